@@ -1,0 +1,75 @@
+"""User-facing errors: one line naming the file, the field and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+
+class ClearanceError(Exception):
+    """Bad input or a refused operation. The message is one line meant for an artist or a TD.
+
+    The CLI prints it as ``clearance: error: <message>`` and exits 2.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+def dotted(loc: Sequence[Any]) -> str:
+    """``("use", "stage")`` -> ``use.stage``; list indexes as ``targets[0]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(document)"
+
+
+def _expected(error: dict[str, Any]) -> str:
+    ctx = error.get("ctx") or {}
+    if "expected" in ctx:
+        return f"expected {ctx['expected']}"
+    return error.get("msg", "invalid value")
+
+
+def describe_validation_error(
+    err: ValidationError,
+    source: str,
+    line_of: Any = None,
+) -> str:
+    """One line for the first problem in a pydantic error, naming file, line, field and fix.
+
+    ``line_of`` maps a location tuple to a 1-based line number (see documents.Document.line_of).
+    """
+    errors = err.errors()
+    first = errors[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    # pydantic puts union/tag branch names into loc; keep only document keys
+    loc = tuple(p for p in loc if not (isinstance(p, str) and (p.startswith("tagged-union") or "[" in p)))
+    where = source
+    if line_of is not None:
+        line = line_of(loc)
+        if line:
+            where = f"{source}:{line}"
+    field = dotted(loc)
+    kind = first.get("type", "")
+    value = first.get("input")
+    if kind == "extra_forbidden":
+        detail = "is not a known field (check the spelling; `clearance schema` lists every field)"
+    elif kind == "missing":
+        detail = "is required"
+    else:
+        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+        detail = f"{shown} is not valid: {_expected(first)}"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: field {field} {detail}{more}"

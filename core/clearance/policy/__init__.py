@@ -1,0 +1,1 @@
+"""The policy: settings for TDs and the engine that decides on a use record."""
