@@ -1,0 +1,53 @@
+"""GenAI items: what a host collector hands to the host-neutral validators.
+
+A host collector (Nuke, Blender, editorial/Resolve, standalone) turns a scene into items and appends
+them to ``context.data["clearance_items"]`` in Pyblish. The validators never look at the host again;
+to select an offending node, an action calls ``select_in_host(item.host, [item.handle, ...])``, which
+dispatches to the function the host integration registered with ``register_selector``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clearance.record import Target, UseRecord
+
+CONTEXT_KEY = "clearance_items"
+
+
+class GenAIItem(BaseModel):
+    """One tagged (or suspicious) target in a scene."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    host: str = Field(description="nuke, blender, resolve, editorial or standalone")
+    handle: str = Field(description="How the host finds it again: node name, 'objects:Cube', clip name...")
+    label: str = Field(description="What the artist calls it, for messages")
+    target: Target
+    record: UseRecord | None = Field(default=None, description="None when the target carries no tag")
+    record_source: str | None = Field(default=None, description="Where the record came from (file, knob, marker)")
+    tag_error: str | None = Field(default=None, description="Why the tag could not be read (broken JSON, tampered)")
+    family: str | None = Field(default=None, description="The publish family this goes into, when the host knows")
+    files: list[str] = Field(default_factory=list, description="Media files behind the target, for the provenance check")
+    deliverable: bool = Field(default=False, description="Marked by the artist as part of a final deliverable")
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+_selectors: dict[str, Callable[[list[str]], None]] = {}
+
+
+def register_selector(host: str, select: Callable[[list[str]], None]) -> None:
+    """A host integration says how to select items by handle in its UI."""
+    _selectors[host] = select
+
+
+def select_in_host(host: str, handles: Iterable[str]) -> bool:
+    """Select the given items in the host. False when the host registered no selector (e.g. the CLI)."""
+    select = _selectors.get(host)
+    if select is None:
+        return False
+    select(list(handles))
+    return True
