@@ -31,7 +31,9 @@ class GenAIItem(BaseModel):
     record_source: str | None = Field(default=None, description="Where the record came from (file, knob, marker)")
     tag_error: str | None = Field(default=None, description="Why the tag could not be read (broken JSON, tampered)")
     family: str | None = Field(default=None, description="The publish family this goes into, when the host knows")
-    files: list[str] = Field(default_factory=list, description="Media files behind the target, for the provenance check")
+    files: list[str] = Field(
+        default_factory=list, description="Media files behind the target, for the provenance check"
+    )
     deliverable: bool = Field(default=False, description="Marked by the artist as part of a final deliverable")
     extra: dict[str, Any] = Field(default_factory=dict)
 

@@ -85,7 +85,9 @@ class Use(Section):
         default="final",
         description="ideation, previs, temp or final. Missing is judged as final, the riskiest stage.",
     )
-    in_final_deliverable: Tri = Field(default="unsure", description="Will generated material be in what is delivered? (P4)")
+    in_final_deliverable: Tri = Field(
+        default="unsure", description="Will generated material be in what is delivered? (P4)"
+    )
     creative_element: Annotated[CreativeElement, BeforeValidator(_lower)] = Field(
         default="none", description="What the material is in the story."
     )
@@ -100,7 +102,9 @@ class Use(Section):
 class Inputs(Section):
     """What went INTO the tool."""
 
-    studio_proprietary: Tri = Field(default="unsure", description="Unreleased assets, scripts, production images, footage, contracts.")
+    studio_proprietary: Tri = Field(
+        default="unsure", description="Unreleased assets, scripts, production images, footage, contracts."
+    )
     personal_data: Tri = Field(default="unsure", description="Personal data of cast or crew.")
     third_party_material: Tri = Field(default="unsure", description="Material owned by someone else.")
     talent_material: Tri = Field(default="unsure", description="Images, voice or performance of real performers.")
@@ -109,12 +113,15 @@ class Inputs(Section):
 class Training(Section):
     fine_tuned: Tri = Field(default="unsure", description="Was a model trained or fine-tuned for this use?")
     training_material_cleared: Tri = Field(
-        default="unsure", description="Is every right in the training material cleared? Read only where fine_tuned is yes."
+        default="unsure",
+        description="Is every right in the training material cleared? Read only where fine_tuned is yes.",
     )
 
 
 class PromptReferences(Section):
-    copyrighted_work: Tri = Field(default="unsure", description="Do prompts or input images reference a copyrighted work?")
+    copyrighted_work: Tri = Field(
+        default="unsure", description="Do prompts or input images reference a copyrighted work?"
+    )
     public_figure: Tri = Field(default="unsure", description="... a public figure?")
     deceased_person: Tri = Field(default="unsure", description="... a deceased person?")
 
@@ -126,7 +133,9 @@ class Output(Section):
 
 
 class Talent(Section):
-    digital_replica: Tri = Field(default="unsure", description="A recognizable voice or likeness of an identifiable performer.")
+    digital_replica: Tri = Field(
+        default="unsure", description="A recognizable voice or likeness of an identifiable performer."
+    )
     replica_exception: Annotated[ReplicaException, BeforeValidator(_lower)] = Field(
         default="none", description="as_performed, unsafe_activity or unrecognizable: where no extra consent is needed."
     )
@@ -135,22 +144,32 @@ class Talent(Section):
     )
     consent_documented: Tri = Field(default="unsure", description="Is the performer's consent documented?")
     consent_ref: str | None = Field(default=None, description="Where the signed consent lives.")
-    model_from_other_production: Tri = Field(default="unsure", description="Is a talent model from another production reused?")
-    replaces_union_work: Tri = Field(default="unsure", description="Does it replace work usually done by union-represented people?")
+    model_from_other_production: Tri = Field(
+        default="unsure", description="Is a talent model from another production reused?"
+    )
+    replaces_union_work: Tri = Field(
+        default="unsure", description="Does it replace work usually done by union-represented people?"
+    )
 
 
 class Realism(Section):
     depicts_real_people_or_events: Tri = Field(default="unsure", description="Does it depict real people or events?")
-    presented_as_authentic: Tri = Field(default="unsure", description="Could it be taken as real footage, statements or archive?")
+    presented_as_authentic: Tri = Field(
+        default="unsure", description="Could it be taken as real footage, statements or archive?"
+    )
 
 
 class Target(Section):
     """What a use is attached to; a target is what a validator checks."""
 
-    kind: Annotated[TargetKind, BeforeValidator(_lower)] = Field(description="shot, asset, node, datablock, clip or file.")
+    kind: Annotated[TargetKind, BeforeValidator(_lower)] = Field(
+        description="shot, asset, node, datablock, clip or file."
+    )
     ref: str = Field(min_length=1, description="The shot code, asset name, node name, datablock or clip name, or file.")
     path: str | None = Field(default=None, description="A file path where the target is a file.")
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$", description="Content hash where a file is the target.")
+    sha256: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="Content hash where a file is the target."
+    )
 
     def key(self) -> str:
         """The identity an approval covers: ``kind:ref``."""
@@ -161,7 +180,9 @@ class UseRecord(Section):
     """One use of generative AI on a production."""
 
     schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="The record format version.")
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Made by the client once; submission is idempotent on it.")
+    id: uuid.UUID = Field(
+        default_factory=uuid.uuid4, description="Made by the client once; submission is idempotent on it."
+    )
     production: str = Field(default="", description="The production code, e.g. EXAMPLE_S01.")
     vendor: str | None = Field(default=None, description="The vendor that made the material.")
     declared_by: str | None = Field(default=None, description="Who declared the use.")
@@ -169,7 +190,7 @@ class UseRecord(Section):
     description: str = Field(default="", max_length=20000, description="Free text: what was generated and why.")
     tools: list[Tool] = Field(
         default_factory=list,
-        description="The tool, or one entry per step of a chained workflow. Written as `tool:` for one, `tools:` for a chain.",
+        description="One tool, or one per step of a chained workflow (`tool:` for one, `tools:` for a chain).",
     )
     use: Use = Field(default_factory=Use)
     inputs: Inputs = Field(default_factory=Inputs)
@@ -211,8 +232,16 @@ class UseRecord(Section):
 
 
 DECISION_FIELDS = (
-    "schema_version", "production", "tools", "use", "inputs", "training",
-    "prompt_references", "output", "talent", "realism",
+    "schema_version",
+    "production",
+    "tools",
+    "use",
+    "inputs",
+    "training",
+    "prompt_references",
+    "output",
+    "talent",
+    "realism",
 )
 """What an approval is bound to, besides the record id and targets: an edit to any of these voids it."""
 
@@ -241,9 +270,7 @@ def record_from_data(data: Any, source: str = "record", document: Document | Non
     try:
         return UseRecord.model_validate(data)
     except ValidationError as exc:
-        raise ClearanceError(
-            describe_validation_error(exc, source, document.line_of if document else None)
-        ) from None
+        raise ClearanceError(describe_validation_error(exc, source, document.line_of if document else None)) from None
 
 
 def load_record(path: str | Path) -> UseRecord:
@@ -271,5 +298,8 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Clearance GenAI use record"
     # The file form also accepts `tool` (one step) in place of `tools`.
-    schema.setdefault("properties", {})["tool"] = {"$ref": "#/$defs/Tool", "description": "One tool (same as a one-entry `tools`)."}
+    schema.setdefault("properties", {})["tool"] = {
+        "$ref": "#/$defs/Tool",
+        "description": "One tool (same as a one-entry `tools`).",
+    }
     return schema

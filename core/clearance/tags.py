@@ -62,10 +62,14 @@ class Tag(BaseModel):
     tag_schema: Literal["clearance.tag/1"] = Field(default=TAG_SCHEMA, alias="schema")
     record_id: uuid.UUID
     digest: str = Field(description="decision_digest of the record when it was tagged")
-    record: UseRecord | None = Field(default=None, description="The record itself; may be left out to keep markers small")
+    record: UseRecord | None = Field(
+        default=None, description="The record itself; may be left out to keep markers small"
+    )
     record_path: str | None = Field(default=None, description="Where the record file lives, when not embedded")
     target_ref: str | None = Field(default=None, description="What was tagged (shot code, node or clip name)")
-    status: Status | None = Field(default=None, description="Last known status, for display only: never trusted for a verdict")
+    status: Status | None = Field(
+        default=None, description="Last known status, for display only: never trusted for a verdict"
+    )
     approval_ids: list[str] = Field(default_factory=list)
 
     @classmethod
@@ -84,7 +88,9 @@ class Tag(BaseModel):
 
 
 def encode_tag(tag: Tag) -> str:
-    return json.dumps(tag.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        tag.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
@@ -105,7 +111,9 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
     except ValidationError as exc:
         raise ClearanceError(describe_validation_error(exc, f"{where}: Clearance tag") + "; re-tag it") from None
     if tag.record is not None and tag.record.id != tag.record_id:
-        raise ClearanceError(f"{where}: the Clearance tag names record {tag.record_id} but holds {tag.record.id}; re-tag it")
+        raise ClearanceError(
+            f"{where}: the Clearance tag names record {tag.record_id} but holds {tag.record.id}; re-tag it"
+        )
     if tag.tampered():
         raise ClearanceError(
             f"{where}: the record in the Clearance tag was edited outside Clearance (digest mismatch); re-tag it"

@@ -19,9 +19,22 @@ from clearance.errors import ClearanceError
 
 # Order is the order of `clearance --help`.
 COMMAND_MODULES = (
-    "record", "evaluate", "schema", "policy",
-    "submit", "approvals", "serve", "admin", "audit", "demo",
-    "publish", "tag", "check", "timeline", "scan", "install",
+    "record",
+    "evaluate",
+    "schema",
+    "policy",
+    "submit",
+    "approvals",
+    "serve",
+    "admin",
+    "audit",
+    "demo",
+    "publish",
+    "tag",
+    "check",
+    "timeline",
+    "scan",
+    "install",
 )
 
 

@@ -70,10 +70,12 @@ class ApprovalSettings(Settings):
     )
     revocations_max_age_hours: float = Field(
         default=24.0,
-        description="A cached revocation list older than this is stale: approvals are refused until it is pulled again.",
+        description="A cached revocation list older than this is stale: approvals are refused until pulled again.",
         json_schema_extra=stricter("lower"),
     )
-    server: str | None = Field(default=None, description="The disclosure service URL.", json_schema_extra=stricter("any"))
+    server: str | None = Field(
+        default=None, description="The disclosure service URL.", json_schema_extra=stricter("any")
+    )
 
 
 class ValidatorSetting(Settings):
@@ -81,7 +83,9 @@ class ValidatorSetting(Settings):
 
     enabled: bool = Field(default=True, json_schema_extra=stricter("true"))
     optional: bool = Field(default=False, description="The artist may untick it.", json_schema_extra=stricter("false"))
-    active: bool = Field(default=True, description="Ticked by default when optional.", json_schema_extra=stricter("true"))
+    active: bool = Field(
+        default=True, description="Ticked by default when optional.", json_schema_extra=stricter("true")
+    )
     families: list[str] = Field(default_factory=lambda: ["*"], json_schema_extra=stricter("superset"))
 
 
@@ -120,7 +124,9 @@ class Thresholds(Settings):
 class Policy(Settings):
     """The effective policy: embedded defaults with every layer applied."""
 
-    version: str = Field(default="embedded-1", description="A label for reports and manifests.", json_schema_extra=stricter("any"))
+    version: str = Field(
+        default="embedded-1", description="A label for reports and manifests.", json_schema_extra=stricter("any")
+    )
     thresholds: Thresholds = Field(default_factory=Thresholds)
     tools: dict[str, ToolFacts] = Field(default_factory=dict, json_schema_extra=stricter("any"))
     rules: dict[str, RuleSetting] = Field(default_factory=dict, json_schema_extra=stricter("any"))
