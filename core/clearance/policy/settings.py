@@ -96,6 +96,17 @@ class PublishSettings(Settings):
         description="Publish families that are final deliverables: temp, ideation and previs material may not go in.",
         json_schema_extra=stricter("superset"),
     )
+    queue_disclosures: bool = Field(
+        default=True,
+        description="Publish queues a record that was never disclosed in the outbox before any file goes out. "
+        "Off: publish is blocked until the artist submits the record.",
+        json_schema_extra=stricter("false"),
+    )
+    block_unknown_tools: bool = Field(
+        default=False,
+        description="A tool missing from the policy's tool registry blocks publish (off: a visible warning).",
+        json_schema_extra=stricter("true"),
+    )
 
 
 class EditorialSettings(Settings):
