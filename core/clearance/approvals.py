@@ -1,0 +1,663 @@
+"""Signed approvals: what an approver's "yes" binds, how it is signed, and how it is checked offline.
+
+An approval is a statement (record id, digest of the record's decision-relevant fields, production,
+targets, approver, validity window, conditions, key id) and an Ed25519 signature over
+``canonical_json(statement.model_dump(mode="json"))``. Anyone holding the approver's public key can
+check it without the server; an edit to the record, the wrong production or target, expiry or a
+revocation voids it. The same keys sign studio policy overlays and the server's revocation list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import stat
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from clearance.documents import canonical_json
+from clearance.errors import ClearanceError, describe_validation_error
+from clearance.record import Target, UseRecord, decision_digest
+
+if TYPE_CHECKING:
+    from clearance.policy.settings import Policy
+
+ALGORITHM = "Ed25519"
+DEFAULT_REVOCATION_MAX_AGE = timedelta(hours=24)
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future an issue time may be before "not yet valid": machines' clocks drift."""
+PULL_HINT = "run `clearance approvals pull`"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # A naive time is read as UTC so the signed bytes never depend on the signer's time zone.
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def key_id_for(public_raw: bytes) -> str:
+    """A key's id: the first 16 hex digits of the SHA-256 of its raw 32-byte public key."""
+    return hashlib.sha256(public_raw).hexdigest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+# --------------------------------------------------------------------------------------------- models
+
+
+class ApprovalStatement(BaseModel):
+    """What the approver said yes to. Frozen: the signed bytes are computed once and must not drift."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    approval_id: str = Field(min_length=1, max_length=200)
+    record_id: UUID
+    record_digest: str = Field(description="clearance.record.decision_digest of the approved record.")
+    production: str
+    targets: list[str] = Field(
+        default_factory=list, description='Target.key() values "kind:ref"; empty = every target of the record.'
+    )
+    approver: str
+    issued_at: datetime
+    expires_at: datetime | None = None
+    conditions: str = ""
+    key_id: str = Field(default="", description="The signing key; KeyRing.sign fills it in.")
+
+    @field_validator("issued_at", "expires_at")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
+    def signed_bytes(self) -> bytes:
+        return canonical_json(self.model_dump(mode="json"))
+
+
+class SignedApproval(BaseModel):
+    """One JSON document: the statement, the base64 Ed25519 signature over its canonical JSON, the key id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    statement: ApprovalStatement
+    signature: str
+    key_id: str
+
+    _canonical: bytes | None = PrivateAttr(default=None)
+    _checked: tuple[bytes, bytes] | None = PrivateAttr(default=None)
+
+    @property
+    def approval_id(self) -> str:
+        return self.statement.approval_id
+
+    def canonical_bytes(self) -> bytes:
+        """The signed bytes, computed once per parsed approval (verification is on the hot path)."""
+        if self._canonical is None:
+            self._canonical = self.statement.signed_bytes()
+        return self._canonical
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def parse_approval(data: Any, source: str = "approval") -> SignedApproval:
+    """A SignedApproval from parsed JSON; ClearanceError naming the source and field when malformed."""
+    if not isinstance(data, dict):
+        raise ClearanceError(f"{source}: a signed approval must be a JSON object, got {type(data).__name__}")
+    try:
+        return SignedApproval.model_validate(data)
+    except ValidationError as exc:
+        raise ClearanceError(describe_validation_error(exc, source)) from None
+
+
+class RevocationEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    approval_id: str
+    revoked_at: datetime
+    reason: str = ""
+
+    @field_validator("revoked_at")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime | None:
+        return _utc(value)
+
+
+class Revocations(BaseModel):
+    """The revoked approvals known here, and when the list was fetched from the server.
+
+    ``generated_at`` is the server's time stamp in the list; ``signed_by`` the key id when the list
+    carried a valid signature. A signed list's age is measured from ``generated_at`` (an edited cache
+    file cannot make it look fresh); an unsigned one from ``fetched_at``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    revoked: dict[str, RevocationEntry] = Field(default_factory=dict)
+    fetched_at: datetime | None = None
+    generated_at: datetime | None = None
+    signed_by: str | None = None
+
+    @field_validator("fetched_at", "generated_at")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
+    @classmethod
+    def from_document(
+        cls,
+        data: Any,
+        *,
+        fetched_at: datetime | None = None,
+        keys: TrustedKeys | None = None,
+        source: str = "revocations",
+    ) -> Revocations:
+        """Read the GET /api/v1/revocations body ``{"revocations": [...], "generated_at": ...}``.
+
+        When ``keys`` is given and the document carries a ``signature``, the signature must be valid.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("revocations"), list):
+            raise ClearanceError(f"{source}: expected an object with a `revocations` list (GET /api/v1/revocations)")
+        signed_by = None
+        if keys is not None and "signature" in data:
+            check = verify_document(data, keys)
+            if not check.valid:
+                raise ClearanceError(f"{source}: {check.reason}")
+            signed_by = check.key_id
+        try:
+            entries = [RevocationEntry.model_validate(e) for e in data["revocations"]]
+            generated = _utc(Revocations.model_validate({"generated_at": data.get("generated_at")}).generated_at)
+        except ValidationError as exc:
+            raise ClearanceError(describe_validation_error(exc, source)) from None
+        return cls(
+            revoked={e.approval_id: e for e in entries},
+            fetched_at=fetched_at or generated or now_utc(),
+            generated_at=generated,
+            signed_by=signed_by,
+        )
+
+    def as_of(self) -> datetime | None:
+        return self.generated_at if self.signed_by and self.generated_at else self.fetched_at
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The answer of an offline check: ``valid`` and a one-line ``reason`` (what to do when refused).
+
+    ``code`` is a stable word for scripts and validators: valid, unknown_key, bad_signature,
+    wrong_record, wrong_production, record_edited, target_not_covered, not_yet_valid, expired,
+    revoked, revocations_missing, revocations_stale, no_approval.
+    """
+
+    valid: bool
+    reason: str
+    code: str
+    approval: SignedApproval | None = None
+    key_id: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+def _refuse(code: str, reason: str, approval: SignedApproval | None = None, key_id: str | None = None) -> Verification:
+    return Verification(False, reason, code, approval, key_id)
+
+
+# ----------------------------------------------------------------------------------------------- keys
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyInfo:
+    key_id: str
+    raw: bytes
+    key: Ed25519PublicKey
+    created_at: str | None = None
+    active: bool = True
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "algorithm": ALGORITHM,
+            "public_key": _b64(self.raw),
+            "created_at": self.created_at,
+            "active": self.active,
+        }
+
+
+def _public_info(
+    key_id: str, public_b64: str, source: str, created_at: str | None = None, active: bool = True
+) -> PublicKeyInfo:
+    try:
+        raw = _unb64(public_b64)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise ClearanceError(f"{source}: key {key_id}: public_key is not valid base64") from None
+    if len(raw) != 32:
+        raise ClearanceError(f"{source}: key {key_id}: public_key must be 32 raw Ed25519 bytes, got {len(raw)}")
+    if key_id_for(raw) != key_id:
+        raise ClearanceError(
+            f"{source}: key {key_id}: the key id does not match the public key (expected {key_id_for(raw)}); "
+            "copy both from the server's GET /api/v1/keys"
+        )
+    return PublicKeyInfo(key_id, raw, Ed25519PublicKey.from_public_bytes(raw), created_at, active)
+
+
+class TrustedKeys:
+    """Public keys whose signatures are accepted offline, by key id (old, inactive keys still verify)."""
+
+    def __init__(self, keys: Iterable[PublicKeyInfo] = ()) -> None:
+        self._keys: dict[str, PublicKeyInfo] = {k.key_id: k for k in keys}
+
+    @classmethod
+    def from_document(cls, data: Any, source: str = "keys") -> TrustedKeys:
+        """Read a GET /api/v1/keys body ``{"keys": [{"key_id", "algorithm", "public_key", ...}]}``."""
+        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+            raise ClearanceError(f"{source}: expected an object with a `keys` list (the GET /api/v1/keys document)")
+        infos = []
+        for index, entry in enumerate(data["keys"]):
+            if not isinstance(entry, dict) or not isinstance(entry.get("key_id"), str):
+                raise ClearanceError(f"{source}: keys[{index}] needs a key_id and a public_key")
+            if entry.get("algorithm", ALGORITHM) != ALGORITHM:
+                raise ClearanceError(f"{source}: keys[{index}].algorithm must be {ALGORITHM}")
+            if not isinstance(entry.get("public_key"), str):
+                raise ClearanceError(f"{source}: keys[{index}].public_key is missing (base64 raw Ed25519 key)")
+            infos.append(
+                _public_info(
+                    entry["key_id"], entry["public_key"], source,
+                    created_at=entry.get("created_at"), active=bool(entry.get("active", True)),
+                )
+            )
+        return cls(infos)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrustedKeys:
+        from clearance.documents import load_document
+
+        doc = load_document(path)
+        return cls.from_document(doc.data, doc.source)
+
+    @classmethod
+    def from_policy(cls, policy: Policy) -> TrustedKeys:
+        """The policy's ``approvals.trusted_keys``, plus its ``approvals.keys_file`` when one is set."""
+        settings = policy.approvals
+        keys = cls(_public_info(k.key_id, k.public_key, "policy approvals.trusted_keys") for k in settings.trusted_keys)
+        if settings.keys_file:
+            path = Path(settings.keys_file).expanduser()
+            if not path.exists():
+                raise ClearanceError(
+                    f"policy approvals.keys_file: {path} does not exist; run `clearance approvals pull` or fix the path"
+                )
+            keys = keys.merge(cls.from_file(path))
+        return keys
+
+    def merge(self, other: TrustedKeys) -> TrustedKeys:
+        return TrustedKeys([*self._keys.values(), *other._keys.values()])
+
+    def get(self, key_id: str) -> PublicKeyInfo | None:
+        return self._keys.get(key_id)
+
+    def __contains__(self, key_id: object) -> bool:
+        return key_id in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._keys.values())
+
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def document(self) -> dict[str, Any]:
+        return {"keys": [k.document() for k in self._keys.values()]}
+
+
+def _check_private_permissions(path: Path, what: str) -> None:
+    if sys.platform == "win32":
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        fix = "700" if what == "folder" else "600"
+        raise ClearanceError(
+            f"{path}: the signing key {what} is readable by other users (mode {mode:o}); "
+            f"fix it with `chmod {fix} {path}` and check who has copied the keys"
+        )
+
+
+class KeyRing:
+    """The server's private signing keys: one PEM file per key (0600) in a 0700 folder.
+
+    File names start with the creation time, so the newest file is the active key; rotation writes a
+    new file and keeps the old ones, whose public halves stay in the keys document (active=false) so
+    approvals they signed still verify. Several server processes may share the folder: each notices a
+    rotation by another through the folder's modification time.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._private: dict[str, Ed25519PrivateKey] = {}
+        self._public: dict[str, PublicKeyInfo] = {}
+        self._order: list[str] = []
+        self._stamp: int | None = None
+
+    @classmethod
+    def open(cls, directory: str | Path) -> KeyRing:
+        """Open the key folder, creating it (0700) and a first key when there is none."""
+        ring = cls(Path(directory))
+        ring._prepare_folder()
+        ring._load()
+        if not ring._order:
+            ring.rotate()
+        return ring
+
+    def _prepare_folder(self) -> None:
+        if not self.directory.exists():
+            self.directory.mkdir(parents=True, mode=0o700)
+            if sys.platform != "win32":
+                os.chmod(self.directory, 0o700)  # mkdir's mode is cut by the umask
+        elif not self.directory.is_dir():
+            raise ClearanceError(f"{self.directory}: expected a folder of signing keys, found a file")
+        _check_private_permissions(self.directory, "folder")
+
+    def _load(self) -> None:
+        stamp = self.directory.stat().st_mtime_ns
+        files = sorted(p for p in self.directory.glob("*.pem") if p.is_file())
+        private: dict[str, Ed25519PrivateKey] = {}
+        public: dict[str, PublicKeyInfo] = {}
+        order: list[str] = []
+        for path in files:
+            _check_private_permissions(path, "file")
+            try:
+                key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            except (ValueError, TypeError):
+                raise ClearanceError(f"{path}: not an unencrypted PEM private key; remove it or restore it") from None
+            if not isinstance(key, Ed25519PrivateKey):
+                raise ClearanceError(f"{path}: not an Ed25519 private key; remove it from the key folder")
+            raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            kid = key_id_for(raw)
+            created = path.name.split("-", 1)[0]
+            created_iso = _created_iso(created)
+            private[kid] = key
+            public[kid] = PublicKeyInfo(kid, raw, key.public_key(), created_iso, False)
+            if kid not in order:
+                order.append(kid)
+        if order:
+            newest = order[-1]
+            public[newest] = PublicKeyInfo(
+                newest, public[newest].raw, public[newest].key, public[newest].created_at, True
+            )
+        self._private, self._public, self._order, self._stamp = private, public, order, stamp
+
+    def _refresh(self) -> None:
+        if self.directory.stat().st_mtime_ns != self._stamp:
+            self._load()
+
+    def rotate(self) -> str:
+        """Make a new key the active one. Old keys stay so their approvals still verify. Returns its id."""
+        key = Ed25519PrivateKey.generate()
+        raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        kid = key_id_for(raw)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        created = now_utc().strftime("%Y%m%dT%H%M%S%fZ")
+        final = self.directory / f"{created}-{kid}.pem"
+        temp = self.directory / f".{kid}.pem.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, pem)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, final)
+        self._load()
+        return kid
+
+    def active_key_id(self) -> str:
+        self._refresh()
+        return self._order[-1]
+
+    def sign(self, statement: ApprovalStatement) -> SignedApproval:
+        """Sign with the active key; the statement's key_id is set to it."""
+        kid = self.active_key_id()
+        if statement.key_id != kid:
+            statement = statement.model_copy(update={"key_id": kid})
+        # model_copy skips validation; re-validate so the signed bytes are those a verifier will parse.
+        statement = ApprovalStatement.model_validate(statement.model_dump())
+        signature = self._private[kid].sign(statement.signed_bytes())
+        return SignedApproval(statement=statement, signature=_b64(signature), key_id=kid)
+
+    def sign_bytes(self, data: bytes) -> tuple[str, str]:
+        """(key id, base64 signature) of arbitrary bytes with the active key."""
+        kid = self.active_key_id()
+        return kid, _b64(self._private[kid].sign(data))
+
+    def sign_document(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``data`` with ``signature: {key_id, value}`` over the canonical JSON of the rest.
+
+        Used for signed policy overlays and for the server's revocation list.
+        """
+        body = {k: v for k, v in data.items() if k != "signature"}
+        kid, value = self.sign_bytes(canonical_json(_plain(body)))
+        return {**body, "signature": {"key_id": kid, "value": value}}
+
+    def public_keys(self) -> TrustedKeys:
+        self._refresh()
+        return TrustedKeys(self._public[k] for k in self._order)
+
+    def public_keys_document(self) -> dict[str, Any]:
+        """The GET /api/v1/keys body: every key, oldest first, the active one marked ``active: true``."""
+        return self.public_keys().document()
+
+
+def _created_iso(stamp: str) -> str | None:
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc).isoformat()
+    except ValueError:
+        return None
+
+
+def default_keys_dir() -> Path:
+    from clearance.paths import data_dir
+
+    return data_dir() / "keys"
+
+
+# ---------------------------------------------------------------------------------------- verification
+
+
+def _check_signature(approval: SignedApproval, info: PublicKeyInfo) -> str | None:
+    """None when the signature holds, else the reason. A success is remembered on the (frozen) approval."""
+    data = approval.canonical_bytes()
+    if approval._checked == (info.raw, data):
+        return None
+    try:
+        signature = _unb64(approval.signature)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return "the signature is not valid base64: the approval file is damaged; pull it again"
+    try:
+        info.key.verify(signature, data)
+    except InvalidSignature:
+        return "the signature does not match the statement: the approval was altered or forged"
+    approval._checked = (info.raw, data)
+    return None
+
+
+def verify(
+    approval: SignedApproval,
+    record: UseRecord,
+    *,
+    keys: TrustedKeys,
+    revocations: Revocations | None,
+    target: Target | None = None,
+    production: str | None = None,
+    now: datetime | None = None,
+    max_revocation_age: timedelta | None = None,
+    record_digest: str | None = None,
+) -> Verification:
+    """Check one approval for one record offline. The first failing check gives the one-line reason.
+
+    ``revocations=None`` (no list pulled) refuses: an approval cannot be trusted without knowing it was
+    not revoked. ``max_revocation_age`` defaults to 24 hours. ``record_digest`` lets a caller checking
+    many approvals pass decision_digest(record) once.
+    """
+    st = approval.statement
+    kid = approval.key_id
+    if st.key_id != kid:
+        return _refuse("bad_signature", f"the key id {kid} does not match the statement's key id {st.key_id}: "
+                       "the approval was altered", approval, kid)
+    info = keys.get(kid)
+    if info is None:
+        return _refuse(
+            "unknown_key",
+            f"signed with key {kid}, which is not trusted here: add it to the policy's approvals.trusted_keys "
+            f"or {PULL_HINT}",
+            approval, kid,
+        )
+    problem = _check_signature(approval, info)
+    if problem:
+        return _refuse("bad_signature", problem, approval, kid)
+    if st.record_id != record.id:
+        return _refuse("wrong_record", f"the approval is for another record ({st.record_id}), not {record.id}",
+                       approval, kid)
+    wanted = production if production is not None else record.production
+    if st.production != wanted or st.production != record.production:
+        return _refuse(
+            "wrong_production",
+            f"the approval is for production {st.production or '(none)'}, not {wanted or '(none)'}",
+            approval, kid,
+        )
+    digest = record_digest or decision_digest(record)
+    if st.record_digest != digest:
+        return _refuse("record_edited", "the record was edited after approval: re-request approval", approval, kid)
+    if target is not None:
+        key = target.key()
+        covered = st.targets if st.targets else [t.key() for t in record.targets]
+        if (st.targets or record.targets) and key not in covered:
+            return _refuse("target_not_covered", f"the approval does not cover target {key} "
+                           f"(it covers {', '.join(covered)}): request approval for it", approval, kid)
+    moment = _utc(now) or now_utc()
+    if st.issued_at - CLOCK_SKEW > moment:
+        return _refuse("not_yet_valid", f"the approval is not valid yet (issued {st.issued_at.isoformat()}): "
+                       "check this machine's clock", approval, kid)
+    if st.expires_at is not None and st.expires_at <= moment:
+        return _refuse("expired", f"the approval expired at {st.expires_at.isoformat()}: request a new one",
+                       approval, kid)
+    if revocations is None:
+        return _refuse("revocations_missing", f"no revocation list is cached: {PULL_HINT}", approval, kid)
+    entry = revocations.revoked.get(st.approval_id)
+    if entry is not None:
+        why = f": {entry.reason}" if entry.reason else ""
+        return _refuse("revoked", f"the approval was revoked at {entry.revoked_at.isoformat()}{why}", approval, kid)
+    as_of = revocations.as_of()
+    limit = max_revocation_age if max_revocation_age is not None else DEFAULT_REVOCATION_MAX_AGE
+    if as_of is None or moment - as_of > limit:
+        age = "of unknown age" if as_of is None else f"from {as_of.isoformat()}"
+        return _refuse("revocations_stale", f"the cached revocation list is {age}, older than {limit}: {PULL_HINT}",
+                       approval, kid)
+    return Verification(True, f"valid approval {st.approval_id} by {st.approver} (key {kid})", "valid", approval, kid)
+
+
+def find_valid_approval(
+    record: UseRecord,
+    approvals: list[SignedApproval],
+    *,
+    keys: TrustedKeys,
+    revocations: Revocations | None,
+    target: Target | None = None,
+    now: datetime | None = None,
+    production: str | None = None,
+    max_revocation_age: timedelta | None = None,
+) -> Verification:
+    """The first valid approval for the record (and target); else why the newest one is refused."""
+    if not approvals:
+        return _refuse("no_approval", f"no approval is held for record {record.id}: request one "
+                       f"(`clearance submit`) and {PULL_HINT}")
+    digest = decision_digest(record)
+    newest: Verification | None = None
+    newest_at: datetime | None = None
+    for approval in approvals:
+        result = verify(
+            approval, record, keys=keys, revocations=revocations, target=target, production=production,
+            now=now, max_revocation_age=max_revocation_age, record_digest=digest,
+        )
+        if result.valid:
+            return result
+        issued = approval.statement.issued_at
+        if newest_at is None or issued > newest_at:
+            newest, newest_at = result, issued
+    assert newest is not None
+    if len(approvals) == 1:
+        return newest
+    return _refuse(newest.code, f"none of the {len(approvals)} approvals is valid; the newest: {newest.reason}",
+                   newest.approval, newest.key_id)
+
+
+# ------------------------------------------------------------------------------------- signed documents
+
+
+def _plain(value: Any) -> Any:
+    # YAML reads unquoted dates as date objects; the signed form must be plain JSON on both sides.
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def verify_document(data: Mapping[str, Any], keys: TrustedKeys) -> Verification:
+    """Check a document's top-level ``signature: {key_id, value}`` over the canonical JSON of the rest."""
+    sig = data.get("signature")
+    if not isinstance(sig, Mapping) or not isinstance(sig.get("key_id"), str) or not isinstance(sig.get("value"), str):
+        return _refuse("unsigned", "the document has no `signature: {key_id, value}`: sign it with "
+                       "`clearance approvals sign-overlay`")
+    kid = sig["key_id"]
+    info = keys.get(kid)
+    if info is None:
+        return _refuse("unknown_key", f"signed with key {kid}, which is not trusted here: add it to the policy's "
+                       "approvals.trusted_keys", key_id=kid)
+    try:
+        signature = _unb64(sig["value"])
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return _refuse("bad_signature", "the signature is not valid base64", key_id=kid)
+    body = {k: v for k, v in data.items() if k != "signature"}
+    try:
+        info.key.verify(signature, canonical_json(_plain(body)))
+    except InvalidSignature:
+        return _refuse("bad_signature", "the signature does not match: the document was edited after signing",
+                       key_id=kid)
+    return Verification(True, f"signed by key {kid}", "valid", key_id=kid)
+
+
+def sign_overlay(data: Mapping[str, Any], keyring: KeyRing) -> dict[str, Any]:
+    """Sign a studio policy overlay (a signed overlay may weaken settings; see docs/approvals.md)."""
+    return keyring.sign_document(data)
+
+
+def verify_overlay(data: Mapping[str, Any], keys: TrustedKeys) -> Verification:
+    """Is this overlay signed by a trusted key? (The policy loader uses it before allowing weakening.)"""
+    return verify_document(data, keys)
