@@ -1,0 +1,352 @@
+"""Where Clearance data lives in a .blend file: tags on datablocks and strips, handles, selection.
+
+Shared by the Blender extension (plugins/blender) and the Pyblish collector (pyblish_plugins/
+collect_blender.py), so both read a file the same way. ``bpy`` is imported inside the functions: this
+module imports anywhere, and only runs inside Blender.
+
+A tag is stored in the property group ``clearance`` (the extension registers it as a PointerProperty).
+Without the extension registered the stored values are still in the file: ``id["clearance"]`` in
+Blender 4.2-4.5, and the runtime property storage (``bl_system_properties_get``) from Blender 5.0,
+where properties defined with bpy.props were split from user custom properties.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from clearance.errors import ClearanceError
+from clearance.items import GenAIItem, register_selector
+from clearance.record import Target, UseRecord
+from clearance.tags import Tag, decode_tag, encode_tag
+
+HOST = "blender"
+PROPERTY = "clearance"
+
+# (bpy.data collection, RNA type name, what an artist calls it). The handle of a datablock is
+# "<collection>:<name>"; names are unique within a collection (library data aside).
+DATABLOCKS: tuple[tuple[str, str, str], ...] = (
+    ("objects", "Object", "Object"),
+    ("images", "Image", "Image"),
+    ("materials", "Material", "Material"),
+    ("movieclips", "MovieClip", "Movie clip"),
+    ("sounds", "Sound", "Sound"),
+    ("texts", "Text", "Text"),
+    ("scenes", "Scene", "Scene"),
+)
+STRIPS = "strips"
+MEDIA_COLLECTIONS = ("images", "movieclips", "sounds")
+"""Datablocks that point at media files: scanned for AI provenance even when untagged."""
+
+
+@dataclass
+class Entry:
+    """One taggable thing in the file and what is stored on it."""
+
+    handle: str
+    label: str
+    owner: Any
+    tag_text: str = ""
+    deliverable: bool = False
+    files: list[str] = field(default_factory=list)
+    scene: str | None = None
+
+
+def _bpy() -> Any:
+    import bpy
+
+    return bpy
+
+
+def _registered(rna_type_name: str) -> bool:
+    rna = getattr(_bpy().types, rna_type_name, None)
+    return rna is not None and PROPERTY in rna.bl_rna.properties
+
+
+def stored_values(owner: Any, registered: bool | None = None) -> dict[str, Any]:
+    """The stored fields of ``owner.clearance`` as a plain dict, with or without the extension registered."""
+    if registered is None:
+        registered = PROPERTY in owner.bl_rna.properties
+    if registered:
+        group = getattr(owner, PROPERTY, None)
+        if group is not None:
+            return {"tag": group.tag, "deliverable": bool(group.deliverable), "status": group.status}
+    raw = None
+    getter = getattr(owner, "get", None)
+    if getter is not None:
+        raw = getter(PROPERTY)
+    if raw is None and hasattr(owner, "bl_system_properties_get"):
+        system = owner.bl_system_properties_get()
+        if system is not None:
+            raw = system.get(PROPERTY)
+    if raw is None:
+        return {}
+    try:
+        return {key: raw[key] for key in raw}
+    except (AttributeError, TypeError):
+        return {}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else ""
+
+
+def _abspath(path: str, library: Any = None) -> str:
+    bpy = _bpy()
+    return os.path.normpath(bpy.path.abspath(path, library=library)) if path else ""
+
+
+def media_files(collection: str, owner: Any) -> list[str]:
+    """Files behind an image, movie clip or sound (none for packed or generated data)."""
+    if collection == "images":
+        if owner.source not in {"FILE", "SEQUENCE", "MOVIE", "TILED"} or owner.packed_file is not None:
+            return []
+    elif collection == "sounds" and owner.packed_file is not None:
+        return []
+    path = getattr(owner, "filepath", "")
+    return [_abspath(path, owner.library)] if path else []
+
+
+def strip_files(strip: Any) -> list[str]:
+    """Files behind a sequencer strip (image sequences list every frame)."""
+    kind = strip.type
+    if kind == "IMAGE":
+        folder = _abspath(strip.directory)
+        return [os.path.join(folder, element.filename) for element in strip.elements]
+    if kind == "MOVIE":
+        return [_abspath(strip.filepath)]
+    if kind == "SOUND" and strip.sound is not None:
+        return media_files("sounds", strip.sound)
+    if kind == "MOVIECLIP" and strip.clip is not None:
+        return media_files("movieclips", strip.clip)
+    return []
+
+
+def strip_handle(scene_name: str, strip_name: str) -> str:
+    return f"{STRIPS}:{scene_name}/{strip_name}"
+
+
+def handle_of(owner: Any) -> str:
+    """The handle of a datablock or strip; raises ClearanceError for anything Clearance does not tag."""
+    bpy = _bpy()
+    if isinstance(owner, bpy.types.Strip):
+        scene = owner.id_data
+        return strip_handle(scene.name, owner.name)
+    rna = type(owner).bl_rna.identifier
+    for collection, rna_name, _label in DATABLOCKS:
+        if isinstance(owner, getattr(bpy.types, rna_name)):
+            return f"{collection}:{owner.name}"
+    raise ClearanceError(f"Blender {rna} data cannot carry a Clearance tag; tag an object, image, material or strip")
+
+
+def label_of(handle: str) -> str:
+    collection, _, name = handle.partition(":")
+    if collection == STRIPS:
+        return f"Strip {name}"
+    for coll, _rna, label in DATABLOCKS:
+        if coll == collection:
+            return f"{label} {name}"
+    return handle
+
+
+def resolve(handle: str) -> Any | None:
+    """The datablock or strip a handle names in the open file, or None when it is gone."""
+    bpy = _bpy()
+    collection, _, name = handle.partition(":")
+    if collection == STRIPS:
+        scene_name, _, strip_name = name.partition("/")
+        scene = bpy.data.scenes.get(scene_name)
+        if scene is None or scene.sequence_editor is None:
+            return None
+        return scene.sequence_editor.strips_all.get(strip_name)
+    data = getattr(bpy.data, collection, None) if collection in {c for c, _r, _l in DATABLOCKS} else None
+    return None if data is None else data.get(name)
+
+
+def target_for(handle: str) -> Target:
+    """What an approval names for this item: kind ``clip`` for strips, ``datablock`` otherwise."""
+    collection, _, name = handle.partition(":")
+    if collection == STRIPS:
+        return Target(kind="clip", ref=name)
+    return Target(kind="datablock", ref=handle)
+
+
+def deliverable_scenes() -> list[Any]:
+    bpy = _bpy()
+    return [scene for scene in bpy.data.scenes if stored_values(scene).get("deliverable")]
+
+
+def iter_entries(*, scenes: Iterable[Any] | None = None, untagged_media: bool = True) -> Iterator[Entry]:
+    """Every tagged datablock and strip, plus untagged media datablocks and strips that point at files.
+
+    ``scenes`` limits objects and strips to those scenes (a render gate looks at one scene); other
+    datablocks are always read, since any scene may use them.
+    """
+    bpy = _bpy()
+    chosen = list(bpy.data.scenes) if scenes is None else list(scenes)
+    chosen_names = {scene.name for scene in chosen}
+    deliverable = {scene.name for scene in bpy.data.scenes if stored_values(scene).get("deliverable")}
+    in_deliverable: set[str] = set()
+    for scene in bpy.data.scenes:
+        if scene.name in deliverable:
+            in_deliverable.update(obj.name for obj in scene.objects)
+    any_deliverable = bool(deliverable)
+    object_names = None
+    if scenes is not None:
+        object_names = set()
+        for scene in chosen:
+            object_names.update(obj.name for obj in scene.objects)
+
+    for collection, rna_name, _label in DATABLOCKS:
+        registered = _registered(rna_name)
+        for owner in getattr(bpy.data, collection):
+            if object_names is not None and collection == "objects" and owner.name not in object_names:
+                continue
+            if collection == "scenes" and owner.name not in chosen_names:
+                continue
+            values = stored_values(owner, registered)
+            text = _text(values.get("tag", ""))
+            files = media_files(collection, owner) if collection in MEDIA_COLLECTIONS else []
+            if not text and not (untagged_media and files):
+                continue
+            if collection == "objects":
+                is_deliverable = owner.name in in_deliverable
+            elif collection == "scenes":
+                is_deliverable = owner.name in deliverable
+            else:
+                # An image or material may be used by any scene: it is in a deliverable when any scene is.
+                is_deliverable = any_deliverable
+            yield Entry(f"{collection}:{owner.name}", label_of(f"{collection}:{owner.name}"), owner, text,
+                        is_deliverable, files)
+
+    strips_registered = _registered("Strip")
+    for scene in chosen:
+        editor = scene.sequence_editor
+        if editor is None:
+            continue
+        for strip in editor.strips_all:
+            text = _text(stored_values(strip, strips_registered).get("tag", ""))
+            files = strip_files(strip) if untagged_media or text else []
+            if not text and not files:
+                continue
+            handle = strip_handle(scene.name, strip.name)
+            yield Entry(handle, label_of(handle), strip, text, scene.name in deliverable, files, scene.name)
+
+
+def read_tag(entry: Entry, cache: dict[str, Tag | ClearanceError] | None = None) -> Tag | None:
+    """Decode an entry's tag; raises ClearanceError naming the datablock when it is broken.
+
+    ``cache`` maps tag text to its decoded tag: one record often tags many objects, and decoding the
+    same text twice gives the same answer.
+    """
+    if not entry.tag_text:
+        return None
+    if cache is not None and entry.tag_text in cache:
+        hit = cache[entry.tag_text]
+        if isinstance(hit, ClearanceError):
+            raise ClearanceError(str(hit).replace("(tag)", entry.label, 1))
+        return hit
+    try:
+        tag = decode_tag(entry.tag_text, "(tag)")
+    except ClearanceError as exc:
+        if cache is not None:
+            cache[entry.tag_text] = exc
+        raise ClearanceError(str(exc).replace("(tag)", entry.label, 1)) from None
+    if cache is not None:
+        cache[entry.tag_text] = tag
+    return tag
+
+
+def collect_items(*, scenes: Iterable[Any] | None = None, untagged_media: bool = True) -> list[GenAIItem]:
+    """The file as GenAI items for the Pyblish validators (see clearance.items)."""
+    cache: dict[str, Tag | ClearanceError] = {}
+    items: list[GenAIItem] = []
+    for entry in iter_entries(scenes=scenes, untagged_media=untagged_media):
+        record: UseRecord | None = None
+        error: str | None = None
+        tag: Tag | None = None
+        try:
+            tag = read_tag(entry, cache)
+        except ClearanceError as exc:
+            error = str(exc)
+        if tag is not None:
+            record = tag.record
+            if record is None:
+                error = f"{entry.label}: the Clearance tag holds no record (record {tag.record_id}); re-tag it"
+        extra: dict[str, Any] = {}
+        if entry.scene:
+            extra["scene"] = entry.scene
+        if tag is not None:
+            extra["record_id"] = str(tag.record_id)
+        items.append(
+            GenAIItem(
+                host=HOST,
+                handle=entry.handle,
+                label=entry.label,
+                target=target_for(entry.handle),
+                record=record,
+                record_source=f"Blender property {PROPERTY}.tag on {entry.label}" if entry.tag_text else None,
+                tag_error=error,
+                files=entry.files,
+                deliverable=entry.deliverable,
+                extra=extra,
+            )
+        )
+    return items
+
+
+def write_tag(owner: Any, tag: Tag | None, *, preset: str = "", status: str = "") -> None:
+    """Store (or with None, clear) a tag on a datablock or strip. Needs the extension's property registered."""
+    group = getattr(owner, PROPERTY, None)
+    if group is None:
+        raise ClearanceError("the Clearance extension is not enabled: enable it in Preferences > Add-ons")
+    if tag is None:
+        group.tag = ""
+        group.record_id = ""
+        group.preset = ""
+        group.status = ""
+        return
+    group.tag = encode_tag(tag)
+    group.record_id = str(tag.record_id)
+    group.preset = preset or group.preset
+    group.status = status or (tag.status or "")
+
+
+def select(handles: list[str]) -> None:
+    """Select objects and strips by handle; other datablocks become the active image or clip where shown."""
+    bpy = _bpy()
+    wanted = set(handles)
+    for obj in bpy.data.objects:
+        try:
+            obj.select_set(f"objects:{obj.name}" in wanted)
+        except RuntimeError:
+            # an object that is not in the view layer cannot be selected
+            continue
+    for scene in bpy.data.scenes:
+        if scene.sequence_editor is None:
+            continue
+        for strip in scene.sequence_editor.strips_all:
+            strip.select = strip_handle(scene.name, strip.name) in wanted
+    context = bpy.context
+    view_layer = getattr(context, "view_layer", None)
+    if view_layer is not None:
+        first = next((bpy.data.objects.get(h.partition(":")[2]) for h in handles if h.startswith("objects:")), None)
+        if first is not None and first.name in view_layer.objects:
+            view_layer.objects.active = first
+    window_manager = getattr(bpy.data, "window_managers", None)
+    images = [bpy.data.images.get(h.partition(":")[2]) for h in handles if h.startswith("images:")]
+    images = [image for image in images if image is not None]
+    if images and window_manager:
+        for window in window_manager[0].windows:
+            for area in window.screen.areas:
+                if area.type == "IMAGE_EDITOR":
+                    area.spaces.active.image = images[0]
+
+
+def register() -> None:
+    """Let Pyblish actions select Blender items (clearance.items.select_in_host)."""
+    register_selector(HOST, select)
