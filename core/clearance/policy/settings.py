@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from clearance.decision import Outcome
-from clearance.record import Environment, Tri
+from clearance.record import ContentType, CreativeElement, Environment, Stage, Tri
 
 
 def stricter(kind: str) -> dict[str, Any]:
@@ -43,11 +43,24 @@ class RuleSetting(Settings):
 class ToolFacts(Settings):
     """A tool the studio knows: records that name it inherit these facts where they answered unsure."""
 
+    # A later layer may only move a fact towards "less known": enterprise -> unknown, "no" -> "unsure".
     provider: str | None = Field(default=None, json_schema_extra=stricter("any"))
-    environment: Environment = Field(default="unknown", json_schema_extra=stricter("any"))
-    trains_on_inputs: Tri = Field(default="unsure", json_schema_extra=stricter("any"))
-    retains_inputs: Tri = Field(default="unsure", json_schema_extra=stricter("any"))
-    aliases: list[str] = Field(default_factory=list, json_schema_extra=stricter("any"))
+    environment: Environment = Field(
+        default="unknown",
+        description="Where the tool runs: enterprise, self_hosted, consumer or unknown.",
+        json_schema_extra=stricter("environment"),
+    )
+    trains_on_inputs: Tri = Field(
+        default="unsure", description="Does it train on inputs or outputs?", json_schema_extra=stricter("tri")
+    )
+    retains_inputs: Tri = Field(
+        default="unsure", description="Does it store or reuse inputs?", json_schema_extra=stricter("tri")
+    )
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other names records may use for it (case-insensitive).",
+        json_schema_extra=stricter("subset"),
+    )
     notes: str = Field(default="", json_schema_extra=stricter("any"))
 
 
@@ -128,8 +141,121 @@ class HostSettings(Settings):
 class Thresholds(Settings):
     """The soft words of the source ("where possible", "incidental", ...) as named settings.
 
-    Filled in by the policy engine's author: every field has a conservative default and a description.
+    Every field has a conservative default and says which direction is stricter; docs/policy-settings.md
+    is the TD's guide to each.
     """
+
+    ideation_low_risk: bool = Field(
+        default=True,
+        description=(
+            'Source: "ideation only (mood boards, reference images, mock-ups) that follows the principles" is low '
+            "risk. True: key characters, visuals and settings explored at the ideation stage are not CREATIVE-KEY. "
+            "False: CREATIVE-KEY applies at every stage."
+        ),
+        json_schema_extra=stricter("false"),
+    )
+    creative_key_stages: list[Stage] = Field(
+        default_factory=lambda: ["previs", "temp", "final"],
+        description=(
+            'Source: key elements escalate "at final-design stage". The stages (besides ideation) at which a key '
+            "creative element counts as final design. Conservative default: every stage past ideation."
+        ),
+        json_schema_extra=stricter("superset"),
+    )
+    creative_key_elements: list[CreativeElement] = Field(
+        default_factory=lambda: ["main_character", "key_visual", "central_setting"],
+        description='Source: "main characters, key visual elements, or fictional settings central to the story".',
+        json_schema_extra=stricter("superset"),
+    )
+    incidental_background_outcome: Outcome = Field(
+        default="approval_required",
+        description=(
+            'Source: "incidental may be low risk, story-relevant escalates". What generated material in a final '
+            "deliverable gets when it is incidental background. Default: approval, like any final material; a "
+            "studio may lower it to notify. Story-relevant material always escalates."
+        ),
+        json_schema_extra=stricter("outcome"),
+    )
+    incidental_creative_elements: list[CreativeElement] = Field(
+        default_factory=lambda: ["none", "background"],
+        description="Which creative elements can count as incidental background at all (others always escalate).",
+        json_schema_extra=stricter("subset"),
+    )
+    non_enterprise_tools_need_approval: bool = Field(
+        default=False,
+        description=(
+            'Source: tools run in an enterprise-secured environment "where possible"; a non-enterprise tool "must be '
+            'known not to train". False: a consumer tool known not to train or retain passes P3 when no sensitive '
+            "input goes in. True: every non-enterprise tool needs approval."
+        ),
+        json_schema_extra=stricter("true"),
+    )
+    self_hosted_is_enterprise: bool = Field(
+        default=True,
+        description="A self-hosted tool (on the vendor's or studio's own machines) counts as an enterprise-secured environment.",
+        json_schema_extra=stricter("false"),
+    )
+    enterprise_implies_no_training: bool = Field(
+        default=False,
+        description=(
+            "Source: enterprise agreements prevent capture, training or resale of inputs. True: on an enterprise "
+            'tool an "unsure" answer about training or retention is read as "no". Default False: unsure stays unsure.'
+        ),
+        json_schema_extra=stricter("false"),
+    )
+    require_registered_tools: bool = Field(
+        default=False,
+        description="True: a tool that is not in the tool registry needs approval (P3) even when the record answers its facts.",
+        json_schema_extra=stricter("true"),
+    )
+    talent_exception_outcome: Outcome = Field(
+        default="approval_required",
+        description=(
+            "Source: no extra consent is needed as performed, for unsafe activities or when unrecognizable, but "
+            '"talent likeness in the output still needs written approval". The outcome of such a replica.'
+        ),
+        json_schema_extra=stricter("outcome"),
+    )
+    consent_ref_required: bool = Field(
+        default=False,
+        description=(
+            'True: consent counts as documented only when talent.consent_ref says where it lives; a "yes" '
+            "without it is judged as no consent."
+        ),
+        json_schema_extra=stricter("true"),
+    )
+    significant_alteration_outcome: Outcome = Field(
+        default="approval_required",
+        description='Source: a "significant" change to a performance\'s tone, delivery or intent escalates.',
+        json_schema_extra=stricter("outcome"),
+    )
+    union_work_outcome: Outcome = Field(
+        default="approval_required",
+        description='Source: replacing or "materially" affecting union-represented work needs approvals or agreements.',
+        json_schema_extra=stricter("outcome"),
+    )
+    model_reuse_with_consent_outcome: Outcome = Field(
+        default="approval_required",
+        description="A talent model reused for another production with every party's documented consent.",
+        json_schema_extra=stricter("outcome"),
+    )
+    cleared_training_outcome: Outcome = Field(
+        default="notify",
+        description="Training or fine-tuning on material whose rights are all cleared (DATA-TRAINING only fires above notify).",
+        json_schema_extra=stricter("outcome"),
+    )
+    factual_content_types: list[ContentType] = Field(
+        default_factory=lambda: ["documentary", "unscripted"],
+        description='Source: misleading content is "most acute in documentary and factual work". Which content types are factual.',
+        json_schema_extra=stricter("superset"),
+    )
+    factual_real_depiction_outcome: Outcome = Field(
+        default="approval_required",
+        description=(
+            "Generated material depicting real people or events in factual work, even when not presented as authentic."
+        ),
+        json_schema_extra=stricter("outcome"),
+    )
 
 
 class Policy(Settings):
