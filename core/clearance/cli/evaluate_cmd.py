@@ -19,14 +19,21 @@ OUTCOME_WORDS = {
 
 def add_policy_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--policy", action="append", metavar="FILE", default=None,
-        help="a policy file; repeat to layer studio -> production -> vendor (default: $CLEARANCE_POLICY, else embedded defaults)",
+        "--policy",
+        action="append",
+        metavar="FILE",
+        default=None,
+        help=(
+            "a policy file; repeat to layer studio -> production -> vendor (default: $CLEARANCE_POLICY, else embedded"
+            " defaults)"
+        ),
     )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "evaluate", help="decide on use records: notify, approval_required or prohibited, and why",
+        "evaluate",
+        help="decide on use records: notify, approval_required or prohibited, and why",
         description="Evaluate use records against the policy. Exit 0 for any decision, 2 for bad input.",
     )
     p.add_argument("records", nargs="+", metavar="RECORD", help="a use record, YAML or JSON")

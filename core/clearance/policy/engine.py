@@ -75,7 +75,9 @@ def compiled(policy: Policy) -> CompiledPolicy:
     return entry
 
 
-def resolve_tools(record: UseRecord, policy: Policy, registry: dict[str, tuple[str, ToolFacts]] | None = None) -> list[ToolView]:
+def resolve_tools(
+    record: UseRecord, policy: Policy, registry: dict[str, tuple[str, ToolFacts]] | None = None
+) -> list[ToolView]:
     """The record's tools with registry facts filled in where the record said unsure or unknown."""
     if registry is None:
         registry = compiled(policy).registry

@@ -87,7 +87,9 @@ def load_layers(paths: list[str] | None = None) -> LoadedPolicy:
         doc = load_document(path)
         data = doc.data if doc.data is not None else {}
         if not isinstance(data, dict):
-            raise ClearanceError(f"{doc.source}: a policy file must be a mapping of settings, got {type(data).__name__}")
+            raise ClearanceError(
+                f"{doc.source}: a policy file must be a mapping of settings, got {type(data).__name__}"
+            )
         body = {k: v for k, v in data.items() if k != "signature"}
         layer = _validate(body, doc)
         overlay = layer.model_dump(mode="json", exclude_unset=True)
@@ -118,7 +120,9 @@ def check_files(paths: list[str]) -> list[str]:
             doc = load_document(path)
             data = doc.data if doc.data is not None else {}
             if not isinstance(data, dict):
-                raise ClearanceError(f"{doc.source}: a policy file must be a mapping of settings, got {type(data).__name__}")
+                raise ClearanceError(
+                    f"{doc.source}: a policy file must be a mapping of settings, got {type(data).__name__}"
+                )
             _validate({k: v for k, v in data.items() if k != "signature"}, doc, all_errors=problems)
         except ClearanceError as exc:
             problems.append(str(exc))
@@ -176,7 +180,9 @@ def _check_signature(doc: Document, data: dict[str, Any], policy: Policy) -> Non
     try:
         from clearance.approvals import TrustedKeys, verify_overlay
     except ImportError:  # pragma: no cover - approvals ships in the same distribution
-        raise ClearanceError(f"{doc.source}: signed overlays need clearance.approvals, which is not installed") from None
+        raise ClearanceError(
+            f"{doc.source}: signed overlays need clearance.approvals, which is not installed"
+        ) from None
     keys = TrustedKeys.from_policy(policy)
     result = verify_overlay(data, keys)
     if not result.valid:
@@ -251,7 +257,11 @@ _HINTS = {
 
 
 def _check_stricter(
-    model: type[BaseModel], old: dict[str, Any], new: dict[str, Any], path: tuple[Any, ...], doc: Document,
+    model: type[BaseModel],
+    old: dict[str, Any],
+    new: dict[str, Any],
+    path: tuple[Any, ...],
+    doc: Document,
     loaded: LoadedPolicy,
 ) -> None:
     for name, value in new.items():
@@ -314,7 +324,9 @@ def _merge(base: dict[str, Any], overlay: dict[str, Any], section: str = "") -> 
     return out
 
 
-def _record_provenance(overlay: dict[str, Any], path: tuple[Any, ...], doc: Document, provenance: dict[str, str]) -> None:
+def _record_provenance(
+    overlay: dict[str, Any], path: tuple[Any, ...], doc: Document, provenance: dict[str, str]
+) -> None:
     for key, value in overlay.items():
         loc = path + (key,)
         if isinstance(value, dict) and value:

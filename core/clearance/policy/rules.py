@@ -47,16 +47,16 @@ APPROVAL: Outcome = "approval_required"
 PROHIBITED: Outcome = "prohibited"
 _RANK = {NOTIFY: 0, APPROVAL: 1, PROHIBITED: 2}
 
-UNSURE_NOTE = "You answered unsure (or left it blank); unknown is judged as {meaning}, so this needs at least written approval."
+UNSURE_NOTE = (
+    "You answered unsure (or left it blank); unknown is judged as {meaning}, so this needs at least written approval."
+)
 
 
 def _at_least(outcome: Outcome, floor: Outcome) -> Outcome:
     return outcome if _RANK[outcome] >= _RANK[floor] else floor
 
 
-def _finding(
-    rule: str, outcome: Outcome, cites: list[str], message: str, remedy: str, fields: list[str]
-) -> Finding:
+def _finding(rule: str, outcome: Outcome, cites: list[str], message: str, remedy: str, fields: list[str]) -> Finding:
     # The engine builds thousands of these per second; the values are ours, so skip validation.
     return Finding.model_construct(
         rule=rule, outcome=outcome, cites=cites, message=message, remedy=remedy, fields=fields
@@ -115,8 +115,11 @@ def baseline(ctx: Context) -> list[Finding]:
     """Every intended use is disclosed in advance, whatever its size: the lowest outcome is notify."""
     return [
         _finding(
-            "BASELINE", NOTIFY, [],
-            "Every use of generative AI is disclosed to the studio before the work goes ahead; this record is that notice.",
+            "BASELINE",
+            NOTIFY,
+            [],
+            "Every use of generative AI is disclosed to the studio before the work goes ahead; this record is that"
+            " notice.",
             "Submit the record (`clearance submit`) before using the material.",
             [],
         )
@@ -133,11 +136,18 @@ def p1_unowned_material(ctx: Context) -> list[Finding]:
     if value == "yes":
         msg = "The output recreates identifiable traits of material the production does not own."
     else:
-        msg = "You don't know whether the output recreates identifiable traits of material the production does not own. " + UNSURE_NOTE.format(meaning="yes")
+        msg = (
+            "You don't know whether the output recreates identifiable traits of material the production does not own. "
+            + UNSURE_NOTE.format(meaning="yes")
+        )
     return [
         _finding(
-            "P1", APPROVAL, ["P1"], msg,
-            "Change the output until it no longer resembles the other work, or request written approval with the rights clearance attached.",
+            "P1",
+            APPROVAL,
+            ["P1"],
+            msg,
+            "Change the output until it no longer resembles the other work, or request written approval with the rights"
+            " clearance attached.",
             ["output.resembles_unowned_material"],
         )
     ]
@@ -153,8 +163,11 @@ def p2_no_training_or_retention(ctx: Context) -> list[Finding]:
     if not ctx.tools:
         return [
             _finding(
-                "P2", APPROVAL, ["P2"],
-                "The record names no tool, so whether it stores or trains on your inputs is unknown. " + UNSURE_NOTE.format(meaning="yes"),
+                "P2",
+                APPROVAL,
+                ["P2"],
+                "The record names no tool, so whether it stores or trains on your inputs is unknown. "
+                + UNSURE_NOTE.format(meaning="yes"),
                 "Name the tool (`tool:` or `tools:` for a chain) and answer trains_on_inputs and retains_inputs.",
                 ["tools"],
             )
@@ -165,7 +178,12 @@ def p2_no_training_or_retention(ctx: Context) -> list[Finding]:
         unsure = False
         parts: list[str] = []
         for name, value, yes_words, unsure_words in (
-            ("trains_on_inputs", tool.trains_on_inputs, "trains on what goes in or comes out", "may train on what goes in or comes out"),
+            (
+                "trains_on_inputs",
+                tool.trains_on_inputs,
+                "trains on what goes in or comes out",
+                "may train on what goes in or comes out",
+            ),
             ("retains_inputs", tool.retains_inputs, "stores or reuses your inputs", "may store or reuse your inputs"),
         ):
             if value == "no":
@@ -180,9 +198,12 @@ def p2_no_training_or_retention(ctx: Context) -> list[Finding]:
             msg += _unregistered_note(ctx, tool) + " " + UNSURE_NOTE.format(meaning="yes")
         out.append(
             _finding(
-                "P2", APPROVAL, ["P2"], msg,
-                "Use a tool with an enterprise agreement or one known not to train on or keep inputs (ask your TD to add it to the "
-                "tool registry), or request written approval.",
+                "P2",
+                APPROVAL,
+                ["P2"],
+                msg,
+                "Use a tool with an enterprise agreement or one known not to train on or keep inputs (ask your TD to"
+                " add it to the tool registry), or request written approval.",
                 bad,
             )
         )
@@ -200,8 +221,11 @@ def p3_secured_environment(ctx: Context) -> list[Finding]:
     if not ctx.tools:
         return [
             _finding(
-                "P3", APPROVAL, ["P3"],
-                "The record names no tool, so where it runs and whether it protects your inputs is unknown. " + UNSURE_NOTE.format(meaning="a consumer service"),
+                "P3",
+                APPROVAL,
+                ["P3"],
+                "The record names no tool, so where it runs and whether it protects your inputs is unknown. "
+                + UNSURE_NOTE.format(meaning="a consumer service"),
                 "Name the tool and its environment (enterprise, self_hosted or consumer).",
                 ["tools"],
             )
@@ -214,34 +238,65 @@ def p3_secured_environment(ctx: Context) -> list[Finding]:
         env = tool.environment
         secured = env == "enterprise" or (env == "self_hosted" and th.self_hosted_is_enterprise)
         if env == "unknown":
-            msg = f"You don't know where the tool at {tool.label} runs.{_unregistered_note(ctx, tool)} " + UNSURE_NOTE.format(meaning="a consumer service")
-            out.append(_finding("P3", APPROVAL, ["P3"], msg,
-                                "Find out whether the tool runs under an enterprise agreement, on your own machines or as a consumer "
-                                "service, and set its environment (or ask your TD to add it to the tool registry).",
-                                [tool.field("environment")]))
+            msg = (
+                f"You don't know where the tool at {tool.label} runs.{_unregistered_note(ctx, tool)} "
+                + UNSURE_NOTE.format(meaning="a consumer service")
+            )
+            out.append(
+                _finding(
+                    "P3",
+                    APPROVAL,
+                    ["P3"],
+                    msg,
+                    "Find out whether the tool runs under an enterprise agreement, on your own machines or as a"
+                    " consumer service, and set its environment (or ask your TD to add it to the tool registry).",
+                    [tool.field("environment")],
+                )
+            )
             continue
         if not tool.registered and th.require_registered_tools:
-            out.append(_finding("P3", APPROVAL, ["P3"],
-                                f"The tool at {tool.label} is not in the studio's tool registry, and this policy only accepts registered tools without approval.",
-                                "Ask your TD to add the tool to the registry, use a registered tool, or request written approval.",
-                                [f"tools[{tool.index}].name"]))
+            out.append(
+                _finding(
+                    "P3",
+                    APPROVAL,
+                    ["P3"],
+                    f"The tool at {tool.label} is not in the studio's tool registry, and this policy only accepts"
+                    " registered tools without approval.",
+                    "Ask your TD to add the tool to the registry, use a registered tool, or request written approval.",
+                    [f"tools[{tool.index}].name"],
+                )
+            )
             continue
         if secured:
             continue
-        where = "a consumer service" if env == "consumer" else "a self-hosted setup this policy does not count as secured"
+        where = (
+            "a consumer service" if env == "consumer" else "a self-hosted setup this policy does not count as secured"
+        )
         if sensitive:
             words = ", ".join(w for _, w in sensitive)
-            out.append(_finding("P3", APPROVAL, ["P3"],
-                                f"Sensitive inputs ({words}) went into the tool at {tool.label}, which runs as {where}, not in an "
-                                "enterprise-secured environment.",
-                                "Use an enterprise-agreement tool for this material, or request written approval.",
-                                [tool.field("environment")] + [f"inputs.{n}" for n, _ in sensitive]))
+            out.append(
+                _finding(
+                    "P3",
+                    APPROVAL,
+                    ["P3"],
+                    f"Sensitive inputs ({words}) went into the tool at {tool.label}, which runs as {where}, not in an "
+                    "enterprise-secured environment.",
+                    "Use an enterprise-agreement tool for this material, or request written approval.",
+                    [tool.field("environment")] + [f"inputs.{n}" for n, _ in sensitive],
+                )
+            )
         elif th.non_enterprise_tools_need_approval:
-            out.append(_finding("P3", APPROVAL, ["P3"],
-                                f"The tool at {tool.label} runs as {where}; this policy asks for approval for every tool outside an "
-                                "enterprise-secured environment.",
-                                "Use an enterprise-agreement tool, or request written approval.",
-                                [tool.field("environment")]))
+            out.append(
+                _finding(
+                    "P3",
+                    APPROVAL,
+                    ["P3"],
+                    f"The tool at {tool.label} runs as {where}; this policy asks for approval for every tool outside an"
+                    " enterprise-secured environment.",
+                    "Use an enterprise-agreement tool, or request written approval.",
+                    [tool.field("environment")],
+                )
+            )
     return out
 
 
@@ -250,10 +305,13 @@ def p4_temporary(ctx: Context) -> list[Finding]:
         return []
     return [
         _finding(
-            "P4", APPROVAL, ["P4"],
+            "P4",
+            APPROVAL,
+            ["P4"],
             "You don't know whether the generated material stays temporary or ends up in the final deliverable. "
             + UNSURE_NOTE.format(meaning="in the final deliverable"),
-            "Answer use.in_final_deliverable: \"no\" if the material is only for ideation, previs or temp, otherwise request written approval.",
+            'Answer use.in_final_deliverable: "no" if the material is only for ideation, previs or temp, otherwise'
+            " request written approval.",
             ["use.in_final_deliverable"],
         )
     ]
@@ -263,14 +321,23 @@ def p5_talent_inputs(ctx: Context) -> list[Finding]:
     value = ctx.record.inputs.talent_material
     if value == "no":
         return []
-    msg = ("Images, voice or performance of real performers went into the tool. Talent likeness is a sensitive input and "
-           "needs written approval, even on an enterprise tool.")
+    msg = (
+        "Images, voice or performance of real performers went into the tool. Talent likeness is a sensitive input and "
+        "needs written approval, even on an enterprise tool."
+    )
     if value == "unsure":
-        msg = "You don't know whether performers' images, voice or performance went into the tool. " + UNSURE_NOTE.format(meaning="yes")
+        msg = (
+            "You don't know whether performers' images, voice or performance went into the tool. "
+            + UNSURE_NOTE.format(meaning="yes")
+        )
     return [
         _finding(
-            "P5", APPROVAL, ["P5"], msg,
-            "Request written approval and attach the performer's documented consent (talent.consent_ref); or leave talent material out.",
+            "P5",
+            APPROVAL,
+            ["P5"],
+            msg,
+            "Request written approval and attach the performer's documented consent (talent.consent_ref); or leave"
+            " talent material out.",
             ["inputs.talent_material"],
         )
     ]
@@ -296,13 +363,22 @@ def data_proprietary(ctx: Context) -> list[Finding]:
     if value == "no":
         return []
     if value == "yes":
-        msg = ("Studio-owned material (unreleased assets, scripts, production images, footage or contracts) went into the tool. "
-               "That needs written approval, even on an enterprise tool.")
+        msg = (
+            "Studio-owned material (unreleased assets, scripts, production images, footage or contracts) went into the"
+            " tool. That needs written approval, even on an enterprise tool."
+        )
     else:
         msg = "You don't know whether studio-owned material went into the tool. " + UNSURE_NOTE.format(meaning="yes")
-    return [_finding("DATA-PROPRIETARY", APPROVAL, ["P2", "P3"], msg,
-                     "Request written approval before uploading, or work without the studio material.",
-                     ["inputs.studio_proprietary"])]
+    return [
+        _finding(
+            "DATA-PROPRIETARY",
+            APPROVAL,
+            ["P2", "P3"],
+            msg,
+            "Request written approval before uploading, or work without the studio material.",
+            ["inputs.studio_proprietary"],
+        )
+    ]
 
 
 def data_personal(ctx: Context) -> list[Finding]:
@@ -312,10 +388,19 @@ def data_personal(ctx: Context) -> list[Finding]:
     if value == "yes":
         msg = "Personal data of cast or crew went into the tool. That needs written approval."
     else:
-        msg = "You don't know whether personal data of cast or crew went into the tool. " + UNSURE_NOTE.format(meaning="yes")
-    return [_finding("DATA-PERSONAL", APPROVAL, ["P2", "P3"], msg,
-                     "Remove names, contacts and other personal data from the input, or request written approval.",
-                     ["inputs.personal_data"])]
+        msg = "You don't know whether personal data of cast or crew went into the tool. " + UNSURE_NOTE.format(
+            meaning="yes"
+        )
+    return [
+        _finding(
+            "DATA-PERSONAL",
+            APPROVAL,
+            ["P2", "P3"],
+            msg,
+            "Remove names, contacts and other personal data from the input, or request written approval.",
+            ["inputs.personal_data"],
+        )
+    ]
 
 
 def data_training(ctx: Context) -> list[Finding]:
@@ -325,21 +410,42 @@ def data_training(ctx: Context) -> list[Finding]:
         return []
     cleared = training.training_material_cleared
     fields = ["training.fine_tuned", "training.training_material_cleared"]
-    remedy = ("Clear the rights of every artist, performer or rights holder whose material trains the model "
-              "(then answer training_material_cleared: \"yes\"), or request written approval.")
+    remedy = (
+        "Clear the rights of every artist, performer or rights holder whose material trains the model "
+        '(then answer training_material_cleared: "yes"), or request written approval.'
+    )
     if cleared == "yes":
         if tuned == "unsure":
-            return [_finding("DATA-TRAINING", APPROVAL, ["P1", "P2"],
-                             "You don't know whether a model was trained or fine-tuned for this use. " + UNSURE_NOTE.format(meaning="yes"),
-                             "Find out and answer training.fine_tuned.", ["training.fine_tuned"])]
+            return [
+                _finding(
+                    "DATA-TRAINING",
+                    APPROVAL,
+                    ["P1", "P2"],
+                    "You don't know whether a model was trained or fine-tuned for this use. "
+                    + UNSURE_NOTE.format(meaning="yes"),
+                    "Find out and answer training.fine_tuned.",
+                    ["training.fine_tuned"],
+                )
+            ]
         outcome = ctx.th.cleared_training_outcome
         if outcome == NOTIFY:
             return []
-        return [_finding("DATA-TRAINING", outcome, ["P1", "P2"],
-                         "A model was trained or fine-tuned for this use on cleared material; this policy still asks for approval.",
-                         "Request written approval.", fields)]
-    lead = ("A model was trained or fine-tuned for this use" if tuned == "yes" else
-            "You don't know whether a model was trained or fine-tuned for this use (judged as yes)")
+        return [
+            _finding(
+                "DATA-TRAINING",
+                outcome,
+                ["P1", "P2"],
+                "A model was trained or fine-tuned for this use on cleared material; this policy still asks for"
+                " approval.",
+                "Request written approval.",
+                fields,
+            )
+        ]
+    lead = (
+        "A model was trained or fine-tuned for this use"
+        if tuned == "yes"
+        else "You don't know whether a model was trained or fine-tuned for this use (judged as yes)"
+    )
     if cleared == "no":
         msg = f"{lead}, on artists', performers' or other rights holders' material that is not cleared."
     else:
@@ -356,21 +462,37 @@ def creative_key(ctx: Context) -> list[Finding]:
         return []
     words = element.replace("_", " ")
     if use.stage in ctx.key_stages:
-        return [_finding("CREATIVE-KEY", APPROVAL, ["P4"],
-                         f"Generated material for a {words} at the {use.stage} stage counts as final design of something central to the story.",
-                         "Keep generated material to ideation (mood boards, exploration) and have the final design made by artists, "
-                         "or request written approval.",
-                         ["use.creative_element", "use.stage"])]
+        return [
+            _finding(
+                "CREATIVE-KEY",
+                APPROVAL,
+                ["P4"],
+                f"Generated material for a {words} at the {use.stage} stage counts as final design of something central"
+                " to the story.",
+                "Keep generated material to ideation (mood boards, exploration) and have the final design made by"
+                " artists, or request written approval.",
+                ["use.creative_element", "use.stage"],
+            )
+        ]
     final = use.in_final_deliverable
     if final == "no":
         return []
     if final == "yes":
         msg = f"Generated material for a {words} will be in the final deliverable."
     else:
-        msg = f"Generated material for a {words} may end up in the final deliverable. " + UNSURE_NOTE.format(meaning="yes")
-    return [_finding("CREATIVE-KEY", APPROVAL, ["P4"], msg,
-                     "Keep the generated material out of the final design, or request written approval.",
-                     ["use.creative_element", "use.in_final_deliverable"])]
+        msg = f"Generated material for a {words} may end up in the final deliverable. " + UNSURE_NOTE.format(
+            meaning="yes"
+        )
+    return [
+        _finding(
+            "CREATIVE-KEY",
+            APPROVAL,
+            ["P4"],
+            msg,
+            "Keep the generated material out of the final design, or request written approval.",
+            ["use.creative_element", "use.in_final_deliverable"],
+        )
+    ]
 
 
 def creative_reference(ctx: Context) -> list[Finding]:
@@ -388,12 +510,24 @@ def creative_reference(ctx: Context) -> list[Finding]:
         "inputs.third_party_material": "material owned by someone else",
     }
     what = ", ".join(names[f] for f in fields)
-    msg = f"Prompts or input images reference {what} (or you don't know whether they do)." if unsure else f"Prompts or input images reference {what}."
+    msg = (
+        f"Prompts or input images reference {what} (or you don't know whether they do)."
+        if unsure
+        else f"Prompts or input images reference {what}."
+    )
     if unsure:
         msg += " " + UNSURE_NOTE.format(meaning="yes")
-    return [_finding("CREATIVE-REFERENCE", APPROVAL, ["P1"], msg,
-                     "Rewrite the prompt without the named work or person and drop third-party input images, or request written approval.",
-                     fields)]
+    return [
+        _finding(
+            "CREATIVE-REFERENCE",
+            APPROVAL,
+            ["P1"],
+            msg,
+            "Rewrite the prompt without the named work or person and drop third-party input images, or request written"
+            " approval.",
+            fields,
+        )
+    ]
 
 
 _EXCEPTION_WORDS = {
@@ -424,40 +558,82 @@ def talent_replica(ctx: Context) -> list[Finding]:
         return []
     prefix = ""
     if replica == "unsure":
-        prefix = "You don't know whether the output is a recognizable voice or likeness of a real performer (judged as yes). "
+        prefix = (
+            "You don't know whether the output is a recognizable voice or likeness of a real performer (judged as"
+            " yes). "
+        )
     fields = ["talent.digital_replica"]
     if talent.replica_exception != "none":
         why = _EXCEPTION_WORDS[talent.replica_exception]
         outcome = ctx.th.talent_exception_outcome
         if replica == "unsure":
             outcome = _at_least(outcome, APPROVAL)
-        return [_finding("TALENT-REPLICA", outcome, ["P5"],
-                         prefix + f"No extra consent is needed because {why}, but a performer's likeness in the output still needs written approval.",
-                         "Request written approval; keep the performer's agreement on file.",
-                         fields + ["talent.replica_exception"])]
+        return [
+            _finding(
+                "TALENT-REPLICA",
+                outcome,
+                ["P5"],
+                prefix
+                + f"No extra consent is needed because {why}, but a performer's likeness in the output still needs"
+                " written approval.",
+                "Request written approval; keep the performer's agreement on file.",
+                fields + ["talent.replica_exception"],
+            )
+        ]
     consent, _ = _consent(ctx)
     fields.append("talent.consent_documented")
     if consent == "yes":
         ref = talent.consent_ref
-        msg = prefix + "A digital replica of a real performer (voice, likeness or digital double) needs explicit, documented consent and guild compliance."
-        msg += f" Consent is on file ({ref})." if ref else " Consent is marked as documented; add where it lives (talent.consent_ref)."
-        return [_finding("TALENT-REPLICA", APPROVAL, ["P5"], msg,
-                         "Request written approval with the consent reference and guild paperwork attached.",
-                         fields + (["talent.consent_ref"] if not ref else []))]
-    return [_finding("TALENT-REPLICA", APPROVAL, ["P5"],
-                     prefix + "A digital replica of a real performer needs explicit, documented consent and guild compliance before it can be approved.",
-                     "Get the performer's signed consent, record it (consent_documented: \"yes\", consent_ref), then request written approval.",
-                     fields)]
+        msg = (
+            prefix
+            + "A digital replica of a real performer (voice, likeness or digital double) needs explicit, documented"
+            " consent and guild compliance."
+        )
+        msg += (
+            f" Consent is on file ({ref})."
+            if ref
+            else " Consent is marked as documented; add where it lives (talent.consent_ref)."
+        )
+        return [
+            _finding(
+                "TALENT-REPLICA",
+                APPROVAL,
+                ["P5"],
+                msg,
+                "Request written approval with the consent reference and guild paperwork attached.",
+                fields + (["talent.consent_ref"] if not ref else []),
+            )
+        ]
+    return [
+        _finding(
+            "TALENT-REPLICA",
+            APPROVAL,
+            ["P5"],
+            prefix
+            + "A digital replica of a real performer needs explicit, documented consent and guild compliance before it"
+            " can be approved.",
+            'Get the performer\'s signed consent, record it (consent_documented: "yes", consent_ref), then request'
+            " written approval.",
+            fields,
+        )
+    ]
 
 
 def talent_alteration(ctx: Context) -> list[Finding]:
     if ctx.record.talent.alteration != "significant":
         return []
-    return [_finding("TALENT-ALTERATION", ctx.th.significant_alteration_outcome, ["P5"],
-                     "The performance's tone, delivery or intent is changed significantly (for example lip-sync altered to new dialogue).",
-                     "Request written approval with the performer's consent; customary changes (cosmetics, timing, clarity, pitch, "
-                     "noise reduction, continuity) need none and can be declared as alteration: customary.",
-                     ["talent.alteration"])]
+    return [
+        _finding(
+            "TALENT-ALTERATION",
+            ctx.th.significant_alteration_outcome,
+            ["P5"],
+            "The performance's tone, delivery or intent is changed significantly (for example lip-sync altered to new"
+            " dialogue).",
+            "Request written approval with the performer's consent; customary changes (cosmetics, timing, clarity,"
+            " pitch, noise reduction, continuity) need none and can be declared as alteration: customary.",
+            ["talent.alteration"],
+        )
+    ]
 
 
 def final_deliverable(ctx: Context) -> list[Finding]:
@@ -467,7 +643,11 @@ def final_deliverable(ctx: Context) -> list[Finding]:
         return []
     fields = ["use.in_final_deliverable"]
     unsure = final == "unsure"
-    lead = "Generated material will be in the final deliverable" if not unsure else "Generated material may be in the final deliverable"
+    lead = (
+        "Generated material will be in the final deliverable"
+        if not unsure
+        else "Generated material may be in the final deliverable"
+    )
     th = ctx.th
     if use.prominence == "story_relevant":
         outcome: Outcome = APPROVAL
@@ -486,9 +666,16 @@ def final_deliverable(ctx: Context) -> list[Finding]:
     if unsure:
         msg += " " + UNSURE_NOTE.format(meaning="yes")
         outcome = _at_least(outcome, APPROVAL)
-    return [_finding("FINAL-DELIVERABLE", outcome, ["P4"], msg,
-                     "Replace it with artist-made or licensed material before delivery, or request written approval.",
-                     fields)]
+    return [
+        _finding(
+            "FINAL-DELIVERABLE",
+            outcome,
+            ["P4"],
+            msg,
+            "Replace it with artist-made or licensed material before delivery, or request written approval.",
+            fields,
+        )
+    ]
 
 
 def union_work(ctx: Context) -> list[Finding]:
@@ -497,13 +684,25 @@ def union_work(ctx: Context) -> list[Finding]:
         return []
     if value == "yes":
         outcome = ctx.th.union_work_outcome
-        msg = "It replaces or materially affects work usually done by union-represented people (for example booked background actors)."
+        msg = (
+            "It replaces or materially affects work usually done by union-represented people (for example booked"
+            " background actors)."
+        )
     else:
         outcome = _at_least(ctx.th.union_work_outcome, APPROVAL)
-        msg = "You don't know whether it replaces work usually done by union-represented people. " + UNSURE_NOTE.format(meaning="yes")
-    return [_finding("UNION-WORK", outcome, ["P5"], msg,
-                     "Check the union agreements with production, then request written approval.",
-                     ["talent.replaces_union_work"])]
+        msg = "You don't know whether it replaces work usually done by union-represented people. " + UNSURE_NOTE.format(
+            meaning="yes"
+        )
+    return [
+        _finding(
+            "UNION-WORK",
+            outcome,
+            ["P5"],
+            msg,
+            "Check the union agreements with production, then request written approval.",
+            ["talent.replaces_union_work"],
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ no-go
@@ -518,29 +717,50 @@ def ethics_misleading(ctx: Context) -> list[Finding]:
     fields = ["realism.depicts_real_people_or_events", "realism.presented_as_authentic"]
     if authentic != "no":
         unsure = real == "unsure" or authentic == "unsure"
-        msg = ("It could be mistaken for real events, people or statements that never happened, presented as authentic "
-               "(fabricated footage, dialogue, archival images, a real journalist's statement), even in the background.")
+        msg = (
+            "It could be mistaken for real events, people or statements that never happened, presented as authentic "
+            "(fabricated footage, dialogue, archival images, a real journalist's statement), even in the background."
+        )
         if unsure:
             msg += " You answered unsure; unknown is judged as yes, and this is a no-go."
-        return [_finding("ETHICS-MISLEADING", PROHIBITED, [], msg,
-                         "Do not use it as authentic material. Make it clearly a reconstruction (labelled, stylised, not "
-                         "passed off as real), then answer presented_as_authentic: \"no\".",
-                         fields)]
+        return [
+            _finding(
+                "ETHICS-MISLEADING",
+                PROHIBITED,
+                [],
+                msg,
+                "Do not use it as authentic material. Make it clearly a reconstruction (labelled, stylised, not "
+                'passed off as real), then answer presented_as_authentic: "no".',
+                fields,
+            )
+        ]
     th = ctx.th
     if ctx.record.use.content_type in th.factual_content_types:
         outcome = th.factual_real_depiction_outcome
         if real == "unsure":
             outcome = _at_least(outcome, APPROVAL)
-        return [_finding("ETHICS-MISLEADING", outcome, [],
-                         f"Generated material depicts real people or events in {ctx.record.use.content_type} work, where "
-                         "misleading the audience is most acute, even when not presented as authentic.",
-                         "Label it clearly as a reconstruction, and request written approval.",
-                         fields + ["use.content_type"])]
+        return [
+            _finding(
+                "ETHICS-MISLEADING",
+                outcome,
+                [],
+                f"Generated material depicts real people or events in {ctx.record.use.content_type} work, where "
+                "misleading the audience is most acute, even when not presented as authentic.",
+                "Label it clearly as a reconstruction, and request written approval.",
+                fields + ["use.content_type"],
+            )
+        ]
     if real == "unsure":
-        return [_finding("ETHICS-MISLEADING", APPROVAL, [],
-                         "You don't know whether it depicts real people or events. " + UNSURE_NOTE.format(meaning="yes"),
-                         "Answer realism.depicts_real_people_or_events, or request written approval.",
-                         ["realism.depicts_real_people_or_events"])]
+        return [
+            _finding(
+                "ETHICS-MISLEADING",
+                APPROVAL,
+                [],
+                "You don't know whether it depicts real people or events. " + UNSURE_NOTE.format(meaning="yes"),
+                "Answer realism.depicts_real_people_or_events, or request written approval.",
+                ["realism.depicts_real_people_or_events"],
+            )
+        ]
     return []
 
 
@@ -553,17 +773,27 @@ def talent_no_consent(ctx: Context) -> list[Finding]:
     talent = ctx.record.talent
     msg = "A digital replica or new performance of a real performer without documented consent is a no-go."
     if missing_ref:
-        msg += " Consent is marked as documented but talent.consent_ref does not say where it lives, and this policy requires it."
+        msg += (
+            " Consent is marked as documented but talent.consent_ref does not say where it lives, and this policy"
+            " requires it."
+        )
     elif consent == "unsure":
         msg += " You answered unsure about consent; not knowing whether consent exists is judged as no consent."
     if talent.digital_replica == "unsure":
         msg += " (You were unsure whether it is a replica; judged as yes.)"
     fields = ["talent.digital_replica", "talent.consent_documented"] + (["talent.consent_ref"] if missing_ref else [])
-    return [_finding("TALENT-NO-CONSENT", PROHIBITED, ["P5"], msg,
-                     "Stop and get the performer's explicit written consent (and guild compliance); then record it "
-                     "(consent_documented: \"yes\", consent_ref) and request approval. If the output stays as performed, "
-                     "shows an unsafe activity or is unrecognizable, set talent.replica_exception.",
-                     fields)]
+    return [
+        _finding(
+            "TALENT-NO-CONSENT",
+            PROHIBITED,
+            ["P5"],
+            msg,
+            "Stop and get the performer's explicit written consent (and guild compliance); then record it "
+            '(consent_documented: "yes", consent_ref) and request approval. If the output stays as performed, '
+            "shows an unsafe activity or is unrecognizable, set talent.replica_exception.",
+            fields,
+        )
+    ]
 
 
 def talent_model_reuse(ctx: Context) -> list[Finding]:
@@ -573,18 +803,34 @@ def talent_model_reuse(ctx: Context) -> list[Finding]:
         return []
     consent, _ = _consent(ctx)
     fields = ["talent.model_from_other_production", "talent.consent_documented"]
-    lead = ("A talent model made for another production, pitch or concept is reused here."
-            if reuse == "yes" else
-            "You don't know whether a talent model from another production is reused here (judged as yes).")
+    lead = (
+        "A talent model made for another production, pitch or concept is reused here."
+        if reuse == "yes"
+        else "You don't know whether a talent model from another production is reused here (judged as yes)."
+    )
     if consent == "yes":
         outcome = _at_least(ctx.th.model_reuse_with_consent_outcome, APPROVAL if reuse == "unsure" else NOTIFY)
-        return [_finding("TALENT-MODEL-REUSE", outcome, ["P5"],
-                         lead + " Consent is documented; the reuse still needs approval from all parties.",
-                         "Request written approval with every party's consent attached.", fields)]
+        return [
+            _finding(
+                "TALENT-MODEL-REUSE",
+                outcome,
+                ["P5"],
+                lead + " Consent is documented; the reuse still needs approval from all parties.",
+                "Request written approval with every party's consent attached.",
+                fields,
+            )
+        ]
     note = " You answered unsure about consent; unknown is judged as no consent." if consent == "unsure" else ""
-    return [_finding("TALENT-MODEL-REUSE", PROHIBITED, ["P5"],
-                     lead + " Without documented consent of all parties this is a no-go." + note,
-                     "Do not reuse the model. Get every party's written consent, record it, then request approval.", fields)]
+    return [
+        _finding(
+            "TALENT-MODEL-REUSE",
+            PROHIBITED,
+            ["P5"],
+            lead + " Without documented consent of all parties this is a no-go." + note,
+            "Do not reuse the model. Get every party's written consent, record it, then request approval.",
+            fields,
+        )
+    ]
 
 
 # -------------------------------------------------------------------------------------------- registry
@@ -592,99 +838,211 @@ def talent_model_reuse(ctx: Context) -> list[Finding]:
 RULES: dict[str, RuleInfo] = {
     info.code: info
     for info in (
-        RuleInfo("BASELINE", "Every use is disclosed", (), "baseline",
-                 "Always present: every intended use of GenAI, whatever its size.",
-                 "The source asks vendors to disclose every intended GenAI use to the studio contact in advance.",
-                 "Nothing to resolve: submit the record before the work goes ahead.", baseline),
-        RuleInfo("P1", "Does not recreate unowned material", ("P1",), "principle",
-                 "output.resembles_unowned_material is yes or unsure.",
-                 "Outputs must not replicate or substantially recreate identifiable traits of unowned or copyrighted material.",
-                 "Change the output, or request approval with the rights clearance.", p1_unowned_material),
-        RuleInfo("P2", "Tools do not store or train on inputs", ("P2",), "principle",
-                 "Any tool step with trains_on_inputs or retains_inputs yes or unsure (after the tool registry fills in what "
-                 "the record left unsure), or no tool named.",
-                 "Tools must not store, reuse or train on production inputs or outputs; unknown terms count as unsure.",
-                 "Use an enterprise or registered tool known not to train or retain, or request approval.", p2_no_training_or_retention),
-        RuleInfo("P3", "Enterprise-secured environment", ("P3",), "principle",
-                 "A tool step whose environment is unknown; a non-enterprise step that receives sensitive inputs (studio "
-                 "material, personal data, talent likeness); every non-enterprise step when non_enterprise_tools_need_approval "
-                 "is set; an unregistered tool when require_registered_tools is set.",
-                 "Where possible tools run in an enterprise-secured environment that protects inputs.",
-                 "Use an enterprise-agreement tool, or request approval.", p3_secured_environment),
-        RuleInfo("P4", "Generated material is temporary", ("P4",), "principle",
-                 "use.in_final_deliverable is unsure (yes is FINAL-DELIVERABLE).",
-                 "Generated material should be temporary and not part of the final deliverables.",
-                 "Answer in_final_deliverable; keep generated material out of deliverables or request approval.", p4_temporary),
-        RuleInfo("P5", "Talent performances need consent", ("P5",), "principle",
-                 "inputs.talent_material is yes or unsure: performers' images, voice or performance went in.",
-                 "GenAI must not replace or generate talent performances without consent; talent likeness is a sensitive input "
-                 "that escalates even on enterprise tools.",
-                 "Request approval with the performer's consent attached, or leave talent material out.", p5_talent_inputs),
-        RuleInfo("DATA-PROPRIETARY", "Studio-owned material as input", ("P2", "P3"), "escalate",
-                 "inputs.studio_proprietary is yes or unsure (unreleased assets, scripts, production images, footage, contracts), "
-                 "on any tool including enterprise ones.",
-                 "Studio material in a GenAI tool can leak or train models; the source escalates it even on enterprise tools "
-                 "(e.g. uploading a script to a chatbot).",
-                 "Request approval before uploading, or work without the studio material.", data_proprietary),
-        RuleInfo("DATA-PERSONAL", "Personal data of cast or crew", ("P2", "P3"), "escalate",
-                 "inputs.personal_data is yes or unsure.",
-                 "Personal data of cast or crew (e.g. a crew contact sheet) must not go into tools without approval.",
-                 "Remove the personal data, or request approval.", data_personal),
-        RuleInfo("DATA-TRAINING", "Training on uncleared material", ("P1", "P2"), "escalate",
-                 "training.fine_tuned is yes or unsure and training.training_material_cleared is no or unsure.",
-                 "Training or fine-tuning on artists', performers' or rights holders' material without clearance (e.g. a style "
-                 "model trained on one artist's past work).",
-                 "Clear the rights to all training material, or request approval.", data_training),
-        RuleInfo("CREATIVE-KEY", "Key creative elements at final design", ("P4",), "escalate",
-                 "use.creative_element is a key element (main_character, key_visual, central_setting by default) at a "
-                 "final-design stage (previs, temp, final by default; ideation is exempt), or in the final deliverable.",
-                 "Main characters, key visuals and central settings at final-design stage (e.g. a second killer doll for a "
-                 "game scene in a hit series). Exploring a look on a mood board is ideation and stays notify.",
-                 "Keep GenAI to ideation for key elements, or request approval.", creative_key),
-        RuleInfo("CREATIVE-REFERENCE", "References to works or real people", ("P1",), "escalate",
-                 "prompt_references.copyrighted_work, public_figure or deceased_person, or inputs.third_party_material, is yes or unsure.",
-                 "Prompts or input images referencing copyrighted works, public figures or deceased people (e.g. \"inspired by "
-                 "a famous magazine cover photo\", \"a character with a named movie star's nose\").",
-                 "Rewrite the prompt without the reference, or request approval.", creative_reference),
-        RuleInfo("TALENT-REPLICA", "Digital replica of real talent", ("P5",), "escalate",
-                 "talent.digital_replica is yes or unsure (voice clone, de-ageing, digital double), including the stated "
-                 "exceptions, which need no extra consent but still need approval for the likeness.",
-                 "A digital performer, voice or likeness of real talent needs explicit, documented consent and guild compliance.",
-                 "Document consent (consent_documented, consent_ref), then request approval.", talent_replica),
-        RuleInfo("TALENT-ALTERATION", "Significant change to a performance", ("P5",), "escalate",
-                 "talent.alteration is significant. Customary alterations (cosmetics, wardrobe, noise reduction, timing, "
-                 "continuity, pitch, clarity, dubbing or doubles allowed by agreements) are not this rule.",
-                 "A significant change to a performance's tone, delivery or intent (e.g. visual ADR: lip-sync altered to new "
-                 "unscripted dialogue).",
-                 "Request approval with the performer's consent.", talent_alteration),
-        RuleInfo("FINAL-DELIVERABLE", "Generated material in final deliverables", ("P4",), "escalate",
-                 "use.in_final_deliverable is yes or unsure. Incidental background may be configured down to notify "
-                 "(incidental_background_outcome); story-relevant material always escalates.",
-                 "Generated material in final deliverables, even in the background (signage, posters, documents, news clippings).",
-                 "Replace with artist-made or licensed material, or request approval.", final_deliverable),
-        RuleInfo("UNION-WORK", "Replacing union-covered work", ("P5",), "escalate",
-                 "talent.replaces_union_work is yes or unsure.",
-                 "Replacing or materially affecting work usually done by union-represented people without approvals or "
-                 "agreements (e.g. a generated crowd replacing booked background actors).",
-                 "Check the union agreements, then request approval.", union_work),
-        RuleInfo("ETHICS-MISLEADING", "Could be mistaken for real", (), "no-go",
-                 "realism.depicts_real_people_or_events and realism.presented_as_authentic are yes or unsure (prohibited). "
-                 "Real depiction in factual work (documentary, unscripted) not presented as authentic: approval_required.",
-                 "Content that could be mistaken for real events, people or statements that never happened, presented as "
-                 "authentic (fabricated footage, dialogue, archival images, a real journalist's fabricated statement); most "
-                 "acute in documentary and factual work.",
-                 "Do not present it as authentic; make it a clearly labelled reconstruction.", ethics_misleading),
-        RuleInfo("TALENT-NO-CONSENT", "Replica without consent", ("P5",), "no-go",
-                 "talent.digital_replica is yes or unsure, no exception applies (replica_exception: none), and "
-                 "talent.consent_documented is no or unsure.",
-                 "A digital replica or new performance of real talent without documented consent; not knowing whether consent "
-                 "exists is judged as no consent.",
-                 "Get and record the performer's written consent, then request approval.", talent_no_consent),
-        RuleInfo("TALENT-MODEL-REUSE", "Talent model reused elsewhere", ("P5",), "no-go",
-                 "talent.model_from_other_production is yes or unsure and consent is not documented (prohibited); with "
-                 "documented consent, approval_required.",
-                 "A talent model reused for another production, pitch or concept without consent of all parties.",
-                 "Get every party's written consent, then request approval.", talent_model_reuse),
+        RuleInfo(
+            "BASELINE",
+            "Every use is disclosed",
+            (),
+            "baseline",
+            "Always present: every intended use of GenAI, whatever its size.",
+            "The source asks vendors to disclose every intended GenAI use to the studio contact in advance.",
+            "Nothing to resolve: submit the record before the work goes ahead.",
+            baseline,
+        ),
+        RuleInfo(
+            "P1",
+            "Does not recreate unowned material",
+            ("P1",),
+            "principle",
+            "output.resembles_unowned_material is yes or unsure.",
+            "Outputs must not replicate or substantially recreate identifiable traits of unowned or copyrighted"
+            " material.",
+            "Change the output, or request approval with the rights clearance.",
+            p1_unowned_material,
+        ),
+        RuleInfo(
+            "P2",
+            "Tools do not store or train on inputs",
+            ("P2",),
+            "principle",
+            "Any tool step with trains_on_inputs or retains_inputs yes or unsure (after the tool registry fills in what"
+            " the record left unsure), or no tool named.",
+            "Tools must not store, reuse or train on production inputs or outputs; unknown terms count as unsure.",
+            "Use an enterprise or registered tool known not to train or retain, or request approval.",
+            p2_no_training_or_retention,
+        ),
+        RuleInfo(
+            "P3",
+            "Enterprise-secured environment",
+            ("P3",),
+            "principle",
+            "A tool step whose environment is unknown; a non-enterprise step that receives sensitive inputs (studio"
+            " material, personal data, talent likeness); every non-enterprise step when"
+            " non_enterprise_tools_need_approval is set; an unregistered tool when require_registered_tools is set.",
+            "Where possible tools run in an enterprise-secured environment that protects inputs.",
+            "Use an enterprise-agreement tool, or request approval.",
+            p3_secured_environment,
+        ),
+        RuleInfo(
+            "P4",
+            "Generated material is temporary",
+            ("P4",),
+            "principle",
+            "use.in_final_deliverable is unsure (yes is FINAL-DELIVERABLE).",
+            "Generated material should be temporary and not part of the final deliverables.",
+            "Answer in_final_deliverable; keep generated material out of deliverables or request approval.",
+            p4_temporary,
+        ),
+        RuleInfo(
+            "P5",
+            "Talent performances need consent",
+            ("P5",),
+            "principle",
+            "inputs.talent_material is yes or unsure: performers' images, voice or performance went in.",
+            "GenAI must not replace or generate talent performances without consent; talent likeness is a sensitive"
+            " input that escalates even on enterprise tools.",
+            "Request approval with the performer's consent attached, or leave talent material out.",
+            p5_talent_inputs,
+        ),
+        RuleInfo(
+            "DATA-PROPRIETARY",
+            "Studio-owned material as input",
+            ("P2", "P3"),
+            "escalate",
+            "inputs.studio_proprietary is yes or unsure (unreleased assets, scripts, production images, footage,"
+            " contracts), on any tool including enterprise ones.",
+            "Studio material in a GenAI tool can leak or train models; the source escalates it even on enterprise tools"
+            " (e.g. uploading a script to a chatbot).",
+            "Request approval before uploading, or work without the studio material.",
+            data_proprietary,
+        ),
+        RuleInfo(
+            "DATA-PERSONAL",
+            "Personal data of cast or crew",
+            ("P2", "P3"),
+            "escalate",
+            "inputs.personal_data is yes or unsure.",
+            "Personal data of cast or crew (e.g. a crew contact sheet) must not go into tools without approval.",
+            "Remove the personal data, or request approval.",
+            data_personal,
+        ),
+        RuleInfo(
+            "DATA-TRAINING",
+            "Training on uncleared material",
+            ("P1", "P2"),
+            "escalate",
+            "training.fine_tuned is yes or unsure and training.training_material_cleared is no or unsure.",
+            "Training or fine-tuning on artists', performers' or rights holders' material without clearance (e.g. a"
+            " style model trained on one artist's past work).",
+            "Clear the rights to all training material, or request approval.",
+            data_training,
+        ),
+        RuleInfo(
+            "CREATIVE-KEY",
+            "Key creative elements at final design",
+            ("P4",),
+            "escalate",
+            "use.creative_element is a key element (main_character, key_visual, central_setting by default) at a "
+            "final-design stage (previs, temp, final by default; ideation is exempt), or in the final deliverable.",
+            "Main characters, key visuals and central settings at final-design stage (e.g. a second killer doll for a "
+            "game scene in a hit series). Exploring a look on a mood board is ideation and stays notify.",
+            "Keep GenAI to ideation for key elements, or request approval.",
+            creative_key,
+        ),
+        RuleInfo(
+            "CREATIVE-REFERENCE",
+            "References to works or real people",
+            ("P1",),
+            "escalate",
+            "prompt_references.copyrighted_work, public_figure or deceased_person, or inputs.third_party_material, is"
+            " yes or unsure.",
+            'Prompts or input images referencing copyrighted works, public figures or deceased people (e.g. "inspired'
+            ' by a famous magazine cover photo", "a character with a named movie star\'s nose").',
+            "Rewrite the prompt without the reference, or request approval.",
+            creative_reference,
+        ),
+        RuleInfo(
+            "TALENT-REPLICA",
+            "Digital replica of real talent",
+            ("P5",),
+            "escalate",
+            "talent.digital_replica is yes or unsure (voice clone, de-ageing, digital double), including the stated "
+            "exceptions, which need no extra consent but still need approval for the likeness.",
+            "A digital performer, voice or likeness of real talent needs explicit, documented consent and guild"
+            " compliance.",
+            "Document consent (consent_documented, consent_ref), then request approval.",
+            talent_replica,
+        ),
+        RuleInfo(
+            "TALENT-ALTERATION",
+            "Significant change to a performance",
+            ("P5",),
+            "escalate",
+            "talent.alteration is significant. Customary alterations (cosmetics, wardrobe, noise reduction, timing, "
+            "continuity, pitch, clarity, dubbing or doubles allowed by agreements) are not this rule.",
+            "A significant change to a performance's tone, delivery or intent (e.g. visual ADR: lip-sync altered to new"
+            " unscripted dialogue).",
+            "Request approval with the performer's consent.",
+            talent_alteration,
+        ),
+        RuleInfo(
+            "FINAL-DELIVERABLE",
+            "Generated material in final deliverables",
+            ("P4",),
+            "escalate",
+            "use.in_final_deliverable is yes or unsure. Incidental background may be configured down to notify "
+            "(incidental_background_outcome); story-relevant material always escalates.",
+            "Generated material in final deliverables, even in the background (signage, posters, documents, news"
+            " clippings).",
+            "Replace with artist-made or licensed material, or request approval.",
+            final_deliverable,
+        ),
+        RuleInfo(
+            "UNION-WORK",
+            "Replacing union-covered work",
+            ("P5",),
+            "escalate",
+            "talent.replaces_union_work is yes or unsure.",
+            "Replacing or materially affecting work usually done by union-represented people without approvals or "
+            "agreements (e.g. a generated crowd replacing booked background actors).",
+            "Check the union agreements, then request approval.",
+            union_work,
+        ),
+        RuleInfo(
+            "ETHICS-MISLEADING",
+            "Could be mistaken for real",
+            (),
+            "no-go",
+            "realism.depicts_real_people_or_events and realism.presented_as_authentic are yes or unsure (prohibited). "
+            "Real depiction in factual work (documentary, unscripted) not presented as authentic: approval_required.",
+            "Content that could be mistaken for real events, people or statements that never happened, presented as "
+            "authentic (fabricated footage, dialogue, archival images, a real journalist's fabricated statement); most "
+            "acute in documentary and factual work.",
+            "Do not present it as authentic; make it a clearly labelled reconstruction.",
+            ethics_misleading,
+        ),
+        RuleInfo(
+            "TALENT-NO-CONSENT",
+            "Replica without consent",
+            ("P5",),
+            "no-go",
+            "talent.digital_replica is yes or unsure, no exception applies (replica_exception: none), and "
+            "talent.consent_documented is no or unsure.",
+            "A digital replica or new performance of real talent without documented consent; not knowing whether"
+            " consent exists is judged as no consent.",
+            "Get and record the performer's written consent, then request approval.",
+            talent_no_consent,
+        ),
+        RuleInfo(
+            "TALENT-MODEL-REUSE",
+            "Talent model reused elsewhere",
+            ("P5",),
+            "no-go",
+            "talent.model_from_other_production is yes or unsure and consent is not documented (prohibited); with "
+            "documented consent, approval_required.",
+            "A talent model reused for another production, pitch or concept without consent of all parties.",
+            "Get every party's written consent, then request approval.",
+            talent_model_reuse,
+        ),
     )
 }
 

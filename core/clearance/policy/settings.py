@@ -111,8 +111,10 @@ class PublishSettings(Settings):
     )
     queue_disclosures: bool = Field(
         default=True,
-        description="Publish queues a record that was never disclosed in the outbox before any file goes out. "
-        "Off: publish is blocked until the artist submits the record.",
+        description=(
+            "Publish queues a record that was never disclosed in the outbox before any file goes out. "
+            "Off: publish is blocked until the artist submits the record."
+        ),
         json_schema_extra=stricter("false"),
     )
     block_unknown_tools: bool = Field(
@@ -192,7 +194,9 @@ class Thresholds(Settings):
     )
     self_hosted_is_enterprise: bool = Field(
         default=True,
-        description="A self-hosted tool (on the vendor's or studio's own machines) counts as an enterprise-secured environment.",
+        description=(
+            "A self-hosted tool (on the vendor's or studio's own machines) counts as an enterprise-secured environment."
+        ),
         json_schema_extra=stricter("false"),
     )
     enterprise_implies_no_training: bool = Field(
@@ -205,7 +209,9 @@ class Thresholds(Settings):
     )
     require_registered_tools: bool = Field(
         default=False,
-        description="True: a tool that is not in the tool registry needs approval (P3) even when the record answers its facts.",
+        description=(
+            "True: a tool that is not in the tool registry needs approval (P3) even when the record answers its facts."
+        ),
         json_schema_extra=stricter("true"),
     )
     talent_exception_outcome: Outcome = Field(
@@ -241,12 +247,17 @@ class Thresholds(Settings):
     )
     cleared_training_outcome: Outcome = Field(
         default="notify",
-        description="Training or fine-tuning on material whose rights are all cleared (DATA-TRAINING only fires above notify).",
+        description=(
+            "Training or fine-tuning on material whose rights are all cleared (DATA-TRAINING only fires above notify)."
+        ),
         json_schema_extra=stricter("outcome"),
     )
     factual_content_types: list[ContentType] = Field(
         default_factory=lambda: ["documentary", "unscripted"],
-        description='Source: misleading content is "most acute in documentary and factual work". Which content types are factual.',
+        description=(
+            'Source: misleading content is "most acute in documentary and factual work". Which content types are'
+            " factual."
+        ),
         json_schema_extra=stricter("superset"),
     )
     factual_real_depiction_outcome: Outcome = Field(
