@@ -1,0 +1,235 @@
+"""Run scenarios inside real Blender (the bpy 5.0.1 module) in a subprocess, with the extension enabled.
+
+bpy can be imported once per process and keeps global state, so every scenario gets a fresh Python:
+``run_in_blender(tmp_path, "name", **params)`` runs ``scenario_<name>(params)`` from this file in a child
+process and returns the dict it produced. The extension is enabled the way Blender enables any
+extension: ``plugins/blender`` is linked into a user extension repository (``BLENDER_USER_EXTENSIONS``)
+and enabled as ``bl_ext.user_default.clearance``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTENSION_DIR = ROOT / "plugins" / "blender"
+PLUGIN_DIR = ROOT / "pyblish_plugins"
+MODULE = "bl_ext.user_default.clearance"
+RESULT_PREFIX = "CLEARANCE-TEST-RESULT "
+
+BOOT = (
+    "import sys, json; sys.path.insert(0, {tests!r}); import blender_fixtures as f; "
+    "f.main(sys.argv[1], sys.argv[2])"
+)
+
+
+def run_in_blender(tmp_path: Path, scenario: str, timeout: float = 120, **params: Any) -> dict[str, Any]:
+    """Run one scenario in a fresh bpy process; fail the test with Blender's output when it breaks."""
+    resources = tmp_path / "blender-user"
+    repo = resources / "extensions" / "user_default"
+    repo.mkdir(parents=True, exist_ok=True)
+    link = repo / "clearance"
+    if not link.exists():
+        link.symlink_to(EXTENSION_DIR, target_is_directory=True)
+    params.setdefault("tmp", str(tmp_path))
+    params_file = tmp_path / f"{scenario}-params.json"
+    params_file.write_text(json.dumps(params), encoding="utf-8")
+    env = dict(os.environ)
+    env["BLENDER_USER_RESOURCES"] = str(resources)
+    env["BLENDER_USER_EXTENSIONS"] = str(resources / "extensions")
+    env["BLENDER_USER_CONFIG"] = str(resources / "config")
+    env.pop("PYBLISHPLUGINPATH", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", BOOT.format(tests=str(Path(__file__).parent)), scenario, str(params_file)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join((proc.stdout + "\n" + proc.stderr).splitlines()[-40:])
+        raise AssertionError(f"Blender scenario {scenario} failed (exit {proc.returncode}):\n{tail}")
+    result = json.loads(lines[-1][len(RESULT_PREFIX):])
+    result["_stderr"] = proc.stderr
+    return result
+
+
+def main(scenario: str, params_file: str) -> None:
+    params = json.loads(Path(params_file).read_text(encoding="utf-8"))
+    result = globals()[f"scenario_{scenario}"](params)
+    print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
+
+
+# ------------------------------------------------------------------ records, keys and policy for tests
+
+
+def record_data(kind: str, production: str = "TEST_S01") -> dict[str, Any]:
+    """A record the default policy answers ``notify`` (ideation) or ``approval_required`` (final, on screen)."""
+    no = "no"
+    base: dict[str, Any] = {
+        "production": production,
+        "vendor": "Test VFX",
+        "declared_by": "artist",
+        "description": f"{kind} test use",
+        "tool": {"name": "Firefly", "provider": "Adobe", "environment": "enterprise",
+                 "trains_on_inputs": no, "retains_inputs": no},
+        "inputs": {"studio_proprietary": no, "personal_data": no, "third_party_material": no, "talent_material": no},
+        "training": {"fine_tuned": no},
+        "prompt_references": {"copyrighted_work": no, "public_figure": no, "deceased_person": no},
+        "output": {"resembles_unowned_material": no},
+        "talent": {"digital_replica": no, "model_from_other_production": no, "replaces_union_work": no,
+                   "consent_documented": no},
+        "realism": {"depicts_real_people_or_events": no, "presented_as_authentic": no},
+    }
+    if kind == "notify":
+        base["use"] = {"media": "image", "stage": "ideation", "in_final_deliverable": no,
+                       "creative_element": "none", "prominence": "none"}
+    else:
+        base["use"] = {"media": "image", "stage": "final", "in_final_deliverable": "yes",
+                       "creative_element": "background", "prominence": "story_relevant"}
+    return base
+
+
+def write_record_file(folder: Path, kind: str, name: str) -> Path:
+    import yaml
+
+    path = folder / name
+    path.write_text(yaml.safe_dump(record_data(kind), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def approver_setup(folder: Path, *, render_gate: str = "stop") -> tuple[Any, Path]:
+    """A key ring in a temp dir and a policy file trusting its key; returns (ring, policy path)."""
+    import yaml
+
+    from clearance.approvals import KeyRing
+
+    ring = KeyRing.open(folder / "keys")
+    keys = [{"key_id": k["key_id"], "public_key": k["public_key"]} for k in ring.public_keys_document()["keys"]]
+    policy = {"approvals": {"trusted_keys": keys}, "hosts": {"render_gate": render_gate}}
+    path = folder / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+    return ring, path
+
+
+def approve(ring: Any, record: Any, approval_id: str = "APR-1") -> None:
+    """Sign an approval for the record and put it, with a fresh signed revocation list, in the cache."""
+    from clearance.approvals import ApprovalStatement
+    from clearance.cache import ApprovalCache
+    from clearance.record import decision_digest
+
+    now = datetime.now(timezone.utc)
+    statement = ApprovalStatement(
+        approval_id=approval_id, record_id=record.id, record_digest=decision_digest(record),
+        production=record.production, targets=[], approver="supervisor@studio", issued_at=now - timedelta(minutes=1),
+        expires_at=now + timedelta(days=30), conditions="", key_id=ring.active_key_id(),
+    )
+    cache = ApprovalCache()
+    cache.add_approval(ring.sign(statement))
+    cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": now.isoformat()}))
+
+
+# ------------------------------------------------------------------------------- in-Blender helpers
+
+
+def enable_extension() -> None:
+    import bpy
+
+    result = bpy.ops.preferences.addon_enable(module=MODULE)
+    assert result == {"FINISHED"}, result
+
+
+def disable_extension() -> None:
+    import bpy
+
+    result = bpy.ops.preferences.addon_disable(module=MODULE)
+    assert result == {"FINISHED"}, result
+
+
+def build_scene(tmp: Path) -> dict[str, Any]:
+    """Objects, a material, a generated PNG as an image datablock, a color strip and an image strip."""
+    import bpy
+
+    scene = bpy.context.scene
+    scene.name = "Shot010"
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.render.resolution_x = 8
+    scene.render.resolution_y = 8
+    scene.render.resolution_percentage = 100
+    scene.frame_start = scene.frame_end = 1
+    for obj in list(bpy.data.objects):
+        if obj.type != "CAMERA":
+            bpy.data.objects.remove(obj)
+    made = []
+    for name in ("Crowd", "Sign", "Tree"):
+        mesh = bpy.data.meshes.new(name)
+        obj = bpy.data.objects.new(name, mesh)
+        scene.collection.objects.link(obj)
+        made.append(obj)
+    material = bpy.data.materials.new("SignMat")
+    made[1].data.materials.append(material)
+    png = tmp / "matte.png"
+    image = bpy.data.images.new("matte_gen", 4, 4)
+    image.pixels = [0.5] * (4 * 4 * 4)
+    image.filepath_raw = str(png)
+    image.file_format = "PNG"
+    image.save()
+    loaded = bpy.data.images.load(str(png))
+    loaded.name = "matte.png"
+    bpy.data.images.remove(image)
+    editor = scene.sequence_editor_create()
+    color = editor.strips.new_effect("Fog", "COLOR", 2, 1, length=10)
+    plate = editor.strips.new_image("Plate", str(png), 1, 1)
+    return {"objects": [o.name for o in made], "strips": [color.name, plate.name], "image": loaded.name}
+
+
+def select_objects(names: list[str]) -> None:
+    import bpy
+
+    for obj in bpy.context.view_layer.objects:
+        obj.select_set(obj.name in names)
+
+
+def select_strips(names: list[str]) -> None:
+    import bpy
+
+    for strip in bpy.context.scene.sequence_editor.strips_all:
+        strip.select = strip.name in names
+
+
+def tag_of(owner: Any) -> dict[str, Any]:
+    from clearance.hosts import blender as host
+
+    return host.stored_values(owner)
+
+
+# ------------------------------------------------------------------------------------ scenarios
+
+
+def scenario_register_twice(params: dict[str, Any]) -> dict[str, Any]:
+    import bpy
+
+    seen = []
+    for _round in range(2):
+        enable_extension()
+        seen.append({
+            "props": [hasattr(getattr(bpy.types, t), "clearance") for t in
+                      ("Object", "Image", "Material", "MovieClip", "Sound", "Text", "Scene", "Strip")],
+            "operators": [hasattr(bpy.ops.clearance, name) for name in
+                          ("tag", "untag", "edit", "apply_record", "scan", "submit", "refresh", "select_offending")],
+            "panels": sorted(name for name in dir(bpy.types) if name.startswith("CLEARANCE_PT_")),
+            "handlers": {name: sum(1 for f in getattr(bpy.app.handlers, name) if "clearance" in f.__module__)
+                         for name in ("load_post", "save_pre", "render_init", "render_cancel", "render_complete")},
+        })
+        disable_extension()
+        seen.append({
+            "props": [hasattr(getattr(bpy.types, t), "clearance") for t in ("Object", "Strip", "Scene")],
+            "panels": sorted(name for name in dir(bpy.types) if name.startswith("CLEARANCE_PT_")),
+            "handlers": sum(1 for name in ("load_post", "save_pre", "render_init", "render_cancel", "render_complete")
+                            for f in getattr(bpy.app.handlers, name) if "clearance" in f.__module__),
+        })
+    return {"rounds": seen}
