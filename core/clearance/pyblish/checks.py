@@ -1,0 +1,252 @@
+"""What each Clearance publish validator checks, over all items in one pass.
+
+Pyblish's cost per (plugin, instance) pair is large (about 30 microseconds: 70,000 pairs for seven checks
+on 10,000 items take over two seconds), so every validator is a ContextPlugin that walks the collected
+items once and names each offending item. The functions here hold the logic; the plugin files in
+``pyblish_plugins/`` only declare ids, order and actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from clearance.policy.settings import Policy, ValidatorSetting
+from clearance.pyblish import catalog
+from clearance.pyblish.collect import ItemCheck
+from clearance.pyblish.settings import context_policy
+
+TEMPORARY_STAGES = frozenset({"ideation", "previs", "temp"})
+
+
+@dataclass(slots=True)
+class ItemFailure:
+    """One offending item, with what is wrong in one line."""
+
+    name: str
+    host: str
+    handle: str
+    message: str
+    record_id: str | None = None
+
+
+@dataclass(slots=True)
+class CheckOutcome:
+    failures: list[ItemFailure] = field(default_factory=list)
+    warnings: list[ItemFailure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _failure(check: ItemCheck, message: str) -> ItemFailure:
+    record = check.item.record
+    return ItemFailure(check.name, check.item.host, check.item.handle, message,
+                       str(record.id) if record is not None else None)
+
+
+# ------------------------------------------------------------------------------------------ the checks
+
+
+def tag_readable(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    out = CheckOutcome()
+    for check in checks:
+        if check.item.tag_error:
+            out.failures.append(_failure(check, f"the tag cannot be read: {check.item.tag_error}"))
+    return out
+
+
+def record_disclosed(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    from clearance.outbox import Outbox
+
+    policy = context_policy(context)
+    production = context.data.get("clearance_production")
+    queue = policy.publish.queue_disclosures
+    outbox = Outbox()
+    out = CheckOutcome()
+    pending: list[ItemCheck] = []
+    seen: dict[tuple[str, str], bool] = {}
+    for check in checks:
+        record = check.record
+        if record is None or check.content is None:
+            continue
+        if production and record.production != production:
+            out.failures.append(_failure(
+                check, f"the record is for production {record.production or '(none)'}, this publish is for "
+                f"{production}"))
+            continue
+        key = (str(record.id), check.content)
+        if key not in seen:
+            seen[key] = outbox.is_disclosed(record.id, check.content)
+        if seen[key]:
+            continue
+        if queue:
+            pending.append(check)
+        else:
+            out.failures.append(_failure(
+                check, f"record {record.id} was never sent or queued (run Repair or `clearance submit`)"))
+    if pending:
+        context.data["clearance_to_queue"] = pending
+        out.notes.append(f"{len(pending)} record(s) not yet disclosed: they are queued in the outbox before "
+                         "any file goes out")
+    return out
+
+
+@dataclass(slots=True)
+class ApprovalSource:
+    """Approvals, trusted keys and revocations for offline checks: the local cache plus --approvals DIR."""
+
+    approvals: Callable[[Any], list[Any]]
+    keys: Any
+    revocations: Any
+    max_age: timedelta
+
+
+def _newest(a: Any, b: Any) -> Any:
+    """The fresher of two revocation lists, holding every revocation either one knows."""
+    if a is None or b is None:
+        return a if b is None else b
+    newer, older = (a, b) if _later(a, b) else (b, a)
+    merged = {**older.revoked, **newer.revoked}
+    return newer.model_copy(update={"revoked": merged})
+
+
+def _later(a: Any, b: Any) -> bool:
+    if a.as_of() is None:
+        return False
+    return b.as_of() is None or a.as_of() >= b.as_of()
+
+
+def approval_source(context: Any) -> ApprovalSource:
+    """Trusted keys come from the policy only: keys found in a cache or an approvals folder could be anyone's."""
+    source = context.data.get("clearance_approval_source")
+    if source is not None:
+        return source
+    from clearance.approvals import TrustedKeys
+    from clearance.cache import ApprovalCache, revocations_in
+
+    policy: Policy = context_policy(context)
+    keys = TrustedKeys.from_policy(policy)
+    cache = ApprovalCache()
+    revocations = cache.revocations(keys)
+    folder = context.data.get("clearance_approvals_dir")
+    if folder:
+        cache.load_folder(Path(folder))
+        revocations = _newest(revocations, revocations_in(folder, keys))
+    source = ApprovalSource(
+        approvals=cache.approvals_for,
+        keys=keys,
+        revocations=revocations,
+        max_age=timedelta(hours=policy.approvals.revocations_max_age_hours),
+    )
+    context.data["clearance_approval_source"] = source
+    return source
+
+
+def approval_valid(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    from clearance.approvals import find_valid_approval
+
+    out = CheckOutcome()
+    needing = [c for c in checks if c.decision is not None and c.decision.outcome == "approval_required"]
+    if not needing:
+        return out
+    source = approval_source(context)
+    production = context.data.get("clearance_production")
+    now: datetime | None = context.data.get("clearance_now")
+    for check in needing:
+        record = check.record
+        assert record is not None and check.decision is not None
+        result = find_valid_approval(
+            record, source.approvals(record.id), keys=source.keys, revocations=source.revocations,
+            target=check.item.target, now=now, production=production or None, max_revocation_age=source.max_age,
+        )
+        if result.valid:
+            check.approval = result.approval
+            continue
+        rules = ", ".join(f.rule for f in check.decision.findings if f.outcome == "approval_required")
+        out.failures.append(_failure(check, f"needs written approval ({rules}): {result.reason}"))
+    return out
+
+
+def not_prohibited(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    out = CheckOutcome()
+    for check in checks:
+        if check.decision is not None and check.decision.outcome == "prohibited":
+            why = "; ".join(f"{f.rule}: {f.message}" for f in check.decision.findings if f.outcome == "prohibited")
+            out.failures.append(_failure(check, f"prohibited by {why}"))
+    return out
+
+
+def temp_not_final(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    finals = set(context_policy(context).publish.final_deliverable_families)
+    out = CheckOutcome()
+    for check in checks:
+        record = check.record
+        if record is None:
+            continue
+        final_family = [f for f in check.families if f in finals]
+        if not final_family and not check.item.deliverable:
+            continue
+        where = f"family {final_family[0]}" if final_family else "a final deliverable"
+        if record.use.stage in TEMPORARY_STAGES:
+            out.failures.append(_failure(check, f"{record.use.stage} material going into {where}"))
+        elif record.use.in_final_deliverable == "no":
+            out.failures.append(_failure(
+                check, f"the record says in_final_deliverable: no, but it is going into {where}"))
+    return out
+
+
+def _registry(policy: Policy) -> set[str]:
+    names: set[str] = set()
+    for name, facts in policy.tools.items():
+        names.add(name.casefold())
+        names.update(alias.casefold() for alias in facts.aliases)
+    return names
+
+
+def tool_registered(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    policy = context_policy(context)
+    known = _registry(policy)
+    out = CheckOutcome()
+    for check in checks:
+        record = check.record
+        if record is None:
+            continue
+        unknown = [t.name for t in record.tools if t.name.casefold() not in known]
+        if not record.tools:
+            unknown = ["(no tool named)"]
+        if unknown:
+            finding = _failure(check, f"tool {', '.join(unknown)} is not in the policy's tool registry")
+            (out.failures if policy.publish.block_unknown_tools else out.warnings).append(finding)
+    return out
+
+
+def untagged_ai_media(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    from clearance.provenance import is_genai, scan_file
+
+    out = CheckOutcome()
+    for check in checks:
+        item = check.item
+        if item.record is not None or item.tag_error:
+            continue
+        for path in item.files:
+            result = scan_file(path)
+            if getattr(result, "error", None):
+                out.warnings.append(_failure(check, f"{Path(path).name} could not be scanned: {result.error}"))
+            if is_genai(result.verdict):
+                evidence = "; ".join(str(e) for e in list(result.evidence)[:2])
+                out.failures.append(_failure(
+                    check, f"{Path(path).name} carries AI provenance ({result.verdict}: {evidence}) but no record"))
+    return out
+
+
+CHECKS: dict[str, Callable[[Any, list[ItemCheck], ValidatorSetting], CheckOutcome]] = {
+    catalog.TAG_READABLE.id: tag_readable,
+    catalog.RECORD_DISCLOSED.id: record_disclosed,
+    catalog.APPROVAL_VALID.id: approval_valid,
+    catalog.NOT_PROHIBITED.id: not_prohibited,
+    catalog.TEMP_NOT_FINAL.id: temp_not_final,
+    catalog.TOOL_REGISTERED.id: tool_registered,
+    catalog.UNTAGGED_AI_MEDIA.id: untagged_ai_media,
+}

@@ -1,0 +1,138 @@
+"""Collection: GenAI items from a publish manifest, and the pyblish instances the validators check.
+
+Host collectors (and the standalone one) append ``GenAIItem``s to ``context.data["clearance_items"]``;
+``collect_checks`` then evaluates each item's record once, computes its digests and makes one pyblish
+instance per item (family ``clearance.genai``) so publish UIs list every GenAI item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clearance.decision import Decision
+from clearance.errors import ClearanceError
+from clearance.items import CONTEXT_KEY, GenAIItem
+from clearance.pyblish.manifest import LoadedManifest, load_manifest
+from clearance.pyblish.settings import context_policy
+from clearance.record import Target, UseRecord, content_digest, decision_digest
+
+FAMILY = "clearance.genai"
+CHECKS_KEY = "clearance_checks"
+DEFAULT_PUBLISH_FAMILY = "clearance"
+
+
+@dataclass(slots=True)
+class ItemCheck:
+    """One GenAI item as the validators see it: the item, its decision and digests, its pyblish instance."""
+
+    item: GenAIItem
+    name: str
+    families: list[str]
+    decision: Decision | None = None
+    digest: str | None = None
+    content: str | None = None
+    instance: Any = None
+    approval: Any = None  # the SignedApproval the approval check accepted
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def record(self) -> UseRecord | None:
+        return self.item.record
+
+
+def manifest_of(context: Any) -> LoadedManifest:
+    value = context.data.get("clearance_manifest")
+    if isinstance(value, LoadedManifest):
+        return value
+    if isinstance(value, str | Path):
+        loaded = load_manifest(value)
+        context.data["clearance_manifest"] = loaded
+        return loaded
+    raise ClearanceError("standalone publish: context.data['clearance_manifest'] is not set; "
+                         "run `clearance publish MANIFEST` or set it to the manifest's path")
+
+
+def _target_for(name: str, record: UseRecord, has_files: bool) -> Target:
+    for target in record.targets:
+        if target.ref == name:
+            return target
+    if len(record.targets) == 1:
+        return record.targets[0]
+    return Target(kind="file" if has_files else "asset", ref=name)
+
+
+def standalone_items(manifest: LoadedManifest) -> list[GenAIItem]:
+    """One item per (manifest item, record); an item with no record is kept for the untagged-AI scan."""
+    items: list[GenAIItem] = []
+    for entry in manifest.items:
+        files = [str(f) for f in entry.files]
+        if not entry.records:
+            items.append(GenAIItem(
+                host="standalone", handle=entry.name, label=entry.name,
+                target=Target(kind="file" if files else "asset", ref=entry.name),
+                family=entry.family, files=files, deliverable=entry.deliverable,
+            ))
+            continue
+        for path, record in entry.records:
+            label = entry.name if len(entry.records) == 1 else f"{entry.name} ({path.name})"
+            items.append(GenAIItem(
+                host="standalone", handle=entry.name, label=label,
+                target=_target_for(entry.name, record, bool(files)), record=record, record_source=str(path),
+                family=entry.family, files=files, deliverable=entry.deliverable,
+            ))
+    return items
+
+
+def collect_checks(context: Any) -> list[ItemCheck]:
+    """Evaluate every collected item and create its pyblish instance (called once per publish)."""
+    from clearance.policy import evaluate
+
+    policy = context_policy(context)
+    default_family = context.data.get("clearance_family") or DEFAULT_PUBLISH_FAMILY
+    raw = context.data.get(CONTEXT_KEY, [])
+    checks: list[ItemCheck] = []
+    # The same record is often attached to several targets: evaluate and hash it once.
+    judged: dict[int, tuple[Decision, str, str]] = {}
+    used: dict[str, int] = {}
+    for entry in raw:
+        item = entry if isinstance(entry, GenAIItem) else GenAIItem.model_validate(entry)
+        name = item.label or item.handle
+        if name in used:
+            used[name] += 1
+            name = f"{name} #{used[name]}"
+        else:
+            used[name] = 1
+        families = [item.family or default_family]
+        check = ItemCheck(item=item, name=name, families=families)
+        record = item.record
+        if record is not None and item.tag_error is None:
+            key = id(record)
+            if key not in judged:
+                judged[key] = (evaluate(record, policy), decision_digest(record), content_digest(record))
+            check.decision, check.digest, check.content = judged[key]
+        check.instance = context.create_instance(
+            name,
+            family=FAMILY,
+            families=[],
+            label=name,
+            # Clearance instances cannot be unticked in a publish UI: skipping one would skip its checks.
+            optional=False,
+            publish=True,
+            clearance_families=families,
+            clearance_item=item,
+            clearance_check=check,
+            clearance_record_ids=[str(record.id)] if record is not None else [],
+        )
+        checks.append(check)
+    context.data[CHECKS_KEY] = checks
+    return checks
+
+
+def checks_of(context: Any) -> list[ItemCheck]:
+    checks = context.data.get(CHECKS_KEY)
+    if checks is None:
+        raise ClearanceError("the Clearance items were not collected (collect_clearance_items.py did not run); "
+                             "check PYBLISHPLUGINPATH or call clearance.pyblish.register(host)")
+    return checks
