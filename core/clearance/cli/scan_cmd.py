@@ -1,0 +1,162 @@
+"""`clearance scan`: find media whose own metadata says a generative model made it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from clearance.errors import ClearanceError
+
+PROGRESS_MIN_FILES = 200  # below this a scan is over before a bar helps
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "scan",
+        help="find AI-generated media by its metadata (C2PA, XMP, embedded prompts, EXR/DPX headers)",
+        description="Read provenance metadata (headers only, never pixels) and give each file or image "
+        "sequence a verdict: ai_generated, ai_composite, synthetic, camera or none. Exit 0 when the scan "
+        "ran, whatever it found; 2 for bad arguments.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="files, folders or sequence patterns (sh010.####.exr, sh010.%%04d.exr)")
+    p.add_argument("-r", "--recursive", action="store_true", help="walk sub-folders")
+    p.add_argument("--json", action="store_true", help="one JSON object per item (JSON lines) on stdout")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    p.add_argument("--verify", action="store_true",
+                   help="also validate C2PA signatures with c2pa-python (offline: no remote manifests, no OCSP)")
+    p.add_argument("--trust-anchors", metavar="PEM",
+                   help="with --verify: PEM file of trusted C2PA signing roots (else every signer is 'untrusted')")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every piece of evidence, not only the main one")
+    p.add_argument("--fail-on-genai", action="store_true",
+                   help="exit 1 when any item is ai_generated or ai_composite (for CI gates)")
+    p.set_defaults(func=run)
+
+
+def _check_args(args: argparse.Namespace) -> str | None:
+    from clearance.provenance.sequences import expand_pattern, is_pattern
+
+    if args.jobs < 1:
+        raise ClearanceError(f"--jobs {args.jobs}: give a number of worker processes of 1 or more")
+    for path in args.paths:
+        if not os.path.exists(path) and not (is_pattern(path) and expand_pattern(path)):
+            raise ClearanceError(f"{path}: no such file, folder or sequence; check the path")
+    if args.trust_anchors and not args.verify:
+        raise ClearanceError("--trust-anchors only applies with --verify; add --verify")
+    if args.trust_anchors:
+        try:
+            with open(args.trust_anchors, encoding="utf-8") as fh:
+                pem = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ClearanceError(f"{args.trust_anchors}: cannot read the trust anchors ({exc}); give a PEM file") \
+                from None
+        if "-----BEGIN CERTIFICATE-----" not in pem:
+            raise ClearanceError(f"{args.trust_anchors}: no PEM certificate in it; give a PEM bundle of root certs")
+        return pem
+    return None
+
+
+class _Bar:
+    """A carriage-return progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < PROGRESS_MIN_FILES:
+            return
+        width = 30
+        filled = int(width * done / total)
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        sys.stderr.write(f"\rscanning [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files, {rate:,.0f}/s")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 78 + "\r")
+            sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    trust = _check_args(args)
+    from clearance.provenance import is_genai, scan_paths
+
+    bar = _Bar()
+    try:
+        results = scan_paths(args.paths, recursive=args.recursive, jobs=args.jobs, progress=bar,
+                             verify=args.verify, trust_anchors=trust)
+    finally:
+        bar.close()
+    if args.json:
+        for result in results:
+            sys.stdout.write(json.dumps(result.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    else:
+        _print_human(results, args.verbose)
+    if args.fail_on_genai and any(is_genai(r.verdict) for r in results):
+        return 1
+    return 0
+
+
+def _describe(e: Any) -> str:
+    text = f"{e.format} {e.location}: {e.field}"
+    if e.value:
+        text += f" = {e.value}"
+    if e.generator:
+        text += f" (by {e.generator})"
+    if e.manifest is not None:
+        text += " [active manifest]" if e.active_manifest else " [ingredient manifest]"
+    if e.prompt_embedded:
+        text += " [prompt embedded]"
+    if e.frames:
+        text += f" frames {e.frames}"
+    return text
+
+
+def _print_human(results: list[Any], verbose: bool) -> None:
+    counts: dict[str, int] = {}
+    errors = 0
+    not_media = 0
+    for r in results:
+        if r.format is None and r.error is None:
+            not_media += 1
+            continue
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        name = r.path
+        if r.frames:
+            name += f"  frames {r.frames} ({r.frame_count} files"
+            name += f", missing {_short_list(r.missing_frames)})" if r.missing_frames else ")"
+        print(f"{r.verdict:<13} {r.confidence:4.2f}  {name}")
+        shown = r.evidence if verbose else r.evidence[:1]
+        for e in shown:
+            print(f"    {_describe(e)}")
+        if not verbose and len(r.evidence) > 1:
+            print(f"    (+{len(r.evidence) - 1} more; -v lists all)")
+        if r.prompt_embedded:
+            print("    prompt embedded: yes")
+        if r.c2pa is not None:
+            print(f"    C2PA --verify: {r.c2pa.status}, verdict {r.c2pa.verdict} ({r.c2pa.detail})")
+        if r.error:
+            errors += 1
+            print(f"    error: {r.error}")
+    summary = ", ".join(f"{counts[v]} {v}" for v in ("ai_generated", "ai_composite", "synthetic", "camera", "none")
+                        if counts.get(v))
+    items = sum(counts.values())
+    line = f"{items} item{'s' if items != 1 else ''}: {summary or 'nothing scanned'}"
+    if errors:
+        line += f"; {errors} with errors"
+    if not_media:
+        line += f"; {not_media} file{'s' if not_media != 1 else ''} not in a media format the scanner reads"
+    print(line)
+
+
+def _short_list(frames: list[int]) -> str:
+    from clearance.provenance.sequences import frame_range
+
+    return frame_range(frames)

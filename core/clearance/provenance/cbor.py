@@ -1,0 +1,160 @@
+"""A minimal CBOR (RFC 8949) decoder for C2PA claims and assertions.
+
+All major types 0-7, definite and indefinite lengths, tags (the tag number is dropped: C2PA fields we
+read do not depend on it), half/single/double floats. Hostile input is bounded: nesting depth, item
+count, and every declared length is checked against the bytes left before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from clearance.provenance.source import ScanProblem
+
+MAX_DEPTH = 64
+MAX_ITEMS = 200_000
+
+_BREAK = object()
+
+
+class _Decoder:
+    __slots__ = ("data", "pos", "items", "end")
+
+    def __init__(self, data: bytes | memoryview) -> None:
+        self.data = data
+        self.pos = 0
+        self.items = 0
+        self.end = len(data)
+
+    def _arg(self, info: int) -> int:
+        if info < 24:
+            return info
+        size = {24: 1, 25: 2, 26: 4, 27: 8}.get(info)
+        if size is None:
+            raise ScanProblem(f"CBOR: reserved additional information {info} at byte {self.pos}")
+        if self.pos + size > self.end:
+            raise ScanProblem("CBOR: truncated length")
+        value = int.from_bytes(self.data[self.pos : self.pos + size], "big")
+        self.pos += size
+        return value
+
+    def _take(self, n: int) -> bytes:
+        if n > self.end - self.pos:
+            raise ScanProblem(f"CBOR: a string claims {n} bytes but only {self.end - self.pos} are left (lying length)")
+        chunk = bytes(self.data[self.pos : self.pos + n])
+        self.pos += n
+        return chunk
+
+    def decode(self, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise ScanProblem(f"CBOR: nested deeper than {MAX_DEPTH} levels (nesting bomb?)")
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise ScanProblem(f"CBOR: more than {MAX_ITEMS} items")
+        if self.pos >= self.end:
+            raise ScanProblem("CBOR: truncated item")
+        initial = self.data[self.pos]
+        self.pos += 1
+        major, info = initial >> 5, initial & 0x1F
+        if major == 7:
+            return self._simple(info)
+        if info == 31:
+            return self._indefinite(major, depth)
+        arg = self._arg(info)
+        if major == 0:
+            return arg
+        if major == 1:
+            return -1 - arg
+        if major == 2:
+            return self._take(arg)
+        if major == 3:
+            return self._take(arg).decode("utf-8", errors="replace")
+        if major == 4:
+            if arg > self.end - self.pos:  # every item is at least one byte
+                raise ScanProblem(f"CBOR: an array claims {arg} items but only {self.end - self.pos} bytes are left")
+            return [self.decode(depth + 1) for _ in range(arg)]
+        if major == 5:
+            if arg * 2 > self.end - self.pos:
+                raise ScanProblem(f"CBOR: a map claims {arg} entries but only {self.end - self.pos} bytes are left")
+            out: dict[Any, Any] = {}
+            for _ in range(arg):
+                key = _hashable(self.decode(depth + 1))
+                out[key] = self.decode(depth + 1)
+            return out
+        # major 6: a tag; the value is what we need
+        return self.decode(depth + 1)
+
+    def _indefinite(self, major: int, depth: int) -> Any:
+        if major in (2, 3):
+            parts = []
+            while True:
+                if self.pos >= self.end:
+                    raise ScanProblem("CBOR: truncated indefinite string")
+                if self.data[self.pos] == 0xFF:
+                    self.pos += 1
+                    break
+                part = self.decode(depth + 1)
+                if not isinstance(part, bytes if major == 2 else str):
+                    raise ScanProblem("CBOR: an indefinite string holds a chunk of another type")
+                parts.append(part)
+            return b"".join(parts) if major == 2 else "".join(parts)
+        if major == 4:
+            items = []
+            while True:
+                item = self._next_or_break(depth)
+                if item is _BREAK:
+                    return items
+                items.append(item)
+        if major == 5:
+            out: dict[Any, Any] = {}
+            while True:
+                key = self._next_or_break(depth)
+                if key is _BREAK:
+                    return out
+                out[_hashable(key)] = self.decode(depth + 1)
+        raise ScanProblem(f"CBOR: major type {major} cannot have an indefinite length")
+
+    def _next_or_break(self, depth: int) -> Any:
+        if self.pos >= self.end:
+            raise ScanProblem("CBOR: truncated indefinite container")
+        if self.data[self.pos] == 0xFF:
+            self.pos += 1
+            return _BREAK
+        return self.decode(depth + 1)
+
+    def _simple(self, info: int) -> Any:
+        if info == 20:
+            return False
+        if info == 21:
+            return True
+        if info in (22, 23):
+            return None
+        if info == 24:
+            return self._arg(24)
+        if info == 25:
+            return struct.unpack(">e", self._take(2))[0]
+        if info == 26:
+            return struct.unpack(">f", self._take(4))[0]
+        if info == 27:
+            return struct.unpack(">d", self._take(8))[0]
+        if info == 31:
+            raise ScanProblem("CBOR: unexpected break")
+        if info < 20:
+            return info
+        raise ScanProblem(f"CBOR: reserved simple value {info}")
+
+
+def _hashable(key: Any) -> Any:
+    if isinstance(key, list):
+        return tuple(_hashable(k) for k in key)
+    if isinstance(key, dict):
+        return repr(key)
+    return key
+
+
+def loads(data: bytes | memoryview) -> Any:
+    """Decode one CBOR item. Raises ScanProblem for malformed, truncated or hostile input."""
+    decoder = _Decoder(data)
+    value = decoder.decode()
+    return value

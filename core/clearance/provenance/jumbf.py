@@ -1,0 +1,206 @@
+"""JUMBF (ISO/IEC 19566-5) boxes and the C2PA manifest store inside them.
+
+Reads every manifest of the store (the active one is the last), its claim (claim_generator,
+claim_generator_info) and its actions assertions (``c2pa.actions``, ``c2pa.actions.v2``, numbered
+instances ``__1``...), decoding CBOR with the built-in decoder. No signature or hash is checked here:
+that is what ``--verify`` (c2pa-python) adds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from clearance.provenance import cbor
+from clearance.provenance.model import Hit
+from clearance.provenance.signals import CONFIDENCE_C2PA, agent_name, short, source_type_verdict, tool_name
+from clearance.provenance.source import MAX_DEPTH, MAX_ENTRIES, ScanProblem
+
+C2PA_STORE_UUID = bytes.fromhex("6332706100110010800000aa00389b71")  # 'c2pa'
+
+
+class Superbox:
+    """A ``jumb`` box: its description (label, type UUID) and children (superboxes or (type, payload))."""
+
+    __slots__ = ("label", "uuid", "children")
+
+    def __init__(self, label: str, uuid: bytes, children: list[Any]) -> None:
+        self.label = label
+        self.uuid = uuid
+        self.children = children
+
+    def child(self, prefix: str) -> Superbox | None:
+        for c in self.children:
+            if isinstance(c, Superbox) and c.label.startswith(prefix):
+                return c
+        return None
+
+    def content(self) -> tuple[str, memoryview] | None:
+        for c in self.children:
+            if isinstance(c, tuple):
+                return c
+        return None
+
+
+class _Budget:
+    __slots__ = ("boxes",)
+
+    def __init__(self) -> None:
+        self.boxes = 0
+
+
+def boxes(buf: memoryview, budget: _Budget) -> list[tuple[str, memoryview]]:
+    """Split a run of boxes. Every length is checked against what is left."""
+    out = []
+    pos, end = 0, len(buf)
+    while pos < end:
+        budget.boxes += 1
+        if budget.boxes > MAX_ENTRIES:
+            raise ScanProblem(f"JUMBF: more than {MAX_ENTRIES} boxes")
+        if end - pos < 8:
+            raise ScanProblem("JUMBF: truncated box header")
+        lbox = int.from_bytes(buf[pos : pos + 4], "big")
+        tbox = bytes(buf[pos + 4 : pos + 8]).decode("latin-1")
+        header = 8
+        if lbox == 1:
+            if end - pos < 16:
+                raise ScanProblem("JUMBF: truncated extended box length")
+            lbox = int.from_bytes(buf[pos + 8 : pos + 16], "big")
+            header = 16
+        elif lbox == 0:
+            lbox = end - pos
+        if lbox < header or lbox > end - pos:
+            raise ScanProblem(f"JUMBF: box '{tbox}' claims {lbox} bytes but {end - pos} are left (lying length)")
+        out.append((tbox, buf[pos + header : pos + lbox]))
+        pos += lbox
+    return out
+
+
+def superbox(payload: memoryview, budget: _Budget, depth: int = 0) -> Superbox:
+    if depth > MAX_DEPTH:
+        raise ScanProblem(f"JUMBF: superboxes nested deeper than {MAX_DEPTH} (nesting bomb?)")
+    parts = boxes(payload, budget)
+    if not parts or parts[0][0] != "jumd":
+        raise ScanProblem("JUMBF: a superbox does not start with its description box")
+    desc = parts[0][1]
+    if len(desc) < 17:
+        raise ScanProblem("JUMBF: truncated description box")
+    toggles = desc[16]
+    label = ""
+    if toggles & 0x02:
+        end = bytes(desc[17:]).find(b"\0")
+        if end < 0:
+            raise ScanProblem("JUMBF: description label is not terminated")
+        label = bytes(desc[17 : 17 + end]).decode("utf-8", errors="replace")
+    children: list[Any] = []
+    for kind, body in parts[1:]:
+        children.append(superbox(body, budget, depth + 1) if kind == "jumb" else (kind, body))
+    return Superbox(label, bytes(desc[:16]), children)
+
+
+def _content_value(box: Superbox) -> Any:
+    content = box.content()
+    if content is None:
+        return None
+    kind, body = content
+    if kind == "cbor":
+        return cbor.loads(body)
+    if kind == "json":
+        if len(body) > 4 * 1024 * 1024:
+            raise ScanProblem(f"JUMBF: JSON assertion {box.label} is too large")
+        try:
+            return json.loads(bytes(body))
+        except ValueError as exc:
+            raise ScanProblem(f"C2PA: assertion {box.label} holds invalid JSON ({exc})") from None
+    return None
+
+
+def parse_store(data: bytes | memoryview) -> list[dict[str, Any]]:
+    """The manifests of a C2PA store, oldest first (the last is active), each as
+    ``{"label", "claim": dict, "assertions": [{"label", "data"}]}`` holding only the parts we interpret."""
+    budget = _Budget()
+    top = boxes(memoryview(data), budget)
+    if not top or top[0][0] != "jumb":
+        raise ScanProblem("C2PA: the manifest store is not a JUMBF superbox")
+    store = superbox(top[0][1], budget)
+    if store.label != "c2pa" and store.uuid != C2PA_STORE_UUID:
+        raise ScanProblem(f"C2PA: JUMBF superbox '{store.label}' is not a C2PA manifest store")
+    manifests = []
+    for child in store.children:
+        if not isinstance(child, Superbox):
+            continue
+        claim_box = child.child("c2pa.claim")
+        claim = _content_value(claim_box) if claim_box else None
+        assertions = []
+        store_box = child.child("c2pa.assertions")
+        if store_box is not None:
+            for assertion in store_box.children:
+                if isinstance(assertion, Superbox) and assertion.label.startswith("c2pa.actions"):
+                    assertions.append({"label": assertion.label, "data": _content_value(assertion)})
+        manifests.append({"label": child.label, "claim": claim if isinstance(claim, dict) else {},
+                          "assertions": assertions})
+    if not manifests:
+        raise ScanProblem("C2PA: the manifest store holds no manifest")
+    return manifests
+
+
+def claim_generator(claim: dict[str, Any]) -> str | None:
+    """claim_generator_info (v2: a map; v1: a list of maps) or the v1 claim_generator string."""
+    info = claim.get("claim_generator_info")
+    if isinstance(info, dict):
+        name = agent_name(info)
+        if name:
+            return name
+    if isinstance(info, list):
+        names = [n for n in (agent_name(i) for i in info) if n]
+        if names:
+            return ", ".join(names)
+    generator = claim.get("claim_generator")
+    return generator if isinstance(generator, str) else None
+
+
+def manifest_hits(
+    manifests: list[dict[str, Any]], fmt: str, location: str, active_label: str | None = None
+) -> list[Hit]:
+    """Evidence from every manifest. Shared by the built-in reader and --verify (c2pa-python's JSON has the
+    same shape), so both paths judge the same fields the same way."""
+    hits: list[Hit] = []
+    if active_label is None and manifests:
+        active_label = manifests[-1]["label"]
+    for manifest in manifests:
+        label = manifest.get("label") or ""
+        active = label == active_label
+        generator = claim_generator(manifest.get("claim") or {})
+        found = False
+        for assertion in manifest.get("assertions") or []:
+            data = assertion.get("data")
+            actions = data.get("actions") if isinstance(data, dict) else None
+            if not isinstance(actions, list):
+                continue
+            for action in actions:
+                if not isinstance(action, dict):
+                    continue
+                source_type = action.get("digitalSourceType")
+                if not isinstance(source_type, str):
+                    params = action.get("parameters")
+                    source_type = params.get("digitalSourceType") if isinstance(params, dict) else None
+                agent = agent_name(action.get("softwareAgent"))
+                name = action.get("action") if isinstance(action.get("action"), str) else "?"
+                if isinstance(source_type, str) and source_type:
+                    verdict, term = source_type_verdict(source_type)
+                    hits.append(Hit(verdict, fmt, location, f"{assertion['label']}/{name}/digitalSourceType", term,
+                                    generator=agent or generator, confidence=CONFIDENCE_C2PA, manifest=label,
+                                    active=active))
+                    found = True
+                elif agent and tool_name(agent):
+                    hits.append(Hit("ai_generated", fmt, location, f"{assertion['label']}/{name}/softwareAgent",
+                                    short(agent), generator=agent, confidence=0.6, manifest=label, active=active))
+                    found = True
+        if not found:
+            hits.append(Hit("none", fmt, location, "claim_generator", short(generator or "unknown"),
+                            generator=generator, confidence=0.5, manifest=label, active=active))
+    return hits
+
+
+def c2pa_hits(data: bytes | memoryview, fmt: str, location: str, hits: list[Hit]) -> None:
+    hits.extend(manifest_hits(parse_store(data), fmt, location))

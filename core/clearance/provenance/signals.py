@@ -1,0 +1,219 @@
+"""What metadata values mean: IPTC digital source types, AI tool names, embedded prompts, XMP packets.
+
+Shared by every format reader so a PNG text chunk, an EXIF UserComment and an EXR string attribute are
+judged the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from clearance.provenance.model import Hit
+from clearance.provenance.source import ScanProblem
+
+# IPTC NewsCodes digital source type (last URI segment) -> verdict. Anything else reports 'none'.
+SOURCE_TYPE_VERDICT = {
+    "trainedAlgorithmicMedia": "ai_generated",
+    "compositeWithTrainedAlgorithmicMedia": "ai_composite",
+    "algorithmicMedia": "synthetic",
+    "digitalCapture": "camera",
+}
+CONFIDENCE_C2PA = 0.95
+CONFIDENCE_XMP_SOURCE_TYPE = 0.85
+CONFIDENCE_PROMPT = 0.9
+CONFIDENCE_TOOL_NAME = 0.6
+CONFIDENCE_CLEARANCE_RECORD = 0.9
+
+MAX_TEXT = 4 * 1024 * 1024  # one text value we are willing to parse (JSON graph, XMP packet)
+SHORT = 200
+
+# Generative tools whose name in a software/creator/device field means the media came out of a model.
+_TOOLS = (
+    "Midjourney", "DALL-E", "DALL·E", "DALLE", "Stable Diffusion", "StableDiffusion", "SDXL", "ComfyUI",
+    "AUTOMATIC1111", "stable-diffusion-webui", "InvokeAI", "Fooocus", "NovelAI", "Adobe Firefly", "Firefly",
+    "Runway Gen", "RunwayML", "Runway ML", "OpenAI Sora", "Sora", "Imagen", "Google Veo", "Veo 2", "Veo 3",
+    "Leonardo.Ai", "Leonardo AI", "Ideogram", "Flux.1", "FLUX.1", "Black Forest Labs", "Kling AI", "Pika Labs",
+    "Luma Dream Machine", "Dream Machine", "Krea AI", "Nano Banana", "GPT-4o", "gpt-image-1", "Playground AI",
+    "DreamStudio", "Craiyon", "Bing Image Creator", "Copilot Designer", "Meta AI", "Stability AI",
+)
+_TOOL_RE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(t) for t in _TOOLS) + r")(?![\w-])", re.IGNORECASE)
+_CANONICAL = {t.lower(): t for t in _TOOLS}
+
+
+def short(value: str, n: int = SHORT) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= n else value[: n - 1] + "…"
+
+
+def source_type_verdict(uri: str) -> tuple[str, str]:
+    """IPTC/C2PA digital source type URI (or bare term) -> (verdict, term)."""
+    term = uri.rstrip("/").rsplit("/", 1)[-1].strip()
+    return SOURCE_TYPE_VERDICT.get(term, "none"), term
+
+
+def tool_name(text: str) -> str | None:
+    """The generative tool named in a free-text field, if any."""
+    if not text:
+        return None
+    match = _TOOL_RE.search(text[:4096])
+    if not match:
+        return None
+    return _CANONICAL.get(match.group(1).lower(), match.group(1))
+
+
+def tool_hit(fmt: str, location: str, field: str, text: str, hits: list[Hit]) -> None:
+    tool = tool_name(text)
+    if tool:
+        hits.append(Hit("ai_generated", fmt, location, field, short(text), generator=tool,
+                        confidence=CONFIDENCE_TOOL_NAME))
+
+
+def a1111_generator(text: str) -> str:
+    model = re.search(r"(?:^|, )Model: ([^,\n]+)", text)
+    return f"Stable Diffusion web UI (model {model.group(1).strip()})" if model else "Stable Diffusion web UI"
+
+
+def looks_like_a1111(text: str) -> bool:
+    return "Steps: " in text and ("Sampler: " in text or "Seed: " in text or "CFG scale: " in text)
+
+
+def text_field_hits(fmt: str, location: str, key: str, text: str, hits: list[Hit]) -> None:
+    """A keyed text value (PNG text chunk, EXR/DPX string, EXIF comment) -> hits."""
+    lowered = key.lower()
+    if lowered == "parameters" or looks_like_a1111(text):
+        if looks_like_a1111(text):
+            hits.append(Hit("ai_generated", fmt, location, key, short(text), generator=a1111_generator(text),
+                            prompt=True, confidence=CONFIDENCE_PROMPT))
+            return
+        if lowered == "parameters" and text.strip():
+            hits.append(Hit("ai_generated", fmt, location, key, short(text), prompt=True,
+                            generator="unknown (A1111-style parameters)", confidence=CONFIDENCE_TOOL_NAME))
+            return
+    if lowered in ("prompt", "workflow"):
+        hit = _comfy_hit(fmt, location, key, text)
+        if hit:
+            hits.append(hit)
+            return
+    if lowered in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "dream"):
+        hits.append(Hit("ai_generated", fmt, location, key, short(text), generator="InvokeAI", prompt=True,
+                        confidence=CONFIDENCE_PROMPT))
+        return
+    if lowered in ("xml:com.adobe.xmp",):
+        xmp_hits(text.encode("utf-8", "replace"), fmt, location, hits)
+        return
+    tool_hit(fmt, location, key, text, hits)
+
+
+def _comfy_hit(fmt: str, location: str, key: str, text: str) -> Hit | None:
+    if len(text) > MAX_TEXT:
+        return None
+    try:
+        graph = json.loads(text)
+    except ValueError:
+        return None
+    model: str | None = None
+    if key.lower() == "prompt":
+        if not isinstance(graph, dict) or not any(isinstance(n, dict) and "class_type" in n for n in graph.values()):
+            return None
+        for node in graph.values():
+            inputs = node.get("inputs") if isinstance(node, dict) else None
+            if isinstance(inputs, dict):
+                for name in ("ckpt_name", "unet_name", "model_name"):
+                    if isinstance(inputs.get(name), str):
+                        model = inputs[name]
+                        break
+            if model:
+                break
+        value = f"ComfyUI API graph, {len(graph)} nodes"
+    else:
+        if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
+            return None
+        value = f"ComfyUI workflow, {len(graph['nodes'])} nodes"
+    generator = f"ComfyUI (model {model})" if model else "ComfyUI"
+    return Hit("ai_generated", fmt, location, key, value, generator=generator, prompt=True,
+               confidence=CONFIDENCE_PROMPT + (0.05 if key.lower() == "prompt" else 0.0))
+
+
+# --- XMP -----------------------------------------------------------------------------------------
+
+_NS_IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
+_NS_XMP = "http://ns.adobe.com/xap/1.0/"
+_NS_PHOTOSHOP = "http://ns.adobe.com/photoshop/1.0/"
+_NS_TIFF = "http://ns.adobe.com/tiff/1.0/"
+_NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_TOOL_FIELDS = {
+    f"{{{_NS_XMP}}}CreatorTool": "xmp:CreatorTool",
+    f"{{{_NS_PHOTOSHOP}}}Credit": "photoshop:Credit",
+    f"{{{_NS_TIFF}}}Software": "tiff:Software",
+    f"{{{_NS_IPTC_EXT}}}AISystemUsed": "Iptc4xmpExt:AISystemUsed",
+    "{http://ns.adobe.com/xap/1.0/mm/}History": "xmpMM:History",
+    "{http://ns.adobe.com/xap/1.0/sType/ResourceEvent#}softwareAgent": "stEvt:softwareAgent",
+}
+_SOURCE_TYPE = f"{{{_NS_IPTC_EXT}}}DigitalSourceType"
+_PROMPT = f"{{{_NS_IPTC_EXT}}}AIPromptInformation"
+_RESOURCE = f"{{{_NS_RDF}}}resource"
+
+
+def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
+    """Parse one XMP packet (bounded; DTDs refused so no entity expansion) and add what it says."""
+    if len(packet) > MAX_TEXT:
+        raise ScanProblem(f"{location}: XMP packet of {len(packet)} bytes is over the {MAX_TEXT // 1048576} MiB limit")
+    start = packet.find(b"<x:xmpmeta")
+    if start < 0:
+        start = packet.find(b"<rdf:RDF")
+    if start < 0:
+        return
+    end_tag = b"</x:xmpmeta>" if packet.startswith(b"<x:xmpmeta", start) else b"</rdf:RDF>"
+    end = packet.find(end_tag, start)
+    if end < 0:
+        raise ScanProblem(f"{location}: truncated XMP packet (no {end_tag.decode()})")
+    body = packet[start : end + len(end_tag)]
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise ScanProblem(f"{location}: XMP packet declares a DTD/entities; refused")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise ScanProblem(f"{location}: malformed XMP ({exc})") from None
+    prompt = False
+    found: list[tuple[str, str]] = []
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            found.append((name, value))
+        tag = element.tag
+        if tag == _SOURCE_TYPE:
+            value = element.get(_RESOURCE) or (element.text or "")
+            found.append((tag, value))
+        elif tag == _PROMPT or tag in _TOOL_FIELDS:
+            text = " ".join(t.strip() for t in element.itertext() if t.strip())
+            found.append((tag, text))
+    for name, value in found:
+        if name == _PROMPT and value.strip():
+            prompt = True
+    for name, value in found:
+        if name == _SOURCE_TYPE and value.strip():
+            verdict, term = source_type_verdict(value.strip())
+            hits.append(Hit(verdict, fmt, location, "Iptc4xmpExt:DigitalSourceType", term, prompt=prompt,
+                            confidence=CONFIDENCE_XMP_SOURCE_TYPE))
+        elif name in _TOOL_FIELDS:
+            tool = tool_name(value)
+            if tool:
+                hits.append(Hit("ai_generated", fmt, location, _TOOL_FIELDS[name], short(value), generator=tool,
+                                prompt=prompt, confidence=CONFIDENCE_TOOL_NAME))
+        elif name == _PROMPT and value.strip():
+            hits.append(Hit("ai_generated", fmt, location, "Iptc4xmpExt:AIPromptInformation", short(value),
+                            prompt=True, confidence=CONFIDENCE_TOOL_NAME))
+
+
+def agent_name(agent: Any) -> str | None:
+    """C2PA softwareAgent / claim_generator_info entry -> 'name version'."""
+    if isinstance(agent, str):
+        return agent
+    if isinstance(agent, dict):
+        name = agent.get("name")
+        if isinstance(name, str):
+            version = agent.get("version")
+            return f"{name} {version}" if isinstance(version, str) and version else name
+    return None

@@ -1,0 +1,49 @@
+"""Which reader a file needs, from its first bytes (never from its extension)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+
+EXTENSION_FORMAT = {
+    "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "png": "png", "tif": "tiff", "tiff": "tiff", "dng": "tiff",
+    "exr": "exr", "dpx": "dpx", "mp4": "bmff", "mov": "bmff", "m4v": "bmff", "m4a": "bmff", "heic": "bmff",
+    "heif": "bmff", "avif": "bmff", "3gp": "bmff", "wav": "riff", "webp": "riff", "avi": "riff", "xmp": "xmp",
+}
+_BMFF_TYPES = frozenset([b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"pnot", b"styp", b"meta"])
+
+
+def detect(head: bytes) -> str | None:
+    """Format name from the first 16+ bytes, or None when it is none we read."""
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if head[:4] == b"RIFF" and len(head) >= 12:
+        return "riff"
+    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+        return "tiff"
+    if head[:4] == b"\x76\x2f\x31\x01":
+        return "exr"
+    if head[:4] in (b"SDPX", b"XPDS"):
+        return "dpx"
+    if head[4:8] in _BMFF_TYPES:
+        return "bmff"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith((b"<?xpacket", b"<x:xmpmeta", b"<?xml")):
+        return "xmp"
+    return None
+
+
+_READERS: dict[str, Callable[..., None]] = {}
+
+
+def reader(fmt: str) -> Callable[..., None]:
+    """The ``read(src, hits)`` function of a format, imported on first use."""
+    found = _READERS.get(fmt)
+    if found is None:
+        import importlib
+
+        module: ModuleType = importlib.import_module(f"clearance.provenance.formats.{fmt}")
+        found = _READERS[fmt] = module.read
+    return found
