@@ -1,0 +1,398 @@
+"""The disclosure client: records go to the studio's service through the durable outbox.
+
+``submit`` writes the record to the outbox (committed to disk) and only then tries the network, so a
+dead network, server or process never loses a disclosure; ``sync`` sends whatever is waiting. The
+server is idempotent on (record id, content digest), so sending again after a crash never duplicates.
+``pull_approvals`` fills the local cache (approvals, revocations, keys) for offline checks.
+
+The service is found through ``CLEARANCE_SERVER`` and ``CLEARANCE_TOKEN`` (arguments override them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from clearance import __version__
+from clearance.approvals import Revocations, SignedApproval, TrustedKeys, now_utc, parse_approval
+from clearance.cache import ApprovalCache
+from clearance.errors import ClearanceError
+from clearance.outbox import Outbox, OutboxEntry
+from clearance.record import UseRecord, content_digest
+
+API = "/api/v1"
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 30.0
+TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+SETUP_STATUSES = {401, 403}
+"""Refusals caused by the token or roles, not by the record: it stays queued and sync stops early."""
+
+
+class ClientError(ClearanceError):
+    """A one-line failure talking to the service. ``transient``: worth retrying later as it is."""
+
+    def __init__(self, message: str, *, status: int | None = None, transient: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.transient = transient
+
+
+class ServerUnreachable(ClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=True)
+
+
+def _server_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "").strip().splitlines()[0][:300] if response.text else ""
+    if isinstance(body, dict):
+        for key in ("error", "detail", "message"):
+            value = body.get(key)
+            if isinstance(value, str):
+                return value
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                loc = ".".join(str(p) for p in value[0].get("loc", []) if p != "body")
+                return f"field {loc}: {value[0].get('msg', 'invalid')}" if loc else str(value[0].get("msg"))
+    return str(body)[:300]
+
+
+def describe_http_error(server: str, response: requests.Response) -> ClientError:
+    status = response.status_code
+    said = _server_message(response)
+    said_part = f": {said}" if said else ""
+    if status == 401:
+        msg = (f"the service at {server} did not accept the token (401){said_part}; set CLEARANCE_TOKEN (or --token) "
+               "to your API token (`clearance admin user add` prints one)")
+    elif status == 403:
+        msg = f"the service at {server} refused (403){said_part}; ask the production's admin for the right role"
+    elif status == 404:
+        msg = f"not found on {server} (404){said_part}"
+    elif status == 409:
+        msg = f"the service at {server} refused it as a conflict (409){said_part}"
+    elif status == 413:
+        msg = (f"the record is larger than the service at {server} accepts (413){said_part}; "
+               "shorten the description or split the use into several records")
+    elif status == 422:
+        msg = f"the service at {server} refused the record (422){said_part}; fix the record and submit again"
+    elif status in TRANSIENT_STATUSES:
+        msg = f"the service at {server} is not answering properly ({status}){said_part}; it will be retried"
+    else:
+        msg = f"the service at {server} answered {status}{said_part}"
+    return ClientError(msg, status=status, transient=status in TRANSIENT_STATUSES)
+
+
+@dataclass
+class SubmitResult:
+    """What happened to one submission: ``sent`` (the server has it) or ``queued`` / ``failed`` in the outbox."""
+
+    record_id: str
+    content_digest: str
+    state: str
+    new_in_outbox: bool
+    response: dict[str, Any] | None = None
+    error: str | None = None
+    needs_fix: bool = False
+
+    @property
+    def status(self) -> str | None:
+        return (self.response or {}).get("status")
+
+    @property
+    def outcome(self) -> str | None:
+        return ((self.response or {}).get("decision") or {}).get("outcome")
+
+    @property
+    def version(self) -> int | None:
+        return (self.response or {}).get("version")
+
+
+@dataclass
+class SyncReport:
+    sent: list[SubmitResult] = field(default_factory=list)
+    failed: list[SubmitResult] = field(default_factory=list)
+    remaining: int = 0
+    stopped: str | None = None
+
+
+@dataclass
+class PullReport:
+    approvals: int = 0
+    records: int = 0
+    keys: int = 0
+    revocations: int = 0
+    missing: list[str] = field(default_factory=list)
+
+
+def normalize_server(server: str) -> str:
+    server = server.strip().rstrip("/")
+    if not server.startswith(("http://", "https://")):
+        raise ClearanceError(
+            f"server address {server!r} must start with http:// or https:// (e.g. http://127.0.0.1:8750); "
+            "fix CLEARANCE_SERVER or --server"
+        )
+    return server
+
+
+class DisclosureClient:
+    """Talks to the disclosure service; every submission passes through the outbox first."""
+
+    def __init__(
+        self,
+        server: str | None = None,
+        token: str | None = None,
+        *,
+        outbox: Outbox | None = None,
+        cache: ApprovalCache | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+    ) -> None:
+        server = server or os.environ.get("CLEARANCE_SERVER") or None
+        self.server = normalize_server(server) if server else None
+        self.token = token or os.environ.get("CLEARANCE_TOKEN") or None
+        self._outbox = outbox
+        self.cache = cache or ApprovalCache()
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = f"clearance/{__version__}"
+        self.session.headers["Accept"] = "application/json"
+        if self.token:
+            self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            self._outbox = Outbox()
+        return self._outbox
+
+    @property
+    def online(self) -> bool:
+        """A server is configured (whether it answers is found out by trying)."""
+        return self.server is not None
+
+    def close(self) -> None:
+        self.session.close()
+        if self._outbox is not None:
+            self._outbox.close()
+
+    def __enter__(self) -> DisclosureClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------- HTTP
+
+    def _require_server(self) -> str:
+        if not self.server:
+            raise ClearanceError(
+                "no disclosure service is set: set CLEARANCE_SERVER (e.g. http://127.0.0.1:8750) or pass --server"
+            )
+        return self.server
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """One API call; returns the JSON body or raises a one-line ClientError."""
+        server = self._require_server()
+        url = f"{server}{API}{path}"
+        try:
+            response = self.session.request(method, url, json=json, params=params, timeout=self.timeout)
+        except requests.Timeout:
+            raise ServerUnreachable(
+                f"the service at {server} did not answer in time; try again later or check the server "
+                "(records stay in the outbox: run `clearance sync`)"
+            ) from None
+        except requests.ConnectionError:
+            raise ServerUnreachable(
+                f"cannot reach the disclosure service at {server}; check CLEARANCE_SERVER and that "
+                "`clearance serve` runs there (records stay in the outbox: run `clearance sync`)"
+            ) from None
+        except requests.RequestException as exc:
+            raise ServerUnreachable(f"talking to {server} failed: {type(exc).__name__}: {exc}") from None
+        if response.status_code >= 400:
+            raise describe_http_error(server, response)
+        try:
+            return response.json()
+        except ValueError:
+            raise ClientError(
+                f"the service at {server} answered {path} with something that is not JSON; is CLEARANCE_SERVER "
+                "the disclosure service's address?", status=response.status_code, transient=True,
+            ) from None
+
+    def record_url(self, record_id: object) -> str:
+        """The web page of a record, for people: ``{server}/records/{id}``."""
+        return f"{self._require_server()}/records/{quote(str(record_id))}"
+
+    # ------------------------------------------------------------- submitting
+
+    def submit(self, record: UseRecord) -> SubmitResult:
+        """Write the record to the outbox, then try to send it. Never loses it; never raises for the network."""
+        entry, added = self.outbox.add(record)
+        if entry.state == "sent":
+            return SubmitResult(entry.record_id, entry.content_digest, "sent", added, entry.response)
+        if not self.server:
+            return SubmitResult(entry.record_id, entry.content_digest, "queued", added,
+                                error="no disclosure service is set (CLEARANCE_SERVER)")
+        claimed = self.outbox.claim(1, force=True, only=(entry.record_id, entry.content_digest))
+        if not claimed:  # another process is sending it right now
+            return SubmitResult(entry.record_id, entry.content_digest, "queued", added)
+        result = self._send(claimed[0])
+        result.new_in_outbox = added
+        return result
+
+    def _send(self, entry: OutboxEntry) -> SubmitResult:
+        server = self._require_server()
+        try:
+            response = self.request("POST", "/records", json=_json_body(entry))
+        except ClientError as exc:
+            permanent = not exc.transient and exc.status not in SETUP_STATUSES and exc.status is not None
+            self.outbox.mark_failed(entry, str(exc), permanent=permanent)
+            return SubmitResult(entry.record_id, entry.content_digest, "failed" if permanent else "queued", False,
+                                error=str(exc), needs_fix=permanent)
+        except BaseException:
+            self.outbox.release(entry)
+            raise
+        if not isinstance(response, dict):
+            response = {"response": response}
+        self.outbox.mark_sent(entry, server, response)
+        return SubmitResult(entry.record_id, entry.content_digest, "sent", False, response)
+
+    def sync(self, *, force: bool = True, batch: int = 20) -> SyncReport:
+        """Send every waiting submission. ``force=False`` respects the retry backoff (background use).
+
+        Stops at the first sign that the server cannot take anything now (unreachable, bad token):
+        the rest stay queued, untouched. Every other pass sends or permanently fails what it claimed,
+        so the loop ends.
+        """
+        self._require_server()
+        report = SyncReport()
+        while True:
+            claimed = self.outbox.claim(batch, force=force)
+            if not claimed:
+                break
+            for index, entry in enumerate(claimed):
+                result = self._send(entry)
+                if result.state == "sent":
+                    report.sent.append(result)
+                    continue
+                report.failed.append(result)
+                if not result.needs_fix:
+                    report.stopped = result.error
+                    for rest in claimed[index + 1:]:
+                        self.outbox.release(rest)
+                    break
+            if report.stopped:
+                break
+        counts = self.outbox.counts()
+        report.remaining = counts["queued"] + counts["failed"] - counts["needs_fix"]
+        return report
+
+    # ---------------------------------------------------------------- reading
+
+    def server_record(self, record_id: object) -> dict[str, Any]:
+        return self.request("GET", f"/records/{quote(str(record_id))}")
+
+    def list_records(self, production: str | None = None, status: str | None = None) -> dict[str, Any]:
+        params = {k: v for k, v in {"production": production, "status": status}.items() if v}
+        return self.request("GET", "/records", params=params)
+
+    def status(self, record_id: object | None = None) -> dict[str, Any]:
+        """The outbox state (of one record, or a summary) and, when the server answers, its view."""
+        out: dict[str, Any] = {"outbox": self.outbox.path.as_posix(), "server": self.server}
+        if record_id is None:
+            out["counts"] = self.outbox.counts()
+            out["entries"] = [_entry_view(e) for e in self.outbox.entries() if e.state != "sent"]
+            return out
+        out["entries"] = [_entry_view(e) for e in self.outbox.entries(str(record_id))]
+        if self.server:
+            try:
+                out["server_record"] = self.server_record(record_id)
+                out["url"] = self.record_url(record_id)
+            except ClientError as exc:
+                out["server_error"] = str(exc)
+        return out
+
+    def request_approval(self, record: UseRecord) -> dict[str, Any]:
+        """Ask an approver to decide. Submits the record first when the server does not have it yet."""
+        result = self.submit(record)
+        if result.state != "sent":
+            raise ClientError(
+                f"record {record.id} could not be sent ({result.error}); it is in the outbox: run `clearance sync`, "
+                "then request approval again", transient=not result.needs_fix,
+            )
+        return self.request("POST", f"/records/{quote(str(record.id))}/request")
+
+    def decide(
+        self, record_id: object, decision: str, *, conditions: str = "", expires_at: str | None = None
+    ) -> dict[str, Any]:
+        """Approve or deny (approvers only); an approval comes back signed and is cached."""
+        body: dict[str, Any] = {"decision": decision, "conditions": conditions, "expires_at": expires_at}
+        answer = self.request("POST", f"/records/{quote(str(record_id))}/decision", json=body)
+        if decision == "approve" and isinstance(answer, dict) and "statement" in answer:
+            self.cache.add_approval(parse_approval(answer, "the server's approval"))
+        return answer
+
+    def revoke(self, approval_id: str, reason: str = "") -> dict[str, Any]:
+        return self.request("POST", f"/approvals/{quote(approval_id)}/revoke", json={"reason": reason})
+
+    # ---------------------------------------------------------------- pulling
+
+    def approvals(self, record_id: object) -> list[SignedApproval]:
+        body = self.request("GET", f"/records/{quote(str(record_id))}/approvals")
+        items = body.get("approvals", []) if isinstance(body, dict) else []
+        return [parse_approval(item, f"{self.server} approvals of {record_id}") for item in items]
+
+    def pull_approvals(self, record_ids: Iterable[object] | None = None) -> PullReport:
+        """Fetch the keys, the revocation list and the approvals of every record this machine knows."""
+        report = PullReport()
+        fetched = now_utc()
+        keys_doc = self.request("GET", "/keys")
+        self.cache.store_keys(keys_doc, fetched)
+        keys = TrustedKeys.from_document(keys_doc, f"{self.server}{API}/keys")
+        report.keys = len(keys)
+        revocations_doc = self.request("GET", "/revocations")
+        Revocations.from_document(revocations_doc, keys=keys, source=f"{self.server}{API}/revocations")
+        self.cache.store_revocations(revocations_doc, fetched, self.server)
+        report.revocations = len(revocations_doc.get("revocations", []))
+        wanted = {str(r) for r in record_ids} if record_ids is not None else (
+            set(self.outbox.record_ids()) | set(self.cache.record_ids())
+        )
+        for record_id in sorted(wanted):
+            try:
+                approvals = self.approvals(record_id)
+            except ClientError as exc:
+                if exc.status == 404:
+                    report.missing.append(record_id)
+                    continue
+                raise
+            report.records += 1
+            report.approvals += self.cache.add_approvals(approvals)
+        return report
+
+
+def _json_body(entry: OutboxEntry) -> Any:
+    import json
+
+    return json.loads(entry.body)
+
+
+def _entry_view(entry: OutboxEntry) -> dict[str, Any]:
+    view = entry.model_dump(mode="json", exclude={"body", "response"})
+    if entry.response:
+        view["server_status"] = entry.response.get("status")
+        view["version"] = entry.response.get("version")
+    return view
+
+
+def is_disclosed(record: UseRecord, outbox: Outbox | None = None) -> bool:
+    """Sent to the service, or safely queued in this machine's outbox."""
+    box = outbox or Outbox()
+    try:
+        return box.is_disclosed(str(record.id), content_digest(record))
+    finally:
+        if outbox is None:
+            box.close()

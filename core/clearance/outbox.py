@@ -1,0 +1,318 @@
+"""The durable outbox: every submission is on disk before any network call, and leaves only when sent.
+
+A SQLite file in the user data folder (``clearance.paths.outbox_path()``), WAL journal with
+``synchronous=FULL`` so a committed entry survives a crash or power loss. One entry per
+(record id, content digest): submitting the same content twice stores it once; an edited record is a
+new entry (a new version on the server). Several processes (a host, the CLI, a farm job) may use the
+same outbox: work is claimed under ``BEGIN IMMEDIATE`` with a lease, and a claim held by a process that
+died is taken over at once. Whatever a crash interrupts is sent again; the server's idempotency on
+(record id, content digest) makes the retry harmless.
+
+States: ``queued`` (not sent yet), ``sent`` (the server stored it), ``failed`` (an attempt failed; it is
+retried after ``next_attempt_at`` unless ``permanent``: refused by the server, it needs a fix first).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from clearance.errors import ClearanceError
+from clearance.paths import outbox_path
+from clearance.record import UseRecord, content_digest, dump_record
+
+State = Literal["queued", "sent", "failed"]
+BACKOFF_BASE_S = 5.0
+BACKOFF_CAP_S = 3600.0
+LEASE_S = 120.0
+BUSY_TIMEOUT_S = 30.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    record_id TEXT NOT NULL,
+    content_digest TEXT NOT NULL,
+    production TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
+    permanent INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    sent_at REAL,
+    server TEXT,
+    response TEXT,
+    claimed_by TEXT,
+    claimed_until REAL,
+    PRIMARY KEY (record_id, content_digest)
+);
+CREATE INDEX IF NOT EXISTS ix_entries_due ON entries (state, next_attempt_at);
+"""
+
+
+def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds before retry number ``attempts``: doubling from 5 s, capped at an hour, with jitter
+    so a studio's worth of clients coming back online do not all retry in the same second."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+class OutboxEntry(BaseModel):
+    record_id: str
+    content_digest: str
+    production: str
+    state: State
+    permanent: bool
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    server: str | None
+    response: dict[str, Any] | None
+    body: str
+
+    def record(self) -> UseRecord:
+        return UseRecord.model_validate_json(self.body)
+
+    @property
+    def pending(self) -> bool:
+        """Safely queued: on disk and going to be sent without anyone's action."""
+        return self.state != "sent" and not self.permanent
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+
+
+def _row_entry(row: sqlite3.Row) -> OutboxEntry:
+    return OutboxEntry(
+        record_id=row["record_id"],
+        content_digest=row["content_digest"],
+        production=row["production"],
+        state=row["state"],
+        permanent=bool(row["permanent"]),
+        attempts=row["attempts"],
+        next_attempt_at=_ts(row["next_attempt_at"]),
+        last_error=row["last_error"],
+        created_at=_ts(row["created_at"]),
+        updated_at=_ts(row["updated_at"]),
+        sent_at=_ts(row["sent_at"]),
+        server=row["server"],
+        response=json.loads(row["response"]) if row["response"] else None,
+        body=row["body"],
+    )
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """False when the claim belongs to a process on this machine that no longer exists."""
+    if not owner:
+        return False
+    try:
+        host, pid, _ = owner.split(":", 2)
+        pid_number = int(pid)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True  # another machine on a shared folder: trust its lease
+    if pid_number == os.getpid():
+        return True
+    try:
+        os.kill(pid_number, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Outbox:
+    """The queue of submissions on this machine. Open one per process; it is safe to share the file."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else outbox_path()
+        self.owner = _owner()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ClearanceError(
+                f"{self.path}: cannot open the outbox ({exc}); check the disk and permissions of the folder"
+            ) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so two processes never claim the same entry.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ----------------------------------------------------------------- adding
+
+    def add(self, record: UseRecord) -> tuple[OutboxEntry, bool]:
+        """Store a submission durably. Returns the entry and whether it is new (False: already there)."""
+        digest = content_digest(record)
+        now = time.time()
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO entries (record_id, content_digest, production, body, state, "
+                "created_at, updated_at, next_attempt_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (str(record.id), digest, record.production, dump_record(record, "json"), now, now, now),
+            )
+            added = cur.rowcount == 1
+        entry = self.get(str(record.id), digest)
+        assert entry is not None
+        return entry, added
+
+    # ---------------------------------------------------------------- reading
+
+    def get(self, record_id: str, digest: str) -> OutboxEntry | None:
+        row = self._db.execute(
+            "SELECT * FROM entries WHERE record_id = ? AND content_digest = ?", (str(record_id), digest)
+        ).fetchone()
+        return _row_entry(row) if row else None
+
+    def entries(self, record_id: str | None = None, state: str | None = None) -> list[OutboxEntry]:
+        sql, params = "SELECT * FROM entries WHERE 1=1", []
+        if record_id is not None:
+            sql += " AND record_id = ?"
+            params.append(str(record_id))
+        if state is not None:
+            sql += " AND state = ?"
+            params.append(state)
+        sql += " ORDER BY created_at, record_id"
+        return [_row_entry(r) for r in self._db.execute(sql, params)]
+
+    def record_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT record_id FROM entries ORDER BY record_id")]
+
+    def counts(self) -> dict[str, int]:
+        out = {"queued": 0, "sent": 0, "failed": 0, "needs_fix": 0}
+        for row in self._db.execute("SELECT state, permanent, COUNT(*) FROM entries GROUP BY state, permanent"):
+            out[row[0]] += row[2]
+            if row[1]:
+                out["needs_fix"] += row[2]
+        return out
+
+    def is_disclosed(self, record_id: str, content_digest: str) -> bool:
+        """Sent, or safely queued to be sent (a server refusal that needs a fix is not disclosed)."""
+        row = self._db.execute(
+            "SELECT state, permanent FROM entries WHERE record_id = ? AND content_digest = ?",
+            (str(record_id), content_digest),
+        ).fetchone()
+        return bool(row) and (row["state"] == "sent" or not row["permanent"])
+
+    # --------------------------------------------------------------- claiming
+
+    def claim(
+        self, limit: int = 50, *, force: bool = False, only: tuple[str, str] | None = None
+    ) -> list[OutboxEntry]:
+        """Take up to ``limit`` entries to send. ``force`` ignores the backoff time (an explicit sync)."""
+        now = time.time()
+        sql = "SELECT * FROM entries WHERE state != 'sent' AND permanent = 0"
+        params: list[Any] = []
+        if not force:
+            sql += " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            params.append(now)
+        if only is not None:
+            sql += " AND record_id = ? AND content_digest = ?"
+            params.extend(only)
+        sql += " ORDER BY created_at LIMIT ?"
+        params.append(limit * 4)
+        taken: list[OutboxEntry] = []
+        with self._write() as db:
+            for row in db.execute(sql, params).fetchall():
+                if len(taken) >= limit:
+                    break
+                held = row["claimed_until"] is not None and row["claimed_until"] > now
+                if held and row["claimed_by"] != self.owner and _owner_alive(row["claimed_by"]):
+                    continue
+                db.execute(
+                    "UPDATE entries SET claimed_by = ?, claimed_until = ? WHERE record_id = ? AND content_digest = ?",
+                    (self.owner, now + LEASE_S, row["record_id"], row["content_digest"]),
+                )
+                taken.append(_row_entry(row))
+        return taken
+
+    def mark_sent(self, entry: OutboxEntry, server: str, response: dict[str, Any]) -> None:
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                "UPDATE entries SET state = 'sent', permanent = 0, attempts = attempts + 1, sent_at = ?, "
+                "updated_at = ?, server = ?, response = ?, last_error = NULL, next_attempt_at = NULL, "
+                "claimed_by = NULL, claimed_until = NULL WHERE record_id = ? AND content_digest = ?",
+                (now, now, server, json.dumps(response), entry.record_id, entry.content_digest),
+            )
+
+    def mark_failed(self, entry: OutboxEntry, error: str, *, permanent: bool = False) -> None:
+        now = time.time()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT attempts FROM entries WHERE record_id = ? AND content_digest = ?",
+                (entry.record_id, entry.content_digest),
+            ).fetchone()
+            attempts = (row["attempts"] if row else entry.attempts) + 1
+            retry_at = None if permanent else now + backoff_delay(attempts)
+            db.execute(
+                "UPDATE entries SET state = 'failed', permanent = ?, attempts = ?, last_error = ?, "
+                "next_attempt_at = ?, updated_at = ?, claimed_by = NULL, claimed_until = NULL "
+                "WHERE record_id = ? AND content_digest = ? AND state != 'sent'",
+                (int(permanent), attempts, error, retry_at, now, entry.record_id, entry.content_digest),
+            )
+
+    def release(self, entry: OutboxEntry) -> None:
+        """Give a claimed entry back untouched (e.g. the sync stopped early)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE entries SET claimed_by = NULL, claimed_until = NULL "
+                "WHERE record_id = ? AND content_digest = ? AND claimed_by = ?",
+                (entry.record_id, entry.content_digest, self.owner),
+            )
+
+    def retry_failed(self) -> int:
+        """Put entries the server refused back in the queue (after the record or the setup was fixed)."""
+        now = time.time()
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE entries SET permanent = 0, next_attempt_at = ?, updated_at = ? "
+                "WHERE state = 'failed' AND permanent = 1",
+                (now, now),
+            )
+            return cur.rowcount
