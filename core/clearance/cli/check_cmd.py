@@ -1,0 +1,110 @@
+"""`clearance check TIMELINE`: may this cut be delivered? Exit 0 deliverable, 1 blocked, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from clearance.errors import ClearanceError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check", help="check a timeline before delivery: tagged clips, approvals, untagged AI media",
+        description=(
+            "Check every tagged clip of a timeline (.otio, .otioz, .otiod, .edl, .xml, .aaf): its policy "
+            "decision and approval, plus clips whose media carries AI provenance but no tag. "
+            "Exit 0 = deliverable, 1 = blocked, 2 = bad input."
+        ),
+    )
+    p.add_argument("timeline", metavar="TIMELINE")
+    p.add_argument("--policy", action="append", metavar="FILE", default=None,
+                   help="a policy file; repeat to layer (default: $CLEARANCE_POLICY, else embedded defaults)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--approvals", metavar="DIR",
+                        help="a folder of signed approval JSON files (and revocations.json)")
+    source.add_argument("--server", metavar="URL",
+                        help="pull approvals for the timeline's records from the service first")
+    p.add_argument("--records", action="append", default=[], metavar="DIR",
+                   help="a folder of record files, for tags that carry only a reference (after an EDL round trip)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    p.add_argument("--report", action="append", default=[], metavar="OUT",
+                   help="write the shot list as OUT.html (printable) or OUT.csv; repeat for both")
+    p.add_argument("--rate", type=float, default=24.0, help="frame rate for reading an EDL (default 24)")
+    p.add_argument("--no-scan", action="store_true", help="do not scan untagged clips' media for AI provenance")
+    p.set_defaults(func=run)
+
+
+def _pull(server: str, timeline: object) -> str | None:
+    """Pull approvals for the timeline's records; a warning line when the service cannot be reached."""
+    from clearance.client import DisclosureClient, ServerUnreachable
+    from clearance.editorial.check import tagged_record_ids
+
+    ids = tagged_record_ids(timeline)
+    if not ids:
+        return None
+    with DisclosureClient(server=server) as client:
+        try:
+            client.pull_approvals(ids)
+        except ServerUnreachable as exc:
+            return f"warning: {exc}; checking against the approvals cached on this machine"
+    return None
+
+
+def _print_table(report: object) -> None:
+    from clearance.editorial.check import LABELS, CheckReport
+
+    assert isinstance(report, CheckReport)
+    if report.clips:
+        width = min(max(len(c.name) for c in report.clips), 40)
+        print(f"{'#':>3}  {'IN':<11} {'OUT':<11} {'TRACK':<10} {'CLIP':<{width}}  {'STATUS':<18} RULES / APPROVAL")
+        for n, c in enumerate(report.clips, 1):
+            rules = " ".join(c.rules)
+            approval = ""
+            if c.approval is not None and c.approval.approval_id:
+                approval = f" [{c.approval.approval_id}]"
+            print(f"{n:>3}  {c.timecode_in:<11} {c.timecode_out:<11} {c.track[:10]:<10} {c.name[:width]:<{width}}  "
+                  f"{LABELS[c.status]:<18} {rules}{approval}")
+            if c.blocking:
+                for reason in c.reasons[:2]:
+                    print(f"       - {reason}")
+                if c.remedy:
+                    print(f"       fix: {c.remedy}")
+    m = report.media
+    if m.offline or m.missing_reference:
+        print(f"note: {m.offline} clip(s) with offline media, {m.missing_reference} without a media reference "
+              "(not scanned for AI provenance)")
+    for note in report.notes:
+        print(f"note: {note}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from clearance.editorial.check import CheckOptions, check_timeline
+    from clearance.editorial.report import write_report
+    from clearance.editorial.timeline_io import read_timeline
+
+    for out in args.report:
+        if Path(out).suffix.lower() not in {".html", ".htm", ".csv"}:
+            raise ClearanceError(f"--report {out}: a report is .html or .csv")
+    path = Path(args.timeline)
+    timeline = read_timeline(path, rate=args.rate)
+    warning = _pull(args.server, timeline) if args.server else None
+    if warning:
+        print(warning, file=sys.stderr)
+    options = CheckOptions(
+        source=str(path), policy_paths=args.policy, approvals_dir=Path(args.approvals) if args.approvals else None,
+        records_dirs=[Path(d) for d in args.records], scan_media=not args.no_scan, base_dir=path.resolve().parent,
+    )
+    report = check_timeline(timeline, options)
+    for out in args.report:
+        write_report(report, out)
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json", by_alias=True), indent=2))
+    else:
+        _print_table(report)
+        print(report.summary_line())
+        for out in args.report:
+            print(f"report: {out}")
+    return 1 if report.verdict == "blocked" else 0

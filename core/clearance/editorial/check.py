@@ -1,0 +1,531 @@
+"""Check a cut before delivery: every tagged clip's decision and approval, untagged AI media, a verdict.
+
+Built to cost little beyond OTIO's own read: one walk over the timeline, one decode per distinct tag
+text, one policy decision per distinct record digest, one approval lookup per (digest, target), one
+provenance scan per media file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlparse
+
+from pydantic import BaseModel, Field
+
+from clearance.decision import Decision
+from clearance.errors import ClearanceError
+from clearance.record import Target, UseRecord
+from clearance.tags import BLOCKING_STATUSES, STATUS_LABELS
+
+from .tagging import RawTag, RecordIndex, TagDecoder, parse_target, read_raw_tag
+from .walk import walk
+
+ClipStatus = Literal["notify", "approved", "approval_required", "denied", "prohibited", "invalid", "untagged_ai"]
+TAG_BROKEN = "TAG-BROKEN"
+UNTAGGED_AI = "UNTAGGED-AI"
+LABELS = {**STATUS_LABELS, "untagged_ai": "Untagged AI media"}
+BLOCKING = frozenset(BLOCKING_STATUSES | {"untagged_ai"})
+MAX_SEQUENCE_FRAMES_SCANNED = 3
+MAX_MEDIA_EXAMPLES = 10
+
+
+class ApprovalInfo(BaseModel):
+    status: str = Field(description="valid, not_needed, or why none is valid (B's verification code)")
+    approval_id: str | None = None
+    approver: str | None = None
+    expires_at: datetime | None = None
+    reason: str = ""
+
+
+class ClipResult(BaseModel):
+    """One reported clip: a tagged clip, or an untagged clip whose media carries AI provenance."""
+
+    index: int = Field(description="1-based position among all clips, in timeline order")
+    name: str
+    track: str
+    track_kind: str
+    nested_in: str = ""
+    timecode_in: str
+    timecode_out: str = Field(description="Record out, exclusive (as in an EDL)")
+    frame_in: int
+    frame_out: int
+    record_id: str | None = None
+    record_source: str | None = Field(default=None, description="metadata, marker or marker name")
+    description: str = ""
+    target: str | None = None
+    outcome: str | None = Field(default=None, description="The policy decision: notify, approval_required, prohibited")
+    status: ClipStatus
+    status_label: str
+    blocking: bool
+    rules: list[str] = Field(default_factory=list, description="The rules behind the decision (strictest outcome)")
+    other_rules: list[str] = Field(default_factory=list, description="Rules at a lower, non-notify outcome")
+    reasons: list[str] = Field(default_factory=list)
+    remedy: str = ""
+    approval: ApprovalInfo | None = None
+    media: str = Field(default="", description="The clip's media: file, sequence, offline, missing, generator...")
+
+
+class MediaSummary(BaseModel):
+    files: int = 0
+    offline: int = 0
+    missing_reference: int = 0
+    generator: int = 0
+    remote: int = 0
+    scanned: int = 0
+    scan_errors: int = 0
+    zero_length: int = 0
+    examples: list[str] = Field(default_factory=list, description="A few untagged clips with offline or missing media")
+
+
+class Summary(BaseModel):
+    clips: int = 0
+    tagged: int = 0
+    reported: int = 0
+    blocked: int = 0
+    by_status: dict[str, int] = Field(default_factory=dict)
+
+
+class CheckReport(BaseModel):
+    """The whole answer of ``clearance check``: also the ``--json`` document and the report's data."""
+
+    schema_: str = Field(default="clearance.timeline-check/1", alias="schema")
+    timeline: str
+    source: str
+    production: str = ""
+    policy_version: str = ""
+    generated_at: datetime
+    rate: float
+    verdict: Literal["deliverable", "blocked"]
+    clips: list[ClipResult]
+    summary: Summary
+    media: MediaSummary
+    notes: list[str] = Field(default_factory=list)
+
+    model_config = {"populate_by_name": True}
+
+    @property
+    def blocked_clips(self) -> list[ClipResult]:
+        return [c for c in self.clips if c.blocking]
+
+    def summary_line(self) -> str:
+        """One line, as `clearance check` prints it and the OTIO hook refuses with it."""
+        s = self.summary
+        if self.verdict == "deliverable":
+            if not s.tagged and not s.reported:
+                return f"{self.timeline}: deliverable; no tagged clips among {s.clips} clips"
+            return f"{self.timeline}: deliverable; {s.tagged} tagged clip(s), none blocked"
+        shown = []
+        for clip in self.blocked_clips[:3]:
+            why = ", ".join(clip.rules[:2]) + (f" +{len(clip.rules) - 2}" if len(clip.rules) > 2 else "")
+            why = why or clip.status
+            shown.append(f"'{clip.name}' at {clip.timecode_in} on {clip.track} ({LABELS[clip.status]}: {why})")
+        more = f" and {s.blocked - 3} more" if s.blocked > 3 else ""
+        return f"{self.timeline}: blocked; {s.blocked} clip(s) cannot be delivered: {'; '.join(shown)}{more}"
+
+
+# --- dependencies: policy engine, approvals, provenance ------------------------------------------------
+
+
+def load_policy_for_check(paths: list[str] | None) -> Any:
+    try:
+        from clearance.policy import load_policy
+    except ImportError:
+        from clearance.policy.loading import load_policy
+    return load_policy(paths or None)
+
+
+def _evaluate(record: UseRecord, policy: Any) -> Decision:
+    try:
+        from clearance.policy import evaluate
+    except ImportError:
+        from clearance.policy.engine import evaluate
+    return evaluate(record, policy)
+
+
+class ApprovalLookup:
+    """Approvals, trusted keys and revocations: from ``--approvals DIR`` plus the local cache.
+
+    Keys are trusted from the policy (``approvals.trusted_keys``, ``approvals.keys_file``) and from the
+    keys `clearance approvals pull` fetched; never from a keys file lying in an approvals folder, which
+    anyone could have written. A revocations list shipped in the folder is used when its signature holds.
+    """
+
+    def __init__(self, policy: Any, approvals_dir: Path | None, now: datetime | None) -> None:
+        from datetime import timedelta
+
+        from clearance.approvals import TrustedKeys
+        from clearance.cache import ApprovalCache, revocations_in
+
+        self.cache = ApprovalCache()
+        self.keys = TrustedKeys.from_policy(policy).merge(self.cache.keys())
+        folder_revocations = None
+        if approvals_dir is not None:
+            self.cache.load_folder(Path(approvals_dir))
+            folder_revocations = revocations_in(approvals_dir, self.keys)
+        self.revocations = folder_revocations or self.cache.revocations(self.keys)
+        self.now = now
+        hours = getattr(getattr(policy, "approvals", None), "revocations_max_age_hours", None)
+        self.max_age = timedelta(hours=hours) if hours is not None else None
+
+    def find(self, record: UseRecord, target: Target | None) -> Any:
+        from clearance.approvals import find_valid_approval
+
+        return find_valid_approval(
+            record, self.cache.approvals_for(record.id), keys=self.keys, revocations=self.revocations,
+            target=target, now=self.now, max_revocation_age=self.max_age,
+        )
+
+
+def _provenance() -> tuple[Callable[[str], Any], Callable[[str], bool]] | None:
+    try:
+        from clearance.provenance import is_genai, scan_file
+    except ImportError:
+        return None
+    return scan_file, is_genai
+
+
+# --- media ---------------------------------------------------------------------------------------------
+
+
+def local_path(url: str) -> str | None:
+    """A local file path for a media URL or path; None for other schemes (http, s3...)."""
+    if not url:
+        return None
+    if url.startswith("file:"):
+        parsed = urlparse(url)
+        path = unquote(parsed.path)
+        if parsed.netloc and parsed.netloc != "localhost":
+            return f"//{parsed.netloc}{path}"
+        if len(path) > 2 and path[0] == "/" and path[2] == ":":  # file:///C:/x -> C:/x
+            path = path[1:]
+        return path
+    if "://" in url:
+        return None
+    return url
+
+
+class MediaInspector:
+    """Looks at untagged clips' media: counts what is offline or missing, scans files for AI provenance."""
+
+    def __init__(self, summary: MediaSummary, scan: bool) -> None:
+        import opentimelineio as otio
+
+        self.summary = summary
+        self.provenance = _provenance() if scan else None
+        self._external = otio.schema.ExternalReference
+        self._missing = otio.schema.MissingReference
+        self._generator = otio.schema.GeneratorReference
+        self._sequence = otio.schema.ImageSequenceReference
+        self._scanned: dict[str, tuple[bool, str]] = {}
+        self._exists: dict[str, bool] = {}
+
+    def describe(self, clip: Any) -> tuple[str, list[str]]:
+        """(what the media is, files to scan) for a clip's active media reference."""
+        ref = clip.media_reference
+        if isinstance(ref, self._external):
+            path = local_path(ref.target_url or "")
+            if path is None:
+                return "remote", []
+            if self._is_file(path):
+                return "file", [path]
+            return "offline", []
+        if isinstance(ref, self._sequence):
+            return self._sequence_files(clip, ref)
+        if isinstance(ref, self._generator):
+            return "generator", []
+        if ref is None or isinstance(ref, self._missing):
+            return "missing", []
+        return type(ref).__name__, []
+
+    def _is_file(self, path: str) -> bool:
+        known = self._exists.get(path)
+        if known is None:
+            known = os.path.isfile(path)
+            self._exists[path] = known
+        return known
+
+    def _sequence_files(self, clip: Any, ref: Any) -> tuple[str, list[str]]:
+        try:
+            count = int(ref.number_of_images_in_sequence())
+            picks = sorted({0, count // 2, count - 1}) if count > 0 else []
+            files = []
+            for i in picks[:MAX_SEQUENCE_FRAMES_SCANNED]:
+                path = local_path(ref.target_url_for_image_number(i))
+                if path and self._is_file(path):
+                    files.append(path)
+        except Exception:
+            return "sequence (unreadable)", []
+        return ("sequence" if files else "offline"), files
+
+    def untagged(self, clip: Any) -> tuple[str, str | None] | None:
+        """For an untagged clip: None when nothing to report, else (media kind, AI evidence)."""
+        kind, files = self.describe(clip)
+        s = self.summary
+        if kind in {"file", "sequence"}:
+            s.files += 1
+        elif kind == "offline":
+            s.offline += 1
+        elif kind == "missing":
+            s.missing_reference += 1
+        elif kind == "generator":
+            s.generator += 1
+        elif kind == "remote":
+            s.remote += 1
+        if kind in {"offline", "missing"} and len(s.examples) < MAX_MEDIA_EXAMPLES:
+            s.examples.append(f"{clip.name}: {'media offline' if kind == 'offline' else 'no media reference'}")
+        if not files or self.provenance is None:
+            return None
+        for path in files:
+            is_ai, evidence = self._scan(path)
+            if is_ai:
+                return kind, f"{os.path.basename(path)}: {evidence}"
+        return None
+
+    def _scan(self, path: str) -> tuple[bool, str]:
+        known = self._scanned.get(path)
+        if known is not None:
+            return known
+        assert self.provenance is not None
+        scan_file, is_genai = self.provenance
+        self.summary.scanned += 1
+        try:
+            result = scan_file(path)
+        except Exception as exc:  # a scanner bug must not hide the rest of the cut
+            self.summary.scan_errors += 1
+            known = (False, f"scan failed: {exc}")
+        else:
+            if getattr(result, "error", None):
+                self.summary.scan_errors += 1
+            verdict = str(getattr(result, "verdict", "none"))
+            evidence = getattr(result, "evidence", []) or []
+            first = evidence[0] if evidence else verdict
+            text = getattr(first, "detail", None) or getattr(first, "summary", None) or str(first)
+            known = (bool(is_genai(verdict)), f"{verdict} ({text})" if text != verdict else verdict)
+        self._scanned[path] = known
+        return known
+
+
+# --- the check -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckOptions:
+    source: str = "timeline"
+    policy_paths: list[str] | None = None
+    policy: Any = None
+    approvals_dir: Path | None = None
+    records_dirs: list[Path] = field(default_factory=list)
+    scan_media: bool = True
+    now: datetime | None = None
+    base_dir: Path | None = None
+
+
+def timecode(time: Any, rate: float) -> str:
+    import opentimelineio as otio
+
+    try:
+        return str(otio.opentime.to_timecode(time, rate))
+    except Exception:  # rates with no timecode (e.g. 47.56 fps): frames are still exact
+        return f"{round(time.to_frames(rate))}f"
+
+
+def _timeline_rate(timeline: Any, first: Any) -> float:
+    start = timeline.global_start_time
+    if start is not None and start.rate > 0:
+        return float(start.rate)
+    if first is not None and first.rate > 0:
+        return float(first.rate)
+    return 24.0
+
+
+class _Checker:
+    def __init__(self, options: CheckOptions, policy: Any) -> None:
+        self.options = options
+        self.policy = policy
+        self.decoder = TagDecoder(RecordIndex(options.records_dirs), options.base_dir)
+        self._decisions: dict[str, Decision] = {}
+        self._approvals: dict[tuple[str, str | None], Any] = {}
+        self._lookup: ApprovalLookup | None = None
+        self._lookup_error: str | None = None
+
+    def decision(self, record: UseRecord, digest: str) -> Decision:
+        found = self._decisions.get(digest)
+        if found is None:
+            found = _evaluate(record, self.policy)
+            self._decisions[digest] = found
+        return found
+
+    def approval(self, record: UseRecord, digest: str, target_key: str | None) -> Any:
+        key = (digest, target_key)
+        if key in self._approvals:
+            return self._approvals[key]
+        if self._lookup is None and self._lookup_error is None:
+            try:
+                self._lookup = ApprovalLookup(self.policy, self.options.approvals_dir, self.options.now)
+            except ClearanceError as exc:
+                self._lookup_error = str(exc)
+        if self._lookup is None:
+            raise ClearanceError(self._lookup_error or "approvals unavailable")
+        target = None
+        parsed = parse_target(target_key)
+        if parsed is not None:
+            try:
+                target = Target(kind=parsed[0], ref=parsed[1])
+            except Exception:
+                target = None
+        result = self._lookup.find(record, target)
+        self._approvals[key] = result
+        return result
+
+    def judge_tagged(self, raw: RawTag, where: str) -> dict[str, Any]:
+        tag, record, error = self.decoder.decode(raw, where)
+        out: dict[str, Any] = {
+            "record_id": str(tag.record_id) if tag else (raw.ref_id or None),
+            "record_source": raw.source,
+            "target": tag.target_ref if tag else None,
+        }
+        if record is not None:
+            out["record_id"] = str(record.id)
+            out["description"] = record.description.strip().splitlines()[0][:200] if record.description.strip() else ""
+        if error or tag is None or record is None:
+            out.update(
+                status="invalid", rules=[TAG_BROKEN], reasons=[error or f"{where}: unreadable tag"],
+                remedy="Re-tag the clip with `clearance tag` (and pass --records DIR for EDL round trips).",
+            )
+            return out
+        decision = self.decision(record, tag.digest)
+        out["outcome"] = decision.outcome
+        findings = [f for f in decision.findings if f.outcome == decision.outcome]
+        if decision.outcome != "notify":
+            out["rules"] = list(dict.fromkeys(f.rule for f in findings))
+            out["other_rules"] = list(dict.fromkeys(
+                f.rule for f in decision.findings if f.outcome not in {"notify", decision.outcome}
+            ))
+        out["reasons"] = [f.message for f in findings]
+        out["remedy"] = " ".join(dict.fromkeys(f.remedy for f in findings if f.remedy))
+        if decision.outcome == "prohibited":
+            out["status"] = "prohibited"
+            return out
+        if decision.outcome == "notify":
+            out["status"] = "notify"
+            out["approval"] = ApprovalInfo(status="not_needed")
+            return out
+        verification = self.approval(record, tag.digest, tag.target_ref)
+        approval = getattr(verification, "approval", None)
+        statement = getattr(approval, "statement", None)
+        info = ApprovalInfo(
+            status="valid" if verification.valid else verification.code,
+            approval_id=statement.approval_id if statement else None,
+            approver=statement.approver if statement else None,
+            expires_at=statement.expires_at if statement else None,
+            reason=verification.reason,
+        )
+        out["approval"] = info
+        if verification.valid:
+            out["status"] = "approved"
+        else:
+            out["status"] = "approval_required"
+            out["reasons"] = [*out["reasons"], f"approval: {verification.reason}"]
+        return out
+
+
+def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckReport:
+    """Check an OTIO timeline already in memory (the hook's entry point; ``check_file`` reads first)."""
+    options = options or CheckOptions()
+    policy = options.policy if options.policy is not None else load_policy_for_check(options.policy_paths)
+    checker = _Checker(options, policy)
+    media = MediaSummary()
+    inspector = MediaInspector(media, options.scan_media)
+    summary = Summary()
+    clips: list[ClipResult] = []
+
+    counted = [0]
+
+    def inspect(clip: Any) -> Any:
+        counted[0] += 1
+        raw = read_raw_tag(clip)
+        if raw is not None:
+            return raw
+        return inspector.untagged(clip)
+
+    placed_all = list(walk(timeline, inspect))
+    summary.clips = counted[0]
+    rate = _timeline_rate(timeline, placed_all[0].start if placed_all else None)
+    for placed in placed_all:
+        clip = placed.clip
+        name = clip.name or "(unnamed clip)"
+        start = placed.start
+        end = start + placed.duration
+        where = f"clip '{name}' on {placed.track} at {timecode(start, rate)}"
+        if isinstance(placed.found, RawTag):
+            summary.tagged += 1
+            fields = checker.judge_tagged(placed.found, where)
+            kind, _files = inspector.describe(clip)
+            fields["media"] = kind
+        else:
+            kind, evidence = placed.found
+            fields = {
+                "status": "untagged_ai", "rules": [UNTAGGED_AI], "media": kind,
+                "reasons": [f"{where}: the media carries AI provenance ({evidence}) but the clip has no Clearance tag"],
+                "remedy": "Declare the use: write a record and tag the clip with `clearance tag`.",
+            }
+        if placed.duration.value == 0:
+            media.zero_length += 1
+            fields.setdefault("reasons", []).append("zero-length clip: nothing of it is on screen")
+        status = fields["status"]
+        clips.append(ClipResult(
+            index=placed.index, name=name, track=placed.track, track_kind=placed.track_kind,
+            nested_in=placed.nested_in, timecode_in=timecode(start, rate), timecode_out=timecode(end, rate),
+            frame_in=round(start.to_frames(rate)), frame_out=round(end.to_frames(rate)),
+            status_label=LABELS[status], blocking=status in BLOCKING, **fields,
+        ))
+        summary.by_status[status] = summary.by_status.get(status, 0) + 1
+    summary.reported = len(clips)
+    summary.blocked = sum(1 for c in clips if c.blocking)
+    productions = sorted({r.production for r in checker.decoder.records_seen() if r.production})
+    notes = list(checker.decoder.records.problems)
+    return CheckReport(
+        timeline=timeline.name or Path(options.source).stem,
+        source=options.source,
+        production=", ".join(productions),
+        policy_version=str(getattr(policy, "version", "")),
+        generated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        rate=rate,
+        verdict="blocked" if summary.blocked else "deliverable",
+        clips=clips,
+        summary=summary,
+        media=media,
+        notes=notes,
+    )
+
+
+def check_file(path: str | Path, options: CheckOptions | None = None, *, rate: float = 24.0) -> CheckReport:
+    from .timeline_io import read_timeline
+
+    options = options or CheckOptions()
+    p = Path(path)
+    options.source = str(p)
+    if options.base_dir is None:
+        options.base_dir = p.resolve().parent
+    timeline = read_timeline(p, rate=rate)
+    return check_timeline(timeline, options)
+
+
+def tagged_record_ids(timeline: Any) -> list[str]:
+    """The record ids the timeline's tags name (for pulling their approvals), without judging anything."""
+    decoder = TagDecoder()
+    ids: set[str] = set()
+    for placed in walk(timeline, read_raw_tag):
+        tag, record, _error = decoder.decode(placed.found, "clip")
+        if record is not None:
+            ids.add(str(record.id))
+        elif tag is not None:
+            ids.add(str(tag.record_id))
+        elif placed.found.ref_id:
+            ids.add(placed.found.ref_id)
+    return sorted(ids)

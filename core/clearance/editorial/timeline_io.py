@@ -1,0 +1,184 @@
+"""Read and write timelines through OTIO's adapters, turning every failure into one clear line.
+
+EDLs are read here rather than by OTIO's file reader because the cmx_3600 adapter only reads strings
+and OTIO would decode the file as UTF-8: EDLs from older Avid and Nucoda systems are often Latin-1.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from clearance.errors import ClearanceError
+
+# Suffix -> adapter, for the formats an editor brings; OTIO's manifest decides for anything else.
+READABLE = {
+    ".otio": "otio_json",
+    ".otioz": "otioz",
+    ".otiod": "otiod",
+    ".edl": "cmx_3600",
+    ".xml": "fcp_xml",
+    ".fcpxml": "fcpx_xml",
+    ".aaf": "AAF",
+}
+ADAPTER_PACKAGES = {
+    "cmx_3600": "otio-cmx3600-adapter",
+    "fcp_xml": "otio-fcp-adapter",
+    "fcpx_xml": "otio-fcpx-xml-adapter",
+    "AAF": "otio-aaf-adapter",
+}
+DEFAULT_EDL_RATE = 24.0
+
+
+def _otio() -> Any:
+    # A broken third-party plugin makes OTIO log a traceback on every manifest load; the user can do
+    # nothing about it while checking a cut, and the adapter lookup below names what is missing.
+    logging.getLogger().addFilter(_quiet_plugin_errors)
+    import opentimelineio as otio
+
+    return otio
+
+
+def _quiet_plugin_errors(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("could not load plugin")
+
+
+def adapter_for(path: Path) -> str:
+    otio = _otio()
+    suffix = path.suffix.lower()
+    name = READABLE.get(suffix)
+    available = set(otio.adapters.available_adapter_names())
+    if name is None:
+        try:
+            return str(otio.adapters.from_filepath(str(path)).name)
+        except Exception:
+            known = ", ".join(sorted(READABLE))
+            raise ClearanceError(
+                f"{path}: no timeline format for '{suffix or 'no suffix'}'; use one of {known}"
+            ) from None
+    if name not in available:
+        raise ClearanceError(
+            f"{path}: reading {suffix} needs the {ADAPTER_PACKAGES.get(name, name)} package; "
+            f"install it with `pip install {ADAPTER_PACKAGES.get(name, name)}`"
+        )
+    return name
+
+
+def _decode_edl(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # cp1252 covers what Avid and Premiere write on Windows; latin-1 never fails.
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return text
+
+
+def read_timeline(path: str | Path, *, rate: float = DEFAULT_EDL_RATE) -> Any:
+    """The timeline in ``path``; raises ClearanceError (one line, naming the file) for anything wrong."""
+    p = Path(path)
+    if not p.exists():
+        raise ClearanceError(f"{p}: file not found")
+    if p.is_dir() and p.suffix.lower() != ".otiod":
+        raise ClearanceError(f"{p}: is a folder, expected a timeline file (.otio, .otioz, .otiod, .edl, .xml, .aaf)")
+    adapter = adapter_for(p)
+    otio = _otio()
+    try:
+        if adapter == "cmx_3600":
+            text = _decode_edl(p, p.read_bytes())
+            result = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=rate)
+        elif adapter == "fcp_xml":
+            # The FCP adapter has no file reader; OTIO would open the file as UTF-8 text, which
+            # breaks on XML declared in another encoding, so let the XML parser decode the bytes.
+            result = otio.adapters.read_from_string(p.read_bytes(), adapter_name="fcp_xml")
+        else:
+            result = otio.adapters.read_from_file(str(p), adapter_name=adapter)
+    except ClearanceError:
+        raise
+    except OSError as exc:
+        raise ClearanceError(f"{p}: cannot read: {exc.strerror or _reason(exc)}") from None
+    except Exception as exc:
+        raise ClearanceError(f"{p}: not a readable {adapter} timeline: {_reason(exc)}") from None
+    return as_timeline(result, p)
+
+
+def as_timeline(result: Any, source: Path | str) -> Any:
+    otio = _otio()
+    if isinstance(result, otio.schema.Timeline):
+        return result
+    if isinstance(result, otio.schema.SerializableCollection):
+        timelines = list(result.find_children(descended_from_type=otio.schema.Timeline, shallow_search=True))
+        if len(timelines) == 1:
+            return timelines[0]
+        if not timelines:
+            raise ClearanceError(f"{source}: holds a collection with no timeline in it")
+        names = ", ".join(repr(t.name) for t in timelines[:5])
+        raise ClearanceError(
+            f"{source}: holds {len(timelines)} timelines ({names}); export the one to check on its own"
+        )
+    if isinstance(result, otio.schema.Track | otio.schema.Stack):
+        timeline = otio.schema.Timeline(name=result.name or Path(str(source)).stem)
+        if isinstance(result, otio.schema.Stack):
+            timeline.tracks = result
+        else:
+            timeline.tracks.append(result)
+        return timeline
+    raise ClearanceError(f"{source}: holds a {type(result).__name__}, not a timeline")
+
+
+def _pin_source_ranges(timeline: Any) -> None:
+    # The EDL and FCP 7 XML writers need every clip's source range; OTIO allows it to be implied by
+    # the media's available range. Writing it out keeps the cut the same and lets the write succeed.
+    for clip in timeline.find_clips():
+        if clip.source_range is None:
+            try:
+                clip.source_range = clip.trimmed_range()
+            except Exception:
+                continue
+
+
+def write_timeline(timeline: Any, path: str | Path, *, purpose: str = "tag") -> None:
+    """Write through the adapter for ``path``'s suffix, atomically: a failed write leaves nothing behind.
+
+    ``purpose`` reaches the Clearance OTIO hook, which only gates deliveries.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    otio = _otio()
+    adapter = adapter_for(p)
+    hook_args = {"clearance": {"purpose": purpose}}
+    if adapter in {"cmx_3600", "fcp_xml"}:
+        _pin_source_ranges(timeline)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=suffix, dir=p.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if suffix == ".otiod":
+            tmp.unlink()
+        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, hook_function_argument_map=hook_args)
+        if suffix == ".otiod" and p.is_dir():
+            shutil.rmtree(p)
+        os.replace(tmp, p)
+    except ClearanceError:
+        raise
+    except Exception as exc:
+        raise ClearanceError(f"{p}: cannot write as {adapter}: {_reason(exc)}") from None
+    finally:
+        if tmp.exists():
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink()

@@ -1,0 +1,75 @@
+"""Walk a timeline once: every clip with its top-level track and its place on the record timeline.
+
+Each composition's child ranges come from one ``range_of_all_children()`` call (``range_in_parent()``
+per clip is quadratic in the track length). Nested stacks and tracks compose their offsets, minus the
+nested composition's own trim. Transitions overlap their neighbours and take no time; gaps are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(slots=True)
+class Placed:
+    """A clip and where it sits on the record timeline (start includes the timeline's start time)."""
+
+    clip: Any
+    found: Any
+    index: int
+    track: str
+    track_kind: str
+    start: Any  # RationalTime
+    duration: Any  # RationalTime
+    nested_in: str
+
+
+def track_labels(timeline: Any) -> list[tuple[Any, str, str]]:
+    """(track, label, kind) per top-level track; unnamed tracks are labelled V1, V2, A1... as editors do."""
+    counts: dict[str, int] = {}
+    out = []
+    for track in timeline.tracks:
+        kind = str(getattr(track, "kind", "") or "Video")
+        letter = "A" if kind.lower().startswith("audio") else "V"
+        counts[letter] = counts.get(letter, 0) + 1
+        label = track.name or f"{letter}{counts[letter]}"
+        out.append((track, label, kind))
+    return out
+
+
+def walk(timeline: Any, inspect: Callable[[Any], Any] | None = None) -> Iterator[Placed]:
+    """Clips in timeline order, placed. With ``inspect``, only clips for which it returns something
+    other than None are placed (with its answer in ``found``): placing costs more than looking."""
+    import opentimelineio as otio
+
+    clip_type = otio.schema.Clip
+    composition_type = otio.core.Composition
+    zero = otio.opentime.RationalTime(0, 1)
+    global_start = timeline.global_start_time or zero
+    counter = 0
+
+    def place(composition: Any, origin: Any, label: str, kind: str, nested: str) -> Iterator[Placed]:
+        nonlocal counter
+        ranges = composition.range_of_all_children()
+        trim = composition.source_range
+        shift = origin - trim.start_time if trim is not None else origin
+        for child in composition:
+            if isinstance(child, clip_type):
+                counter += 1
+                found = inspect(child) if inspect is not None else True
+                if found is None:
+                    continue
+                span = ranges[child]
+                yield Placed(child, found, counter, label, kind, span.start_time + shift, span.duration, nested)
+            elif isinstance(child, composition_type):
+                span = ranges[child]
+                inner = f"{nested} > {child.name}" if nested else (child.name or type(child).__name__)
+                yield from place(child, span.start_time + shift, label, kind, inner)
+
+    top = timeline.tracks
+    top_trim = top.source_range
+    top_origin = global_start - top_trim.start_time if top_trim is not None else global_start
+    for track, label, kind in track_labels(timeline):
+        yield from place(track, top_origin, label, kind, "")
