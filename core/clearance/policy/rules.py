@@ -1047,3 +1047,40 @@ RULES: dict[str, RuleInfo] = {
 }
 
 RULE_CODES: tuple[str, ...] = tuple(RULES)
+
+
+def questions_read(record: UseRecord) -> list[str]:
+    """The tri-state questions the rules read, given the record's other answers (dotted fields).
+
+    An unsure answer to one of these gives at least approval_required; an answer to any other question
+    does not change the decision. Host panels can use it to hide questions that do not matter.
+    """
+    read: list[str] = []
+    for index, _tool in enumerate(record.tools):
+        read += [f"tools[{index}].trains_on_inputs", f"tools[{index}].retains_inputs"]
+    read += [
+        "use.in_final_deliverable",
+        "inputs.studio_proprietary",
+        "inputs.personal_data",
+        "inputs.third_party_material",
+        "inputs.talent_material",
+        "training.fine_tuned",
+    ]
+    if record.training.fine_tuned != "no":
+        read.append("training.training_material_cleared")
+    read += [
+        "prompt_references.copyrighted_work",
+        "prompt_references.public_figure",
+        "prompt_references.deceased_person",
+    ]
+    read.append("output.resembles_unowned_material")
+    talent = record.talent
+    read += ["talent.digital_replica", "talent.model_from_other_production", "talent.replaces_union_work"]
+    if (
+        talent.digital_replica != "no" and talent.replica_exception == "none"
+    ) or talent.model_from_other_production != "no":
+        read.append("talent.consent_documented")
+    read.append("realism.depicts_real_people_or_events")
+    if record.realism.depicts_real_people_or_events != "no":
+        read.append("realism.presented_as_authentic")
+    return read
