@@ -181,9 +181,13 @@ def build_scene(tmp: Path) -> dict[str, Any]:
     loaded = bpy.data.images.load(str(png))
     loaded.name = "matte.png"
     bpy.data.images.remove(image)
+    if material.node_tree is None:
+        material.use_nodes = True
+    material.node_tree.nodes.new("ShaderNodeTexImage").image = loaded  # a user, so the image is saved
     editor = scene.sequence_editor_create()
     color = editor.strips.new_effect("Fog", "COLOR", 2, 1, length=10)
     plate = editor.strips.new_image("Plate", str(png), 1, 1)
+    bpy.context.view_layer.update()
     return {"objects": [o.name for o in made], "strips": [color.name, plate.name], "image": loaded.name}
 
 
@@ -233,3 +237,113 @@ def scenario_register_twice(params: dict[str, Any]) -> dict[str, Any]:
                             for f in getattr(bpy.app.handlers, name) if "clearance" in f.__module__),
         })
     return {"rounds": seen}
+
+
+def tag_sample_file(tmp: Path) -> dict[str, Any]:
+    """Build the sample scene and tag it through the extension's operators; returns what was tagged."""
+    import bpy
+
+    built = build_scene(tmp)
+    final = write_record_file(tmp, "approval", "final-crowd.yaml")
+    ideation = write_record_file(tmp, "notify", "ideation-fog.yaml")
+    select_objects(["Crowd", "Sign"])
+    results = {"objects": bpy.ops.clearance.tag(what="OBJECTS", record_file=str(final))}
+    select_strips(["Fog"])
+    results["strips"] = bpy.ops.clearance.tag(what="STRIPS", record_file=str(ideation))
+    results["image"] = bpy.ops.clearance.tag(what="HANDLES", handles="images:matte.png", record_file=str(ideation))
+    select_objects(["Sign"])
+    results["material"] = bpy.ops.clearance.tag(what="MATERIALS", record_file=str(ideation))
+    bpy.context.scene.clearance.deliverable = True
+    return {"built": built, "ops": {k: sorted(v) for k, v in results.items()}}
+
+
+def summary(items: list[Any]) -> dict[str, Any]:
+    return {
+        item.handle: {
+            "record": str(item.record.id) if item.record else None,
+            "target": item.target.key(),
+            "error": item.tag_error,
+            "files": [Path(f).name for f in item.files],
+            "deliverable": item.deliverable,
+        }
+        for item in items
+    }
+
+
+def scenario_tag_and_save(params: dict[str, Any]) -> dict[str, Any]:
+    import bpy
+
+    from clearance.hosts import blender as host
+
+    tmp = Path(params["tmp"])
+    enable_extension()
+    out = tag_sample_file(tmp)
+    out["status"] = {h: tag_of(host.resolve(h)).get("status") for h in
+                     ("objects:Crowd", "objects:Sign", "objects:Tree", "strips:Shot010/Fog", "images:matte.png",
+                      "materials:SignMat")}
+    out["items"] = summary(host.collect_items())
+    path = tmp / "tagged.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    out["saved"] = str(path)
+    return out
+
+
+def scenario_reopen(params: dict[str, Any]) -> dict[str, Any]:
+    import bpy
+
+    from clearance.hosts import blender as host
+
+    if params.get("extension"):
+        enable_extension()
+    bpy.ops.wm.open_mainfile(filepath=params["file"])
+    out: dict[str, Any] = {"items": summary(host.collect_items())}
+    out["stored"] = {h: tag_of(host.resolve(h)) for h in ("objects:Crowd", "strips:Shot010/Fog", "scenes:Shot010")}
+    return out
+
+
+def record_on(handle: str) -> Any:
+    from clearance.hosts import blender as host
+
+    owner = host.resolve(handle)
+    entry = host.Entry(handle, handle, owner, tag_of(owner)["tag"])
+    return host.read_tag(entry).record
+
+
+def try_render(tmp: Path, name: str, animation: bool = False) -> dict[str, Any]:
+    import bpy
+
+    scene = bpy.context.scene
+    scene.render.filepath = str(tmp / name)
+    camera = scene.camera.name if scene.camera else None
+    error = None
+    try:
+        if animation:
+            bpy.ops.render.render(animation=True)
+        else:
+            bpy.ops.render.render(write_still=True)
+    except RuntimeError as exc:
+        error = str(exc)
+    written = sorted(p.name for p in tmp.iterdir() if p.name.startswith(name))
+    return {
+        "error": error, "written": written,
+        "camera_restored": (scene.camera.name if scene.camera else None) == camera,
+        "sequencer_restored": scene.render.use_sequencer,
+        "message": scene.clearance.message,
+    }
+
+
+def scenario_render_gate(params: dict[str, Any]) -> dict[str, Any]:
+    import bpy
+
+    tmp = Path(params["tmp"])
+    ring, policy = approver_setup(tmp, render_gate=params.get("render_gate", "stop"))
+    os.environ["CLEARANCE_POLICY"] = str(policy)
+    enable_extension()
+    tag_sample_file(tmp)
+    bpy.context.scene.clearance.deliverable = params.get("deliverable", True)
+    out: dict[str, Any] = {"still": try_render(tmp, "still"), "animation": try_render(tmp, "anim_", animation=True)}
+    approve(ring, record_on("objects:Crowd"))
+    out["after_approval"] = try_render(tmp, "approved")
+    bpy.ops.clearance.refresh(offline=True)
+    out["status_after_approval"] = tag_of(bpy.data.objects["Crowd"])["status"]
+    return out

@@ -21,3 +21,50 @@ def test_extension_registers_and_unregisters_cleanly_twice(tmp_path: Path) -> No
                                        "render_cancel": 1, "render_complete": 1}
     for disabled in (rounds[1], rounds[3]):
         assert disabled == {"props": [False, False, False], "panels": [], "handlers": 0}
+
+
+def test_operators_tag_objects_strips_images_and_tags_survive_save_and_reopen(tmp_path: Path) -> None:
+    saved = run_in_blender(tmp_path, "tag_and_save")
+    assert all(ops == ["FINISHED"] for ops in saved["ops"].values()), saved["ops"]
+    status = saved["status"]
+    assert status["objects:Crowd"] == status["objects:Sign"] == "approval_required"
+    assert status["strips:Shot010/Fog"] == status["images:matte.png"] == status["materials:SignMat"] == "notify"
+    assert status["objects:Tree"] is None or status["objects:Tree"] == ""
+    items = saved["items"]
+    crowd, sign, fog = items["objects:Crowd"], items["objects:Sign"], items["strips:Shot010/Fog"]
+    assert crowd["record"] == sign["record"] and crowd["record"] != fog["record"]
+    assert fog["target"] == "clip:Shot010/Fog" and crowd["target"] == "datablock:objects:Crowd"
+    assert crowd["deliverable"] and fog["deliverable"]
+    assert "objects:Tree" not in items  # untagged and no media file
+    assert items["strips:Shot010/Plate"]["record"] is None  # untagged image strip kept for the AI scan
+    assert items["strips:Shot010/Plate"]["files"] == ["matte.png"]
+
+    for with_extension in (True, False):
+        reopened = run_in_blender(tmp_path, "reopen", file=saved["saved"], extension=with_extension)
+        assert reopened["items"] == items, f"extension enabled: {with_extension}"
+        assert reopened["stored"]["scenes:Shot010"]["deliverable"] in (True, 1)
+        assert crowd["record"] in reopened["stored"]["objects:Crowd"]["tag"]
+
+
+def test_render_of_a_deliverable_scene_is_stopped_until_approved(tmp_path: Path) -> None:
+    out = run_in_blender(tmp_path, "render_gate")
+    for blocked in (out["still"], out["animation"]):
+        assert blocked["error"] and "camera" in blocked["error"]  # how Blender words the refusal
+        assert blocked["written"] == []
+        assert blocked["camera_restored"] and blocked["sequencer_restored"]
+        assert "stopped" in blocked["message"] and "Object Crowd" in blocked["message"]
+    assert "render of deliverable scene 'Shot010' stopped: Object Crowd: Needs approval" in out["_stderr"]
+    assert out["after_approval"]["error"] is None and out["after_approval"]["written"] == ["approved.png"]
+    assert out["status_after_approval"] == "approved"
+
+
+def test_render_gate_warns_only_when_the_policy_says_warn(tmp_path: Path) -> None:
+    out = run_in_blender(tmp_path, "render_gate", render_gate="warn")
+    assert out["still"]["error"] is None and out["still"]["written"] == ["still.png"]
+    assert "WITHOUT clearance" in out["_stderr"]
+
+
+def test_render_of_a_scene_not_marked_deliverable_is_not_gated(tmp_path: Path) -> None:
+    out = run_in_blender(tmp_path, "render_gate", deliverable=False)
+    assert out["still"]["error"] is None and out["still"]["written"] == ["still.png"]
+    assert "stopped" not in out["_stderr"]

@@ -71,11 +71,11 @@ def queue_disclosures() -> int:
 def gate_problems(scene: Any) -> list[str]:
     """Why a render of this scene may not go out: one line per blocking item (empty when clear)."""
     problems: list[str] = []
+    status.reset()  # approvals may have been pulled since the panel last looked
     try:
         status.policy()
     except ClearanceError as exc:
         return [f"the policy could not be loaded: {exc}"]
-    status.reset()
     for entry in host.iter_entries(scenes=[scene], untagged_media=False):
         result = status.status_of(entry)
         if result.blocking:

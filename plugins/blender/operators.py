@@ -51,9 +51,9 @@ def chosen_owners(context: bpy.types.Context, what: str, handles: str = "") -> l
                 raise ClearanceError(f"{handle}: no such datablock or strip in this file; check the name")
             owners.append(owner)
     elif what == "OBJECTS":
-        owners = [obj for obj in context.view_layer.objects if obj.select_get()]
+        owners = [obj for obj in context.view_layer.objects if obj is not None and obj.select_get()]
     elif what == "MATERIALS":
-        objects = [obj for obj in context.view_layer.objects if obj.select_get()]
+        objects = [obj for obj in context.view_layer.objects if obj is not None and obj.select_get()]
         materials = {obj.active_material.name: obj.active_material for obj in objects if obj.active_material}
         owners = list(materials.values())
     elif what == "STRIPS":
