@@ -1,0 +1,373 @@
+"""Where Clearance data lives in a Nuke script: knobs on nodes, the node graph, EXR metadata.
+
+Shared by the Nuke plugin (plugins/nuke) and the Pyblish collector (pyblish_plugins/collect_nuke.py), so
+both read a script the same way. ``nuke`` is imported inside the functions: this module imports anywhere
+and only touches Nuke when called inside it (GUI, ``nuke -t`` or a render farm).
+
+Knobs on a tagged node (all on the "GenAI" tab):
+- ``clearance_tag``: hidden String knob, the encoded Tag JSON (clearance.tags), the only source of truth;
+- ``clearance_<section>_<field>``: one knob per record answer, so the artist edits answers in place;
+- ``clearance_preset``, ``clearance_status`` (Text), ``clearance_deliverable`` (Boolean, Write nodes).
+Write nodes get a ModifyMetaData node upstream that sets ``exr/clearance/record_ids``: Nuke's exr writer
+drops the ``exr/`` prefix, so the header attribute ``clearance/record_ids`` holds the ids (comma-separated)
+of every tagged use upstream, which the provenance scanner reads back.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from clearance.errors import ClearanceError
+from clearance.items import GenAIItem
+from clearance.record import (
+    Inputs,
+    Output,
+    PromptReferences,
+    Realism,
+    Talent,
+    Target,
+    Tool,
+    Training,
+    Use,
+    UseRecord,
+)
+from clearance.tags import STATUS_RGB, Tag, decode_tag, encode_tag
+
+HOST = "nuke"
+TAB_KNOB = "clearance_tab"
+TAG_KNOB = "clearance_tag"
+PRESET_KNOB = "clearance_preset"
+STATUS_KNOB = "clearance_status"
+DELIVERABLE_KNOB = "clearance_deliverable"
+METADATA_FOR_KNOB = "clearance_metadata_for"
+RECORD_IDS_ATTRIBUTE = "clearance/record_ids"
+RECORD_IDS_METADATA = "exr/" + RECORD_IDS_ATTRIBUTE
+METADATA_NODE_PREFIX = "ClearanceMetadata_"
+WRITE_CLASSES = frozenset({"Write", "DeepWrite", "WriteGeo"})
+READ_CLASSES = frozenset({"Read", "DeepRead", "ReadGeo", "ReadGeo2", "Camera2", "Camera3"})
+NO_PRESET = "(none)"
+# The Write "metadata" menu, weakest first (Nuke reference guide, Write node): from index 2 on,
+# exr/* keys reach the file header.
+WRITE_METADATA_MODES = (
+    "no metadata",
+    "default metadata",
+    "default metadata and exr/*",
+    "all metadata except input/*",
+    "all metadata",
+)
+
+
+@dataclass(frozen=True)
+class AnswerKnob:
+    """One record answer shown as a knob: ``path`` into the record dump, menu ``choices`` or free text."""
+
+    name: str
+    label: str
+    path: tuple[str, ...]
+    choices: tuple[str, ...] | None
+    multiline: bool = False
+
+
+def _choices(annotation: Any) -> tuple[str, ...] | None:
+    if typing.get_origin(annotation) is typing.Literal:
+        return tuple(str(a) for a in typing.get_args(annotation))
+    return None
+
+
+def _answers_of(section: str, model: type[Any], prefix: tuple[str, ...]) -> list[AnswerKnob]:
+    out = []
+    for name, info in model.model_fields.items():
+        choices = _choices(info.annotation)
+        if choices and info.default in choices:
+            # a new knob shows its first item: that must be the record's default (unsure, unknown,
+            # final), never the most lenient answer
+            choices = (info.default, *(c for c in choices if c != info.default))
+        label = name.replace("_", " ")
+        out.append(AnswerKnob(f"clearance_{section}_{name}", label, (*prefix, name), choices))
+    return out
+
+
+SECTIONS: tuple[tuple[str, str, type[Any]], ...] = (
+    ("tool", "Tool", Tool),
+    ("use", "Use", Use),
+    ("inputs", "Inputs", Inputs),
+    ("training", "Training", Training),
+    ("prompt_references", "Prompt references", PromptReferences),
+    ("output", "Output", Output),
+    ("talent", "Talent", Talent),
+    ("realism", "Realism", Realism),
+)
+
+
+def answer_knobs() -> list[tuple[str, list[AnswerKnob]]]:
+    """Every answer of the record, grouped as the record is: (section title, knobs)."""
+    groups: list[tuple[str, list[AnswerKnob]]] = [
+        (
+            "Record",
+            [
+                AnswerKnob("clearance_production", "production", ("production",), None),
+                AnswerKnob("clearance_vendor", "vendor", ("vendor",), None),
+                AnswerKnob("clearance_declared_by", "declared by", ("declared_by",), None),
+                AnswerKnob("clearance_description", "description", ("description",), None, multiline=True),
+            ],
+        )
+    ]
+    for section, title, model in SECTIONS:
+        prefix = ("tools", "0") if section == "tool" else (section,)
+        groups.append((title, _answers_of(section, model, prefix)))
+    return groups
+
+
+def all_answer_knobs() -> list[AnswerKnob]:
+    return [k for _, knobs in answer_knobs() for k in knobs]
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def _nuke() -> Any:
+    import nuke
+
+    return nuke
+
+
+def knob_text(node: Any, name: str) -> str:
+    knob = node.knob(name)
+    if knob is None:
+        return ""
+    value = knob.value()
+    return "" if value is None else str(value)
+
+
+def is_tagged(node: Any) -> bool:
+    return bool(knob_text(node, TAG_KNOB).strip())
+
+
+def read_tag(node: Any) -> Tag | None:
+    """The node's tag; None when untagged; ClearanceError (naming the node) when the tag is broken."""
+    text = knob_text(node, TAG_KNOB).strip()
+    if not text:
+        return None
+    return decode_tag(text, f"Nuke node {node.fullName()}")
+
+
+def node_target(node: Any) -> Target:
+    return Target(kind="node", ref=node.fullName())
+
+
+def is_deliverable(node: Any) -> bool:
+    knob = node.knob(DELIVERABLE_KNOB)
+    return bool(knob is not None and knob.value())
+
+
+def _frames_of(pattern: str) -> list[str]:
+    """A Read's file, with ``####``, ``%04d`` or ``$F4`` frame patterns expanded to existing files."""
+    if not pattern:
+        return []
+    if not re.search(r"#+|%0?\d*d|\$F\d*", pattern):
+        return [pattern]
+    wildcard = re.sub(r"#+|%0?\d*d|\$F\d*", "*", pattern)
+    return sorted(glob.glob(wildcard)) or [pattern]
+
+
+def media_files(node: Any) -> list[str]:
+    if node.Class() not in READ_CLASSES:
+        return []
+    return _frames_of(knob_text(node, "file").strip())
+
+
+def iter_nodes() -> Iterator[Any]:
+    """Every node of the script, inside groups too."""
+    yield from _nuke().allNodes(recurseGroups=True)
+
+
+def tagged_nodes() -> list[Any]:
+    return [n for n in iter_nodes() if is_tagged(n)]
+
+
+def item_for(node: Any) -> GenAIItem:
+    """A node as a Pyblish item: its tag's record (or why the tag is unreadable) and its media files."""
+    record: UseRecord | None = None
+    error: str | None = None
+    try:
+        tag = read_tag(node)
+        if tag is not None:
+            record = tag.record
+            if record is None:
+                error = f"Nuke node {node.fullName()}: the tag holds only record id {tag.record_id}; re-tag it"
+    except ClearanceError as exc:
+        error = str(exc)
+    files = media_files(node)
+    family = "render" if node.Class() in WRITE_CLASSES else ("plate" if node.Class() in READ_CLASSES else None)
+    return GenAIItem(
+        host=HOST,
+        handle=node.fullName(),
+        label=f"{node.Class()} {node.fullName()}",
+        target=node_target(node),
+        record=record,
+        record_source=f"knob {TAG_KNOB} on {node.fullName()}" if (record or error) else None,
+        tag_error=error,
+        family=family,
+        files=files,
+        deliverable=is_deliverable(node),
+        extra={"node_class": node.Class()},
+    )
+
+
+def collect_items(*, untagged_media: bool = True) -> list[GenAIItem]:
+    """Tagged nodes, plus untagged Read nodes with their files (for the untagged-AI scan)."""
+    items = []
+    for node in iter_nodes():
+        if is_tagged(node) or (untagged_media and media_files(node)):
+            items.append(item_for(node))
+    return items
+
+
+# ------------------------------------------------------------------------------------------ graph
+
+
+def upstream(node: Any) -> list[Any]:
+    """Every node feeding ``node`` (inputs, hidden inputs, and the insides of groups), each once."""
+    nuke = _nuke()
+    mask = nuke.INPUTS | nuke.HIDDEN_INPUTS
+    seen: dict[int, Any] = {}
+    stack = list(node.dependencies(mask))
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen[id(current)] = current
+        stack.extend(current.dependencies(mask))
+        if hasattr(current, "nodes"):
+            stack.extend(current.nodes())
+    return list(seen.values())
+
+
+def upstream_record_ids(write: Any) -> list[str]:
+    """Record ids of the tagged uses that reach ``write``: its own tag, tags upstream, ids already in files."""
+    ids: set[str] = set()
+    for node in [write, *upstream(write)]:
+        try:
+            tag = read_tag(node)
+        except ClearanceError:
+            tag = None
+            # a broken tag still names its record for provenance when the id is readable
+            match = re.search(r'"record_id"\s*:\s*"([0-9a-fA-F-]{36})"', knob_text(node, TAG_KNOB))
+            if match:
+                ids.add(match.group(1).lower())
+        if tag is not None:
+            ids.add(str(tag.record_id))
+        if node.Class() in READ_CLASSES and knob_text(node, METADATA_FOR_KNOB) == "":
+            carried = _carried_ids(node)
+            ids.update(carried)
+    return sorted(ids)
+
+
+def _carried_ids(node: Any) -> list[str]:
+    """Ids a Read's file already carries (rendered by Clearance before), from Nuke's metadata stream."""
+    try:
+        value = node.metadata(RECORD_IDS_METADATA)
+    except Exception:  # a Read with a missing file has no metadata; that is not our error to report
+        return []
+    if not value:
+        return []
+    return [v.strip().lower() for v in str(value).split(",") if v.strip()]
+
+
+def metadata_node_for(write: Any) -> Any | None:
+    """The ModifyMetaData node Clearance put directly above ``write``, if any."""
+    above = write.input(0)
+    if above is not None and above.Class() == "ModifyMetaData" and knob_text(above, METADATA_FOR_KNOB):
+        return above
+    return None
+
+
+def metadata_script(ids: list[str]) -> str:
+    return "{set " + RECORD_IDS_METADATA + ' "' + ",".join(ids) + '"}'
+
+
+def sync_write_metadata(write: Any) -> list[str]:
+    """Make ``write``'s files carry the record ids upstream; returns them. Adds nothing when there are none."""
+    nuke = _nuke()
+    ids = upstream_record_ids(write)
+    meta = metadata_node_for(write)
+    if not ids and meta is None:
+        return ids
+    if meta is None:
+        source = write.input(0)
+        parent = nuke.nodes.ModifyMetaData(name=METADATA_NODE_PREFIX + write.name())
+        marker = nuke.String_Knob(METADATA_FOR_KNOB, "Clearance metadata for")
+        marker.setFlag(nuke.INVISIBLE)
+        parent.addKnob(marker)
+        marker.setValue(write.name())
+        parent.setInput(0, source)
+        if hasattr(parent, "setXYpos"):
+            parent.setXYpos(write.xpos(), write.ypos() - 40)
+        write.setInput(0, parent)
+        meta = parent
+    script = metadata_script(ids)
+    if meta["metadata"].toScript().strip() != script:
+        meta["metadata"].fromScript(script)
+    mode_knob = write.knob("metadata")
+    if mode_knob is not None and ids:
+        current = str(mode_knob.value())
+        if current in WRITE_METADATA_MODES and WRITE_METADATA_MODES.index(current) < 2:
+            mode_knob.setValue("default metadata and exr/*")
+    return ids
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+
+def tile_colour(status: str | None) -> int:
+    """Nuke's tile_color: 0xRRGGBBAA; 0 gives the node class's own colour back."""
+    if not status or status not in STATUS_RGB:
+        return 0
+    r, g, b = (max(0, min(255, round(c * 255))) for c in STATUS_RGB[status])
+    return (r << 24) | (g << 16) | (b << 8) | 0xFF
+
+
+def write_tag(node: Any, tag: Tag | None) -> None:
+    """Store ``tag`` on the node (None removes it). The tab's knobs must exist (see the plugin's knobs)."""
+    knob = node.knob(TAG_KNOB)
+    if knob is None:
+        raise ClearanceError(f"Nuke node {node.fullName()} has no GenAI tab: add it before tagging")
+    knob.setValue("" if tag is None else encode_tag(tag))
+
+
+def select(handles: list[str]) -> None:
+    """Select the named nodes (and only them), zoom the node graph to the first."""
+    nuke = _nuke()
+    wanted = set(handles)
+    first = None
+    for node in iter_nodes():
+        chosen = node.fullName() in wanted
+        node.setSelected(chosen)
+        if chosen and first is None:
+            first = node
+    if first is not None and nuke.GUI:
+        nuke.zoom(1.0, (first.xpos() + first.screenWidth() / 2, first.ypos() + first.screenHeight() / 2))
+
+
+def to_node(handle: str) -> Any | None:
+    return _nuke().toNode(handle)
+
+
+@dataclass
+class Row:
+    """One line of the Clearance panel."""
+
+    handle: str
+    node_class: str
+    status: str
+    label: str
+    reason: str
+    record_id: str = ""
+    deliverable: bool = False
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,188 @@
+"""Nuke callbacks: scan a Read's new file, keep tags and status current, queue disclosures on save,
+put record ids into rendered files, and gate renders of deliverables.
+
+Registered by ``install()`` (from init.py, so they run on farms and in ``nuke -t`` too). Every callback
+but the render gate swallows its own errors after logging one line: a Clearance problem must never
+stop an artist from saving a script. The render gate raises on purpose: an exception in a
+beforeRender callback is how Nuke stops a render and shows the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import nuke
+
+from clearance.errors import ClearanceError
+from clearance.hosts import nuke as host
+from clearance.hosts.status import Judge
+from clearance_nuke import knobs
+
+log = logging.getLogger("clearance.nuke")
+
+ANSWER_KNOBS = frozenset(k.name for k in host.all_answer_knobs())
+
+
+def say(text: str) -> None:
+    """A status line: the Script Editor / terminal; in the GUI also the message box when asked to."""
+    nuke.tprint(f"Clearance: {text}")
+
+
+def _guard(what: str, func: Any, *args: Any) -> Any:
+    try:
+        return func(*args)
+    except ClearanceError as exc:
+        say(f"{what}: {exc}")
+    except Exception as exc:  # never break the artist's session over a Clearance bug
+        log.exception("Clearance %s failed", what)
+        say(f"{what} failed: {type(exc).__name__}: {exc} (set CLEARANCE_DEBUG=1 for details)")
+    return None
+
+
+# ------------------------------------------------------------------------------------- knobChanged
+
+
+def on_knob_changed() -> None:
+    node, knob = nuke.thisNode(), nuke.thisKnob()
+    if node is None or knob is None:
+        return
+    name = knob.name()
+    if name == "file" and node.Class() in host.READ_CLASSES:
+        _guard("scan", scan_read, node)
+    elif name == host.PRESET_KNOB:
+        _guard("preset", knobs.apply_preset, node, str(knob.value()))
+    elif name in ANSWER_KNOBS and knobs.has_tab(node) and host.is_tagged(node):
+        _guard("update", knobs.update_from_knobs, node)
+
+
+def scan_read(node: Any) -> str | None:
+    """Scan a Read's new file for AI provenance; propose a tag when it looks AI-made. Returns the verdict."""
+    files = host.media_files(node)
+    if not files:
+        return None
+    from clearance.provenance import is_genai, scan_paths
+
+    results = scan_paths(files[:1] if len(files) == 1 else files)
+    genai = [r for r in results if is_genai(r.verdict)]
+    if not genai:
+        return results[0].verdict if results else None
+    result = genai[0]
+    made_by = ", ".join(result.generators) or "an unnamed generator"
+    if host.is_tagged(node):
+        say(f"{node.fullName()}: {result.path} is {result.verdict} (by {made_by}); the node is already tagged")
+        return result.verdict
+    question = (
+        f"{node.fullName()}: {result.path} looks {result.verdict.replace('_', ' ')} (by {made_by}).\n"
+        "Tag it as a GenAI use now? You can pick a preset and edit the answers on its GenAI tab."
+    )
+    if nuke.GUI:
+        if nuke.ask(question):
+            record = knobs.new_record(node)
+            tool = result.generators[0] if result.generators else ""
+            update: dict[str, Any] = {"description": f"Flagged by the Clearance scan: {result.verdict}, {made_by}"}
+            if tool:
+                from clearance.record import Tool
+
+                update["tools"] = [Tool(name=tool)]
+            knobs.tag_node(node, record.model_copy(update=update))
+    else:
+        say(f"{node.fullName()}: {result.path} looks {result.verdict} (by {made_by}); tag it on its GenAI tab")
+    return result.verdict
+
+
+# ------------------------------------------------------------------------------------- onScriptSave
+
+
+def on_script_save() -> None:
+    _guard("save", save_hook)
+
+
+def save_hook() -> int:
+    """Refresh every tag's status, refresh Write metadata, queue every tagged record in the outbox."""
+    from clearance.outbox import Outbox
+
+    judge = Judge()
+    queued = 0
+    with Outbox() as outbox:
+        for node in host.tagged_nodes():
+            try:
+                tag = host.read_tag(node)
+            except ClearanceError as exc:
+                say(str(exc))
+                knobs.show_status(node, judge.standing(None, tag_error=str(exc)))
+                continue
+            if tag is None or tag.record is None:
+                continue
+            knobs.refresh(node, judge)
+            _, new = outbox.add(tag.record)
+            queued += int(new)
+    for write in nuke.allNodes("Write", recurseGroups=True):
+        host.sync_write_metadata(write)
+    if queued:
+        say(f"{queued} disclosure(s) queued in the outbox; they are sent by `clearance submit --sync` or the panel")
+    return queued
+
+
+# ------------------------------------------------------------------------------------- beforeRender
+
+
+def before_render() -> None:
+    """Write node about to render: carry record ids into the file, refuse a deliverable without approval."""
+    write = nuke.thisNode()
+    if write is None:
+        return
+    _guard("metadata", host.sync_write_metadata, write)
+    if not host.is_deliverable(write):
+        return
+    problems = render_problems(write)
+    if not problems:
+        return
+    judge_mode = _render_gate()
+    reason = f"Clearance: {write.fullName()} is a final deliverable but " + "; ".join(problems)
+    if judge_mode == "warn":
+        say(reason + " (rendering anyway: the policy's hosts.render_gate is 'warn')")
+        if nuke.GUI:
+            nuke.message(reason + "\n\nRendering anyway (policy: warn).")
+        return
+    raise RuntimeError(reason)
+
+
+def _render_gate() -> str:
+    try:
+        from clearance.policy import load_policy
+
+        return str(load_policy(None).hosts.render_gate)
+    except Exception:  # an unreadable policy must not open the gate
+        return "stop"
+
+
+def render_problems(write: Any, judge: Judge | None = None) -> list[str]:
+    """One line per tagged use upstream of ``write`` that blocks it (missing approval, prohibited, broken)."""
+    judge = judge or Judge()
+    problems = []
+    for node in [write, *host.upstream(write)]:
+        if not host.is_tagged(node):
+            continue
+        result = knobs.standing(node, judge)
+        if result is not None and result.blocking:
+            problems.append(f"{node.fullName()}: {result.line()}")
+    return problems
+
+
+# ------------------------------------------------------------------------------------- registration
+
+
+def install() -> None:
+    """Register the callbacks (idempotent: Nuke keeps one entry per callable)."""
+    nuke.addKnobChanged(on_knob_changed, nodeClass="*")
+    nuke.addOnScriptSave(on_script_save)
+    nuke.addBeforeRender(before_render, nodeClass="Write")
+
+
+def uninstall() -> None:
+    nuke.removeKnobChanged(on_knob_changed, nodeClass="*")
+    if hasattr(nuke, "removeOnScriptSave"):
+        nuke.removeOnScriptSave(on_script_save)
+    if hasattr(nuke, "removeBeforeRender"):
+        nuke.removeBeforeRender(before_render, nodeClass="Write")
