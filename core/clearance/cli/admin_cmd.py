@@ -1,0 +1,158 @@
+"""`clearance admin`: users, roles and tokens, productions, signing keys, schema migrations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from clearance.errors import ClearanceError
+
+
+def _db_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", help="database URL (env CLEARANCE_DB; default: the local SQLite file)")
+    parser.add_argument("--config", metavar="FILE", help="server settings file (for its db and keys_dir)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("admin", help="manage the disclosure service: users, productions, keys, migrations")
+    groups = p.add_subparsers(dest="admin_group", metavar="GROUP")
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    user = groups.add_parser("user", help="users, roles and API tokens")
+    user_actions = user.add_subparsers(dest="user_action", metavar="ACTION")
+    user.set_defaults(func=lambda args: (user.print_help(), 2)[1])
+    add = user_actions.add_parser(
+        "add", help="add a user (or a role to one) and print a new API token as the last line",
+        description="Create the user if needed, grant ROLE in production CODE (created if new) and print a new "
+        "API token as the last line. The token is shown once; only its hash is stored.",
+    )
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("artist", "approver", "admin"))
+    add.add_argument("--production", required=True, metavar="CODE")
+    add.add_argument("--password-stdin", action="store_true", help="read a web login password from stdin")
+    _db_flags(add)
+    add.set_defaults(func=run_user_add)
+    lst = user_actions.add_parser("list", help="list users and their roles")
+    _db_flags(lst)
+    lst.set_defaults(func=run_user_list)
+
+    prod = groups.add_parser("production", help="productions")
+    prod_actions = prod.add_subparsers(dest="production_action", metavar="ACTION")
+    prod.set_defaults(func=lambda args: (prod.print_help(), 2)[1])
+    padd = prod_actions.add_parser("add", help="add a production")
+    padd.add_argument("code")
+    padd.add_argument("--name", default="", help="a display name")
+    _db_flags(padd)
+    padd.set_defaults(func=run_production_add)
+
+    keys = groups.add_parser("keys", help="approval signing keys")
+    key_actions = keys.add_subparsers(dest="keys_action", metavar="ACTION")
+    keys.set_defaults(func=lambda args: (keys.print_help(), 2)[1])
+    rotate = key_actions.add_parser(
+        "rotate", help="make a new active signing key (old keys keep verifying the approvals they signed)"
+    )
+    rotate.add_argument("--keys-dir", metavar="DIR", help="key folder (env CLEARANCE_KEYS_DIR)")
+    _db_flags(rotate)
+    rotate.set_defaults(func=run_keys_rotate)
+    show = key_actions.add_parser("show", help="print the public keys document (as GET /api/v1/keys)")
+    show.add_argument("--keys-dir", metavar="DIR", help="key folder (env CLEARANCE_KEYS_DIR)")
+    show.add_argument("--config", metavar="FILE", help="server settings file")
+    show.set_defaults(func=run_keys_show)
+
+    mig = groups.add_parser("migrate", help="bring the database schema up to date (also done by `clearance serve`)")
+    _db_flags(mig)
+    mig.set_defaults(func=run_migrate)
+
+
+def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from clearance.server.runner import config_from, open_database
+
+    config = config_from(args, keys_dir=getattr(args, "keys_dir", None))
+    return config, open_database(config)
+
+
+def run_user_add(args: argparse.Namespace) -> int:
+    from clearance.server.admin import add_user
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise ClearanceError("--password-stdin: no password on stdin")
+    _config, db = _open(args)
+    with db.write() as session:
+        user, token, notes = add_user(session, args.name, args.role, args.production, password)
+    for note in notes:
+        print(f"note: {note}")
+    print(f"user {user.name}: {args.role} in {args.production}" + (", web password set" if password else ""))
+    print("API token (shown once; send it as `Authorization: Bearer TOKEN` or set CLEARANCE_TOKEN):")
+    print(token)
+    return 0
+
+
+def run_user_list(args: argparse.Namespace) -> int:
+    from clearance.server.admin import list_users
+
+    _config, db = _open(args)
+    with db.read() as session:
+        rows = list_users(session)
+    if not rows:
+        print("no users yet: add one with `clearance admin user add NAME --role ROLE --production CODE`")
+    for name, has_password, roles in rows:
+        print(f"{name:24} {'web login' if has_password else 'token only':10} {', '.join(roles)}")
+    return 0
+
+
+def run_production_add(args: argparse.Namespace) -> int:
+    from clearance.server.admin import ensure_production
+
+    _config, db = _open(args)
+    with db.write() as session:
+        _prod, created = ensure_production(session, args.code, args.name)
+    print(f"production {args.code} {'added' if created else 'already exists'}")
+    return 0
+
+
+def run_keys_rotate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from clearance.approvals import KeyRing
+    from clearance.server import audit
+    from clearance.server.admin import cli_actor
+
+    config, db = _open(args)
+    ring = KeyRing.open(Path(config.keys_dir).expanduser())
+    old = ring.active_key_id()
+    new = ring.rotate()
+    with db.write() as session:
+        audit.append(session, cli_actor(), "keys.rotate", f"key:{new}", None,
+                     {"previous": old, "keys_dir": str(config.keys_dir)})
+    print(f"new active signing key {new} (previous {old} still verifies the approvals it signed)")
+    print("clients pick it up with `clearance approvals pull`; studios pinning keys in their policy must add it")
+    return 0
+
+
+def run_keys_show(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from clearance.approvals import KeyRing
+    from clearance.server.config import resolve
+
+    config = resolve(args.config, keys_dir=args.keys_dir)
+    print(json.dumps(KeyRing.open(Path(config.keys_dir).expanduser()).public_keys_document(), indent=2))
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from clearance.server.db import Database, db_label, migrate
+    from clearance.server.runner import config_from
+
+    config = config_from(args)
+    db = Database(config.db)
+    before, after = migrate(db)
+    if before == after:
+        print(f"{db_label(db.url)}: schema up to date (revision {after})")
+    else:
+        print(f"{db_label(db.url)}: migrated from {before or 'empty'} to {after}")
+    return 0

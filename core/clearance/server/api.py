@@ -1,0 +1,144 @@
+"""The HTTP API under /api/v1 (documented in docs/http-api.md; OpenAPI at /openapi.json)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from clearance import __version__
+from clearance.record import UseRecord
+from clearance.server import API_PREFIX, service
+from clearance.server.auth import Actor, actor_from_token
+from clearance.server.models import RECORD_STATUSES
+from clearance.server.service import ServiceError
+
+router = APIRouter(prefix=API_PREFIX)
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or unknown token", "content": {"application/json": {"example": {"error": "..."}}}},
+    403: {"description": "Your role cannot do this", "content": {"application/json": {"example": {"error": "..."}}}},
+    404: {"description": "Not found, or in a production you have no role in"},
+    413: {"description": "Body larger than the limit (1 MiB by default)"},
+    422: {"description": "Invalid body", "content": {"application/json": {
+        "example": {"error": "field use.stage: Input should be 'ideation', 'previs', 'temp' or 'final'",
+                    "field": "use.stage"}}}},
+}
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "deny"]
+    conditions: str = Field(default="", max_length=10_000, description="Conditions of an approval, or why denied.")
+    expires_at: datetime | None = Field(default=None, description="When an approval ends (ISO 8601, UTC if no zone).")
+
+
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=10_000, description="Why the approval is withdrawn.")
+
+
+def current_actor(request: Request) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ServiceError(401, "send your token as `Authorization: Bearer TOKEN` "
+                           "(get one with `clearance admin user add`)")
+    db = request.app.state.db
+    with db.read() as session:
+        actor = actor_from_token(session, token.strip())
+    if actor is None:
+        raise ServiceError(401, "the token is unknown or revoked; ask your admin for a new one", audit=True,
+                           action="auth.token", obj="token")
+    request.state.actor_name = actor.name
+    return actor
+
+
+Auth = Depends(current_actor)
+
+
+@router.get("/health", summary="Is the service up", tags=["service"])
+def health(request: Request) -> dict[str, Any]:
+    db = request.app.state.db
+    with db.read() as session:
+        session.execute(select(1))
+    return {"status": "ok", "version": __version__, "database": db.backend,
+            "policy": request.app.state.decider.version}
+
+
+@router.post("/records", summary="Submit a use record", tags=["records"], status_code=201,
+             responses={200: {"description": "This exact content was already stored: the stored version"},
+                        **ERROR_RESPONSES})
+def submit_record(record: UseRecord, request: Request, actor: Actor = Auth) -> JSONResponse:
+    """Store a new version of the record (201), or return the stored one for a retry of the same content (200).
+
+    The server decides with its own policy; the response carries that decision and the record's status.
+    """
+    result = service.submit(request.app.state.db, actor, record, request.app.state.decider)
+    body = result.body | {"record_url": str(request.url_for("record_page", record_id=str(record.id)))}
+    return JSONResponse(body, status_code=201 if result.created else 200)
+
+
+@router.get("/records", summary="List records", tags=["records"], responses=ERROR_RESPONSES)
+def list_records(
+    request: Request,
+    production: str | None = Query(default=None, description="A production code; default: all of yours."),
+    status: Literal[RECORD_STATUSES] | None = Query(default=None, description="Only records in this status."),  # type: ignore[valid-type]
+    limit: int = Query(default=500, ge=1, le=5000),
+    offset: int = Query(default=0, ge=0),
+    actor: Actor = Auth,
+) -> dict[str, Any]:
+    return service.list_records(request.app.state.db, actor, production, status, limit, offset)
+
+
+@router.get("/records/{record_id}", summary="A record with its versions and decisions", tags=["records"],
+            responses=ERROR_RESPONSES)
+def get_record(record_id: str, request: Request, actor: Actor = Auth) -> dict[str, Any]:
+    return service.record_detail(request.app.state.db, actor, record_id)
+
+
+@router.post("/records/{record_id}/request", summary="Request approval", tags=["approvals"],
+             responses=ERROR_RESPONSES)
+def request_approval(record_id: str, request: Request, actor: Actor = Auth) -> dict[str, Any]:
+    """Open an approval request for the latest version (done automatically when approval is required)."""
+    return service.request_approval(request.app.state.db, actor, record_id)
+
+
+@router.post("/records/{record_id}/decision", summary="Approve or deny (approvers)", tags=["approvals"],
+             status_code=201, responses={409: {"description": "The record is prohibited"}, **ERROR_RESPONSES})
+def decide(record_id: str, body: DecisionRequest, request: Request, actor: Actor = Auth) -> dict[str, Any]:
+    """Approve (returns the signed approval) or deny the latest version of the record."""
+    state = request.app.state
+    return service.decide(state.db, actor, record_id, body.decision, body.conditions, body.expires_at,
+                          state.keyring())
+
+
+@router.get("/records/{record_id}/approvals", summary="Signed approvals of a record", tags=["approvals"],
+            responses=ERROR_RESPONSES)
+def record_approvals(record_id: str, request: Request, actor: Actor = Auth) -> dict[str, Any]:
+    return service.approvals_for(request.app.state.db, actor, record_id)
+
+
+@router.post("/approvals/{approval_id}/revoke", summary="Revoke an approval (approvers, admins)",
+             tags=["approvals"], responses=ERROR_RESPONSES)
+def revoke(approval_id: str, body: RevokeRequest, request: Request, actor: Actor = Auth) -> dict[str, Any]:
+    return service.revoke(request.app.state.db, actor, approval_id, body.reason)
+
+
+@router.get("/revocations", summary="Revoked approvals (signed list)", tags=["approvals"],
+            responses=ERROR_RESPONSES)
+def revocations(request: Request, actor: Actor = Auth) -> dict[str, Any]:
+    """Revocations in your productions, signed with the server's key (`signature: {key_id, value}`)."""
+    document = service.revocations(request.app.state.db, actor)
+    return request.app.state.keyring().sign_document(document)
+
+
+@router.get("/keys", summary="The public keys approvals are signed with", tags=["approvals"])
+def keys(request: Request) -> dict[str, Any]:
+    return request.app.state.keyring().public_keys_document()

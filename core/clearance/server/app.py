@@ -1,0 +1,97 @@
+"""The FastAPI application: API, pages, static files, error bodies. ``create_app`` is the one entry."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from clearance import __version__
+from clearance.server import API_PREFIX, api, service, web
+from clearance.server.config import ServerConfig
+from clearance.server.db import Database
+from clearance.server.guard import Guard, validation_body
+from clearance.server.service import Decider, ServiceError
+
+HERE = Path(__file__).resolve().parent
+
+
+class KeyRingHolder:
+    """Opens the signing key folder on first use; the key ring itself notices rotations on disk."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._ring: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        with self._lock:
+            if self._ring is None:
+                from clearance.approvals import KeyRing
+
+                self._ring = KeyRing.open(Path(self.directory).expanduser())
+            return self._ring
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(API_PREFIX) and request.url.path != "/openapi.json"
+
+
+def create_app(config: ServerConfig | None = None, db: Database | None = None) -> FastAPI:
+    config = config or ServerConfig()
+    app = FastAPI(
+        title="Clearance disclosure service",
+        version=__version__,
+        description="Disclose GenAI uses, decide on them, and hand out signed approvals. "
+        "Authenticate with `Authorization: Bearer TOKEN`.",
+        docs_url=None,  # the interactive docs load scripts from a CDN, which the CSP forbids
+        redoc_url=None,
+    )
+    app.state.config = config
+    app.state.db = db or Database(config.db)
+    app.state.decider = Decider(config.policy)
+    app.state.keyring = KeyRingHolder(config.keys_dir)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> Response:
+        actor = getattr(request.state, "actor_name", None) or "anonymous"
+        if exc.audit:
+            await run_in_threadpool(service.log_refusal, request.app.state.db, actor, exc)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if _wants_html(request):
+            return web.error_page(request, exc.status, exc.message)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        body = validation_body(exc)
+        if _wants_html(request):
+            return web.error_page(request, 422, body["error"])
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail) if exc.detail else "error"
+        if exc.status_code == 404:
+            message = f"nothing at {request.url.path}"
+        if _wants_html(request):
+            return web.error_page(request, exc.status_code, message)
+        return JSONResponse({"error": message}, status_code=exc.status_code)
+
+    app.include_router(api.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(Guard, max_body_bytes=config.max_body_bytes)
+    return app
+
+
+def app_from_env() -> Any:
+    """The uvicorn factory for worker processes: settings come from the parent's environment."""
+    return create_app(ServerConfig.from_env_json())

@@ -1,0 +1,154 @@
+"""Who is asking: API tokens (stored as sha256), web passwords (scrypt, salted), web sessions, roles."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clearance.server.models import ApiToken, Role, ServerSecret, User, WebSession
+
+TOKEN_PREFIX = "clr_"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+@dataclass
+class Actor:
+    """A signed-in user and their roles, per production code."""
+
+    user_id: int
+    name: str
+    roles: dict[str, set[str]] = field(default_factory=dict)
+
+    def productions(self) -> list[str]:
+        return sorted(self.roles)
+
+    def has_role(self, production: str, *roles: str) -> bool:
+        return bool(self.roles.get(production, set()) & set(roles))
+
+    def in_production(self, production: str) -> bool:
+        return production in self.roles
+
+    def productions_with(self, *roles: str) -> list[str]:
+        return sorted(code for code, have in self.roles.items() if have & set(roles))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, dklen=32, **_SCRYPT)
+    return "scrypt${n}${r}${p}${salt}${hash}".format(
+        **_SCRYPT, salt=base64.b64encode(salt).decode(), hash=base64.b64encode(digest).decode()
+    )
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(
+            password.encode("utf-8"), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p)
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, base64.b64decode(expected))
+
+
+def actor_for(session: Session, user: User) -> Actor:
+    roles: dict[str, set[str]] = {}
+    for role in session.execute(select(Role).where(Role.user_id == user.id)).scalars():
+        roles.setdefault(role.production.code, set()).add(role.role)
+    return Actor(user.id, user.name, roles)
+
+
+def actor_from_token(session: Session, token: str) -> Actor | None:
+    row = session.execute(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None), User.disabled.is_(False))
+    ).scalar_one_or_none()
+    return actor_for(session, row) if row is not None else None
+
+
+def issue_token(session: Session, user: User, label: str = "") -> str:
+    token = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), label=label, created_at=utcnow()))
+    session.flush()
+    return token
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+
+def session_key(session: Session) -> bytes:
+    """The key that signs session cookies, kept in the database so every server process shares it."""
+    row = session.get(ServerSecret, "session_key")
+    if row is None:
+        row = ServerSecret(name="session_key", value=secrets.token_hex(32))
+        session.add(row)
+        session.flush()
+    return bytes.fromhex(row.value)
+
+
+def _sign(key: bytes, session_id: str) -> str:
+    return hmac.new(key, session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def start_session(session: Session, user: User, key: bytes, hours: float) -> tuple[str, str]:
+    """A new login: returns (cookie value, CSRF token)."""
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        WebSession(
+            id_hash=token_hash(session_id), user_id=user.id, csrf_token=csrf,
+            created_at=now, expires_at=now + timedelta(hours=hours),
+        )
+    )
+    session.flush()
+    return f"{session_id}.{_sign(key, session_id)}", csrf
+
+
+def read_session(session: Session, cookie: str, key: bytes) -> tuple[Actor, WebSession] | None:
+    session_id, _, signature = cookie.partition(".")
+    if not session_id or not hmac.compare_digest(signature, _sign(key, session_id)):
+        return None
+    row = session.get(WebSession, token_hash(session_id))
+    if row is None or aware(row.expires_at) <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        return None
+    return actor_for(session, user), row
+
+
+def end_session(session: Session, cookie: str) -> None:
+    session_id = cookie.partition(".")[0]
+    row = session.get(WebSession, token_hash(session_id))
+    if row is not None:
+        session.delete(row)

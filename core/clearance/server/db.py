@@ -1,0 +1,159 @@
+"""Database engines and sessions: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (psycopg 3).
+
+Write transactions take the one write lock up front (SQLite: BEGIN IMMEDIATE; PostgreSQL: a row lock on
+the audit head) so the audit chain has a single order and concurrent submissions never race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+
+from clearance.errors import ClearanceError
+from clearance.server.models import AuditHead
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = 7_508_750  # a PostgreSQL advisory lock id: one process migrates at a time
+
+
+def normalize_url(url: str) -> str:
+    """Accept postgresql:// and postgres:// (psycopg 3 is the driver) and a bare SQLite file path."""
+    url = url.strip()
+    if not url:
+        raise ClearanceError("the database URL is empty; give --db sqlite:///FILE or postgresql://USER@HOST/DB")
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    elif "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ClearanceError(
+            f"{url!r} is not a database URL; give sqlite:///FILE or postgresql://USER@HOST/DB"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ClearanceError(f"database {parsed.get_backend_name()!r} is not supported; use sqlite or postgresql")
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8, max_overflow=16)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would defer BEGIN; we emit it ourselves (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A deferred transaction that reads then writes fails at once with SQLITE_BUSY under load;
+        # IMMEDIATE takes the write lock first and waits its turn (busy_timeout).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("clearance_write") else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One engine per process and helpers for read and write transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        self.sqlite = is_sqlite(self.url)
+        if self.sqlite:
+            self.engine = _sqlite_engine(self.url)
+        else:
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.engine.execution_options(clearance_write=True), expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.sqlite else "postgresql"
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction holding the service's write lock until commit."""
+        with self._write() as session, session.begin():
+            if not self.sqlite:
+                session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(connection: Any = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(db: Database, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the schema up to ``revision``; returns (before, after) revisions. Safe to run from many processes."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with db.engine.connect() as conn:
+            if not db.sqlite:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+                conn.commit()
+            try:
+                before = MigrationContext.configure(conn).get_current_revision()
+                conn.commit()
+                command.upgrade(alembic_config(conn), revision)
+                conn.commit()
+                after = MigrationContext.configure(conn).get_current_revision()
+                conn.commit()
+            finally:
+                if not db.sqlite:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+                    conn.commit()
+    except ClearanceError:
+        raise
+    except Exception as exc:  # OperationalError etc.: the database is unreachable or not ours
+        raise ClearanceError(f"cannot migrate the database {db_label(db.url)}: {str(exc).splitlines()[0]}") from None
+    return before, after
+
+
+def current_revision(db: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def db_label(url: str) -> str:
+    from clearance.server.config import redact_url
+
+    return redact_url(url)
