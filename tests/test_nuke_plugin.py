@@ -9,20 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import nuke_fixtures
 import pytest
-from nuke_fixtures import (  # noqa: F401 - fixtures
-    FAKE_NUKE,
-    NUKE_PLUGIN,
-    ROOT,
-    approver,
-    fake_nuke,
-    final_record,
-    gui_nuke,
-    ideation_record,
-)
+from nuke_fixtures import FAKE_NUKE, NUKE_PLUGIN, ROOT, final_record, ideation_record
 
 from clearance.hosts import nuke as host
 from clearance.tags import STATUS_RGB, decode_tag
+
+fake_nuke = nuke_fixtures.fake_nuke
+gui_nuke = nuke_fixtures.gui_nuke
+approver = nuke_fixtures.approver
 
 
 def _knobs() -> Any:
@@ -181,7 +177,7 @@ def test_approved_deliverable_renders_with_record_ids_in_the_exr_header(
     assert write["metadata"].value() == "default metadata and exr/*"
     rendered = tmp_path / "out" / "comp.1001.exr"
     assert rendered.is_file()
-    assert f"clearance/record_ids\0string\0".encode() in rendered.read_bytes()
+    assert b"clearance/record_ids\0string\0" in rendered.read_bytes()
     from clearance.provenance import scan_file
 
     scanned = scan_file(str(rendered))
@@ -347,7 +343,8 @@ def _run_nuke_script(script: str, pythonpath: list[Path], tmp_path: Path) -> sub
         "import runpy, sys\n"
         f"runpy.run_path({str(NUKE_PLUGIN / script)!r})\n"
         "import nuke\n"
-        "print('callbacks', sorted(k for k, v in nuke.knobChangeds.items() if v), len(nuke.beforeRenders.get('Write', [])))\n"
+        "changed = sorted(k for k, v in nuke.knobChangeds.items() if v)\n"
+        "print('callbacks', changed, len(nuke.beforeRenders.get('Write', [])))\n"
         "print('menus', sorted(nuke._menus))\n"
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
@@ -373,7 +370,10 @@ def test_init_py_never_raises_when_the_core_is_missing(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 2 and lines[-1] == "nuke started"
-    assert lines[0].startswith("Clearance: not loaded (ImportError: the Clearance core") and "clearance install nuke" in lines[0]
+    assert (
+        lines[0].startswith("Clearance: not loaded (ImportError: the Clearance core")
+        and "clearance install nuke" in lines[0]
+    )
 
 
 def test_menu_py_builds_the_menu(tmp_path: Path) -> None:
