@@ -347,3 +347,54 @@ def scenario_render_gate(params: dict[str, Any]) -> dict[str, Any]:
     bpy.ops.clearance.refresh(offline=True)
     out["status_after_approval"] = tag_of(bpy.data.objects["Crowd"])["status"]
     return out
+
+
+def publish_in_blender() -> dict[str, Any]:
+    """One Pyblish publish of the open file, host ``blender``; failures by validator id, with item handles."""
+    import pyblish.api
+    import pyblish.util
+
+    from clearance.pyblish import register
+
+    os.environ["PYBLISHPLUGINPATH"] = str(PLUGIN_DIR)
+    register("blender")
+    context = pyblish.util.publish()
+    failures: dict[str, list[str]] = {}
+    errors: list[str] = []
+    for result in context.data.get("results", []):
+        error = result.get("error")
+        if error is None:
+            continue
+        vid = getattr(error, "validator_id", None)
+        if vid:
+            failures[vid] = sorted(f.handle for f in error.failures)
+        else:
+            errors.append(f"{result.get('plugin')}: {error}")
+    plugins = sorted(r["plugin"].__name__ for r in context.data.get("results", []))
+    return {"failures": failures, "errors": errors, "plugins": sorted(set(plugins)),
+            "items": sorted(item.handle for item in context.data.get("clearance_items", []))}
+
+
+def scenario_publish(params: dict[str, Any]) -> dict[str, Any]:
+    import bpy
+
+    from clearance.items import select_in_host
+
+    tmp = Path(params["tmp"])
+    ring, policy = approver_setup(tmp)
+    os.environ["CLEARANCE_POLICY"] = str(policy)
+    enable_extension()
+    tag_sample_file(tmp)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp / "publish.blend"))  # save_pre queues the disclosures
+    out: dict[str, Any] = {"blocked": publish_in_blender()}
+    select_objects([])
+    handles = out["blocked"]["failures"].get("clearance.approval_valid", [])
+    out["selected_by_host"] = select_in_host("blender", handles)
+    out["selected"] = sorted(o.name for o in bpy.context.view_layer.objects if o.select_get())
+    approve(ring, record_on("objects:Crowd"))
+    out["approved_only"] = publish_in_blender()
+    # ideation material may not go into a deliverable scene: take it out, then the publish passes
+    out["untag"] = sorted(bpy.ops.clearance.untag(
+        what="HANDLES", handles="strips:Shot010/Fog;images:matte.png;materials:SignMat"))
+    out["approved"] = publish_in_blender()
+    return out

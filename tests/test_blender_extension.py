@@ -68,3 +68,21 @@ def test_render_of_a_scene_not_marked_deliverable_is_not_gated(tmp_path: Path) -
     out = run_in_blender(tmp_path, "render_gate", deliverable=False)
     assert out["still"]["error"] is None and out["still"]["written"] == ["still.png"]
     assert "stopped" not in out["_stderr"]
+
+
+def test_pyblish_publish_inside_blender_is_blocked_without_approval_and_passes_with_one(tmp_path: Path) -> None:
+    out = run_in_blender(tmp_path, "publish")
+    blocked = out["blocked"]
+    assert "CollectBlenderGenAIItems" in blocked["plugins"]
+    assert {"objects:Crowd", "objects:Sign", "strips:Shot010/Fog", "strips:Shot010/Plate"} <= set(blocked["items"])
+    ideation = ["images:matte.png", "materials:SignMat", "strips:Shot010/Fog"]
+    assert blocked["failures"] == {
+        "clearance.approval_valid": ["objects:Crowd", "objects:Sign"],
+        "clearance.temp_not_final": ideation,  # ideation material in a scene marked as a deliverable
+    }, blocked
+    assert blocked["errors"] == []
+    assert out["selected_by_host"] and out["selected"] == ["Crowd", "Sign"]
+    assert out["approved_only"]["failures"] == {"clearance.temp_not_final": ideation}
+    assert out["untag"] == ["FINISHED"]
+    approved = out["approved"]
+    assert approved["failures"] == {} and approved["errors"] == [], approved
