@@ -222,6 +222,12 @@ def tool_registered(context: Any, checks: list[ItemCheck], setting: ValidatorSet
     return out
 
 
+def _evidence(evidence: Any) -> str:
+    who = getattr(evidence, "generator", None)
+    what = f"{getattr(evidence, 'field', '')}={getattr(evidence, 'value', '')}".strip("=")
+    return f"{who}: {what}" if who else (what or str(evidence))
+
+
 def untagged_ai_media(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
     from clearance.provenance import is_genai, scan_file
 
@@ -235,7 +241,7 @@ def untagged_ai_media(context: Any, checks: list[ItemCheck], setting: ValidatorS
             if getattr(result, "error", None):
                 out.warnings.append(_failure(check, f"{Path(path).name} could not be scanned: {result.error}"))
             if is_genai(result.verdict):
-                evidence = "; ".join(str(e) for e in list(result.evidence)[:2])
+                evidence = "; ".join(_evidence(e) for e in list(result.evidence)[:2])
                 out.failures.append(_failure(
                     check, f"{Path(path).name} carries AI provenance ({result.verdict}: {evidence}) but no record"))
     return out

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clearance.documents import Document, load_document
 from clearance.errors import ClearanceError, describe_validation_error
-from clearance.record import UseRecord, load_record
+from clearance.record import UseRecord, record_from_data
 
 MANIFEST_NAME = "clearance-disclosure.json"
 
@@ -115,7 +115,11 @@ def load_manifest(path: str | Path) -> LoadedManifest:
             record_path = (base / rel).resolve()
             if not record_path.is_file():
                 raise ClearanceError(f"{where}: items[{i}].records[{j}] {rel}: record file not found; fix the path")
-            item.records.append((record_path, load_record(record_path)))
+            record_doc = load_document(record_path)
+            if isinstance(record_doc.data, dict) and not record_doc.data.get("id"):
+                raise ClearanceError(f"{record_path}: field id is required for a published record (approvals and "
+                                     "disclosures are bound to it); create records with `clearance record new`")
+            item.records.append((record_path, record_from_data(record_doc.data, record_doc.source, record_doc)))
         items.append(item)
     return LoadedManifest(
         source=Path(path).resolve(), production=model.production, family=model.family,
