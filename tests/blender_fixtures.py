@@ -398,3 +398,87 @@ def scenario_publish(params: dict[str, Any]) -> dict[str, Any]:
         what="HANDLES", handles="strips:Shot010/Fog;images:matte.png;materials:SignMat"))
     out["approved"] = publish_in_blender()
     return out
+
+
+def run_op(operator: Any, **kwargs: Any) -> dict[str, Any]:
+    """Call an operator; an error report surfaces as RuntimeError in background Blender."""
+    try:
+        return {"result": sorted(operator(**kwargs)), "error": None}
+    except RuntimeError as exc:
+        return {"result": ["CANCELLED"], "error": str(exc).strip()}
+
+
+def scenario_operators(params: dict[str, Any]) -> dict[str, Any]:
+    import shutil
+
+    import bpy
+    import yaml
+
+    from clearance.outbox import Outbox
+
+    tmp = Path(params["tmp"])
+    enable_extension()
+    build_scene(tmp)
+    import importlib
+
+    ui = bpy.context.window_manager.clearance_ui
+    ui.preset = "mood-board"  # a dynamic enum: only names the presets module lists are accepted
+    out: dict[str, Any] = {"presets": [item[0] for item in importlib.import_module(f"{MODULE}.status")
+                                       .preset_enum_items()], "ui_preset": ui.preset}
+    select_objects(["Crowd"])
+    out["tag_signage"] = run_op(bpy.ops.clearance.tag, what="OBJECTS", preset="background-signage",
+                                production="TEST_S01")
+    select_strips(["Fog"])
+    out["tag_moodboard"] = run_op(bpy.ops.clearance.tag, what="STRIPS", preset="mood-board", production="TEST_S01")
+    out["unknown_preset"] = run_op(bpy.ops.clearance.tag, what="STRIPS", preset="no-such-preset")
+    select_objects([])
+    out["nothing_selected"] = run_op(bpy.ops.clearance.tag, what="OBJECTS", preset="mood-board")
+    crowd = bpy.data.objects["Crowd"]
+    out["crowd"] = {"status": crowd.clearance.status, "preset": crowd.clearance.preset}
+    out["fog_status"] = bpy.context.scene.sequence_editor.strips_all["Fog"].clearance.status
+
+    # edit the record as YAML in a text datablock, then apply it
+    out["edit"] = run_op(bpy.ops.clearance.edit, handle="objects:Crowd")
+    text = next(t for t in bpy.data.texts if t.name.startswith("clearance-"))
+    data = yaml.safe_load(text.as_string())
+    data["use"]["stage"] = "ideation"
+    data["use"]["in_final_deliverable"] = "no"
+    data["description"] = "signage mock-up for the art department only"
+    before = crowd.clearance.tag
+    text.clear()
+    text.write(yaml.safe_dump(data, sort_keys=False))
+    out["apply"] = run_op(bpy.ops.clearance.apply_record, text=text.name)
+    out["after_apply"] = {"status": crowd.clearance.status, "changed": crowd.clearance.tag != before,
+                          "description": record_on("objects:Crowd").description}
+    before = crowd.clearance.tag
+    text.clear()
+    text.write(text_body := yaml.safe_dump({**data, "use": {**data["use"], "stage": "sometimes"}}, sort_keys=False))
+    out["apply_broken"] = run_op(bpy.ops.clearance.apply_record, text=text.name)
+    out["unchanged_after_broken"] = crowd.clearance.tag == before and text.as_string() == text_body
+
+    # scan media: a C2PA Firefly composite, a ComfyUI render and a plain JPEG
+    scanned = {}
+    for name in ("ocsp.jpg", "comfy_sdxl_simple_example.png", "no_manifest.jpg"):
+        shutil.copy(Path(params["provenance"]) / name, tmp / name)
+        scanned[name] = bpy.data.images.load(str(tmp / name)).name
+    out["scan"] = run_op(bpy.ops.clearance.scan)
+    out["verdicts"] = {name: (bpy.data.images[n].clearance.scan_verdict, bpy.data.images[n].clearance.message)
+                       for name, n in scanned.items()}
+
+    # submit with no service configured: everything waits in the outbox
+    out["submit"] = run_op(bpy.ops.clearance.submit)
+    with Outbox() as outbox:
+        out["outbox"] = sorted(set(outbox.record_ids()))
+    out["record_ids"] = sorted({crowd.clearance.record_id,
+                                bpy.context.scene.sequence_editor.strips_all["Fog"].clearance.record_id})
+
+    # select offending: make Crowd need approval again
+    select_objects(["Crowd"])
+    run_op(bpy.ops.clearance.tag, what="OBJECTS", preset="background-signage", production="TEST_S01")
+    select_objects(["Tree"])
+    select_strips(["Fog", "Plate"])
+    out["select_offending"] = run_op(bpy.ops.clearance.select_offending)
+    out["selected_objects"] = sorted(o.name for o in bpy.context.view_layer.objects if o.select_get())
+    out["selected_strips"] = sorted(s.name for s in bpy.context.scene.sequence_editor.strips_all if s.select)
+    out["refresh_offline"] = run_op(bpy.ops.clearance.refresh)
+    return out

@@ -86,3 +86,32 @@ def test_pyblish_publish_inside_blender_is_blocked_without_approval_and_passes_w
     assert out["untag"] == ["FINISHED"]
     approved = out["approved"]
     assert approved["failures"] == {} and approved["errors"] == [], approved
+
+
+def test_operators_on_real_datablocks_and_strips(tmp_path: Path, shared_data: Path) -> None:
+    out = run_in_blender(tmp_path, "operators", provenance=str(shared_data / "provenance"))
+    assert {"mood-board", "background-signage"} <= set(out["presets"])
+    assert out["tag_signage"]["result"] == ["FINISHED"] and out["tag_moodboard"]["result"] == ["FINISHED"]
+    assert out["crowd"] == {"status": "approval_required", "preset": "background-signage"}
+    assert out["fog_status"] == "notify"
+    assert "no-such-preset" in out["unknown_preset"]["error"] and "\n" not in out["unknown_preset"]["error"]
+    assert "select objects first" in out["nothing_selected"]["error"]
+
+    assert out["edit"]["result"] == ["FINISHED"] and out["apply"]["result"] == ["FINISHED"]
+    assert out["after_apply"] == {"status": "notify", "changed": True,
+                                  "description": "signage mock-up for the art department only"}
+    assert out["apply_broken"]["result"] == ["CANCELLED"]
+    assert "use.stage" in out["apply_broken"]["error"] and "sometimes" in out["apply_broken"]["error"]
+    assert out["unchanged_after_broken"]  # nothing lost: the tag and the edited text stay as they were
+
+    verdicts = out["verdicts"]
+    assert verdicts["ocsp.jpg"][0] in {"ai_generated", "ai_composite"} and "tag it" in verdicts["ocsp.jpg"][1]
+    assert verdicts["comfy_sdxl_simple_example.png"][0] in {"ai_generated", "ai_composite"}
+    assert verdicts["no_manifest.jpg"][0] == "none" and verdicts["no_manifest.jpg"][1] == ""
+    assert out["scan"]["result"] == ["FINISHED"]
+
+    assert out["submit"]["result"] == ["FINISHED"]
+    assert out["outbox"] == out["record_ids"]
+    assert out["select_offending"]["result"] == ["FINISHED"]
+    assert out["selected_objects"] == ["Crowd"] and out["selected_strips"] == []
+    assert out["refresh_offline"]["result"] == ["FINISHED"]

@@ -74,7 +74,7 @@ def _record_from_preset(preset: str, production: str, handles: list[str]) -> Use
     from clearance import presets
 
     targets = [host.target_for(handle) for handle in handles]
-    return presets.record_from_preset(preset, production=production or None, targets=targets)
+    return presets.new_record(preset, production=production, targets=targets)
 
 
 def with_targets(record: UseRecord, handles: list[str]) -> UseRecord:

@@ -147,7 +147,10 @@ def preset_enum_items() -> list[tuple[str, str, str]]:
         try:
             from clearance import presets
 
-            _preset_items = [(p.name, p.title or p.name, p.description) for p in presets.list_presets()]
+            _preset_items = [
+                (p.name, p.title or p.name, f"{p.description} (default policy: {p.outcome})")
+                for p in presets.presets().values()
+            ]
         except (ImportError, ClearanceError) as exc:
             _preset_items = [("", "No presets", f"presets could not be loaded: {exc}")]
     return _preset_items
