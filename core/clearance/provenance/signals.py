@@ -34,12 +34,17 @@ SHORT = 200
 _TOOLS = (
     "Midjourney", "DALL-E", "DALL·E", "DALLE", "Stable Diffusion", "StableDiffusion", "SDXL", "ComfyUI",
     "AUTOMATIC1111", "stable-diffusion-webui", "InvokeAI", "Fooocus", "NovelAI", "Adobe Firefly", "Firefly",
-    "Runway Gen", "RunwayML", "Runway ML", "OpenAI Sora", "Sora", "Imagen", "Google Veo", "Veo 2", "Veo 3",
+    "Runway", "Runway Gen-2", "Runway Gen-3", "Runway Gen-4", "RunwayML", "Runway ML",
+    "OpenAI Sora", "Sora", "Imagen", "Google Veo", "Veo 2", "Veo 3",
     "Leonardo.Ai", "Leonardo AI", "Ideogram", "Flux.1", "FLUX.1", "Black Forest Labs", "Kling AI", "Pika Labs",
     "Luma Dream Machine", "Dream Machine", "Krea AI", "Nano Banana", "GPT-4o", "gpt-image-1", "Playground AI",
     "DreamStudio", "Craiyon", "Bing Image Creator", "Copilot Designer", "Meta AI", "Stability AI",
 )
-_TOOL_RE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(t) for t in _TOOLS) + r")(?![\w-])", re.IGNORECASE)
+# Longest first, so 'Runway Gen-3' wins over 'Runway'.
+_TOOL_RE = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(t) for t in sorted(_TOOLS, key=len, reverse=True)) + r")(?![\w-])",
+    re.IGNORECASE,
+)
 _CANONICAL = {t.lower(): t for t in _TOOLS}
 
 
