@@ -270,7 +270,23 @@ def record_from_data(data: Any, source: str = "record", document: Document | Non
     try:
         return UseRecord.model_validate(data)
     except ValidationError as exc:
-        raise ClearanceError(describe_validation_error(exc, source, document.line_of if document else None)) from None
+        raise ClearanceError(describe_validation_error(exc, source, _line_finder(data, document))) from None
+
+
+def _line_finder(data: dict[str, Any], document: Document | None) -> Any:
+    """Line lookup that maps errors in ``tools[0]`` back to a file that wrote the single ``tool:`` form."""
+    if document is None:
+        return None
+    if "tool" not in data:
+        return document.line_of
+
+    def line_of(loc: Any) -> int | None:
+        loc = tuple(loc)
+        if loc[:2] == ("tools", 0):
+            loc = ("tool",) + loc[2:]
+        return document.line_of(loc)
+
+    return line_of
 
 
 def load_record(path: str | Path) -> UseRecord:

@@ -116,6 +116,7 @@ def check_files(paths: list[str]) -> list[str]:
     """Every problem of each file on its own, then of the files layered in order; one line each."""
     problems: list[str] = []
     for path in paths:
+        file_problems: list[str] = []
         try:
             doc = load_document(path)
             data = doc.data if doc.data is not None else {}
@@ -123,9 +124,10 @@ def check_files(paths: list[str]) -> list[str]:
                 raise ClearanceError(
                     f"{doc.source}: a policy file must be a mapping of settings, got {type(data).__name__}"
                 )
-            _validate({k: v for k, v in data.items() if k != "signature"}, doc, all_errors=problems)
+            _validate({k: v for k, v in data.items() if k != "signature"}, doc, all_errors=file_problems)
         except ClearanceError as exc:
-            problems.append(str(exc))
+            file_problems.insert(0, str(exc))  # the first problem of the file comes first
+        problems.extend(file_problems)
     if not problems and len(paths) > 1:
         try:
             load_layers(paths)
