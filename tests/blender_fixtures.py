@@ -95,10 +95,13 @@ def record_data(kind: str, production: str = "TEST_S01") -> dict[str, Any]:
 
 
 def write_record_file(folder: Path, kind: str, name: str) -> Path:
+    import uuid
+
     import yaml
 
     path = folder / name
-    path.write_text(yaml.safe_dump(record_data(kind), sort_keys=False), encoding="utf-8")
+    data = {"id": str(uuid.uuid4()), **record_data(kind)}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -282,9 +285,14 @@ def scenario_tag_and_save(params: dict[str, Any]) -> dict[str, Any]:
                      ("objects:Crowd", "objects:Sign", "objects:Tree", "strips:Shot010/Fog", "images:matte.png",
                       "materials:SignMat")}
     out["items"] = summary(host.collect_items())
+    bpy.data.objects["Crowd"].clearance.status = ""  # display only: the load handler recomputes it
     path = tmp / "tagged.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     out["saved"] = str(path)
+    from clearance.outbox import Outbox
+
+    with Outbox() as outbox:  # the save handler queued every tagged record for disclosure
+        out["outbox"] = sorted(set(outbox.record_ids()))
     return out
 
 
@@ -298,7 +306,66 @@ def scenario_reopen(params: dict[str, Any]) -> dict[str, Any]:
     bpy.ops.wm.open_mainfile(filepath=params["file"])
     out: dict[str, Any] = {"items": summary(host.collect_items())}
     out["stored"] = {h: tag_of(host.resolve(h)) for h in ("objects:Crowd", "strips:Shot010/Fog", "scenes:Shot010")}
+    if params.get("draw"):
+        out["drawn"] = draw_panels()
     return out
+
+
+class FakeLayout:
+    """Records what a panel draws. Blender's real UI layout only exists with a window, not headless."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def _child(self, *_args: Any, **_kwargs: Any) -> FakeLayout:
+        return self
+
+    row = column = box = split = _child
+
+    def label(self, text: str = "", icon: str = "NONE") -> None:
+        self.lines.append(f"[{icon}] {text}")
+
+    def prop(self, data: Any, name: str, text: str = "", **_kwargs: Any) -> None:
+        assert name in data.bl_rna.properties, name  # a real property of a real struct
+        self.lines.append(f"(prop {name}) {text}")
+
+    def operator(self, idname: str, text: str = "", icon: str = "NONE") -> Any:
+        import types
+
+        import bpy
+
+        category, _, name = idname.partition(".")
+        assert hasattr(getattr(bpy.ops, category), name), idname
+        self.lines.append(f"(op {idname}) {text}")
+        return types.SimpleNamespace()
+
+
+def draw_panels() -> dict[str, list[str]]:
+    """Run every Clearance panel's draw() on real data for each editor, with a recording layout."""
+    import importlib
+    import types
+
+    import bpy
+
+    panels = importlib.import_module(f"{MODULE}.panels")
+    scene = bpy.context.scene
+    bpy.context.view_layer.objects.active = bpy.data.objects["Crowd"]
+    scene.sequence_editor.active_strip = scene.sequence_editor.strips_all["Fog"]
+    drawn: dict[str, list[str]] = {}
+    for space, extra in (("VIEW_3D", {}), ("SEQUENCE_EDITOR", {}),
+                         ("IMAGE_EDITOR", {"space_data": types.SimpleNamespace(image=bpy.data.images["matte.png"])})):
+        context = types.SimpleNamespace(
+            area=types.SimpleNamespace(type=space), scene=scene, view_layer=bpy.context.view_layer,
+            window_manager=bpy.context.window_manager, active_object=bpy.context.view_layer.objects.active,
+            screen=None, **extra,
+        )
+        for panel in panels.CLASSES:
+            if panel.bl_space_type != space:
+                continue
+            lines: list[str] = []
+            panel.draw(types.SimpleNamespace(layout=FakeLayout(lines)), context)
+            drawn[panel.bl_idname] = lines
+    return drawn
 
 
 def record_on(handle: str) -> Any:

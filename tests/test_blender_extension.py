@@ -39,11 +39,27 @@ def test_operators_tag_objects_strips_images_and_tags_survive_save_and_reopen(tm
     assert items["strips:Shot010/Plate"]["record"] is None  # untagged image strip kept for the AI scan
     assert items["strips:Shot010/Plate"]["files"] == ["matte.png"]
 
+    assert saved["outbox"] == sorted({crowd["record"], fog["record"]})  # queued by the save handler
+
+    drawn: dict[str, list[str]] = {}
     for with_extension in (True, False):
-        reopened = run_in_blender(tmp_path, "reopen", file=saved["saved"], extension=with_extension)
+        reopened = run_in_blender(tmp_path, "reopen", file=saved["saved"], extension=with_extension,
+                                  draw=with_extension)
         assert reopened["items"] == items, f"extension enabled: {with_extension}"
         assert reopened["stored"]["scenes:Shot010"]["deliverable"] in (True, 1)
         assert crowd["record"] in reopened["stored"]["objects:Crowd"]["tag"]
+        # the load handler recomputed the display status the file was saved without
+        assert reopened["stored"]["objects:Crowd"].get("status", "") == ("approval_required" if with_extension else "")
+        drawn = reopened.get("drawn") or drawn
+
+    assert len(drawn) == 9
+    active_3d = "\n".join(drawn["CLEARANCE_PT_view3d_active"])
+    assert "Object Crowd" in active_3d and "Needs approval" in active_3d and "FINAL-DELIVERABLE" in active_3d
+    assert "Strip Shot010/Fog" in "\n".join(drawn["CLEARANCE_PT_sequencer_active"])
+    assert "Image matte.png" in "\n".join(drawn["CLEARANCE_PT_image_active"])
+    listed = "\n".join(drawn["CLEARANCE_PT_view3d_file"])
+    assert "(prop deliverable)" in listed and "Object Sign" in listed and "Material SignMat" in listed
+    assert "(op clearance.tag)" in "\n".join(drawn["CLEARANCE_PT_sequencer_actions"])
 
 
 def test_render_of_a_deliverable_scene_is_stopped_until_approved(tmp_path: Path) -> None:

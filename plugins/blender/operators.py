@@ -12,9 +12,10 @@ from typing import Any
 import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
+from clearance.documents import load_document
 from clearance.errors import ClearanceError
 from clearance.hosts import blender as host
-from clearance.record import UseRecord, dump_record, load_record, parse_record
+from clearance.record import UseRecord, dump_record, parse_record, record_from_data
 from clearance.tags import STATUS_LABELS, Tag
 
 from . import status
@@ -75,6 +76,17 @@ def _record_from_preset(preset: str, production: str, handles: list[str]) -> Use
 
     targets = [host.target_for(handle) for handle in handles]
     return presets.new_record(preset, production=production, targets=targets)
+
+
+def load_record_file(path: str) -> UseRecord:
+    """A record file to tag with. It must carry its id: every tag made from it must name the same record."""
+    document = load_document(path)
+    if isinstance(document.data, dict) and not document.data.get("id"):
+        raise ClearanceError(
+            f"{path}: field id is missing; a record tagged on several items needs a fixed id "
+            "(make records with `clearance record new`, or add `id: <uuid>`)"
+        )
+    return record_from_data(document.data, document.source, document)
 
 
 def with_targets(record: UseRecord, handles: list[str]) -> UseRecord:
@@ -141,7 +153,7 @@ class CLEARANCE_OT_tag(ClearanceOperator):
         ui = context.window_manager.clearance_ui
         handles = [host.handle_of(owner) for owner in owners]
         if self.record_file:
-            record = with_targets(load_record(bpy.path.abspath(self.record_file)), handles)
+            record = with_targets(load_record_file(bpy.path.abspath(self.record_file)), handles)
             source = os.path.basename(self.record_file)
             preset = ""
         else:
