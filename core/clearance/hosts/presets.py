@@ -1,20 +1,22 @@
-"""The studio's record presets (clearance.presets) as host menus list them: names, and a fresh record."""
+"""The studio's record presets (clearance.presets) as host menus list them: names, titles, a fresh record."""
 
 from __future__ import annotations
 
+import os
+
+from clearance.presets import get_preset, new_record, presets
 from clearance.record import UseRecord
 
 
 def preset_names() -> list[str]:
-    try:  # TEMP until A lands clearance.presets
-        from clearance import presets
-    except ImportError:
-        return []
+    """Every preset name, in the order of presets.yaml."""
+    return list(presets())
 
-    return [p.name for p in presets.list_presets()]
+
+def preset_title(name: str) -> str:
+    return get_preset(name).title
 
 
 def preset_record(name: str) -> UseRecord:
-    from clearance import presets
-
-    return presets.preset_record(name)
+    """A new record from the preset: new id, declared now by this user, production from CLEARANCE_PRODUCTION."""
+    return new_record(name, production=os.environ.get("CLEARANCE_PRODUCTION", ""))

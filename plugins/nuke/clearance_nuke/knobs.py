@@ -173,7 +173,7 @@ def tag_node(
     if preset:
         node[host.PRESET_KNOB].setValue(preset if preset in node[host.PRESET_KNOB].values() else host.NO_PRESET)
     record = record_from_knobs(node, record)
-    host.write_tag(node, Tag.for_record(record, target_ref=node.fullName()))
+    host.write_tag(node, Tag.for_record(record, target_ref=host.node_target(node).key()))
     return refresh(node, judge)
 
 
@@ -189,7 +189,7 @@ def update_from_knobs(node: Any, judge: Judge | None = None) -> Standing:
     existing = _safe_tag(node)
     base = existing.record if existing is not None else None
     record = record_from_knobs(node, base)
-    host.write_tag(node, Tag.for_record(record, target_ref=node.fullName()))
+    host.write_tag(node, Tag.for_record(record, target_ref=host.node_target(node).key()))
     return refresh(node, judge)
 
 
