@@ -150,8 +150,8 @@ def test_check_exports_otio_and_blocks_until_approved(
 def test_resolve_export_drops_custom_data_but_the_note_carries_the_tag(
     app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from clearance.editorial.timeline_io import read_timeline
     from clearance.editorial.tagging import read_raw_tag
+    from clearance.editorial.timeline_io import read_timeline
 
     _tag(app, tmp_path, monkeypatch, final_record())
     out = tmp_path / "export.otio"
