@@ -36,7 +36,11 @@ def run_list(args: argparse.Namespace) -> int:
     rate = float(timeline.global_start_time.rate) if timeline.global_start_time else 0.0
     rows = []
     seen_names: dict[str, int] = {}
-    for placed in walk(timeline):
+    placed_all = list(walk(timeline))
+    name_counts: dict[str, int] = {}
+    for placed in placed_all:
+        name_counts[placed.clip.name or ""] = name_counts.get(placed.clip.name or "", 0) + 1
+    for placed in placed_all:
         clip = placed.clip
         name = clip.name or ""
         seen_names[name] = seen_names.get(name, 0) + 1
@@ -45,7 +49,8 @@ def run_list(args: argparse.Namespace) -> int:
             continue
         use_rate = rate or float(placed.start.rate) or 24.0
         row = {
-            "index": placed.index, "pick": f"{name}#{seen_names[name]}", "track": placed.track, "name": name,
+            "index": placed.index, "pick": f"{name}#{seen_names[name]}" if name_counts[name] > 1 else name,
+            "track": placed.track, "name": name,
             "in": timecode(placed.start, use_rate), "out": timecode(placed.start + placed.duration, use_rate),
             "record_id": None, "status": None, "problem": None,
         }

@@ -407,7 +407,8 @@ class _Checker:
                 f.rule for f in decision.findings if f.outcome not in {"notify", decision.outcome}
             ))
         out["reasons"] = [f.message for f in findings]
-        out["remedy"] = " ".join(dict.fromkeys(f.remedy for f in findings if f.remedy))
+        # The strictest finding's remedy first: the one thing to fix before anything else matters.
+        out["remedy"] = next((f.remedy for f in findings if f.remedy), "")
         if decision.outcome == "prohibited":
             out["status"] = "prohibited"
             return out
@@ -430,7 +431,7 @@ class _Checker:
             out["status"] = "approved"
         else:
             out["status"] = "approval_required"
-            out["reasons"] = [*out["reasons"], f"approval: {verification.reason}"]
+            out["reasons"] = [f"approval: {verification.reason}", *out["reasons"]]
         return out
 
 
@@ -474,7 +475,9 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
                 "reasons": [f"{where}: the media carries AI provenance ({evidence}) but the clip has no Clearance tag"],
                 "remedy": "Declare the use: write a record and tag the clip with `clearance tag`.",
             }
-        if placed.duration.value == 0:
+        if placed.hidden:
+            fields.setdefault("reasons", []).append(f"hidden by the trim of {placed.nested_in}: not on screen now")
+        elif placed.duration.value == 0:
             media.zero_length += 1
             fields.setdefault("reasons", []).append("zero-length clip: nothing of it is on screen")
         status = fields["status"]

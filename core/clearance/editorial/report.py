@@ -16,6 +16,10 @@ COLUMNS = (
     "Record", "Approval", "Approval expires", "Remedy",
 )
 
+# The HTML puts the record id under the clip name; the CSV keeps it in its own column.
+HTML_COLUMNS = tuple(c for c in COLUMNS if c != "Record")
+HTML_WIDTHS = (3, 9, 9, 5, 19, 10, 13, 9, 7, 16)
+
 _BADGE = {
     "notify": "ok", "approved": "ok", "approval_required": "warn", "denied": "bad",
     "prohibited": "bad", "invalid": "bad", "untagged_ai": "bad",
@@ -83,7 +87,7 @@ dt { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spa
 dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .counts { display: flex; flex-wrap: wrap; gap: 8px; margin: 0 0 18px; padding: 0; list-style: none; }
 .counts li { border: 1px solid var(--line); border-radius: 16px; padding: 3px 12px; }
-table { width: 100%; border-collapse: collapse; font-size: 13px; }
+table { width: 100%; border-collapse: collapse; font-size: 13px; table-layout: fixed; }
 thead th { text-align: left; background: #eef0f4; border-bottom: 2px solid #c4c9d3; padding: 7px 8px;
   font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: #3b4252; }
 tbody td { border-bottom: 1px solid var(--line); padding: 7px 8px; vertical-align: top; }
@@ -92,15 +96,15 @@ tr.blocking td:first-child { box-shadow: inset 4px 0 0 var(--bad); }
 td.tc, td.num { font-family: "SF Mono", Menlo, Consolas, monospace; white-space: nowrap; }
 td.clip { font-weight: 600; overflow-wrap: anywhere; }
 td.clip small { display: block; font-weight: 400; color: var(--muted); }
-td.record { font-family: "SF Mono", Menlo, Consolas, monospace; font-size: 11px; color: var(--muted);
-  overflow-wrap: anywhere; max-width: 12em; }
 .badge { display: inline-block; padding: 2px 9px; border-radius: 10px; font-size: 12px; font-weight: 700;
   white-space: nowrap; }
 .badge.ok { background: var(--okbg); color: var(--ok); }
 .badge.warn { background: var(--warnbg); color: var(--warn); }
 .badge.bad { background: var(--badbg); color: var(--bad); }
-code.rule { background: #eef0f4; border-radius: 4px; padding: 1px 5px; font-size: 12px; margin-right: 3px;
-  white-space: nowrap; }
+code.rule { display: inline-block; background: #eef0f4; border-radius: 4px; padding: 1px 5px; font-size: 11px;
+  margin: 0 3px 3px 0; white-space: nowrap; }
+td.clip small.rec { font-family: "SF Mono", Menlo, Consolas, monospace; font-size: 10.5px; }
+td.remedy { font-size: 12px; color: #3b4252; }
 .empty { padding: 22px; text-align: center; color: var(--muted); border: 1px dashed var(--line); border-radius: 6px; }
 footer { margin-top: 22px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 10px; }
 footer ul { margin: 6px 0 0; padding-left: 18px; }
@@ -131,18 +135,21 @@ def to_html(report: CheckReport) -> str:
         rules = "".join(f'<code class="rule">{escape(r)}</code>' for r in clip.rules)
         nested = f"<small>in {escape(clip.nested_in)}</small>" if clip.nested_in else ""
         reason = f"<small>{escape(clip.description)}</small>" if clip.description else ""
+        record = f'<small class="rec">record {escape(clip.record_id)}</small>' if clip.record_id else ""
         body_rows.append(
             f'<tr class="{"blocking" if clip.blocking else "clear"}" data-status="{escape(clip.status)}">'
             f'<td class="num">{n}</td><td class="tc">{escape(clip.timecode_in)}</td>'
             f'<td class="tc">{escape(clip.timecode_out)}</td><td>{escape(clip.track)}</td>'
-            f'<td class="clip">{escape(clip.name)}{nested}{reason}</td>'
+            f'<td class="clip">{escape(clip.name)}{nested}{reason}{record}</td>'
             f'<td><span class="badge {_BADGE.get(clip.status, "warn")}">{escape(row[5])}</span></td>'
-            f"<td>{rules}</td><td class=\"record\">{escape(row[7])}</td><td>{escape(row[8])}</td>"
-            f"<td>{escape(row[9])}</td><td>{escape(row[10])}</td></tr>"
+            f"<td>{rules}</td><td>{escape(row[8])}</td>"
+            f'<td>{escape(row[9])}</td><td class="remedy">{escape(row[10])}</td></tr>'
         )
-    head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
+    head = "".join(f"<th>{escape(c)}</th>" for c in HTML_COLUMNS)
+    cols = "".join(f'<col style="width:{w}%">' for w in HTML_WIDTHS)
     if body_rows:
-        table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body_rows)}</tbody></table>"
+        table = (f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
+                 f"<tbody>{''.join(body_rows)}</tbody></table>")
     else:
         table = '<p class="empty">No tagged clips and no untagged AI media in this timeline.</p>'
     media = report.media

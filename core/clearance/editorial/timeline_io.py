@@ -166,8 +166,7 @@ def write_timeline(timeline: Any, path: str | Path, *, purpose: str = "tag") -> 
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        if suffix == ".otiod":
-            tmp.unlink()
+        tmp.unlink()  # the bundle writers refuse to overwrite; the unique name stays ours
         otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, hook_function_argument_map=hook_args)
         if suffix == ".otiod" and p.is_dir():
             shutil.rmtree(p)
@@ -175,6 +174,11 @@ def write_timeline(timeline: Any, path: str | Path, *, purpose: str = "tag") -> 
     except ClearanceError:
         raise
     except Exception as exc:
+        if type(exc).__name__ == "NotAFileOnDisk":
+            raise ClearanceError(
+                f"{p}: a {suffix} bundle carries every media file, and {_reason(exc)} is not on this machine; "
+                "relink the media or write .otio instead"
+            ) from None
         raise ClearanceError(f"{p}: cannot write as {adapter}: {_reason(exc)}") from None
     finally:
         if tmp.exists():

@@ -24,6 +24,7 @@ class Placed:
     start: Any  # RationalTime
     duration: Any  # RationalTime
     nested_in: str
+    hidden: bool = False
 
 
 def track_labels(timeline: Any) -> list[tuple[Any, str, str]]:
@@ -50,7 +51,7 @@ def walk(timeline: Any, inspect: Callable[[Any], Any] | None = None) -> Iterator
     global_start = timeline.global_start_time or zero
     counter = 0
 
-    def place(composition: Any, origin: Any, label: str, kind: str, nested: str) -> Iterator[Placed]:
+    def place(composition: Any, origin: Any, label: str, kind: str, nested: str, window: Any) -> Iterator[Placed]:
         nonlocal counter
         ranges = composition.range_of_all_children()
         trim = composition.source_range
@@ -62,14 +63,31 @@ def walk(timeline: Any, inspect: Callable[[Any], Any] | None = None) -> Iterator
                 if found is None:
                     continue
                 span = ranges[child]
-                yield Placed(child, found, counter, label, kind, span.start_time + shift, span.duration, nested)
+                start = span.start_time + shift
+                if window is None:
+                    yield Placed(child, found, counter, label, kind, start, span.duration, nested)
+                    continue
+                # Inside a trimmed nested composition only the part within its window is on screen.
+                end = start + span.duration
+                lo, hi = window
+                start_v = start if start > lo else lo
+                end_v = end if end < hi else hi
+                hidden = not end_v > start_v
+                if hidden:
+                    start_v = end_v = hi if start >= hi else lo
+                yield Placed(child, found, counter, label, kind, start_v, end_v - start_v, nested, hidden)
             elif isinstance(child, composition_type):
                 span = ranges[child]
                 inner = f"{nested} > {child.name}" if nested else (child.name or type(child).__name__)
-                yield from place(child, span.start_time + shift, label, kind, inner)
+                lo = span.start_time + shift
+                hi = lo + span.duration
+                if window is not None:
+                    lo = lo if lo > window[0] else window[0]
+                    hi = hi if hi < window[1] else window[1]
+                yield from place(child, span.start_time + shift, label, kind, inner, (lo, hi))
 
     top = timeline.tracks
     top_trim = top.source_range
     top_origin = global_start - top_trim.start_time if top_trim is not None else global_start
     for track, label, kind in track_labels(timeline):
-        yield from place(track, top_origin, label, kind, "")
+        yield from place(track, top_origin, label, kind, "", None)
