@@ -176,7 +176,7 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
     if end < 0:
         raise ScanProblem(f"{location}: truncated XMP packet (no {end_tag.decode()})")
     body = packet[start : end + len(end_tag)]
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+    if b"<!DOCTYPE" in packet or b"<!ENTITY" in packet:
         raise ScanProblem(f"{location}: XMP packet declares a DTD/entities; refused")
     try:
         root = ET.fromstring(body)

@@ -19,7 +19,7 @@ def detect(head: bytes) -> str | None:
         return "jpeg"
     if head[:8] == b"\x89PNG\r\n\x1a\n":
         return "png"
-    if head[:4] == b"RIFF" and len(head) >= 12:
+    if head[:4] == b"RIFF":
         return "riff"
     if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
         return "tiff"

@@ -32,10 +32,10 @@ def _walk(src: Source, start: int, end: int, hits: list[Hit], form: str, depth: 
         size = int.from_bytes(head[4:8], "little")
         body_at = pos + 8
         if body_at + size > end:
-            if kind in (b"data", b"movi", b"LIST", b"idx1"):
+            if kind == b"data" and size in (0xFFFFFFFF, 0x7FFFFFFF):
                 return  # a streaming writer's open-ended payload at the end: nothing after it
-            raise ScanProblem(f"RIFF: chunk {kind.decode('latin-1')!r} at byte {pos} claims {size} bytes, "
-                              f"{end - body_at} are left (truncated or lying length)")
+            raise ScanProblem(f"truncated: RIFF chunk {kind.decode('latin-1')!r} at byte {pos} claims {size} bytes, "
+                              f"{end - body_at} are left (or a lying length)")
         name = kind.decode("latin-1")
         if kind in (b"C2PA", b"XMP ", b"_PMX") or (depth and kind in _INFO_FIELDS):
             if size > MAX_CHUNK:
@@ -51,3 +51,5 @@ def _walk(src: Source, start: int, end: int, hits: list[Hit], form: str, depth: 
         elif kind == b"LIST" and depth == 0 and size >= 4 and src.exact(body_at, 4, "RIFF LIST type") == b"INFO":
             _walk(src, body_at + 4, body_at + size, hits, form, depth + 1)
         pos = body_at + size + (size & 1)
+    if end - pos >= 2:  # one stray pad byte is common; a partial chunk header is not
+        raise ScanProblem(f"truncated: a RIFF chunk header at byte {pos} is cut off by the end of the file")
