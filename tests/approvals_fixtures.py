@@ -1,4 +1,8 @@
-"""Helpers for the approval tests: a key ring, a record that needs approval, a signed approval for it."""
+"""Helpers for the approval tests: a key ring, a record that needs approval, a signed approval for it.
+
+The record answers every question except that its material is in the final deliverable, so the
+policy asks for approval (FINAL-DELIVERABLE) and nothing is prohibited.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,14 @@ def make_record(production: str = "EXAMPLE_S01", **changes: object) -> UseRecord
         "use": {"media": "image", "stage": "final", "in_final_deliverable": "yes",
                 "creative_element": "background", "prominence": "incidental"},
         "targets": [{"kind": "shot", "ref": "sh010"}, {"kind": "shot", "ref": "sh020"}],
+        "inputs": {"studio_proprietary": "no", "personal_data": "no", "third_party_material": "no",
+                   "talent_material": "no"},
+        "training": {"fine_tuned": "no"},
+        "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
+        "output": {"resembles_unowned_material": "no"},
+        "talent": {"digital_replica": "no", "consent_documented": "no", "model_from_other_production": "no",
+                   "replaces_union_work": "no"},
+        "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
     }
     data.update(changes)
     return UseRecord.model_validate(data)

@@ -29,8 +29,10 @@ API = "/api/v1"
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
-SETUP_STATUSES = {401, 403}
-"""Refusals caused by the token or roles, not by the record: it stays queued and sync stops early."""
+SETUP_STATUSES = {401}
+"""A refusal caused by the token, not by the record: it stays queued and sync stops early. Other 4xx
+answers (no role in the production, invalid record, too large) are kept as refused: they need a fix
+and do not block the rest of the outbox."""
 
 
 class ClientError(ClearanceError):
@@ -118,6 +120,7 @@ class SyncReport:
     sent: list[SubmitResult] = field(default_factory=list)
     failed: list[SubmitResult] = field(default_factory=list)
     remaining: int = 0
+    in_other_process: int = 0
     stopped: str | None = None
 
 
@@ -231,16 +234,19 @@ class DisclosureClient:
 
     def submit(self, record: UseRecord) -> SubmitResult:
         """Write the record to the outbox, then try to send it. Never loses it; never raises for the network."""
-        entry, added = self.outbox.add(record)
+        entry, added = self.outbox.add(record, claim=self.server is not None)
         if entry.state == "sent":
             return SubmitResult(entry.record_id, entry.content_digest, "sent", added, entry.response)
+        if entry.permanent:
+            return SubmitResult(entry.record_id, entry.content_digest, "failed", added, error=entry.last_error,
+                                needs_fix=True)
         if not self.server:
             return SubmitResult(entry.record_id, entry.content_digest, "queued", added,
                                 error="no disclosure service is set (CLEARANCE_SERVER)")
-        claimed = self.outbox.claim(1, force=True, only=(entry.record_id, entry.content_digest))
-        if not claimed:  # another process is sending it right now
-            return SubmitResult(entry.record_id, entry.content_digest, "queued", added)
-        result = self._send(claimed[0])
+        if not entry.claimed:  # another process is sending it right now
+            return SubmitResult(entry.record_id, entry.content_digest, "queued", added,
+                                error="another process is sending it")
+        result = self._send(entry)
         result.new_in_outbox = added
         return result
 
@@ -287,8 +293,9 @@ class DisclosureClient:
                     break
             if report.stopped:
                 break
-        counts = self.outbox.counts()
-        report.remaining = counts["queued"] + counts["failed"] - counts["needs_fix"]
+        waiting, elsewhere = self.outbox.waiting()
+        report.remaining = waiting - elsewhere
+        report.in_other_process = elsewhere
         return report
 
     # ---------------------------------------------------------------- reading

@@ -85,6 +85,7 @@ class OutboxEntry(BaseModel):
     server: str | None
     response: dict[str, Any] | None
     body: str
+    claimed: bool = False
 
     def record(self) -> UseRecord:
         return UseRecord.model_validate_json(self.body)
@@ -186,19 +187,35 @@ class Outbox:
 
     # ----------------------------------------------------------------- adding
 
-    def add(self, record: UseRecord) -> tuple[OutboxEntry, bool]:
-        """Store a submission durably. Returns the entry and whether it is new (False: already there)."""
+    def add(self, record: UseRecord, *, claim: bool = False) -> tuple[OutboxEntry, bool]:
+        """Store a submission durably. Returns the entry and whether it is new (False: already there).
+
+        ``claim=True`` also claims it for sending in the same transaction (one disk sync, not two);
+        check ``entry.claimed`` to know whether this process got it.
+        """
         digest = content_digest(record)
         now = time.time()
+        key = (str(record.id), digest)
         with self._write() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO entries (record_id, content_digest, production, body, state, "
                 "created_at, updated_at, next_attempt_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (str(record.id), digest, record.production, dump_record(record, "json"), now, now, now),
+                (*key, record.production, dump_record(record, "json"), now, now, now),
             )
             added = cur.rowcount == 1
-        entry = self.get(str(record.id), digest)
-        assert entry is not None
+            row = db.execute("SELECT * FROM entries WHERE record_id = ? AND content_digest = ?", key).fetchone()
+            claimed = False
+            if claim and row["state"] != "sent" and not row["permanent"]:
+                held = row["claimed_until"] is not None and row["claimed_until"] > now
+                if not (held and row["claimed_by"] != self.owner and _owner_alive(row["claimed_by"])):
+                    db.execute(
+                        "UPDATE entries SET claimed_by = ?, claimed_until = ? "
+                        "WHERE record_id = ? AND content_digest = ?",
+                        (self.owner, now + LEASE_S, *key),
+                    )
+                    claimed = True
+        entry = _row_entry(row)
+        entry.claimed = claimed
         return entry, added
 
     # ---------------------------------------------------------------- reading
@@ -230,6 +247,19 @@ class Outbox:
             if row[1]:
                 out["needs_fix"] += row[2]
         return out
+
+    def waiting(self) -> tuple[int, int]:
+        """(entries waiting to be sent, of which another live process is sending right now)."""
+        now = time.time()
+        waiting = elsewhere = 0
+        for row in self._db.execute(
+            "SELECT claimed_by, claimed_until FROM entries WHERE state != 'sent' AND permanent = 0"
+        ):
+            waiting += 1
+            held = row["claimed_until"] is not None and row["claimed_until"] > now
+            if held and row["claimed_by"] != self.owner and _owner_alive(row["claimed_by"]):
+                elsewhere += 1
+        return waiting, elsewhere
 
     def is_disclosed(self, record_id: str, content_digest: str) -> bool:
         """Sent, or safely queued to be sent (a server refusal that needs a fix is not disclosed)."""

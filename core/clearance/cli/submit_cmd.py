@@ -108,8 +108,9 @@ def run_sync(args: argparse.Namespace) -> int:
         report = client.sync()
         for result in report.failed:
             print(f"{result.record_id}: {result.error}", file=sys.stderr)
+        busy = f", {report.in_other_process} being sent by another process" if report.in_other_process else ""
         print(f"sent {len(report.sent)}, refused {sum(r.needs_fix for r in report.failed)}, "
-              f"still waiting {report.remaining}")
+              f"still waiting {report.remaining}{busy}")
         if report.stopped:
             print(f"stopped: {report.stopped}", file=sys.stderr)
         needs_fix = client.outbox.counts()["needs_fix"]

@@ -1,0 +1,93 @@
+"""Offline approval verification speed, against raw Ed25519 verification of the same bytes in the same run.
+
+    .venv/bin/python bench/verify.py [--n 4000]
+
+Prints verifications/s for:
+- raw:     cryptography's Ed25519PublicKey.verify over the approval's signed bytes (the floor of the work)
+- cold:    clearance.approvals.verify on approvals parsed but never checked (signature, digest, every rule)
+- warm:    verify again on the same parsed approvals (a validator checking one approval for many targets;
+           the signature check is remembered on the frozen approval object, every other check runs)
+- parsed:  JSON text -> SignedApproval -> verify (reading approval files from the cache)
+and each one's ratio to raw. Target: >= 10,000 verifications/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
+
+from clearance.approvals import (  # noqa: E402
+    ApprovalStatement,
+    KeyRing,
+    Revocations,
+    SignedApproval,
+    TrustedKeys,
+    verify,
+)
+from clearance.record import Target, UseRecord, decision_digest  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=4000, help="approvals per measurement")
+    args = parser.parse_args()
+    n = args.n
+    now = datetime.now(timezone.utc)
+    ring = KeyRing.open(Path(tempfile.mkdtemp()) / "keys")
+    keys = TrustedKeys.from_document(ring.public_keys_document())
+    revocations = Revocations(fetched_at=now)
+    record = UseRecord.model_validate({"production": "BENCH", "tool": {"name": "Firefly"},
+                                       "targets": [{"kind": "shot", "ref": "sh010"}]})
+    target = Target(kind="shot", ref="sh010")
+    signed = ring.sign(ApprovalStatement(
+        approval_id=str(uuid.uuid4()), record_id=record.id, record_digest=decision_digest(record),
+        production="BENCH", targets=["shot:sh010"], approver="bench", issued_at=now - timedelta(minutes=10),
+        expires_at=now + timedelta(days=1),
+    ))
+    text = signed.model_dump_json()
+    fresh = [SignedApproval.model_validate_json(text) for _ in range(n)]
+    data = signed.canonical_bytes()
+    signature = base64.b64decode(signed.signature)
+    public = keys.get(signed.key_id).key  # type: ignore[union-attr]
+
+    def rate(fn) -> float:  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        fn()
+        return n / (time.perf_counter() - start)
+
+    def raw() -> None:
+        for _ in range(n):
+            public.verify(signature, data)
+
+    def run(approvals: list[SignedApproval]) -> None:
+        for approval in approvals:
+            if not verify(approval, record, keys=keys, revocations=revocations, target=target, now=now).valid:
+                raise SystemExit("bench: a valid approval was refused")
+
+    def parsed() -> None:
+        for _ in range(n):
+            approval = SignedApproval.model_validate_json(text)
+            if not verify(approval, record, keys=keys, revocations=revocations, target=target, now=now).valid:
+                raise SystemExit("bench: a valid approval was refused")
+
+    raw_rate = rate(raw)
+    cold_rate = rate(lambda: run(fresh))
+    warm_rate = rate(lambda: run(fresh))
+    parsed_rate = rate(parsed)
+    print(f"approvals per run: {n}")
+    print(f"raw Ed25519 verify     {raw_rate:10,.0f}/s  1.00x")
+    for name, value in (("cold verify()", cold_rate), ("warm verify()", warm_rate), ("parse + verify()", parsed_rate)):
+        print(f"{name:22} {value:10,.0f}/s  {value / raw_rate:.2f}x of raw")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
