@@ -302,10 +302,14 @@ class MediaInspector:
             if getattr(result, "error", None):
                 self.summary.scan_errors += 1
             verdict = str(getattr(result, "verdict", "none"))
-            evidence = getattr(result, "evidence", []) or []
-            first = evidence[0] if evidence else verdict
-            text = getattr(first, "detail", None) or getattr(first, "summary", None) or str(first)
-            known = (bool(is_genai(verdict)), f"{verdict} ({text})" if text != verdict else verdict)
+            evidence = [e for e in getattr(result, "evidence", []) or [] if getattr(e, "verdict", None) == verdict]
+            detail = verdict
+            if evidence:
+                first = evidence[0]
+                what = getattr(first, "generator", None) or getattr(first, "value", None) or ""
+                where = getattr(first, "location", None) or ""
+                detail = f"{verdict}: {what} in {where}" if what and where else f"{verdict}: {what or where}"
+            known = (bool(is_genai(verdict)), detail)
         self._scanned[path] = known
         return known
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -110,8 +111,36 @@ def read_timeline(path: str | Path, *, rate: float = DEFAULT_EDL_RATE) -> Any:
     except OSError as exc:
         raise ClearanceError(f"{p}: cannot read: {exc.strerror or _reason(exc)}") from None
     except Exception as exc:
+        schema = _unknown_schema(p) if adapter == "otio_json" else None
+        if schema:
+            inside = re.search(r"While reading object named '([^']*)'", str(exc))
+            where = f" ('{inside.group(1)}')" if inside and inside.group(1) else ""
+            raise ClearanceError(f"{p}{where}: {schema}") from None
         raise ClearanceError(f"{p}: not a readable {adapter} timeline: {_reason(exc)}") from None
     return as_timeline(result, p)
+
+
+_VALUE_TYPES = {"RationalTime": 1, "TimeRange": 1, "TimeTransform": 1}
+_SCHEMA = re.compile(rb'"OTIO_SCHEMA"\s*:\s*"([A-Za-z_][\w]*)\.(\d+)"')
+
+
+def _unknown_schema(path: Path) -> str | None:
+    """Name the first schema OTIO does not know, when that is why a .otio file would not load."""
+    otio = _otio()
+    known = {**otio.core.type_version_map(), **_VALUE_TYPES}
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    for match in _SCHEMA.finditer(data):
+        name, version = match.group(1).decode(), int(match.group(2))
+        if name not in known:
+            return (f"uses schema {name}.{version}, which OpenTimelineIO {otio.__version__} does not know "
+                    "(written by a plugin or a newer OTIO); export the timeline without it")
+        if version > known[name]:
+            return (f"uses {name}.{version}, newer than the {name}.{known[name]} that OpenTimelineIO "
+                    f"{otio.__version__} reads; upgrade OpenTimelineIO or export an older version")
+    return None
 
 
 def as_timeline(result: Any, source: Path | str) -> Any:
@@ -135,7 +164,13 @@ def as_timeline(result: Any, source: Path | str) -> Any:
         else:
             timeline.tracks.append(result)
         return timeline
-    raise ClearanceError(f"{source}: holds a {type(result).__name__}, not a timeline")
+    if getattr(result, "is_unknown_schema", False):
+        raise ClearanceError(
+            f"{source}: holds an object of unknown schema {result.original_schema_name}."
+            f"{result.original_schema_version}, not a timeline"
+        )
+    kind = {"AnyVector": "a JSON list", "AnyDictionary": "a JSON object"}.get(type(result).__name__)
+    raise ClearanceError(f"{source}: holds {kind or 'a ' + type(result).__name__}, not a timeline")
 
 
 def _pin_source_ranges(timeline: Any) -> None:
