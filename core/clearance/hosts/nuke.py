@@ -190,8 +190,11 @@ def tagged_nodes() -> list[Any]:
     return [n for n in iter_nodes() if is_tagged(n)]
 
 
-def item_for(node: Any) -> GenAIItem:
-    """A node as a Pyblish item: its tag's record (or why the tag is unreadable) and its media files."""
+def item_for(node: Any, feeds_deliverable: bool = False) -> GenAIItem:
+    """A node as a Pyblish item: its tag's record (or why the tag is unreadable) and its media files.
+
+    ``feeds_deliverable``: the node reaches a Write marked as a final deliverable, so its material ends
+    up in the delivered frames."""
     record: UseRecord | None = None
     error: str | None = None
     try:
@@ -203,7 +206,7 @@ def item_for(node: Any) -> GenAIItem:
     except ClearanceError as exc:
         error = str(exc)
     files = media_files(node)
-    family = "render" if node.Class() in WRITE_CLASSES else ("plate" if node.Class() in READ_CLASSES else None)
+    family = "render" if node.Class() in WRITE_CLASSES and is_deliverable(node) else None
     return GenAIItem(
         host=HOST,
         handle=node.fullName(),
@@ -214,17 +217,22 @@ def item_for(node: Any) -> GenAIItem:
         tag_error=error,
         family=family,
         files=files,
-        deliverable=is_deliverable(node),
-        extra={"node_class": node.Class()},
+        deliverable=is_deliverable(node) or feeds_deliverable,
+        extra={"node_class": node.Class(), "feeds_deliverable": feeds_deliverable},
     )
 
 
 def collect_items(*, untagged_media: bool = True) -> list[GenAIItem]:
     """Tagged nodes, plus untagged Read nodes with their files (for the untagged-AI scan)."""
+    nodes = list(iter_nodes())
+    feeding: set[int] = set()
+    for write in nodes:
+        if write.Class() in WRITE_CLASSES and is_deliverable(write):
+            feeding.update(id(n) for n in upstream(write))
     items = []
-    for node in iter_nodes():
+    for node in nodes:
         if is_tagged(node) or (untagged_media and media_files(node)):
-            items.append(item_for(node))
+            items.append(item_for(node, id(node) in feeding))
     return items
 
 
