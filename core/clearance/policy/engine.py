@@ -13,11 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clearance.decision import OUTCOME_RANK, Decision, Finding
-from clearance.policy.rules import RULES, Context, ToolView
+from clearance.policy.rules import READ_KEYS, RULE_READS, RULES, STEP_KEYS, Context, ToolView
 from clearance.policy.settings import Policy, ToolFacts
 from clearance.record import UseRecord
 
 _OUTCOME_BY_RANK = {rank: outcome for outcome, rank in OUTCOME_RANK.items()}
+
+
+_Check = tuple[str, Callable[[Context], list[Finding]], int]
+_Entry = tuple[tuple[Finding, ...], tuple[Finding, ...], tuple[Finding, ...]]
 
 
 @dataclass(slots=True)
@@ -26,6 +30,9 @@ class CompiledPolicy:
     checks: list[tuple[str, Callable[[Context], list[Finding]], int]]
     registry: dict[str, tuple[str, ToolFacts]]
     key_stages: frozenset[str]
+    # (key function, [(code, check, floor)], memo) per group of rules that read the same questions, in rule
+    # order of first appearance; memo: key -> the group's findings split by outcome (prohibited, approval, notify)
+    groups: list[tuple[str, Callable[..., tuple], list[_Check], dict[tuple, _Entry]]]
 
 
 def tool_index(policy: Policy) -> dict[str, tuple[str, ToolFacts]]:
@@ -56,7 +63,16 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         stages.add("ideation")
     else:
         stages.discard("ideation")
-    return CompiledPolicy(policy, checks, tool_index(policy), frozenset(stages))
+    groups: dict[str, list[tuple[str, Callable[[Context], list[Finding]], int]]] = {}
+    for check in checks:
+        groups.setdefault(RULE_READS[check[0]], []).append(check)
+    return CompiledPolicy(
+        policy,
+        checks,
+        tool_index(policy),
+        frozenset(stages),
+        [(name, STEP_KEYS.get(name) or READ_KEYS[name], members, {}) for name, members in groups.items()],
+    )
 
 
 _compiled: dict[int, CompiledPolicy] = {}
@@ -105,36 +121,131 @@ def resolve_tools(
     return views
 
 
-def _sorted(findings: list[Finding]) -> list[Finding]:
-    # Highest outcome first, so people read the blocking finding first; rule order otherwise (stable sort).
-    return sorted(findings, key=lambda f: -OUTCOME_RANK[f.outcome])
+MEMO_LIMIT = 100_000
 
 
-def evaluate(record: UseRecord, policy: Policy | None = None) -> Decision:
-    """Decide on one record: every enabled rule's findings, highest outcome first; baseline always present."""
-    if policy is None:
-        policy = _env_policy()
-    comp = compiled(policy)
-    ctx = Context(
+def _context(record: UseRecord, policy: Policy, comp: CompiledPolicy) -> Context:
+    return Context(
         record=record,
         tools=resolve_tools(record, policy, comp.registry),
         th=policy.thresholds,
-        chained=len(record.tools) > 1,
-        registry_size=len(policy.tools),
         key_stages=comp.key_stages,
     )
-    findings: list[Finding] = []
-    best = 0
-    for _code, check, floor in comp.checks:
+
+
+def _run(checks: list[tuple[str, Callable[[Context], list[Finding]], int]], ctx: Context) -> list[Finding]:
+    """Run rules and apply the policy's outcome overrides (a rule's outcome is raised, never lowered)."""
+    out: list[Finding] = []
+    for _code, check, floor in checks:
         for finding in check(ctx):
-            rank = OUTCOME_RANK[finding.outcome]
-            if floor > rank:
+            if floor > OUTCOME_RANK[finding.outcome]:
                 finding = finding.model_copy(update={"outcome": _OUTCOME_BY_RANK[floor]})
-                rank = floor
-            if rank > best:
-                best = rank
-            findings.append(finding)
-    return Decision.model_construct(outcome=_OUTCOME_BY_RANK[best], findings=_sorted(findings))
+            out.append(finding)
+    return out
+
+
+def _decision(findings: list[Finding]) -> Decision:
+    # Highest outcome first, so people read the blocking finding first; rule order otherwise (stable sort).
+    findings.sort(key=lambda f: -OUTCOME_RANK[f.outcome])
+    best = OUTCOME_RANK[findings[0].outcome] if findings else 0
+    return Decision.model_construct(outcome=_OUTCOME_BY_RANK[best], findings=findings)
+
+
+def evaluate_uncached(record: UseRecord, policy: Policy) -> Decision:
+    """The same decision as :func:`evaluate`, every rule run afresh (the reference the cache is tested against)."""
+    comp = compiled(policy)
+    return _decision(_run(comp.checks, _context(record, policy, comp)))
+
+
+def _remember(memo: dict[tuple, _Entry], key: tuple, found: list[Finding]) -> _Entry:
+    entry = (
+        tuple(f for f in found if f.outcome == "prohibited"),
+        tuple(f for f in found if f.outcome == "approval_required"),
+        tuple(f for f in found if f.outcome == "notify"),
+    )
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = entry
+    return entry
+
+
+def _tool_steps(
+    record: UseRecord,
+    policy: Policy,
+    comp: CompiledPolicy,
+    key_of: Callable[..., tuple],
+    checks: list[_Check],
+    memo: dict[tuple, _Entry],
+) -> list[_Entry]:
+    """Tool rules, one chain step at a time (a chain of steps seen before costs a few lookups)."""
+    if not record.tools:
+        entry = memo.get(())
+        if entry is None:
+            ctx = Context(record=record, tools=[], th=policy.thresholds, key_stages=comp.key_stages)
+            entry = _remember(memo, (), _run(checks, ctx))
+        return [entry]
+    entries = []
+    views: list[ToolView] | None = None
+    for index, tool in enumerate(record.tools):
+        key = key_of(index, tool, record)
+        entry = memo.get(key)
+        if entry is None:
+            if views is None:
+                views = resolve_tools(record, policy, comp.registry)
+            ctx = Context(record=record, tools=[views[index]], th=policy.thresholds, key_stages=comp.key_stages)
+            entry = _remember(memo, key, _run(checks, ctx))
+        entries.append(entry)
+    return entries
+
+
+def evaluate(record: UseRecord, policy: Policy | None = None) -> Decision:
+    """Decide on one record: every enabled rule's findings, highest outcome first; baseline always present.
+
+    Rules are pure functions of the questions they read (rules.RULE_READS), so their findings are reused
+    for records that answer those questions alike; the findings are shared and frozen, never edit them.
+    """
+    if policy is None:
+        policy = _env_policy()
+    comp = compiled(policy)
+    prohibited: list[Finding] = []
+    approval: list[Finding] = []
+    notify: list[Finding] = []
+    ctx: Context | None = None
+    for group, key_of, checks, memo in comp.groups:
+        if group in STEP_KEYS:
+            entries = _tool_steps(record, policy, comp, key_of, checks, memo)
+        else:
+            key = key_of(record)
+            entry = memo.get(key)
+            if entry is None:
+                if ctx is None:
+                    ctx = _context(record, policy, comp)
+                entry = _remember(memo, key, _run(checks, ctx))
+            entries = (entry,)
+        for entry in entries:
+            if entry[0]:
+                prohibited.extend(entry[0])
+            if entry[1]:
+                approval.extend(entry[1])
+            if entry[2]:
+                notify.extend(entry[2])
+    outcome = "prohibited" if prohibited else "approval_required" if approval else "notify"
+    return _new_decision(outcome, prohibited + approval + notify)
+
+
+_new = object.__new__
+_set = object.__setattr__
+_DECISION_FIELDS = frozenset(("outcome", "findings"))
+
+
+def _new_decision(outcome: str, findings: list[Finding]) -> Decision:
+    """Decision.model_construct without its per-call overhead (the values are the engine's own)."""
+    decision = _new(Decision)
+    _set(decision, "__dict__", {"outcome": outcome, "findings": findings})
+    _set(decision, "__pydantic_fields_set__", set(_DECISION_FIELDS))
+    _set(decision, "__pydantic_extra__", None)
+    _set(decision, "__pydantic_private__", None)
+    return decision
 
 
 _env_cache: tuple[tuple[str, tuple[float, ...]], Policy] | None = None
