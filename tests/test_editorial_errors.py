@@ -188,3 +188,19 @@ def test_odd_items_do_not_crash(shared_data: Path, tmp_path: Path) -> None:
     # the nested clip is 30 frames long but its stack shows only 12
     assert (clips["deep"]["timecode_in"], clips["deep"]["timecode_out"]) == ("01:00:01:06", "01:00:01:18")
     assert clips["deep"]["nested_in"] == "nest > inner" and clips["deep"]["media"] == "missing"
+
+
+def test_clip_of_unknown_length_is_reported_not_fatal(shared_data: Path, tmp_path: Path) -> None:
+    timeline = otio.adapters.read_from_file(str(shared_data / "otio" / "simple_cut.otio"))
+    clip = _clip(timeline, "Clip-003")
+    clip.media_reference = otio.schema.ExternalReference(target_url="/mnt/offline/plate.mov")  # no available range
+    path = tmp_path / "cut.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    record = write_record(tmp_path, make_record("notify"))
+    out = tmp_path / "tagged.otio"
+    assert cli("tag", path, "--clip", "Clip-003", "--record", record, "-o", out).code == 0
+    run = cli("check", out, "--json")
+    assert run.code == 0
+    [reported] = run.json()["clips"]
+    assert reported["timecode_in"] == reported["timecode_out"] == "00:00:00:09"
+    assert any("length is unknown" in r for r in reported["reasons"])

@@ -479,7 +479,12 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
                 "reasons": [f"{where}: the media carries AI provenance ({evidence}) but the clip has no Clearance tag"],
                 "remedy": "Declare the use: write a record and tag the clip with `clearance tag`.",
             }
-        if placed.hidden:
+        if placed.unknown_length:
+            fields.setdefault("reasons", []).append(
+                "the clip has no source range and its media no available range: its length is unknown, "
+                "so its out point is shown equal to its in point"
+            )
+        elif placed.hidden:
             fields.setdefault("reasons", []).append(f"hidden by the trim of {placed.nested_in}: not on screen now")
         elif placed.duration.value == 0:
             media.zero_length += 1

@@ -154,9 +154,14 @@ def to_html(report: CheckReport) -> str:
         table = '<p class="empty">No tagged clips and no untagged AI media in this timeline.</p>'
     media = report.media
     notes = []
-    if media.offline or media.missing_reference:
-        notes.append(f"{media.offline} clip(s) with offline media and {media.missing_reference} without a media "
-                     "reference were not scanned for AI provenance.")
+    unscanned = [part for part in (
+        f"{media.offline} clip(s) with offline media" if media.offline else "",
+        f"{media.missing_reference} clip(s) without a media reference" if media.missing_reference else "",
+    ) if part]
+    if unscanned:
+        notes.append(f"Not scanned for AI provenance: {' and '.join(unscanned)}.")
+    if media.scan_errors:
+        notes.append(f"{media.scan_errors} media file(s) could not be scanned for AI provenance; check them by hand.")
     if media.generator:
         notes.append(f"{media.generator} generator clip(s) (titles, mattes, bars) have no media to scan.")
     notes.extend(report.notes)

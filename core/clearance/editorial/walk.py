@@ -25,6 +25,35 @@ class Placed:
     duration: Any  # RationalTime
     nested_in: str
     hidden: bool = False
+    unknown_length: bool = False
+
+
+def _ranges(composition: Any, otio: Any) -> tuple[Any, set[int]]:
+    """Child ranges in one call; when OTIO cannot compute one (a clip with no source range whose media
+    has no available range), place the children by hand and report those clips as of unknown length."""
+    try:
+        return composition.range_of_all_children(), set()
+    except Exception:
+        pass
+    zero = otio.opentime.RationalTime(0, 24)
+    ranges: dict[Any, Any] = {}
+    unknown: set[int] = set()
+    cursor = zero
+    stacked = isinstance(composition, otio.schema.Stack)
+    for child in composition:
+        if isinstance(child, otio.schema.Transition):
+            ranges[child] = otio.opentime.TimeRange(cursor, zero)
+            continue
+        try:
+            duration = child.duration()
+        except Exception:
+            duration = otio.opentime.RationalTime(0, cursor.rate)
+            unknown.add(id(child))
+        start = zero if stacked else cursor
+        ranges[child] = otio.opentime.TimeRange(start, duration)
+        if not stacked:
+            cursor = cursor + duration
+    return ranges, unknown
 
 
 def track_labels(timeline: Any) -> list[tuple[Any, str, str]]:
@@ -53,7 +82,7 @@ def walk(timeline: Any, inspect: Callable[[Any], Any] | None = None) -> Iterator
 
     def place(composition: Any, origin: Any, label: str, kind: str, nested: str, window: Any) -> Iterator[Placed]:
         nonlocal counter
-        ranges = composition.range_of_all_children()
+        ranges, unknown = _ranges(composition, otio)
         trim = composition.source_range
         shift = origin - trim.start_time if trim is not None else origin
         for child in composition:
@@ -65,7 +94,8 @@ def walk(timeline: Any, inspect: Callable[[Any], Any] | None = None) -> Iterator
                 span = ranges[child]
                 start = span.start_time + shift
                 if window is None:
-                    yield Placed(child, found, counter, label, kind, start, span.duration, nested)
+                    yield Placed(child, found, counter, label, kind, start, span.duration, nested,
+                                 unknown_length=id(child) in unknown)
                     continue
                 # Inside a trimmed nested composition only the part within its window is on screen.
                 end = start + span.duration
@@ -75,7 +105,8 @@ def walk(timeline: Any, inspect: Callable[[Any], Any] | None = None) -> Iterator
                 hidden = not end_v > start_v
                 if hidden:
                     start_v = end_v = hi if start >= hi else lo
-                yield Placed(child, found, counter, label, kind, start_v, end_v - start_v, nested, hidden)
+                yield Placed(child, found, counter, label, kind, start_v, end_v - start_v, nested, hidden,
+                             id(child) in unknown)
             elif isinstance(child, composition_type):
                 span = ranges[child]
                 inner = f"{nested} > {child.name}" if nested else (child.name or type(child).__name__)
