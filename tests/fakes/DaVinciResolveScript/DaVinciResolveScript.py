@@ -4,19 +4,18 @@ Signatures follow the scripting README shipped with DaVinci Resolve 20 (Develope
 mirrored at github.com/WheheoHu/bmd_doc docs/resolve_api):
 
 - ``scriptapp("Resolve")`` -> Resolve; ``Resolve.GetProjectManager()``, ``Resolve.Fusion()``,
-  ``Resolve.GetVersionString()``, the export constants ``EXPORT_OTIO`` / ``EXPORT_NONE``;
+  the export constants ``EXPORT_OTIO`` / ``EXPORT_NONE``;
 - ``ProjectManager.GetCurrentProject()``; ``Project.GetName()``, ``Project.GetCurrentTimeline()``;
 - ``Timeline``: ``GetName()``, ``GetTrackCount(trackType)``, ``GetItemListInTrack(trackType, index)``
-  (1-based index), ``GetCurrentVideoItem()``, ``GetStartFrame()``, ``GetEndFrame()``,
+  (1-based index), ``GetCurrentVideoItem()``, ``GetStartFrame()``,
   ``GetSetting(settingName)``, ``Export(fileName, exportType, exportSubtype)`` -> Bool;
 - ``TimelineItem``: ``GetName()``, ``GetStart()``, ``GetEnd()``, ``GetDuration()``, ``GetLeftOffset()``,
-  ``GetUniqueId()``, ``GetMediaPoolItem()``, ``GetTrackTypeAndIndex()``,
+  ``GetMediaPoolItem()``, ``GetTrackTypeAndIndex()``,
   ``AddMarker(frameId, color, name, note, duration, customData)`` -> Bool (refuses an occupied frame or
   an unknown colour, as Resolve does), ``GetMarkers()`` -> {frameId: {color, duration, note, name,
-  customData}}, ``DeleteMarkerAtFrame(frameNum)``, ``GetMarkerByCustomData(customData)``,
-  ``UpdateMarkerCustomData(frameId, customData)``, ``SetClipColor(colorName)``, ``GetClipColor()``,
+  customData}}, ``DeleteMarkerAtFrame(frameNum)``, ``SetClipColor(colorName)``, ``GetClipColor()``,
   ``ClearClipColor()``;
-- ``MediaPoolItem.GetName()``, ``MediaPoolItem.GetClipProperty(propertyName)`` ("File Path").
+- ``MediaPoolItem.GetClipProperty(propertyName)`` ("File Path").
 
 ``Timeline.Export(path, EXPORT_OTIO, EXPORT_NONE)`` writes a real OTIO file shaped like Resolve's own
 export: one track per video track, clips with ``Resolve_OTIO`` metadata, clip markers as ``Marker.2`` with
@@ -77,9 +76,6 @@ class MediaPoolItem:
     def __init__(self, name: str, path: str) -> None:
         self._name, self._path = name, path
 
-    def GetName(self) -> str:  # noqa: N802 - Resolve's names
-        return self._name
-
     def GetClipProperty(self, propertyName: str | None = None) -> Any:  # noqa: N802, N803
         props = {"File Path": self._path, "Clip Name": self._name}
         return props if propertyName is None else props.get(propertyName, "")
@@ -103,7 +99,6 @@ class TimelineItem:
         self._colour = ""
         self._media = MediaPoolItem(name, path) if path else None
         self._track = track
-        self._id = f"fake-item-{id(self):x}"
 
     def GetName(self) -> str:  # noqa: N802
         return self._name
@@ -119,9 +114,6 @@ class TimelineItem:
 
     def GetLeftOffset(self) -> int:  # noqa: N802
         return self._left
-
-    def GetUniqueId(self) -> str:  # noqa: N802
-        return self._id
 
     def GetMediaPoolItem(self) -> MediaPoolItem | None:  # noqa: N802
         return self._media
@@ -154,18 +146,6 @@ class TimelineItem:
 
     def DeleteMarkerAtFrame(self, frameNum: float) -> bool:  # noqa: N802, N803
         return self._markers.pop(float(frameNum), None) is not None
-
-    def GetMarkerByCustomData(self, customData: str) -> dict[float, dict[str, Any]]:  # noqa: N802, N803
-        for frame, info in self._markers.items():
-            if info["customData"] == customData:
-                return {frame: dict(info)}
-        return {}
-
-    def UpdateMarkerCustomData(self, frameId: float, customData: str) -> bool:  # noqa: N802, N803
-        if float(frameId) not in self._markers:
-            return False
-        self._markers[float(frameId)]["customData"] = customData
-        return True
 
     def SetClipColor(self, colorName: str) -> bool:  # noqa: N802, N803
         if colorName not in CLIP_COLOURS:
@@ -206,10 +186,6 @@ class Timeline:
 
     def GetStartFrame(self) -> int:  # noqa: N802
         return self._start
-
-    def GetEndFrame(self) -> int:  # noqa: N802
-        ends = [i.GetEnd() for track in self.tracks["video"] for i in track]
-        return max(ends, default=self._start)
 
     def GetSetting(self, settingName: str | None = None) -> Any:  # noqa: N802, N803
         settings = {"timelineFrameRate": f"{self._rate:g}"}
@@ -313,9 +289,6 @@ class Resolve:
 
     def GetProjectManager(self) -> ProjectManager:  # noqa: N802
         return self._pm
-
-    def GetVersionString(self) -> str:  # noqa: N802
-        return "20.0.0.49 (fake)"
 
     def Fusion(self) -> Fusion | None:  # noqa: N802
         return self._fusion

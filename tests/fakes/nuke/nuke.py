@@ -2,26 +2,27 @@
 
 Written from Foundry's Nuke Python API reference (learn.foundry.com/nuke/developers/<ver>/pythondevguide):
 ``nuke.Node`` (``knob``, ``knobs``, ``__getitem__``, ``addKnob``, ``removeKnob``, ``name``, ``fullName``,
-``Class``, ``setSelected``, ``isSelected``, ``input``, ``setInput``, ``inputs``, ``dependencies``,
-``xpos``, ``ypos``, ``screenWidth``, ``screenHeight``), the knob classes ``Tab_Knob``, ``String_Knob``,
-``Boolean_Knob``, ``Enumeration_Knob``, ``PyScript_Knob``, ``Text_Knob``, ``Multiline_Eval_String_Knob``,
-``Int_Knob`` (``setValue``, ``value``, ``getValue``, ``setFlag``, ``clearFlag``, ``setVisible``,
-``values``, ``setValues``, ``fromScript``, ``toScript``), ``nuke.nodes.<Class>(**knobs)``,
-``nuke.createNode``, ``nuke.toNode``, ``nuke.delete``, ``nuke.allNodes(filter, group, recurseGroups)``,
-``nuke.selectedNodes(filter)``, ``nuke.zoom(scale, center)``, ``nuke.show``, ``nuke.root()``,
-``nuke.message``, ``nuke.ask``, ``nuke.tprint``, ``nuke.GUI``, ``nuke.env``, ``nuke.thisNode``,
-``nuke.thisKnob``, ``nuke.menu(name).addMenu/addCommand/findItem``, ``nuke.pluginAddPath`` and the
-callbacks module (``addKnobChanged``, ``addOnScriptSave``, ``addOnScriptLoad``, ``addBeforeRender``,
-``addOnUserCreate`` with ``(call, args=(), kwargs={}, nodeClass=..., node=None)``; run as
-``nuke.callbacks._doCallbacks`` does: the class list, then ``'*'``).
+``Class``, ``setSelected``, ``isSelected``, ``input``, ``setInput``, ``dependencies(what)``, ``xpos``,
+``ypos``, ``setXYpos``, ``screenWidth``, ``screenHeight``, ``metadata(key)``; Group ``nodes``,
+``begin``/``end``), the knob classes ``Tab_Knob``, ``String_Knob``, ``Boolean_Knob``, ``Enumeration_Knob``
+(``values``), ``PyScript_Knob``, ``Text_Knob``, ``Multiline_Eval_String_Knob``, ``File_Knob``, ``Int_Knob``
+(``tile_color``) and ModifyMetaData's ``metadata`` knob (``value``, ``setValue``, ``setFlag``,
+``toScript``, ``fromScript``), ``nuke.nodes.<Class>(**knobs)``, ``nuke.createNode``, ``nuke.toNode``,
+``nuke.allNodes(filter, group, recurseGroups)``, ``nuke.selectedNodes(filter)``, ``nuke.zoom(scale, center)``,
+``nuke.root()``, ``nuke.message``, ``nuke.ask``, ``nuke.tprint``, ``nuke.GUI``, ``nuke.env``,
+``nuke.thisNode``, ``nuke.thisKnob``, ``nuke.menu(name).addMenu/addCommand/findItem``, ``nuke.getPaneFor``,
+``nuke.pluginAddPath``, the constants ``INPUTS``, ``HIDDEN_INPUTS``, ``INVISIBLE``, ``STARTLINE``, and the
+callbacks module (``addKnobChanged``/``removeKnobChanged``, ``addOnScriptSave``/``removeOnScriptSave``,
+``addBeforeRender``/``removeBeforeRender``, ``addOnUserCreate``, each ``(call, args=(), kwargs={},
+nodeClass=...)``, run as ``nuke.callbacks._doCallbacks`` does: the node's class list, then ``'*'``).
 
-What a user would do in the UI is driven by functions whose names start with ``fake_``: ``fake_set_knob``
-(an edit in the Properties panel, which fires knobChanged), ``fake_save_script``, ``fake_load_script``,
-``fake_user_create`` and ``execute`` (as ``nuke.execute``: beforeRender callbacks run first and an
-exception raised there aborts the render as ``RuntimeError``). ``execute`` renders a tiny real
-OpenEXR file whose header carries the metadata that reaches the Write, as Nuke's exr writer does:
-with the Write's ``metadata`` knob at "default metadata and exr/*" or more, a key ``exr/<name>`` is
-written as the header attribute ``<name>`` (Nuke "Rendering Metadata" guide).
+What a user does in the UI is driven by functions whose names start with ``fake_``: ``fake_set_knob``
+(an edit in the Properties panel, which fires knobChanged), ``fake_save_script`` (File > Save: onScriptSave
+runs), ``fake_reset``; and ``execute`` (as ``nuke.execute``: beforeRender callbacks run first, and an
+exception raised there aborts the render as ``RuntimeError``). ``execute`` renders a tiny real OpenEXR
+file whose header carries the metadata that reaches the Write, as Nuke's exr writer does: with the
+Write's ``metadata`` knob at "default metadata and exr/*" or more, a key ``exr/<name>`` is written as the
+header attribute ``<name>`` (Nuke guide, "Rendering Metadata"; ModifyMetaData reference).
 """
 
 from __future__ import annotations
@@ -72,13 +73,7 @@ class Knob:
     def label(self) -> str:
         return self._label
 
-    def node(self) -> Node | None:
-        return self._node
-
     def value(self) -> Any:
-        return self._value
-
-    def getValue(self) -> Any:  # noqa: N802 - Nuke's name
         return self._value
 
     def setValue(self, value: Any) -> bool:  # noqa: N802
@@ -88,17 +83,8 @@ class Knob:
     def setFlag(self, flag: int) -> None:  # noqa: N802
         self._flags |= flag
 
-    def clearFlag(self, flag: int) -> None:  # noqa: N802
-        self._flags &= ~flag
-
     def getFlag(self, flag: int) -> bool:  # noqa: N802
         return bool(self._flags & flag)
-
-    def setVisible(self, visible: bool) -> None:  # noqa: N802
-        if visible:
-            self.clearFlag(INVISIBLE)
-        else:
-            self.setFlag(INVISIBLE)
 
     def visible(self) -> bool:
         return not self.getFlag(INVISIBLE)
@@ -190,9 +176,6 @@ class Enumeration_Knob(Knob):  # noqa: N801
             raise ValueError(f"{self._name}: {value!r} is not one of the menu items")
         return super().setValue(value)
 
-    def getValue(self) -> Any:  # noqa: N802 - Nuke returns the index as a float
-        return float(self._items.index(self._value)) if self._value in self._items else 0.0
-
 
 class MetaData_Knob(Knob):
     """ModifyMetaData's ``metadata`` knob; set with ``fromScript('{set key value}\\n...')``."""
@@ -244,9 +227,6 @@ class Node:
     def name(self) -> str:
         return str(self._knobs["name"].value())
 
-    def setName(self, name: str) -> None:  # noqa: N802
-        self._knobs["name"].setValue(name)
-
     def fullName(self) -> str:  # noqa: N802
         if self._parent is None or self._parent is _root:
             return self.name()
@@ -281,9 +261,6 @@ class Node:
 
     def input(self, index: int) -> Node | None:
         return self._inputs[index] if index < len(self._inputs) else None
-
-    def inputs(self) -> int:
-        return len(self._inputs)
 
     def dependencies(self, what: int = INPUTS | HIDDEN_INPUTS | EXPRESSIONS) -> list[Node]:
         if not what & (INPUTS | HIDDEN_INPUTS):
@@ -386,7 +363,6 @@ ask_answers: list[bool] = []
 """What the artist answers to the next nuke.ask questions (default: no)."""
 questions: list[str] = []
 zoom_calls: list[tuple[float, tuple[float, float] | None]] = []
-shown: list[Node] = []
 terminal: list[str] = []
 
 
@@ -453,13 +429,6 @@ def toNode(name: str) -> Node | None:  # noqa: N802
     return None
 
 
-def delete(node: Node) -> None:
-    parent = node._parent or _root
-    parent._children.remove(node)
-    for other in allNodes(recurseGroups=True):
-        other._inputs = [None if n is node else n for n in other._inputs]
-
-
 def allNodes(filter: str | None = None, group: Group | None = None, recurseGroups: bool = False) -> list[Node]:  # noqa: N802, A002
     start = group if group is not None else _current_group
     out: list[Node] = []
@@ -479,13 +448,6 @@ def selectedNodes(filter: str | None = None) -> list[Node]:  # noqa: N802, A002
     return [n for n in allNodes(filter) if n.isSelected()]
 
 
-def selectedNode() -> Node:  # noqa: N802
-    selected = selectedNodes()
-    if not selected:
-        raise ValueError("no node selected")
-    return selected[-1]
-
-
 def root() -> Root:
     return _root
 
@@ -496,10 +458,6 @@ def thisNode() -> Node | None:  # noqa: N802
 
 def thisKnob() -> Knob | None:  # noqa: N802
     return _this_knob
-
-
-def thisClass() -> str | None:  # noqa: N802
-    return _this_node.Class() if _this_node is not None else None
 
 
 def message(prompt: str) -> None:
@@ -520,10 +478,6 @@ def zoom(scale: float, center: tuple[float, float] | list[float] | None = None, 
         return None
     zoom_calls.append((scale, tuple(center) if center is not None else None))  # type: ignore[arg-type]
     return scale
-
-
-def show(node: Node, forceFloat: bool = False) -> None:  # noqa: N803
-    shown.append(node)
 
 
 _plugin_paths: list[str] = []
@@ -621,12 +575,10 @@ def getPaneFor(panelName: str) -> Pane:  # noqa: N802, N803 - returns the pane h
 Callback = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Any]
 knobChangeds: dict[str, list[Callback]] = {}  # noqa: N816 - Nuke's names
 onScriptSaves: dict[str, list[Callback]] = {}  # noqa: N816
-onScriptLoads: dict[str, list[Callback]] = {}  # noqa: N816
 beforeRenders: dict[str, list[Callback]] = {}  # noqa: N816
 _on_user_creates: dict[str, list[Callback]] = {}
 _on_creates: dict[str, list[Callback]] = {}
 onUserCreates = _on_user_creates  # noqa: N816
-onCreates = _on_creates  # noqa: N816
 
 
 def _add(
@@ -672,10 +624,6 @@ def addOnScriptSave(call: Callable[..., Any], args: Any = (), kwargs: Any = None
     _add(onScriptSaves, call, args, kwargs or {}, nodeClass, None)
 
 
-def addOnScriptLoad(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Root") -> None:  # noqa: N802, N803
-    _add(onScriptLoads, call, args, kwargs or {}, nodeClass, None)
-
-
 def addBeforeRender(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Write") -> None:  # noqa: N802, N803
     _add(beforeRenders, call, args, kwargs or {}, nodeClass, None)
 
@@ -690,10 +638,6 @@ def removeBeforeRender(call: Callable[..., Any], args: Any = (), kwargs: Any = N
 
 def addOnUserCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:  # noqa: N802, N803
     _add(_on_user_creates, call, args, kwargs or {}, nodeClass, None)
-
-
-def addOnCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:  # noqa: N802, N803
-    _add(_on_creates, call, args, kwargs or {}, nodeClass, None)
 
 
 def _run(table: dict[str, list[Callback]], node: Node, knob: Knob | None = None) -> None:
@@ -732,27 +676,23 @@ def fake_save_script(path: str | Path) -> None:
     Path(path).write_text(f"# fake Nuke script\nRoot {{\n name {path}\n}}\n", encoding="utf-8")
 
 
-def fake_load_script() -> None:
-    _run(onScriptLoads, _root)
-
-
 def fake_reset() -> None:
     """A fresh session: empty script, no callbacks, no menus (between tests)."""
     global _root, _current_group, GUI
     _root = Root("Root", "", None)
     _current_group = _root
     _counters.clear()
-    for table in (knobChangeds, onScriptSaves, onScriptLoads, beforeRenders, _on_user_creates, _on_creates):
+    for table in (knobChangeds, onScriptSaves, beforeRenders, _on_user_creates, _on_creates):
         table.clear()
     _menus.clear()
-    for log in (messages, ask_answers, questions, zoom_calls, shown, terminal):
+    for log in (messages, ask_answers, questions, zoom_calls, terminal):
         log.clear()
     GUI = False
     env["gui"] = False
 
 
 def execute(name_or_node: str | Node, start: int = 1, end: int | None = None, incr: int = 1, views: Any = None) -> None:
-    """Render a Write: beforeRender first (an exception there aborts the render), then one EXR per frame."""
+    """nuke.execute: beforeRender first (an exception there aborts the render), then one EXR per frame."""
     node = toNode(name_or_node) if isinstance(name_or_node, str) else name_or_node
     if node is None or node.Class() != "Write":
         raise ValueError(f"{name_or_node}: not a Write node")
