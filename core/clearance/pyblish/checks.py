@@ -41,9 +41,7 @@ class CheckOutcome:
 
 
 def _failure(check: ItemCheck, message: str) -> ItemFailure:
-    record = check.item.record
-    return ItemFailure(check.name, check.item.host, check.item.handle, message,
-                       str(record.id) if record is not None else None)
+    return ItemFailure(check.name, check.item.host, check.item.handle, message, check.record_id)
 
 
 # ------------------------------------------------------------------------------------------ the checks
@@ -63,29 +61,30 @@ def record_disclosed(context: Any, checks: list[ItemCheck], setting: ValidatorSe
     policy = context_policy(context)
     production = context.data.get("clearance_production")
     queue = policy.publish.queue_disclosures
-    outbox = Outbox()
     out = CheckOutcome()
     pending: list[ItemCheck] = []
     seen: dict[tuple[str, str], bool] = {}
-    for check in checks:
-        record = check.record
-        if record is None or check.content is None:
-            continue
-        if production and record.production != production:
-            out.failures.append(_failure(
-                check, f"the record is for production {record.production or '(none)'}, this publish is for "
-                f"{production}"))
-            continue
-        key = (str(record.id), check.content)
-        if key not in seen:
-            seen[key] = outbox.is_disclosed(record.id, check.content)
-        if seen[key]:
-            continue
-        if queue:
-            pending.append(check)
-        else:
-            out.failures.append(_failure(
-                check, f"record {record.id} was never sent or queued (run Repair or `clearance submit`)"))
+    with Outbox() as outbox:
+        for check in checks:
+            record = check.record
+            if record is None or check.content is None or check.record_id is None:
+                continue
+            if production and record.production != production:
+                out.failures.append(_failure(
+                    check, f"the record is for production {record.production or '(none)'}, this publish is for "
+                    f"{production}"))
+                continue
+            key = (check.record_id, check.content)
+            disclosed = seen.get(key)
+            if disclosed is None:
+                disclosed = seen[key] = outbox.is_disclosed(check.record_id, check.content)
+            if disclosed:
+                continue
+            if queue:
+                pending.append(check)
+            else:
+                out.failures.append(_failure(
+                    check, f"record {check.record_id} was never sent or queued (run Repair or `clearance submit`)"))
     if pending:
         context.data["clearance_to_queue"] = pending
         out.notes.append(f"{len(pending)} record(s) not yet disclosed: they are queued in the outbox before "
@@ -144,28 +143,49 @@ def approval_source(context: Any) -> ApprovalSource:
     return source
 
 
+def _covers(approval: Any, record: Any, target_key: str) -> bool:
+    """Does an approval cover this target? (clearance.approvals.verify's rule: no targets = the record's.)"""
+    listed = approval.statement.targets
+    if not listed and not record.targets:
+        return True
+    return target_key in (listed or [t.key() for t in record.targets])
+
+
 def approval_valid(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
-    from clearance.approvals import find_valid_approval
+    from clearance.approvals import find_valid_approval, verify
 
     out = CheckOutcome()
     needing = [c for c in checks if c.decision is not None and c.decision.outcome == "approval_required"]
     if not needing:
         return out
     source = approval_source(context)
-    production = context.data.get("clearance_production")
+    production = context.data.get("clearance_production") or None
     now: datetime | None = context.data.get("clearance_now")
+    # One record covers many targets: verify its approvals once (signature, digest, production, expiry,
+    # revocation), then check each item's target against the valid ones.
+    held: dict[tuple[str, str | None], tuple[list[Any], list[Any]]] = {}
     for check in needing:
         record = check.record
-        assert record is not None and check.decision is not None
-        result = find_valid_approval(
-            record, source.approvals(record.id), keys=source.keys, revocations=source.revocations,
-            target=check.item.target, now=now, production=production or None, max_revocation_age=source.max_age,
-        )
-        if result.valid:
-            check.approval = result.approval
+        assert record is not None and check.decision is not None and check.record_id is not None
+        version = (check.record_id, check.content)
+        if version not in held:
+            approvals = source.approvals(check.record_id)
+            digest = check.digest
+            valid = [a for a in approvals if verify(
+                a, record, keys=source.keys, revocations=source.revocations, production=production, now=now,
+                max_revocation_age=source.max_age, record_digest=digest).valid]
+            held[version] = (approvals, valid)
+        approvals, valid = held[version]
+        key = check.item.target.key()
+        approval = next((a for a in valid if _covers(a, record, key)), None)
+        if approval is not None:
+            check.approval = approval
             continue
+        reason = find_valid_approval(
+            record, approvals, keys=source.keys, revocations=source.revocations, target=check.item.target,
+            now=now, production=production, max_revocation_age=source.max_age).reason
         rules = ", ".join(f.rule for f in check.decision.findings if f.outcome == "approval_required")
-        out.failures.append(_failure(check, f"needs written approval ({rules}): {result.reason}"))
+        out.failures.append(_failure(check, f"needs written approval ({rules}): {reason}"))
     return out
 
 
@@ -209,13 +229,16 @@ def tool_registered(context: Any, checks: list[ItemCheck], setting: ValidatorSet
     policy = context_policy(context)
     known = _registry(policy)
     out = CheckOutcome()
+    unknown_by_record: dict[int, list[str]] = {}
     for check in checks:
         record = check.record
         if record is None:
             continue
-        unknown = [t.name for t in record.tools if t.name.casefold() not in known]
-        if not record.tools:
-            unknown = ["(no tool named)"]
+        unknown = unknown_by_record.get(id(record))
+        if unknown is None:
+            unknown = [t.name for t in record.tools if t.name.casefold() not in known] or (
+                [] if record.tools else ["(no tool named)"])
+            unknown_by_record[id(record)] = unknown
         if unknown:
             finding = _failure(check, f"tool {', '.join(unknown)} is not in the policy's tool registry")
             (out.failures if policy.publish.block_unknown_tools else out.warnings).append(finding)
@@ -229,14 +252,14 @@ def _evidence(evidence: Any) -> str:
 
 
 def untagged_ai_media(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    out = CheckOutcome()
+    untagged = [c for c in checks if c.item.record is None and not c.item.tag_error and c.item.files]
+    if not untagged:
+        return out
     from clearance.provenance import is_genai, scan_file
 
-    out = CheckOutcome()
-    for check in checks:
-        item = check.item
-        if item.record is not None or item.tag_error:
-            continue
-        for path in item.files:
+    for check in untagged:
+        for path in check.item.files:
             result = scan_file(path)
             if getattr(result, "error", None):
                 out.warnings.append(_failure(check, f"{Path(path).name} could not be scanned: {result.error}"))

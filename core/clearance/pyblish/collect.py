@@ -30,16 +30,21 @@ class ItemCheck:
     item: GenAIItem
     name: str
     families: list[str]
+    record: UseRecord | None = None
+    record_id: str | None = None
     decision: Decision | None = None
-    digest: str | None = None
     content: str | None = None
     instance: Any = None
     approval: Any = None  # the SignedApproval the approval check accepted
     failures: list[str] = field(default_factory=list)
+    _digest: str | None = None
 
     @property
-    def record(self) -> UseRecord | None:
-        return self.item.record
+    def digest(self) -> str | None:
+        """The decision digest approvals are bound to (computed on first use: only approvals need it)."""
+        if self._digest is None and self.record is not None:
+            self._digest = decision_digest(self.record)
+        return self._digest
 
 
 def manifest_of(context: Any) -> LoadedManifest:
@@ -94,7 +99,7 @@ def collect_checks(context: Any) -> list[ItemCheck]:
     raw = context.data.get(CONTEXT_KEY, [])
     checks: list[ItemCheck] = []
     # The same record is often attached to several targets: evaluate and hash it once.
-    judged: dict[int, tuple[Decision, str, str]] = {}
+    judged: dict[int, tuple[Decision, str, str]] = {}  # id(record) -> decision, record id, content digest
     used: dict[str, int] = {}
     for entry in raw:
         item = entry if isinstance(entry, GenAIItem) else GenAIItem.model_validate(entry)
@@ -105,13 +110,13 @@ def collect_checks(context: Any) -> list[ItemCheck]:
         else:
             used[name] = 1
         families = [item.family or default_family]
-        check = ItemCheck(item=item, name=name, families=families)
-        record = item.record
-        if record is not None and item.tag_error is None:
+        record = item.record if item.tag_error is None else None
+        check = ItemCheck(item=item, name=name, families=families, record=record)
+        if record is not None:
             key = id(record)
             if key not in judged:
-                judged[key] = (evaluate(record, policy), decision_digest(record), content_digest(record))
-            check.decision, check.digest, check.content = judged[key]
+                judged[key] = (evaluate(record, policy), str(record.id), content_digest(record))
+            check.decision, check.record_id, check.content = judged[key]
         check.instance = context.create_instance(
             name,
             family=FAMILY,
@@ -123,7 +128,7 @@ def collect_checks(context: Any) -> list[ItemCheck]:
             clearance_families=families,
             clearance_item=item,
             clearance_check=check,
-            clearance_record_ids=[str(record.id)] if record is not None else [],
+            clearance_record_ids=[check.record_id] if check.record_id else [],
         )
         checks.append(check)
     context.data[CHECKS_KEY] = checks

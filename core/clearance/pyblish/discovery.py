@@ -48,7 +48,22 @@ def clearance_paths(paths: Iterable[str] | None = None) -> list[Path]:
     return found
 
 
+_loaded: dict[str, tuple[tuple[int, int], types.ModuleType | None, str | None]] = {}
+
+
 def _execute(path: Path) -> tuple[types.ModuleType | None, str | None]:
+    """Run a plugin file as pyblish does, once per version of the file (a host publishes many times)."""
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _loaded.get(str(path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    module, error = _execute_fresh(path)
+    _loaded[str(path)] = (stamp, module, error)
+    return module, error
+
+
+def _execute_fresh(path: Path) -> tuple[types.ModuleType | None, str | None]:
     """Run a plugin file exactly as pyblish.plugin.discover does: a fresh module, not in sys.modules."""
     module = types.ModuleType(path.stem)
     module.__file__ = str(path)
@@ -101,7 +116,7 @@ def check(discovered: list[Any] | None = None, paths: Iterable[str] | None = Non
                     str(path), "defines no Pyblish plugin (helper modules in a plugin folder must start with _)"))
             found = by_file.get(_real(path), set())
             for plugin in defined:
-                if getattr(plugin, "enabled", True) is False:
+                if not _enabled(plugin):
                     continue  # switched off by the policy on purpose
                 if not pyblish.plugin.plugin_is_valid(plugin):
                     problems.append(DiscoveryProblem(
@@ -118,6 +133,19 @@ def check(discovered: list[Any] | None = None, paths: Iterable[str] | None = Non
                            else "was not discovered by pyblish")
                     problems.append(DiscoveryProblem(str(path), f"plugin {plugin.__name__} {why}"))
     return problems
+
+
+def _enabled(plugin: type) -> bool:
+    from clearance.errors import ClearanceError
+    from clearance.pyblish import settings
+
+    vid = getattr(plugin, "validator_id", "")
+    if not vid:
+        return True
+    try:
+        return settings.setting_for(settings.active_policy(), vid).enabled
+    except ClearanceError:
+        return True  # the set-up check reports the unreadable policy itself
 
 
 _guard = {"busy": False}

@@ -87,7 +87,9 @@ class ClearanceValidator(pyblish.api.ContextPlugin):
         if not setting.enabled:
             self.log.info("switched off by the policy (publish.validators.%s.enabled)", self.validator_id)
             return
-        items = [c for c in checks_of(context) if settings.families_match(setting, c.families)]
+        items = checks_of(context)
+        if "*" not in setting.families:
+            items = [c for c in items if settings.families_match(setting, c.families)]
         outcome = checks.CHECKS[self.validator_id](context, items, setting)
         for note in outcome.notes:
             self.log.info(note)
