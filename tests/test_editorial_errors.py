@@ -192,15 +192,15 @@ def test_odd_items_do_not_crash(shared_data: Path, tmp_path: Path) -> None:
 
 def test_clip_of_unknown_length_is_reported_not_fatal(shared_data: Path, tmp_path: Path) -> None:
     timeline = otio.adapters.read_from_file(str(shared_data / "otio" / "simple_cut.otio"))
-    clip = _clip(timeline, "Clip-003")
+    clip = _clip(timeline, "Clip-004")
     clip.media_reference = otio.schema.ExternalReference(target_url="/mnt/offline/plate.mov")  # no available range
     path = tmp_path / "cut.otio"
     otio.adapters.write_to_file(timeline, str(path))
     record = write_record(tmp_path, make_record("notify"))
     out = tmp_path / "tagged.otio"
-    assert cli("tag", path, "--clip", "Clip-003", "--record", record, "-o", out).code == 0
+    assert cli("tag", path, "--clip", "Clip-004", "--record", record, "-o", out).code == 0
     run = cli("check", out, "--json")
     assert run.code == 0
     [reported] = run.json()["clips"]
-    assert reported["timecode_in"] == reported["timecode_out"] == "00:00:00:09"
+    assert reported["timecode_in"] == reported["timecode_out"] == "00:00:00:13"
     assert any("length is unknown" in r for r in reported["reasons"])
