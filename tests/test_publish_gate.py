@@ -279,3 +279,31 @@ def test_manifest_file_is_yaml_or_json(studio: dict) -> None:
     as_json.write_text(json.dumps(yaml.safe_load(manifest.read_text())))
     context = run_publish(as_json, studio["policy"])
     assert errors(context) == {}
+
+
+def test_approval_naming_the_target_passes_and_covers_only_it(studio: dict) -> None:
+    record, _, manifest = _manifest(studio, targets=[{"kind": "shot", "ref": "sh010_sign"},
+                                                     {"kind": "shot", "ref": "sh020"}])
+    write_approval(studio["approvals"], approve(studio["ring"], record, targets=["shot:sh010_sign"]))
+    context = run_publish(manifest, studio["policy"], studio["approvals"])
+    assert errors(context) == {}
+    check = context.data["clearance_checks"][0]
+    assert check.item.target.key() == "shot:sh010_sign" and check.approval is not None
+
+
+def test_one_record_on_many_items_is_judged_per_target(studio: dict) -> None:
+    """Items sharing one record: an approval for some targets passes those and names the others."""
+    shots = ["sh010", "sh020", "sh030"]
+    data = record_data("approval", targets=[{"kind": "shot", "ref": s} for s in shots])
+    record = write_record(studio["work"] / "records" / "shared.yaml", data)
+    items = []
+    for shot in shots:
+        (studio["work"] / f"{shot}.exr").write_bytes(shot.encode())
+        items.append({"name": shot, "files": [f"{shot}.exr"], "records": ["records/shared.yaml"]})
+    manifest = write_manifest(studio["work"], items, family="review")
+    write_approval(studio["approvals"], approve(studio["ring"], record, targets=["shot:sh010", "shot:sh030"]))
+    context = run_publish(manifest, studio["policy"], studio["approvals"])
+    failures = context.data["clearance_failures"]["clearance.approval_valid"]
+    assert [f.name for f in failures] == ["sh020"]
+    assert "does not cover target shot:sh020" in failures[0].message
+    assert not studio["dest"].exists()
