@@ -380,3 +380,20 @@ def test_menu_py_builds_the_menu(tmp_path: Path) -> None:
     done = _run_nuke_script("menu.py", [FAKE_NUKE, NUKE_PLUGIN, ROOT / "core"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "'Nuke'" in done.stdout and "'Pane'" in done.stdout
+
+
+def test_submit_and_refresh_work_offline(gui_nuke: Any) -> None:
+    from clearance_nuke.panel_model import PanelModel
+
+    from clearance.outbox import Outbox
+
+    node = gui_nuke.nodes.Read(file="/plates/a.exr")
+    _knobs().tag_node(node, final_record())
+    model = PanelModel()
+    assert model.submit(["Read1"]) == 1
+    assert gui_nuke.messages[-1].startswith("1 record(s) submitted: 1 queued")
+    with Outbox() as outbox:
+        assert [e.record_id for e in outbox.entries()] == [str(host.read_tag(node).record_id)]
+    assert model.refresh_approvals() == 1
+    assert any("could not pull approvals" in line and "CLEARANCE_SERVER" in line for line in gui_nuke.terminal)
+    assert [r.status for r in model.rows()] == ["approval_required"]

@@ -4,6 +4,4 @@ try:
 
     _clearance_boot.menu()
 except Exception as _clearance_exc:  # noqa: BLE001
-    print(
-        f"Clearance: menu not loaded ({type(_clearance_exc).__name__}: {_clearance_exc}); see docs/hosts/nuke.md"
-    )
+    print(f"Clearance: menu not loaded ({type(_clearance_exc).__name__}: {_clearance_exc}); see docs/hosts/nuke.md")

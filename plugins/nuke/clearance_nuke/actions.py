@@ -59,16 +59,22 @@ def submit_nodes(nodes: list[Any] | None = None) -> int:
     if not records:
         tell("No tagged node to submit.")
         return 0
-    client = DisclosureClient()
     judge = Judge()
-    for record in records:
-        client.submit(record)
-        if judge.decide(record).outcome == "approval_required":
-            try:
-                client.request_approval(record)
-            except ClearanceError as exc:  # offline: the request goes with the next sync
-                say(f"approval request for {record.id} not sent yet: {exc}")
-    tell(f"{len(records)} record(s) submitted (queued in the outbox first).")
+    states: dict[str, int] = {}
+    with DisclosureClient() as client:
+        for record in records:
+            result = client.submit(record)
+            states[result.state] = states.get(result.state, 0) + 1
+            if result.state == "sent" and judge.decide(record).outcome == "approval_required":
+                try:
+                    client.request_approval(record)
+                except ClearanceError as exc:
+                    say(f"approval request for {record.id} not sent: {exc}")
+    summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+    hint = (
+        "" if not states.get("queued") else " (queued records go out with `clearance submit --sync` or the next Submit)"
+    )
+    tell(f"{len(records)} record(s) submitted: {summary}{hint}.")
     return len(records)
 
 
@@ -77,7 +83,8 @@ def refresh_approvals() -> int:
     from clearance.client import DisclosureClient
 
     try:
-        DisclosureClient().pull_approvals()
+        with DisclosureClient() as client:
+            client.pull_approvals()
     except ClearanceError as exc:
         say(f"could not pull approvals: {exc}; showing what the cache holds")
     return refresh_all()
