@@ -285,3 +285,18 @@ def test_external_scripting_uses_scriptapp(app: Any, capsys: pytest.CaptureFixtu
 
     assert check.main(None, None) == 0  # DaVinciResolveScript.scriptapp("Resolve")
     assert json.dumps("DELIVERABLE") and "DELIVERABLE" in capsys.readouterr().out
+
+
+def test_tag_window_with_a_preset(app: Any) -> None:
+    from clearance_resolve import tag
+
+    from clearance.hosts.presets import preset_names, preset_record
+
+    name = preset_names()[0]
+    ui = dvr.fake_enable_ui(app)
+    dvr.fake_clicks.extend([f"Preset.CurrentText={name}", "Description.Text=sky for the diner", "Tag", "Close"])
+    assert tag.main(app, dvr) == 0
+    item = _timeline(app).GetCurrentVideoItem()
+    record = host.read_item_tag(item).record
+    assert record.use == preset_record(name).use and record.description == "sky for the diner"
+    assert "clip 'sh010_plate' on V1: tagged;" in ui.windows[-1].Find("Output").PlainText
