@@ -115,3 +115,21 @@ def test_a_damaged_outbox_gives_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(ClearanceError, match="cannot open the outbox"):
         Outbox(bad)
     assert sqlite3.sqlite_version  # the stdlib sqlite is the one in use
+
+
+def test_one_outbox_shared_by_threads() -> None:
+    import threading
+
+    records = [make_record() for _ in range(40)]
+    with Outbox() as box:
+        def worker(chunk: list) -> None:  # type: ignore[type-arg]
+            for record in chunk:
+                entry, _ = box.add(record, claim=True)
+                box.mark_sent(entry, "http://127.0.0.1:1", {"version": 1})
+
+        threads = [threading.Thread(target=worker, args=(records[i::4],)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert box.counts()["sent"] == 40

@@ -19,6 +19,7 @@ import os
 import random
 import socket
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -151,6 +152,8 @@ class Outbox:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else outbox_path()
         self.owner = _owner()
+        # One connection per Outbox; hosts call it from UI and background threads, so serialize use.
+        self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -166,7 +169,8 @@ class Outbox:
             ) from None
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> Outbox:
         return self
@@ -177,13 +181,14 @@ class Outbox:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         # BEGIN IMMEDIATE takes the write lock up front, so two processes never claim the same entry.
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # ----------------------------------------------------------------- adding
 
@@ -221,9 +226,10 @@ class Outbox:
     # ---------------------------------------------------------------- reading
 
     def get(self, record_id: str, digest: str) -> OutboxEntry | None:
-        row = self._db.execute(
-            "SELECT * FROM entries WHERE record_id = ? AND content_digest = ?", (str(record_id), digest)
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM entries WHERE record_id = ? AND content_digest = ?", (str(record_id), digest)
+            ).fetchone()
         return _row_entry(row) if row else None
 
     def entries(self, record_id: str | None = None, state: str | None = None) -> list[OutboxEntry]:
@@ -235,14 +241,21 @@ class Outbox:
             sql += " AND state = ?"
             params.append(state)
         sql += " ORDER BY created_at, record_id"
-        return [_row_entry(r) for r in self._db.execute(sql, params)]
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [_row_entry(r) for r in rows]
 
     def record_ids(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT record_id FROM entries ORDER BY record_id")]
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT DISTINCT record_id FROM entries ORDER BY record_id")]
 
     def counts(self) -> dict[str, int]:
         out = {"queued": 0, "sent": 0, "failed": 0, "needs_fix": 0}
-        for row in self._db.execute("SELECT state, permanent, COUNT(*) FROM entries GROUP BY state, permanent"):
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, permanent, COUNT(*) FROM entries GROUP BY state, permanent"
+            ).fetchall()
+        for row in rows:
             out[row[0]] += row[2]
             if row[1]:
                 out["needs_fix"] += row[2]
@@ -252,9 +265,11 @@ class Outbox:
         """(entries waiting to be sent, of which another live process is sending right now)."""
         now = time.time()
         waiting = elsewhere = 0
-        for row in self._db.execute(
-            "SELECT claimed_by, claimed_until FROM entries WHERE state != 'sent' AND permanent = 0"
-        ):
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT claimed_by, claimed_until FROM entries WHERE state != 'sent' AND permanent = 0"
+            ).fetchall()
+        for row in rows:
             waiting += 1
             held = row["claimed_until"] is not None and row["claimed_until"] > now
             if held and row["claimed_by"] != self.owner and _owner_alive(row["claimed_by"]):
@@ -263,10 +278,11 @@ class Outbox:
 
     def is_disclosed(self, record_id: str, content_digest: str) -> bool:
         """Sent, or safely queued to be sent (a server refusal that needs a fix is not disclosed)."""
-        row = self._db.execute(
-            "SELECT state, permanent FROM entries WHERE record_id = ? AND content_digest = ?",
-            (str(record_id), content_digest),
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state, permanent FROM entries WHERE record_id = ? AND content_digest = ?",
+                (str(record_id), content_digest),
+            ).fetchone()
         return bool(row) and (row["state"] == "sent" or not row["permanent"])
 
     # --------------------------------------------------------------- claiming
