@@ -276,8 +276,16 @@ class Policy(Settings):
         default="embedded-1", description="A label for reports and manifests.", json_schema_extra=stricter("any")
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    tools: dict[str, ToolFacts] = Field(default_factory=dict, json_schema_extra=stricter("any"))
-    rules: dict[str, RuleSetting] = Field(default_factory=dict, json_schema_extra=stricter("any"))
+    tools: dict[str, ToolFacts] = Field(
+        default_factory=dict,
+        description="The tool registry: records naming a tool inherit its facts where they answered unsure.",
+        json_schema_extra=stricter("any"),
+    )
+    rules: dict[str, RuleSetting] = Field(
+        default_factory=dict,
+        description="Per rule code: enabled (first file only) and outcome (raise to at least).",
+        json_schema_extra=stricter("any"),
+    )
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
     editorial: EditorialSettings = Field(default_factory=EditorialSettings)
