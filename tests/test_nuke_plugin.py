@@ -397,3 +397,26 @@ def test_submit_and_refresh_work_offline(gui_nuke: Any) -> None:
     assert model.refresh_approvals() == 1
     assert any("could not pull approvals" in line and "CLEARANCE_SERVER" in line for line in gui_nuke.terminal)
     assert [r.status for r in model.rows()] == ["approval_required"]
+
+
+def test_read_of_a_long_sequence_scans_three_frames(
+    fake_nuke: Any, tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import clearance.provenance as provenance
+
+    for frame in range(1001, 1051):
+        shutil.copy(shared_data / "provenance" / "no_manifest.jpg", tmp_path / f"plate.{frame:04d}.jpg")
+    seen: list[list[str]] = []
+    real = provenance.scan_paths
+
+    def spy(paths: list[str], *args: Any, **kwargs: Any) -> Any:
+        seen.append(list(paths))
+        return real(paths, *args, **kwargs)
+
+    monkeypatch.setattr(provenance, "scan_paths", spy)
+    read = fake_nuke.nodes.Read()
+    fake_nuke.fake_set_knob(read, "file", str(tmp_path / "plate.####.jpg"))
+    assert [Path(p).name for p in seen[0]] == ["plate.1001.jpg", "plate.1026.jpg", "plate.1050.jpg"]
+    assert not host.is_tagged(read)

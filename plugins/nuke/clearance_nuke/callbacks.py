@@ -21,6 +21,7 @@ from clearance_nuke import knobs
 
 log = logging.getLogger("clearance.nuke")
 
+SCAN_FRAMES = 3
 ANSWER_KNOBS = frozenset(k.name for k in host.all_answer_knobs())
 
 
@@ -63,7 +64,9 @@ def scan_read(node: Any) -> str | None:
         return None
     from clearance.provenance import is_genai, scan_paths
 
-    results = scan_paths(files[:1] if len(files) == 1 else files)
+    # first, middle and last frame: a knobChanged callback must not read a whole sequence in the UI thread
+    sample = sorted({files[0], files[len(files) // 2], files[-1]}) if len(files) > SCAN_FRAMES else files
+    results = scan_paths(sample)
     genai = [r for r in results if is_genai(r.verdict)]
     if not genai:
         return results[0].verdict if results else None
