@@ -549,3 +549,47 @@ def scenario_operators(params: dict[str, Any]) -> dict[str, Any]:
     out["selected_strips"] = sorted(s.name for s in bpy.context.scene.sequence_editor.strips_all if s.select)
     out["refresh_offline"] = run_op(bpy.ops.clearance.refresh)
     return out
+
+
+BL_PKG_CLI = "bl_pkg/cli/blender_ext.py"
+
+
+def blender_extension_cli() -> Path:
+    """Blender's own extension command-line tool (what `blender --command extension ...` runs)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("bpy")
+    assert spec is not None and spec.origin is not None
+    found = sorted(Path(spec.origin).parent.glob(f"*/scripts/addons_core/{BL_PKG_CLI}"))
+    assert found, "the bpy module ships no bl_pkg extension tool"
+    return found[-1]
+
+
+def scenario_install_zip(params: dict[str, Any]) -> dict[str, Any]:
+    import bpy
+
+    result = bpy.ops.extensions.package_install_files(repo="user_default", filepath=params["zip"],
+                                                      enable_on_install=True)
+    return {"install": sorted(result), "enabled": MODULE in bpy.context.preferences.addons,
+            "props": hasattr(bpy.types.Object, "clearance") and hasattr(bpy.types.Strip, "clearance")}
+
+
+class _NoCore:
+    """Hides the clearance package, as on a machine where nobody installed the core."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "clearance" or name.startswith("clearance."):
+            raise ImportError(f"No module named {name!r}")
+        return None
+
+
+def scenario_no_core(params: dict[str, Any]) -> dict[str, Any]:
+    import bpy
+
+    sys.meta_path.insert(0, _NoCore())
+    enable_extension()
+    out = {"missing_panel": hasattr(bpy.types, "CLEARANCE_PT_missing_core"),
+           "props": hasattr(bpy.types.Object, "clearance")}
+    disable_extension()
+    out["after_disable"] = hasattr(bpy.types, "CLEARANCE_PT_missing_core")
+    return out

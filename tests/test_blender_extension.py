@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
-from blender_fixtures import run_in_blender
+from blender_fixtures import EXTENSION_DIR, blender_extension_cli, run_in_blender
 
 pytestmark = pytest.mark.blender
 
@@ -131,3 +134,30 @@ def test_operators_on_real_datablocks_and_strips(tmp_path: Path, shared_data: Pa
     assert out["select_offending"]["result"] == ["FINISHED"]
     assert out["selected_objects"] == ["Crowd"] and out["selected_strips"] == []
     assert out["refresh_offline"]["result"] == ["FINISHED"]
+
+
+def test_manifest_passes_blenders_validator_and_the_built_zip_installs(tmp_path: Path) -> None:
+    cli = blender_extension_cli()
+    checked = subprocess.run([sys.executable, str(cli), "validate", str(EXTENSION_DIR)],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and "Success" in checked.stdout, checked.stdout + checked.stderr
+    out_dir = tmp_path / "dist"
+    out_dir.mkdir()
+    built = subprocess.run([sys.executable, str(cli), "build", "--source-dir", str(EXTENSION_DIR),
+                            "--output-dir", str(out_dir)], capture_output=True, text=True, timeout=60)
+    assert built.returncode == 0, built.stdout + built.stderr
+    zips = list(out_dir.glob("clearance-*.zip"))
+    assert len(zips) == 1
+    with zipfile.ZipFile(zips[0]) as archive:
+        names = set(archive.namelist())
+    assert {"blender_manifest.toml", "__init__.py", "operators.py", "handlers.py"} <= names
+    assert not any("__pycache__" in name for name in names)
+    (tmp_path / "fresh").mkdir()
+    installed = run_in_blender(tmp_path / "fresh", "install_zip", zip=str(zips[0]))
+    assert installed["install"] == ["FINISHED"] and installed["enabled"] and installed["props"]
+
+
+def test_extension_without_the_core_enables_and_says_what_is_missing(tmp_path: Path) -> None:
+    out = run_in_blender(tmp_path, "no_core")
+    out.pop("_stderr")
+    assert out == {"missing_panel": True, "props": False, "after_disable": False}
