@@ -191,3 +191,14 @@ def test_request_approval_for_a_notify_record(live_server: LiveServer) -> None: 
         again = client.request_approval(record)
         assert again["created"] is False
         assert client.server_record(record.id)["status"] == "waiting"
+
+
+def test_too_large_and_invalid_bodies_get_one_line_errors(live_server: LiveServer) -> None:  # noqa: F811
+    huge = make_record(targets=[{"kind": "file", "ref": f"plates/sh010/frame_{i:06d}.exr"} for i in range(30000)])
+    with artist(live_server) as client:
+        refused = client.submit(huge)
+        assert refused.needs_fix and "(413)" in (refused.error or "") and "split the use" in refused.error
+        with pytest.raises(ClientError) as invalid:
+            client.request("POST", "/records", json={**make_record().model_dump(mode="json"), "decision": "notify"})
+        assert invalid.value.status == 422 and "(422)" in str(invalid.value) and "decision" in str(invalid.value)
+        assert "\n" not in str(invalid.value)

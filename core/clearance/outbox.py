@@ -19,6 +19,7 @@ import os
 import random
 import socket
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -135,8 +136,8 @@ def _owner_alive(owner: str | None) -> bool:
         return False
     if host != socket.gethostname():
         return True  # another machine on a shared folder: trust its lease
-    if pid_number == os.getpid():
-        return True
+    if pid_number == os.getpid() or sys.platform == "win32":
+        return True  # on Windows os.kill(pid, 0) would terminate the process: wait for the lease instead
     try:
         os.kill(pid_number, 0)
     except ProcessLookupError:

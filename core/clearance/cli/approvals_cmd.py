@@ -88,9 +88,10 @@ def _policy(paths: list[str] | None):  # type: ignore[no-untyped-def]
 
 
 def run_pull(args: argparse.Namespace) -> int:
+    from clearance.cli.submit_cmd import server_from
     from clearance.client import DisclosureClient
 
-    with DisclosureClient(server=args.server, token=args.token) as client:
+    with DisclosureClient(server=server_from(args), token=args.token) as client:
         report = client.pull_approvals(args.record or None)
         print(f"pulled {report.approvals} approval(s) for {report.records} record(s), {report.revocations} "
               f"revocation(s), {report.keys} key(s) from {client.server} into {client.cache.root}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 from typing import Any
@@ -50,8 +51,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.set_defaults(func=run_status)
 
 
+def server_from(args: argparse.Namespace) -> str | None:
+    """--server, else CLEARANCE_SERVER, else the policy's approvals.server (a studio can set it once)."""
+    if args.server or os.environ.get("CLEARANCE_SERVER"):
+        return args.server or os.environ["CLEARANCE_SERVER"]
+    from clearance.policy import load_policy
+
+    return load_policy().approvals.server
+
+
 def _client(args: argparse.Namespace) -> DisclosureClient:
-    return DisclosureClient(server=args.server, token=args.token)
+    return DisclosureClient(server=server_from(args), token=args.token)
 
 
 def _describe(result: SubmitResult, client: DisclosureClient) -> str:
