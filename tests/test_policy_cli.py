@@ -212,3 +212,25 @@ def test_policy_check_reports_every_error_with_file_line_field(
     assert lines[0].endswith("expected 'notify', 'approval_required' or 'prohibited'") and f"{bad}:2" in lines[0]
     assert f"{bad}:3: field thresholds.nope is not a known field" in lines[1]
     assert f"{codes}:2: field rules.P9: unknown rule code" in lines[2]
+
+
+def test_evaluate_folder_examples_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "--examples", "--summary"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(example_records()) + 1
+    assert lines[-1].startswith(f"{len(example_records())} records: ") and "1 prohibited" in lines[-1]
+    assert lines[0].startswith("notify ") and "010_mood_board_harbour.yaml" in lines[0]
+    folder = tmp_path / "records"
+    folder.mkdir()
+    write(folder / "a.yaml", record_data())
+    write(folder / "b.yml", record_data(**{"talent.replaces_union_work": "yes"}))
+    (folder / "notes.txt").write_text("not a record", encoding="utf-8")
+    assert main(["evaluate", "--json", str(folder)]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [Path(d["record"]).name for d in listed] == ["a.yaml", "b.yml"]
+    assert [d["outcome"] for d in listed] == ["notify", "approval_required"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["evaluate", str(empty)]) == 2
+    assert "no .yaml, .yml or .json records" in capsys.readouterr().err
+    assert main(["evaluate"]) == 2
