@@ -136,6 +136,7 @@ def test_record_new_writes_filled_record_and_refuses_overwrite(
     assert main(["record", "show", str(out)]) == 0
     assert "voice" in capsys.readouterr().out
     assert main(["record", "new", "--preset", "nope", "-o", str(tmp_path / "x.yaml")]) == 2
+    assert main(["record", "new", "--preset", "voice_clone", "-o", str(tmp_path / "vc.yaml")]) == 0
     assert main(["record", "new", "--preset", "mood-board", "-o", str(tmp_path / "y.yaml"), "--target", "shot"]) == 2
 
 

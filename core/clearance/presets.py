@@ -59,7 +59,8 @@ def presets() -> dict[str, Preset]:
 
 
 def get_preset(name: str) -> Preset:
-    found = _load().get(name.strip().lower())
+    # "voice_clone", "Voice Clone" and "voice-clone" all name the same preset
+    found = _load().get("-".join(name.strip().lower().replace("_", " ").replace("-", " ").split()))
     if found is None:
         raise ClearanceError(
             f"--preset {name}: unknown preset; expected one of {', '.join(_load())} (`clearance record presets` lists"
