@@ -59,7 +59,7 @@ def chosen_owners(context: bpy.types.Context, what: str, handles: str = "") -> l
         owners = list(materials.values())
     elif what == "STRIPS":
         editor = scene.sequence_editor
-        owners = [strip for strip in editor.strips_all if strip.select] if editor is not None else []
+        owners = [strip for strip in host.all_strips(editor) if strip.select] if editor is not None else []
     elif what == "IMAGE":
         space = getattr(context, "space_data", None)
         image = getattr(space, "image", None)

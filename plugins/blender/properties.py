@@ -9,8 +9,13 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, PointerProperty, StringProperty
 
-# The ID types (and the Strip struct) that get a ``clearance`` pointer: what an artist can tag.
-TAGGABLE_TYPES: tuple[str, ...] = ("Object", "Image", "Material", "MovieClip", "Sound", "Text", "Scene", "Strip")
+# The ID types (and the sequencer strip struct) that get a ``clearance`` pointer: what an artist can tag.
+ID_TYPES: tuple[str, ...] = ("Object", "Image", "Material", "MovieClip", "Sound", "Text", "Scene")
+
+
+def taggable_types() -> tuple[str, ...]:
+    # the strip struct is ``Strip`` from Blender 4.4 on, ``Sequence`` in 4.2 and 4.3
+    return (*ID_TYPES, "Strip" if hasattr(bpy.types, "Strip") else "Sequence")
 
 
 class ClearanceTag(bpy.types.PropertyGroup):
@@ -60,14 +65,14 @@ _CLASSES = (ClearanceTag, ClearanceUI)
 def register() -> None:
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
-    for name in TAGGABLE_TYPES:
+    for name in taggable_types():
         getattr(bpy.types, name).clearance = PointerProperty(type=ClearanceTag)
     bpy.types.WindowManager.clearance_ui = PointerProperty(type=ClearanceUI)
 
 
 def unregister() -> None:
     del bpy.types.WindowManager.clearance_ui
-    for name in reversed(TAGGABLE_TYPES):
+    for name in reversed(taggable_types()):
         rna = getattr(bpy.types, name)
         if hasattr(rna, "clearance"):
             delattr(rna, "clearance")

@@ -60,6 +60,16 @@ def _bpy() -> Any:
     return bpy
 
 
+def strip_type_name() -> str:
+    """``Strip`` from Blender 4.4 on, ``Sequence`` before (the sequencer API was renamed)."""
+    return "Strip" if hasattr(_bpy().types, "Strip") else "Sequence"
+
+
+def all_strips(editor: Any) -> Any:
+    """Every strip of a sequence editor, inside meta strips too (``sequences_all`` before Blender 4.4)."""
+    return editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
+
+
 def _registered(rna_type_name: str) -> bool:
     rna = getattr(_bpy().types, rna_type_name, None)
     return rna is not None and PROPERTY in rna.bl_rna.properties
@@ -133,7 +143,7 @@ def strip_handle(scene_name: str, strip_name: str) -> str:
 def handle_of(owner: Any) -> str:
     """The handle of a datablock or strip; raises ClearanceError for anything Clearance does not tag."""
     bpy = _bpy()
-    if isinstance(owner, bpy.types.Strip):
+    if isinstance(owner, getattr(bpy.types, strip_type_name())):
         scene = owner.id_data
         return strip_handle(scene.name, owner.name)
     rna = type(owner).bl_rna.identifier
@@ -162,7 +172,7 @@ def resolve(handle: str) -> Any | None:
         scene = bpy.data.scenes.get(scene_name)
         if scene is None or scene.sequence_editor is None:
             return None
-        return scene.sequence_editor.strips_all.get(strip_name)
+        return all_strips(scene.sequence_editor).get(strip_name)
     data = getattr(bpy.data, collection, None) if collection in {c for c, _r, _l in DATABLOCKS} else None
     return None if data is None else data.get(name)
 
@@ -223,12 +233,12 @@ def iter_entries(*, scenes: Iterable[Any] | None = None, untagged_media: bool = 
             yield Entry(f"{collection}:{owner.name}", label_of(f"{collection}:{owner.name}"), owner, text,
                         is_deliverable, files)
 
-    strips_registered = _registered("Strip")
+    strips_registered = _registered(strip_type_name())
     for scene in chosen:
         editor = scene.sequence_editor
         if editor is None:
             continue
-        for strip in editor.strips_all:
+        for strip in all_strips(editor):
             text = _text(stored_values(strip, strips_registered).get("tag", ""))
             files = strip_files(strip) if untagged_media or text else []
             if not text and not files:
@@ -329,7 +339,7 @@ def select(handles: list[str]) -> None:
     for scene in bpy.data.scenes:
         if scene.sequence_editor is None:
             continue
-        for strip in scene.sequence_editor.strips_all:
+        for strip in all_strips(scene.sequence_editor):
             strip.select = strip_handle(scene.name, strip.name) in wanted
     context = bpy.context
     view_layer = getattr(context, "view_layer", None)
