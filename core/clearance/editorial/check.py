@@ -210,7 +210,11 @@ def local_path(url: str) -> str | None:
 
 
 class MediaInspector:
-    """Looks at untagged clips' media: counts what is offline or missing, scans files for AI provenance."""
+    """Looks at untagged clips' media: counts what is offline or missing, scans files for AI provenance.
+
+    Called for every clip of the cut, so it avoids a system call per clip where it can: a folder found
+    missing (an unmounted volume) answers for every file under it.
+    """
 
     def __init__(self, summary: MediaSummary, scan: bool) -> None:
         import opentimelineio as otio
@@ -222,7 +226,8 @@ class MediaInspector:
         self._generator = otio.schema.GeneratorReference
         self._sequence = otio.schema.ImageSequenceReference
         self._scanned: dict[str, tuple[bool, str]] = {}
-        self._exists: dict[str, bool] = {}
+        self._dirs: dict[str, bool] = {}
+        self.counts: dict[str, int] = {}
 
     def describe(self, clip: Any) -> tuple[str, list[str]]:
         """(what the media is, files to scan) for a clip's active media reference."""
@@ -242,12 +247,17 @@ class MediaInspector:
             return "missing", []
         return type(ref).__name__, []
 
-    def _is_file(self, path: str) -> bool:
-        known = self._exists.get(path)
+    def _dir_exists(self, folder: str) -> bool:
+        known = self._dirs.get(folder)
         if known is None:
-            known = os.path.isfile(path)
-            self._exists[path] = known
+            parent = os.path.dirname(folder)
+            known = (parent == folder or self._dir_exists(parent)) and os.path.isdir(folder)
+            self._dirs[folder] = known
         return known
+
+    def _is_file(self, path: str) -> bool:
+        folder = path.rpartition("/")[0] if os.sep == "/" else os.path.dirname(path)
+        return self._dir_exists(folder or ".") and os.path.isfile(path)
 
     def _sequence_files(self, clip: Any, ref: Any) -> tuple[str, list[str]]:
         try:
@@ -264,20 +274,23 @@ class MediaInspector:
 
     def untagged(self, clip: Any) -> tuple[str, str | None] | None:
         """For an untagged clip: None when nothing to report, else (media kind, AI evidence)."""
-        kind, files = self.describe(clip)
-        s = self.summary
-        if kind in {"file", "sequence"}:
-            s.files += 1
-        elif kind == "offline":
-            s.offline += 1
-        elif kind == "missing":
-            s.missing_reference += 1
-        elif kind == "generator":
-            s.generator += 1
-        elif kind == "remote":
-            s.remote += 1
-        if kind in {"offline", "missing"} and len(s.examples) < MAX_MEDIA_EXAMPLES:
-            s.examples.append(f"{clip.name}: {'media offline' if kind == 'offline' else 'no media reference'}")
+        ref = clip.media_reference
+        if isinstance(ref, self._external):  # the common case, inlined: this runs for every clip of the cut
+            url = ref.target_url
+            path = url if url[:1] == "/" and "://" not in url else local_path(url or "")
+            if path is None:
+                kind, files = "remote", []
+            elif self._is_file(path):
+                kind, files = "file", [path]
+            else:
+                kind, files = "offline", []
+        else:
+            kind, files = self.describe(clip)
+        counts = self.counts
+        counts[kind] = counts.get(kind, 0) + 1
+        if (kind == "offline" or kind == "missing") and len(self.summary.examples) < MAX_MEDIA_EXAMPLES:
+            what = "media offline" if kind == "offline" else "no media reference"
+            self.summary.examples.append(f"{clip.name}: {what}")
         if not files or self.provenance is None:
             return None
         for path in files:
@@ -285,6 +298,17 @@ class MediaInspector:
             if is_ai:
                 return kind, f"{os.path.basename(path)}: {evidence}"
         return None
+
+    def finish(self) -> MediaSummary:
+        """Fold the per-kind counts into the summary (kept as plain ints while walking: it is per clip)."""
+        c = self.counts
+        s = self.summary
+        s.files = c.get("file", 0) + c.get("sequence", 0)
+        s.offline = c.get("offline", 0)
+        s.missing_reference = c.get("missing", 0)
+        s.generator = c.get("generator", 0)
+        s.remote = c.get("remote", 0)
+        return s
 
     def _scan(self, path: str) -> tuple[bool, str]:
         known = self._scanned.get(path)
@@ -356,6 +380,7 @@ class _Checker:
         self._approvals: dict[tuple[str, str | None], Any] = {}
         self._lookup: ApprovalLookup | None = None
         self._lookup_error: str | None = None
+        self._judged: dict[tuple[int, str], dict[str, Any]] = {}
 
     def decision(self, record: UseRecord, digest: str) -> Decision:
         found = self._decisions.get(digest)
@@ -387,7 +412,18 @@ class _Checker:
         return result
 
     def judge_tagged(self, raw: RawTag, where: str) -> dict[str, Any]:
+        """The judged fields for a tagged clip; computed once per (tag, source) and copied per clip."""
         tag, record, error = self.decoder.decode(raw, where)
+        if error:
+            return self._judge(raw, where, tag, record, error)
+        key = (id(tag), raw.source)
+        judged = self._judged.get(key)
+        if judged is None:
+            judged = self._judge(raw, where, tag, record, error)
+            self._judged[key] = judged
+        return {**judged, "reasons": list(judged.get("reasons", []))}
+
+    def _judge(self, raw: RawTag, where: str, tag: Any, record: UseRecord | None, error: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "record_id": str(tag.record_id) if tag else (raw.ref_id or None),
             "record_source": raw.source,
@@ -459,6 +495,7 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
         return inspector.untagged(clip)
 
     placed_all = list(walk(timeline, inspect))
+    inspector.finish()
     summary.clips = counted[0]
     rate = _timeline_rate(timeline, placed_all[0].start if placed_all else None)
     for placed in placed_all:
@@ -490,7 +527,7 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
             media.zero_length += 1
             fields.setdefault("reasons", []).append("zero-length clip: nothing of it is on screen")
         status = fields["status"]
-        clips.append(ClipResult(
+        clips.append(ClipResult.model_construct(
             index=placed.index, name=name, track=placed.track, track_kind=placed.track_kind,
             nested_in=placed.nested_in, timecode_in=timecode(start, rate), timecode_out=timecode(end, rate),
             frame_in=round(start.to_frames(rate)), frame_out=round(end.to_frames(rate)),

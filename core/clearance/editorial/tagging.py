@@ -71,9 +71,9 @@ def plain(value: Any) -> Any:
 
 
 def _keys(mapping: Any) -> list[str]:
-    # ``key in AnyDictionary`` costs an exception round trip through C++ for every miss (~25 us);
-    # listing the keys is cheap, and most clips have none at all.
-    if not mapping:
+    # ``key in AnyDictionary`` costs an exception round trip through C++ for every miss; most
+    # mappings here are empty, which len() answers at once.
+    if not len(mapping):
         return []
     return list(mapping)
 
@@ -101,13 +101,14 @@ def _is_marker(name: str) -> bool:
 def read_raw_tag(clip: Any) -> RawTag | None:
     """The tag a clip carries, undecoded; None when it carries none. Cheap for untagged clips."""
     metadata = clip.metadata
-    if metadata and METADATA_KEY in _keys(metadata):
-        value = metadata[METADATA_KEY]
+    # len() first: most clips carry no metadata, and a lookup that misses costs an exception in C++.
+    value = metadata.get(METADATA_KEY) if len(metadata) else None
+    if value is not None:
         if isinstance(value, str):
             return RawTag(text=value, source="metadata")
         return RawTag(text=plain(value), source="metadata")
     markers = clip.markers
-    if not markers:
+    if not len(markers):
         return None
     for marker in markers:
         name = marker.name or ""
