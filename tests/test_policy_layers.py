@@ -76,7 +76,7 @@ def test_first_file_may_weaken_later_files_may_only_tighten(tmp_path: Path) -> N
     [
         ({"thresholds": {"incidental_background_outcome": "notify"}}, "thresholds.incidental_background_outcome", 2),
         (
-            {"thresholds": {"ideation_low_risk": False, "creative_key_stages": ["final"]}},
+            {"thresholds": {"ideation_low_risk": False, "creative_key_stages": []}},
             "thresholds.creative_key_stages",
             3,
         ),

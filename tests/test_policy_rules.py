@@ -31,10 +31,17 @@ CASES: list[tuple[str, dict[str, Any], str, set[str], set[str]]] = [
         set(),
     ),
     (
-        "key visual at previs counts as design",
+        "key visual in temporary previs is not final design",
         {"use.creative_element": "key_visual", "use.stage": "previs"},
-        A,
+        N,
+        set(),
         {"CREATIVE-KEY"},
+    ),
+    (
+        "key visual in previs that may reach the deliverable",
+        {"use.creative_element": "key_visual", "use.stage": "previs", "use.in_final_deliverable": "unsure"},
+        A,
+        {"CREATIVE-KEY", "P4"},
         set(),
     ),
     (
@@ -387,6 +394,8 @@ def test_baseline_cannot_be_disabled_in_engine() -> None:
 def test_thresholds_change_outcomes() -> None:
     strict = Policy.model_validate({"thresholds": {"non_enterprise_tools_need_approval": True}})
     assert decide(strict, **{"tool.environment": "consumer"}).outcome == A
+    previs = Policy.model_validate({"thresholds": {"creative_key_stages": ["previs", "temp", "final"]}})
+    assert "CREATIVE-KEY" in rules_at(decide(previs, **{"use.creative_element": "key_visual", "use.stage": "previs"}))
     no_ideation = Policy.model_validate({"thresholds": {"ideation_low_risk": False}})
     assert "CREATIVE-KEY" in rules_at(decide(no_ideation, **{"use.creative_element": "main_character"}))
     registered = Policy.model_validate({"thresholds": {"require_registered_tools": True}})

@@ -956,7 +956,7 @@ RULES: dict[str, RuleInfo] = {
             ("P4",),
             "escalate",
             "use.creative_element is a key element (main_character, key_visual, central_setting by default) at a "
-            "final-design stage (previs, temp, final by default; ideation is exempt), or in the final deliverable.",
+            "final-design stage (final by default; ideation is always exempt), or in or maybe in the final deliverable.",
             "Main characters, key visuals and central settings at final-design stage (e.g. a second killer doll for a "
             "game scene in a hit series). Exploring a look on a mood board is ideation and stays notify.",
             "Keep GenAI to ideation for key elements, or request approval.",

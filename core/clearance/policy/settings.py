@@ -157,10 +157,12 @@ class Thresholds(Settings):
         json_schema_extra=stricter("false"),
     )
     creative_key_stages: list[Stage] = Field(
-        default_factory=lambda: ["previs", "temp", "final"],
+        default_factory=lambda: ["final"],
         description=(
             'Source: key elements escalate "at final-design stage". The stages (besides ideation) at which a key '
-            "creative element counts as final design. Conservative default: every stage past ideation."
+            "creative element counts as final design. Default: final; previs and temp material is temporary, and "
+            "a key element that may reach the deliverable escalates through in_final_deliverable anyway. Add "
+            "previs and temp to treat every stage past ideation as design."
         ),
         json_schema_extra=stricter("superset"),
     )
