@@ -307,3 +307,31 @@ def test_one_record_on_many_items_is_judged_per_target(studio: dict) -> None:
     assert [f.name for f in failures] == ["sh020"]
     assert "does not cover target shot:sh020" in failures[0].message
     assert not studio["dest"].exists()
+
+
+def test_standalone_publish_without_a_manifest_is_blocked(studio: dict) -> None:
+    import pyblish.api
+    import pyblish.util
+
+    context = pyblish.api.Context()
+    context.data["clearance_policy"] = studio["policy"]
+    pyblish.util.publish(context)
+    message = str(_blocked(context, studio, "ValidateClearanceSetup"))
+    assert "collecting failed in Clearance: publish manifest" in message and "clearance_manifest" in message
+
+
+def test_open_record_page_opens_each_failed_record(studio: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    import pyblish.plugin
+
+    from clearance.pyblish.actions import OpenRecordPage
+
+    record, _, manifest = _manifest(studio)
+    context = run_publish(manifest, studio["policy"])
+    plugin = next(r["plugin"] for r in context.data["results"] if r["plugin"].__name__ == "ValidateClearanceApproval")
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+    monkeypatch.setenv("CLEARANCE_SERVER", "https://clearance.studio.example")
+    assert pyblish.plugin.process(plugin, context, None, action=OpenRecordPage.id)["success"]
+    assert opened == [f"https://clearance.studio.example/records/{record.id}"]

@@ -119,3 +119,21 @@ def test_final_deliverable_families_come_from_the_policy(pyblish_env: Path, tmp_
     policy = load_policy([str(write_policy(tmp_path / "p.yaml", publish={"final_deliverable_families": ["plate"]}))])
     context = run_publish(manifest, policy)
     assert errors(context) == {}
+
+
+def test_an_unreadable_policy_blocks_a_host_publish(
+    pyblish_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    manifest = _temp_in_comp(tmp_path)
+    broken = tmp_path / "studio.yaml"
+    broken.write_text("publish: {validators: [not, a, mapping]}\n")
+    monkeypatch.setenv("CLEARANCE_POLICY", str(broken))
+    context = run_publish(manifest)
+    message = str(errors(context)["ValidateClearanceSetup"])
+    assert "studio.yaml" in message
+    assert not (tmp_path / "publish").exists()
+    # fixed in place: the next publish in the same session reads it again
+    broken.write_text("version: fixed\npublish: {final_deliverable_families: [plate]}\n")
+    context = run_publish(manifest)
+    assert errors(context) == {}
+    assert context.data["clearance_policy"].version == "fixed"

@@ -9,13 +9,14 @@ policy that tries to switch them off or narrow them is refused, because a waiver
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Any
 
 from clearance.errors import ClearanceError
 from clearance.policy.settings import Policy, ValidatorSetting
 from clearance.pyblish.catalog import LOCKED, VALIDATORS
 
-_state: dict[str, Any] = {"policy": None, "problems": []}
+_state: dict[str, Any] = {"policy": None, "problems": [], "env_policy": None}
 
 
 def use_policy(policy: Policy | None) -> None:
@@ -27,10 +28,23 @@ def use_policy(policy: Policy | None) -> None:
 def active_policy() -> Policy:
     """The policy set by ``use_policy``, else the one CLEARANCE_POLICY names, else the embedded defaults."""
     policy = _state["policy"]
-    if policy is None:
-        from clearance.policy import load_policy
+    if policy is not None:
+        return policy
+    from clearance.policy import load_policy
+    from clearance.policy.loading import policy_paths_from_env
 
-        policy = load_policy(None)
+    # Pyblish creates every plugin class at each discovery: read the policy files again only when they change.
+    paths = policy_paths_from_env()
+    try:
+        stamp = tuple((p, os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths)
+    except OSError:
+        return load_policy(None)  # raises the one-line error naming the missing file
+    cached = _state.get("env_policy")
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    policy = load_policy(None)
+    _state["env_policy"] = (stamp, policy)
+    _state["problems"] = []  # a policy that failed to load at an earlier discovery loads now
     return policy
 
 
