@@ -39,16 +39,33 @@ def _switch() -> bool | None:
     raise ClearanceError(f"{ENV_SWITCH}={raw!r} is not a switch value; set it to 1 (gate deliveries) or 0 (off)")
 
 
+_policy_cache: tuple[tuple[str, tuple[float, ...]], bool] | None = None
+
+
 def _policy_enables() -> bool:
-    if not os.environ.get("CLEARANCE_POLICY"):
+    """The policy's ``editorial.block_delivery_write``; re-read only when a policy file changes."""
+    global _policy_cache
+    value = os.environ.get("CLEARANCE_POLICY", "")
+    if not value.strip():
         return False
+    stamps = []
+    for path in value.split(os.pathsep):
+        try:
+            stamps.append(os.stat(path).st_mtime)
+        except OSError:
+            stamps.append(-1.0)
+    key = (value, tuple(stamps))
+    if _policy_cache is not None and _policy_cache[0] == key:
+        return _policy_cache[1]
     from clearance.editorial.check import load_policy_for_check
 
     try:
         policy = load_policy_for_check(None)
     except ClearanceError as exc:
         raise ClearanceError(f"Clearance OTIO hook: cannot read the policy in CLEARANCE_POLICY: {exc}") from None
-    return bool(policy.editorial.block_delivery_write)
+    answer = bool(policy.editorial.block_delivery_write)
+    _policy_cache = (key, answer)
+    return answer
 
 
 def enabled() -> bool:
