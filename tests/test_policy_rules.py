@@ -427,3 +427,10 @@ def test_evaluate_without_policy_uses_environment(tmp_path, monkeypatch: pytest.
     assert evaluate(record(**{"tool.environment": "unknown"})).outcome == P
     monkeypatch.delenv("CLEARANCE_POLICY")
     assert evaluate(record(**{"tool.environment": "unknown"})).outcome == A
+
+
+def test_registry_facts_are_named_in_the_message() -> None:
+    policy = Policy.model_validate({"tools": {"FreeChat": {"environment": "consumer", "trains_on_inputs": "yes"}}})
+    finding = next(f for f in decide(policy, tool={"name": "freechat"}).findings if f.rule == "P2")
+    assert "tool registry says so: trains_on_inputs" in finding.message
+    assert finding.fields == ["tools[0].trains_on_inputs", "tools[0].retains_inputs"]  # retains stays unsure

@@ -6,7 +6,17 @@ defaults); ``load_policy(paths)`` layers policy files; ``default_policy()`` is t
 
 from clearance.policy.engine import evaluate
 from clearance.policy.loading import default_policy, load_layers, load_policy
-from clearance.policy.rules import RULE_CODES, RULES, SOURCE_URL
+from clearance.policy.rules import RULE_CODES, RULES, SOURCE_URL, questions_read
 from clearance.policy.settings import Policy
 
-__all__ = ["RULES", "RULE_CODES", "SOURCE_URL", "Policy", "default_policy", "evaluate", "load_layers", "load_policy"]
+__all__ = [
+    "RULES",
+    "RULE_CODES",
+    "SOURCE_URL",
+    "Policy",
+    "default_policy",
+    "evaluate",
+    "load_layers",
+    "load_policy",
+    "questions_read",
+]

@@ -208,6 +208,11 @@ def p2_no_training_or_retention(ctx: Context) -> list[Finding]:
         if not bad:
             continue
         msg = f"The tool at {tool.label} {' and '.join(parts)}."
+        from_registry = [
+            f for f in ("trains_on_inputs", "retains_inputs") if f in tool.inherited and tool.field(f) in bad
+        ]
+        if from_registry:
+            msg += f" (The studio's tool registry says so: {', '.join(from_registry)}.)"
         if unsure:
             msg += _unregistered_note(ctx, tool) + " " + UNSURE_NOTE.format(meaning="yes")
         out.append(
@@ -956,7 +961,8 @@ RULES: dict[str, RuleInfo] = {
             ("P4",),
             "escalate",
             "use.creative_element is a key element (main_character, key_visual, central_setting by default) at a "
-            "final-design stage (final by default; ideation is always exempt), or in or maybe in the final deliverable.",
+            "final-design stage (final by default; ideation is always exempt), or in or maybe in the final"
+            " deliverable.",
             "Main characters, key visuals and central settings at final-design stage (e.g. a second killer doll for a "
             "game scene in a hit series). Exploring a look on a mood board is ideation and stays notify.",
             "Keep GenAI to ideation for key elements, or request approval.",
