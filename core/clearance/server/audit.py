@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from clearance.documents import canonical_json
@@ -61,6 +61,30 @@ def append(
     head.hash = digest
     session.flush()
     return entry
+
+
+def append_core(
+    conn: Connection, actor: str, action: str, obj: str, production: str | None, details: dict[str, Any]
+) -> None:
+    """``append`` for a Core connection in a write transaction (the lean submit path; no ORM session)."""
+    head = conn.execute(_HEAD).one()
+    details_text = canonical_json(details).decode("utf-8")
+    seq = head.seq + 1
+    at = now_text()
+    digest = entry_hash(seq, at, actor, action, obj, production, details_text, head.hash)
+    conn.execute(_INSERT, {
+        "seq": seq, "at": at, "actor": actor, "action": action, "object": obj, "production": production,
+        "details": details_text, "prev_hash": head.hash, "hash": digest,
+    })
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+
+
+_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+_INSERT = insert(AuditEntry.__table__)
+_MOVE_HEAD = (
+    update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 @dataclass

@@ -9,10 +9,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from clearance.server.models import ApiToken, Role, ServerSecret, User, WebSession
+from clearance.server.models import ApiToken, Production, Role, ServerSecret, User, WebSession
 
 TOKEN_PREFIX = "clr_"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -86,13 +86,29 @@ def actor_for(session: Session, user: User) -> Actor:
     return Actor(user.id, user.name, roles)
 
 
-def actor_from_token(session: Session, token: str) -> Actor | None:
-    row = session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None), User.disabled.is_(False))
-    ).scalar_one_or_none()
-    return actor_for(session, row) if row is not None else None
+_TOKEN_QUERY = (
+    select(User.id, User.name, Role.role, Production.code)
+    .select_from(ApiToken)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Role, Role.user_id == User.id)
+    .outerjoin(Production, Production.id == Role.production_id)
+)
+
+
+def actor_from_token(conn: Connection | Session, token: str) -> Actor | None:
+    """The token's user and every role they hold, in one query (it runs on every API request)."""
+    rows = conn.execute(
+        _TOKEN_QUERY.where(
+            ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None), User.disabled.is_(False)
+        )
+    ).all()
+    if not rows:
+        return None
+    actor = Actor(rows[0][0], rows[0][1])
+    for _uid, _name, role, code in rows:
+        if role is not None and code is not None:
+            actor.roles.setdefault(code, set()).add(role)
+    return actor
 
 
 def issue_token(session: Session, user: User, label: str = "") -> str:

@@ -6,15 +6,21 @@ the audit head) so the audit chain has a single order and concurrent submissions
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own busy handler queues the writers
+    fcntl = None  # type: ignore[assignment]
 
 from clearance.errors import ClearanceError
 from clearance.server.models import AuditHead
@@ -70,7 +76,11 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_begin(conn: Any) -> None:
         # A deferred transaction that reads then writes fails at once with SQLITE_BUSY under load;
         # IMMEDIATE takes the write lock first and waits its turn (busy_timeout).
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("clearance_write") else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("clearance_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif not options.get("clearance_single_read"):  # one SELECT needs no transaction of its own
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -86,7 +96,15 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self.engine.execution_options(clearance_write=True), expire_on_commit=False)
+        self._write_engine = self.engine.execution_options(clearance_write=True)
+        self._single_engine = self.engine.execution_options(clearance_single_read=True)
+        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._thread_lock = threading.Lock()
+        self._lock_path = None
+        if self.sqlite:
+            database = make_url(self.url).database
+            if database and database != ":memory:":
+                self._lock_path = Path(database + ".writelock")
 
     @property
     def backend(self) -> str:
@@ -98,12 +116,44 @@ class Database:
             yield session
 
     @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """SQLite: one writer at a time, queued in the kernel (flock) instead of SQLite's sleep-and-retry
+        busy handler, whose back-off sleeps make the slowest writes wait 100 ms and more under load."""
+        if not self.sqlite:
+            yield
+            return
+        with self._thread_lock:
+            if self._lock_path is None or fcntl is None:
+                yield
+                return
+            with open(self._lock_path, "a+b") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction holding the service's write lock until commit."""
-        with self._write() as session, session.begin():
+        with self._writer_turn(), self._write() as session, session.begin():
             if not self.sqlite:
                 session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """The same write transaction for SQLAlchemy Core statements (the lean submit path)."""
+        with self._writer_turn(), self._write_engine.begin() as conn:
+            if not self.sqlite:
+                conn.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+            yield conn
+
+    @contextmanager
+    def single_read(self) -> Iterator[Connection]:
+        """A connection for one SELECT (SQLite: no BEGIN/COMMIT round trip)."""
+        with self._single_engine.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

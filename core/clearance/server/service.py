@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -175,7 +175,7 @@ def _submitted_body(record: Record, version: RecordVersion, production: str) -> 
 
 
 def _status_after_submit(
-    session: Session, record_id: str, version: RecordVersion, outcome: str, is_new: bool
+    conn: Connection, record_id: str, decision_digest_: str, targets: set[str], outcome: str, is_new: bool
 ) -> str:
     if outcome == "prohibited":
         return "prohibited"
@@ -184,24 +184,28 @@ def _status_after_submit(
     if is_new:
         return "waiting"
     # An edit outside the decision fields (wording, more detail) keeps a live approval that still covers it.
-    live = session.execute(
-        select(Approval)
+    live = conn.execute(
+        select(Approval.signed_json, Approval.expires_at)
         .outerjoin(Revocation, Revocation.approval_id == Approval.approval_id)
         .where(Approval.record_id == record_id, Revocation.approval_id.is_(None))
         .order_by(Approval.issued_at.desc())
-    ).scalars().first()
+        .limit(1)
+    ).first()
     if live is not None:
         statement = json.loads(live.signed_json)["statement"]
-        targets = {f"{t['kind']}:{t['ref']}" for t in json.loads(version.body).get("targets", [])}
         covered = set(statement.get("targets") or [])
         expired = live.expires_at is not None and aware(live.expires_at) <= utcnow()
-        if statement.get("record_digest") == version.decision_digest and targets <= covered and not expired:
+        if statement.get("record_digest") == decision_digest_ and targets <= covered and not expired:
             return "approved"
     return "waiting"
 
 
 def submit(db: Database, actor: Actor, record: UseRecord, decider: Decider) -> Submitted:
-    """Store a new version, or return the stored one when this exact content was sent before."""
+    """Store a new version, or return the stored one when this exact content was sent before.
+
+    The hot path of the service: validation, the digests and the decision happen before the write
+    lock; inside it, a handful of Core statements and one audit entry.
+    """
     record_id = str(record.id)
     production = record.production
     if not production:
@@ -210,14 +214,16 @@ def submit(db: Database, actor: Actor, record: UseRecord, decider: Decider) -> S
     if not actor.in_production(production):
         raise refuse(403, f"you have no role in production {production}; ask its admin for one",
                      "record.submit", f"record:{record_id}", production)
-    digest = content_digest(record)
-    body_json = json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
-    decision = decider.decide(record)
-    decision_json = decision.model_dump_json()
+    dumped = record.model_dump(mode="json")
+    new = _NewVersion(
+        record_id=record_id, production=production, digest=content_digest(record),
+        decision_digest=decision_digest(record), body=dumped, body_json=json.dumps(dumped, ensure_ascii=False),
+        decision=decider.decide(record), policy_version=decider.version,
+        targets={t.key() for t in record.targets},
+    )
     for attempt in range(5):
         try:
-            return _store(db, actor, record_id, production, digest, decision_digest(record), body_json,
-                          decision, decision_json, decider.version, record.description)
+            return _store(db, actor, new)
         except IntegrityError:
             # Another process stored the same version between our read and write: read it back.
             if attempt == 4:
@@ -228,64 +234,120 @@ def submit(db: Database, actor: Actor, record: UseRecord, decider: Decider) -> S
     raise AssertionError("unreachable")
 
 
-def _store(
-    db: Database, actor: Actor, record_id: str, production: str, digest: str, ddigest: str, body_json: str,
-    decision: Decision, decision_json: str, policy_version: str, description: str,
-) -> Submitted:
-    with db.write() as session:
-        existing = session.get(Record, record_id)
+@dataclass
+class _NewVersion:
+    record_id: str
+    production: str
+    digest: str
+    decision_digest: str
+    body: dict[str, Any]
+    body_json: str
+    decision: Decision
+    policy_version: str
+    targets: set[str]
+
+
+_production_ids: dict[tuple[str, str], int] = {}  # (database url, code) -> id; productions are never deleted
+
+
+def _production_id(conn: Connection, db: Database, code: str) -> int | None:
+    key = (db.url, code)
+    if key not in _production_ids:
+        found = conn.execute(select(Production.id).where(Production.code == code)).scalar_one_or_none()
+        if found is None:
+            return None
+        _production_ids[key] = found
+    return _production_ids[key]
+
+
+def _replay_body(conn: Connection, record_id: str, production: str, digest: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(RecordVersion.version, RecordVersion.body, RecordVersion.decision, RecordVersion.decision_digest,
+               Record.status)
+        .join(Record, Record.id == RecordVersion.record_id)
+        .where(RecordVersion.record_id == record_id, RecordVersion.content_digest == digest)
+    ).first()
+    if row is None:
+        return None
+    return {
+        "record": json.loads(row.body), "production": production, "version": row.version,
+        "content_digest": digest, "decision_digest": row.decision_digest, "decision": json.loads(row.decision),
+        "status": row.status,
+    }
+
+
+# Built once: statements executed with parameter dicts skip SQLAlchemy's per-call coercion and cache keys.
+_EXISTING = (
+    select(Record.latest_version, Production.code)
+    .join(Production, Production.id == Record.production_id)
+    .where(Record.id == bindparam("rid"))
+)
+_INSERT_RECORD = insert(Record.__table__)
+_UPDATE_RECORD = (
+    update(Record.__table__).where(Record.__table__.c.id == bindparam("rid"))
+    .values(status=bindparam("status"), latest_version=bindparam("number"), description=bindparam("description"),
+            updated_at=bindparam("now"))
+)
+_SUPERSEDE = (
+    update(ApprovalRequest.__table__)
+    .where(ApprovalRequest.__table__.c.record_id == bindparam("rid"), ApprovalRequest.__table__.c.status == "waiting")
+    .values(status="superseded")
+)
+_INSERT_VERSION = insert(RecordVersion.__table__)
+_INSERT_REQUEST = insert(ApprovalRequest.__table__)
+
+
+def _store(db: Database, actor: Actor, new: _NewVersion) -> Submitted:
+    record_id, production = new.record_id, new.production
+    with db.write_connection() as conn:
+        existing = conn.execute(_EXISTING, {"rid": record_id}).first()
         if existing is not None:
-            if existing.production.code != production:
+            if existing.code != production:
                 raise refuse(409, f"record {record_id} already belongs to another production; a record cannot move "
                              "between productions (make a new record id)", "record.submit", f"record:{record_id}",
                              production)
-            same = session.execute(
-                select(RecordVersion).where(
-                    RecordVersion.record_id == record_id, RecordVersion.content_digest == digest
-                )
-            ).scalar_one_or_none()
-            if same is not None:
-                return Submitted(False, _submitted_body(existing, same, production))
-        prod = _production(session, production)
-        if prod is None:
+            replay = _replay_body(conn, record_id, production, new.digest)
+            if replay is not None:
+                return Submitted(False, replay)
+        production_id = _production_id(conn, db, production)
+        if production_id is None:
             raise ServiceError(404, f"production {production} does not exist on this server", field="production")
         now = utcnow()
-        if existing is None:
-            existing = Record(
-                id=record_id, production_id=prod.id, status="waiting", latest_version=0, description=description,
-                created_by=actor.user_id, created_at=now, updated_at=now,
-            )
-            session.add(existing)
-        is_new = existing.latest_version == 0
-        number = existing.latest_version + 1
-        version = RecordVersion(
-            record_id=record_id, version=number, content_digest=digest, decision_digest=ddigest, body=body_json,
-            outcome=decision.outcome, decision=decision_json, policy_version=policy_version,
-            submitted_by=actor.user_id, submitted_at=now,
-        )
-        session.add(version)
-        session.flush()
-        if not is_new:
-            session.execute(
-                update(ApprovalRequest)
-                .where(ApprovalRequest.record_id == record_id, ApprovalRequest.status == "waiting")
-                .values(status="superseded")
-            )
-        status = _status_after_submit(session, record_id, version, decision.outcome, is_new)
-        existing.status = status
-        existing.latest_version = number
-        existing.description = description
-        existing.updated_at = now
-        audit.append(session, actor.name, "record.submit", f"record:{record_id}", production,
-                     {"version": number, "content_digest": digest, "outcome": decision.outcome,
-                      "rules": decision.rules, "status": status})
+        is_new = existing is None
+        number = 1 if is_new else existing.latest_version + 1
+        outcome = new.decision.outcome
+        status = _status_after_submit(conn, record_id, new.decision_digest, new.targets, outcome, is_new)
+        description = new.body.get("description", "")
+        if is_new:
+            conn.execute(_INSERT_RECORD, {
+                "id": record_id, "production_id": production_id, "status": status, "latest_version": number,
+                "description": description, "created_by": actor.user_id, "created_at": now, "updated_at": now,
+            })
+        else:
+            conn.execute(_UPDATE_RECORD, {"rid": record_id, "status": status, "number": number,
+                                          "description": description, "now": now})
+            conn.execute(_SUPERSEDE, {"rid": record_id})
+        decision_json = new.decision.model_dump_json()
+        conn.execute(_INSERT_VERSION, {
+            "record_id": record_id, "version": number, "content_digest": new.digest,
+            "decision_digest": new.decision_digest, "body": new.body_json, "outcome": outcome,
+            "decision": decision_json, "policy_version": new.policy_version, "submitted_by": actor.user_id,
+            "submitted_at": now,
+        })
         if status == "waiting":
-            session.add(ApprovalRequest(record_id=record_id, version=number, status="waiting",
-                                        requested_by=actor.user_id, requested_at=now))
-            audit.append(session, actor.name, "request.open", f"record:{record_id}", production,
-                         {"version": number, "automatic": True})
-        session.flush()
-        return Submitted(True, _submitted_body(existing, version, production))
+            conn.execute(_INSERT_REQUEST, {
+                "record_id": record_id, "version": number, "status": "waiting", "requested_by": actor.user_id,
+                "requested_at": now,
+            })
+        audit.append_core(
+            conn, actor.name, "record.submit", f"record:{record_id}", production,
+            {"version": number, "content_digest": new.digest, "outcome": outcome, "rules": new.decision.rules,
+             "status": status, "request": "opened" if status == "waiting" else None},
+        )
+    return Submitted(True, {
+        "record": new.body, "production": production, "version": number, "content_digest": new.digest,
+        "decision_digest": new.decision_digest, "decision": json.loads(decision_json), "status": status,
+    })
 
 
 # ------------------------------------------------------------------------------------------- reading

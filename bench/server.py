@@ -1,0 +1,205 @@
+"""Load on the disclosure service: N concurrent clients on loopback submitting records.
+
+Starts real `clearance serve` processes (SQLite, then PostgreSQL started here from Debian's packages)
+and prints, for each: submissions/s, p50/p99 latency, and the ratio to a baseline measured in the same
+run (GET /api/v1/health at the same concurrency: the cost of HTTP alone). Then the exactly-once check:
+50 concurrent clients submit 2,000 records, every one of them twice (a retry racing the original), and
+the server must hold exactly 2,000 records of one version each. Last, offline approval verifications/s.
+
+    .venv/bin/python bench/server.py [--clients 16] [--records 3000] [--workers 2] [--skip-postgres]
+
+Targets (2-core machine): >= 300 submissions/s with p99 < 100 ms on SQLite at 16 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import http.client
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from server_fixtures import (  # noqa: E402
+    LiveServer,
+    PostgresCluster,
+    record_body,
+    start_postgres,
+    start_server,
+)
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection (http.client: the lightest client, so the server is what we measure)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        data = json.dumps(body).encode() if body is not None else None
+        self.conn.request(method, path, body=data, headers=self.headers)
+        response = self.conn.getresponse()
+        return response.status, response.read()
+
+
+def run_load(
+    server: LiveServer, token: str, requests_per_client: list[list[Callable[[Client], int]]]
+) -> tuple[float, list[float], list[int]]:
+    """Each client thread runs its list of calls; returns (seconds, latencies in ms, status codes)."""
+    latencies: list[float] = []
+    codes: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(requests_per_client) + 1)
+
+    def worker(calls: list[Callable[[Client], int]]) -> None:
+        client = Client(server.url, token)
+        mine: list[float] = []
+        my_codes: list[int] = []
+        barrier.wait()
+        for call in calls:
+            started = time.perf_counter()
+            my_codes.append(call(client))
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            latencies.extend(mine)
+            codes.extend(my_codes)
+
+    threads = [threading.Thread(target=worker, args=(calls,)) for calls in requests_per_client]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, latencies, codes
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def submit_call(body: dict) -> Callable[[Client], int]:
+    return lambda c: c.call("POST", "/api/v1/records", body)[0]
+
+
+def health_call(c: Client) -> int:
+    return c.call("GET", "/api/v1/health")[0]
+
+
+def throughput(server: LiveServer, token: str, production: str, clients: int, records: int, label: str) -> dict:
+    per = max(1, records // clients)
+    # warm up: connection pools, the policy's compiled rules, SQLite page cache
+    run_load(server, token, [[submit_call(record_body(production=production)) for _ in range(5)]
+                             for _ in range(clients)])
+    base_s, base_lat, base_codes = run_load(server, token, [[health_call] * per for _ in range(clients)])
+    work = [[submit_call(record_body(production=production)) for _ in range(per)] for _ in range(clients)]
+    seconds, latencies, codes = run_load(server, token, work)
+    bad = [c for c in codes if c != 201]
+    rate = len(codes) / seconds
+    base_rate = len(base_codes) / base_s
+    result = {
+        "label": label, "clients": clients, "submissions": len(codes), "per_s": rate,
+        "p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99), "errors": len(bad),
+        "baseline_per_s": base_rate, "baseline_p99_ms": percentile(base_lat, 99), "ratio": rate / base_rate,
+    }
+    print(f"{label:34} {clients:3d} clients  {rate:7.0f} submissions/s  p50 {result['p50_ms']:6.1f} ms  "
+          f"p99 {result['p99_ms']:6.1f} ms  errors {len(bad)}  | baseline GET /health {base_rate:6.0f}/s "
+          f"(submit/health = {result['ratio']:.2f})", flush=True)
+    return result
+
+
+def exactly_once(server: LiveServer, token: str, production: str, clients: int = 50, records: int = 2000) -> dict:
+    bodies = [record_body(production=production) for _ in range(records)]
+    # Every record is sent twice by two different clients: a retry racing the original.
+    sends = [submit_call(b) for b in bodies] + [submit_call(copy.deepcopy(b)) for b in reversed(bodies)]
+    work = [sends[i::clients] for i in range(clients)]
+    seconds, latencies, codes = run_load(server, token, work)
+    client = Client(server.url, token)
+    status, raw = client.call("GET", f"/api/v1/records?production={production}&limit=5000")
+    listed = json.loads(raw)
+    ids = [r["id"] for r in listed["records"]]
+    ok = (status == 200 and listed["total"] == records and sorted(ids) == sorted(b["id"] for b in bodies)
+          and {r["version"] for r in listed["records"]} == {1} and codes.count(201) == records
+          and codes.count(200) == records)
+    versions = sorted({r["version"] for r in listed["records"]})
+    print(f"exactly once: {clients} clients sent {len(codes)} submissions ({records} records, each twice) in "
+          f"{seconds:.1f} s; stored {listed['total']} records, versions {versions}, "
+          f"201: {codes.count(201)}, 200: {codes.count(200)} -> {'OK' if ok else 'FAILED'}", flush=True)
+    return {"ok": ok, "stored": listed["total"], "sent": len(codes), "seconds": seconds}
+
+
+def verifications_per_second(server: LiveServer, artist: str, approver: str, production: str) -> float:
+    from clearance.approvals import Revocations, SignedApproval, TrustedKeys, verify
+    from clearance.record import UseRecord
+
+    body = record_body(production=production, declared_by="bench.artist")
+    a = Client(server.url, artist)
+    a.call("POST", "/api/v1/records", body)
+    b = Client(server.url, approver)
+    status, raw = b.call("POST", f"/api/v1/records/{body['id']}/decision", {"decision": "approve"})
+    assert status == 201, raw
+    keys = TrustedKeys.from_document(json.loads(a.call("GET", "/api/v1/keys")[1]))
+    revocations = Revocations.from_document(json.loads(a.call("GET", "/api/v1/revocations")[1]), keys=keys)
+    record = UseRecord.model_validate(body)
+    raw_approval = json.loads(raw)
+    count = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < 2.0:
+        # A fresh parse each time: a publish run reads approvals from the cache files.
+        approval = SignedApproval.model_validate(raw_approval)
+        assert verify(approval, record, keys=keys, revocations=revocations).valid
+        count += 1
+    rate = count / (time.perf_counter() - started)
+    print(f"offline verification (parse + Ed25519 + checks): {rate:,.0f} verifications/s", flush=True)
+    return rate
+
+
+def bench_backend(base: Path, label: str, db: str | None, args: argparse.Namespace, checks: bool) -> list[dict]:
+    server = start_server(base, db=db, workers=args.workers, extra_args=("--log-level", "error"))
+    results: list[dict] = []
+    try:
+        token = server.add_user("bench.artist", "artist", "BENCH")
+        results.append(throughput(server, token, "BENCH", args.clients, args.records,
+                                  f"{label} ({args.workers} workers)"))
+        if checks:
+            token2 = server.add_user("bench.once", "artist", "ONCE")
+            results.append(exactly_once(server, token2, "ONCE"))
+            approver = server.add_user("bench.approver", "approver", "BENCH")
+            results.append({"verifications_per_s": verifications_per_second(server, token, approver, "BENCH")})
+    finally:
+        server.stop()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--records", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
+        base = Path(tmp)
+        bench_backend(base / "sqlite", "SQLite", None, args, checks=True)
+        if not args.skip_postgres:
+            cluster: PostgresCluster = start_postgres(durable=True)
+            try:
+                bench_backend(base / "pg", "PostgreSQL", cluster.create_database("bench"), args, checks=True)
+            finally:
+                cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
