@@ -37,20 +37,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _pull(server: str, timeline: object) -> str | None:
-    """Pull approvals for the timeline's records; a warning line when the service cannot be reached."""
-    from clearance.client import DisclosureClient, ServerUnreachable
+def _pull(server: str, timeline: object) -> tuple[dict[str, str], str | None]:
+    """Pull approvals for the timeline's records, and learn which the studio denied.
+
+    Returns (record id -> denial reason, a warning line when the service cannot be reached). A denial is
+    only ever used to block; what allows a clip is a valid signed approval, checked offline.
+    """
+    from clearance.client import ClientError, DisclosureClient, ServerUnreachable
     from clearance.editorial.check import tagged_record_ids
 
     ids = tagged_record_ids(timeline)
+    denials: dict[str, str] = {}
     if not ids:
-        return None
+        return denials, None
     with DisclosureClient(server=server) as client:
         try:
             client.pull_approvals(ids)
+            for record_id in ids:
+                try:
+                    view = client.server_record(record_id)
+                except ClientError as exc:
+                    if exc.status == 404:
+                        continue  # never submitted: the check says it has no approval
+                    raise
+                if view.get("status") == "denied":
+                    last = (view.get("denials") or [{}])[-1]
+                    who = f" by {last['denied_by']}" if last.get("denied_by") else ""
+                    why = f": {last['reason']}" if last.get("reason") else ""
+                    denials[record_id] = f"the studio denied this use{who}{why}"
         except ServerUnreachable as exc:
-            return f"warning: {exc}; checking against the approvals cached on this machine"
-    return None
+            return denials, f"warning: {exc}; checking against the approvals cached on this machine"
+    return denials, None
 
 
 def _print_table(report: object) -> None:
@@ -90,12 +107,13 @@ def run(args: argparse.Namespace) -> int:
             raise ClearanceError(f"--report {out}: a report is .html or .csv")
     path = Path(args.timeline)
     timeline = read_timeline(path, rate=args.rate)
-    warning = _pull(args.server, timeline) if args.server else None
+    denials, warning = _pull(args.server, timeline) if args.server else ({}, None)
     if warning:
         print(warning, file=sys.stderr)
     options = CheckOptions(
         source=str(path), policy_paths=args.policy, approvals_dir=Path(args.approvals) if args.approvals else None,
         records_dirs=[Path(d) for d in args.records], scan_media=not args.no_scan, base_dir=path.resolve().parent,
+        denials=denials,
     )
     report = check_timeline(timeline, options)
     for out in args.report:

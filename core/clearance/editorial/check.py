@@ -351,6 +351,7 @@ class CheckOptions:
     scan_media: bool = True
     now: datetime | None = None
     base_dir: Path | None = None
+    denials: dict[str, str] = field(default_factory=dict)  # record id -> why the studio denied it (--server)
 
 
 def timecode(time: Any, rate: float) -> str:
@@ -451,6 +452,12 @@ class _Checker:
         out["remedy"] = next((f.remedy for f in findings if f.remedy), "")
         if decision.outcome == "prohibited":
             out["status"] = "prohibited"
+            return out
+        denial = self.options.denials.get(str(record.id))
+        if denial:
+            out["status"] = "denied"
+            out["reasons"] = [denial, *out["reasons"]]
+            out["remedy"] = "Take the material out of the cut, or change the use and submit the record again."
             return out
         if decision.outcome == "notify":
             out["status"] = "notify"

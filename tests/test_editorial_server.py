@@ -1,0 +1,42 @@
+"""`clearance check --server URL` against the real service (`clearance serve` on loopback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from editorial_fixtures import cli, make_record, write_record
+from server_fixtures import LiveServer, live_server  # noqa: F401
+
+from clearance.client import DisclosureClient
+
+
+@pytest.mark.slow
+def test_check_pulls_approvals_and_denials_from_the_service(
+        live_server: LiveServer, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    approved = make_record("approval")
+    denied = make_record("approval", description="generated crowd in the background")
+    with DisclosureClient(live_server.url, live_server.tokens["ana.artist"]) as artist, \
+            DisclosureClient(live_server.url, live_server.tokens["sam.approver"]) as approver:
+        for record in (approved, denied):
+            assert artist.submit(record).state == "sent"
+        approver.decide(approved.id, "approve", conditions="background only")
+        approver.decide(denied.id, "deny", conditions="crowd must be shot practically")
+    cut = shared_data / "otio" / "screening_example.otio"
+    for n, (record, clip) in enumerate([(approved, "ZZ100_504C (LAY1)"), (denied, "ZZ100_508 (LAY2)")]):
+        out = tmp_path / f"cut{n}.otio"
+        assert cli("tag", cut, "--clip", clip, "--record", write_record(tmp_path / "r", record), "-o", out).code == 0
+        cut = out
+    # a fresh machine: nothing cached until --server pulls it
+    monkeypatch.setenv("CLEARANCE_TOKEN", live_server.tokens["ana.artist"])
+    run = cli("check", cut, "--server", live_server.url, "--json")
+    assert run.code == 1, run.err
+    clips = {c["name"]: c for c in run.json()["clips"]}
+    assert clips["ZZ100_504C (LAY1)"]["status"] == "approved"
+    assert clips["ZZ100_504C (LAY1)"]["approval"]["approver"] == "sam.approver"
+    assert clips["ZZ100_508 (LAY2)"]["status"] == "denied"
+    assert "crowd must be shot practically" in clips["ZZ100_508 (LAY2)"]["reasons"][0]
+    # offline afterwards, the pulled approval still holds; the denial needs the service to be known
+    run = cli("check", cut, "--json")
+    statuses = {c["name"]: c["status"] for c in run.json()["clips"]}
+    assert statuses == {"ZZ100_504C (LAY1)": "approved", "ZZ100_508 (LAY2)": "approval_required"}
