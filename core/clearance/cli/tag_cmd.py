@@ -46,7 +46,7 @@ def _status(record: UseRecord, policy_paths: list[str] | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from clearance.editorial.tagging import apply_tag, remove_tag, select_clips, target_for
+    from clearance.editorial.tagging import apply_tag, matches_shot, remove_tag, select_clips, target_for
     from clearance.editorial.timeline_io import read_timeline, write_timeline
     from clearance.editorial.walk import walk
     from clearance.tags import STATUS_LABELS, Tag
@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
             record_path = os.path.relpath(Path(args.record).resolve(), out.resolve().parent)
         except ValueError:  # another drive on Windows
             record_path = str(Path(args.record).resolve())
-    shot = args.shot[0] if len(args.shot) == 1 and not args.clip else None
     for clip in clips:
+        shot = next((code for code in args.shot if matches_shot(clip, code)), None)
         tag = Tag.for_record(
             record, embed=not args.no_embed, target_ref=target_for(record, clip, shot),
             status=status, record_path=record_path,
