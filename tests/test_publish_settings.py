@@ -137,3 +137,22 @@ def test_an_unreadable_policy_blocks_a_host_publish(
     context = run_publish(manifest)
     assert errors(context) == {}
     assert context.data["clearance_policy"].version == "fixed"
+
+
+def test_records_are_queued_even_with_the_disclosed_check_switched_off(
+    pyblish_env: Path, tmp_path: Path,  # noqa: F811
+) -> None:
+    from clearance.outbox import Outbox
+    from clearance.record import content_digest, load_record
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "a.exr").write_bytes(b"a")
+    write_record(work / "records" / "r.yaml", record_data("notify"))
+    manifest = write_manifest(work, [{"name": "a", "files": ["a.exr"], "records": ["records/r.yaml"]}])
+    context = run_publish(manifest, _policy(tmp_path, {"clearance.record_disclosed": {"enabled": False}}))
+    assert errors(context) == {} and "ValidateClearanceRecordDisclosed" not in ran(context)
+    record = load_record(work / "records" / "r.yaml")
+    with Outbox() as outbox:
+        assert outbox.is_disclosed(record.id, content_digest(record))
+    assert context.data["clearance_queued"] == 1

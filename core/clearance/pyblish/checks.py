@@ -133,6 +133,8 @@ def approval_source(context: Any) -> ApprovalSource:
     if folder:
         cache.load_folder(Path(folder))
         revocations = _newest(revocations, revocations_in(folder, keys))
+    for problem in cache.problems:
+        context.data.setdefault("clearance_source_problems", []).append(problem)
     source = ApprovalSource(
         approvals=cache.approvals_for,
         keys=keys,
@@ -186,6 +188,8 @@ def approval_valid(context: Any, checks: list[ItemCheck], setting: ValidatorSett
             now=now, production=production, max_revocation_age=source.max_age).reason
         rules = ", ".join(f.rule for f in check.decision.findings if f.outcome == "approval_required")
         out.failures.append(_failure(check, f"needs written approval ({rules}): {reason}"))
+    for problem in context.data.get("clearance_source_problems", []):
+        out.warnings.append(ItemFailure("approval cache", "", "", problem))
     return out
 
 

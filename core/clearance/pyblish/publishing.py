@@ -43,15 +43,26 @@ def extract(context: Any, host: str) -> disclosure.DisclosureManifest:
 
 
 def queue_notifications(context: Any) -> int:
-    """Queue every record not yet disclosed; returns how many were new in the outbox."""
+    """Queue every record not yet disclosed; returns how many were new in the outbox.
+
+    Runs whatever the disclosed check's settings: if the work goes out, its notification goes first.
+    """
     from clearance.outbox import Outbox
 
     require_checked(context)
     added = 0
+    done: set[tuple[str, str]] = set()
     with Outbox() as outbox:
-        for check in context.data.get("clearance_to_queue", []):
-            _, new = outbox.add(check.record)
-            added += int(new)
+        for check in checks_of(context):
+            if check.record is None or check.record_id is None or check.content is None:
+                continue
+            key = (check.record_id, check.content)
+            if key in done:
+                continue
+            done.add(key)
+            if not outbox.is_disclosed(check.record_id, check.content):
+                _, new = outbox.add(check.record)
+                added += int(new)
     context.data["clearance_queued"] = added
     return added
 
