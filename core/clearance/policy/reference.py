@@ -69,15 +69,30 @@ def rules_markdown() -> str:
             f"- **How to resolve:** {info.resolve}",
             f"- **Source:** {SOURCE_URL}",
         ]
+    from clearance.policy import rules as rules_module
+    from clearance.policy.engine import evaluate
+    from clearance.policy.loading import default_policy
+    from clearance.presets import new_record
+
+    doc = rules_module.__doc__ or ""
+    marker = "Documented decisions where the source is silent or two codes meet:"
+    if marker in doc:
+        lines += ["", "## Decisions where the source is silent or two codes meet", ""]
+        lines += doc.split(marker, 1)[1].strip("\n").splitlines()
     lines += [
         "",
         "## Presets and the rules they meet",
         "",
-        "| preset | outcome (default policy) | use |",
-        "|---|---|---|",
+        "`clearance record new --preset NAME` starts from one of these; under the embedded default policy:",
+        "",
+        "| preset | use | outcome | rules named (besides BASELINE) |",
+        "|---|---|---|---|",
     ]
+    policy = default_policy()
     for name, preset in presets().items():
-        lines.append(f"| `{name}` | {preset.outcome} | {preset.title} |")
+        decision = evaluate(new_record(name), policy)
+        named = ", ".join(f.rule for f in decision.findings if f.rule != "BASELINE") or "-"
+        lines.append(f"| `{name}` | {preset.title} | {decision.outcome} | {named} |")
     return "\n".join(lines) + "\n"
 
 

@@ -27,6 +27,14 @@ Documented decisions where the source is silent or two codes meet:
   unscripted) escalates even when not presented as authentic.
 - FINAL-DELIVERABLE fires on "yes" and "unsure"; "unsure" also adds P4 (the principle is unanswered).
 - A tool chain is judged tool by tool: P2 and P3 give one finding per failing step, naming the step.
+- P3: an unknown environment escalates; a consumer tool known not to train or retain passes unless a
+  sensitive input (studio material, personal data, talent likeness) goes into it (setting
+  ``non_enterprise_tools_need_approval`` makes every non-enterprise tool escalate).
+- CREATIVE-KEY: "final-design stage" is ``use.stage: final`` by default (``creative_key_stages``); a key
+  element that is, or may be, in the final deliverable escalates at any stage; ideation never does while
+  ``ideation_low_risk`` holds.
+- CREATIVE-REFERENCE also covers ``inputs.third_party_material`` (input images of works owned by others),
+  and applies at the ideation stage too: the source lists references among the always-escalate categories.
 """
 
 from __future__ import annotations
