@@ -113,7 +113,8 @@ def test_operators_on_real_datablocks_and_strips(tmp_path: Path, shared_data: Pa
     assert out["tag_signage"]["result"] == ["FINISHED"] and out["tag_moodboard"]["result"] == ["FINISHED"]
     assert out["crowd"] == {"status": "approval_required", "preset": "background-signage"}
     assert out["fog_status"] == "notify"
-    assert "no-such-preset" in out["unknown_preset"]["error"] and "\n" not in out["unknown_preset"]["error"]
+    assert "preset no-such-preset: unknown preset" in out["unknown_preset"]["error"]
+    assert "--preset" not in out["unknown_preset"]["error"] and "\n" not in out["unknown_preset"]["error"]
     assert "select objects first" in out["nothing_selected"]["error"]
 
     assert out["edit"]["result"] == ["FINISHED"] and out["apply"]["result"] == ["FINISHED"]

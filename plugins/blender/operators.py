@@ -75,7 +75,11 @@ def _record_from_preset(preset: str, production: str, handles: list[str]) -> Use
     from clearance import presets
 
     targets = [host.target_for(handle) for handle in handles]
-    return presets.new_record(preset, production=production, targets=targets)
+    try:
+        return presets.new_record(preset, production=production, targets=targets)
+    except ClearanceError as exc:
+        # the core words it for the command line (--preset); here it is the panel's Preset field
+        raise ClearanceError(str(exc).replace("--preset ", "preset ", 1)) from None
 
 
 def load_record_file(path: str) -> UseRecord:
