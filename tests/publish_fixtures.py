@@ -120,6 +120,9 @@ def pyblish_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     paths = pyblish.api.registered_paths()
     filters = list(pyblish.api.registered_discovery_filters())
     monkeypatch.setenv("PYBLISHPLUGINPATH", str(PLUGINS))
+    # another test in this process may have called clearance.pyblish.register(): start from pyblish's defaults
+    pyblish.api.deregister_all_paths()
+    pyblish.api.deregister_all_discovery_filters()
     pyblish.api.deregister_all_hosts()
     pyblish.api.register_host("python")
     pyblish.api.register_host("standalone")
