@@ -434,3 +434,33 @@ def test_registry_facts_are_named_in_the_message() -> None:
     finding = next(f for f in decide(policy, tool={"name": "freechat"}).findings if f.rule == "P2")
     assert "tool registry says so: trains_on_inputs" in finding.message
     assert finding.fields == ["tools[0].trains_on_inputs", "tools[0].retains_inputs"]  # retains stays unsure
+
+
+UNSURE_FIELDS = [
+    "tool.trains_on_inputs",
+    "tool.retains_inputs",
+    "use.in_final_deliverable",
+    "inputs.studio_proprietary",
+    "inputs.personal_data",
+    "inputs.third_party_material",
+    "inputs.talent_material",
+    "training.fine_tuned",
+    "prompt_references.copyrighted_work",
+    "prompt_references.public_figure",
+    "prompt_references.deceased_person",
+    "output.resembles_unowned_material",
+    "talent.digital_replica",
+    "talent.model_from_other_production",
+    "talent.replaces_union_work",
+    "realism.depicts_real_people_or_events",
+]
+
+
+@pytest.mark.parametrize("field", UNSURE_FIELDS)
+def test_every_finding_from_an_unsure_answer_says_so(field: str) -> None:
+    decision = decide(**{field: "unsure"})
+    assert decision.outcome in (A, P)
+    caused = [f for f in decision.findings if f.rule != "BASELINE"]
+    assert caused
+    for finding in caused:
+        assert "unsure" in finding.message or "don't know" in finding.message, (finding.rule, finding.message)
