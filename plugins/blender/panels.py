@@ -85,19 +85,16 @@ def _draw_file(layout: Any, context: bpy.types.Context) -> None:
     if handlers.last_gate_message:
         _wrapped(layout.box(), handlers.last_gate_message)
     ui = context.window_manager.clearance_ui
-    entries = [e for e in host.iter_entries(untagged_media=False)]
+    entries = status.listing()
     if not entries:
         layout.label(text="No tagged items in this file")
         return
     counts: dict[str, int] = {}
-    shown = entries if ui.show_all else entries[:MAX_LISTED]
-    col = layout.column(align=True)
-    for entry in entries:
-        result = status.status_of(entry)
+    for _entry, result in entries:
         counts[result.label] = counts.get(result.label, 0) + 1
     layout.label(text=", ".join(f"{n} {label.lower()}" for label, n in sorted(counts.items())))
-    for entry in shown:
-        result = status.status_of(entry)
+    col = layout.column(align=True)
+    for entry, result in entries if ui.show_all else entries[:MAX_LISTED]:
         row = col.row(align=True)
         row.label(text=entry.label, icon=status.icon_of(result))
         row.label(text=result.label)

@@ -8,6 +8,7 @@ times a second; Refresh, an edit or a file load forgets them.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import bpy
@@ -79,6 +80,23 @@ def reset() -> None:
     _judge = None
     _judge_error = None
     _memo.clear()
+    _listing.clear()
+
+
+LISTING_SECONDS = 2.0
+"""How long the panel's list of tagged items is reused: a sidebar redraws many times a second, and a file
+with thousands of tagged objects takes a noticeable moment to walk."""
+_listing: dict[str, Any] = {}
+
+
+def listing() -> list[tuple[host.Entry, Standing]]:
+    """Every tagged item in the file with its status, for the panel (rebuilt at most every LISTING_SECONDS)."""
+    now = time.monotonic()
+    if _listing and now - _listing["at"] < LISTING_SECONDS and _listing["file"] == bpy.data.filepath:
+        return _listing["items"]
+    items = [(entry, status_of(entry)) for entry in host.iter_entries(untagged_media=False)]
+    _listing.update(at=now, file=bpy.data.filepath, items=items)
+    return items
 
 
 def judge(record: UseRecord, target: Target) -> Standing:
