@@ -111,3 +111,17 @@ def test_bad_input_exits_2_with_one_line(work: Path, tmp_path: Path, capsys: pyt
     manifest, _ = _one(work)
     _bad(capsys, ["publish", str(manifest), "--approvals", str(tmp_path / "none")], "--approvals expects a folder")
     _bad(capsys, ["publish", str(manifest), "--policy", str(tmp_path / "none.yaml")], "none.yaml")
+
+
+def test_check_only_writes_nothing(work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from clearance.outbox import Outbox
+
+    manifest, _ = _one(work, kind="notify", family="review")
+    assert main(["publish", str(manifest), "--check"]) == 0
+    assert "checks passed: 1 item(s) would publish" in capsys.readouterr().out
+    assert not (tmp_path / "publish").exists()
+    with Outbox() as outbox:
+        assert outbox.record_ids() == []  # not even queued
+    manifest, _ = _one(work, kind="approval")
+    assert main(["publish", str(manifest), "--check"]) == 1
+    assert "nothing was written (--check)" in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """`clearance publish MANIFEST`: a standalone Pyblish publish of a publish manifest, with the Clearance gate.
 
-Exit 0: published (what was written is printed). 1: blocked (every failed check with its title, the
-offending items and how to fix). 2: bad input (manifest, record file, listed file, policy, approvals folder).
+Exit 0: published (what was written is printed), or with --check: every check passed. 1: blocked (every
+failed check with its title, the offending items and how to fix). 2: bad input (manifest, record file,
+listed file, policy, approvals folder).
 """
 
 from __future__ import annotations
@@ -25,26 +26,38 @@ def register(subparsers: Any) -> None:
                         help="a folder of signed approval JSON files (besides the local approval cache)")
     parser.add_argument("--policy", metavar="FILE", action="append", default=[],
                         help="policy file(s), layered in order (default: CLEARANCE_POLICY, else the embedded policy)")
+    parser.add_argument("--check", action="store_true",
+                        help="run the checks only: nothing is queued, copied or written (exit 0 when it would publish)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
+
+
+MAX_LISTED = 20
 
 
 def _print_report(report: Any) -> None:
     out = sys.stdout
     for title, warning in report.warnings:
         print(f"warning: {title}: {warning.name}: {warning.message}", file=out)
+    if report.checked_only and report.passed:
+        print(f"checks passed: {report.item_count} item(s) would publish to {report.manifest.destination} "
+              "(nothing was written: --check)", file=out)
+        return
     if report.published:
         files = [p for p in report.written if not p.name.endswith(".clearance.json") and p != report.disclosure_path]
         print(f"published {report.item_count} item(s), {len(files)} file(s) to {report.manifest.destination}",
               file=out)
-        for path in files:
+        for path in files[:MAX_LISTED]:
             print(f"  {path}", file=out)
+        if len(files) > MAX_LISTED:
+            print(f"  ... and {len(files) - MAX_LISTED} more (each with a .clearance.json sidecar)", file=out)
         print(f"disclosure manifest: {report.disclosure_path}", file=out)
         print(f"records: {len(report.record_ids)}; newly queued in the outbox: {report.queued}"
               + (" (run `clearance sync` to send)" if report.queued else ""), file=out)
         return
     problems = sum(max(1, len(f.items)) for f in report.failures) + len(report.errors)
-    print(f"publish blocked: {problems} problem(s); nothing was published", file=out)
+    done = "nothing was written (--check)" if report.checked_only else "nothing was published"
+    print(f"publish blocked: {problems} problem(s); {done}", file=out)
     for failure in report.failures:
         print(f"\n✗ {failure.title} [{failure.validator_id}]", file=out)
         for item in failure.items:
@@ -59,6 +72,7 @@ def _print_report(report: Any) -> None:
 def _as_json(report: Any) -> dict[str, Any]:
     return {
         "published": report.published,
+        "passed": report.passed,
         "destination": str(report.manifest.destination),
         "disclosure_manifest": str(report.disclosure_path) if report.disclosure_path else None,
         "written": [str(p) for p in report.written],
@@ -77,9 +91,12 @@ def _as_json(report: Any) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from clearance.pyblish.runner import publish_manifest
 
-    report = publish_manifest(args.manifest, approvals_dir=args.approvals, policy_paths=args.policy or None)
+    report = publish_manifest(args.manifest, approvals_dir=args.approvals, policy_paths=args.policy or None,
+                              check_only=args.check)
     if args.json:
         print(json.dumps(_as_json(report), indent=2))
     else:
         _print_report(report)
+    if args.check:
+        return 0 if report.passed else 1
     return 0 if report.published else 1

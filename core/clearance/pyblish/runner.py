@@ -45,10 +45,15 @@ class PublishReport:
     item_count: int = 0
     record_ids: list[str] = field(default_factory=list)
     context: Any = None
+    checked_only: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and not self.errors
 
     @property
     def published(self) -> bool:
-        return not self.failures and not self.errors and self.disclosure_path is not None
+        return self.passed and self.disclosure_path is not None
 
 
 @contextlib.contextmanager
@@ -70,8 +75,12 @@ def publish_manifest(
     approvals_dir: str | Path | None = None,
     policy_paths: list[str] | None = None,
     host: str = "standalone",
+    check_only: bool = False,
 ) -> PublishReport:
-    """Publish a manifest. Raises ClearanceError for bad input (manifest, records, policy, approvals folder)."""
+    """Publish a manifest. Raises ClearanceError for bad input (manifest, records, policy, approvals folder).
+
+    ``check_only`` runs collection and validation only: nothing is queued, copied or written.
+    """
     from clearance.policy import load_policy
 
     policy = load_policy(list(policy_paths) if policy_paths else None)
@@ -92,8 +101,12 @@ def publish_manifest(
     context.data["clearance_policy"] = policy
     if approvals_dir is not None:
         context.data["clearance_approvals_dir"] = str(approvals_dir)
+    plugins = None
+    if check_only:
+        plugins = [p for p in pyblish.api.discover() if p.order < pyblish.api.ExtractorOrder - 0.5]
     with _quiet_pyblish():
-        pyblish.util.publish(context)
+        pyblish.util.publish(context, plugins=plugins)
+    report.checked_only = check_only
     return _report(report, context)
 
 
