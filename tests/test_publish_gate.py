@@ -335,3 +335,21 @@ def test_open_record_page_opens_each_failed_record(studio: dict, monkeypatch: py
     monkeypatch.setenv("CLEARANCE_SERVER", "https://clearance.studio.example")
     assert pyblish.plugin.process(plugin, context, None, action=OpenRecordPage.id)["success"]
     assert opened == [f"https://clearance.studio.example/records/{record.id}"]
+
+
+def test_revocations_in_the_approvals_folder(studio: dict) -> None:
+    """A revocation list shipped with --approvals adds revocations; unsigned, it cannot make a stale cache fresh."""
+    record, _, manifest = _manifest(studio)
+    approval = approve(studio["ring"], record)
+    write_approval(studio["approvals"], approval)
+    moment = NOW.isoformat()
+    (studio["approvals"] / "revocations.json").write_text(json.dumps({
+        "revocations": [{"approval_id": approval.approval_id, "revoked_at": moment, "reason": "withdrawn"}],
+        "generated_at": moment}))
+    context = run_publish(manifest, studio["policy"], studio["approvals"])
+    assert "revoked" in _blocked(context, studio, "ValidateClearanceApproval")
+    # a stale cached list stays stale next to an unsigned "fresh" empty list
+    store_revocations(at=NOW - timedelta(days=3))
+    (studio["approvals"] / "revocations.json").write_text(json.dumps({"revocations": [], "generated_at": moment}))
+    context = run_publish(manifest, studio["policy"], studio["approvals"])
+    assert "revocation list" in _blocked(context, studio, "ValidateClearanceApproval")

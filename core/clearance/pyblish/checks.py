@@ -102,11 +102,17 @@ class ApprovalSource:
     max_age: timedelta
 
 
-def _newest(a: Any, b: Any) -> Any:
-    """The fresher of two revocation lists, holding every revocation either one knows."""
-    if a is None or b is None:
-        return a if b is None else b
-    newer, older = (a, b) if _later(a, b) else (b, a)
+def _newest(cached: Any, given: Any) -> Any:
+    """The fresher of two revocation lists, holding every revocation either one knows.
+
+    A list handed over in an approvals folder makes the cached one look fresher only when the server
+    signed it: an unsigned file may add revocations, never hide the cached list's age.
+    """
+    if cached is None or given is None:
+        return cached if given is None else given
+    if not given.signed_by:
+        return cached.model_copy(update={"revoked": {**given.revoked, **cached.revoked}})
+    newer, older = (cached, given) if _later(cached, given) else (given, cached)
     merged = {**older.revoked, **newer.revoked}
     return newer.model_copy(update={"revoked": merged})
 
