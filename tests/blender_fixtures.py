@@ -352,19 +352,23 @@ def draw_panels() -> dict[str, list[str]]:
     bpy.context.view_layer.objects.active = bpy.data.objects["Crowd"]
     scene.sequence_editor.active_strip = scene.sequence_editor.strips_all["Fog"]
     drawn: dict[str, list[str]] = {}
-    for space, extra in (("VIEW_3D", {}), ("SEQUENCE_EDITOR", {}),
-                         ("IMAGE_EDITOR", {"space_data": types.SimpleNamespace(image=bpy.data.images["matte.png"])})):
+    crowd, tree = bpy.data.objects["Crowd"], bpy.data.objects["Tree"]
+    for space, suffix, active, extra in (
+        ("VIEW_3D", "", crowd, {}),
+        ("VIEW_3D", ":untagged", tree, {}),
+        ("SEQUENCE_EDITOR", "", crowd, {}),
+        ("IMAGE_EDITOR", "", crowd, {"space_data": types.SimpleNamespace(image=bpy.data.images["matte.png"])}),
+    ):
         context = types.SimpleNamespace(
             area=types.SimpleNamespace(type=space), scene=scene, view_layer=bpy.context.view_layer,
-            window_manager=bpy.context.window_manager, active_object=bpy.context.view_layer.objects.active,
-            screen=None, **extra,
+            window_manager=bpy.context.window_manager, active_object=active, screen=None, **extra,
         )
         for panel in panels.CLASSES:
             if panel.bl_space_type != space:
                 continue
             lines: list[str] = []
             panel.draw(types.SimpleNamespace(layout=FakeLayout(lines)), context)
-            drawn[panel.bl_idname] = lines
+            drawn[panel.bl_idname + suffix] = lines
     return drawn
 
 

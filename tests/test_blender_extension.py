@@ -55,7 +55,9 @@ def test_operators_tag_objects_strips_images_and_tags_survive_save_and_reopen(tm
         assert reopened["stored"]["objects:Crowd"].get("status", "") == ("approval_required" if with_extension else "")
         drawn = reopened.get("drawn") or drawn
 
-    assert len(drawn) == 9
+    assert len([name for name in drawn if ":" not in name]) == 9
+    untagged = "\n".join(drawn["CLEARANCE_PT_view3d_active:untagged"])
+    assert "Object Tree" in untagged and "No GenAI tag" in untagged and "(op clearance.tag)" in untagged
     active_3d = "\n".join(drawn["CLEARANCE_PT_view3d_active"])
     assert "Object Crowd" in active_3d and "Needs approval" in active_3d and "FINAL-DELIVERABLE" in active_3d
     assert "Strip Shot010/Fog" in "\n".join(drawn["CLEARANCE_PT_sequencer_active"])

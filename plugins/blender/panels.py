@@ -36,6 +36,10 @@ def _draw_active(layout: Any, context: bpy.types.Context) -> None:
             layout.label(text=f"Scanner: {group.scan_verdict}", icon="VIEWZOOM")
             if group.message:
                 _wrapped(layout, group.message)
+        # tag just this item with the preset chosen below (the scanner's proposal, or the artist's own call)
+        tag_it = layout.operator("clearance.tag", text="Tag with the chosen preset", icon="ADD")
+        tag_it.what = "HANDLES"
+        tag_it.handles = entry.handle
         return
     result = status.status_of(entry)
     box = layout.box()
