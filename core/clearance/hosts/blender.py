@@ -230,8 +230,9 @@ def iter_entries(*, scenes: Iterable[Any] | None = None, untagged_media: bool = 
             else:
                 # An image or material may be used by any scene: it is in a deliverable when any scene is.
                 is_deliverable = any_deliverable
-            yield Entry(f"{collection}:{owner.name}", label_of(f"{collection}:{owner.name}"), owner, text,
-                        is_deliverable, files)
+            yield Entry(
+                f"{collection}:{owner.name}", label_of(f"{collection}:{owner.name}"), owner, text, is_deliverable, files
+            )
 
     strips_registered = _registered(strip_type_name())
     for scene in chosen:
