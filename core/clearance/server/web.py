@@ -85,8 +85,9 @@ def page_actor(request: Request) -> Actor:
     if not cookie:
         raise ServiceError(401, "please log in")
     db = request.app.state.db
+    key = _key(request)
     with db.read() as session:
-        found = read_session(session, cookie, _key(request))
+        found = read_session(session, cookie, key)
     if found is None:
         raise ServiceError(401, "your login has expired; please log in again")
     actor, web_session = found
@@ -149,13 +150,14 @@ def login(
         return login_page(request, next, "The login form expired. Please try again.")
     db = request.app.state.db
     config = request.app.state.config
+    key = _key(request)  # before the write below: the writer lock is not re-entrant
     with db.write() as session:
         user = session.execute(select(User).where(User.name == name.strip())).scalar_one_or_none()
         if user is None or user.disabled or not check_password(password, user.password_hash):
             audit.append(session, name.strip()[:100] or "anonymous", "login.failed", f"user:{name.strip()[:100]}")
             failed = True
         else:
-            value, _csrf = start_session(session, user, _key(request), config.session_hours)
+            value, _csrf = start_session(session, user, key, config.session_hours)
             audit.append(session, user.name, "login", f"user:{user.name}")
             failed = False
     if failed:

@@ -1,0 +1,187 @@
+"""The approver pages in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
+
+An approver logs in, approves a request on the record page, and the artist's client (DisclosureClient)
+then pulls and holds a valid signed approval; HTML and script in a record show as text; CSRF and
+cookie flags; the register's CSV export; the audit page. Screenshots of the queue and record pages
+go to .tmp/screens/ for a human look.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from server_fixtures import PRODUCTION, LiveServer, record_body, start_server
+
+from clearance.approvals import find_valid_approval
+from clearance.client import DisclosureClient
+from clearance.record import UseRecord
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENS = Path(__file__).resolve().parent.parent / ".tmp" / "screens"
+PASSWORDS = {"ana.artist": "artist-secret-1", "sam.approver": "approver-secret-1", "kim.approver": "approver-2-secret"}
+XSS = '<script>alert(1)</script><b>bold</b> "quoted" & <img src=x onerror=alert(2)>'
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = start_server(tmp_path_factory.mktemp("browser-server"))
+    try:
+        server.add_user("ana.artist", "artist", password=PASSWORDS["ana.artist"])
+        server.add_user("sam.approver", "approver", password=PASSWORDS["sam.approver"])
+        server.add_user("kim.approver", "approver", password=PASSWORDS["kim.approver"])
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's chromium is missing at {CHROMIUM}: `apt-get install chromium` (./dev test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def log_in(browser: object, site: LiveServer, name: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    page.goto(f"{site.url}/queue")
+    assert page.url.startswith(f"{site.url}/login"), "pages need a login"
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(PASSWORDS[name])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{site.url}/queue")
+    return page
+
+
+def test_approver_approves_in_the_browser_and_the_artist_holds_a_valid_approval(
+    site: LiveServer, browser: object
+) -> None:
+    record = UseRecord.model_validate(record_body("approval_required", description="Generated crowd in the "
+                                                  "background of the stadium shots.",
+                                                  targets=[{"kind": "shot", "ref": "sh120"}]))
+    client = DisclosureClient(site.url, site.tokens["ana.artist"])
+    sent = client.submit(record)
+    assert sent.status == "waiting", sent
+
+    page = log_in(browser, site, "sam.approver")
+    card = page.locator("article.request", has_text="stadium shots")
+    assert card.count() == 1
+    assert "FINAL-DELIVERABLE" in card.inner_text()
+    assert card.get_by_role("columnheader", name="Remedy").count() == 1
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "queue.png"), full_page=True)
+
+    card.get_by_role("link", name="Review and decide").click()
+    page.wait_for_url(re.compile(f"/records/{record.id}"))
+    page.get_by_label(re.compile("^Conditions")).fill("Background only; not in marketing material.")
+    page.get_by_label(re.compile("^Approval expires")).fill("2099-12-31")
+    page.screenshot(path=str(SCREENS / "record.png"), full_page=True)
+    page.get_by_role("button", name=re.compile("^Approve")).click()
+    page.wait_for_url(re.compile(r"done=approved"))
+    assert page.get_by_role("status").inner_text().startswith("Done: approved")
+    assert "in force" in page.locator("section", has_text="Approvals").first.inner_text()
+    page.screenshot(path=str(SCREENS / "record-approved.png"), full_page=True)
+
+    report = client.pull_approvals([record.id])
+    assert report.approvals == 1
+    held = client.cache.approvals_for(record.id)
+    result = find_valid_approval(record, held, keys=client.cache.keys(), revocations=client.cache.revocations())
+    assert result.valid, result.reason
+    assert held[0].statement.approver == "sam.approver"
+    assert held[0].statement.conditions == "Background only; not in marketing material."
+    assert held[0].statement.expires_at is not None and held[0].statement.expires_at.year == 2099
+    assert page.dialogs == []
+    page.context.close()
+
+
+def test_html_and_script_in_a_record_show_as_text(site: LiveServer, browser: object) -> None:
+    body = record_body("approval_required", description=XSS, vendor="<i>Vendor</i>",
+                       targets=[{"kind": "shot", "ref": "<u>sh999</u>"}])
+    assert site.post("/records", site.tokens["ana.artist"], body).status_code == 201
+    page = log_in(browser, site, "sam.approver")
+    assert XSS in page.locator("article.request", has_text="bold").inner_text()
+    page.goto(f"{site.url}/records/{body['id']}")
+    assert page.locator("p.description").inner_text() == XSS
+    assert page.locator("h1").inner_text() == XSS
+    assert page.locator("main b").count() == 0 and page.locator("main img").count() == 0
+    assert page.locator("main i").count() == 0 and page.locator("main u").count() == 0
+    assert "<u>sh999</u>" in page.locator("section", has_text="Targets").inner_text()
+    page.goto(f"{site.url}/register/{PRODUCTION}")
+    assert XSS in page.locator("table.register").inner_text()
+    assert page.dialogs == [], "a script from a record ran"
+    response = requests.get(f"{site.url}/queue", timeout=10)
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    page.context.close()
+
+
+def test_login_cookie_and_csrf(site: LiveServer) -> None:
+    web = requests.Session()
+    login = web.get(f"{site.url}/login", timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
+    wrong = web.post(f"{site.url}/login", data={"name": "sam.approver", "password": "nope", "csrf_token": token},
+                     allow_redirects=False, timeout=10)
+    assert wrong.status_code == 401 and "wrong password" in wrong.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', wrong.text).group(1)  # type: ignore[union-attr]
+    ok = web.post(f"{site.url}/login", data={"name": "sam.approver", "password": PASSWORDS["sam.approver"],
+                                             "csrf_token": token}, allow_redirects=False, timeout=10)
+    assert ok.status_code == 303
+    cookie = ok.headers["set-cookie"]
+    assert "clearance_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie, "plain http on loopback: a Secure cookie would never come back"
+    body = record_body("approval_required")
+    assert site.post("/records", site.tokens["ana.artist"], body).status_code == 201
+    forged = web.post(f"{site.url}/records/{body['id']}/decision", data={"decision": "approve"},
+                      allow_redirects=False, timeout=10)
+    assert forged.status_code == 403 and "did not come from this site" in forged.text
+    assert site.get(f"/records/{body['id']}", site.tokens["ana.artist"]).json()["status"] == "waiting"
+
+
+def test_register_csv_export_and_audit_page(site: LiveServer, browser: object) -> None:
+    body = record_body("notify", description="=HYPERLINK(\"http://evil\") mood board")
+    assert site.post("/records", site.tokens["ana.artist"], body).status_code == 201
+    page = log_in(browser, site, "kim.approver")
+    page.goto(f"{site.url}/register/{PRODUCTION}?status=notified")
+    assert page.locator("table.register tbody tr").count() >= 1
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    mine = [r for r in rows if r["id"] == body["id"]]
+    assert mine and mine[0]["status"] == "notified"
+    assert mine[0]["description"].startswith("'="), "a formula in a cell must not run in a spreadsheet"
+    assert {r["status"] for r in rows} == {"notified"}
+    page.goto(f"{site.url}/audit")
+    text = page.locator("table.audit").inner_text()
+    assert "record.submit" in text and f"record:{body['id']}" in text
+    page.screenshot(path=str(SCREENS / "audit.png"), full_page=True)
+    page.context.close()
+
+
+def test_artist_sees_the_record_but_no_decide_form(site: LiveServer, browser: object) -> None:
+    body = record_body("approval_required")
+    assert site.post("/records", site.tokens["ana.artist"], body).status_code == 201
+    page = log_in(browser, site, "ana.artist")
+    page.goto(f"{site.url}/records/{body['id']}")
+    assert page.get_by_role("button", name=re.compile("^Approve")).count() == 0
+    assert "Only an approver" in page.locator("#decide").inner_text()
+    page.context.close()
