@@ -15,7 +15,9 @@ of every tagged use upstream, which the provenance scanner reads back.
 
 from __future__ import annotations
 
+import functools
 import glob
+import json
 import re
 import typing
 from collections.abc import Iterator
@@ -104,27 +106,29 @@ SECTIONS: tuple[tuple[str, str, type[Any]], ...] = (
 )
 
 
-def answer_knobs() -> list[tuple[str, list[AnswerKnob]]]:
+@functools.cache
+def answer_knobs() -> tuple[tuple[str, tuple[AnswerKnob, ...]], ...]:
     """Every answer of the record, grouped as the record is: (section title, knobs)."""
-    groups: list[tuple[str, list[AnswerKnob]]] = [
+    groups: list[tuple[str, tuple[AnswerKnob, ...]]] = [
         (
             "Record",
-            [
+            (
                 AnswerKnob("clearance_production", "production", ("production",), None),
                 AnswerKnob("clearance_vendor", "vendor", ("vendor",), None),
                 AnswerKnob("clearance_declared_by", "declared by", ("declared_by",), None),
                 AnswerKnob("clearance_description", "description", ("description",), None, multiline=True),
-            ],
+            ),
         )
     ]
     for section, title, model in SECTIONS:
         prefix = ("tools", "0") if section == "tool" else (section,)
-        groups.append((title, _answers_of(section, model, prefix)))
-    return groups
+        groups.append((title, tuple(_answers_of(section, model, prefix))))
+    return tuple(groups)
 
 
-def all_answer_knobs() -> list[AnswerKnob]:
-    return [k for _, knobs in answer_knobs() for k in knobs]
+@functools.cache
+def all_answer_knobs() -> tuple[AnswerKnob, ...]:
+    return tuple(k for _, knobs in answer_knobs() for k in knobs)
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -148,12 +152,42 @@ def is_tagged(node: Any) -> bool:
     return bool(knob_text(node, TAG_KNOB).strip())
 
 
+_records: dict[str, UseRecord] = {}
+_RECORDS_KEPT = 4096
+
+
 def read_tag(node: Any) -> Tag | None:
-    """The node's tag; None when untagged; ClearanceError (naming the node) when the tag is broken."""
+    """The node's tag; None when untagged; ClearanceError (naming the node) when the tag is broken.
+
+    Many nodes carry the same record (a use tagged on a selection): the embedded record is validated and
+    its digest checked once per distinct record text, not once per node.
+    """
     text = knob_text(node, TAG_KNOB).strip()
     if not text:
         return None
-    return decode_tag(text, f"Nuke node {node.fullName()}")
+    where = f"Nuke node {node.fullName()}"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return decode_tag(text, where)  # raises the one-line error
+    record = data.get("record") if isinstance(data, dict) else None
+    if not isinstance(record, dict):
+        return decode_tag(text, where)
+    # encode_tag writes the record before target_ref/status: the text up to "target_ref" names the record
+    # and its claimed digest exactly (a "target_ref" inside a string value is escaped, so never matches)
+    key = text.rsplit('"target_ref"', 1)[0] if '"target_ref"' in text else text
+    known = _records.get(key)
+    if known is None:
+        tag = decode_tag(data, where)
+        if len(_records) >= _RECORDS_KEPT:
+            _records.clear()
+        if tag.record is not None:
+            _records[key] = tag.record
+        return tag
+    tag = decode_tag({k: v for k, v in data.items() if k != "record"}, where)
+    if known.id != tag.record_id:
+        raise ClearanceError(f"{where}: the Clearance tag names record {tag.record_id} but holds {known.id}; re-tag it")
+    return tag.model_copy(update={"record": known})
 
 
 def node_target(node: Any) -> Target:

@@ -8,6 +8,7 @@ Nothing here talks to a server: a host must stay usable offline and on render fa
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -42,19 +43,50 @@ class Standing(BaseModel):
         return f"{self.label}: {self.reason}" if self.reason else self.label
 
 
+_policy_cache: dict[tuple[tuple[str, float, int], ...], Any] = {}
+
+
+def current_policy() -> Any:
+    """The policy CLEARANCE_POLICY names (else the embedded defaults), re-read only when a file changed.
+
+    Host callbacks judge on every knob edit; parsing the policy YAML each time would make the UI lag.
+    """
+    from clearance.policy import load_policy
+    from clearance.policy.loading import policy_paths_from_env
+
+    stamp = []
+    for path in policy_paths_from_env():
+        try:
+            info = os.stat(path)
+            stamp.append((path, info.st_mtime, info.st_size))
+        except OSError:
+            stamp.append((path, -1.0, -1))  # load_policy names the missing file
+    key = tuple(stamp)
+    if key not in _policy_cache:
+        policy = load_policy(None)
+        _policy_cache.clear()
+        _policy_cache[key] = policy
+    return _policy_cache[key]
+
+
 class Judge:
     """Decides many records against one policy and one approval cache (both loaded once)."""
 
     def __init__(self, policy: Any = None, cache: Any = None) -> None:
-        from clearance.policy import load_policy
-
-        self.policy = policy if policy is not None else load_policy(None)
+        self.policy = policy if policy is not None else current_policy()
         if cache is None:
             from clearance.cache import ApprovalCache
 
             cache = ApprovalCache()
         self.cache = cache
         self._keys: Any = None
+        # A script tags many nodes with few records: decide each record once, read each record's
+        # approvals and the revocation list from disk once per Judge.
+        self._decisions: dict[int, tuple[UseRecord, Decision]] = {}
+        self._approvals: dict[str, list[Any]] = {}
+        self._revocations: Any = None
+        self._revocations_read = False
+        self._digests: dict[int, tuple[UseRecord, str]] = {}
 
     def keys(self) -> Any:
         if self._keys is None:
@@ -67,7 +99,57 @@ class Judge:
     def decide(self, record: UseRecord) -> Decision:
         from clearance.policy import evaluate
 
-        return evaluate(record, self.policy)
+        # keyed on the record object (kept alive here, so its id is not reused): hosts hand the same
+        # instance for every target that shares a record
+        found = self._decisions.get(id(record))
+        if found is None or found[0] is not record:
+            found = self._decisions[id(record)] = (record, evaluate(record, self.policy))
+        return found[1]
+
+    def _approvals_for(self, record: UseRecord) -> list[Any]:
+        key = str(record.id)
+        if key not in self._approvals:
+            self._approvals[key] = list(self.cache.approvals_for(record.id))
+        return self._approvals[key]
+
+    def _revocation_list(self, keys: Any) -> Any:
+        if not self._revocations_read:
+            self._revocations = self.cache.revocations(keys)
+            self._revocations_read = True
+        return self._revocations
+
+    def _digest(self, record: UseRecord) -> str:
+        from clearance.record import decision_digest
+
+        found = self._digests.get(id(record))
+        if found is None or found[0] is not record:
+            found = self._digests[id(record)] = (record, decision_digest(record))
+        return found[1]
+
+    def _verify(self, record: UseRecord, target: Target | None, keys: Any) -> Any:
+        """clearance.approvals.find_valid_approval, with the record's digest computed once per record."""
+        from clearance.approvals import find_valid_approval, verify
+
+        approvals = self._approvals_for(record)
+        revocations = self._revocation_list(keys)
+        max_age = timedelta(hours=float(self.policy.approvals.revocations_max_age_hours))
+        digest = self._digest(record)
+        for approval in approvals:
+            result = verify(
+                approval,
+                record,
+                keys=keys,
+                revocations=revocations,
+                target=target,
+                max_revocation_age=max_age,
+                record_digest=digest,
+            )
+            if result.valid:
+                return result
+        # none valid: the core's own search words the refusal (the newest approval's reason, or none held)
+        return find_valid_approval(
+            record, approvals, keys=keys, revocations=revocations, target=target, max_revocation_age=max_age
+        )
 
     def standing(
         self, record: UseRecord | None, target: Target | None = None, *, tag_error: str | None = None
@@ -84,21 +166,11 @@ class Judge:
             return Standing(status="prohibited", decision=decision, reason=why)
         if decision.outcome == "notify":
             return Standing(status="notify", decision=decision, reason="disclose only; no approval needed")
-        from clearance.approvals import find_valid_approval
-
-        hours = float(self.policy.approvals.revocations_max_age_hours)
         try:
             keys = self.keys()
         except ClearanceError as exc:
             return Standing(status="approval_required", decision=decision, reason=f"{why} — {exc}")
-        verification = find_valid_approval(
-            record,
-            list(self.cache.approvals_for(record.id)),
-            keys=keys,
-            revocations=self.cache.revocations(keys),
-            target=target,
-            max_revocation_age=timedelta(hours=hours),
-        )
+        verification = self._verify(record, target, keys)
         if verification.valid:
             approval_id = verification.approval.approval_id if verification.approval is not None else None
             return Standing(status="approved", decision=decision, reason=verification.reason, approval_id=approval_id)

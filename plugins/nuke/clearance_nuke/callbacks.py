@@ -107,17 +107,20 @@ def save_hook() -> int:
 
     judge = Judge()
     queued = 0
+    seen: set[int] = set()
     with Outbox() as outbox:
         for node in host.tagged_nodes():
-            try:
-                tag = host.read_tag(node)
-            except ClearanceError as exc:
-                say(str(exc))
-                knobs.show_status(node, judge.standing(None, tag_error=str(exc)))
-                continue
+            tag, result = knobs.judged(node, judge)
+            if result is not None:
+                knobs.show_status(node, result)
+                if result.status == "invalid":
+                    say(result.reason)
             if tag is None or tag.record is None:
                 continue
-            knobs.refresh(node, judge)
+            key = id(tag.record)  # nodes sharing a record share one instance (see hosts.nuke.read_tag)
+            if key in seen:
+                continue
+            seen.add(key)
             _, new = outbox.add(tag.record)
             queued += int(new)
     for write in nuke.allNodes("Write", recurseGroups=True):

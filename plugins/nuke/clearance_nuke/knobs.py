@@ -201,16 +201,21 @@ def apply_preset(node: Any, name: str, judge: Judge | None = None) -> Standing |
 
 def standing(node: Any, judge: Judge | None = None) -> Standing | None:
     """The node's status; None when it is not tagged."""
+    return judged(node, judge)[1]
+
+
+def judged(node: Any, judge: Judge | None = None) -> tuple[Tag | None, Standing | None]:
+    """The node's tag (None when untagged or unreadable) and its status (None when untagged)."""
     judge = judge or Judge()
     try:
         tag = host.read_tag(node)
     except ClearanceError as exc:
-        return judge.standing(None, tag_error=str(exc))
+        return None, judge.standing(None, tag_error=str(exc))
     if tag is None:
-        return None
+        return None, None
     if tag.record is None:
-        return judge.standing(None, tag_error=f"the tag on {node.fullName()} holds only the record id; re-tag it")
-    return judge.standing(tag.record, host.node_target(node))
+        return tag, judge.standing(None, tag_error=f"the tag on {node.fullName()} holds only the record id; re-tag it")
+    return tag, judge.standing(tag.record, host.node_target(node))
 
 
 def refresh(node: Any, judge: Judge | None = None) -> Standing:

@@ -3,7 +3,6 @@ panel's behaviour is testable (and usable from the Script Editor) without a UI."
 
 from __future__ import annotations
 
-from clearance.errors import ClearanceError
 from clearance.hosts import nuke as host
 from clearance.hosts.nuke import Row
 from clearance.hosts.status import Judge
@@ -21,16 +20,12 @@ class PanelModel:
         judge = judge or Judge()
         rows = []
         for node in host.tagged_nodes():
-            result = knobs.refresh(node, judge)
-            record_id = ""
-            description = ""
-            try:
-                tag = host.read_tag(node)
-                if tag is not None:
-                    record_id = str(tag.record_id)
-                    description = tag.record.description if tag.record is not None else ""
-            except ClearanceError:
-                pass
+            tag, result = knobs.judged(node, judge)
+            if result is None:
+                continue
+            knobs.show_status(node, result)
+            record_id = str(tag.record_id) if tag is not None else ""
+            description = tag.record.description if tag is not None and tag.record is not None else ""
             rows.append(
                 Row(
                     handle=node.fullName(),
