@@ -464,3 +464,15 @@ def test_every_finding_from_an_unsure_answer_says_so(field: str) -> None:
     assert caused
     for finding in caused:
         assert "unsure" in finding.message or "don't know" in finding.message, (finding.rule, finding.message)
+
+
+def test_unregistered_tool_is_noted_when_the_studio_keeps_a_registry() -> None:
+    policy = Policy.model_validate({"tools": {"Firefly": {"environment": "enterprise"}}})
+    known = decide(policy)
+    assert "P3" not in rules_at(known)
+    other = decide(policy, **{"tool.name": "Krea"})
+    assert other.outcome == N
+    note = next(f for f in other.findings if f.rule == "P3")
+    assert note.outcome == N and "not in the studio's tool registry" in note.message
+    assert note.fields == ["tools[0].name"]
+    assert "P3" not in rules_at(decide(default_policy(), **{"tool.name": "Krea"}))  # no registry, no noise

@@ -130,6 +130,7 @@ def _context(record: UseRecord, policy: Policy, comp: CompiledPolicy) -> Context
         tools=resolve_tools(record, policy, comp.registry),
         th=policy.thresholds,
         key_stages=comp.key_stages,
+        registry_size=len(comp.registry),
     )
 
 
@@ -181,7 +182,13 @@ def _tool_steps(
     if not record.tools:
         entry = memo.get(())
         if entry is None:
-            ctx = Context(record=record, tools=[], th=policy.thresholds, key_stages=comp.key_stages)
+            ctx = Context(
+                record=record,
+                tools=[],
+                th=policy.thresholds,
+                key_stages=comp.key_stages,
+                registry_size=len(comp.registry),
+            )
             entry = _remember(memo, (), _run(checks, ctx))
         return [entry]
     entries = []
@@ -192,7 +199,13 @@ def _tool_steps(
         if entry is None:
             if views is None:
                 views = resolve_tools(record, policy, comp.registry)
-            ctx = Context(record=record, tools=[views[index]], th=policy.thresholds, key_stages=comp.key_stages)
+            ctx = Context(
+                record=record,
+                tools=[views[index]],
+                th=policy.thresholds,
+                key_stages=comp.key_stages,
+                registry_size=len(comp.registry),
+            )
             entry = _remember(memo, key, _run(checks, ctx))
         entries.append(entry)
     return entries

@@ -114,6 +114,7 @@ class Context:
     tools: list[ToolView]
     th: Thresholds
     key_stages: frozenset[str] = field(default_factory=frozenset)
+    registry_size: int = 0  # a policy-level fact, like th: the engine's reuse of findings stays per policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,74 +258,79 @@ def p3_secured_environment(ctx: Context) -> list[Finding]:
                 ["tools"],
             )
         ]
-    th = ctx.th
     inputs = ctx.record.inputs
     sensitive = [(name, words) for name, words in _SENSITIVE_INPUTS if getattr(inputs, name) != "no"]
     out: list[Finding] = []
     for tool in ctx.tools:
-        env = tool.environment
-        secured = env == "enterprise" or (env == "self_hosted" and th.self_hosted_is_enterprise)
-        if env == "unknown":
-            msg = (
-                f"You don't know where the tool at {tool.label} runs.{_unregistered_note(ctx, tool)} "
-                + UNSURE_NOTE.format(meaning="a consumer service")
+        finding = _p3_step(ctx, tool, sensitive)
+        if finding is None and ctx.registry_size and not tool.registered:
+            # A studio that keeps a registry wants to hear about tools it does not know, even harmless ones.
+            finding = _finding(
+                "P3",
+                NOTIFY,
+                ["P3"],
+                f"The tool at {tool.label} is not in the studio's tool registry; it is judged on the facts this record"
+                " declares.",
+                "Nothing to do for this use; ask your TD to add the tool to the registry so others inherit its facts.",
+                [f"tools[{tool.index}].name"],
             )
-            out.append(
-                _finding(
-                    "P3",
-                    APPROVAL,
-                    ["P3"],
-                    msg,
-                    "Find out whether the tool runs under an enterprise agreement, on your own machines or as a"
-                    " consumer service, and set its environment (or ask your TD to add it to the tool registry).",
-                    [tool.field("environment")],
-                )
-            )
-            continue
-        if not tool.registered and th.require_registered_tools:
-            out.append(
-                _finding(
-                    "P3",
-                    APPROVAL,
-                    ["P3"],
-                    f"The tool at {tool.label} is not in the studio's tool registry, and this policy only accepts"
-                    " registered tools without approval.",
-                    "Ask your TD to add the tool to the registry, use a registered tool, or request written approval.",
-                    [f"tools[{tool.index}].name"],
-                )
-            )
-            continue
-        if secured:
-            continue
-        where = (
-            "a consumer service" if env == "consumer" else "a self-hosted setup this policy does not count as secured"
-        )
-        if sensitive:
-            words = ", ".join(w for _, w in sensitive)
-            out.append(
-                _finding(
-                    "P3",
-                    APPROVAL,
-                    ["P3"],
-                    f"Sensitive inputs ({words}) went into the tool at {tool.label}, which runs as {where}, not in an "
-                    "enterprise-secured environment.",
-                    "Use an enterprise-agreement tool for this material, or request written approval.",
-                    [tool.field("environment")] + [f"inputs.{n}" for n, _ in sensitive],
-                )
-            )
-        elif th.non_enterprise_tools_need_approval:
-            out.append(
-                _finding(
-                    "P3",
-                    APPROVAL,
-                    ["P3"],
-                    f"The tool at {tool.label} runs as {where}; this policy asks for approval for every tool outside an"
-                    " enterprise-secured environment.",
-                    "Use an enterprise-agreement tool, or request written approval.",
-                    [tool.field("environment")],
-                )
-            )
+        if finding is not None:
+            out.append(finding)
     return out
+
+
+def _p3_step(ctx: Context, tool: ToolView, sensitive: list[tuple[str, str]]) -> Finding | None:
+    th = ctx.th
+    env = tool.environment
+    if env == "unknown":
+        msg = (
+            f"You don't know where the tool at {tool.label} runs.{_unregistered_note(ctx, tool)} "
+            + UNSURE_NOTE.format(meaning="a consumer service")
+        )
+        return _finding(
+            "P3",
+            APPROVAL,
+            ["P3"],
+            msg,
+            "Find out whether the tool runs under an enterprise agreement, on your own machines or as a"
+            " consumer service, and set its environment (or ask your TD to add it to the tool registry).",
+            [tool.field("environment")],
+        )
+    if not tool.registered and th.require_registered_tools:
+        return _finding(
+            "P3",
+            APPROVAL,
+            ["P3"],
+            f"The tool at {tool.label} is not in the studio's tool registry, and this policy only accepts"
+            " registered tools without approval.",
+            "Ask your TD to add the tool to the registry, use a registered tool, or request written approval.",
+            [f"tools[{tool.index}].name"],
+        )
+    if env == "enterprise" or (env == "self_hosted" and th.self_hosted_is_enterprise):
+        return None
+    where = "a consumer service" if env == "consumer" else "a self-hosted setup this policy does not count as secured"
+    if sensitive:
+        words = ", ".join(w for _, w in sensitive)
+        return _finding(
+            "P3",
+            APPROVAL,
+            ["P3"],
+            f"Sensitive inputs ({words}) went into the tool at {tool.label}, which runs as {where}, not in an "
+            "enterprise-secured environment.",
+            "Use an enterprise-agreement tool for this material, or request written approval.",
+            [tool.field("environment")] + [f"inputs.{n}" for n, _ in sensitive],
+        )
+    if th.non_enterprise_tools_need_approval:
+        return _finding(
+            "P3",
+            APPROVAL,
+            ["P3"],
+            f"The tool at {tool.label} runs as {where}; this policy asks for approval for every tool outside an"
+            " enterprise-secured environment.",
+            "Use an enterprise-agreement tool, or request written approval.",
+            [tool.field("environment")],
+        )
+    return None
 
 
 def p4_temporary(ctx: Context) -> list[Finding]:
@@ -904,7 +910,8 @@ RULES: dict[str, RuleInfo] = {
             "principle",
             "A tool step whose environment is unknown; a non-enterprise step that receives sensitive inputs (studio"
             " material, personal data, talent likeness); every non-enterprise step when"
-            " non_enterprise_tools_need_approval is set; an unregistered tool when require_registered_tools is set.",
+            " non_enterprise_tools_need_approval is set; an unregistered tool when require_registered_tools is set. A"
+            " tool missing from a non-empty registry otherwise gets a notify note.",
             "Where possible tools run in an enterprise-secured environment that protects inputs.",
             "Use an enterprise-agreement tool, or request approval.",
             p3_secured_environment,
