@@ -84,7 +84,7 @@ def build(objects: int, records: int, ring: object) -> None:
     now = datetime.now(timezone.utc)
     with Outbox() as outbox:
         for start in range(0, objects, per_record):
-            group = made[start:start + per_record]
+            group = made[start : start + per_record]
             handles = [f"objects:{obj.name}" for obj in group]
             needs_approval = (start // per_record) % 2 == 1
             preset = "background-signage" if needs_approval else "mood-board"
@@ -95,9 +95,16 @@ def build(objects: int, records: int, ring: object) -> None:
             outbox.add(record)  # disclosed: what the save handler does
             if needs_approval:
                 statement = ApprovalStatement(
-                    approval_id=f"APR-{start}", record_id=record.id, record_digest=decision_digest(record),
-                    production=record.production, targets=[], approver="supervisor",
-                    issued_at=now - timedelta(minutes=1), expires_at=None, conditions="", key_id=ring.active_key_id(),  # type: ignore[attr-defined]
+                    approval_id=f"APR-{start}",
+                    record_id=record.id,
+                    record_digest=decision_digest(record),
+                    production=record.production,
+                    targets=[],
+                    approver="supervisor",
+                    issued_at=now - timedelta(minutes=1),
+                    expires_at=None,
+                    conditions="",
+                    key_id=ring.active_key_id(),  # type: ignore[attr-defined]
                 )
                 cache.add_approval(ring.sign(statement))  # type: ignore[attr-defined]
 
@@ -158,8 +165,12 @@ def measure(objects: int, records: int, ring: object) -> dict[str, tuple[float, 
     _checked(context, objects)
     full, full_cpu, context = best_of(1, publish)
     _checked(context, objects)
-    return {"baseline": (base, base_cpu), "collect": (collect, collect_cpu),
-            "collect+validate": (checked, checked_cpu), "full publish": (full, full_cpu)}
+    return {
+        "baseline": (base, base_cpu),
+        "collect": (collect, collect_cpu),
+        "collect+validate": (checked, checked_cpu),
+        "full publish": (full, full_cpu),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

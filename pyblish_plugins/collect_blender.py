@@ -30,5 +30,7 @@ class CollectBlenderGenAIItems(pyblish.api.ContextPlugin):
         tagged = sum(1 for item in items if item.record is not None or item.tag_error)
         self.log.info(
             "Blender file %s: %d tagged item(s), %d untagged media item(s)",
-            bpy.data.filepath or "(unsaved)", tagged, len(items) - tagged,
+            bpy.data.filepath or "(unsaved)",
+            tagged,
+            len(items) - tagged,
         )

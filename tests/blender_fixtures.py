@@ -23,10 +23,7 @@ PLUGIN_DIR = ROOT / "pyblish_plugins"
 MODULE = "bl_ext.user_default.clearance"
 RESULT_PREFIX = "CLEARANCE-TEST-RESULT "
 
-BOOT = (
-    "import sys, json; sys.path.insert(0, {tests!r}); import blender_fixtures as f; "
-    "f.main(sys.argv[1], sys.argv[2])"
-)
+BOOT = "import sys, json; sys.path.insert(0, {tests!r}); import blender_fixtures as f; f.main(sys.argv[1], sys.argv[2])"
 
 
 def run_in_blender(tmp_path: Path, scenario: str, timeout: float = 120, **params: Any) -> dict[str, Any]:
@@ -47,13 +44,17 @@ def run_in_blender(tmp_path: Path, scenario: str, timeout: float = 120, **params
     env.pop("PYBLISHPLUGINPATH", None)
     proc = subprocess.run(
         [sys.executable, "-c", BOOT.format(tests=str(Path(__file__).parent)), scenario, str(params_file)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stdout + "\n" + proc.stderr).splitlines()[-40:])
         raise AssertionError(f"Blender scenario {scenario} failed (exit {proc.returncode}):\n{tail}")
-    result = json.loads(lines[-1][len(RESULT_PREFIX):])
+    result = json.loads(lines[-1][len(RESULT_PREFIX) :])
     result["_stderr"] = proc.stderr
     return result
 
@@ -75,22 +76,41 @@ def record_data(kind: str, production: str = "TEST_S01") -> dict[str, Any]:
         "vendor": "Test VFX",
         "declared_by": "artist",
         "description": f"{kind} test use",
-        "tool": {"name": "Firefly", "provider": "Adobe", "environment": "enterprise",
-                 "trains_on_inputs": no, "retains_inputs": no},
+        "tool": {
+            "name": "Firefly",
+            "provider": "Adobe",
+            "environment": "enterprise",
+            "trains_on_inputs": no,
+            "retains_inputs": no,
+        },
         "inputs": {"studio_proprietary": no, "personal_data": no, "third_party_material": no, "talent_material": no},
         "training": {"fine_tuned": no},
         "prompt_references": {"copyrighted_work": no, "public_figure": no, "deceased_person": no},
         "output": {"resembles_unowned_material": no},
-        "talent": {"digital_replica": no, "model_from_other_production": no, "replaces_union_work": no,
-                   "consent_documented": no},
+        "talent": {
+            "digital_replica": no,
+            "model_from_other_production": no,
+            "replaces_union_work": no,
+            "consent_documented": no,
+        },
         "realism": {"depicts_real_people_or_events": no, "presented_as_authentic": no},
     }
     if kind == "notify":
-        base["use"] = {"media": "image", "stage": "ideation", "in_final_deliverable": no,
-                       "creative_element": "none", "prominence": "none"}
+        base["use"] = {
+            "media": "image",
+            "stage": "ideation",
+            "in_final_deliverable": no,
+            "creative_element": "none",
+            "prominence": "none",
+        }
     else:
-        base["use"] = {"media": "image", "stage": "final", "in_final_deliverable": "yes",
-                       "creative_element": "background", "prominence": "story_relevant"}
+        base["use"] = {
+            "media": "image",
+            "stage": "final",
+            "in_final_deliverable": "yes",
+            "creative_element": "background",
+            "prominence": "story_relevant",
+        }
     return base
 
 
@@ -127,9 +147,16 @@ def approve(ring: Any, record: Any, approval_id: str = "APR-1") -> None:
 
     now = datetime.now(timezone.utc)
     statement = ApprovalStatement(
-        approval_id=approval_id, record_id=record.id, record_digest=decision_digest(record),
-        production=record.production, targets=[], approver="supervisor@studio", issued_at=now - timedelta(minutes=1),
-        expires_at=now + timedelta(days=30), conditions="", key_id=ring.active_key_id(),
+        approval_id=approval_id,
+        record_id=record.id,
+        record_digest=decision_digest(record),
+        production=record.production,
+        targets=[],
+        approver="supervisor@studio",
+        issued_at=now - timedelta(minutes=1),
+        expires_at=now + timedelta(days=30),
+        conditions="",
+        key_id=ring.active_key_id(),
     )
     cache = ApprovalCache()
     cache.add_approval(ring.sign(statement))
@@ -223,22 +250,45 @@ def scenario_register_twice(params: dict[str, Any]) -> dict[str, Any]:
     seen = []
     for _round in range(2):
         enable_extension()
-        seen.append({
-            "props": [hasattr(getattr(bpy.types, t), "clearance") for t in
-                      ("Object", "Image", "Material", "MovieClip", "Sound", "Text", "Scene", "Strip")],
-            "operators": [hasattr(bpy.ops.clearance, name) for name in
-                          ("tag", "untag", "edit", "apply_record", "scan", "submit", "refresh", "select_offending")],
-            "panels": sorted(name for name in dir(bpy.types) if name.startswith("CLEARANCE_PT_")),
-            "handlers": {name: sum(1 for f in getattr(bpy.app.handlers, name) if "clearance" in f.__module__)
-                         for name in ("load_post", "save_pre", "render_init", "render_cancel", "render_complete")},
-        })
+        seen.append(
+            {
+                "props": [
+                    hasattr(getattr(bpy.types, t), "clearance")
+                    for t in ("Object", "Image", "Material", "MovieClip", "Sound", "Text", "Scene", "Strip")
+                ],
+                "operators": [
+                    hasattr(bpy.ops.clearance, name)
+                    for name in (
+                        "tag",
+                        "untag",
+                        "edit",
+                        "apply_record",
+                        "scan",
+                        "submit",
+                        "refresh",
+                        "select_offending",
+                    )
+                ],
+                "panels": sorted(name for name in dir(bpy.types) if name.startswith("CLEARANCE_PT_")),
+                "handlers": {
+                    name: sum(1 for f in getattr(bpy.app.handlers, name) if "clearance" in f.__module__)
+                    for name in ("load_post", "save_pre", "render_init", "render_cancel", "render_complete")
+                },
+            }
+        )
         disable_extension()
-        seen.append({
-            "props": [hasattr(getattr(bpy.types, t), "clearance") for t in ("Object", "Strip", "Scene")],
-            "panels": sorted(name for name in dir(bpy.types) if name.startswith("CLEARANCE_PT_")),
-            "handlers": sum(1 for name in ("load_post", "save_pre", "render_init", "render_cancel", "render_complete")
-                            for f in getattr(bpy.app.handlers, name) if "clearance" in f.__module__),
-        })
+        seen.append(
+            {
+                "props": [hasattr(getattr(bpy.types, t), "clearance") for t in ("Object", "Strip", "Scene")],
+                "panels": sorted(name for name in dir(bpy.types) if name.startswith("CLEARANCE_PT_")),
+                "handlers": sum(
+                    1
+                    for name in ("load_post", "save_pre", "render_init", "render_cancel", "render_complete")
+                    for f in getattr(bpy.app.handlers, name)
+                    if "clearance" in f.__module__
+                ),
+            }
+        )
     return {"rounds": seen}
 
 
@@ -281,9 +331,17 @@ def scenario_tag_and_save(params: dict[str, Any]) -> dict[str, Any]:
     tmp = Path(params["tmp"])
     enable_extension()
     out = tag_sample_file(tmp)
-    out["status"] = {h: tag_of(host.resolve(h)).get("status") for h in
-                     ("objects:Crowd", "objects:Sign", "objects:Tree", "strips:Shot010/Fog", "images:matte.png",
-                      "materials:SignMat")}
+    out["status"] = {
+        h: tag_of(host.resolve(h)).get("status")
+        for h in (
+            "objects:Crowd",
+            "objects:Sign",
+            "objects:Tree",
+            "strips:Shot010/Fog",
+            "images:matte.png",
+            "materials:SignMat",
+        )
+    }
     out["items"] = summary(host.collect_items())
     bpy.data.objects["Crowd"].clearance.status = ""  # display only: the load handler recomputes it
     path = tmp / "tagged.blend"
@@ -360,8 +418,13 @@ def draw_panels() -> dict[str, list[str]]:
         ("IMAGE_EDITOR", "", crowd, {"space_data": types.SimpleNamespace(image=bpy.data.images["matte.png"])}),
     ):
         context = types.SimpleNamespace(
-            area=types.SimpleNamespace(type=space), scene=scene, view_layer=bpy.context.view_layer,
-            window_manager=bpy.context.window_manager, active_object=active, screen=None, **extra,
+            area=types.SimpleNamespace(type=space),
+            scene=scene,
+            view_layer=bpy.context.view_layer,
+            window_manager=bpy.context.window_manager,
+            active_object=active,
+            screen=None,
+            **extra,
         )
         for panel in panels.CLASSES:
             if panel.bl_space_type != space:
@@ -396,7 +459,8 @@ def try_render(tmp: Path, name: str, animation: bool = False) -> dict[str, Any]:
         error = str(exc)
     written = sorted(p.name for p in tmp.iterdir() if p.name.startswith(name))
     return {
-        "error": error, "written": written,
+        "error": error,
+        "written": written,
         "camera_restored": (scene.camera.name if scene.camera else None) == camera,
         "sequencer_restored": scene.render.use_sequencer,
         "message": scene.clearance.message,
@@ -442,8 +506,12 @@ def publish_in_blender() -> dict[str, Any]:
         else:
             errors.append(f"{result.get('plugin')}: {error}")
     plugins = sorted(r["plugin"].__name__ for r in context.data.get("results", []))
-    return {"failures": failures, "errors": errors, "plugins": sorted(set(plugins)),
-            "items": sorted(item.handle for item in context.data.get("clearance_items", []))}
+    return {
+        "failures": failures,
+        "errors": errors,
+        "plugins": sorted(set(plugins)),
+        "items": sorted(item.handle for item in context.data.get("clearance_items", [])),
+    }
 
 
 def scenario_publish(params: dict[str, Any]) -> dict[str, Any]:
@@ -465,8 +533,9 @@ def scenario_publish(params: dict[str, Any]) -> dict[str, Any]:
     approve(ring, record_on("objects:Crowd"))
     out["approved_only"] = publish_in_blender()
     # ideation material may not go into a deliverable scene: take it out, then the publish passes
-    out["untag"] = sorted(bpy.ops.clearance.untag(
-        what="HANDLES", handles="strips:Shot010/Fog;images:matte.png;materials:SignMat"))
+    out["untag"] = sorted(
+        bpy.ops.clearance.untag(what="HANDLES", handles="strips:Shot010/Fog;images:matte.png;materials:SignMat")
+    )
     out["approved"] = publish_in_blender()
     return out
 
@@ -494,11 +563,14 @@ def scenario_operators(params: dict[str, Any]) -> dict[str, Any]:
 
     ui = bpy.context.window_manager.clearance_ui
     ui.preset = "mood-board"  # a dynamic enum: only names the presets module lists are accepted
-    out: dict[str, Any] = {"presets": [item[0] for item in importlib.import_module(f"{MODULE}.status")
-                                       .preset_enum_items()], "ui_preset": ui.preset}
+    out: dict[str, Any] = {
+        "presets": [item[0] for item in importlib.import_module(f"{MODULE}.status").preset_enum_items()],
+        "ui_preset": ui.preset,
+    }
     select_objects(["Crowd"])
-    out["tag_signage"] = run_op(bpy.ops.clearance.tag, what="OBJECTS", preset="background-signage",
-                                production="TEST_S01")
+    out["tag_signage"] = run_op(
+        bpy.ops.clearance.tag, what="OBJECTS", preset="background-signage", production="TEST_S01"
+    )
     select_strips(["Fog"])
     out["tag_moodboard"] = run_op(bpy.ops.clearance.tag, what="STRIPS", preset="mood-board", production="TEST_S01")
     out["unknown_preset"] = run_op(bpy.ops.clearance.tag, what="STRIPS", preset="no-such-preset")
@@ -519,8 +591,11 @@ def scenario_operators(params: dict[str, Any]) -> dict[str, Any]:
     text.clear()
     text.write(yaml.safe_dump(data, sort_keys=False))
     out["apply"] = run_op(bpy.ops.clearance.apply_record, text=text.name)
-    out["after_apply"] = {"status": crowd.clearance.status, "changed": crowd.clearance.tag != before,
-                          "description": record_on("objects:Crowd").description}
+    out["after_apply"] = {
+        "status": crowd.clearance.status,
+        "changed": crowd.clearance.tag != before,
+        "description": record_on("objects:Crowd").description,
+    }
     before = crowd.clearance.tag
     text.clear()
     text.write(text_body := yaml.safe_dump({**data, "use": {**data["use"], "stage": "sometimes"}}, sort_keys=False))
@@ -533,15 +608,18 @@ def scenario_operators(params: dict[str, Any]) -> dict[str, Any]:
         shutil.copy(Path(params["provenance"]) / name, tmp / name)
         scanned[name] = bpy.data.images.load(str(tmp / name)).name
     out["scan"] = run_op(bpy.ops.clearance.scan)
-    out["verdicts"] = {name: (bpy.data.images[n].clearance.scan_verdict, bpy.data.images[n].clearance.message)
-                       for name, n in scanned.items()}
+    out["verdicts"] = {
+        name: (bpy.data.images[n].clearance.scan_verdict, bpy.data.images[n].clearance.message)
+        for name, n in scanned.items()
+    }
 
     # submit with no service configured: everything waits in the outbox
     out["submit"] = run_op(bpy.ops.clearance.submit)
     with Outbox() as outbox:
         out["outbox"] = sorted(set(outbox.record_ids()))
-    out["record_ids"] = sorted({crowd.clearance.record_id,
-                                bpy.context.scene.sequence_editor.strips_all["Fog"].clearance.record_id})
+    out["record_ids"] = sorted(
+        {crowd.clearance.record_id, bpy.context.scene.sequence_editor.strips_all["Fog"].clearance.record_id}
+    )
 
     # select offending: make Crowd need approval again
     select_objects(["Crowd"])
@@ -572,10 +650,14 @@ def blender_extension_cli() -> Path:
 def scenario_install_zip(params: dict[str, Any]) -> dict[str, Any]:
     import bpy
 
-    result = bpy.ops.extensions.package_install_files(repo="user_default", filepath=params["zip"],
-                                                      enable_on_install=True)
-    return {"install": sorted(result), "enabled": MODULE in bpy.context.preferences.addons,
-            "props": hasattr(bpy.types.Object, "clearance") and hasattr(bpy.types.Strip, "clearance")}
+    result = bpy.ops.extensions.package_install_files(
+        repo="user_default", filepath=params["zip"], enable_on_install=True
+    )
+    return {
+        "install": sorted(result),
+        "enabled": MODULE in bpy.context.preferences.addons,
+        "props": hasattr(bpy.types.Object, "clearance") and hasattr(bpy.types.Strip, "clearance"),
+    }
 
 
 class _NoCore:
@@ -592,8 +674,10 @@ def scenario_no_core(params: dict[str, Any]) -> dict[str, Any]:
 
     sys.meta_path.insert(0, _NoCore())
     enable_extension()
-    out = {"missing_panel": hasattr(bpy.types, "CLEARANCE_PT_missing_core"),
-           "props": hasattr(bpy.types.Object, "clearance")}
+    out = {
+        "missing_panel": hasattr(bpy.types, "CLEARANCE_PT_missing_core"),
+        "props": hasattr(bpy.types.Object, "clearance"),
+    }
     disable_extension()
     out["after_disable"] = hasattr(bpy.types, "CLEARANCE_PT_missing_core")
     return out

@@ -20,8 +20,13 @@ def test_extension_registers_and_unregisters_cleanly_twice(tmp_path: Path) -> No
         assert all(enabled["props"]), enabled["props"]
         assert all(enabled["operators"]), enabled["operators"]
         assert len(enabled["panels"]) == 9  # three panels in each of three editors
-        assert enabled["handlers"] == {"load_post": 1, "save_pre": 1, "render_init": 1,
-                                       "render_cancel": 1, "render_complete": 1}
+        assert enabled["handlers"] == {
+            "load_post": 1,
+            "save_pre": 1,
+            "render_init": 1,
+            "render_cancel": 1,
+            "render_complete": 1,
+        }
     for disabled in (rounds[1], rounds[3]):
         assert disabled == {"props": [False, False, False], "panels": [], "handlers": 0}
 
@@ -46,8 +51,9 @@ def test_operators_tag_objects_strips_images_and_tags_survive_save_and_reopen(tm
 
     drawn: dict[str, list[str]] = {}
     for with_extension in (True, False):
-        reopened = run_in_blender(tmp_path, "reopen", file=saved["saved"], extension=with_extension,
-                                  draw=with_extension)
+        reopened = run_in_blender(
+            tmp_path, "reopen", file=saved["saved"], extension=with_extension, draw=with_extension
+        )
         assert reopened["items"] == items, f"extension enabled: {with_extension}"
         assert reopened["stored"]["scenes:Shot010"]["deliverable"] in (True, 1)
         assert crowd["record"] in reopened["stored"]["objects:Crowd"]["tag"]
@@ -120,8 +126,11 @@ def test_operators_on_real_datablocks_and_strips(tmp_path: Path, shared_data: Pa
     assert "select objects first" in out["nothing_selected"]["error"]
 
     assert out["edit"]["result"] == ["FINISHED"] and out["apply"]["result"] == ["FINISHED"]
-    assert out["after_apply"] == {"status": "notify", "changed": True,
-                                  "description": "signage mock-up for the art department only"}
+    assert out["after_apply"] == {
+        "status": "notify",
+        "changed": True,
+        "description": "signage mock-up for the art department only",
+    }
     assert out["apply_broken"]["result"] == ["CANCELLED"]
     assert "use.stage" in out["apply_broken"]["error"] and "sometimes" in out["apply_broken"]["error"]
     assert out["unchanged_after_broken"]  # nothing lost: the tag and the edited text stay as they were
@@ -141,13 +150,18 @@ def test_operators_on_real_datablocks_and_strips(tmp_path: Path, shared_data: Pa
 
 def test_manifest_passes_blenders_validator_and_the_built_zip_installs(tmp_path: Path) -> None:
     cli = blender_extension_cli()
-    checked = subprocess.run([sys.executable, str(cli), "validate", str(EXTENSION_DIR)],
-                             capture_output=True, text=True, timeout=60)
+    checked = subprocess.run(
+        [sys.executable, str(cli), "validate", str(EXTENSION_DIR)], capture_output=True, text=True, timeout=60
+    )
     assert checked.returncode == 0 and "Success" in checked.stdout, checked.stdout + checked.stderr
     out_dir = tmp_path / "dist"
     out_dir.mkdir()
-    built = subprocess.run([sys.executable, str(cli), "build", "--source-dir", str(EXTENSION_DIR),
-                            "--output-dir", str(out_dir)], capture_output=True, text=True, timeout=60)
+    built = subprocess.run(
+        [sys.executable, str(cli), "build", "--source-dir", str(EXTENSION_DIR), "--output-dir", str(out_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     zips = list(out_dir.glob("clearance-*.zip"))
     assert len(zips) == 1

@@ -151,7 +151,9 @@ def unregister() -> None:
         handlers = getattr(bpy.app.handlers, name)
         # compare by name too: a reloaded module leaves an older function object behind
         for existing in list(handlers):
-            if existing is function or getattr(existing, "__qualname__", None) == function.__qualname__ and (
-                getattr(existing, "__module__", None) == function.__module__
-            ):
+            same_name = (getattr(existing, "__module__", None), getattr(existing, "__qualname__", None)) == (
+                function.__module__,
+                function.__qualname__,
+            )
+            if existing is function or same_name:
                 handlers.remove(existing)
