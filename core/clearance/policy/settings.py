@@ -205,7 +205,9 @@ class Thresholds(Settings):
         default=False,
         description=(
             "Source: enterprise agreements prevent capture, training or resale of inputs. True: on an enterprise "
-            'tool an "unsure" answer about training or retention is read as "no". Default False: unsure stays unsure.'
+            'tool an "unsure" answer about training or retention is read as "no" (the studio vouches for its '
+            "agreements; the one place where unsure is not judged as the riskier answer). Default False: unsure "
+            "stays unsure on every tool, as the baseline rule says."
         ),
         json_schema_extra=stricter("false"),
     )
