@@ -267,6 +267,7 @@ def scenario_register_twice(params: dict[str, Any]) -> dict[str, Any]:
                         "submit",
                         "refresh",
                         "select_offending",
+                        "check_publish",
                     )
                 ],
                 "panels": sorted(name for name in dir(bpy.types) if name.startswith("CLEARANCE_PT_")),
@@ -525,7 +526,11 @@ def scenario_publish(params: dict[str, Any]) -> dict[str, Any]:
     enable_extension()
     tag_sample_file(tmp)
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp / "publish.blend"))  # save_pre queues the disclosures
-    out: dict[str, Any] = {"blocked": publish_in_blender()}
+    import importlib
+
+    out: dict[str, Any] = {"check_blocked": run_op(bpy.ops.clearance.check_publish)}
+    out["check_lines"] = importlib.import_module(f"{MODULE}.operators").last_publish_check
+    out["blocked"] = publish_in_blender()
     select_objects([])
     handles = out["blocked"]["failures"].get("clearance.approval_valid", [])
     out["selected_by_host"] = select_in_host("blender", handles)
@@ -537,6 +542,7 @@ def scenario_publish(params: dict[str, Any]) -> dict[str, Any]:
         bpy.ops.clearance.untag(what="HANDLES", handles="strips:Shot010/Fog;images:matte.png;materials:SignMat")
     )
     out["approved"] = publish_in_blender()
+    out["check_approved"] = run_op(bpy.ops.clearance.check_publish)
     return out
 
 

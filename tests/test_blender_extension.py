@@ -99,6 +99,14 @@ def test_render_of_a_scene_not_marked_deliverable_is_not_gated(tmp_path: Path) -
 
 def test_pyblish_publish_inside_blender_is_blocked_without_approval_and_passes_with_one(tmp_path: Path) -> None:
     out = run_in_blender(tmp_path, "publish")
+    check = out["check_blocked"]  # the panel's "Check for publish" runs the same checks
+    assert check["result"] == ["CANCELLED"]
+    assert "publish blocked: " in check["error"] and "(+1 more check(s); see the Clearance panel)" in check["error"]
+    assert sorted(out["check_lines"]) == [
+        "Temporary GenAI material in a final deliverable: Image matte.png, Material SignMat, Strip Shot010/Fog",
+        "Written approval missing or not valid: Object Crowd, Object Sign",
+    ]
+    assert out["check_approved"] == {"result": ["FINISHED"], "error": None}
     blocked = out["blocked"]
     assert "CollectBlenderGenAIItems" in blocked["plugins"]
     assert {"objects:Crowd", "objects:Sign", "strips:Shot010/Fog", "strips:Shot010/Plate"} <= set(blocked["items"])

@@ -371,6 +371,55 @@ class CLEARANCE_OT_select_item(ClearanceOperator):
         return ""
 
 
+class CLEARANCE_OT_check_publish(ClearanceOperator):
+    """Run the Clearance publish checks on this file (collect and validate only: nothing is written)"""
+
+    bl_idname = "clearance.check_publish"
+    bl_label = "Check for publish"
+    bl_options = {"REGISTER"}
+
+    def run(self, context: bpy.types.Context) -> str:
+        global last_publish_check
+        problems = publish_problems()
+        if not problems:
+            last_publish_check = ["Publish check passed: every GenAI item is disclosed and cleared"]
+            return last_publish_check[0]
+        last_publish_check = [f"{title}: {', '.join(items) or detail}" for title, items, detail in problems]
+        for line in last_publish_check:
+            print(f"Clearance: publish check: {line}")
+        raise ClearanceError(
+            f"publish blocked: {last_publish_check[0]}"
+            + (f" (+{len(problems) - 1} more check(s); see the Clearance panel)" if len(problems) > 1 else "")
+        )
+
+
+last_publish_check: list[str] = []
+
+
+def publish_problems() -> list[tuple[str, list[str], str]]:
+    """(check title, offending items, detail) for every failed check of a Pyblish collect + validate."""
+    import pyblish.api
+    import pyblish.util
+
+    from clearance.pyblish import register
+
+    register(host.HOST)
+    context = pyblish.util.collect(pyblish.api.Context())
+    pyblish.util.validate(context)
+    problems: list[tuple[str, list[str], str]] = []
+    for result in context.data.get("results", []):
+        error = result.get("error")
+        if error is None:
+            continue
+        failures = getattr(error, "failures", None)
+        if failures is not None:
+            problems.append((error.title, [f.name for f in failures], getattr(error, "detail", "")))
+        else:
+            plugin = result.get("plugin")
+            problems.append((getattr(plugin, "label", None) or str(plugin), [], str(error).splitlines()[0]))
+    return problems
+
+
 def tagged_records() -> dict[str, UseRecord]:
     """Every readable record tagged in the file, by id."""
     records: dict[str, UseRecord] = {}
@@ -412,6 +461,7 @@ CLASSES = (
     CLEARANCE_OT_refresh,
     CLEARANCE_OT_select_offending,
     CLEARANCE_OT_select_item,
+    CLEARANCE_OT_check_publish,
 )
 
 

@@ -12,7 +12,7 @@ import bpy
 
 from clearance.hosts import blender as host
 
-from . import handlers, status
+from . import handlers, operators, status
 from .operators import active_owner
 
 MAX_LISTED = 30
@@ -117,6 +117,11 @@ def _draw_actions(layout: Any, context: bpy.types.Context) -> None:
     col.operator("clearance.submit", icon="EXPORT")
     col.operator("clearance.refresh", icon="FILE_REFRESH")
     col.operator("clearance.select_offending", icon="RESTRICT_SELECT_OFF")
+    layout.operator("clearance.check_publish", icon="CHECKBOX_HLT")
+    if operators.last_publish_check:
+        box = layout.box()
+        for line in operators.last_publish_check:
+            _wrapped(box, line)
 
 
 def _panels_for(space: str, prefix: str) -> list[type]:
