@@ -202,3 +202,19 @@ def test_too_large_and_invalid_bodies_get_one_line_errors(live_server: LiveServe
             client.request("POST", "/records", json={**make_record().model_dump(mode="json"), "decision": "notify"})
         assert invalid.value.status == 422 and "(422)" in str(invalid.value) and "decision" in str(invalid.value)
         assert "\n" not in str(invalid.value)
+
+
+def test_pull_a_whole_production(live_server: LiveServer, tmp_path: Path) -> None:  # noqa: F811
+    records = [make_record() for _ in range(3)]
+    with artist(live_server) as client, DisclosureClient(live_server.url, live_server.tokens["sam.approver"]) as boss:
+        for record in records:
+            client.submit(record)
+        for record in records[:2]:
+            boss.decide(record.id, "approve")
+    # an editor on another machine (empty outbox and cache) pulls what the production has approved
+    editor_cache = ApprovalCache(tmp_path / "editor-cache")
+    with DisclosureClient(live_server.url, live_server.tokens["sam.approver"], cache=editor_cache) as editor:
+        report = editor.pull_approvals(production=PRODUCTION)
+    held = {str(a.statement.record_id) for a in editor_cache.all_approvals()}
+    assert {str(r.id) for r in records[:2]} <= held and str(records[2].id) not in held
+    assert report.approvals >= 2

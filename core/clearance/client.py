@@ -353,8 +353,25 @@ class DisclosureClient:
         items = body.get("approvals", []) if isinstance(body, dict) else []
         return [parse_approval(item, f"{self.server} approvals of {record_id}") for item in items]
 
-    def pull_approvals(self, record_ids: Iterable[object] | None = None) -> PullReport:
-        """Fetch the keys, the revocation list and the approvals of every record this machine knows."""
+    def approved_record_ids(self, production: str) -> list[str]:
+        """Every record of a production whose latest version is approved (paged through the list call)."""
+        ids: list[str] = []
+        offset = 0
+        while True:
+            page = self.request("GET", "/records", params={"production": production, "status": "approved",
+                                                            "limit": 1000, "offset": offset})
+            records = page.get("records", []) if isinstance(page, dict) else []
+            ids.extend(str(r["id"]) for r in records if isinstance(r, dict) and "id" in r)
+            offset += len(records)
+            if not records or offset >= int(page.get("total", 0)):
+                return ids
+
+    def pull_approvals(
+        self, record_ids: Iterable[object] | None = None, *, production: str | None = None
+    ) -> PullReport:
+        """Fetch the keys, the revocation list and approvals: of the given records, else of every record
+        this machine knows (outbox and cache); ``production`` adds every approved record of a production
+        (an editor checking a timeline from several vendors, a farm node)."""
         report = PullReport()
         fetched = now_utc()
         keys_doc = self.request("GET", "/keys")
@@ -366,8 +383,10 @@ class DisclosureClient:
         self.cache.store_revocations(revocations_doc, fetched, self.server)
         report.revocations = len(revocations_doc.get("revocations", []))
         wanted = {str(r) for r in record_ids} if record_ids is not None else (
-            set(self.outbox.record_ids()) | set(self.cache.record_ids())
+            set() if production else set(self.outbox.record_ids()) | set(self.cache.record_ids())
         )
+        if production:
+            wanted |= set(self.approved_record_ids(production))
         for record_id in sorted(wanted):
             try:
                 approvals = self.approvals(record_id)

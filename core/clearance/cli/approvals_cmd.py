@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description="Fetch the service's keys, its revocation list and the approvals of every "
                             "record in this machine's outbox and cache (or of the given records).")
     pull.add_argument("--record", action="append", default=[], metavar="ID", help="only this record (repeatable)")
+    pull.add_argument("--production", metavar="CODE",
+                      help="every approved record of this production (e.g. to check a whole timeline)")
     pull.add_argument("--server", help="the disclosure service URL (default: $CLEARANCE_SERVER)")
     pull.add_argument("--token", help="your API token (default: $CLEARANCE_TOKEN)")
     pull.set_defaults(func=run_pull)
@@ -92,7 +94,7 @@ def run_pull(args: argparse.Namespace) -> int:
     from clearance.client import DisclosureClient
 
     with DisclosureClient(server=server_from(args), token=args.token) as client:
-        report = client.pull_approvals(args.record or None)
+        report = client.pull_approvals(args.record or None, production=args.production)
         print(f"pulled {report.approvals} approval(s) for {report.records} record(s), {report.revocations} "
               f"revocation(s), {report.keys} key(s) from {client.server} into {client.cache.root}")
         for record_id in report.missing:
