@@ -505,6 +505,14 @@ def _check_signature(approval: SignedApproval, info: PublicKeyInfo) -> str | Non
     return None
 
 
+def signature_problem(approval: SignedApproval, keys: TrustedKeys) -> str | None:
+    """Only the signature: None when a trusted key signed exactly this statement, else the reason."""
+    info = keys.get(approval.key_id)
+    if info is None or approval.statement.key_id != approval.key_id:
+        return f"signed with key {approval.key_id}, which is not trusted here"
+    return _check_signature(approval, info)
+
+
 def verify(
     approval: SignedApproval,
     record: UseRecord,

@@ -19,7 +19,14 @@ from urllib.parse import quote
 import requests
 
 from clearance import __version__
-from clearance.approvals import Revocations, SignedApproval, TrustedKeys, now_utc, parse_approval
+from clearance.approvals import (
+    Revocations,
+    SignedApproval,
+    TrustedKeys,
+    now_utc,
+    parse_approval,
+    signature_problem,
+)
 from clearance.cache import ApprovalCache
 from clearance.errors import ClearanceError
 from clearance.outbox import Outbox, OutboxEntry
@@ -131,6 +138,7 @@ class PullReport:
     keys: int = 0
     revocations: int = 0
     missing: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 def normalize_server(server: str) -> str:
@@ -396,6 +404,13 @@ class DisclosureClient:
                     continue
                 raise
             report.records += 1
+            for approval in approvals:
+                if signature_problem(approval, keys) is not None:
+                    # kept anyway: verification refuses it with the reason; the person pulling should know now
+                    report.problems.append(
+                        f"approval {approval.approval_id} of record {record_id} does not verify against the "
+                        "service's own keys: tell the service's admin"
+                    )
             report.approvals += self.cache.add_approvals(approvals)
         return report
 

@@ -97,6 +97,8 @@ def run_pull(args: argparse.Namespace) -> int:
         report = client.pull_approvals(args.record or None, production=args.production)
         print(f"pulled {report.approvals} approval(s) for {report.records} record(s), {report.revocations} "
               f"revocation(s), {report.keys} key(s) from {client.server} into {client.cache.root}")
+        for problem in report.problems:
+            print(f"clearance: warning: {problem}", file=sys.stderr)
         for record_id in report.missing:
             print(f"  {record_id}: not on the service (not sent yet? run `clearance sync`)", file=sys.stderr)
     return 0
