@@ -144,22 +144,30 @@ def test_cli_json_lines(provenance: Path) -> None:
     assert by_name["ocsp.jpg"]["evidence"][0]["generator"] == "Adobe Firefly"
 
 
-def test_cli_human_output_and_exit_codes(provenance: Path, tmp_path: Path) -> None:
-    proc = _cli(str(provenance / "ocsp.jpg"), str(provenance / "C.jpg"))
-    assert proc.returncode == 0
-    assert "ai_generated" in proc.stdout and "ingredient manifest" in proc.stdout
-    assert "2 items: 1 ai_generated, 1 synthetic" in proc.stdout
-    gate = _cli("--fail-on-genai", str(provenance / "ocsp.jpg"))
-    assert gate.returncode == 1
-    missing = _cli(str(tmp_path / "nope.exr"))
-    assert missing.returncode == 2
-    assert missing.stderr.strip().count("\n") == 0 and "nope.exr" in missing.stderr
-    assert _cli("--jobs", "0", str(provenance)).returncode == 2
-    assert _cli("--trust-anchors", str(provenance / "C.jpg"), str(provenance)).returncode == 2
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from clearance.cli.main import main
+
+    code = main(["scan", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_cli_verify(provenance: Path) -> None:
-    proc = _cli("--verify", "--json", str(provenance / "ocsp.jpg"))
-    assert proc.returncode == 0, proc.stderr
-    row = json.loads(proc.stdout)
+def test_cli_human_output_and_exit_codes(provenance: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, str(provenance / "ocsp.jpg"), str(provenance / "C.jpg"))
+    assert code == 0
+    assert "ai_generated" in out and "ingredient manifest" in out
+    assert "2 items: 1 ai_generated, 1 synthetic" in out
+    assert _run(capsys, "--fail-on-genai", str(provenance / "ocsp.jpg"))[0] == 1
+    code, _, err = _run(capsys, str(tmp_path / "nope.exr"))
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "nope.exr" in err
+    assert _run(capsys, "--jobs", "0", str(provenance))[0] == 2
+    assert _run(capsys, "--trust-anchors", str(provenance / "C.jpg"), str(provenance))[0] == 2
+    assert _run(capsys, "--verify", "--trust-anchors", str(provenance / "C.jpg"), str(provenance))[0] == 2
+
+
+def test_cli_verify(provenance: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--verify", "--json", str(provenance / "ocsp.jpg"))
+    assert code == 0
+    row = json.loads(out)
     assert row["c2pa"]["status"] == "untrusted" and row["c2pa"]["verdict"] == "ai_generated"

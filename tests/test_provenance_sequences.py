@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from clearance.provenance import samples as s
@@ -72,10 +70,11 @@ def test_frame_range_text() -> None:
     assert frame_range([]) == ""
 
 
-def test_cli_shows_sequence(tmp_path: Path) -> None:
+def test_cli_shows_sequence(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from clearance.cli.main import main
+
     make_sequence(tmp_path, [1001, 1002, 1004], tagged={1004})
-    proc = subprocess.run([sys.executable, "-m", "clearance.cli.main", "scan", str(tmp_path)], capture_output=True,
-                          text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert "frames 1001-1004 (3 files, missing 1003)" in proc.stdout
-    assert "clearance/record_ids" in proc.stdout
+    assert main(["scan", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "frames 1001-1004 (3 files, missing 1003)" in out
+    assert "clearance/record_ids" in out

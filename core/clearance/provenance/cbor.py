@@ -16,6 +16,7 @@ MAX_DEPTH = 64
 MAX_ITEMS = 200_000
 
 _BREAK = object()
+_ARG_SIZE = {24: 1, 25: 2, 26: 4, 27: 8}
 
 
 class _Decoder:
@@ -30,14 +31,94 @@ class _Decoder:
     def _arg(self, info: int) -> int:
         if info < 24:
             return info
-        size = {24: 1, 25: 2, 26: 4, 27: 8}.get(info)
+        size = _ARG_SIZE.get(info)
         if size is None:
             raise ScanProblem(f"CBOR: reserved additional information {info} at byte {self.pos}")
-        if self.pos + size > self.end:
+        pos = self.pos
+        if pos + size > self.end:
             raise ScanProblem("CBOR: truncated length")
-        value = int.from_bytes(self.data[self.pos : self.pos + size], "big")
-        self.pos += size
-        return value
+        self.pos = pos + size
+        if size == 1:
+            return self.data[pos]
+        return int.from_bytes(self.data[pos : pos + size], "big")
+
+    def skip(self, depth: int = 0) -> None:
+        """Step over one item without building it (values of keys nobody reads: hashes, thumbnails' refs)."""
+        if depth > MAX_DEPTH:
+            raise ScanProblem(f"CBOR: nested deeper than {MAX_DEPTH} levels (nesting bomb?)")
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise ScanProblem(f"CBOR: more than {MAX_ITEMS} items")
+        if self.pos >= self.end:
+            raise ScanProblem("CBOR: truncated item")
+        initial = self.data[self.pos]
+        self.pos += 1
+        major, info = initial >> 5, initial & 0x1F
+        if info == 31:
+            if major in (0, 1, 6) or (major == 7):
+                raise ScanProblem("CBOR: unexpected break or indefinite length")
+            while True:
+                if self.pos >= self.end:
+                    raise ScanProblem("CBOR: truncated indefinite item")
+                if self.data[self.pos] == 0xFF:
+                    self.pos += 1
+                    return
+                self.skip(depth + 1)
+                if major == 5:
+                    self.skip(depth + 1)
+        if major == 7:
+            if info in (25, 26, 27) or info == 24:
+                self._take({24: 1, 25: 2, 26: 4, 27: 8}[info])
+            elif info > 27:
+                raise ScanProblem(f"CBOR: reserved simple value {info}")
+            return
+        arg = self._arg(info)
+        if major in (2, 3):
+            if arg > self.end - self.pos:
+                raise ScanProblem(f"CBOR: a string claims {arg} bytes but only {self.end - self.pos} are left "
+                                  "(lying length)")
+            self.pos += arg
+        elif major == 4:
+            if arg > self.end - self.pos:
+                raise ScanProblem(f"CBOR: an array claims {arg} items but only {self.end - self.pos} bytes are left")
+            for _ in range(arg):
+                self.skip(depth + 1)
+        elif major == 5:
+            if arg * 2 > self.end - self.pos:
+                raise ScanProblem(f"CBOR: a map claims {arg} entries but only {self.end - self.pos} bytes are left")
+            for _ in range(arg * 2):
+                self.skip(depth + 1)
+        elif major == 6:
+            self.skip(depth + 1)
+
+    def decode_map_keys(self, keys: frozenset[str]) -> Any:
+        """A top-level map keeping only ``keys`` (other values are skipped, not built); any other item whole."""
+        if self.pos >= self.end:
+            raise ScanProblem("CBOR: truncated item")
+        initial = self.data[self.pos]
+        if initial >> 5 != 5:
+            return self.decode()
+        self.pos += 1
+        self.items += 1
+        info = initial & 0x1F
+        out: dict[Any, Any] = {}
+        count = -1 if info == 31 else self._arg(info)
+        if count > self.end - self.pos:
+            raise ScanProblem(f"CBOR: a map claims {count} entries but only {self.end - self.pos} bytes are left")
+        while count:
+            if count < 0:
+                if self.pos >= self.end:
+                    raise ScanProblem("CBOR: truncated indefinite map")
+                if self.data[self.pos] == 0xFF:
+                    self.pos += 1
+                    break
+            key = _hashable(self.decode(1))
+            if key in keys:
+                out[key] = self.decode(1)
+            else:
+                self.skip(1)
+            count -= 1
+        return out
 
     def _take(self, n: int) -> bytes:
         if n > self.end - self.pos:
@@ -153,8 +234,12 @@ def _hashable(key: Any) -> Any:
     return key
 
 
-def loads(data: bytes | memoryview) -> Any:
-    """Decode one CBOR item. Raises ScanProblem for malformed, truncated or hostile input."""
-    decoder = _Decoder(data)
-    value = decoder.decode()
-    return value
+def loads(data: bytes | memoryview, keys: frozenset[str] | None = None) -> Any:
+    """Decode one CBOR item. Raises ScanProblem for malformed, truncated or hostile input.
+
+    With ``keys``, a top-level map keeps only those keys; the other values are stepped over (still checked
+    for truncation and nesting), which is most of a C2PA claim."""
+    decoder = _Decoder(bytes(data))
+    if keys is not None:
+        return decoder.decode_map_keys(keys)
+    return decoder.decode()

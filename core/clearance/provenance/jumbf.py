@@ -98,13 +98,17 @@ def superbox(payload: memoryview, budget: _Budget, depth: int = 0) -> Superbox:
     return Superbox(label, bytes(desc[:16]), children)
 
 
-def _content_value(box: Superbox) -> Any:
+CLAIM_KEYS = frozenset({"claim_generator", "claim_generator_info"})
+ACTIONS_KEYS = frozenset({"actions"})
+
+
+def _content_value(box: Superbox, keys: frozenset[str] | None = None) -> Any:
     content = box.content()
     if content is None:
         return None
     kind, body = content
     if kind == "cbor":
-        return cbor.loads(body)
+        return cbor.loads(body, keys)
     if kind == "json":
         if len(body) > 4 * 1024 * 1024:
             raise ScanProblem(f"JUMBF: JSON assertion {box.label} is too large")
@@ -130,13 +134,13 @@ def parse_store(data: bytes | memoryview) -> list[dict[str, Any]]:
         if not isinstance(child, Superbox):
             continue
         claim_box = child.child("c2pa.claim")
-        claim = _content_value(claim_box) if claim_box else None
+        claim = _content_value(claim_box, CLAIM_KEYS) if claim_box else None
         assertions = []
         store_box = child.child("c2pa.assertions")
         if store_box is not None:
             for assertion in store_box.children:
                 if isinstance(assertion, Superbox) and assertion.label.startswith("c2pa.actions"):
-                    assertions.append({"label": assertion.label, "data": _content_value(assertion)})
+                    assertions.append({"label": assertion.label, "data": _content_value(assertion, ACTIONS_KEYS)})
         manifests.append({"label": child.label, "claim": claim if isinstance(claim, dict) else {},
                           "assertions": assertions})
     if not manifests:

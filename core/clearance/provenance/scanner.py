@@ -9,7 +9,7 @@ from pathlib import Path
 from clearance.provenance.model import VERDICT_RANK, Evidence, Hit, ScanResult
 from clearance.provenance.sequences import Sequence, expand_pattern, frame_range, group, is_pattern
 from clearance.provenance.sniff import EXTENSION_FORMAT, detect, reader
-from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.source import ScanProblem, Source, printable
 
 Progress = Callable[[int, int], None]
 # (format, error, bytes read, hits): what one file yields; a plain tuple so worker processes ship it cheaply.
@@ -51,7 +51,7 @@ def read_raw(path: str) -> RawScan:
     except RecursionError:
         error = "structure nested too deep"
     except Exception as exc:  # a reader bug must not stop a scan of thousands of files; the fuzz tests hunt these
-        error = f"could not read ({type(exc).__name__}: {exc})"
+        error = printable(f"could not read ({type(exc).__name__}: {exc})")
     finally:
         src.close()
     return fmt, error, src.bytes_read, hits

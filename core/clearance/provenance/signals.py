@@ -45,6 +45,8 @@ _TOOL_RE = re.compile(
     r"(?<![\w-])(" + "|".join(re.escape(t) for t in sorted(_TOOLS, key=len, reverse=True)) + r")(?![\w-])",
     re.IGNORECASE,
 )
+_TOOL_BYTES_RE = re.compile(_TOOL_RE.pattern.encode("utf-8"), re.IGNORECASE)
+_XMP_MARKERS = re.compile(rb"DigitalSourceType|AIPromptInformation|AISystemUsed")
 _CANONICAL = {t.lower(): t for t in _TOOLS}
 
 
@@ -178,6 +180,8 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
     body = packet[start : end + len(end_tag)]
     if b"<!DOCTYPE" in packet or b"<!ENTITY" in packet:
         raise ScanProblem(f"{location}: XMP packet declares a DTD/entities; refused")
+    if not _XMP_MARKERS.search(body) and not _TOOL_BYTES_RE.search(body):
+        return  # nothing the XML could tell us: skip the parse (most packets: camera and editing tools)
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:

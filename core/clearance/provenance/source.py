@@ -9,6 +9,7 @@ the scanner turns it into the item's ``error`` and the scan goes on.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 MAX_METADATA_BYTES = 16 * 1024 * 1024  # per file: metadata is small; 16 MiB is already generous
@@ -21,8 +22,19 @@ MAX_ENTRIES = 20_000  # segments, chunks, boxes or IFD entries walked per file
 _HAS_PREAD = hasattr(os, "pread")
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\uffff]")
+
+
+def printable(text: str) -> str:
+    """One printable line: box types and keys read from hostile files may hold control bytes."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 class ScanProblem(Exception):
     """The file is damaged, hostile or over a limit. The message is one line for the scan report."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
 
 
 class Source:

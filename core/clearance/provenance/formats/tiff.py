@@ -7,6 +7,8 @@ detection and a depth limit. Classic and BigTIFF.
 
 from __future__ import annotations
 
+import struct
+
 from clearance.provenance.jumbf import c2pa_hits
 from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits, xmp_hits
@@ -17,6 +19,7 @@ TEXT_TAGS = {270: "ImageDescription", 305: "Software", 315: "Artist", 37510: "Us
 TAG_XMP = 700
 TAG_C2PA = 52545
 POINTER_TAGS = {34665: "EXIF IFD", 330: "SubIFD"}
+WANTED = frozenset([*TEXT_TAGS, *POINTER_TAGS, TAG_XMP, TAG_C2PA])
 MAX_IFDS = 256
 MAX_VALUE = 16 * 1024 * 1024
 
@@ -63,12 +66,12 @@ def _ifd(src: Source, offset: int, order: str, big: bool, depth: int, label: str
     if count > 4096:
         raise ScanProblem(f"TIFF: {label} claims {count} entries (lying count?)")
     table = src.exact(offset + count_size, count * entry_size + value_size, f"{label} entries")
-    for i in range(count):
-        src.step()
-        entry = table[i * entry_size : (i + 1) * entry_size]
-        tag = int.from_bytes(entry[0:2], order)
-        if tag not in TEXT_TAGS and tag not in POINTER_TAGS and tag not in (TAG_XMP, TAG_C2PA):
+    # All tag numbers in one unpack; only the few tags we read are looked at further.
+    tags = struct.unpack_from(("<" if order == "little" else ">") + f"H{entry_size - 2}x" * count, table)
+    for i, tag in enumerate(tags):
+        if tag not in WANTED:
             continue
+        entry = table[i * entry_size : (i + 1) * entry_size]
         kind = int.from_bytes(entry[2:4], order)
         n = int.from_bytes(entry[4 : 4 + (8 if big else 4)], order)
         size = _TYPE_SIZE.get(kind, 1) * n
