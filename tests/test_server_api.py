@@ -39,11 +39,9 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         db = cluster.create_database(f"api_{uuid.uuid4().hex[:10]}")
     server = start_server(tmp_path_factory.mktemp(f"api-{request.param}"), db=db)
     try:
-        server.add_user("ana.artist", "artist")
-        server.add_user("sam.approver", "approver")
-        server.add_user("kim.approver", "approver")
-        server.add_user("alex.admin", "admin")
-        server.add_user("olga.other", "artist", OTHER_PRODUCTION)
+        server.add_users([("ana.artist", "artist", PRODUCTION), ("sam.approver", "approver", PRODUCTION),
+                          ("kim.approver", "approver", PRODUCTION), ("alex.admin", "admin", PRODUCTION),
+                          ("olga.other", "artist", OTHER_PRODUCTION)])
         yield server
     finally:
         server.stop()

@@ -36,9 +36,8 @@ XSS = '<script>alert(1)</script><b>bold</b> "quoted" & <img src=x onerror=alert(
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(tmp_path_factory.mktemp("browser-server"))
     try:
-        server.add_user("ana.artist", "artist", password=PASSWORDS["ana.artist"])
-        server.add_user("sam.approver", "approver", password=PASSWORDS["sam.approver"])
-        server.add_user("kim.approver", "approver", password=PASSWORDS["kim.approver"])
+        server.add_users([(name, role, PRODUCTION, PASSWORDS[name]) for name, role in
+                          (("ana.artist", "artist"), ("sam.approver", "approver"), ("kim.approver", "approver"))])
         yield server
     finally:
         server.stop()
