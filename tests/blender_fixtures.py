@@ -687,3 +687,32 @@ def scenario_no_core(params: dict[str, Any]) -> dict[str, Any]:
     disable_extension()
     out["after_disable"] = hasattr(bpy.types, "CLEARANCE_PT_missing_core")
     return out
+
+
+def scenario_linked(params: dict[str, Any]) -> dict[str, Any]:
+    """An asset tagged in its own file, then linked into a shot: read, gated, but not re-taggable here."""
+    import bpy
+
+    from clearance.hosts import blender as host
+
+    tmp = Path(params["tmp"])
+    enable_extension()
+    tag_sample_file(tmp)
+    library = tmp / "asset.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(library))
+    bpy.data.batch_remove([o for o in bpy.data.objects if o.type != "CAMERA"])
+    bpy.data.orphans_purge(do_recursive=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp / "shot.blend"))  # Blender cannot link from the open file
+    with bpy.data.libraries.load(str(library), link=True) as (_source, linked):
+        linked.objects = ["Crowd"]
+    bpy.context.scene.collection.objects.link(linked.objects[0])
+    items = {i.handle: i for i in host.collect_items()}
+    crowd = items.get("objects:Crowd")
+    return {
+        "linked": bpy.data.objects["Crowd"].library is not None,
+        "record": bool(crowd and crowd.record),
+        "deliverable": bool(crowd and crowd.deliverable),
+        "retag": run_op(bpy.ops.clearance.tag, what="HANDLES", handles="objects:Crowd", preset="mood-board"),
+        "refresh": run_op(bpy.ops.clearance.refresh, offline=True),
+        "render": try_render(tmp, "gated_render"),
+    }

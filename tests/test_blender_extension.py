@@ -186,3 +186,11 @@ def test_extension_without_the_core_enables_and_says_what_is_missing(tmp_path: P
     out = run_in_blender(tmp_path, "no_core")
     out.pop("_stderr")
     assert out == {"missing_panel": True, "props": False, "after_disable": False}
+
+
+def test_linked_asset_keeps_its_tag_gates_the_render_and_is_not_retagged_here(tmp_path: Path) -> None:
+    out = run_in_blender(tmp_path, "linked")
+    assert out["linked"] and out["record"] and out["deliverable"]
+    assert out["retag"]["result"] == ["CANCELLED"] and "is linked from" in out["retag"]["error"]
+    assert out["refresh"]["result"] == ["FINISHED"]  # linked data is judged, never written
+    assert out["render"]["error"] and out["render"]["written"] == []

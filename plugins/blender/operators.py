@@ -7,6 +7,7 @@ becomes an error report (the message names the datablock, field and fix) and lea
 from __future__ import annotations
 
 import os
+import traceback
 from typing import Any
 
 import bpy
@@ -128,6 +129,10 @@ class ClearanceOperator(bpy.types.Operator):
         except ClearanceError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        except Exception as exc:  # a bug: one line for the artist, the traceback on the console for the TD
+            traceback.print_exc()
+            self.report({"ERROR"}, f"Clearance failed unexpectedly ({type(exc).__name__}: {exc}); see the console")
+            return {"CANCELLED"}
         if message:
             self.report({"INFO"}, message)
         return {"FINISHED"}
@@ -166,9 +171,11 @@ class CLEARANCE_OT_tag(ClearanceOperator):
                 raise ClearanceError("no preset chosen: pick one in the Clearance panel (or pass preset=...)")
             record = _record_from_preset(preset, self.production or ui.production, handles)
             source = preset
+        replaced = sum(1 for owner in owners if owner.clearance.record_id not in ("", str(record.id)))
         worst = tag_owners(owners, record, preset)
         shown = STATUS_LABELS.get(worst.status, worst.status) if worst else ""
-        return f"Tagged {len(owners)} item(s) as record {str(record.id)[:8]} ({source}): {shown}"
+        note = f"; replaced the earlier tag of {replaced}" if replaced else ""
+        return f"Tagged {len(owners)} item(s) as record {str(record.id)[:8]} ({source}): {shown}{note}"
 
 
 class CLEARANCE_OT_untag(ClearanceOperator):

@@ -147,14 +147,14 @@ def refresh_all() -> dict[str, int]:
     counts: dict[str, int] = {}
     for entry in host.iter_entries(untagged_media=False):
         result = status_of(entry)
-        group = getattr(entry.owner, host.PROPERTY, None)
-        if not entry.tag_text:
-            continue
-        if group is not None and group.status != result.status:
-            group.status = result.status
-        if group is not None and group.message != result.reason:
-            group.message = result.reason
         counts[result.status] = counts.get(result.status, 0) + 1
+        group = getattr(entry.owner, host.PROPERTY, None)
+        if group is None or not host.is_editable(entry.owner):
+            continue  # linked data: shown from the memo, never written
+        if group.status != result.status:
+            group.status = result.status
+        if group.message != result.reason:
+            group.message = result.reason
     return counts
 
 

@@ -315,6 +315,12 @@ def write_tag(owner: Any, tag: Tag | None, *, preset: str = "", status: str = ""
     group = getattr(owner, PROPERTY, None)
     if group is None:
         raise ClearanceError("the Clearance extension is not enabled: enable it in Preferences > Add-ons")
+    if not is_editable(owner):
+        library = owner.id_data.library
+        raise ClearanceError(
+            f"{label_of(handle_of(owner))} is linked from {library.filepath}: tag it in that file, "
+            "or make it local (Object > Relations > Make Local) first"
+        )
     if tag is None:
         group.tag = ""
         group.record_id = ""
@@ -325,6 +331,12 @@ def write_tag(owner: Any, tag: Tag | None, *, preset: str = "", status: str = ""
     group.record_id = str(tag.record_id)
     group.preset = preset or group.preset
     group.status = status or (tag.status or "")
+
+
+def is_editable(owner: Any) -> bool:
+    """False for data linked from another .blend (its properties cannot be written here)."""
+    id_data = getattr(owner, "id_data", owner)
+    return getattr(id_data, "library", None) is None and not getattr(id_data, "override_library", None)
 
 
 def select(handles: list[str]) -> None:
