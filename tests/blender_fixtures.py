@@ -636,6 +636,22 @@ def scenario_operators(params: dict[str, Any]) -> dict[str, Any]:
     out["selected_objects"] = sorted(o.name for o in bpy.context.view_layer.objects if o.select_get())
     out["selected_strips"] = sorted(s.name for s in bpy.context.scene.sequence_editor.strips_all if s.select)
     out["refresh_offline"] = run_op(bpy.ops.clearance.refresh)
+
+    # a tag naming a record file instead of embedding it (relative to the .blend's folder)
+    from clearance.hosts import blender as host
+    from clearance.record import load_record
+    from clearance.tags import Tag
+
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp / "by-path.blend"))
+    record_file = write_record_file(tmp, "notify", "tree.yaml")
+    tree_record = load_record(record_file)
+    tag = Tag.for_record(tree_record, embed=False, record_path="//tree.yaml")
+    host.write_tag(bpy.data.objects["Tree"], tag)
+    items = {i.handle: i for i in host.collect_items()}
+    out["by_path"] = {"record": str(items["objects:Tree"].record.id), "expected": str(tree_record.id)}
+    record_file.write_text(record_file.read_text().replace("stage: ideation", "stage: final"))
+    items = {i.handle: i for i in host.collect_items()}
+    out["by_path_edited"] = items["objects:Tree"].tag_error
     return out
 
 

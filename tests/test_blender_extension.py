@@ -154,6 +154,8 @@ def test_operators_on_real_datablocks_and_strips(tmp_path: Path, shared_data: Pa
     assert out["select_offending"]["result"] == ["FINISHED"]
     assert out["selected_objects"] == ["Crowd"] and out["selected_strips"] == []
     assert out["refresh_offline"]["result"] == ["FINISHED"]
+    assert out["by_path"]["record"] == out["by_path"]["expected"]
+    assert "tree.yaml was edited after tagging" in out["by_path_edited"]
 
 
 def test_manifest_passes_blenders_validator_and_the_built_zip_installs(tmp_path: Path) -> None:

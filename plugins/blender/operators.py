@@ -215,12 +215,13 @@ class CLEARANCE_OT_edit(ClearanceOperator):
             raise ClearanceError("nothing to edit: select a tagged item first")
         entry = status.entry_for(owner)
         tag = host.read_tag(entry)
-        if tag is None or tag.record is None:
+        if tag is None:
             raise ClearanceError(f"{entry.label} carries no Clearance record: tag it first")
-        name = _text_name(tag.record)
+        record = host.record_of_tag(tag, entry.label)
+        name = _text_name(record)
         text = bpy.data.texts.get(name) or bpy.data.texts.new(name)
         text.clear()
-        text.write(dump_record(tag.record))
+        text.write(dump_record(record))
         for area in context.screen.areas if context.screen else ():
             if area.type == "TEXT_EDITOR":
                 area.spaces.active.text = text
@@ -434,10 +435,11 @@ def tagged_records() -> dict[str, UseRecord]:
     for entry in host.iter_entries(untagged_media=False):
         try:
             tag = host.read_tag(entry, cache)
+            record = host.record_of_tag(tag, entry.label) if tag is not None else None
         except ClearanceError:
-            continue
-        if tag is not None and tag.record is not None:
-            records[str(tag.record.id)] = tag.record
+            continue  # a broken tag is shown in the panel and fails the publish check; nothing to disclose
+        if record is not None:
+            records[str(record.id)] = record
     return records
 
 

@@ -118,10 +118,13 @@ def status_of(entry: host.Entry) -> ItemStatus:
     except ClearanceError as exc:
         result = Standing(status="invalid", reason=str(exc))
     else:
-        if tag is None or tag.record is None:
+        if tag is None:
             result = Standing(status="invalid", reason=f"{entry.label}: the tag holds no record; re-tag it")
         else:
-            result = judge(tag.record, host.target_for(entry.handle))
+            try:
+                result = judge(host.record_of_tag(tag, entry.label), host.target_for(entry.handle))
+            except ClearanceError as exc:
+                result = Standing(status="invalid", reason=str(exc))
     _memo[key] = result
     return result
 
@@ -130,9 +133,9 @@ def record_of(entry: host.Entry) -> UseRecord | None:
     """The record in an entry's tag, or None when it has none or it cannot be read (status_of says why)."""
     try:
         tag = host.read_tag(entry)
+        return host.record_of_tag(tag, entry.label) if tag is not None else None
     except ClearanceError:
         return None
-    return tag.record if tag is not None else None
 
 
 def entry_for(owner: Any) -> host.Entry:

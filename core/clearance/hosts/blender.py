@@ -19,7 +19,7 @@ from typing import Any
 
 from clearance.errors import ClearanceError
 from clearance.items import GenAIItem, register_selector
-from clearance.record import Target, UseRecord
+from clearance.record import Target, UseRecord, decision_digest, load_record
 from clearance.tags import Tag, decode_tag, encode_tag
 
 HOST = "blender"
@@ -272,6 +272,20 @@ def read_tag(entry: Entry, cache: dict[str, Tag | ClearanceError] | None = None)
     return tag
 
 
+def record_of_tag(tag: Tag, label: str) -> UseRecord:
+    """The record a tag holds, or the record file it names (relative paths from the .blend's folder)."""
+    if tag.record is not None:
+        return tag.record
+    if not tag.record_path:
+        raise ClearanceError(f"{label}: the Clearance tag holds no record (record {tag.record_id}); re-tag it")
+    record = load_record(_abspath(tag.record_path))
+    if record.id != tag.record_id:
+        raise ClearanceError(f"{label}: {tag.record_path} holds record {record.id}, not {tag.record_id}; re-tag it")
+    if decision_digest(record) != tag.digest:
+        raise ClearanceError(f"{label}: {tag.record_path} was edited after tagging (digest mismatch); re-tag it")
+    return record
+
+
 def collect_items(*, scenes: Iterable[Any] | None = None, untagged_media: bool = True) -> list[GenAIItem]:
     """The file as GenAI items for the Pyblish validators (see clearance.items)."""
     cache: dict[str, Tag | ClearanceError] = {}
@@ -285,9 +299,10 @@ def collect_items(*, scenes: Iterable[Any] | None = None, untagged_media: bool =
         except ClearanceError as exc:
             error = str(exc)
         if tag is not None:
-            record = tag.record
-            if record is None:
-                error = f"{entry.label}: the Clearance tag holds no record (record {tag.record_id}); re-tag it"
+            try:
+                record = record_of_tag(tag, entry.label)
+            except ClearanceError as exc:
+                error = str(exc)
         extra: dict[str, Any] = {}
         if entry.scene:
             extra["scene"] = entry.scene
