@@ -133,3 +133,22 @@ def test_one_outbox_shared_by_threads() -> None:
         for thread in threads:
             thread.join()
         assert box.counts()["sent"] == 40
+
+
+def test_outbox_is_private_and_versioned(tmp_path: Path) -> None:
+    import stat
+
+    import pytest
+
+    from clearance.errors import ClearanceError
+
+    path = tmp_path / "outbox.sqlite3"
+    with Outbox(path) as box:
+        assert box._db.execute("PRAGMA user_version").fetchone()[0] == 1
+    if sys.platform != "win32":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    newer = sqlite3.connect(path)
+    newer.execute("PRAGMA user_version = 99")
+    newer.close()
+    with pytest.raises(ClearanceError, match="newer Clearance"):
+        Outbox(path)

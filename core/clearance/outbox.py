@@ -40,6 +40,7 @@ BACKOFF_BASE_S = 5.0
 BACKOFF_CAP_S = 3600.0
 LEASE_S = 120.0
 BUSY_TIMEOUT_S = 30.0
+SCHEMA_VERSION = 1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -157,13 +158,25 @@ class Outbox:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists() and sys.platform != "win32":
+                # Records may name people and unreleased work: only this user reads the outbox.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                self._db.close()
+                raise ClearanceError(
+                    f"{self.path}: this outbox was written by a newer Clearance (format {version}); "
+                    "upgrade Clearance on this machine, and do not delete the file: it may hold unsent records"
+                )
             self._db.executescript(SCHEMA)
+            if version < SCHEMA_VERSION:
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise ClearanceError(
                 f"{self.path}: cannot open the outbox ({exc}); check the disk and permissions of the folder"
