@@ -492,18 +492,20 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
     summary = Summary()
     clips: list[ClipResult] = []
 
-    counted = [0]
+    untagged = inspector.untagged
 
     def inspect(clip: Any) -> Any:
-        counted[0] += 1
-        raw = read_raw_tag(clip)
-        if raw is not None:
-            return raw
-        return inspector.untagged(clip)
+        # Runs for every clip: the cheap "no metadata, no markers" test first, before any call.
+        if len(clip.metadata) or len(clip.markers):
+            raw = read_raw_tag(clip)
+            if raw is not None:
+                return raw
+        return untagged(clip)
 
-    placed_all = list(walk(timeline, inspect))
+    tally = [0]
+    placed_all = list(walk(timeline, inspect, tally))
     inspector.finish()
-    summary.clips = counted[0]
+    summary.clips = tally[0]
     rate = _timeline_rate(timeline, placed_all[0].start if placed_all else None)
     for placed in placed_all:
         clip = placed.clip

@@ -69,9 +69,12 @@ def track_labels(timeline: Any) -> list[tuple[Any, str, str]]:
     return out
 
 
-def walk(timeline: Any, inspect: Callable[[Any], Any] | None = None) -> Iterator[Placed]:
+def walk(
+    timeline: Any, inspect: Callable[[Any], Any] | None = None, tally: list[int] | None = None
+) -> Iterator[Placed]:
     """Clips in timeline order, placed. With ``inspect``, only clips for which it returns something
-    other than None are placed (with its answer in ``found``): placing costs more than looking."""
+    other than None are placed (with its answer in ``found``): placing costs more than looking.
+    ``tally[0]`` receives the number of clips seen."""
     import opentimelineio as otio
 
     clip_type = otio.schema.Clip
@@ -122,3 +125,5 @@ def walk(timeline: Any, inspect: Callable[[Any], Any] | None = None) -> Iterator
     top_origin = global_start - top_trim.start_time if top_trim is not None else global_start
     for track, label, kind in track_labels(timeline):
         yield from place(track, top_origin, label, kind, "", None)
+    if tally is not None:
+        tally[0] = counter  # every clip seen, placed or not
