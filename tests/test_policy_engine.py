@@ -11,7 +11,7 @@ from test_policy_unsure import records
 from clearance.decision import Decision
 from clearance.policy import default_policy, evaluate
 from clearance.policy.engine import evaluate_uncached
-from clearance.policy.rules import READ_KEYS, RULE_READS, RULES, STEP_KEYS
+from clearance.policy.rules import READ_FIELDS, RULE_READS, RULES, STEP_FIELDS
 from clearance.policy.settings import Policy
 from clearance.record import UseRecord
 
@@ -64,7 +64,14 @@ def test_cached_evaluation_equals_fresh_evaluation(data: dict[str, Any], which: 
 
 def test_every_rule_declares_what_it_reads() -> None:
     assert set(RULE_READS) == set(RULES)
-    assert set(RULE_READS.values()) <= set(READ_KEYS) | set(STEP_KEYS)
+    assert set(RULE_READS.values()) <= set(READ_FIELDS) | set(STEP_FIELDS) | {"none"}
+    from operator import attrgetter
+
+    from policy_fixtures import record
+
+    sample = record()
+    for fields in READ_FIELDS.values():  # every declared field exists on a record
+        attrgetter(*fields)(sample)
 
 
 def test_fast_built_decisions_are_valid_models() -> None:

@@ -11,9 +11,10 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from clearance.decision import OUTCOME_RANK, Decision, Finding
-from clearance.policy.rules import READ_KEYS, RULE_READS, RULES, STEP_KEYS, Context, ToolView
+from clearance.policy.rules import READ_FIELDS, RULE_READS, RULES, STEP_FIELDS, Context, ToolView
 from clearance.policy.settings import Policy, ToolFacts
 from clearance.record import UseRecord
 
@@ -27,12 +28,19 @@ _Entry = tuple[tuple[Finding, ...], tuple[Finding, ...], tuple[Finding, ...]]
 @dataclass(slots=True)
 class CompiledPolicy:
     policy: Policy
-    checks: list[tuple[str, Callable[[Context], list[Finding]], int]]
+    checks: list[_Check]
     registry: dict[str, tuple[str, ToolFacts]]
     key_stages: frozenset[str]
-    # (key function, [(code, check, floor)], memo) per group of rules that read the same questions, in rule
-    # order of first appearance; memo: key -> the group's findings split by outcome (prohibited, approval, notify)
-    groups: list[tuple[str, Callable[..., tuple], list[_Check], dict[tuple, _Entry]]]
+    # All fields the rule groups read, fetched in one C-level call; each group's key is a slice of it.
+    getter: Callable[[UseRecord], tuple]
+    # The evaluation plan, in rule order of first appearance: (step_group, start, end, checks, memo).
+    # A record group's key is flat[start:end]; a tool group (step_group True) is keyed per chain step.
+    # memo: key -> that group's findings split by outcome (prohibited, approval_required, notify).
+    plan: list[tuple[bool, int, int, list[_Check], dict[tuple, _Entry]]]
+    sensitive: tuple[int, int]  # the slice of the flat answers P3 reads for each step
+
+
+_STEP_GET = attrgetter(*STEP_FIELDS["tool_terms"])
 
 
 def tool_index(policy: Policy) -> dict[str, tuple[str, ToolFacts]]:
@@ -63,15 +71,27 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         stages.add("ideation")
     else:
         stages.discard("ideation")
-    groups: dict[str, list[tuple[str, Callable[[Context], list[Finding]], int]]] = {}
+    groups: dict[str, list[_Check]] = {}
     for check in checks:
         groups.setdefault(RULE_READS[check[0]], []).append(check)
+    paths: list[str] = list(READ_FIELDS["data"])  # first, so P3's sensitive inputs are flat[0:3]
+    plan: list[tuple[bool, int, int, list[_Check], dict[tuple, _Entry]]] = []
+    for name, members in groups.items():
+        if name in STEP_FIELDS:
+            plan.append((True, 0 if name == "tool_terms" else 1, 0, members, {}))
+            continue
+        fields = READ_FIELDS.get(name, ())
+        start = len(paths)
+        paths.extend(fields)
+        plan.append((False, start, len(paths), members, {}))
     return CompiledPolicy(
         policy,
         checks,
         tool_index(policy),
         frozenset(stages),
-        [(name, STEP_KEYS.get(name) or READ_KEYS[name], members, {}) for name, members in groups.items()],
+        attrgetter(*paths),
+        plan,
+        (0, len(READ_FIELDS["data"])),
     )
 
 
@@ -170,78 +190,77 @@ def _remember(memo: dict[tuple, _Entry], key: tuple, found: list[Finding]) -> _E
     return entry
 
 
-def _tool_steps(
+def _step_entry(
     record: UseRecord,
     policy: Policy,
     comp: CompiledPolicy,
-    key_of: Callable[..., tuple],
+    index: int,
     checks: list[_Check],
     memo: dict[tuple, _Entry],
-) -> list[_Entry]:
-    """Tool rules, one chain step at a time (a chain of steps seen before costs a few lookups)."""
-    if not record.tools:
-        entry = memo.get(())
-        if entry is None:
-            ctx = Context(
-                record=record,
-                tools=[],
-                th=policy.thresholds,
-                key_stages=comp.key_stages,
-                registry_size=len(comp.registry),
-            )
-            entry = _remember(memo, (), _run(checks, ctx))
-        return [entry]
-    entries = []
-    views: list[ToolView] | None = None
-    for index, tool in enumerate(record.tools):
-        key = key_of(index, tool, record)
-        entry = memo.get(key)
-        if entry is None:
-            if views is None:
-                views = resolve_tools(record, policy, comp.registry)
-            ctx = Context(
-                record=record,
-                tools=[views[index]],
-                th=policy.thresholds,
-                key_stages=comp.key_stages,
-                registry_size=len(comp.registry),
-            )
-            entry = _remember(memo, key, _run(checks, ctx))
-        entries.append(entry)
-    return entries
+    key: tuple,
+) -> _Entry:
+    if index < 0:  # the record names no tool
+        ctx = Context(
+            record=record, tools=[], th=policy.thresholds, key_stages=comp.key_stages, registry_size=len(comp.registry)
+        )
+    else:
+        view = resolve_tools(record, policy, comp.registry)[index]
+        ctx = Context(
+            record=record,
+            tools=[view],
+            th=policy.thresholds,
+            key_stages=comp.key_stages,
+            registry_size=len(comp.registry),
+        )
+    return _remember(memo, key, _run(checks, ctx))
 
 
 def evaluate(record: UseRecord, policy: Policy | None = None) -> Decision:
     """Decide on one record: every enabled rule's findings, highest outcome first; baseline always present.
 
-    Rules are pure functions of the questions they read (rules.RULE_READS), so their findings are reused
-    for records that answer those questions alike; the findings are shared and frozen, never edit them.
+    Rules are pure functions of the questions they read (rules.RULE_READS, READ_FIELDS, STEP_FIELDS), so
+    their findings are reused for records that answer those questions alike; a chain is keyed step by
+    step. The findings are shared and frozen: never edit them.
     """
     if policy is None:
         policy = _env_policy()
     comp = compiled(policy)
+    flat = comp.getter(record)
+    sensitive = flat[comp.sensitive[0] : comp.sensitive[1]]
+    tools = record.tools
+    steps = [(index, *_STEP_GET(tool)) for index, tool in enumerate(tools)] if tools else [(-1,)]
     prohibited: list[Finding] = []
     approval: list[Finding] = []
     notify: list[Finding] = []
     ctx: Context | None = None
-    for group, key_of, checks, memo in comp.groups:
-        if group in STEP_KEYS:
-            entries = _tool_steps(record, policy, comp, key_of, checks, memo)
-        else:
-            key = key_of(record)
-            entry = memo.get(key)
-            if entry is None:
-                if ctx is None:
-                    ctx = _context(record, policy, comp)
-                entry = _remember(memo, key, _run(checks, ctx))
-            entries = (entry,)
-        for entry in entries:
-            if entry[0]:
-                prohibited.extend(entry[0])
-            if entry[1]:
-                approval.extend(entry[1])
-            if entry[2]:
-                notify.extend(entry[2])
+    for is_step, start, end, checks, memo in comp.plan:
+        if is_step:
+            for step in steps:
+                # tool_terms (start 0) reads the step's facts; tool_environment (1) its name and environment
+                # with the sensitive inputs
+                key = step if start == 0 else step[:3] + sensitive
+                entry = memo.get(key)
+                if entry is None:
+                    entry = _step_entry(record, policy, comp, step[0], checks, memo, key)
+                if entry[0]:
+                    prohibited.extend(entry[0])
+                if entry[1]:
+                    approval.extend(entry[1])
+                if entry[2]:
+                    notify.extend(entry[2])
+            continue
+        key = flat[start:end]
+        entry = memo.get(key)
+        if entry is None:
+            if ctx is None:
+                ctx = _context(record, policy, comp)
+            entry = _remember(memo, key, _run(checks, ctx))
+        if entry[0]:
+            prohibited.extend(entry[0])
+        if entry[1]:
+            approval.extend(entry[1])
+        if entry[2]:
+            notify.extend(entry[2])
     # Highest outcome first; within an outcome, findings come grouped by the questions their rules read
     # (sorting them into rule-reference order would cost a third of the evaluation time).
     outcome = "prohibited" if prohibited else "approval_required" if approval else "notify"

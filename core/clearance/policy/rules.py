@@ -41,7 +41,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from clearance.decision import Finding, Outcome
 from clearance.policy.settings import Thresholds
@@ -1126,59 +1125,65 @@ def questions_read(record: UseRecord) -> list[str]:
 # test compares cached and fresh evaluation over generated records to hold this true. Groups are
 # small so that few distinct keys exist; the tool rules are keyed step by step (a chain is judged
 # tool by tool anyway).
-def _consent_key(t: Any) -> tuple:
-    return (t.consent_documented, bool(t.consent_ref and t.consent_ref.strip()))
-
-
-READ_KEYS: dict[str, Callable[[UseRecord], tuple]] = {
-    "none": lambda r: (),
-    "output": lambda r: (r.output.resembles_unowned_material,),
-    "use": lambda r: (r.use.stage, r.use.in_final_deliverable, r.use.creative_element, r.use.prominence),
-    "data": lambda r: (r.inputs.studio_proprietary, r.inputs.personal_data, r.inputs.talent_material),
-    "references": lambda r: (
-        r.inputs.third_party_material,
-        r.prompt_references.copyrighted_work,
-        r.prompt_references.public_figure,
-        r.prompt_references.deceased_person,
+READ_FIELDS: dict[str, tuple[str, ...]] = {
+    # P1, DATA-TRAINING, TALENT-ALTERATION and UNION-WORK read few answers each: one small group
+    "misc": (
+        "output.resembles_unowned_material",
+        "training.fine_tuned",
+        "training.training_material_cleared",
+        "talent.alteration",
+        "talent.replaces_union_work",
     ),
-    "training": lambda r: (r.training.fine_tuned, r.training.training_material_cleared),
+    "use": ("use.stage", "use.in_final_deliverable", "use.creative_element", "use.prominence"),
+    "data": ("inputs.studio_proprietary", "inputs.personal_data", "inputs.talent_material"),
+    "references": (
+        "inputs.third_party_material",
+        "prompt_references.copyrighted_work",
+        "prompt_references.public_figure",
+        "prompt_references.deceased_person",
+    ),
     # the replica message quotes consent_ref, so the whole reference is part of the key
-    "replica": lambda r: (
-        r.talent.digital_replica, r.talent.replica_exception, r.talent.consent_documented, r.talent.consent_ref,
-    ),  # fmt: skip
-    "performance": lambda r: (r.talent.alteration, r.talent.replaces_union_work),
-    "reuse": lambda r: (r.talent.model_from_other_production, *_consent_key(r.talent)),
-    "realism": lambda r: (
-        r.realism.depicts_real_people_or_events, r.realism.presented_as_authentic, r.use.content_type,
-    ),  # fmt: skip
+    "replica": (
+        "talent.digital_replica",
+        "talent.replica_exception",
+        "talent.consent_documented",
+        "talent.consent_ref",
+    ),
+    "reuse_realism": (
+        "talent.model_from_other_production",
+        "talent.consent_documented",
+        "talent.consent_ref",
+        "realism.depicts_real_people_or_events",
+        "realism.presented_as_authentic",
+        "use.content_type",
+    ),
 }
+"""Per group of rules, the record fields they read. BASELINE reads nothing (group "none")."""
 
-STEP_KEYS: dict[str, Callable[[int, Any, UseRecord], tuple]] = {
-    "tool_terms": lambda i, t, r: (i, t.name, t.environment, t.trains_on_inputs, t.retains_inputs),
-    # P3 only asks whether each sensitive input went in at all ("yes" or "unsure" alike)
-    "tool_environment": lambda i, t, r: (
-        i, t.name, t.environment,
-        r.inputs.studio_proprietary != "no", r.inputs.personal_data != "no", r.inputs.talent_material != "no",
-    ),  # fmt: skip
+STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    "tool_terms": ("name", "environment", "trains_on_inputs", "retains_inputs"),
+    # P3 also reads which sensitive inputs went in (the "data" fields)
+    "tool_environment": ("name", "environment"),
 }
+"""Per group of tool rules, the fields of one chain step they read (plus the step's index)."""
 
 RULE_READS: dict[str, str] = {
     "BASELINE": "none",
-    "P1": "output",
+    "P1": "misc",
     "P2": "tool_terms",
     "P3": "tool_environment",
     "P4": "use",
     "P5": "data",
     "DATA-PROPRIETARY": "data",
     "DATA-PERSONAL": "data",
-    "DATA-TRAINING": "training",
+    "DATA-TRAINING": "misc",
     "CREATIVE-KEY": "use",
     "CREATIVE-REFERENCE": "references",
     "TALENT-REPLICA": "replica",
-    "TALENT-ALTERATION": "performance",
+    "TALENT-ALTERATION": "misc",
     "FINAL-DELIVERABLE": "use",
-    "UNION-WORK": "performance",
-    "ETHICS-MISLEADING": "realism",
+    "UNION-WORK": "misc",
+    "ETHICS-MISLEADING": "reuse_realism",
     "TALENT-NO-CONSENT": "replica",
-    "TALENT-MODEL-REUSE": "reuse",
+    "TALENT-MODEL-REUSE": "reuse_realism",
 }
