@@ -41,7 +41,9 @@ def test_submit_approve_pull_and_verify_offline(live_server: LiveServer, tmp_pat
             signed = approver.decide(record.id, "approve", conditions="background only", expires_at="2099-01-01")
         assert signed["statement"]["record_id"] == str(record.id)
         report = client.pull_approvals()
-        assert report.approvals == 1 and report.keys >= 1
+        assert report.approvals == 1 and report.keys >= 1 and not report.problems
+        assert report.new == 0  # decide() above already cached the approval it got back
+        assert client.pull_approvals().new == 0
     cache = ApprovalCache()
     held = cache.approvals_for(record.id)
     keys = cache.keys()

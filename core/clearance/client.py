@@ -134,6 +134,7 @@ class SyncReport:
 @dataclass
 class PullReport:
     approvals: int = 0
+    new: int = 0
     records: int = 0
     keys: int = 0
     revocations: int = 0
@@ -411,6 +412,8 @@ class DisclosureClient:
                         f"approval {approval.approval_id} of record {record_id} does not verify against the "
                         "service's own keys: tell the service's admin"
                     )
+            held = {a.approval_id for a in self.cache.approvals_for(record_id)}
+            report.new += sum(a.approval_id not in held for a in approvals)
             report.approvals += self.cache.add_approvals(approvals)
         return report
 

@@ -95,7 +95,8 @@ def run_pull(args: argparse.Namespace) -> int:
 
     with DisclosureClient(server=server_from(args), token=args.token) as client:
         report = client.pull_approvals(args.record or None, production=args.production)
-        print(f"pulled {report.approvals} approval(s) for {report.records} record(s), {report.revocations} "
+        print(f"pulled {report.approvals} approval(s) ({report.new} new) for {report.records} record(s), "
+              f"{report.revocations} "
               f"revocation(s), {report.keys} key(s) from {client.server} into {client.cache.root}")
         for problem in report.problems:
             print(f"clearance: warning: {problem}", file=sys.stderr)
