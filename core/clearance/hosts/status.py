@@ -70,7 +70,11 @@ def current_policy() -> Any:
 
 
 class Judge:
-    """Decides many records against one policy and one approval cache (both loaded once)."""
+    """Decides many records against one policy and one approval cache (both loaded once).
+
+    A Judge is a snapshot: it reads each record's approvals and the revocation list once. Make a new one
+    after pulling approvals (hosts do: one per panel reload, save, render or Refresh).
+    """
 
     def __init__(self, policy: Any = None, cache: Any = None) -> None:
         self.policy = policy if policy is not None else current_policy()
