@@ -79,7 +79,7 @@ def _describe(result: SubmitResult, client: DisclosureClient) -> str:
         return line
     if result.needs_fix:
         return f"{rid}: refused by the service: {result.error}"
-    why = f" ({result.error})" if result.error else ""
+    why = f": {result.error.split(';', 1)[0]}" if result.error else ""  # the hint is in the line already
     return f"{rid}: queued in the outbox (offline{why}); run `clearance sync`"
 
 
@@ -117,7 +117,8 @@ def run_sync(args: argparse.Namespace) -> int:
                 print(f"{again} refused record(s) put back in the queue")
         report = client.sync()
         for result in report.failed:
-            print(f"{result.record_id}: {result.error}", file=sys.stderr)
+            if result.needs_fix:  # a stop (server down, bad token) is said once below
+                print(f"{result.record_id}: refused by the service: {result.error}", file=sys.stderr)
         busy = f", {report.in_other_process} being sent by another process" if report.in_other_process else ""
         print(f"sent {len(report.sent)}, refused {sum(r.needs_fix for r in report.failed)}, "
               f"still waiting {report.remaining}{busy}")
