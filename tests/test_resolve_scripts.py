@@ -300,3 +300,16 @@ def test_tag_window_with_a_preset(app: Any) -> None:
     record = host.read_item_tag(item).record
     assert record.use == preset_record(name).use and record.description == "sky for the diner"
     assert "clip 'sh010_plate' on V1: tagged;" in ui.windows[-1].Find("Output").PlainText
+
+
+def test_check_says_where_approvals_came_from(
+    app: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clearance_resolve import check
+
+    assert check.main(app, None) == 0
+    assert "approvals from this machine's cache (no CLEARANCE_SERVER set)" in capsys.readouterr().out
+    monkeypatch.setenv("CLEARANCE_SERVER", "http://127.0.0.1:9")  # nothing listens on the discard port
+    assert check.main(app, None) == 0
+    out = capsys.readouterr().out
+    assert "approvals from this machine's cache (pulling failed:" in out and "DELIVERABLE" in out

@@ -8,6 +8,7 @@ instead and the same check runs on what the walk found.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from datetime import datetime
@@ -49,6 +50,21 @@ def report_path(timeline_name: str, folder: Path | None = None) -> Path:
     return (folder or reports_dir()) / f"{safe}-{stamp}.html"
 
 
+def pull_approvals(otio_timeline: Any) -> str:
+    """Fetch the approvals of the timeline's records when a disclosure service is set; say where they came from."""
+    if not os.environ.get("CLEARANCE_SERVER"):
+        return "approvals from this machine's cache (no CLEARANCE_SERVER set)"
+    from clearance.client import DisclosureClient
+    from clearance.editorial.check import tagged_record_ids
+
+    try:
+        with DisclosureClient() as client:
+            client.pull_approvals(tagged_record_ids(otio_timeline))
+    except ClearanceError as exc:
+        return f"approvals from this machine's cache (pulling failed: {exc})"
+    return "approvals pulled from the disclosure service just now"
+
+
 def run_check(resolve: Any, timeline: Any, *, out_dir: Path | None = None) -> tuple[CheckReport, Path, str]:
     """Check ``timeline``; returns the report, where the HTML went, and how the cut was read."""
     with tempfile.TemporaryDirectory(prefix="clearance-resolve-") as tmp:
@@ -59,6 +75,7 @@ def run_check(resolve: Any, timeline: Any, *, out_dir: Path | None = None) -> tu
         else:
             how = "a walk of the video tracks (the OTIO export was unavailable)"
             otio_timeline = host.timeline_from_items(timeline)
+        how += "; " + pull_approvals(otio_timeline)
         options = CheckOptions(source=f"Resolve timeline {timeline.GetName()}")
         report = check_timeline(otio_timeline, options)
     path = write_report(report, report_path(timeline.GetName(), out_dir))
