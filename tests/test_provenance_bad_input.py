@@ -76,10 +76,20 @@ def test_lying_lengths(tmp_path: Path) -> None:
 
 
 def test_nesting_bombs(tmp_path: Path) -> None:
+    # JUMBF nested 200 deep inside a store: never descended into (a store has four levels), so it costs nothing
     inner = s.superbox(b"\0" * 16, "leaf", [])
     for _ in range(200):
         inner = s.superbox(b"\0" * 16, "x", [inner])
     store = s.superbox(bytes.fromhex("6332706100110010800000aa00389b71"), "c2pa", [inner])
+    result = timed_scan(write(tmp_path, "deep.jpg", s.jpeg(c2pa=store)))
+    assert result.error is None and result.verdict == "none" and result.evidence[0].manifest == "x"
+
+    # a CBOR nesting bomb where the reader does look: the actions assertion
+    bomb = b"\xa1\x67actions" + b"\x81" * 5000 + b"\x00"
+    actions = s.superbox(bytes.fromhex("63626f7200110010800000aa00389b71"), "c2pa.actions.v2", [s.box(b"cbor", bomb)])
+    manifest = s.superbox(bytes.fromhex("63326d6100110010800000aa00389b71"), "urn:c2pa:bomb",
+                          [s.superbox(bytes.fromhex("6332617300110010800000aa00389b71"), "c2pa.assertions", [actions])])
+    store = s.superbox(bytes.fromhex("6332706100110010800000aa00389b71"), "c2pa", [manifest])
     result = timed_scan(write(tmp_path, "bomb.jpg", s.jpeg(c2pa=store)))
     assert "nesting bomb" in result.error
 

@@ -110,7 +110,7 @@ def _parse_or_problem(parse, blob: bytes) -> None:  # noqa: ANN001
         assert str(exc) and "\n" not in str(exc)
         return
     if parse is parse_store:
-        assert isinstance(value, list) and value and all(isinstance(m["claim"], dict) for m in value)
+        assert isinstance(value, list) and all(isinstance(m["claim"], dict) for m in value)
 
 
 @FUZZ

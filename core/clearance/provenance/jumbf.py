@@ -14,31 +14,37 @@ from typing import Any
 from clearance.provenance import cbor
 from clearance.provenance.model import Hit
 from clearance.provenance.signals import CONFIDENCE_C2PA, agent_name, short, source_type_verdict, tool_name
-from clearance.provenance.source import MAX_DEPTH, MAX_ENTRIES, ScanProblem
+from clearance.provenance.source import MAX_ENTRIES, ScanProblem
 
 C2PA_STORE_UUID = bytes.fromhex("6332706100110010800000aa00389b71")  # 'c2pa'
 
 
 class Superbox:
-    """A ``jumb`` box: its description (label, type UUID) and children (superboxes or (type, payload))."""
+    """A ``jumb`` box opened one level: its label, type UUID and raw children ``(type, payload)``.
 
-    __slots__ = ("label", "uuid", "children")
+    Children superboxes are opened only when asked for (``children_labelled``): a manifest store's
+    thumbnails, ingredients' data boxes and signatures are never parsed, and no hostile nesting is ever
+    descended into beyond the four levels a store has (store, manifest, assertion store, assertion)."""
 
-    def __init__(self, label: str, uuid: bytes, children: list[Any]) -> None:
+    __slots__ = ("label", "uuid", "children", "budget")
+
+    def __init__(self, label: str, uuid: bytes, children: list[tuple[str, memoryview]], budget: _Budget) -> None:
         self.label = label
         self.uuid = uuid
         self.children = children
+        self.budget = budget
 
-    def child(self, prefix: str) -> Superbox | None:
-        for c in self.children:
-            if isinstance(c, Superbox) and c.label.startswith(prefix):
-                return c
-        return None
+    def children_labelled(self, prefix: str) -> list[Superbox]:
+        found = []
+        for kind, body in self.children:
+            if kind == "jumb" and _label(body).startswith(prefix):
+                found.append(superbox(body, self.budget))
+        return found
 
     def content(self) -> tuple[str, memoryview] | None:
-        for c in self.children:
-            if isinstance(c, tuple):
-                return c
+        for kind, body in self.children:
+            if kind != "jumb":
+                return kind, body
         return None
 
 
@@ -76,26 +82,31 @@ def boxes(buf: memoryview, budget: _Budget) -> list[tuple[str, memoryview]]:
     return out
 
 
-def superbox(payload: memoryview, budget: _Budget, depth: int = 0) -> Superbox:
-    if depth > MAX_DEPTH:
-        raise ScanProblem(f"JUMBF: superboxes nested deeper than {MAX_DEPTH} (nesting bomb?)")
-    parts = boxes(payload, budget)
-    if not parts or parts[0][0] != "jumd":
+def _description(payload: memoryview) -> tuple[str, bytes, int]:
+    """The leading ``jumd`` box of a superbox: (label, type UUID, where the children start)."""
+    if len(payload) < 8 or bytes(payload[4:8]) != b"jumd":
         raise ScanProblem("JUMBF: a superbox does not start with its description box")
-    desc = parts[0][1]
-    if len(desc) < 17:
-        raise ScanProblem("JUMBF: truncated description box")
-    toggles = desc[16]
+    size = int.from_bytes(payload[:4], "big")
+    if size < 25 or size > len(payload):
+        raise ScanProblem(f"JUMBF: description box claims {size} bytes but {len(payload)} are left (lying length)")
+    desc = payload[8:size]
     label = ""
-    if toggles & 0x02:
-        end = bytes(desc[17:]).find(b"\0")
+    if desc[16] & 0x02:
+        raw = bytes(desc[17:])
+        end = raw.find(b"\0")
         if end < 0:
             raise ScanProblem("JUMBF: description label is not terminated")
-        label = bytes(desc[17 : 17 + end]).decode("utf-8", errors="replace")
-    children: list[Any] = []
-    for kind, body in parts[1:]:
-        children.append(superbox(body, budget, depth + 1) if kind == "jumb" else (kind, body))
-    return Superbox(label, bytes(desc[:16]), children)
+        label = raw[:end].decode("utf-8", errors="replace")
+    return label, bytes(desc[:16]), size
+
+
+def _label(payload: memoryview) -> str:
+    return _description(payload)[0]
+
+
+def superbox(payload: memoryview, budget: _Budget) -> Superbox:
+    label, uuid, start = _description(payload)
+    return Superbox(label, uuid, boxes(payload[start:], budget), budget)
 
 
 CLAIM_KEYS = frozenset({"claim_generator", "claim_generator_info"})
@@ -121,27 +132,24 @@ def _content_value(box: Superbox, keys: frozenset[str] | None = None) -> Any:
 
 def parse_store(data: bytes | memoryview) -> list[dict[str, Any]]:
     """The manifests of a C2PA store, oldest first (the last is active), each as
-    ``{"label", "claim": dict, "assertions": [{"label", "data"}]}`` holding only the parts we interpret."""
+    ``{"label", "claim": dict, "assertions": [{"label", "data"}]}`` holding only the parts we interpret.
+    A JUMBF superbox that is not a C2PA store (JPEG 360, other JUMBF uses) gives an empty list."""
     budget = _Budget()
     top = boxes(memoryview(data), budget)
     if not top or top[0][0] != "jumb":
         raise ScanProblem("C2PA: the manifest store is not a JUMBF superbox")
     store = superbox(top[0][1], budget)
     if store.label != "c2pa" and store.uuid != C2PA_STORE_UUID:
-        raise ScanProblem(f"C2PA: JUMBF superbox '{store.label}' is not a C2PA manifest store")
+        return []
     manifests = []
-    for child in store.children:
-        if not isinstance(child, Superbox):
-            continue
-        claim_box = child.child("c2pa.claim")
-        claim = _content_value(claim_box, CLAIM_KEYS) if claim_box else None
+    for manifest in store.children_labelled(""):
+        claims = manifest.children_labelled("c2pa.claim")
+        claim = _content_value(claims[0], CLAIM_KEYS) if claims else None
         assertions = []
-        store_box = child.child("c2pa.assertions")
-        if store_box is not None:
-            for assertion in store_box.children:
-                if isinstance(assertion, Superbox) and assertion.label.startswith("c2pa.actions"):
-                    assertions.append({"label": assertion.label, "data": _content_value(assertion, ACTIONS_KEYS)})
-        manifests.append({"label": child.label, "claim": claim if isinstance(claim, dict) else {},
+        for assertion_store in manifest.children_labelled("c2pa.assertions")[:1]:
+            for assertion in assertion_store.children_labelled("c2pa.actions"):
+                assertions.append({"label": assertion.label, "data": _content_value(assertion, ACTIONS_KEYS)})
+        manifests.append({"label": manifest.label, "claim": claim if isinstance(claim, dict) else {},
                           "assertions": assertions})
     if not manifests:
         raise ScanProblem("C2PA: the manifest store holds no manifest")

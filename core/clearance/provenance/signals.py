@@ -45,6 +45,10 @@ _TOOL_RE = re.compile(
     r"(?<![\w-])(" + "|".join(re.escape(t) for t in sorted(_TOOLS, key=len, reverse=True)) + r")(?![\w-])",
     re.IGNORECASE,
 )
+# Plain substring tests are ~50x cheaper than the alternation: the regex only runs when one of these occurs.
+_LOWER = {t.lower() for t in _TOOLS}
+_ANCHORS = tuple(sorted(a for a in _LOWER if not any(b != a and b in a for b in _LOWER)))
+_ANCHORS_BYTES = tuple(a.encode("utf-8") for a in _ANCHORS)
 _TOOL_BYTES_RE = re.compile(_TOOL_RE.pattern.encode("utf-8"), re.IGNORECASE)
 _XMP_MARKERS = re.compile(rb"DigitalSourceType|AIPromptInformation|AISystemUsed")
 _CANONICAL = {t.lower(): t for t in _TOOLS}
@@ -65,7 +69,11 @@ def tool_name(text: str) -> str | None:
     """The generative tool named in a free-text field, if any."""
     if not text:
         return None
-    match = _TOOL_RE.search(text[:4096])
+    text = text[:4096]
+    low = text.lower()
+    if not any(a in low for a in _ANCHORS):
+        return None
+    match = _TOOL_RE.search(text)
     if not match:
         return None
     return _CANONICAL.get(match.group(1).lower(), match.group(1))
@@ -180,7 +188,7 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
     body = packet[start : end + len(end_tag)]
     if b"<!DOCTYPE" in packet or b"<!ENTITY" in packet:
         raise ScanProblem(f"{location}: XMP packet declares a DTD/entities; refused")
-    if not _XMP_MARKERS.search(body) and not _TOOL_BYTES_RE.search(body):
+    if not _XMP_MARKERS.search(body) and not _mentions_tool(body):
         return  # nothing the XML could tell us: skip the parse (most packets: camera and editing tools)
     try:
         root = ET.fromstring(body)
@@ -214,6 +222,11 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
         elif name == _PROMPT and value.strip():
             hits.append(Hit("ai_generated", fmt, location, "Iptc4xmpExt:AIPromptInformation", short(value),
                             prompt=True, confidence=CONFIDENCE_TOOL_NAME))
+
+
+def _mentions_tool(data: bytes) -> bool:
+    low = data.lower()
+    return any(a in low for a in _ANCHORS_BYTES) and _TOOL_BYTES_RE.search(data) is not None
 
 
 def agent_name(agent: Any) -> str | None:

@@ -26,10 +26,10 @@ def read(src: Source, hits: list[Hit]) -> None:
     if version & 0xFF != 2:
         raise ScanProblem(f"EXR: unsupported version {version & 0xFF}")
     multipart = bool(version & MULTIPART)
-    pos = 8
+    header = _Header(src)
     part = 0
     while True:
-        pos, count = _header(src, pos, hits, part if multipart else None)
+        count = _header(header, hits, part if multipart else None)
         if not multipart or count == 0:
             return
         part += 1
@@ -37,41 +37,72 @@ def read(src: Source, hits: list[Hit]) -> None:
             raise ScanProblem("EXR: more than 1024 parts")
 
 
-def _cstr(src: Source, pos: int, what: str) -> tuple[str, int]:
-    chunk = src.read(pos, 256)
-    end = chunk.find(b"\0")
-    if end < 0:
-        if len(chunk) < 256:
-            raise ScanProblem(f"truncated: the EXR header ends inside an attribute {what}")
-        raise ScanProblem(f"EXR: attribute {what} longer than 255 bytes")
-    return chunk[:end].decode("latin-1"), pos + end + 1
+class _Header:
+    """The header read through a window of large blocks (a Nuke header is a few KiB: usually one read)."""
+
+    __slots__ = ("src", "buf", "base", "pos")
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.base = 0
+        self.buf = src.read(0, 16 * 1024)
+        self.pos = 8
+
+    def _window(self, n: int) -> None:
+        rel = self.pos - self.base
+        if rel + n <= len(self.buf):
+            return
+        if self.base + len(self.buf) >= self.src.size and rel <= len(self.buf):
+            return  # the window already reaches the end of the file
+        self.base = self.pos
+        self.buf = self.src.read(self.pos, max(n, 64 * 1024))
+
+    def cstr(self, what: str) -> str:
+        self._window(256)
+        rel = self.pos - self.base
+        end = self.buf.find(b"\0", rel, rel + 256)
+        if end < 0:
+            if len(self.buf) - rel < 256:
+                raise ScanProblem(f"truncated: the EXR header ends inside an attribute {what}")
+            raise ScanProblem(f"EXR: attribute {what} longer than 255 bytes")
+        self.pos = self.base + end + 1
+        return self.buf[rel:end].decode("latin-1")
+
+    def take(self, n: int, what: str) -> bytes:
+        self._window(n)
+        rel = self.pos - self.base
+        if rel + n > len(self.buf):
+            raise ScanProblem(f"truncated: {what} needs {n} bytes at offset {self.pos}, the file ends at "
+                              f"{self.src.size}")
+        self.pos += n
+        return self.buf[rel : rel + n]
 
 
-def _header(src: Source, pos: int, hits: list[Hit], part: int | None) -> tuple[int, int]:
+def _header(h: _Header, hits: list[Hit], part: int | None) -> int:
     count = 0
     where = "header" if part is None else f"part {part} header"
     while True:
-        src.step()
-        name, pos = _cstr(src, pos, "name")
+        h.src.step()
+        name = h.cstr("name")
         if not name:
-            return pos, count
+            return count
         count += 1
         if count > MAX_ATTRIBUTES:
             raise ScanProblem(f"EXR: more than {MAX_ATTRIBUTES} attributes in one header")
-        kind, pos = _cstr(src, pos, "type")
-        size = int.from_bytes(src.exact(pos, 4, f"EXR attribute {name} size"), "little", signed=True)
-        pos += 4
-        if size < 0 or pos + size > src.size:
-            raise ScanProblem(f"EXR: attribute {name!r} claims {size} bytes, {src.size - pos} are left "
+        kind = h.cstr("type")
+        size = int.from_bytes(h.take(4, f"EXR attribute {name} size"), "little", signed=True)
+        if size < 0 or h.pos + size > h.src.size:
+            raise ScanProblem(f"EXR: attribute {name!r} claims {size} bytes, {h.src.size - h.pos} are left "
                               "(truncated or lying length)")
-        if kind in ("string", "stringvector") and (name.startswith(CLEARANCE_PREFIX) or size <= MAX_VALUE):
+        if kind in ("string", "stringvector"):
             if size > MAX_VALUE:
                 raise ScanProblem(f"EXR: attribute {name!r} of {size} bytes is over the metadata limit")
-            value = src.exact(pos, size, f"EXR attribute {name}")
+            value = h.take(size, f"EXR attribute {name}")
             texts = [value.decode("utf-8", errors="replace")] if kind == "string" else _strings(value, name)
             for text in texts:
                 _attribute(name, text, where, hits)
-        pos += size
+        else:
+            h.pos += size  # binary attributes (windows, chromaticities, previews) are stepped over
 
 
 def _strings(value: bytes, name: str) -> list[str]:
