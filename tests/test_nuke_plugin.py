@@ -420,3 +420,13 @@ def test_read_of_a_long_sequence_scans_three_frames(
     fake_nuke.fake_set_knob(read, "file", str(tmp_path / "plate.####.jpg"))
     assert [Path(p).name for p in seen[0]] == ["plate.1001.jpg", "plate.1026.jpg", "plate.1050.jpg"]
     assert not host.is_tagged(read)
+
+
+def test_opening_a_script_shows_approvals_that_arrived_since(gui_nuke: Any, approver: Any) -> None:
+    node = gui_nuke.nodes.Read(file="/plates/a.exr")
+    _knobs().tag_node(node, final_record())
+    assert node["tile_color"].value() == _colour("approval_required")
+    approver.approve(host.read_tag(node).record)
+    gui_nuke.fake_load_script()
+    assert node["tile_color"].value() == _colour("approved")
+    assert "Approved" in node["clearance_status"].value()

@@ -90,6 +90,9 @@ def menu() -> None:
     top.addCommand("Show panel", "import clearance_nuke.boot as b; b.open_panel()")
     for node_class in AUTO_TAB_CLASSES:
         nuke.addOnUserCreate(_add_tab_on_create, nodeClass=node_class)
+    from clearance_nuke import callbacks
+
+    nuke.addOnScriptLoad(callbacks.on_script_load)  # GUI only: farm loads need no tile colours
     try:
         from nukescripts import panels
 

@@ -130,6 +130,17 @@ def save_hook() -> int:
     return queued
 
 
+def on_script_load() -> None:
+    """Show current statuses (approvals may have arrived since the script was saved)."""
+    _guard("load", _refresh_all)
+
+
+def _refresh_all() -> None:
+    judge = Judge()
+    for node in host.tagged_nodes():
+        knobs.refresh(node, judge)
+
+
 # ------------------------------------------------------------------------------------- beforeRender
 
 

@@ -13,13 +13,13 @@ Written from Foundry's Nuke Python API reference (learn.foundry.com/nuke/develop
 ``nuke.thisNode``, ``nuke.thisKnob``, ``nuke.menu(name).addMenu/addCommand/findItem``, ``nuke.getPaneFor``,
 ``nuke.pluginAddPath``, the constants ``INPUTS``, ``HIDDEN_INPUTS``, ``INVISIBLE``, ``STARTLINE``, and the
 callbacks module (``addKnobChanged``/``removeKnobChanged``, ``addOnScriptSave``/``removeOnScriptSave``,
-``addBeforeRender``/``removeBeforeRender``, ``addOnUserCreate``, each ``(call, args=(), kwargs={},
+``addBeforeRender``/``removeBeforeRender``, ``addOnScriptLoad``, ``addOnUserCreate``, each ``(call, args=(), kwargs={},
 nodeClass=...)``, run as ``nuke.callbacks._doCallbacks`` does: the node's class list, then ``'*'``).
 
 What a user does in the UI is driven by functions whose names start with ``fake_``: ``fake_set_knob``
 (an edit in the Properties panel, which fires knobChanged), ``fake_save_script`` (File > Save: onScriptSave
-runs), ``fake_reset``; and ``execute`` (as ``nuke.execute``: beforeRender callbacks run first, and an
-exception raised there aborts the render as ``RuntimeError``). ``execute`` renders a tiny real OpenEXR
+runs), ``fake_load_script`` (onScriptLoad runs), ``fake_reset``; and ``execute`` (as ``nuke.execute``:
+beforeRender callbacks run first, and an exception raised there aborts the render as ``RuntimeError``). ``execute`` renders a tiny real OpenEXR
 file whose header carries the metadata that reaches the Write, as Nuke's exr writer does: with the
 Write's ``metadata`` knob at "default metadata and exr/*" or more, a key ``exr/<name>`` is written as the
 header attribute ``<name>`` (Nuke guide, "Rendering Metadata"; ModifyMetaData reference).
@@ -575,6 +575,7 @@ def getPaneFor(panelName: str) -> Pane:  # noqa: N802, N803 - returns the pane h
 Callback = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Any]
 knobChangeds: dict[str, list[Callback]] = {}  # noqa: N816 - Nuke's names
 onScriptSaves: dict[str, list[Callback]] = {}  # noqa: N816
+onScriptLoads: dict[str, list[Callback]] = {}  # noqa: N816
 beforeRenders: dict[str, list[Callback]] = {}  # noqa: N816
 _on_user_creates: dict[str, list[Callback]] = {}
 _on_creates: dict[str, list[Callback]] = {}
@@ -622,6 +623,15 @@ def removeKnobChanged(
 
 def addOnScriptSave(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Root") -> None:  # noqa: N802, N803
     _add(onScriptSaves, call, args, kwargs or {}, nodeClass, None)
+
+
+def addOnScriptLoad(
+    call: Callable[..., Any],
+    args: Any = (),
+    kwargs: Any = None,
+    nodeClass: str = "Root",  # noqa: N803
+) -> None:  # noqa: N802
+    _add(onScriptLoads, call, args, kwargs or {}, nodeClass, None)
 
 
 def addBeforeRender(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Write") -> None:  # noqa: N802, N803
@@ -676,13 +686,18 @@ def fake_save_script(path: str | Path) -> None:
     Path(path).write_text(f"# fake Nuke script\nRoot {{\n name {path}\n}}\n", encoding="utf-8")
 
 
+def fake_load_script() -> None:
+    """File > Open finished: onScriptLoad runs."""
+    _run(onScriptLoads, _root)
+
+
 def fake_reset() -> None:
     """A fresh session: empty script, no callbacks, no menus (between tests)."""
     global _root, _current_group, GUI
     _root = Root("Root", "", None)
     _current_group = _root
     _counters.clear()
-    for table in (knobChangeds, onScriptSaves, beforeRenders, _on_user_creates, _on_creates):
+    for table in (knobChangeds, onScriptSaves, onScriptLoads, beforeRenders, _on_user_creates, _on_creates):
         table.clear()
     _menus.clear()
     for log in (messages, ask_answers, questions, zoom_calls, terminal):
