@@ -20,9 +20,10 @@ What a user does in the UI is driven by functions whose names start with ``fake_
 (an edit in the Properties panel, which fires knobChanged), ``fake_save_script`` (File > Save: onScriptSave
 runs), ``fake_load_script`` (onScriptLoad runs), ``fake_reset``; and ``execute`` (as ``nuke.execute``:
 beforeRender callbacks run first, and an exception raised there aborts the render as ``RuntimeError``).
-``execute`` renders a tiny real OpenEXR file whose header carries the metadata that reaches the Write, as Nuke's exr writer does: with the
-Write's ``metadata`` knob at "default metadata and exr/*" or more, a key ``exr/<name>`` is written as the
-header attribute ``<name>`` (Nuke guide, "Rendering Metadata"; ModifyMetaData reference).
+``execute`` renders a tiny real OpenEXR file whose header carries the metadata that reaches the Write,
+as Nuke's exr writer does: with the Write's ``metadata`` knob at "default metadata and exr/*" or more, a
+key ``exr/<name>`` is written as the header attribute ``<name>`` (Nuke guide, "Rendering Metadata";
+ModifyMetaData reference).
 """
 
 from __future__ import annotations
