@@ -354,7 +354,8 @@ def _ours_or_empty(target: Path) -> bool:
     return target.is_dir() and ((target / INSTALL_MARKER).exists() or not any(target.iterdir()))
 
 
-def _replace_tree(source: Path, target: Path, link: bool) -> None:
+def _replace_tree(source: Path, target: Path, link: bool) -> bool:
+    """Copy (or link) ``source`` to ``target``; True when it was linked."""
     if not _ours_or_empty(target):
         raise ClearanceError(
             f"{target} exists and was not installed by Clearance: move it away or choose another --dest"
@@ -367,11 +368,12 @@ def _replace_tree(source: Path, target: Path, link: bool) -> None:
     if link:
         try:
             target.symlink_to(source, target_is_directory=True)
-            return
+            return True
         except OSError:  # Windows without the symlink privilege: copy instead
             pass
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (target / INSTALL_MARKER).write_text("installed by `clearance install`; safe to replace\n", encoding="utf-8")
+    return False
 
 
 def _append_once(path: Path, text: str) -> bool:
@@ -401,7 +403,10 @@ def apply(plan: Plan, dry_run: bool = False) -> list[str]:
             continue
         try:
             if step.action in ("copy_tree", "link_tree"):
-                _replace_tree(Path(str(step.source)), target, step.action == "link_tree")
+                linked = _replace_tree(Path(str(step.source)), target, step.action == "link_tree")
+                if step.action == "link_tree" and not linked:
+                    lines.append(f"copied {step.source} -> {target} (this system refused a link)")
+                    continue
             elif step.action in ("write_file", "copy_script"):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(step.text or "", encoding="utf-8")
