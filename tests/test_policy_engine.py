@@ -82,3 +82,22 @@ def test_fast_built_decisions_are_valid_models() -> None:
     assert again == decision
     assert decision.model_fields_set == {"outcome", "findings"}
     assert all(f.model_fields_set == set(type(f).model_fields) for f in decision.findings)
+
+
+def test_assigning_a_setting_is_seen_by_the_next_evaluation() -> None:
+    from policy_fixtures import record
+
+    policy = default_policy().model_copy(deep=True)
+    signage = record(
+        **{
+            "use.in_final_deliverable": "yes",
+            "use.stage": "final",
+            "use.creative_element": "background",
+            "use.prominence": "incidental",
+        }
+    )
+    assert evaluate(signage, policy).outcome == "approval_required"
+    policy.thresholds.incidental_background_outcome = "notify"
+    assert evaluate(signage, policy).outcome == "notify"
+    policy.rules = {"FINAL-DELIVERABLE": {"outcome": "prohibited"}}
+    assert evaluate(signage, policy).outcome == "prohibited"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from clearance.decision import OUTCOME_RANK, Decision, Finding
+from clearance.policy import settings as settings_module
 from clearance.policy.rules import READ_FIELDS, RULE_READS, RULES, STEP_FIELDS, Context, ToolView
 from clearance.policy.settings import Policy, ToolFacts
 from clearance.record import UseRecord
@@ -38,6 +39,7 @@ class CompiledPolicy:
     # memo: key -> that group's findings split by outcome (prohibited, approval_required, notify).
     plan: list[tuple[bool, int, int, list[_Check], dict[tuple, _Entry]]]
     sensitive: tuple[int, int]  # the slice of the flat answers P3 reads for each step
+    generation: int = 0  # settings.SETTINGS_GENERATION when compiled: an assignment to a setting recompiles
 
 
 _STEP_GET = attrgetter(*STEP_FIELDS["tool_terms"])
@@ -92,6 +94,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         attrgetter(*paths),
         plan,
         (0, len(READ_FIELDS["data"])),
+        settings_module.SETTINGS_GENERATION,
     )
 
 
@@ -101,7 +104,7 @@ _lock = threading.Lock()
 
 def compiled(policy: Policy) -> CompiledPolicy:
     entry = _compiled.get(id(policy))
-    if entry is not None and entry.policy is policy:
+    if entry is not None and entry.policy is policy and entry.generation == settings_module.SETTINGS_GENERATION:
         return entry
     entry = compile_policy(policy)
     with _lock:
@@ -141,7 +144,7 @@ def resolve_tools(
     return views
 
 
-MEMO_LIMIT = 100_000
+MEMO_LIMIT = 20_000  # per rule group: bounds a long-lived server's memory
 
 
 def _context(record: UseRecord, policy: Policy, comp: CompiledPolicy) -> Context:

@@ -28,6 +28,17 @@ def stricter(kind: str) -> dict[str, Any]:
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The engine compiles a policy once and reuses rule findings; an assignment anywhere in any policy
+        # tells it to compile again. (Edit lists and dicts by assigning a new one, or use model_copy.)
+        global SETTINGS_GENERATION
+        SETTINGS_GENERATION += 1
+        super().__setattr__(name, value)
+
+
+SETTINGS_GENERATION = 0
+"""Counts assignments to any policy setting since start-up (see Settings.__setattr__)."""
+
 
 class RuleSetting(Settings):
     """Per rule code: switch it off (only in the first layer) or raise its outcome."""
