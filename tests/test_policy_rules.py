@@ -283,6 +283,7 @@ def test_every_finding_is_complete() -> None:
             assert finding.rule in RULES
             assert finding.message and finding.remedy
             assert set(finding.cites) <= {"P1", "P2", "P3", "P4", "P5"}
+            assert tuple(finding.cites) == RULES[finding.rule].cites  # the docs say what the findings say
             if finding.rule != "BASELINE":
                 assert finding.fields, finding.rule
             Finding.model_validate(finding.model_dump())  # built without validation, so prove it is valid
