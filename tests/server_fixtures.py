@@ -18,6 +18,7 @@ Importing a fixture function into a test module makes it available to that modul
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -212,14 +213,25 @@ class PostgresCluster:
         return self.url(name)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # "fast" shutdown
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        _stop_postmaster(self.root / "data", self.process)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _stop_postmaster(data: Path, process: subprocess.Popen[bytes]) -> None:
+    # Signal the postmaster itself: runuser/su between us and it do not pass signals on.
+    if process.poll() is not None:
+        return
+    try:
+        os.kill(int((data / "postmaster.pid").read_text().split()[0]), signal.SIGINT)  # "fast" shutdown
+    except (OSError, ValueError, IndexError):
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            os.kill(int((data / "postmaster.pid").read_text().split()[0]), signal.SIGKILL)
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _as_postgres(argv: list[str]) -> list[str]:
@@ -280,9 +292,7 @@ def start_postgres(durable: bool = False, timeout: float = 60) -> PostgresCluste
             except psycopg.OperationalError:
                 time.sleep(0.2)
         last = log.read_text(errors="replace")[-1500:] if log.exists() else ""
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        _stop_postmaster(data, process)
         if "could not bind" not in last and "in use" not in last:
             break
     shutil.rmtree(root, ignore_errors=True)

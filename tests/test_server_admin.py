@@ -147,8 +147,11 @@ def test_admin_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
         (["serve", "--db", "postgresql://nobody@127.0.0.1:1/none", "--port", "1"], "cannot migrate"),
         (["audit", "verify", "--db", f"sqlite:///{tmp_path / 'empty.sqlite3'}"], "never migrated"),
     ]
-    for args, words in cases:
-        out = run_cli(*args, home=tmp_path)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(cases)) as pool:  # independent processes: run them side by side
+        outputs = list(pool.map(lambda case: run_cli(*case[0], home=tmp_path), cases))
+    for (args, words), out in zip(cases, outputs, strict=True):
         assert out.returncode == 2, (args, out.stdout, out.stderr)
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and words in lines[0] and "Traceback" not in out.stderr, (args, out.stderr)

@@ -258,10 +258,10 @@ def test_expiry_in_the_past_is_refused(api: LiveServer) -> None:
 
 
 def test_concurrent_submissions_are_stored_exactly_once(api: LiveServer) -> None:
-    """12 clients send 240 records, each twice (a retry racing the original): 240 records, one version each."""
+    """12 clients send 150 records, each twice (a retry racing the original): 150 records, one version each."""
     production = f"LOAD_{uuid.uuid4().hex[:6].upper()}"
     token = api.add_user(f"load.{production.lower()}", "artist", production)
-    bodies = [record_body("approval_required", production=production) for _ in range(240)]
+    bodies = [record_body("approval_required", production=production) for _ in range(150)]
     work = bodies + [copy.deepcopy(b) for b in bodies]
     session = requests.Session()
 
@@ -271,9 +271,9 @@ def test_concurrent_submissions_are_stored_exactly_once(api: LiveServer) -> None
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         codes = list(pool.map(send, work))
-    assert codes.count(201) == 240 and codes.count(200) == 240
+    assert codes.count(201) == 150 and codes.count(200) == 150
     listed = api.get("/records", token, production=production, limit="5000").json()
-    assert listed["total"] == 240
+    assert listed["total"] == 150
     assert sorted(r["id"] for r in listed["records"]) == sorted(b["id"] for b in bodies)
     assert {r["version"] for r in listed["records"]} == {1}
 
