@@ -104,7 +104,7 @@ def check_script() -> list[str]:
     problems = []
     for node in host.tagged_nodes():
         result = knobs.refresh(node, judge)
-        if result.blocking:
+        if result is not None and result.blocking:
             problems.append(f"{node.fullName()}: {result.line()}")
     tell("\n".join(problems) if problems else "Clearance: every tagged use is disclosed and cleared.")
     return problems

@@ -174,7 +174,14 @@ def tag_node(
         node[host.PRESET_KNOB].setValue(preset if preset in node[host.PRESET_KNOB].values() else host.NO_PRESET)
     record = record_from_knobs(node, record)
     host.write_tag(node, Tag.for_record(record, target_ref=host.node_target(node).key()))
-    return refresh(node, judge)
+    return _tagged_status(node, judge)
+
+
+def _tagged_status(node: Any, judge: Judge | None) -> Standing:
+    result = refresh(node, judge)
+    if result is None:  # the tag knob did not keep the value (a locked or read-only node)
+        raise ClearanceError(f"Nuke node {node.fullName()}: the tag could not be stored on the node")
+    return result
 
 
 def _safe_tag(node: Any) -> Tag | None:
@@ -190,7 +197,7 @@ def update_from_knobs(node: Any, judge: Judge | None = None) -> Standing:
     base = existing.record if existing is not None else None
     record = record_from_knobs(node, base)
     host.write_tag(node, Tag.for_record(record, target_ref=host.node_target(node).key()))
-    return refresh(node, judge)
+    return _tagged_status(node, judge)
 
 
 def apply_preset(node: Any, name: str, judge: Judge | None = None) -> Standing | None:
@@ -218,12 +225,9 @@ def judged(node: Any, judge: Judge | None = None) -> tuple[Tag | None, Standing 
     return tag, judge.standing(tag.record, host.node_target(node))
 
 
-def refresh(node: Any, judge: Judge | None = None) -> Standing:
-    """Show the current status on the node: the status text and the tile colour."""
+def refresh(node: Any, judge: Judge | None = None) -> Standing | None:
+    """Show the current status on the node (status text, tile colour); None when it is untagged."""
     result = standing(node, judge)
-    if result is None:
-        show_status(node, None)
-        return Standing(status="notify", reason="untagged")
     show_status(node, result)
     return result
 
