@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import zipfile
@@ -10,7 +11,12 @@ from pathlib import Path
 import pytest
 from blender_fixtures import EXTENSION_DIR, blender_extension_cli, run_in_blender
 
-pytestmark = pytest.mark.blender
+pytestmark = [
+    pytest.mark.blender,
+    pytest.mark.skipif(
+        importlib.util.find_spec("bpy") is None, reason="needs the bpy module (pip install bpy==5.0.1, Python 3.11)"
+    ),
+]
 
 
 def test_extension_registers_and_unregisters_cleanly_twice(tmp_path: Path) -> None:
