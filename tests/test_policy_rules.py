@@ -52,8 +52,15 @@ CASES: list[tuple[str, dict[str, Any], str, set[str], set[str]]] = [
         set(),
     ),
     (
-        "secondary character is not key",
+        "a second killer doll (secondary character) at final design",
         {"use.creative_element": "secondary_character", "use.stage": "final"},
+        A,
+        {"CREATIVE-KEY"},
+        set(),
+    ),
+    (
+        "background element at final design is not key",
+        {"use.creative_element": "background", "use.stage": "final"},
         N,
         set(),
         {"CREATIVE-KEY"},

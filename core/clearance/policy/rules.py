@@ -32,7 +32,8 @@ Documented decisions where the source is silent or two codes meet:
   ``non_enterprise_tools_need_approval`` makes every non-enterprise tool escalate).
 - CREATIVE-KEY: "final-design stage" is ``use.stage: final`` by default (``creative_key_stages``); a key
   element that is, or may be, in the final deliverable escalates at any stage; ideation never does while
-  ``ideation_low_risk`` holds.
+  ``ideation_low_risk`` holds. Secondary characters count as key by default (``creative_key_elements``):
+  the source's own example is "a second killer doll".
 - CREATIVE-REFERENCE also covers ``inputs.third_party_material`` (input images of works owned by others),
   and applies at the ideation stage too: the source lists references among the always-escalate categories.
 """
@@ -974,9 +975,9 @@ RULES: dict[str, RuleInfo] = {
             "Key creative elements at final design",
             ("P4",),
             "escalate",
-            "use.creative_element is a key element (main_character, key_visual, central_setting by default) at a "
-            "final-design stage (final by default; ideation is always exempt), or in or maybe in the final"
-            " deliverable.",
+            "use.creative_element is a key element (main_character, secondary_character, key_visual, central_setting by"
+            " default) at a final-design stage (final by default; ideation is always exempt), or in or maybe in the"
+            " final deliverable.",
             "Main characters, key visuals and central settings at final-design stage (e.g. a second killer doll for a "
             "game scene in a hit series). Exploring a look on a mood board is ideation and stays notify.",
             "Keep GenAI to ideation for key elements, or request approval.",

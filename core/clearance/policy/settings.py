@@ -178,8 +178,12 @@ class Thresholds(Settings):
         json_schema_extra=stricter("superset"),
     )
     creative_key_elements: list[CreativeElement] = Field(
-        default_factory=lambda: ["main_character", "key_visual", "central_setting"],
-        description='Source: "main characters, key visual elements, or fictional settings central to the story".',
+        default_factory=lambda: ["main_character", "secondary_character", "key_visual", "central_setting"],
+        description=(
+            'Source: "main characters, key visual elements, or fictional settings central to the story". Default also '
+            "counts secondary characters: the source's own example is a second killer doll in a hit series. "
+            "Remove secondary_character to escalate only main characters."
+        ),
         json_schema_extra=stricter("superset"),
     )
     incidental_background_outcome: Outcome = Field(
