@@ -26,20 +26,19 @@ class Superbox:
     thumbnails, ingredients' data boxes and signatures are never parsed, and no hostile nesting is ever
     descended into beyond the four levels a store has (store, manifest, assertion store, assertion)."""
 
-    __slots__ = ("label", "uuid", "children", "budget")
+    __slots__ = ("label", "uuid", "children", "budget", "_labels")
 
     def __init__(self, label: str, uuid: bytes, children: list[tuple[str, memoryview]], budget: _Budget) -> None:
         self.label = label
         self.uuid = uuid
         self.children = children
         self.budget = budget
+        self._labels: list[tuple[str, memoryview]] | None = None
 
     def children_labelled(self, prefix: str) -> list[Superbox]:
-        found = []
-        for kind, body in self.children:
-            if kind == "jumb" and _label(body).startswith(prefix):
-                found.append(superbox(body, self.budget))
-        return found
+        if self._labels is None:
+            self._labels = [(_label(body), body) for kind, body in self.children if kind == "jumb"]
+        return [superbox(body, self.budget) for label, body in self._labels if label.startswith(prefix)]
 
     def content(self) -> tuple[str, memoryview] | None:
         for kind, body in self.children:
