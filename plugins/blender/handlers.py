@@ -40,6 +40,7 @@ def on_load_post(*_args: Any) -> None:
 
 @persistent
 def on_save_pre(*_args: Any) -> None:
+    restore_held()  # never save a scene with the camera the render gate took away
     try:
         queued = queue_disclosures()
     except Exception as exc:  # never lose a save over the outbox; the publish check catches it later
@@ -112,7 +113,8 @@ def on_render_init(scene: Any, *_args: Any) -> None:
     _say(last_gate_message)
     for line in problems[1:]:
         _say(f"  also: {line}")
-    _held[scene.name] = (scene.camera, scene.render.use_sequencer)
+    # setdefault: should Blender ever skip render_cancel, a second stop must not "save" the cleared camera
+    _held.setdefault(scene.name, (scene.camera, scene.render.use_sequencer))
     scene.camera = None
     scene.render.use_sequencer = False
     group = getattr(scene, host.PROPERTY, None)
@@ -128,6 +130,16 @@ def on_render_done(scene: Any, *_args: Any) -> None:
     camera, use_sequencer = held
     scene.camera = camera
     scene.render.use_sequencer = use_sequencer
+
+
+def restore_held() -> None:
+    """Give back every camera and sequencer switch the gate still holds."""
+    for name in list(_held):
+        scene = bpy.data.scenes.get(name)
+        if scene is None:
+            _held.pop(name)
+            continue
+        on_render_done(scene)
 
 
 HANDLERS: tuple[tuple[str, Any], ...] = (
@@ -147,6 +159,7 @@ def register() -> None:
 
 
 def unregister() -> None:
+    restore_held()
     for name, function in HANDLERS:
         handlers = getattr(bpy.app.handlers, name)
         # compare by name too: a reloaded module leaves an older function object behind
