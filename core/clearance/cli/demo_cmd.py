@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", metavar="DIR", help="where the demo database and keys live (default: DATA_DIR/demo)")
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--policy", metavar="FILE", action="append", help="policy file(s) the service decides with "
+                   "(default: the embedded policy; try the example studio policy in clearance/examples)")
     p.add_argument("--seed-only", action="store_true", help="seed the demo data and print the logins, do not serve")
     p.set_defaults(func=run)
 
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     config = ServerConfig(
         db=f"sqlite:///{folder / 'clearance.sqlite3'}", host=args.host, port=args.port,
-        keys_dir=str(folder / "keys"), policy=[],
+        keys_dir=str(folder / "keys"), policy=args.policy or [],
     )
     if not args.seed_only:
         check_port_free(config.host, config.port)

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
 from clearance.server.models import ApiToken, Production, Role, ServerSecret, User, WebSession
@@ -140,6 +140,7 @@ def start_session(session: Session, user: User, key: bytes, hours: float) -> tup
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow()
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))  # logins are rare: tidy up here
     session.add(
         WebSession(
             id_hash=token_hash(session_id), user_id=user.id, csrf_token=csrf,
