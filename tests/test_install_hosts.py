@@ -70,10 +70,23 @@ def test_install_refuses_to_replace_someone_elses_folder(home: Path, capsys: pyt
     assert (dest / "precious.txt").read_text(encoding="utf-8") == "keep"
 
 
-def test_link_install_points_at_the_checkout(home: Path) -> None:
+def test_link_install_points_at_the_checkout_and_writes_nothing_into_it(home: Path) -> None:
+    before = sorted(p.name for p in (ROOT / "plugins" / "nuke").iterdir())
     assert _cli("nuke", "--link") == 0
     dest = home / ".nuke" / "clearance"
     assert dest.is_symlink() and dest.resolve() == (ROOT / "plugins" / "nuke").resolve()
+    assert sorted(p.name for p in (ROOT / "plugins" / "nuke").iterdir()) == before
+    pointer = home / ".nuke" / "clearance_core_path.txt"
+    assert pointer.read_text(encoding="utf-8").splitlines() == install.core_paths()
+    code = (
+        "import runpy, nuke\n"
+        f"exec(open({str(home / '.nuke' / 'init.py')!r}).read())\n"
+        "runpy.run_path(nuke.pluginPath()[0] + '/init.py')\n"
+        "import clearance_nuke.boot as boot\n"
+        "print('loaded', boot._initialised)\n"
+    )
+    done = _bare_python(code, [FAKE_NUKE], home)
+    assert done.returncode == 0 and "loaded True" in done.stdout, done.stdout + done.stderr
 
 
 def test_other_os_only_as_a_dry_run(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -149,10 +149,12 @@ def plan_nuke(envr: Environment, source: Path, dest: str | None = None, link: bo
             note="the Clearance menu, panel, GenAI tab and callbacks",
         )
     )
+    # a linked install must not write into the checkout: the pointer then lives beside ~/.nuke/init.py
+    pointer = nuke_home(envr) / "clearance_core_path.txt" if link else target / "core_path.txt"
     plan.steps.append(
         Step(
             action="write_file",
-            target=str(target / "core_path.txt"),
+            target=str(pointer),
             text="\n".join(core_paths()) + "\n",
             note="where the Clearance core is, for Nuke's Python",
         )

@@ -1,8 +1,8 @@
 """Start-up for Nuke: find the core, register callbacks and the selector (init), build the UI (menu).
 
 The core package ``clearance`` is found on Nuke's Python path (a studio install), else through the
-folder named in ``CLEARANCE_CORE_PATH`` or in ``core_path.txt`` next to this package, which
-``clearance install nuke`` writes.
+folder named in ``CLEARANCE_CORE_PATH``, in ``core_path.txt`` next to this package, or in
+``~/.nuke/clearance_core_path.txt`` (``clearance install nuke`` writes one of them).
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ def core_paths() -> list[str]:
     env = os.environ.get("CLEARANCE_CORE_PATH")
     if env:
         paths.extend(p for p in env.split(os.pathsep) if p)
-    pointer = Path(__file__).resolve().parent.parent / "core_path.txt"
-    if pointer.is_file():
-        paths.extend(line.strip() for line in pointer.read_text(encoding="utf-8").splitlines() if line.strip())
+    pointers = (
+        Path(__file__).resolve().parent.parent / "core_path.txt",  # written by a copying install
+        Path.home() / ".nuke" / "clearance_core_path.txt",  # written by `clearance install nuke --link`
+    )
+    for pointer in pointers:
+        if pointer.is_file():
+            paths.extend(line.strip() for line in pointer.read_text(encoding="utf-8").splitlines() if line.strip())
     return paths
 
 
