@@ -169,7 +169,8 @@ class CLEARANCE_OT_tag(ClearanceOperator):
             preset = self.preset or ui.preset
             if not preset:
                 raise ClearanceError("no preset chosen: pick one in the Clearance panel (or pass preset=...)")
-            record = _record_from_preset(preset, self.production or ui.production, handles)
+            production = self.production or ui.production or os.environ.get("CLEARANCE_PRODUCTION", "")
+            record = _record_from_preset(preset, production, handles)
             source = preset
         replaced = sum(1 for owner in owners if owner.clearance.record_id not in ("", str(record.id)))
         worst = tag_owners(owners, record, preset)

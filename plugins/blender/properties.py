@@ -54,7 +54,9 @@ class ClearanceUI(bpy.types.PropertyGroup):
 
     preset: EnumProperty(name="Preset", description="The kind of GenAI use to record", items=_preset_items)
     production: StringProperty(
-        name="Production", description="The production code for new records (empty: from the preset)", default=""
+        name="Production",
+        description="The production code for new records (empty: the CLEARANCE_PRODUCTION environment variable)",
+        default="",
     )
     show_all: BoolProperty(name="Show all", description="List every tagged item, not only the first 30", default=False)
 
