@@ -732,3 +732,43 @@ def scenario_linked(params: dict[str, Any]) -> dict[str, Any]:
         "refresh": run_op(bpy.ops.clearance.refresh, offline=True),
         "render": try_render(tmp, "gated_render"),
     }
+
+
+def scenario_media_types(params: dict[str, Any]) -> dict[str, Any]:
+    """Movie clips, sounds, texts and sound/movie strips: tagged through the operators, collected, scanned."""
+    import shutil
+
+    import bpy
+
+    from clearance.hosts import blender as host
+
+    tmp = Path(params["tmp"])
+    enable_extension()
+    build_scene(tmp)
+    for name in ("video1.mp4", "sample1_signed.wav"):
+        shutil.copy(Path(params["provenance"]) / name, tmp / name)
+    clip = bpy.data.movieclips.load(str(tmp / "video1.mp4"))
+    sound = bpy.data.sounds.load(str(tmp / "sample1_signed.wav"))
+    text = bpy.data.texts.new("prompt.txt")
+    editor = bpy.context.scene.sequence_editor
+    editor.strips.new_sound("Voice", str(tmp / "sample1_signed.wav"), 3, 1)
+    editor.strips.new_movie("Insert", str(tmp / "video1.mp4"), 4, 1)
+    out = {
+        "tag_text_and_clip": run_op(
+            bpy.ops.clearance.tag,
+            what="HANDLES",
+            handles=f"texts:{text.name};movieclips:{clip.name}",
+            preset="script-summary",
+        ),
+    }
+    select_strips(["Voice"])
+    out["tag_voice"] = run_op(bpy.ops.clearance.tag, what="STRIPS", preset="temp-voice")
+    out["scan"] = run_op(bpy.ops.clearance.scan)
+    items = host.collect_items()
+    out["items"] = {i.handle: {"tagged": i.record is not None, "files": [Path(f).name for f in i.files]} for i in items}
+    out["verdicts"] = {
+        "clip": clip.clearance.scan_verdict,
+        "sound": sound.clearance.scan_verdict,
+        "voice": editor.strips_all["Voice"].clearance.scan_verdict,
+    }
+    return out

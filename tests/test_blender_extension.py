@@ -202,3 +202,17 @@ def test_linked_asset_keeps_its_tag_gates_the_render_and_is_not_retagged_here(tm
     assert out["retag"]["result"] == ["CANCELLED"] and "is linked from" in out["retag"]["error"]
     assert out["refresh"]["result"] == ["FINISHED"]  # linked data is judged, never written
     assert out["render"]["error"] and out["render"]["written"] == []
+
+
+def test_movie_clips_sounds_texts_and_sound_and_movie_strips(tmp_path: Path, shared_data: Path) -> None:
+    out = run_in_blender(tmp_path, "media_types", provenance=str(shared_data / "provenance"))
+    assert out["tag_text_and_clip"]["result"] == ["FINISHED"] and out["tag_voice"]["result"] == ["FINISHED"]
+    assert out["scan"]["result"] == ["FINISHED"]
+    items = out["items"]
+    assert items["texts:prompt.txt"] == {"tagged": True, "files": []}
+    assert items["movieclips:video1.mp4"] == {"tagged": True, "files": ["video1.mp4"]}
+    assert items["strips:Shot010/Voice"] == {"tagged": True, "files": ["sample1_signed.wav"]}
+    # untagged media that points at files is collected for the untagged-AI check
+    assert items["sounds:sample1_signed.wav"] == {"tagged": False, "files": ["sample1_signed.wav"]}
+    assert items["strips:Shot010/Insert"] == {"tagged": False, "files": ["video1.mp4"]}
+    assert all(out["verdicts"].values()), out["verdicts"]  # every file behind them was scanned
