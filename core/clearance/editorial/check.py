@@ -7,13 +7,10 @@ provenance scan per media file.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +19,7 @@ from clearance.errors import ClearanceError
 from clearance.record import Target, UseRecord
 from clearance.tags import BLOCKING_STATUSES, STATUS_LABELS
 
+from .media import MediaInspector, MediaSummary
 from .tagging import RawTag, RecordIndex, TagDecoder, parse_target, read_raw_tag
 from .walk import walk
 
@@ -30,8 +28,6 @@ TAG_BROKEN = "TAG-BROKEN"
 UNTAGGED_AI = "UNTAGGED-AI"
 LABELS = {**STATUS_LABELS, "untagged_ai": "Untagged AI media"}
 BLOCKING = frozenset(BLOCKING_STATUSES | {"untagged_ai"})
-MAX_SEQUENCE_FRAMES_SCANNED = 3
-MAX_MEDIA_EXAMPLES = 10
 
 
 class ApprovalInfo(BaseModel):
@@ -68,18 +64,6 @@ class ClipResult(BaseModel):
     remedy: str = ""
     approval: ApprovalInfo | None = None
     media: str = Field(default="", description="The clip's media: file, sequence, offline, missing, generator...")
-
-
-class MediaSummary(BaseModel):
-    files: int = 0
-    offline: int = 0
-    missing_reference: int = 0
-    generator: int = 0
-    remote: int = 0
-    scanned: int = 0
-    scan_errors: int = 0
-    zero_length: int = 0
-    examples: list[str] = Field(default_factory=list, description="A few untagged clips with offline or missing media")
 
 
 class Summary(BaseModel):
@@ -179,163 +163,6 @@ class ApprovalLookup:
             record, self.cache.approvals_for(record.id), keys=self.keys, revocations=self.revocations,
             target=target, now=self.now, max_revocation_age=self.max_age,
         )
-
-
-def _provenance() -> tuple[Callable[[str], Any], Callable[[str], bool]] | None:
-    try:
-        from clearance.provenance import is_genai, scan_file
-    except ImportError:
-        return None
-    return scan_file, is_genai
-
-
-# --- media ---------------------------------------------------------------------------------------------
-
-
-def local_path(url: str) -> str | None:
-    """A local file path for a media URL or path; None for other schemes (http, s3...)."""
-    if not url:
-        return None
-    if url.startswith("file:"):
-        parsed = urlparse(url)
-        path = unquote(parsed.path)
-        if parsed.netloc and parsed.netloc != "localhost":
-            return f"//{parsed.netloc}{path}"
-        if len(path) > 2 and path[0] == "/" and path[2] == ":":  # file:///C:/x -> C:/x
-            path = path[1:]
-        return path
-    if "://" in url:
-        return None
-    return url
-
-
-class MediaInspector:
-    """Looks at untagged clips' media: counts what is offline or missing, scans files for AI provenance.
-
-    Called for every clip of the cut, so it avoids a system call per clip where it can: a folder found
-    missing (an unmounted volume) answers for every file under it.
-    """
-
-    def __init__(self, summary: MediaSummary, scan: bool) -> None:
-        import opentimelineio as otio
-
-        self.summary = summary
-        self.provenance = _provenance() if scan else None
-        self._external = otio.schema.ExternalReference
-        self._missing = otio.schema.MissingReference
-        self._generator = otio.schema.GeneratorReference
-        self._sequence = otio.schema.ImageSequenceReference
-        self._scanned: dict[str, tuple[bool, str]] = {}
-        self._dirs: dict[str, bool] = {}
-        self.counts: dict[str, int] = {}
-
-    def describe(self, clip: Any) -> tuple[str, list[str]]:
-        """(what the media is, files to scan) for a clip's active media reference."""
-        ref = clip.media_reference
-        if isinstance(ref, self._external):
-            path = local_path(ref.target_url or "")
-            if path is None:
-                return "remote", []
-            if self._is_file(path):
-                return "file", [path]
-            return "offline", []
-        if isinstance(ref, self._sequence):
-            return self._sequence_files(clip, ref)
-        if isinstance(ref, self._generator):
-            return "generator", []
-        if ref is None or isinstance(ref, self._missing):
-            return "missing", []
-        return type(ref).__name__, []
-
-    def _dir_exists(self, folder: str) -> bool:
-        known = self._dirs.get(folder)
-        if known is None:
-            parent = os.path.dirname(folder)
-            known = (parent == folder or self._dir_exists(parent)) and os.path.isdir(folder)
-            self._dirs[folder] = known
-        return known
-
-    def _is_file(self, path: str) -> bool:
-        folder = path.rpartition("/")[0] if os.sep == "/" else os.path.dirname(path)
-        return self._dir_exists(folder or ".") and os.path.isfile(path)
-
-    def _sequence_files(self, clip: Any, ref: Any) -> tuple[str, list[str]]:
-        try:
-            count = int(ref.number_of_images_in_sequence())
-            picks = sorted({0, count // 2, count - 1}) if count > 0 else []
-            files = []
-            for i in picks[:MAX_SEQUENCE_FRAMES_SCANNED]:
-                path = local_path(ref.target_url_for_image_number(i))
-                if path and self._is_file(path):
-                    files.append(path)
-        except Exception:
-            return "sequence (unreadable)", []
-        return ("sequence" if files else "offline"), files
-
-    def untagged(self, clip: Any) -> tuple[str, str | None] | None:
-        """For an untagged clip: None when nothing to report, else (media kind, AI evidence)."""
-        ref = clip.media_reference
-        if isinstance(ref, self._external):  # the common case, inlined: this runs for every clip of the cut
-            url = ref.target_url
-            path = url if url[:1] == "/" and "://" not in url else local_path(url or "")
-            if path is None:
-                kind, files = "remote", []
-            elif self._is_file(path):
-                kind, files = "file", [path]
-            else:
-                kind, files = "offline", []
-        else:
-            kind, files = self.describe(clip)
-        counts = self.counts
-        counts[kind] = counts.get(kind, 0) + 1
-        if (kind == "offline" or kind == "missing") and len(self.summary.examples) < MAX_MEDIA_EXAMPLES:
-            what = "media offline" if kind == "offline" else "no media reference"
-            self.summary.examples.append(f"{clip.name}: {what}")
-        if not files or self.provenance is None:
-            return None
-        for path in files:
-            is_ai, evidence = self._scan(path)
-            if is_ai:
-                return kind, f"{os.path.basename(path)}: {evidence}"
-        return None
-
-    def finish(self) -> MediaSummary:
-        """Fold the per-kind counts into the summary (kept as plain ints while walking: it is per clip)."""
-        c = self.counts
-        s = self.summary
-        s.files = c.get("file", 0) + c.get("sequence", 0)
-        s.offline = c.get("offline", 0)
-        s.missing_reference = c.get("missing", 0)
-        s.generator = c.get("generator", 0)
-        s.remote = c.get("remote", 0)
-        return s
-
-    def _scan(self, path: str) -> tuple[bool, str]:
-        known = self._scanned.get(path)
-        if known is not None:
-            return known
-        assert self.provenance is not None
-        scan_file, is_genai = self.provenance
-        self.summary.scanned += 1
-        try:
-            result = scan_file(path)
-        except Exception as exc:  # a scanner bug must not hide the rest of the cut
-            self.summary.scan_errors += 1
-            known = (False, f"scan failed: {exc}")
-        else:
-            if getattr(result, "error", None):
-                self.summary.scan_errors += 1
-            verdict = str(getattr(result, "verdict", "none"))
-            evidence = [e for e in getattr(result, "evidence", []) or [] if getattr(e, "verdict", None) == verdict]
-            detail = verdict
-            if evidence:
-                first = evidence[0]
-                what = getattr(first, "generator", None) or getattr(first, "value", None) or ""
-                where = getattr(first, "location", None) or ""
-                detail = f"{verdict}: {what} in {where}" if what and where else f"{verdict}: {what or where}"
-            known = (bool(is_genai(verdict)), detail)
-        self._scanned[path] = known
-        return known
 
 
 # --- the check -----------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from typing import Any
 from clearance.items import GenAIItem
 from clearance.record import Target
 
-from .check import MediaInspector, MediaSummary, timecode
+from .check import timecode
+from .media import MediaInspector, MediaSummary
 from .tagging import RawTag, RecordIndex, TagDecoder, parse_target, read_raw_tag
 from .timeline_io import read_timeline
 from .walk import walk
