@@ -374,6 +374,10 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
     summary.blocked = sum(1 for c in clips if c.blocking)
     productions = sorted({r.production for r in checker.decoder.records_seen() if r.production})
     notes = list(checker.decoder.records.problems)
+    if checker._lookup is not None:
+        notes.extend(getattr(checker._lookup.cache, "problems", []) or [])
+    if media.scan_errors:
+        notes.append(f"{media.scan_errors} media file(s) could not be scanned for AI provenance; check them by hand")
     return CheckReport(
         timeline=timeline.name or Path(options.source).stem,
         source=options.source,

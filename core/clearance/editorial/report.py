@@ -160,8 +160,6 @@ def to_html(report: CheckReport) -> str:
     ) if part]
     if unscanned:
         notes.append(f"Not scanned for AI provenance: {' and '.join(unscanned)}.")
-    if media.scan_errors:
-        notes.append(f"{media.scan_errors} media file(s) could not be scanned for AI provenance; check them by hand.")
     if media.generator:
         notes.append(f"{media.generator} generator clip(s) (titles, mattes, bars) have no media to scan.")
     notes.extend(report.notes)
