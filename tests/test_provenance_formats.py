@@ -201,3 +201,23 @@ def test_scan_paths_recursive_and_jobs(tmp_path: Path) -> None:
     parallel = scan_paths([tmp_path / "a"], recursive=True, jobs=2)
     serial = scan_paths([tmp_path / "a"], recursive=True)
     assert [r.model_dump() for r in parallel] == [r.model_dump() for r in serial]
+
+
+def test_mp3_id3_c2pa_and_text_frames(tmp_path: Path) -> None:
+    store = s.c2pa_store([{"actions": [s.created("trainedAlgorithmicMedia", "ElevenLabs")]}])
+    r = scan_file(write(tmp_path, "vo.mp3", s.mp3(c2pa=store, encoder="Lavf60.3.100")))
+    assert r.verdict == "ai_generated" and r.evidence[0].location == "ID3 GEOB (C2PA)"
+    assert r.evidence[0].generator.startswith("ElevenLabs")
+    r = scan_file(write(tmp_path, "song.mp3", s.mp3(comment="created with Stable Audio by Stability AI")))
+    assert r.verdict == "ai_generated" and r.evidence[0].field == "COMM (comment)"
+    r = scan_file(write(tmp_path, "plain.mp3", s.mp3(encoder="LAME 3.100")))
+    assert r.verdict == "none" and r.error is None
+    bare = s.mp3()
+    r = scan_file(write(tmp_path, "bare.mp3", bare[bare.index(b"\xff\xfb") :]))  # no ID3 tag at all
+    assert r.format == "mp3" and r.error is None and r.verdict == "none"
+
+
+def test_webp_exif_user_comment(tmp_path: Path) -> None:
+    r = scan_file(write(tmp_path, "forge.webp", s.webp_exif(s.exif(user_comment=A1111))))
+    assert r.verdict == "ai_generated" and r.prompt_embedded
+    assert r.evidence[0].location.startswith("EXIF chunk")

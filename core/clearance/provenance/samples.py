@@ -373,6 +373,35 @@ def webp(xmp: bytes | None = None, c2pa: bytes | None = None) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
+def mp3(c2pa: bytes | None = None, encoder: str | None = None, comment: str | None = None,
+        txxx: dict[str, str] | None = None, audio: int = 4096) -> bytes:
+    """An ID3v2.4 tag (GEOB C2PA, TSSE, COMM, TXXX frames, UTF-8) followed by MPEG audio frame bytes."""
+
+    def syncsafe(n: int) -> bytes:
+        return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+    def frame(frame_id: bytes, body: bytes) -> bytes:
+        return frame_id + syncsafe(len(body)) + b"\0\0" + body
+
+    frames = b""
+    if encoder:
+        frames += frame(b"TSSE", b"\x03" + encoder.encode())
+    if comment:
+        frames += frame(b"COMM", b"\x03eng\0" + comment.encode())
+    for key, value in (txxx or {}).items():
+        frames += frame(b"TXXX", b"\x03" + key.encode() + b"\0" + value.encode())
+    if c2pa is not None:
+        frames += frame(b"GEOB", b"\x00application/x-c2pa-manifest-store\0c2pa\0c2pa manifest store\0" + c2pa)
+    frames += bytes(64)  # padding
+    header = b"ID3\x04\x00\x00" + syncsafe(len(frames))
+    return header + frames + (b"\xff\xfb\x90\x00" + bytes(413)) * max(1, audio // 417)
+
+
+def webp_exif(exif_data: bytes) -> bytes:
+    body = b"WEBP" + _riff_chunk(b"VP8L", b"\x2f\x00\x00\x00\x00\x88\x88\x08\x00") + _riff_chunk(b"EXIF", exif_data)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def wav(c2pa: bytes | None = None, data_size: int = 4096, software: str | None = None) -> bytes:
     fmt = struct.pack("<HHIIHH", 1, 1, 48000, 96000, 2, 16)
     body = b"WAVE" + _riff_chunk(b"fmt ", fmt)

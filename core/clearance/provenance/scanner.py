@@ -16,7 +16,7 @@ Progress = Callable[[int, int], None]
 RawScan = tuple[str | None, str | None, int, list[Hit]]
 
 _FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "exr": "OpenEXR", "dpx": "DPX", "bmff": "ISO BMFF",
-                 "riff": "RIFF", "xmp": "XMP"}
+                 "riff": "RIFF", "xmp": "XMP", "mp3": "MP3"}
 
 
 def read_raw(path: str) -> RawScan:

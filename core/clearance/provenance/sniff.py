@@ -9,6 +9,7 @@ EXTENSION_FORMAT = {
     "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "png": "png", "tif": "tiff", "tiff": "tiff", "dng": "tiff",
     "exr": "exr", "dpx": "dpx", "mp4": "bmff", "mov": "bmff", "m4v": "bmff", "m4a": "bmff", "heic": "bmff",
     "heif": "bmff", "avif": "bmff", "3gp": "bmff", "wav": "riff", "webp": "riff", "avi": "riff", "xmp": "xmp",
+    "mp3": "mp3",
 }
 _BMFF_TYPES = frozenset([b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"pnot", b"styp", b"meta"])
 
@@ -27,11 +28,15 @@ def detect(head: bytes) -> str | None:
         return "exr"
     if head[:4] in (b"SDPX", b"XPDS"):
         return "dpx"
+    if head[:3] == b"ID3":
+        return "mp3"
     if head[4:8] in _BMFF_TYPES:
         return "bmff"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith((b"<?xpacket", b"<x:xmpmeta", b"<?xml")):
         return "xmp"
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "mp3"  # MPEG audio frames straight away: no ID3v2 tag, nothing to read, but not an error
     return None
 
 

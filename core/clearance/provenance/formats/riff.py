@@ -1,11 +1,13 @@
 """RIFF (WAV, WebP, AVI): walk chunks to the end of the file, seeking over ``data``/``movi``.
 
 C2PA sits in a ``C2PA`` chunk, which writers may place after a large ``data`` chunk; XMP in ``XMP ``
-(WebP) or ``_PMX`` (WAV from Adobe tools); ``LIST``/``INFO`` holds ISFT (software) and ICMT (comment).
+(WebP) or ``_PMX`` (WAV from Adobe tools); ``EXIF`` (WebP: UserComment with A1111 parameters);
+``LIST``/``INFO`` holds ISFT (software) and ICMT (comment).
 """
 
 from __future__ import annotations
 
+from clearance.provenance.formats import tiff
 from clearance.provenance.jumbf import c2pa_hits
 from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits, xmp_hits
@@ -37,7 +39,7 @@ def _walk(src: Source, start: int, end: int, hits: list[Hit], form: str, depth: 
             raise ScanProblem(f"truncated: RIFF chunk {kind.decode('latin-1')!r} at byte {pos} claims {size} bytes, "
                               f"{end - body_at} are left (or a lying length)")
         name = kind.decode("latin-1")
-        if kind in (b"C2PA", b"XMP ", b"_PMX") or (depth and kind in _INFO_FIELDS):
+        if kind in (b"C2PA", b"XMP ", b"_PMX", b"EXIF") or (depth and kind in _INFO_FIELDS):
             if size > MAX_CHUNK:
                 raise ScanProblem(f"RIFF: {name} chunk of {size} bytes is over the metadata limit")
             body = src.exact(body_at, size, f"RIFF {name} chunk")
@@ -45,6 +47,9 @@ def _walk(src: Source, start: int, end: int, hits: list[Hit], form: str, depth: 
                 c2pa_hits(body, "riff", "C2PA chunk", hits)
             elif kind in (b"XMP ", b"_PMX"):
                 xmp_hits(body, "riff", f"{name.strip()} chunk", hits)
+            elif kind == b"EXIF":
+                exif = body[6:] if body.startswith(b"Exif\0\0") else body
+                tiff.read(Source(data=exif), hits, fmt="riff", location="EXIF chunk")
             else:
                 text = body.rstrip(b"\0").decode("utf-8", errors="replace")
                 text_field_hits("riff", f"LIST/INFO {name}", _INFO_FIELDS[kind], text, hits)
