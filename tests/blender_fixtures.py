@@ -370,6 +370,13 @@ def scenario_reopen(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _icons() -> set[str]:
+    """Every icon name Blender's UILayout accepts (a wrong one raises when the real panel draws)."""
+    import bpy
+
+    return set(bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys())
+
+
 class FakeLayout:
     """Records what a panel draws. Blender's real UI layout only exists with a window, not headless."""
 
@@ -382,6 +389,7 @@ class FakeLayout:
     row = column = box = split = _child
 
     def label(self, text: str = "", icon: str = "NONE") -> None:
+        assert icon in _icons(), f"not a Blender icon: {icon}"
         self.lines.append(f"[{icon}] {text}")
 
     def prop(self, data: Any, name: str, text: str = "", **_kwargs: Any) -> None:
@@ -395,6 +403,7 @@ class FakeLayout:
 
         category, _, name = idname.partition(".")
         assert hasattr(getattr(bpy.ops, category), name), idname
+        assert icon in _icons(), f"not a Blender icon: {icon}"
         self.lines.append(f"(op {idname}) {text}")
         return types.SimpleNamespace()
 
