@@ -221,3 +221,12 @@ def test_webp_exif_user_comment(tmp_path: Path) -> None:
     r = scan_file(write(tmp_path, "forge.webp", s.webp_exif(s.exif(user_comment=A1111))))
     assert r.verdict == "ai_generated" and r.prompt_embedded
     assert r.evidence[0].location.startswith("EXIF chunk")
+
+
+def test_heif_meta_items_xmp_and_exif(tmp_path: Path) -> None:
+    r = scan_file(write(tmp_path, "a.heic", s.heif(xmp=s.xmp_packet("trainedAlgorithmicMedia"))))
+    assert r.verdict == "ai_generated" and r.evidence[0].location == "meta item (XMP)"
+    r = scan_file(write(tmp_path, "b.heic", s.heif(exif_data=s.exif(software="Image Playground 1.0"))))
+    assert r.verdict == "ai_generated" and r.generators == ["Image Playground"]
+    r = scan_file(write(tmp_path, "c.avif", s.heif(exif_data=s.exif(software="iOS 18.1"), mdat_size=500_000)))
+    assert r.verdict == "none" and r.error is None and r.bytes_read < 64 * 1024

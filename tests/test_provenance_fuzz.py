@@ -39,6 +39,7 @@ GENERATED = {
     "xmp": s.xmp_packet("trainedAlgorithmicMedia", prompt="p"),
     "mp3": s.mp3(c2pa=STORE, encoder="Suno", comment="c", txxx={"parameters": "Steps: 3, Seed: 2"}, audio=500),
     "webp_exif": s.webp_exif(s.exif("x", "Steps: 1, Seed: 1")),
+    "heif": s.heif(xmp=s.xmp_packet("trainedAlgorithmicMedia"), exif_data=s.exif("Sora"), mdat_size=64),
 }
 REAL = ["ocsp.jpg", "C.jpg", "video1.mp4", "sample1_signed.wav", "comfy_sdxl_simple_example.png", "libpng-test.png"]
 

@@ -421,3 +421,35 @@ def mp4(c2pa: bytes | None = None, xmp: bytes | None = None, mdat_size: int = 40
     if c2pa is not None:
         out += box(b"uuid", bytes.fromhex("d8fec3d61b0e483c92975828877ec481") + b"\0\0\0\0manifest\0" + bytes(8) + c2pa)
     return out + box(b"mdat", bytes(mdat_size))
+
+
+def heif(xmp: bytes | None = None, exif_data: bytes | None = None, mdat_size: int = 4096) -> bytes:
+    """A HEIF still whose XMP and EXIF are meta items (iinf + iloc), their bytes in mdat after the image."""
+    items = []
+    if xmp is not None:
+        items.append((2, b"mime", b"XMP\0application/rdf+xml\0", xmp))
+    if exif_data is not None:
+        items.append((3, b"Exif", b"Exif\0", b"\0\0\0\0" + exif_data))
+
+    def full(kind: bytes, version: int, body: bytes) -> bytes:
+        return box(kind, bytes([version, 0, 0, 0]) + body)
+
+    infe = b"".join(full(b"infe", 2, struct.pack(">HH", item_id, 0) + kind + name) for item_id, kind, name, _ in items)
+    iinf = full(b"iinf", 0, struct.pack(">H", len(items)) + infe)
+    ftyp = box(b"ftyp", b"heic\0\0\0\0mif1heic")
+    hdlr = full(b"hdlr", 0, b"\0\0\0\0pict" + bytes(12) + b"\0")
+
+    def build(base: int) -> bytes:
+        entries = b""
+        offset = base
+        for item_id, _, _, payload in items:
+            entries += struct.pack(">HHHII", item_id, 0, 1, offset, len(payload))
+            offset += len(payload)
+        iloc = full(b"iloc", 0, bytes([0x44, 0x00]) + struct.pack(">H", len(items)) + entries)
+        return box(b"meta", b"\0\0\0\0" + hdlr + iinf + iloc)
+
+    meta = build(0)
+    pixels = bytes(mdat_size)
+    base = len(ftyp) + len(meta) + 8 + len(pixels)
+    meta = build(base)
+    return ftyp + meta + box(b"mdat", pixels + b"".join(p for *_, p in items))

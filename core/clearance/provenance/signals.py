@@ -39,6 +39,7 @@ _TOOLS = (
     "Leonardo.Ai", "Leonardo AI", "Ideogram", "Flux.1", "FLUX.1", "Black Forest Labs", "Kling AI", "Pika Labs",
     "Luma Dream Machine", "Dream Machine", "Krea AI", "Nano Banana", "GPT-4o", "gpt-image-1", "Playground AI",
     "DreamStudio", "Craiyon", "Bing Image Creator", "Copilot Designer", "Meta AI", "Stability AI",
+    "Image Playground", "Google Gemini", "Made with Google AI", "Stable Audio", "Suno", "Udio", "ElevenLabs",
 )
 # Longest first, so 'Runway Gen-3' wins over 'Runway'.
 _TOOL_RE = re.compile(
