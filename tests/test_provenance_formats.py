@@ -230,3 +230,18 @@ def test_heif_meta_items_xmp_and_exif(tmp_path: Path) -> None:
     assert r.verdict == "ai_generated" and r.generators == ["Image Playground"]
     r = scan_file(write(tmp_path, "c.avif", s.heif(exif_data=s.exif(software="iOS 18.1"), mdat_size=500_000)))
     assert r.verdict == "none" and r.error is None and r.bytes_read < 64 * 1024
+
+
+def test_png_json_generation_settings_and_midjourney_description(tmp_path: Path) -> None:
+    novelai = json.dumps({"prompt": "a castle", "steps": 28, "sampler": "k_euler", "seed": 7, "scale": 5})
+    r = scan_file(write(tmp_path, "nai.png", s.png(text={"Software": "NovelAI", "Comment": novelai})))
+    assert r.verdict == "ai_generated" and r.prompt_embedded
+    swarm = json.dumps({"sui_image_params": {"prompt": "a bridge", "seed": 3, "steps": 20, "model": "flux1-dev"}})
+    r = scan_file(write(tmp_path, "swarm.png", s.png(text={"parameters": swarm})))
+    assert r.verdict == "ai_generated" and r.generators == ["flux1-dev"] and r.confidence >= 0.9
+    mj = "a lighthouse in fog --ar 16:9 --v 6 Job ID: 1a2b3c4d-0000-4000-8000-000000000000"
+    r = scan_file(write(tmp_path, "mj.png", s.png(text={"Description": mj})))
+    assert r.verdict == "ai_generated" and r.generators == ["Midjourney"] and r.prompt_embedded
+    notes = json.dumps({"prompt": "call the client back"})  # a prompt key alone is not generation settings
+    r = scan_file(write(tmp_path, "notes.png", s.png(text={"Comment": notes})))
+    assert r.verdict == "none"

@@ -104,7 +104,7 @@ def text_field_hits(fmt: str, location: str, key: str, text: str, hits: list[Hit
             hits.append(Hit("ai_generated", fmt, location, key, short(text), generator=a1111_generator(text),
                             prompt=True, confidence=CONFIDENCE_PROMPT))
             return
-        if lowered == "parameters" and text.strip():
+        if lowered == "parameters" and text.strip() and not text.lstrip().startswith("{"):
             hits.append(Hit("ai_generated", fmt, location, key, short(text), prompt=True,
                             generator="unknown (A1111-style parameters)", confidence=CONFIDENCE_TOOL_NAME))
             return
@@ -120,7 +120,44 @@ def text_field_hits(fmt: str, location: str, key: str, text: str, hits: list[Hit
     if lowered in ("xml:com.adobe.xmp",):
         xmp_hits(text.encode("utf-8", "replace"), fmt, location, hits)
         return
+    if "Job ID: " in text and lowered in ("description", "comment"):
+        # Midjourney writes the prompt and its job id into the PNG description
+        hits.append(Hit("ai_generated", fmt, location, key, short(text), generator="Midjourney", prompt=True,
+                        confidence=CONFIDENCE_PROMPT))
+        return
+    if text.lstrip().startswith("{") and '"prompt"' in text:
+        generator = _json_generation(text)
+        if generator:
+            hits.append(Hit("ai_generated", fmt, location, key, short(text), generator=generator, prompt=True,
+                            confidence=CONFIDENCE_PROMPT))
+            return
     tool_hit(fmt, location, key, text, hits)
+
+
+_GENERATION_KEYS = frozenset({"steps", "sampler", "seed", "cfg_scale", "scale", "noise_schedule", "guidance_scale",
+                              "num_inference_steps"})
+
+
+def _json_generation(text: str) -> str | None:
+    """JSON generation settings (NovelAI Comment, SwarmUI/Fooocus/Draw Things parameters): a prompt next to
+    sampler settings, at the top level or one level down. Returns the generator it names, if any."""
+    if len(text) > MAX_TEXT:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for candidate in (data, *(v for v in data.values() if isinstance(v, dict))):
+        keys = {str(k).lower() for k in candidate}
+        if "prompt" in keys and keys & _GENERATION_KEYS:
+            for name in ("software", "generator", "model", "sui_models", "base_model", "version"):
+                value = candidate.get(name) or data.get(name)
+                if isinstance(value, str) and value:
+                    return value[:80]
+            return "unknown (JSON generation settings)"
+    return None
 
 
 def _comfy_hit(fmt: str, location: str, key: str, text: str) -> Hit | None:
