@@ -51,6 +51,7 @@ _LOWER = {t.lower() for t in _TOOLS}
 _ANCHORS = tuple(sorted(a for a in _LOWER if not any(b != a and b in a for b in _LOWER)))
 _ANCHORS_BYTES = tuple(a.encode("utf-8") for a in _ANCHORS)
 _TOOL_BYTES_RE = re.compile(_TOOL_RE.pattern.encode("utf-8"), re.IGNORECASE)
+_LONGEST = max(len(t) for t in _TOOLS) + 2
 _XMP_MARKERS = re.compile(rb"DigitalSourceType|AIPromptInformation|AISystemUsed")
 _CANONICAL = {t.lower(): t for t in _TOOLS}
 
@@ -71,13 +72,26 @@ def tool_name(text: str) -> str | None:
     if not text:
         return None
     text = text[:4096]
-    low = text.lower()
-    if not any(a in low for a in _ANCHORS):
-        return None
-    match = _TOOL_RE.search(text)
+    match = _first_tool(text, text.lower(), _ANCHORS, _TOOL_RE)
     if not match:
         return None
     return _CANONICAL.get(match.group(1).lower(), match.group(1))
+
+
+def _first_tool(text: Any, low: Any, anchors: tuple, regex: re.Pattern) -> re.Match | None:
+    """The leftmost tool name, searching only around occurrences of the anchors (plain substring finds): the
+    alternation is slow over long text, and anchors such as 'udio' occur inside ordinary words ('audio')."""
+    best: re.Match | None = None
+    for anchor in anchors:
+        i = low.find(anchor)
+        while i >= 0:
+            match = regex.search(text, max(0, i - _LONGEST), i + len(anchor) + _LONGEST)
+            if match and (best is None or match.start() < best.start()):
+                best = match
+            if match:
+                break
+            i = low.find(anchor, i + 1)
+    return best
 
 
 def tool_hit(fmt: str, location: str, field: str, text: str, hits: list[Hit]) -> None:
@@ -263,8 +277,7 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
 
 
 def _mentions_tool(data: bytes) -> bool:
-    low = data.lower()
-    return any(a in low for a in _ANCHORS_BYTES) and _TOOL_BYTES_RE.search(data) is not None
+    return _first_tool(data, data.lower(), _ANCHORS_BYTES, _TOOL_BYTES_RE) is not None
 
 
 def agent_name(agent: Any) -> str | None:
