@@ -127,3 +127,22 @@ def test_cbor_and_jumbf_random(blob: bytes) -> None:
 @given(edits=EDITS)
 def test_mutated_c2pa_store(edits: list[tuple[int, int]]) -> None:
     _parse_or_problem(parse_store, _mutate(STORE, edits, None))
+
+
+CBOR_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text(max_size=20)
+    | st.binary(max_size=20),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=5), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@FUZZ
+@given(value=CBOR_VALUES)
+def test_cbor_round_trip_and_skip(value: object) -> None:
+    """Decoding what the sample builder encodes gives the value back; skipping steps over exactly one item."""
+    data = s.cbor(value) + b"\x07"
+    assert cbor.loads(data) == value
+    decoder = cbor._Decoder(data)
+    decoder.skip()
+    assert data[decoder.pos :] == b"\x07"

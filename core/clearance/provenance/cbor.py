@@ -16,6 +16,7 @@ MAX_DEPTH = 64
 MAX_ITEMS = 200_000
 
 _BREAK = object()
+Spec = dict[str, "Spec"] | None
 _ARG_SIZE = {24: 1, 25: 2, 26: 4, 27: 8}
 
 
@@ -43,80 +44,92 @@ class _Decoder:
         return int.from_bytes(self.data[pos : pos + size], "big")
 
     def skip(self, depth: int = 0) -> None:
-        """Step over one item without building it (values of keys nobody reads: hashes, thumbnails' refs)."""
+        """Step over one item without building it (values nobody reads: hashes, ingredient lists).
+
+        Iterative: a stack of items still owed per open container (-1: indefinite, until a break)."""
+        data, end = self.data, self.end
+        stack = [1]
+        while stack:
+            if stack[-1] == 0:
+                stack.pop()
+                continue
+            if len(stack) + depth > MAX_DEPTH + 1:
+                raise ScanProblem(f"CBOR: nested deeper than {MAX_DEPTH} levels (nesting bomb?)")
+            if self.pos >= end:
+                raise ScanProblem("CBOR: truncated item")
+            initial = data[self.pos]
+            if stack[-1] < 0 and initial == 0xFF:
+                self.pos += 1
+                stack.pop()
+                continue
+            if stack[-1] > 0:
+                stack[-1] -= 1
+            self.items += 1
+            if self.items > MAX_ITEMS:
+                raise ScanProblem(f"CBOR: more than {MAX_ITEMS} items")
+            self.pos += 1
+            major, info = initial >> 5, initial & 0x1F
+            if info == 31:
+                if major in (0, 1, 6, 7):
+                    raise ScanProblem("CBOR: unexpected break or indefinite length")
+                stack.append(-1)
+                continue
+            if major == 7:
+                if 24 <= info <= 27:
+                    self._take(_ARG_SIZE[info])
+                elif info > 27:
+                    raise ScanProblem(f"CBOR: reserved simple value {info}")
+                continue
+            arg = info if info < 24 else self._arg(info)
+            if major == 2 or major == 3:
+                if arg > end - self.pos:
+                    raise ScanProblem(f"CBOR: a string claims {arg} bytes but only {end - self.pos} are left "
+                                      "(lying length)")
+                self.pos += arg
+            elif major == 4 or major == 5:
+                owed = arg if major == 4 else arg * 2
+                if owed > end - self.pos:
+                    raise ScanProblem(f"CBOR: a container claims {arg} entries but only {end - self.pos} bytes "
+                                      "are left")
+                if owed:
+                    stack.append(owed)
+            elif major == 6:
+                stack.append(1)
+
+    def decode_filtered(self, spec: Spec, depth: int = 0) -> Any:
+        """Decode following ``spec``: None builds the item whole; a dict keeps only its keys of a map (each
+        value decoded by its own spec) and applies to every element of an array. Other values are skipped."""
+        if spec is None:
+            return self.decode(depth)
         if depth > MAX_DEPTH:
             raise ScanProblem(f"CBOR: nested deeper than {MAX_DEPTH} levels (nesting bomb?)")
-        self.items += 1
-        if self.items > MAX_ITEMS:
-            raise ScanProblem(f"CBOR: more than {MAX_ITEMS} items")
         if self.pos >= self.end:
             raise ScanProblem("CBOR: truncated item")
         initial = self.data[self.pos]
-        self.pos += 1
         major, info = initial >> 5, initial & 0x1F
-        if info == 31:
-            if major in (0, 1, 6) or (major == 7):
-                raise ScanProblem("CBOR: unexpected break or indefinite length")
-            while True:
-                if self.pos >= self.end:
-                    raise ScanProblem("CBOR: truncated indefinite item")
-                if self.data[self.pos] == 0xFF:
-                    self.pos += 1
-                    return
-                self.skip(depth + 1)
-                if major == 5:
-                    self.skip(depth + 1)
-        if major == 7:
-            if info in (25, 26, 27) or info == 24:
-                self._take({24: 1, 25: 2, 26: 4, 27: 8}[info])
-            elif info > 27:
-                raise ScanProblem(f"CBOR: reserved simple value {info}")
-            return
-        arg = self._arg(info)
-        if major in (2, 3):
-            if arg > self.end - self.pos:
-                raise ScanProblem(f"CBOR: a string claims {arg} bytes but only {self.end - self.pos} are left "
-                                  "(lying length)")
-            self.pos += arg
-        elif major == 4:
-            if arg > self.end - self.pos:
-                raise ScanProblem(f"CBOR: an array claims {arg} items but only {self.end - self.pos} bytes are left")
-            for _ in range(arg):
-                self.skip(depth + 1)
-        elif major == 5:
-            if arg * 2 > self.end - self.pos:
-                raise ScanProblem(f"CBOR: a map claims {arg} entries but only {self.end - self.pos} bytes are left")
-            for _ in range(arg * 2):
-                self.skip(depth + 1)
-        elif major == 6:
-            self.skip(depth + 1)
-
-    def decode_map_keys(self, keys: frozenset[str]) -> Any:
-        """A top-level map keeping only ``keys`` (other values are skipped, not built); any other item whole."""
-        if self.pos >= self.end:
-            raise ScanProblem("CBOR: truncated item")
-        initial = self.data[self.pos]
-        if initial >> 5 != 5:
-            return self.decode()
+        if major not in (4, 5):
+            return self.decode(depth)
         self.pos += 1
         self.items += 1
-        info = initial & 0x1F
-        out: dict[Any, Any] = {}
         count = -1 if info == 31 else self._arg(info)
         if count > self.end - self.pos:
-            raise ScanProblem(f"CBOR: a map claims {count} entries but only {self.end - self.pos} bytes are left")
+            raise ScanProblem(f"CBOR: a container claims {count} entries but only {self.end - self.pos} bytes are left")
+        out: Any = [] if major == 4 else {}
         while count:
             if count < 0:
                 if self.pos >= self.end:
-                    raise ScanProblem("CBOR: truncated indefinite map")
+                    raise ScanProblem("CBOR: truncated indefinite container")
                 if self.data[self.pos] == 0xFF:
                     self.pos += 1
                     break
-            key = _hashable(self.decode(1))
-            if key in keys:
-                out[key] = self.decode(1)
+            if major == 4:
+                out.append(self.decode_filtered(spec, depth + 1))
             else:
-                self.skip(1)
+                key = _hashable(self.decode(depth + 1))
+                if key in spec:
+                    out[key] = self.decode_filtered(spec[key], depth + 1)
+                else:
+                    self.skip(depth + 1)
             count -= 1
         return out
 
@@ -234,12 +247,10 @@ def _hashable(key: Any) -> Any:
     return key
 
 
-def loads(data: bytes | memoryview, keys: frozenset[str] | None = None) -> Any:
+def loads(data: bytes | memoryview, spec: Spec = None) -> Any:
     """Decode one CBOR item. Raises ScanProblem for malformed, truncated or hostile input.
 
-    With ``keys``, a top-level map keeps only those keys; the other values are stepped over (still checked
-    for truncation and nesting), which is most of a C2PA claim."""
+    With a ``spec`` (see ``decode_filtered``) only the fields named are built; everything else is stepped
+    over, still checked for truncation and nesting. Most of a C2PA claim or action is never built."""
     decoder = _Decoder(bytes(data))
-    if keys is not None:
-        return decoder.decode_map_keys(keys)
-    return decoder.decode()
+    return decoder.decode_filtered(spec)

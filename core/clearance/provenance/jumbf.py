@@ -108,11 +108,13 @@ def superbox(payload: memoryview, budget: _Budget) -> Superbox:
     return Superbox(label, uuid, boxes(payload[start:], budget), budget)
 
 
-CLAIM_KEYS = frozenset({"claim_generator", "claim_generator_info"})
-ACTIONS_KEYS = frozenset({"actions"})
+# Only these fields are built from the CBOR; hashes, ingredient lists, thumbnails' references are stepped over.
+CLAIM_SPEC: cbor.Spec = {"claim_generator": None, "claim_generator_info": {"name": None, "version": None}}
+ACTIONS_SPEC: cbor.Spec = {"actions": {"action": None, "digitalSourceType": None, "softwareAgent": None,
+                                       "parameters": {"digitalSourceType": None}}}
 
 
-def _content_value(box: Superbox, keys: frozenset[str] | None = None) -> Any:
+def _content_value(box: Superbox, keys: cbor.Spec = None) -> Any:
     content = box.content()
     if content is None:
         return None
@@ -143,11 +145,11 @@ def parse_store(data: bytes | memoryview) -> list[dict[str, Any]]:
     manifests = []
     for manifest in store.children_labelled(""):
         claims = manifest.children_labelled("c2pa.claim")
-        claim = _content_value(claims[0], CLAIM_KEYS) if claims else None
+        claim = _content_value(claims[0], CLAIM_SPEC) if claims else None
         assertions = []
         for assertion_store in manifest.children_labelled("c2pa.assertions")[:1]:
             for assertion in assertion_store.children_labelled("c2pa.actions"):
-                assertions.append({"label": assertion.label, "data": _content_value(assertion, ACTIONS_KEYS)})
+                assertions.append({"label": assertion.label, "data": _content_value(assertion, ACTIONS_SPEC)})
         manifests.append({"label": manifest.label, "claim": claim if isinstance(claim, dict) else {},
                           "assertions": assertions})
     if not manifests:
