@@ -334,17 +334,19 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
     inspector.finish()
     summary.clips = tally[0]
     rate = _timeline_rate(timeline, placed_all[0].start if placed_all else None)
+    tagged = 0
+    by_status: dict[str, int] = {}
     for placed in placed_all:
         clip = placed.clip
         name = clip.name or "(unnamed clip)"
         start = placed.start
         end = start + placed.duration
-        where = f"clip '{name}' on {placed.track} at {timecode(start, rate)}"
+        tc_in = timecode(start, rate)
+        where = f"clip '{name}' on {placed.track} at {tc_in}"
         if isinstance(placed.found, RawTag):
-            summary.tagged += 1
+            tagged += 1
             fields = checker.judge_tagged(placed.found, where)
-            kind, _files = inspector.describe(clip)
-            fields["media"] = kind
+            fields["media"] = inspector.describe(clip)[0]
         else:
             kind, evidence = placed.found
             fields = {
@@ -363,13 +365,16 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
             media.zero_length += 1
             fields.setdefault("reasons", []).append("zero-length clip: nothing of it is on screen")
         status = fields["status"]
-        clips.append(ClipResult.model_construct(
+        fields.update(
             index=placed.index, name=name, track=placed.track, track_kind=placed.track_kind,
-            nested_in=placed.nested_in, timecode_in=timecode(start, rate), timecode_out=timecode(end, rate),
+            nested_in=placed.nested_in, timecode_in=tc_in, timecode_out=timecode(end, rate),
             frame_in=round(start.to_frames(rate)), frame_out=round(end.to_frames(rate)),
-            status_label=LABELS[status], blocking=status in BLOCKING, **fields,
-        ))
-        summary.by_status[status] = summary.by_status.get(status, 0) + 1
+            status_label=LABELS[status], blocking=status in BLOCKING,
+        )
+        clips.append(ClipResult.model_validate(fields))  # validating in pydantic-core beats model_construct
+        by_status[status] = by_status.get(status, 0) + 1
+    summary.tagged = tagged
+    summary.by_status = by_status
     summary.reported = len(clips)
     summary.blocked = sum(1 for c in clips if c.blocking)
     productions = sorted({r.production for r in checker.decoder.records_seen() if r.production})

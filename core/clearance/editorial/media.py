@@ -70,6 +70,8 @@ class MediaInspector:
         self._scanned: dict[str, tuple[bool, str]] = {}
         self._dirs: dict[str, bool] = {}
         self.counts: dict[str, int] = {}
+        self._examples: list[str] = []
+        self._posix = os.sep == "/"
 
     def describe(self, clip: Any) -> tuple[str, list[str]]:
         """(what the media is, files to scan) for a clip's active media reference."""
@@ -118,21 +120,25 @@ class MediaInspector:
         """For an untagged clip: None when nothing to report, else (media kind, AI evidence)."""
         ref = clip.media_reference
         if isinstance(ref, self._external):  # the common case, inlined: this runs for every clip of the cut
-            url = ref.target_url
-            path = url if url[:1] == "/" and "://" not in url else local_path(url or "")
+            url = ref.target_url or ""
+            path = url if url[:1] == "/" and "://" not in url else local_path(url)
             if path is None:
                 kind, files = "remote", []
-            elif self._is_file(path):
-                kind, files = "file", [path]
             else:
-                kind, files = "offline", []
+                folder = path.rpartition("/")[0] if self._posix else os.path.dirname(path)
+                known = self._dirs.get(folder)
+                if known is None:
+                    known = self._dir_exists(folder or ".")
+                if known and os.path.isfile(path):
+                    kind, files = "file", [path]
+                else:
+                    kind, files = "offline", []
         else:
             kind, files = self.describe(clip)
         counts = self.counts
         counts[kind] = counts.get(kind, 0) + 1
-        if (kind == "offline" or kind == "missing") and len(self.summary.examples) < MAX_MEDIA_EXAMPLES:
-            what = "media offline" if kind == "offline" else "no media reference"
-            self.summary.examples.append(f"{clip.name}: {what}")
+        if (kind == "offline" or kind == "missing") and len(self._examples) < MAX_MEDIA_EXAMPLES:
+            self._examples.append(f"{clip.name}: {'media offline' if kind == 'offline' else 'no media reference'}")
         if not files or self.provenance is None:
             return None
         for path in files:
@@ -150,6 +156,7 @@ class MediaInspector:
         s.missing_reference = c.get("missing", 0)
         s.generator = c.get("generator", 0)
         s.remote = c.get("remote", 0)
+        s.examples = list(self._examples)
         return s
 
     def _scan(self, path: str) -> tuple[bool, str]:
