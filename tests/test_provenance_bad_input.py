@@ -152,3 +152,19 @@ def test_bad_files_do_not_stop_a_scan(tmp_path: Path) -> None:
     assert "not a JPEG" in results["b_empty.jpg"].error
     assert results["c_good.png"].verdict == "ai_generated" and results["c_good.png"].error is None
     assert results["missing.jpg"].error == "file not found"
+
+
+def test_fifo_in_a_folder_does_not_hang(tmp_path: Path) -> None:
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    os.mkfifo(tmp_path / "pipe.exr")
+    write(tmp_path, "ok.png", s.png(text={"parameters": "Steps: 2, Sampler: Euler, Seed: 1"}))
+    started = time.monotonic()
+    results = {Path(r.path).name: r for r in scan_paths([tmp_path], recursive=True)}
+    assert "not a regular file" in results["pipe.exr"].error
+    assert "not a regular file" in scan_file(tmp_path / "pipe.exr").error
+    assert [Path(r.path).name for r in scan_paths([tmp_path])] == ["ok.png"]  # a folder's files only
+    assert time.monotonic() - started < 5
+    assert results["ok.png"].verdict == "ai_generated"

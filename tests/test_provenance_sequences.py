@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from clearance.provenance import samples as s
@@ -78,3 +79,13 @@ def test_cli_shows_sequence(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     out = capsys.readouterr().out
     assert "frames 1001-1004 (3 files, missing 1003)" in out
     assert "clearance/record_ids" in out
+
+
+def test_cli_accepts_a_sequence_pattern(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from clearance.cli.main import main
+
+    make_sequence(tmp_path, [1001, 1002, 1003], tagged={1003})
+    assert main(["scan", "--json", str(tmp_path / "sh010_comp_v003.%04d.exr")]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["frames"] == "1001-1003" and row["verdict"] == "ai_composite" and row["record_ids"] == [RECORD]
+    assert main(["scan", str(tmp_path / "nothing.####.exr")]) == 2

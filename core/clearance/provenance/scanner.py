@@ -29,6 +29,8 @@ def read_raw(path: str) -> RawScan:
         return None, "file not found", 0, hits
     except IsADirectoryError:
         return None, "is a directory", 0, hits
+    except ScanProblem as exc:
+        return None, str(exc), 0, hits
     except OSError as exc:
         return None, f"cannot open: {exc.strerror or exc}", 0, hits
     error: str | None = None

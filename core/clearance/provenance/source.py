@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 
 MAX_METADATA_BYTES = 16 * 1024 * 1024  # per file: metadata is small; 16 MiB is already generous
@@ -61,8 +62,14 @@ class Source:
         if data is not None:
             self.size = len(data)
         elif _HAS_PREAD:
-            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-            self.size = os.fstat(self._fd).st_size
+            # O_NONBLOCK: opening a FIFO met in a folder walk must not hang the scan (no effect on regular files)
+            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
+            info = os.fstat(self._fd)
+            if not stat.S_ISREG(info.st_mode):
+                os.close(self._fd)
+                self._fd = -1
+                raise ScanProblem("not a regular file (device, FIFO or socket): not scanned")
+            self.size = info.st_size
         else:  # pragma: no cover - Windows has no pread
             self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
             self.size = os.fstat(self._file.fileno()).st_size
