@@ -17,6 +17,7 @@ import argparse
 import copy
 import http.client
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -84,6 +85,22 @@ def run_load(
     return time.perf_counter() - started, latencies, codes
 
 
+def server_cpu_seconds(server: LiveServer) -> float:
+    """User + system CPU of the server process and its worker processes (Linux /proc), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    root = server.process.pid
+    total = 0.0
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat_file.parent.name), int(fields[1])
+        if pid == root or ppid == root:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -104,7 +121,9 @@ def throughput(server: LiveServer, token: str, production: str, clients: int, re
                              for _ in range(clients)])
     base_s, base_lat, base_codes = run_load(server, token, [[health_call] * per for _ in range(clients)])
     work = [[submit_call(record_body(production=production)) for _ in range(per)] for _ in range(clients)]
+    cpu_before = server_cpu_seconds(server)
     seconds, latencies, codes = run_load(server, token, work)
+    cpu_ms = (server_cpu_seconds(server) - cpu_before) * 1000 / len(codes)
     bad = [c for c in codes if c != 201]
     rate = len(codes) / seconds
     base_rate = len(base_codes) / base_s
@@ -112,10 +131,12 @@ def throughput(server: LiveServer, token: str, production: str, clients: int, re
         "label": label, "clients": clients, "submissions": len(codes), "per_s": rate,
         "p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99), "errors": len(bad),
         "baseline_per_s": base_rate, "baseline_p99_ms": percentile(base_lat, 99), "ratio": rate / base_rate,
+        "server_cpu_ms": cpu_ms,
     }
     print(f"{label:34} {clients:3d} clients  {rate:7.0f} submissions/s  p50 {result['p50_ms']:6.1f} ms  "
           f"p99 {result['p99_ms']:6.1f} ms  errors {len(bad)}  | baseline GET /health {base_rate:6.0f}/s "
-          f"(submit/health = {result['ratio']:.2f})", flush=True)
+          f"(submit/health = {result['ratio']:.2f})  | server CPU {cpu_ms:.2f} ms per submission "
+          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
     return result
 
 
@@ -156,12 +177,13 @@ def verifications_per_second(server: LiveServer, artist: str, approver: str, pro
     count = 0
     started = time.perf_counter()
     while time.perf_counter() - started < 2.0:
-        # A fresh parse each time: a publish run reads approvals from the cache files.
+        # A fresh parse each time, as when approvals are read from the cache files: every check runs.
         approval = SignedApproval.model_validate(raw_approval)
         assert verify(approval, record, keys=keys, revocations=revocations).valid
         count += 1
     rate = count / (time.perf_counter() - started)
-    print(f"offline verification (parse + Ed25519 + checks): {rate:,.0f} verifications/s", flush=True)
+    print(f"offline verification of this server's approval (JSON -> SignedApproval -> Ed25519 + every check): "
+          f"{rate:,.0f} verifications/s (bench/verify.py breaks this down)", flush=True)
     return rate
 
 
@@ -188,7 +210,10 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-verify-bench", action="store_true", help="do not run bench/verify.py at the end")
     args = parser.parse_args()
+    print(f"bench/server.py: {args.clients} clients, {args.records} records, {args.workers} uvicorn workers, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
         base = Path(tmp)
         bench_backend(base / "sqlite", "SQLite", None, args, checks=True)
@@ -198,6 +223,11 @@ def main() -> int:
                 bench_backend(base / "pg", "PostgreSQL", cluster.create_database("bench"), args, checks=True)
             finally:
                 cluster.stop()
+    if not args.skip_verify_bench and (ROOT / "bench" / "verify.py").exists():
+        import subprocess
+
+        print("--- bench/verify.py (offline verification, by engineer B) ---", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "verify.py"), "--rounds", "1"], check=False)
     return 0
 
 

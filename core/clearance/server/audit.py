@@ -79,6 +79,36 @@ def append_core(
     conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
 
 
+class ChainWriter:
+    """Entries for one write transaction, chained from the head read at its start and written in one go.
+
+    The caller holds the write lock (db.Database.write_connection), so nobody moves the head meanwhile.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        head = conn.execute(_HEAD).one()
+        self.seq: int = head.seq
+        self.hash: str = head.hash
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, actor: str, action: str, obj: str, production: str | None, details: dict[str, Any]) -> None:
+        details_text = canonical_json(details).decode("utf-8")
+        self.seq += 1
+        at = now_text()
+        digest = entry_hash(self.seq, at, actor, action, obj, production, details_text, self.hash)
+        self.rows.append({
+            "seq": self.seq, "at": at, "actor": actor, "action": action, "object": obj, "production": production,
+            "details": details_text, "prev_hash": self.hash, "hash": digest,
+        })
+        self.hash = digest
+
+    def flush(self, conn: Connection) -> None:
+        if self.rows:
+            conn.execute(_INSERT, self.rows)
+            conn.execute(_MOVE_HEAD, {"new_seq": self.seq, "new_hash": self.hash})
+            self.rows = []
+
+
 _HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
 _INSERT = insert(AuditEntry.__table__)
 _MOVE_HEAD = (
