@@ -245,3 +245,22 @@ def test_png_json_generation_settings_and_midjourney_description(tmp_path: Path)
     notes = json.dumps({"prompt": "call the client back"})  # a prompt key alone is not generation settings
     r = scan_file(write(tmp_path, "notes.png", s.png(text={"Comment": notes})))
     assert r.verdict == "none"
+
+
+def test_remote_manifest_reference_is_reported_not_fetched(tmp_path: Path) -> None:
+    url = "https://manifests.example.com/urn-uuid-1234"
+    packet = s.xmp_packet().replace(b"<rdf:Description rdf:about=\"\" ", b"<rdf:Description rdf:about=\"\" "
+                                    b"xmlns:dcterms=\"http://purl.org/dc/terms/\" dcterms:provenance=\"" + url.encode()
+                                    + b"\" ")
+    path = write(tmp_path, "cloud.jpg", s.jpeg(xmp=packet))
+    r = scan_file(path)
+    assert r.verdict == "none" and r.error is None
+    assert r.evidence[0].field.startswith("dcterms:provenance") and r.evidence[0].value == url
+    checked = scan_file(path, verify=True).c2pa
+    assert checked is not None and checked.status == "remote"  # offline: reported, never fetched
+
+
+def test_xml_that_is_not_xmp_is_not_read_as_xmp(tmp_path: Path) -> None:
+    svg = b'<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg xmlns="http://www.w3.org/2000/svg"><x:xmpmeta/></svg>'
+    r = scan_file(write(tmp_path, "logo.svg", svg))
+    assert r.format is None and r.error is None

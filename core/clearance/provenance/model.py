@@ -79,7 +79,7 @@ class C2paValidation(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal["signed", "untrusted", "tampered", "no_manifest", "unsupported", "error"]
+    status: Literal["signed", "untrusted", "tampered", "invalid", "remote", "no_manifest", "unsupported", "error"]
     verdict: Verdict = Field(description="The verdict derived from c2pa-python's reading of every manifest")
     detail: str = ""
     failures: list[str] = Field(default_factory=list, description="Validation failure codes reported by c2pa-python")

@@ -35,7 +35,7 @@ def read_raw(path: str) -> RawScan:
         return None, f"cannot open: {exc.strerror or exc}", 0, hits
     error: str | None = None
     try:
-        fmt = detect(src.read(0, 16))
+        fmt = detect(src.read(0, 4096))  # served from the first block read: no extra I/O
         expected = EXTENSION_FORMAT.get(path.rsplit(".", 1)[-1].lower()) if "." in path else None
         if fmt is None:
             if expected:
@@ -71,7 +71,7 @@ def _verify(paths: list[str], result: ScanResult, trust_anchors: str | None) -> 
     """Attach c2pa-python's validation; the worst status over the frames wins, confidence follows it."""
     from clearance.provenance.verify import verify_file
 
-    order = ["signed", "no_manifest", "unsupported", "untrusted", "error", "tampered"]
+    order = ["signed", "no_manifest", "unsupported", "remote", "untrusted", "error", "invalid", "tampered"]
     worst = None
     for path in paths:
         check = verify_file(path, trust_anchors)

@@ -52,7 +52,7 @@ _ANCHORS = tuple(sorted(a for a in _LOWER if not any(b != a and b in a for b in 
 _ANCHORS_BYTES = tuple(a.encode("utf-8") for a in _ANCHORS)
 _TOOL_BYTES_RE = re.compile(_TOOL_RE.pattern.encode("utf-8"), re.IGNORECASE)
 _LONGEST = max(len(t) for t in _TOOLS) + 2
-_XMP_MARKERS = re.compile(rb"DigitalSourceType|AIPromptInformation|AISystemUsed")
+_XMP_MARKERS = re.compile(rb"DigitalSourceType|AIPromptInformation|AISystemUsed|provenance")
 _CANONICAL = {t.lower(): t for t in _TOOLS}
 
 
@@ -220,6 +220,7 @@ _TOOL_FIELDS = {
     "{http://ns.adobe.com/xap/1.0/sType/ResourceEvent#}softwareAgent": "stEvt:softwareAgent",
 }
 _SOURCE_TYPE = f"{{{_NS_IPTC_EXT}}}DigitalSourceType"
+_REMOTE_MANIFEST = "{http://purl.org/dc/terms/}provenance"
 _PROMPT = f"{{{_NS_IPTC_EXT}}}AIPromptInformation"
 _RESOURCE = f"{{{_NS_RDF}}}resource"
 
@@ -252,7 +253,7 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
         for name, value in element.attrib.items():
             found.append((name, value))
         tag = element.tag
-        if tag == _SOURCE_TYPE:
+        if tag in (_SOURCE_TYPE, _REMOTE_MANIFEST):
             value = element.get(_RESOURCE) or (element.text or "")
             found.append((tag, value))
         elif tag == _PROMPT or tag in _TOOL_FIELDS:
@@ -266,6 +267,10 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
             verdict, term = source_type_verdict(value.strip())
             hits.append(Hit(verdict, fmt, location, "Iptc4xmpExt:DigitalSourceType", term, prompt=prompt,
                             confidence=CONFIDENCE_XMP_SOURCE_TYPE))
+        elif name == _REMOTE_MANIFEST and value.strip().lower().startswith(("http://", "https://")):
+            # A C2PA manifest kept on a server: the scan is offline, so it is reported, never fetched.
+            hits.append(Hit("none", fmt, location, "dcterms:provenance (remote C2PA manifest)", short(value.strip()),
+                            confidence=0.5, manifest=value.strip()[:300], active=True))
         elif name in _TOOL_FIELDS:
             tool = tool_name(value)
             if tool:

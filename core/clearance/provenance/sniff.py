@@ -15,7 +15,7 @@ _BMFF_TYPES = frozenset([b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b
 
 
 def detect(head: bytes) -> str | None:
-    """Format name from the first 16+ bytes, or None when it is none we read."""
+    """Format name from the first bytes (up to 4 KiB: XML needs a look inside), or None when it is none we read."""
     if head[:3] == b"\xff\xd8\xff":
         return "jpeg"
     if head[:8] == b"\x89PNG\r\n\x1a\n":
@@ -33,8 +33,10 @@ def detect(head: bytes) -> str | None:
     if head[4:8] in _BMFF_TYPES:
         return "bmff"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith((b"<?xpacket", b"<x:xmpmeta", b"<?xml")):
+    if stripped.startswith((b"<?xpacket", b"<x:xmpmeta")):
         return "xmp"
+    if stripped.startswith(b"<?xml") and b"<x:xmpmeta" in head and b"<svg" not in head:
+        return "xmp"  # an XML sidecar that is an XMP packet (not SVG or other XML that may embed one)
     if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         return "mp3"  # MPEG audio frames straight away: no ID3v2 tag, nothing to read, but not an error
     return None

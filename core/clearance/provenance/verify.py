@@ -84,8 +84,15 @@ def verify_file(path: str, trust_anchors: str | None = None) -> C2paValidation:
         return C2paValidation(status="no_manifest", verdict="none", detail="no C2PA manifest store")
     except c2pa.C2paError.NotSupported as exc:
         return C2paValidation(status="unsupported", verdict="none", detail=_one_line(exc))
+    except c2pa.C2paError.RemoteManifest as exc:
+        return C2paValidation(status="remote", verdict="none",
+                              detail=f"the manifest is stored remotely and this scan is offline: {_one_line(exc)}")
     except c2pa.C2paError as exc:
-        return C2paValidation(status="tampered", verdict="none", detail=f"c2pa-python cannot read it: {_one_line(exc)}")
+        if str(exc).startswith("Remote"):  # c2pa-python 0.38 raises the base class with a 'Remote:' prefix
+            return C2paValidation(status="remote", verdict="none",
+                                  detail=f"the manifest is stored remotely and this scan is offline: {_one_line(exc)}")
+        return C2paValidation(status="invalid", verdict="none",
+                              detail=f"the manifest cannot be validated: {_one_line(exc)}")
     except OSError as exc:
         return C2paValidation(status="error", verdict="none", detail=str(exc))
     try:
