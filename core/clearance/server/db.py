@@ -66,9 +66,9 @@ def _sqlite_engine(url: str) -> Engine:
         # pysqlite's own transaction handling would defer BEGIN; we emit it ourselves (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL below may wait for another process
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # The submission writer checkpoints when idle (Database.checkpoint); this is only the safety net,
         # so a commit in a request rarely pays for copying the WAL back into the database.
@@ -187,7 +187,8 @@ def migrate(db: Database, revision: str = "head") -> tuple[str | None, str | Non
     from alembic.runtime.migration import MigrationContext
 
     try:
-        with db.engine.connect() as conn:
+        # SQLite: the writer's turn plus BEGIN IMMEDIATE, so two processes migrating one new file queue up.
+        with db._writer_turn(), (db.engine if not db.sqlite else db._write_engine).connect() as conn:
             if not db.sqlite:
                 conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
                 conn.commit()
