@@ -92,7 +92,7 @@ cpu = time.process_time()
 if mode == "read":
     result = otio.adapters.read_from_file(path)
 else:
-    report = check_file(path, CheckOptions(policy=policy))
+    report = check_file(path, CheckOptions(policy=policy, scan_media=mode == "check"))
 seconds = time.perf_counter() - start
 cpu = time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -121,14 +121,16 @@ def wall(cmd: list[str]) -> float:
 def bench(clips: int, repeat: int, folder: Path) -> dict:
     path = folder / f"bench_{clips}.otio"
     tagged = generate(path, clips)
-    reads, checks = [], []
+    reads, checks, noscans = [], [], []
     for _ in range(repeat):  # interleaved, so a busy machine slows both alike
         reads.append(probe("read", path))
         checks.append(probe("check", path))
+        noscans.append(probe("check-no-scan", path))
     read_s = min(r["seconds"] for r in reads)
     check_s = min(c["seconds"] for c in checks)
     read_cpu = min(r["cpu"] for r in reads)
     check_cpu = min(c["cpu"] for c in checks)
+    noscan_cpu = min(c["cpu"] for c in noscans)
     read_mem = min(r["peak_kb"] - r["base_kb"] for r in reads)
     check_mem = min(c["peak_kb"] - c["base_kb"] for c in checks)
     clearance = str(Path(sys.executable).with_name("clearance"))
@@ -145,6 +147,7 @@ def bench(clips: int, repeat: int, folder: Path) -> dict:
         "clips": clips, "tagged": tagged, "file_mb": path.stat().st_size / 1e6,
         "read_s": read_s, "check_s": check_s, "wall_ratio": check_s / read_s,
         "read_cpu": read_cpu, "check_cpu": check_cpu, "time_ratio": check_cpu / read_cpu,
+        "noscan_cpu": noscan_cpu, "noscan_ratio": noscan_cpu / read_cpu,
         "read_mb": read_mem / 1024, "check_mb": check_mem / 1024, "mem_ratio": check_mem / read_mem,
         "cli_read_s": cli_read, "cli_check_s": cli_check, "cli_ratio": cli_check / cli_read,
     }
@@ -159,12 +162,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
         for clips in args.clips:
             rows.append(bench(clips, args.repeat, Path(tmp)))
-    print("| clips | tagged | file MB | read CPU s | check CPU s | CPU x | read wall s | check wall s | wall x "
-          "| read MB | check MB | memory x | CLI: python read s | CLI: clearance check s | CLI x |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| clips | tagged | file MB | read CPU s | check CPU s | CPU x | --no-scan CPU x | read wall s "
+          "| check wall s | wall x | read MB | check MB | memory x | CLI: python read s | CLI: clearance check s "
+          "| CLI x |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['clips']:,} | {r['tagged']:,} | {r['file_mb']:.1f} | {r['read_cpu']:.3f} | {r['check_cpu']:.3f} "
-              f"| {r['time_ratio']:.2f} | {r['read_s']:.3f} | {r['check_s']:.3f} | {r['wall_ratio']:.2f} "
+              f"| {r['time_ratio']:.2f} | {r['noscan_ratio']:.2f} | {r['read_s']:.3f} | {r['check_s']:.3f} "
+              f"| {r['wall_ratio']:.2f} "
               f"| {r['read_mb']:.0f} | {r['check_mb']:.0f} | {r['mem_ratio']:.2f} "
               f"| {r['cli_read_s']:.2f} | {r['cli_check_s']:.2f} | {r['cli_ratio']:.2f} |")
     if len(rows) >= 2:

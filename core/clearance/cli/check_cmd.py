@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", action="append", default=[], metavar="OUT",
                    help="write the shot list as OUT.html (printable) or OUT.csv; repeat for both")
     p.add_argument("--rate", type=float, default=24.0, help="frame rate for reading an EDL (default 24)")
-    p.add_argument("--no-scan", action="store_true", help="do not scan untagged clips' media for AI provenance")
+    p.add_argument("--no-scan", action="store_true",
+                   help="do not look at untagged clips' media (no AI provenance scan, no offline count)")
     p.set_defaults(func=run)
 
 

@@ -175,7 +175,7 @@ class CheckOptions:
     policy: Any = None
     approvals_dir: Path | None = None
     records_dirs: list[Path] = field(default_factory=list)
-    scan_media: bool = True
+    scan_media: bool = True  # False: untagged clips' media is neither counted nor scanned
     now: datetime | None = None
     base_dir: Path | None = None
     denials: dict[str, str] = field(default_factory=dict)  # record id -> why the studio denied it (--server)
@@ -319,7 +319,7 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
     summary = Summary()
     clips: list[ClipResult] = []
 
-    untagged = inspector.untagged
+    untagged = inspector.untagged if options.scan_media else (lambda clip: None)
 
     def inspect(clip: Any) -> Any:
         # Runs for every clip: the cheap "no metadata, no markers" test first, before any call.
