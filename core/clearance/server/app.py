@@ -92,6 +92,19 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
     return app
 
 
+def settle_memory() -> None:
+    """After start-up: move everything loaded so far out of the garbage collector's sight, and collect
+    less often. A full collection over SQLAlchemy's and pydantic's start-up objects otherwise stalls a
+    request now and then (tens of milliseconds on a busy machine): the p99 latency."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 def app_from_env() -> Any:
     """The uvicorn factory for worker processes: settings come from the parent's environment."""
-    return create_app(ServerConfig.from_env_json())
+    app = create_app(ServerConfig.from_env_json())
+    settle_memory()
+    return app

@@ -71,9 +71,11 @@ def serve(config: ServerConfig, banner: Callable[[str], None] | None = None) -> 
         os.environ[CONFIG_ENV] = config.to_env()
         uvicorn.run("clearance.server.app:app_from_env", factory=True, workers=config.workers, **options)
     else:
-        from clearance.server.app import create_app
+        from clearance.server.app import create_app, settle_memory
 
-        uvicorn.run(create_app(config, db), **options)
+        app = create_app(config, db)
+        settle_memory()
+        uvicorn.run(app, **options)
     sys.stdout.flush()
     return 0
 
