@@ -142,7 +142,8 @@ def test_marker_named_clearance_without_a_tag(shared_data: Path, tmp_path: Path)
     _check_broken(path, "holds no tag")
 
 
-def test_unembedded_tag_finds_its_record_file_or_says_where(shared_data: Path, tmp_path: Path) -> None:
+def test_unembedded_tag_finds_its_record_file_or_says_where(shared_data: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     records = tmp_path / "records"
     record = write_record(records, make_record("notify"))
     out = tmp_path / "cut.otio"
@@ -152,6 +153,8 @@ def test_unembedded_tag_finds_its_record_file_or_says_where(shared_data: Path, t
     assert "record_path" in json.loads(_clip(timeline).metadata[METADATA_KEY])
     assert cli("check", out).code == 0  # found through the relative record_path
     record.unlink()
+    assert cli("check", out).code == 0  # this machine kept a copy when it tagged the clip
+    monkeypatch.setenv("CLEARANCE_HOME", str(tmp_path / "another-machine"))
     _check_broken(out, "--records DIR")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import opentimelineio as otio
+import pytest
 from editorial_fixtures import cli, expected_clips, make_record, read, write_record
 
 from clearance.tags import MARKER_NAME, METADATA_KEY
@@ -50,10 +51,15 @@ def test_otio_to_edl_to_otio_keeps_tags_through_locators(shared_data: Path, tmp_
     assert sum(len(c.markers) for c in roundtripped.find_clips()) == 5
 
 
-def test_edl_tag_without_records_folder_is_a_broken_tag_naming_the_fix(shared_data: Path, tmp_path: Path) -> None:
+def test_edl_tag_resolves_on_this_machine_and_elsewhere_needs_the_records_folder(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     record_file = write_record(tmp_path / "records", make_record("notify"))
     out = tmp_path / "cut.edl"
     _tag(shared_data / "edl" / "avid_example.edl", ["take_2"], record_file, out)
+    run = cli("check", out, "--json")  # `clearance tag` kept the record in this machine's store
+    assert run.code == 0 and run.json()["clips"][0]["status"] == "notify"
+
+    monkeypatch.setenv("CLEARANCE_HOME", str(tmp_path / "another-machine"))
     run = cli("check", out, "--json")
     assert run.code == 1
     clip = run.json()["clips"][0]
@@ -61,6 +67,8 @@ def test_edl_tag_without_records_folder_is_a_broken_tag_naming_the_fix(shared_da
     assert "--records DIR" in clip["reasons"][0] and "take_2" in clip["reasons"][0]
     run = cli("check", out, "--records", tmp_path / "records", "--json")
     assert run.code == 0 and run.json()["clips"][0]["status"] == "notify"
+    run = cli("check", out, "--records", tmp_path / "nowhere")
+    assert run.code == 2 and "--records" in run.err and "folder not found" in run.err
 
 
 def test_edl_reference_refuses_an_edited_record(shared_data: Path, tmp_path: Path) -> None:

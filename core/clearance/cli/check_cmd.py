@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
     for out in args.report:
         if Path(out).suffix.lower() not in {".html", ".htm", ".csv"}:
             raise ClearanceError(f"--report {out}: a report is .html or .csv")
+    for folder in args.records:
+        if not Path(folder).is_dir():
+            raise ClearanceError(f"--records {folder}: folder not found; pass the folder that holds the record files")
     path = Path(args.timeline)
     timeline = read_timeline(path, rate=args.rate)
     denials, warning = _pull(args.server, timeline) if args.server else ({}, None)

@@ -46,7 +46,14 @@ def _status(record: UseRecord, policy_paths: list[str] | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from clearance.editorial.tagging import apply_tag, matches_shot, remove_tag, select_clips, target_for
+    from clearance.editorial.tagging import (
+        apply_tag,
+        matches_shot,
+        remember_record,
+        remove_tag,
+        select_clips,
+        target_for,
+    )
     from clearance.editorial.timeline_io import read_timeline, write_timeline
     from clearance.editorial.walk import walk
     from clearance.tags import STATUS_LABELS, Tag
@@ -91,11 +98,12 @@ def run(args: argparse.Namespace) -> int:
         apply_tag(clip, tag)
         print(f"tagged '{clip.name}'{place(clip)}: record {record.id} ({STATUS_LABELS[status]})")
     write_timeline(timeline, out)
+    remember_record(record)
     print(f"wrote {out} ({len(clips)} clip(s) tagged)")
     if out.suffix.lower() == ".edl":
         print(
-            "note: an EDL keeps only the marker name (record id and digest); check it with "
-            f"`clearance check {out} --records <folder holding {Path(args.record).name}>`",
+            "note: an EDL keeps only the marker name (record id and digest); this machine remembers the record, "
+            f"elsewhere check it with `clearance check {out} --records <folder holding {Path(args.record).name}>`",
             file=sys.stderr,
         )
     return 0

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from clearance.errors import ClearanceError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("timeline", help="look at the Clearance tags in a timeline")
@@ -31,6 +33,9 @@ def run_list(args: argparse.Namespace) -> int:
     from clearance.editorial.walk import walk
     from clearance.tags import STATUS_LABELS
 
+    for folder in args.records:
+        if not Path(folder).is_dir():
+            raise ClearanceError(f"--records {folder}: folder not found; pass the folder that holds the record files")
     timeline = read_timeline(args.timeline, rate=args.rate)
     decoder = TagDecoder(RecordIndex([Path(d) for d in args.records]), Path(args.timeline).resolve().parent)
     rate = float(timeline.global_start_time.rate) if timeline.global_start_time else 0.0

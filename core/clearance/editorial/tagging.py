@@ -136,8 +136,37 @@ def read_raw_tag(clip: Any) -> RawTag | None:
     return None
 
 
+def local_records_dir() -> Path:
+    """Every record `clearance tag` attached on this machine, as ``<id>.json``: EDL tags resolve here
+    without ``--records``."""
+    from clearance.paths import data_dir
+
+    return data_dir() / "records"
+
+
+def remember_record(record: UseRecord) -> Path:
+    """Keep a copy of a tagged record in the local store (atomic write; the id names the file)."""
+    import os
+    import tempfile
+
+    from clearance.record import dump_record
+
+    folder = local_records_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{record.id}.json"
+    text = dump_record(record, "json")
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return path
+    fd, tmp = tempfile.mkstemp(prefix=f".{record.id}.", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path
+
+
 class RecordIndex:
-    """Records in a folder (``--records DIR``), by id, read lazily once: where EDL tags find their record."""
+    """Records by id, read lazily: the ``--records DIR`` folders (every file, once), then the local store
+    of tagged records (one file looked up by id). Where tags that carry only a reference find their record."""
 
     def __init__(self, folders: list[Path] | None = None) -> None:
         self.folders = [Path(f) for f in folders or []]
@@ -164,7 +193,29 @@ class RecordIndex:
         return found
 
     def get(self, record_id: str) -> UseRecord | None:
-        return self._load().get(record_id.lower())
+        found = self._load().get(record_id.lower())
+        if found is None:
+            found = self._from_local_store(record_id.lower())
+        return found
+
+    def _from_local_store(self, record_id: str) -> UseRecord | None:
+        try:
+            uuid.UUID(record_id)
+        except ValueError:
+            return None
+        path = local_records_dir() / f"{record_id}.json"
+        if not path.is_file():
+            return None
+        try:
+            record = load_record(path)
+        except ClearanceError as exc:
+            self.problems.append(str(exc))
+            return None
+        if str(record.id) != record_id:
+            self.problems.append(f"{path}: holds record {record.id}, not {record_id}")
+            return None
+        self._load()[record_id] = record
+        return record
 
     def by_digest(self, prefix: str) -> UseRecord | None:
         """A record whose decision digest starts with ``prefix``: a record file written without an ``id``
