@@ -85,7 +85,8 @@ def walk(
 
     def place(composition: Any, origin: Any, label: str, kind: str, nested: str, window: Any) -> Iterator[Placed]:
         nonlocal counter
-        ranges, unknown = _ranges(composition, otio)
+        ranges: Any = None  # computed on the first clip placed: most tracks of a cut have none to place
+        unknown: set[int] = set()
         trim = composition.source_range
         shift = origin - trim.start_time if trim is not None else origin
         for child in composition:
@@ -94,6 +95,8 @@ def walk(
                 found = inspect(child) if inspect is not None else True
                 if found is None:
                     continue
+                if ranges is None:
+                    ranges, unknown = _ranges(composition, otio)
                 span = ranges[child]
                 start = span.start_time + shift
                 if window is None:
@@ -111,6 +114,8 @@ def walk(
                 yield Placed(child, found, counter, label, kind, start_v, end_v - start_v, nested, hidden,
                              id(child) in unknown)
             elif isinstance(child, composition_type):
+                if ranges is None:
+                    ranges, unknown = _ranges(composition, otio)
                 span = ranges[child]
                 inner = f"{nested} > {child.name}" if nested else (child.name or type(child).__name__)
                 lo = span.start_time + shift
