@@ -91,9 +91,12 @@ def _print_table(report: object) -> None:
                 if c.remedy:
                     print(f"       fix: {c.remedy}")
     m = report.media
-    if m.offline or m.missing_reference:
-        print(f"note: {m.offline} clip(s) with offline media, {m.missing_reference} without a media reference "
-              "(not scanned for AI provenance)")
+    unscanned = [part for part in (
+        f"{m.offline} clip(s) with offline media" if m.offline else "",
+        f"{m.missing_reference} clip(s) without a media reference" if m.missing_reference else "",
+    ) if part]
+    if unscanned:
+        print(f"note: not scanned for AI provenance: {' and '.join(unscanned)}")
     for note in report.notes:
         print(f"note: {note}")
 
