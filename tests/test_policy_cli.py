@@ -40,7 +40,7 @@ def test_evaluate_json_is_exactly_the_decision_shape(tmp_path: Path, capsys: pyt
     key = next(f for f in out["findings"] if f["rule"] == "CREATIVE-KEY")
     assert set(key) == {"rule", "outcome", "cites", "message", "remedy", "fields"}
     assert key["cites"] == ["P4"] and key["fields"] == ["use.creative_element", "use.stage"]
-    assert {f["rule"] for f in out["findings"]} == {"CREATIVE-KEY", "BASELINE"}
+    assert {f["rule"] for f in out["findings"]} == {"CREATIVE-KEY", "P4", "BASELINE"}
 
 
 def test_evaluate_readable_and_several_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,11 +59,18 @@ CASES: list[tuple[str, dict[str, Any], str, set[str], set[str]]] = [
         set(),
     ),
     (
-        "background element at final design is not key",
+        "background element at final design is not key (but final-stage material is not temporary: P4)",
         {"use.creative_element": "background", "use.stage": "final"},
+        A,
+        {"P4"},
+        {"CREATIVE-KEY"},
+    ),
+    (
+        "P4 temp material not delivered is temporary",
+        {"use.stage": "temp", "use.in_final_deliverable": "no"},
         N,
         set(),
-        {"CREATIVE-KEY"},
+        {"P4", "FINAL-DELIVERABLE"},
     ),
     ("P1 output resembles unowned material", {"output.resembles_unowned_material": "yes"}, A, {"P1"}, set()),
     ("P1 unsure", {"output.resembles_unowned_material": "unsure"}, A, {"P1"}, set()),
@@ -484,3 +491,15 @@ def test_unregistered_tool_is_noted_when_the_studio_keeps_a_registry() -> None:
     assert note.outcome == N and "not in the studio's tool registry" in note.message
     assert note.fields == ["tools[0].name"]
     assert "P3" not in rules_at(decide(default_policy(), **{"tool.name": "Krea"}))  # no registry, no noise
+
+
+def test_final_stage_is_not_temporary_is_a_setting() -> None:
+    """P4: final-stage material is not temporary by default; a studio may let in_final_deliverable alone decide."""
+    changes = {"use.stage": "final", "use.in_final_deliverable": "no"}
+    strict = decide(**changes)
+    assert strict.outcome == "approval_required" and "P4" in rules_at(strict, "approval_required")
+    p4 = next(f for f in strict.findings if f.rule == "P4")
+    assert p4.fields == ["use.stage", "use.in_final_deliverable"] and "set use.stage" in p4.remedy
+    relaxed = default_policy().model_copy(deep=True)
+    relaxed.thresholds.final_stage_is_not_temporary = False
+    assert decide(relaxed, **changes).outcome == "notify"

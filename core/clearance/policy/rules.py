@@ -334,7 +334,21 @@ def _p3_step(ctx: Context, tool: ToolView, sensitive: list[tuple[str, str]]) -> 
 
 
 def p4_temporary(ctx: Context) -> list[Finding]:
-    if ctx.record.use.in_final_deliverable != "unsure":
+    use = ctx.record.use
+    if use.in_final_deliverable == "no" and use.stage == "final" and ctx.th.final_stage_is_not_temporary:
+        return [
+            _finding(
+                "P4",
+                APPROVAL,
+                ["P4"],
+                "The generated material is at the final stage, so it is not temporary: principle P4 expects generated"
+                " material to stay temporary even when it is not delivered.",
+                "If the material is only for ideation, previs or temp, set use.stage accordingly; otherwise request"
+                " written approval.",
+                ["use.stage", "use.in_final_deliverable"],
+            )
+        ]
+    if use.in_final_deliverable != "unsure":
         return []
     return [
         _finding(

@@ -167,6 +167,15 @@ class Thresholds(Settings):
         ),
         json_schema_extra=stricter("false"),
     )
+    final_stage_is_not_temporary: bool = Field(
+        default=True,
+        description=(
+            'Source principle P4: "generated material is temporary and not part of the final deliverables". True: '
+            "material at use.stage final is not temporary, so P4 asks for approval even when the record says it "
+            "will not be delivered. False: only in_final_deliverable decides P4."
+        ),
+        json_schema_extra=stricter("true"),
+    )
     creative_key_stages: list[Stage] = Field(
         default_factory=lambda: ["final"],
         description=(
