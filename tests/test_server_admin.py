@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from clearance.server import audit
 from clearance.server.config import resolve
-from clearance.server.db import Database, migrate, normalize_url
+from clearance.server.db import HEAD_REVISION, Database, migrate, normalize_url
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -40,7 +40,7 @@ def test_migrations_make_exactly_the_models_schema(db_url: str) -> None:
     db = Database(db_url)
     try:
         before, after = migrate(db)
-        assert before is None and after is not None
+        assert before is None and after == HEAD_REVISION, "db.HEAD_REVISION must name the newest migration"
         assert migrate(db) == (after, after), "a second migration is a no-op"
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
