@@ -89,3 +89,20 @@ def test_server_unreachable_falls_back_to_the_cache_with_a_warning(shared_data: 
     run = cli("check", cut, "--server", "http://127.0.0.1:9")  # discard port: nothing listens
     assert run.code == 1
     assert "warning:" in run.err and "cached on this machine" in run.err
+
+
+def test_keys_planted_in_the_cache_are_not_trusted(shared_data: Path, tmp_path: Path) -> None:
+    """Only the policy says which approver keys count: a keys.json in the local cache is data, not trust."""
+    from clearance.cache import ApprovalCache
+
+    record, cut = _cut(shared_data, tmp_path)
+    studio = KeyRing.open(tmp_path / "studio")
+    policy, folder = approvals_setup(tmp_path, [], studio)
+    rogue = KeyRing.open(tmp_path / "rogue")
+    forged = sign(rogue, record)
+    (folder / f"{forged.approval_id}.json").write_text(forged.to_json())
+    ApprovalCache().store_keys(rogue.public_keys_document())
+
+    run = cli("check", cut, "--policy", policy, "--approvals", folder, "--json")
+    assert run.code == 1
+    assert {c["status"] for c in run.json()["clips"]} == {"approval_required"}

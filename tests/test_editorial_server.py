@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
+import yaml
 from editorial_fixtures import cli, make_record, write_record
 from server_fixtures import LiveServer, live_server  # noqa: F401
 
@@ -27,7 +29,13 @@ def test_check_pulls_approvals_and_denials_from_the_service(
         out = tmp_path / f"cut{n}.otio"
         assert cli("tag", cut, "--clip", clip, "--record", write_record(tmp_path / "r", record), "-o", out).code == 0
         cut = out
-    # a fresh machine: nothing cached until --server pulls it
+    # a fresh machine: nothing cached until --server pulls it. The studio policy names the approver keys
+    # to trust (keys pulled into the cache are never trusted on their own).
+    keys = requests.get(f"{live_server.url}/api/v1/keys", timeout=10).json()["keys"]
+    policy = tmp_path / "studio.yaml"
+    policy.write_text(yaml.safe_dump({"approvals": {"trusted_keys": [
+        {"key_id": k["key_id"], "public_key": k["public_key"]} for k in keys]}}))
+    monkeypatch.setenv("CLEARANCE_POLICY", str(policy))
     monkeypatch.setenv("CLEARANCE_TOKEN", live_server.tokens["ana.artist"])
     run = cli("check", cut, "--server", live_server.url, "--json")
     assert run.code == 1, run.err

@@ -134,9 +134,10 @@ def _evaluate(record: UseRecord, policy: Any) -> Decision:
 class ApprovalLookup:
     """Approvals, trusted keys and revocations: from ``--approvals DIR`` plus the local cache.
 
-    Keys are trusted from the policy (``approvals.trusted_keys``, ``approvals.keys_file``) and from the
-    keys `clearance approvals pull` fetched; never from a keys file lying in an approvals folder, which
-    anyone could have written. A revocations list shipped in the folder is used when its signature holds.
+    Keys are trusted from the policy only (``approvals.trusted_keys``, ``approvals.keys_file``), exactly as
+    the publish gate and the hosts trust them: a keys file in the cache or in an approvals folder is data
+    anyone with write access could have planted. A studio that wants the pulled keys trusted points
+    ``approvals.keys_file`` at the cache. A revocations list in the folder is used when its signature holds.
     """
 
     def __init__(self, policy: Any, approvals_dir: Path | None, now: datetime | None) -> None:
@@ -146,7 +147,7 @@ class ApprovalLookup:
         from clearance.cache import ApprovalCache, revocations_in
 
         self.cache = ApprovalCache()
-        self.keys = TrustedKeys.from_policy(policy).merge(self.cache.keys())
+        self.keys = TrustedKeys.from_policy(policy)
         folder_revocations = None
         if approvals_dir is not None:
             self.cache.load_folder(Path(approvals_dir))
