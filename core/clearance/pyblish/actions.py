@@ -88,7 +88,7 @@ class OpenRecordPage(pyblish.api.Action):
                 self.log.info("opening %s", url)
                 webbrowser.open(url)
             if len(records) > MAX_PAGES:
-                self.log.info("%d more records not opened; see `clearance submit --status`", len(records) - MAX_PAGES)
+                self.log.info("%d more records not opened; see `clearance status`", len(records) - MAX_PAGES)
 
 
 class QueueDisclosure(pyblish.api.Action):
