@@ -309,3 +309,11 @@ def test_audit_log_chain_is_intact_after_the_suite(api: LiveServer, tmp_path: Pa
     out = api.cli("audit", "verify", "--db", api.db)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "audit log intact" in out.stdout
+
+
+def test_disabled_user_is_locked_out(api: LiveServer) -> None:
+    token = api.add_user("leaver.artist", "artist")
+    out = api.cli("admin", "user", "disable", "leaver.artist", "--db", api.db)
+    assert out.returncode == 0 and "1 API token(s) revoked" in out.stdout, out.stderr
+    refused = api.get("/records", token)
+    assert refused.status_code == 401 and "unknown or revoked" in refused.json()["error"]

@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--password-stdin", action="store_true", help="read a web login password from stdin")
     _db_flags(add)
     add.set_defaults(func=run_user_add)
+    dis = user_actions.add_parser(
+        "disable", help="lock a user out: revoke every API token, end web logins (takes effect within 5 s)"
+    )
+    dis.add_argument("name")
+    _db_flags(dis)
+    dis.set_defaults(func=run_user_disable)
     lst = user_actions.add_parser("list", help="list users and their roles")
     _db_flags(lst)
     lst.set_defaults(func=run_user_list)
@@ -90,6 +96,16 @@ def run_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_user_disable(args: argparse.Namespace) -> int:
+    from clearance.server.admin import disable_user
+
+    _config, db = _open(args)
+    with db.write() as session:
+        revoked = disable_user(session, args.name)
+    print(f"user {args.name} disabled: {revoked} API token(s) revoked, web logins ended")
+    return 0
+
+
 def run_user_list(args: argparse.Namespace) -> int:
     from clearance.server.admin import list_users
 
@@ -98,8 +114,9 @@ def run_user_list(args: argparse.Namespace) -> int:
         rows = list_users(session)
     if not rows:
         print("no users yet: add one with `clearance admin user add NAME --role ROLE --production CODE`")
-    for name, has_password, roles in rows:
-        print(f"{name:24} {'web login' if has_password else 'token only':10} {', '.join(roles)}")
+    for name, has_password, disabled, roles in rows:
+        kind = "disabled" if disabled else ("web login" if has_password else "token only")
+        print(f"{name:24} {kind:10} {', '.join(roles)}")
     return 0
 
 

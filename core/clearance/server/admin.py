@@ -82,11 +82,29 @@ def add_user(
     return user, token, notes
 
 
-def list_users(session: Session) -> list[tuple[str, bool, list[str]]]:
+def list_users(session: Session) -> list[tuple[str, bool, bool, list[str]]]:
     users = session.execute(select(User).order_by(User.name)).scalars().all()
     out = []
     for user in users:
         roles = [f"{r.role}@{r.production.code}" for r in session.execute(
             select(Role).where(Role.user_id == user.id)).scalars()]
-        out.append((user.name, user.password_hash is not None, sorted(roles)))
+        out.append((user.name, user.password_hash is not None, user.disabled, sorted(roles)))
     return out
+
+
+def disable_user(session: Session, name: str, actor: str | None = None) -> int:
+    """Lock a user out: web login off, every API token revoked, web sessions ended. Returns tokens revoked."""
+    from sqlalchemy import delete, update
+
+    from clearance.server.models import ApiToken, WebSession
+
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None:
+        raise ClearanceError(f"there is no user {name!r}; `clearance admin user list` shows them")
+    user.disabled = True
+    revoked = session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    ).rowcount
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    audit.append(session, actor or cli_actor(), "user.disable", f"user:{name}", None, {"tokens_revoked": revoked})
+    return int(revoked or 0)
