@@ -50,7 +50,7 @@ def _script(fake_nuke: Any, tmp_path: Path, shared_data: Path) -> tuple[Any, Any
     matte = fake_nuke.nodes.Read(file=str(tmp_path / "matte.jpg"))
     shutil.copy(shared_data / "provenance" / "no_manifest.jpg", tmp_path / "matte.jpg")
     knobs.tag_node(
-        matte, ideation_record().model_copy(update={"use": ideation_record().use.model_copy(update={"stage": "final"})})
+        matte, ideation_record().model_copy(update={"use": ideation_record().use.model_copy(update={"stage": "temp"})})
     )
     write = fake_nuke.nodes.Write(file=str(tmp_path / "out" / "comp.####.exr"))
     write.setInput(0, read)
