@@ -8,7 +8,8 @@ Importing a fixture function into a test module makes it available to that modul
   (or the ``db`` URL given), a temp keys dir; waits for GET /api/v1/health; fails the test with the
   server's log when it cannot start. ``LiveServer.stop()`` sends SIGINT (uvicorn's clean shutdown).
 - ``LiveServer.add_user(name, role, production, password=None)`` runs the real
-  `clearance admin user add` and returns the token printed as its last line.
+  `clearance admin user add` and returns the token printed as its last line; ``add_users([...])`` runs
+  several at once; ``add_user_direct(...)`` does the same through the admin code in-process (quicker).
 - ``start_postgres(base)`` -> PostgresCluster: Debian's PostgreSQL in a temp dir (initdb, `postgres` on a
   free port, run as the `postgres` OS user when we are root); ``.create_database(name)`` returns a URL.
   Raises PostgresUnavailable with the reason (tests turn that into a FAILURE, never a skip).
@@ -82,6 +83,21 @@ class LiveServer:
         if out.returncode != 0:
             pytest.fail(f"`clearance admin user add {name}` failed ({out.returncode}): {out.stderr.strip()}")
         token = out.stdout.strip().splitlines()[-1].strip()
+        self.tokens[name] = token
+        return token
+
+    def add_user_direct(self, name: str, role: str, production: str = PRODUCTION, password: str | None = None) -> str:
+        """The same as `add_user` through the admin code in this process (no CLI start-up: for fixtures that
+        make many users; the CLI itself is exercised by `add_user`)."""
+        from clearance.server.admin import add_user
+        from clearance.server.db import Database
+
+        db = Database(self.db)
+        try:
+            with db.write() as session:
+                _user, token, _notes = add_user(session, name, role, production, password, actor="test-fixture")
+        finally:
+            db.dispose()
         self.tokens[name] = token
         return token
 

@@ -36,8 +36,9 @@ XSS = '<script>alert(1)</script><b>bold</b> "quoted" & <img src=x onerror=alert(
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(tmp_path_factory.mktemp("browser-server"))
     try:
-        server.add_users([(name, role, PRODUCTION, PASSWORDS[name]) for name, role in
-                          (("ana.artist", "artist"), ("sam.approver", "approver"), ("kim.approver", "approver"))])
+        server.add_user("sam.approver", "approver", PRODUCTION, PASSWORDS["sam.approver"])  # the real CLI
+        for name, role in (("ana.artist", "artist"), ("kim.approver", "approver")):
+            server.add_user_direct(name, role, PRODUCTION, PASSWORDS[name])
         yield server
     finally:
         server.stop()
