@@ -111,6 +111,9 @@ def test_approver_approves_in_the_browser_and_the_artist_holds_a_valid_approval(
     assert held[0].statement.approver == "sam.approver"
     assert held[0].statement.conditions == "Background only; not in marketing material."
     assert held[0].statement.expires_at is not None and held[0].statement.expires_at.year == 2099
+    download = page.request.get(f"{site.url}/records/{record.id}/approvals/{held[0].approval_id}.json")
+    assert download.ok and "attachment" in download.headers["content-disposition"]
+    assert download.json() == held[0].model_dump(mode="json")
     assert page.dialogs == []
     page.context.close()
 
