@@ -206,3 +206,33 @@ def test_json_schema_names_every_contract_field() -> None:
     ):
         assert f'"{name}"' in text, name
     assert UseRecord.model_validate({}).use.stage == "final"  # a missing stage is judged as the riskiest
+
+
+def test_cli_command_table_matches_what_each_module_registers() -> None:
+    """`clearance CMD` imports only CMD's module: the table must name every command each module adds."""
+    import argparse
+    import importlib
+
+    from clearance.cli.main import COMMANDS
+
+    for module in set(COMMANDS.values()):
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(f"clearance.cli.{module}_cmd").register(sub)
+        registered = set(sub.choices)
+        assert registered == {c for c, m in COMMANDS.items() if m == module}, module
+
+
+def test_cli_help_lists_every_command_and_bad_arguments_exit_2(capsys) -> None:
+    from clearance.cli.main import COMMANDS, main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert all(command in out for command in COMMANDS)
+    with pytest.raises(SystemExit) as info:
+        main(["evaluate", "--no-such-flag", "x.yaml"])
+    assert info.value.code == 2
+    assert "unrecognized arguments: --no-such-flag (see `clearance evaluate --help`)" in capsys.readouterr().err
+    assert main([]) == 2

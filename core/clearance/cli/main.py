@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -17,25 +16,28 @@ from collections.abc import Sequence
 from clearance import __version__
 from clearance.errors import ClearanceError
 
-# Order is the order of `clearance --help`.
-COMMAND_MODULES = (
-    "record",
-    "evaluate",
-    "schema",
-    "policy",
-    "submit",
-    "approvals",
-    "serve",
-    "admin",
-    "audit",
-    "demo",
-    "publish",
-    "tag",
-    "check",
-    "timeline",
-    "scan",
-    "install",
-)
+# Every top-level command and the module that registers it, in `clearance --help` order. Only the module
+# of the command being run is imported, so `clearance evaluate` does not pay for the server or OTIO.
+COMMANDS: dict[str, str] = {
+    "record": "record",
+    "evaluate": "evaluate",
+    "schema": "schema",
+    "policy": "policy",
+    "submit": "submit",
+    "sync": "submit",
+    "status": "submit",
+    "approvals": "approvals",
+    "serve": "serve",
+    "admin": "admin",
+    "audit": "audit",
+    "demo": "demo",
+    "publish": "publish",
+    "tag": "tag",
+    "check": "check",
+    "timeline": "timeline",
+    "scan": "scan",
+    "install": "install",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,21 +46,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or with only the module that registers ``only``."""
     parser = _Parser(prog="clearance", description="GenAI disclosure and clearance for film and TV pipelines.")
     parser.add_argument("--version", action="version", version=f"clearance {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        if importlib.util.find_spec(f"clearance.cli.{name}_cmd") is None:  # DEV-ONLY: remove before landing
-            continue
-        module = importlib.import_module(f"clearance.cli.{name}_cmd")
-        module.register(sub)
+    if only == "--version":
+        modules: list[str] = []
+    elif only in COMMANDS:
+        modules = [COMMANDS[only]]
+    else:
+        modules = list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        importlib.import_module(f"clearance.cli.{name}_cmd").register(sub)
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # Report against the command's own parser, so the usage and the --help hint are the command's.
+        command_parser = _command_parser(parser, getattr(args, "command", None)) or parser
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
