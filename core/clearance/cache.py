@@ -216,3 +216,35 @@ def keys_in(folder: str | Path) -> TrustedKeys:
     """A keys.json shipped in an ``--approvals`` folder (empty when there is none)."""
     path = Path(folder) / KEYS_FILE
     return TrustedKeys.from_file(path) if path.exists() else TrustedKeys()
+
+
+class KeyTrust:
+    """The approver keys a check may trust, and a warning when they were not pinned by the policy."""
+
+    def __init__(self, keys: TrustedKeys, warning: str | None = None) -> None:
+        self.keys = keys
+        self.warning = warning
+
+
+def trusted_keys(policy: Any, cache: ApprovalCache | None = None) -> KeyTrust:
+    """Which approver keys count, the same for publish, hosts, `clearance check` and `approvals verify`.
+
+    Keys the policy pins (``approvals.trusted_keys``, ``approvals.keys_file``) are the studio's trust
+    anchor: when there are any, nothing else is trusted. A policy that pins none falls back to the keys
+    `clearance approvals pull` fetched from the service (``approvals.trust_pulled_keys``, on by default), so
+    a fresh machine can check approvals offline; every check then says so. A keys file found in an
+    approvals folder is never trusted: anyone could have put it there.
+    """
+    settings = policy.approvals
+    pinned = TrustedKeys.from_policy(policy)
+    if len(pinned) or settings.keys_file or not settings.trust_pulled_keys:
+        return KeyTrust(pinned)
+    cache = cache or ApprovalCache()
+    pulled = cache.keys()
+    if not len(pulled):
+        return KeyTrust(pinned)
+    return KeyTrust(
+        pulled,
+        f"approver keys are trusted from the local cache ({cache.keys_path}), as pulled from the service; "
+        "pin them in the studio policy (approvals.trusted_keys) so nobody can swap them",
+    )

@@ -24,7 +24,7 @@ from clearance.approvals import (
     sign_overlay,
     verify,
 )
-from clearance.cache import ApprovalCache, _read_revocations
+from clearance.cache import ApprovalCache, _read_revocations, trusted_keys
 from clearance.documents import load_document
 from clearance.errors import ClearanceError
 from clearance.record import Target, load_record
@@ -122,9 +122,13 @@ def run_verify(args: argparse.Namespace) -> int:
     approval = parse_approval(doc.data, doc.source)
     record = load_record(args.record)
     policy = _policy(args.policy)
-    keys = TrustedKeys.from_policy(policy)
     if args.keys:
-        keys = keys.merge(TrustedKeys.from_file(args.keys))
+        keys = TrustedKeys.from_policy(policy).merge(TrustedKeys.from_file(args.keys))
+    else:
+        trust = trusted_keys(policy)
+        keys = trust.keys
+        if trust.warning:
+            print(f"warning: {trust.warning}", file=sys.stderr)
     if not len(keys):
         raise ClearanceError(
             "no trusted keys: add the service's keys to the policy's approvals.trusted_keys, or pass "

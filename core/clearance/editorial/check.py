@@ -134,20 +134,20 @@ def _evaluate(record: UseRecord, policy: Any) -> Decision:
 class ApprovalLookup:
     """Approvals, trusted keys and revocations: from ``--approvals DIR`` plus the local cache.
 
-    Keys are trusted from the policy only (``approvals.trusted_keys``, ``approvals.keys_file``), exactly as
-    the publish gate and the hosts trust them: a keys file in the cache or in an approvals folder is data
-    anyone with write access could have planted. A studio that wants the pulled keys trusted points
-    ``approvals.keys_file`` at the cache. A revocations list in the folder is used when its signature holds.
+    Keys are trusted exactly as the publish gate and the hosts trust them (``clearance.cache.trusted_keys``):
+    the policy's pinned keys, else the keys pulled from the service, with a warning; never a keys file lying
+    in an approvals folder. A revocations list in the folder is used when its signature holds.
     """
 
     def __init__(self, policy: Any, approvals_dir: Path | None, now: datetime | None) -> None:
         from datetime import timedelta
 
-        from clearance.approvals import TrustedKeys
-        from clearance.cache import ApprovalCache, revocations_in
+        from clearance.cache import ApprovalCache, revocations_in, trusted_keys
 
         self.cache = ApprovalCache()
-        self.keys = TrustedKeys.from_policy(policy)
+        trust = trusted_keys(policy, self.cache)
+        self.keys = trust.keys
+        self.key_warning = trust.warning
         folder_revocations = None
         if approvals_dir is not None:
             self.cache.load_folder(Path(approvals_dir))
@@ -382,6 +382,8 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
     notes = list(checker.decoder.records.problems)
     if checker._lookup is not None:
         notes.extend(getattr(checker._lookup.cache, "problems", []) or [])
+        if checker._lookup.key_warning:
+            notes.append(checker._lookup.key_warning)
     if media.scan_errors:
         notes.append(f"{media.scan_errors} media file(s) could not be scanned for AI provenance; check them by hand")
     return CheckReport(

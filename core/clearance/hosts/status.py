@@ -94,10 +94,10 @@ class Judge:
 
     def keys(self) -> Any:
         if self._keys is None:
-            from clearance.approvals import TrustedKeys
+            from clearance.cache import trusted_keys
 
-            # Keys pulled into the cache are trusted only through the policy (approvals.keys_file).
-            self._keys = TrustedKeys.from_policy(self.policy)
+            # the same trust as publish: the policy's keys, else the pulled ones (see cache.trusted_keys)
+            self._keys = trusted_keys(self.policy).keys
         return self._keys
 
     def decide(self, record: UseRecord) -> Decision:

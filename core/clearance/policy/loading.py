@@ -226,9 +226,13 @@ def is_stricter_or_equal(kind: str, old: Any, new: Any) -> bool:
         if old is None or new is None:
             return False
         return new >= old if kind == "higher" else new <= old
-    if kind in ("superset", "subset"):
+    if kind == "fixed":
+        return False  # only the first layer (or a signed overlay) sets it
+    if kind in ("superset", "subset", "subset_nonempty"):
         old_set = {_hashable(v) for v in old or []}
         new_set = {_hashable(v) for v in new or []}
+        if kind == "subset_nonempty" and old_set and not new_set:
+            return False  # emptying a pinned list would switch on a fallback, e.g. trusting pulled keys
         return new_set >= old_set if kind == "superset" else new_set <= old_set
     if kind == "environment":
         return _ENV_RANK.get(new, 3) >= _ENV_RANK.get(old, 3)
@@ -253,6 +257,8 @@ _HINTS = {
     "lower": "a higher number",
     "superset": "removing items",
     "subset": "adding items",
+    "subset_nonempty": "adding items or removing all of them",
+    "fixed": "changing it after the first layer",
     "environment": "a more trusted environment",
     "tri": "a more favourable fact",
 }

@@ -84,13 +84,29 @@ class TrustedKey(Settings):
 class ApprovalSettings(Settings):
     trusted_keys: list[TrustedKey] = Field(
         default_factory=list,
-        description="Approver keys whose signatures are accepted offline.",
-        json_schema_extra=stricter("subset"),
+        description=(
+            "Approver keys whose signatures are accepted offline: the studio's trust anchor. A later layer may "
+            "drop keys but not add any, nor drop them all (that would fall back to pulled keys)."
+        ),
+        json_schema_extra=stricter("subset_nonempty"),
     )
     keys_file: str | None = Field(
         default=None,
-        description="A keys document (GET /api/v1/keys) to trust as well, e.g. the local cache.",
-        json_schema_extra=stricter("any"),
+        description=(
+            "A keys document (GET /api/v1/keys) to trust as well, e.g. the local cache's keys.json. Only the "
+            "first layer (or a signed overlay) may set or change it."
+        ),
+        json_schema_extra=stricter("fixed"),
+    )
+    trust_pulled_keys: bool = Field(
+        default=True,
+        description=(
+            "When the policy pins no key (neither trusted_keys nor keys_file), trust the keys `clearance approvals "
+            "pull` fetched from the service into the local cache, with a warning, so a fresh machine can check "
+            "approvals offline. Pinning keys always turns this off; false refuses every approval until keys are "
+            "pinned."
+        ),
+        json_schema_extra=stricter("false"),
     )
     revocations_max_age_hours: float = Field(
         default=24.0,

@@ -124,16 +124,17 @@ def _later(a: Any, b: Any) -> bool:
 
 
 def approval_source(context: Any) -> ApprovalSource:
-    """Trusted keys come from the policy only: keys found in a cache or an approvals folder could be anyone's."""
+    """Trusted keys as `clearance.cache.trusted_keys` decides: the policy's, else the pulled ones, with a warning."""
     source = context.data.get("clearance_approval_source")
     if source is not None:
         return source
-    from clearance.approvals import TrustedKeys
-    from clearance.cache import ApprovalCache, revocations_in
+    from clearance.cache import ApprovalCache, revocations_in, trusted_keys
 
     policy: Policy = context_policy(context)
-    keys = TrustedKeys.from_policy(policy)
     cache = ApprovalCache()
+    trust = trusted_keys(policy, cache)
+    keys = trust.keys
+    context.data["clearance_key_trust_warning"] = trust.warning
     revocations = cache.revocations(keys)
     folder = context.data.get("clearance_approvals_dir")
     if folder:
@@ -167,6 +168,8 @@ def approval_valid(context: Any, checks: list[ItemCheck], setting: ValidatorSett
     if not needing:
         return out
     source = approval_source(context)
+    if context.data.get("clearance_key_trust_warning"):
+        out.notes.append(context.data["clearance_key_trust_warning"])
     production = context.data.get("clearance_production") or None
     now: datetime | None = context.data.get("clearance_now")
     # One record covers many targets: verify its approvals once (signature, digest, production, expiry,
