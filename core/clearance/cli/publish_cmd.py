@@ -37,6 +37,8 @@ MAX_LISTED = 20
 
 def _print_report(report: Any) -> None:
     out = sys.stdout
+    for note in report.notes:
+        print(f"warning: {note}", file=out)
     for title, warning in report.warnings:
         print(f"warning: {title}: {warning.name}: {warning.message}", file=out)
     if report.checked_only and report.passed:
@@ -84,6 +86,7 @@ def _as_json(report: Any) -> dict[str, Any]:
             for f in report.failures
         ],
         "warnings": [{"title": t, "name": w.name, "message": w.message} for t, w in report.warnings],
+        "notes": report.notes,
         "errors": report.errors,
     }
 

@@ -38,6 +38,7 @@ class PublishReport:
     manifest: LoadedManifest
     failures: list[Failure] = field(default_factory=list)
     warnings: list[tuple[str, ItemFailure]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     disclosure_path: Path | None = None
@@ -132,6 +133,8 @@ def _report(report: PublishReport, context: Any) -> PublishReport:
     for vid, found in (context.data.get(WARNINGS_KEY) or {}).items():
         title = catalog.VALIDATORS[vid].title if vid in catalog.VALIDATORS else vid
         report.warnings += [(title, w) for w in found]
+    if context.data.get("clearance_key_trust_warning"):
+        report.notes.append(context.data["clearance_key_trust_warning"])
     report.written = [Path(p) for p in context.data.get(WRITTEN_KEY, [])]
     path = context.data.get("clearance_manifest_path")
     report.disclosure_path = Path(path) if path else None
