@@ -95,13 +95,22 @@ def test_shot_code_tags_every_clip_of_the_shot(shared_data: Path, tmp_path: Path
     assert all("sh010" not in name for name in untouched)
 
 
-def test_ambiguous_and_unknown_clip_names_are_refused(shared_data: Path, tmp_path: Path) -> None:
-    record = write_record(tmp_path, make_record("notify"))
+def test_a_repeated_clip_name_tags_every_clip_of_it_and_unknown_names_are_refused(
+        shared_data: Path, tmp_path: Path) -> None:
+    record = write_record(tmp_path, make_record("approval"))
     src = shared_data / "otio" / "premiere_example.otio"
-    run = cli("tag", src, "--clip", "sc01_sh010_anim.mov", "--record", record, "-o", tmp_path / "o.otio")
-    assert run.code == 2
-    assert len(run.err.strip().splitlines()) == 1
-    assert "names 6 clips" in run.err and "sc01_sh010_anim.mov#1" in run.err
+    run = cli("tag", src, "--clip", "sc01_sh010_anim.mov", "--record", record, "-o", tmp_path / "all.otio")
+    assert run.code == 0, run.err
+    assert run.out.count("tagged 'sc01_sh010_anim.mov'") == 6
+    checked = cli("check", tmp_path / "all.otio", "--json")
+    assert checked.code == 1
+    assert [c["name"] for c in checked.json()["clips"]] == ["sc01_sh010_anim.mov"] * 6
+    run = cli("tag", src, "--clip", "sc01_sh010_anim.mov#2", "--record", record, "-o", tmp_path / "one.otio")
+    assert run.code == 0 and run.out.count("tagged '") == 1
+    second = [c for c in read(tmp_path / "one.otio").find_clips() if c.name == "sc01_sh010_anim.mov"][1]
+    assert "clearance" in second.metadata
+    run = cli("tag", src, "--clip", "sc01_sh010_anim.mov#7", "--record", record, "-o", tmp_path / "o.otio")
+    assert run.code == 2 and "#7 is out of range (1-6)" in run.err
     run = cli("tag", src, "--clip", "sc01_sh01_anim.mov", "--record", record, "-o", tmp_path / "o.otio")
     assert run.code == 2 and "close names" in run.err and "'sc01_sh010_anim.mov'" in run.err
     assert not (tmp_path / "o.otio").exists()

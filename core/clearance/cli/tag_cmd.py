@@ -22,11 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("timeline", metavar="TIMELINE", help="the timeline to tag (.otio, .otioz, .otiod, .edl, .xml, .aaf)")
     p.add_argument("--clip", action="append", default=[], metavar="NAME",
-                   help="a clip name; NAME#2 picks the 2nd clip of that name; repeat for several")
+                   help="a clip name: every clip of that name is tagged; NAME#2 picks only the 2nd; repeat for several")
     p.add_argument("--shot", action="append", default=[], metavar="CODE",
                    help="every clip of a shot: a shot field in clip metadata, or the code's words in the clip name")
     p.add_argument("--all-matching", action="store_true",
-                   help="tag every clip a --clip names (and allow glob patterns such as 'sh01*')")
+                   help="let --clip take glob patterns such as 'sh01*'")
     p.add_argument("--record", metavar="FILE", help="the use record (YAML or JSON)")
     p.add_argument("--remove", action="store_true", help="take the Clearance tag off the named clips instead")
     p.add_argument("--no-embed", action="store_true",

@@ -388,7 +388,8 @@ _PICK = re.compile(r"^(.*)#(\d+)$")
 
 
 def select_clips(timeline: Any, clip_names: list[str], shots: list[str], all_matching: bool, source: str) -> list[Any]:
-    """The clips the editor named. Unknown or ambiguous names are refused with the close names listed."""
+    """The clips the editor named: every clip of each exact name (NAME#N: the Nth one). Unknown names are refused
+    with the close names listed."""
     clips = list(iter_clips(timeline))
     chosen: list[Any] = []
     seen: set[int] = set()
@@ -421,11 +422,8 @@ def select_clips(timeline: Any, clip_names: list[str], shots: list[str], all_mat
                     f"{source}: {base!r} names {len(found)} clips; #{pick} is out of range (1-{len(found)})"
                 )
             found = [found[pick - 1]]
-        elif len(found) > 1 and not all_matching:
-            raise ClearanceError(
-                f"{source}: {base!r} names {len(found)} clips; pick one with '{base}#1' to '{base}#{len(found)}' "
-                "(timeline order, see `clearance timeline list --all`) or tag them all with --all-matching"
-            )
+        # A name used by several clips is the same media cut in several times: the same use, so every
+        # one of them is tagged (the CLI says how many); NAME#N picks one.
         for clip in found:
             add(clip)
     for code in shots:
