@@ -86,6 +86,32 @@ def test_revocation_reaches_the_offline_check(live_server: LiveServer) -> None: 
     assert result.code == "revoked" and "consent withdrawn" in result.reason
 
 
+def test_verify_refreshes_revocations_from_the_service_when_it_can(
+        live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Revoked after the last pull: `approvals verify` online sees it; `--offline` uses the cached list."""
+    record = make_record()
+    with artist(live_server) as client, DisclosureClient(live_server.url, live_server.tokens["sam.approver"]) as boss:
+        client.submit(record)
+        signed = boss.decide(record.id, "approve")
+        client.pull_approvals([record.id])
+        boss.revoke(signed["statement"]["approval_id"], reason="consent withdrawn")
+    cache = ApprovalCache()
+    approval_file = tmp_path / "approval.json"
+    approval_file.write_text(cache.approvals_for(record.id)[0].to_json())
+    record_file = tmp_path / "record.yaml"
+    record_file.write_text(dump_record(record))
+    monkeypatch.setenv("CLEARANCE_SERVER", live_server.url)
+    monkeypatch.setenv("CLEARANCE_TOKEN", live_server.tokens["ana.artist"])
+    args = ("approvals", "verify", str(approval_file), "--record", str(record_file), "--keys", str(cache.keys_path))
+    code, out, _ = cli(*args, "--offline")
+    assert code == 0 and out.startswith("valid:")  # the cached list predates the revocation
+    code, _, err = cli(*args)
+    assert code == 1 and "revoked" in err and "consent withdrawn" in err
+    monkeypatch.setenv("CLEARANCE_SERVER", f"http://127.0.0.1:{free_port()}")  # nobody listening
+    code, _, err = cli(*args)
+    assert code == 1 and "could not refresh the revocation list" in err  # the refreshed list was cached
+
+
 def test_an_artist_cannot_approve(live_server: LiveServer) -> None:  # noqa: F811
     record = make_record()
     with artist(live_server) as client:

@@ -375,6 +375,14 @@ class DisclosureClient:
             if not records or offset >= int(page.get("total", 0)):
                 return ids
 
+    def refresh_revocations(self, keys: TrustedKeys) -> Revocations:
+        """Fetch the service's revocation list now, check its signature with ``keys`` and cache it."""
+        fetched = now_utc()
+        document = self.request("GET", "/revocations")
+        revocations = Revocations.from_document(document, keys=keys, source=f"{self.server}{API}/revocations")
+        self.cache.store_revocations(document, fetched, self.server)
+        return revocations
+
     def pull_approvals(
         self, record_ids: Iterable[object] | None = None, *, production: str | None = None
     ) -> PullReport:

@@ -1,17 +1,21 @@
 """`clearance approvals pull|verify|list|sign-overlay`: signed approvals for offline checks.
 
 verify exits 0 when the approval is valid, 1 with the reason when it is not, 2 for bad input.
-With no revocation list cached (and none given), verify warns "not checked" and still exits 0 when
-everything else holds; --require-revocations makes a missing or stale list a refusal, as publish does.
+Revocations: a list given with --revocations; else, when a service is configured and answers, its current
+list (so a revocation made a minute ago counts); else the cached one. With none at all, verify warns "not
+checked" and still exits 0 when everything else holds; --require-revocations makes a missing or stale list a
+refusal, as publish does.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -59,6 +63,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     ver.add_argument("--revocations", metavar="FILE", help="a revocation list (default: the cache)")
     ver.add_argument("--require-revocations", action="store_true",
                      help="refuse when no current revocation list is available (as publish validators do)")
+    ver.add_argument("--offline", action="store_true",
+                     help="do not refresh the revocation list from the service; use the cached one")
+    ver.add_argument("--server", help="the disclosure service URL (default: $CLEARANCE_SERVER, else the policy's)")
+    ver.add_argument("--token", help="your API token (default: $CLEARANCE_TOKEN)")
     ver.set_defaults(func=run_verify)
 
     lst = inner.add_parser("list", help="the approvals held in the local cache")
@@ -142,8 +150,10 @@ def run_verify(args: argparse.Namespace) -> int:
             raise ClearanceError(problems[0] if problems else f"{args.revocations}: file not found")
     else:
         cache = ApprovalCache()
-        revocations = cache.revocations(keys)
-        problems = cache.problems
+        revocations = None if args.offline else _fresh_revocations(args, policy, keys)
+        if revocations is None:
+            revocations = cache.revocations(keys)
+            problems = cache.problems
     max_age = timedelta(hours=policy.approvals.revocations_max_age_hours)
     checked_revocations = True
     if revocations is None and not args.require_revocations:
@@ -166,6 +176,23 @@ def run_verify(args: argparse.Namespace) -> int:
         return 0
     print(f"refused: {result.reason}", file=sys.stderr)
     return 1
+
+
+def _fresh_revocations(args: argparse.Namespace, policy: Any, keys: TrustedKeys) -> Revocations | None:
+    """A revocation revoked a minute ago must count: when a service is configured and answers, its current
+    list is used (and cached); offline, the cached list is used, with a note."""
+    server = args.server or os.environ.get("CLEARANCE_SERVER") or policy.approvals.server
+    if not server:
+        return None
+    from clearance.client import ClientError, DisclosureClient
+
+    try:
+        with DisclosureClient(server=server, token=args.token) as client:
+            return client.refresh_revocations(keys)
+    except ClientError as exc:
+        print(f"clearance: warning: could not refresh the revocation list ({exc}); using the cached one",
+              file=sys.stderr)
+        return None
 
 
 def _iso(value: datetime | None) -> str:
