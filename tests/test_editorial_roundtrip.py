@@ -149,3 +149,21 @@ def test_marker_colour_follows_status_and_metadata_wins_over_marker(shared_data:
     clean = tmp_path / "clean.otio"
     assert cli("tag", again, "--clip", "Clip-001", "--remove", "-o", clean).code == 0
     assert cli("check", clean).code == 0
+
+
+def test_otio_to_fcpx_xml_keeps_tags_through_marker_names(shared_data: Path, tmp_path: Path) -> None:
+    """FCP X XML keeps a marker's name (not its note nor clip metadata): the tag resolves through it."""
+    record = make_record("approval")
+    record_file = write_record(tmp_path / "records", record)
+    src = shared_data / "otio" / "simple_cut.otio"
+    out = tmp_path / "cut.fcpxml"
+    _tag(src, ["Clip-002"], record_file, out)
+    assert "<fcpxml" in out.read_text()
+    back = read(out)
+    clip = next(c for c in back.find_clips() if c.name == "Clip-002")
+    assert METADATA_KEY not in clip.metadata and clip.markers[0].name.startswith(f"{MARKER_NAME} ")
+    run = cli("check", out, "--json")
+    assert run.code == 1, run.err
+    expected = {e.name: e for e in expected_clips(read(src))[0]}["Clip-002"]
+    assert _reported(run.json()) == {("Clip-002", expected.frame_in, expected.frame_out, str(record.id))}
+    assert cli("check", out, "--records", tmp_path / "records", "--json").code == 1

@@ -194,7 +194,7 @@ def write_timeline(timeline: Any, path: str | Path, *, purpose: str = "tag") -> 
     otio = _otio()
     adapter = adapter_for(p)
     hook_args = {"clearance": {"purpose": purpose}}
-    if adapter in {"cmx_3600", "fcp_xml"}:
+    if adapter in {"cmx_3600", "fcp_xml", "fcpx_xml"}:  # these writers need every clip's source range
         _pin_source_ranges(timeline)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=suffix, dir=p.parent)
