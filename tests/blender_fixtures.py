@@ -504,17 +504,9 @@ def publish_in_blender() -> dict[str, Any]:
     os.environ["PYBLISHPLUGINPATH"] = str(PLUGIN_DIR)
     register("blender")
     context = pyblish.util.publish()
-    failures: dict[str, list[str]] = {}
-    errors: list[str] = []
-    for result in context.data.get("results", []):
-        error = result.get("error")
-        if error is None:
-            continue
-        vid = getattr(error, "validator_id", None)
-        if vid:
-            failures[vid] = sorted(f.handle for f in error.failures)
-        else:
-            errors.append(f"{result.get('plugin')}: {error}")
+    from publish_fixtures import failures_by_validator
+
+    failures, errors = failures_by_validator(context)
     plugins = sorted(r["plugin"].__name__ for r in context.data.get("results", []))
     return {
         "failures": failures,

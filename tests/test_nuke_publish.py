@@ -26,17 +26,7 @@ def _publish() -> tuple[dict[str, list[str]], list[str], Any]:
     pyblish.api.deregister_host("standalone", quiet=True)
     register("nuke")
     context = pyblish.util.publish()
-    failures: dict[str, list[str]] = {}
-    other: list[str] = []
-    for result in context.data.get("results", []):
-        error = result.get("error")
-        if error is None:
-            continue
-        vid = getattr(error, "validator_id", None)
-        if vid:
-            failures[vid] = sorted(f.handle for f in error.failures)
-        else:
-            other.append(f"{result['plugin'].__name__}: {error}")
+    failures, other = publish_fixtures.failures_by_validator(context)
     return failures, other, context
 
 
