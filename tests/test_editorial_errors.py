@@ -53,7 +53,7 @@ def test_unknown_schema_inside_names_the_object_and_schema(shared_data: Path, tm
     ("garbage.edl", bytes(range(256)) * 4, "not a readable cmx_3600 timeline"),
     ("bad.xml", b"<xmeml><sequence><name>x</name>", "not a readable fcp_xml timeline"),
     ("bad.aaf", b"not an aaf file", "not a readable AAF timeline"),
-    ("cut.fcpxml", b'<fcpxml version="1.9"></fcpxml>', "otio-fcpx-xml-adapter"),
+    ("cut.fcpxml", b'<fcpxml version="1.9"></fcpxml>', "holds no timeline"),
     ("cut.mov", b"\x00\x00", "no timeline format for '.mov'"),
 ])
 def test_unreadable_interchange_files(tmp_path: Path, name: str, content: bytes, needle: str) -> None:

@@ -145,6 +145,8 @@ def _unknown_schema(path: Path) -> str | None:
 
 def as_timeline(result: Any, source: Path | str) -> Any:
     otio = _otio()
+    if result is None:  # e.g. an FCP X XML with no project or sequence in it
+        raise ClearanceError(f"{source}: holds no timeline (nothing the reader could use); export the cut again")
     if isinstance(result, otio.schema.Timeline):
         return result
     if isinstance(result, otio.schema.SerializableCollection):
