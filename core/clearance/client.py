@@ -395,10 +395,7 @@ class DisclosureClient:
         self.cache.store_keys(keys_doc, fetched)
         keys = TrustedKeys.from_document(keys_doc, f"{self.server}{API}/keys")
         report.keys = len(keys)
-        revocations_doc = self.request("GET", "/revocations")
-        Revocations.from_document(revocations_doc, keys=keys, source=f"{self.server}{API}/revocations")
-        self.cache.store_revocations(revocations_doc, fetched, self.server)
-        report.revocations = len(revocations_doc.get("revocations", []))
+        report.revocations = len(self.refresh_revocations(keys).revoked)
         wanted = {str(r) for r in record_ids} if record_ids is not None else (
             set() if production else set(self.outbox.record_ids()) | set(self.cache.record_ids())
         )
