@@ -29,7 +29,7 @@ from clearance.provenance.model import VERDICT_RANK
 from clearance.provenance.scanner import read_raw
 from clearance.provenance.signals import looks_like_a1111, source_type_verdict, tool_name
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "provenance"
+SHARED = Path(__file__).resolve().parents[1] / "tests" / "data" / "provenance"
 A1111 = ("portrait of an astronaut, studio light\nNegative prompt: blurry\n"
          "Steps: 30, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: {seed}, Size: 768x768, Model: sdxl_base")
 

@@ -1,13 +1,11 @@
-"""Shared test fixtures: an isolated CLEARANCE_HOME for every test, paths to the shared real data."""
+"""Shared test fixtures: an isolated CLEARANCE_HOME for every test, the vendored real data in tests/data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
+from vendored import require_test_data
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +20,5 @@ def clearance_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared test data is missing: expected {SHARED_DATA} (a sibling of the repository)")
-    return SHARED_DATA
+    """tests/data: third-party samples vendored with their licences; a missing file fails the test."""
+    return require_test_data()

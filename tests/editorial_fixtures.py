@@ -14,20 +14,16 @@ from typing import Any
 
 import opentimelineio as otio
 import yaml
+from vendored import timelines
 
 from clearance.approvals import ApprovalStatement, KeyRing, SignedApproval
 from clearance.cli.main import main
 from clearance.record import UseRecord, decision_digest, dump_record
 
-SHARED_DATA = (Path(__file__).resolve().parent.parent.parent / "shared" / "data").resolve()
-
 
 def shared_timelines() -> list[Path]:
-    """Every timeline in the shared real data: otio/, edl/, fcpxml/."""
-    found = []
-    for folder, pattern in (("otio", "*.otio"), ("edl", "*.edl"), ("fcpxml", "*.xml")):
-        found.extend(sorted((SHARED_DATA / folder).glob(pattern)))
-    return found
+    """Every vendored real timeline in tests/data: otio/, edl/, fcpxml/ (a missing one fails its test)."""
+    return timelines()
 
 
 NO_RISK = {

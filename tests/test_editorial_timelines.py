@@ -1,4 +1,4 @@
-"""Tag and check every real timeline in ../shared/data (OTIO, CMX 3600 EDL, FCP 7 XML) through the CLI.
+"""Tag and check every vendored real timeline in tests/data (OTIO, CMX 3600 EDL, FCP 7 XML) through the CLI.
 
 Expected timecodes come from editorial_fixtures.expected_clips, which sums item durations itself.
 """
@@ -17,7 +17,7 @@ def _cases() -> list[str]:
 
 
 @pytest.mark.parametrize("source", _cases(), ids=lambda s: Path(s).parent.name + "/" + Path(s).name)
-def test_tag_then_check_reports_exactly_the_tagged_clips(source: str, tmp_path: Path) -> None:
+def test_tag_then_check_reports_exactly_the_tagged_clips(source: str, tmp_path: Path, shared_data: Path) -> None:
     path = Path(source)
     timeline = read(path)
     expected, rate = expected_clips(timeline)
@@ -53,7 +53,7 @@ def test_tag_then_check_reports_exactly_the_tagged_clips(source: str, tmp_path: 
 
 
 @pytest.mark.parametrize("source", _cases(), ids=lambda s: Path(s).parent.name + "/" + Path(s).name)
-def test_untagged_timeline_is_deliverable(source: str) -> None:
+def test_untagged_timeline_is_deliverable(source: str, shared_data: Path) -> None:
     run = cli("check", source)
     assert run.code == 0, run.out + run.err
     assert "deliverable; no tagged clips" in run.out

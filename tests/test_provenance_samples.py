@@ -1,4 +1,4 @@
-"""The real third-party samples in ../shared/data/provenance: expected verdicts, evidence, --verify agreement."""
+"""The real third-party samples in tests/data/provenance: expected verdicts, evidence, --verify agreement."""
 
 from __future__ import annotations
 
