@@ -95,3 +95,24 @@ def test_otioconvert_is_gated_in_a_real_process(shared_data: Path, tmp_path: Pat
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "tagged.otio"), str(tmp_path / "out.xml")],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("suffix", [".edl", ".xml", ".otio"])
+def test_tag_is_not_a_delivery_whatever_the_writer(shared_data: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
+    # The EDL and FCP 7 XML adapters only write strings: OTIO runs the hook a second time through
+    # write_to_string with a fresh argument map, which used to refuse `clearance tag -o tagged.edl`.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump({"editorial": {"block_delivery_write": True}}))
+    monkeypatch.delenv("CLEARANCE_OTIO_HOOK", raising=False)
+    monkeypatch.setenv("CLEARANCE_POLICY", str(policy))
+    record = write_record(tmp_path, make_record("approval"))
+    out = tmp_path / f"tagged{suffix}"
+    done = cli("tag", shared_data / "edl" / "avid_example.edl", "--clip", "take_1", "--record", record, "-o", out)
+    assert done.code == 0, done.err
+    assert out.exists()
+    # ...while a delivery write of the same blocked cut is still refused
+    timeline = otio.adapters.read_from_file(str(tmp_path / "tagged.otio")) if suffix == ".otio" else None
+    if timeline is not None:
+        with pytest.raises(DeliveryBlocked):
+            otio.adapters.write_to_file(timeline, str(tmp_path / "delivery.edl"), adapter_name="cmx_3600")

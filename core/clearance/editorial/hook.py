@@ -12,12 +12,17 @@ never get a silent pass.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from typing import Any
 
 from clearance.errors import ClearanceError
 
 ENV_SWITCH = "CLEARANCE_OTIO_HOOK"
 _ON = {"1", "true", "yes", "on"}
+# Set while `clearance tag` writes. OTIO runs pre_adapter_write twice for adapters that only write
+# strings (EDL, FCP 7 XML): Adapter.write_to_file calls write_to_string, which runs the hook again with
+# a fresh argument map that no longer carries ours, so the purpose must travel beside the call.
+writing_work_in_progress: ContextVar[bool] = ContextVar("clearance_writing_work_in_progress", default=False)
 _OFF = {"0", "false", "no", "off"}
 
 
@@ -78,7 +83,7 @@ def enabled() -> bool:
 def gate(timeline: Any, argument_map: dict[str, Any]) -> Any:
     """Return the timeline unchanged, or raise DeliveryBlocked naming the blocked clips."""
     options = argument_map.get("clearance") or {}
-    if isinstance(options, dict) and options.get("purpose") == "tag":
+    if writing_work_in_progress.get() or (isinstance(options, dict) and options.get("purpose") == "tag"):
         return timeline  # `clearance tag` writes work-in-progress cuts, not deliveries
     if not enabled():
         return timeline

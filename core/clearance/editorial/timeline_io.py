@@ -175,15 +175,21 @@ def as_timeline(result: Any, source: Path | str) -> Any:
     raise ClearanceError(f"{source}: holds {kind or 'a ' + type(result).__name__}, not a timeline")
 
 
-def _pin_source_ranges(timeline: Any) -> None:
+def _pin_source_ranges(timeline: Any, media_ranges: bool = False) -> None:
     # The EDL and FCP 7 XML writers need every clip's source range; OTIO allows it to be implied by
     # the media's available range. Writing it out keeps the cut the same and lets the write succeed.
+    # The FCP 7 XML writer also needs each file's available range, which an EDL never gives: the part
+    # of the media the clip uses is all that is known of it.
     for clip in timeline.find_clips():
         if clip.source_range is None:
             try:
                 clip.source_range = clip.trimmed_range()
             except Exception:
                 continue
+        ref = clip.media_reference
+        if media_ranges and ref is not None and clip.source_range is not None and \
+                getattr(ref, "available_range", True) is None and hasattr(ref, "target_url"):
+            ref.available_range = clip.source_range
 
 
 def write_timeline(timeline: Any, path: str | Path, *, purpose: str = "tag") -> None:
@@ -197,14 +203,21 @@ def write_timeline(timeline: Any, path: str | Path, *, purpose: str = "tag") -> 
     adapter = adapter_for(p)
     hook_args = {"clearance": {"purpose": purpose}}
     if adapter in {"cmx_3600", "fcp_xml", "fcpx_xml"}:  # these writers need every clip's source range
-        _pin_source_ranges(timeline)
+        _pin_source_ranges(timeline, media_ranges=adapter == "fcp_xml")
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=suffix, dir=p.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         tmp.unlink()  # the bundle writers refuse to overwrite; the unique name stays ours
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, hook_function_argument_map=hook_args)
+        from .hook import writing_work_in_progress
+
+        token = writing_work_in_progress.set(purpose == "tag")
+        try:
+            otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter,
+                                        hook_function_argument_map=hook_args)
+        finally:
+            writing_work_in_progress.reset(token)
         if suffix == ".otiod" and p.is_dir():
             shutil.rmtree(p)
         os.replace(tmp, p)
