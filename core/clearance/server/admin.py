@@ -12,7 +12,6 @@ from clearance.errors import ClearanceError
 from clearance.server import audit
 from clearance.server.auth import hash_password, issue_token, utcnow
 from clearance.server.models import ROLES, Production, Role, User
-from clearance.server.service import add_production
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -29,6 +28,17 @@ def check_code(code: str) -> str:
     if not CODE.match(code):
         raise ClearanceError(f"production code {code!r} is not valid: use letters, digits, . _ - (e.g. EXAMPLE_S01)")
     return code
+
+
+def add_production(session: Session, code: str, name: str, actor: str) -> tuple[Production, bool]:
+    existing = session.execute(select(Production).where(Production.code == code)).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    prod = Production(code=code, name=name or code, created_at=utcnow())
+    session.add(prod)
+    session.flush()
+    audit.append(session, actor, "production.create", f"production:{code}", code, {"name": prod.name})
+    return prod, True
 
 
 def ensure_production(session: Session, code: str, name: str = "", actor: str | None = None) -> tuple[Production, bool]:

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from clearance import __version__
 from clearance.record import UseRecord
-from clearance.server import API_PREFIX, service
+from clearance.server import API_PREFIX, decisions, reads, writer
+from clearance.server import revocations as revoking
 from clearance.server.auth import Actor, actor_from_token
+from clearance.server.errors import ServiceError
 from clearance.server.models import RECORD_STATUSES
-from clearance.server.service import ServiceError
 
 # Declares the scheme in the OpenAPI document; the check itself runs inside each endpoint's worker thread
 # (one thread hop per request instead of two: a sync dependency would take its own).
@@ -99,7 +100,7 @@ def submit_record(record: UseRecord, request: Request) -> JSONResponse:
 
     The server decides with its own policy; the response carries that decision and the record's status.
     """
-    result = service.submit(request.app.state.db, current_actor(request), record, request.app.state.decider)
+    result = writer.submit(request.app.state.db, current_actor(request), record, request.app.state.decider)
     body = result.body | {"record_url": f"{request.base_url}records/{record.id}"}
     return JSONResponse(body, status_code=201 if result.created else 200)
 
@@ -112,20 +113,20 @@ def list_records(
     limit: int = Query(default=500, ge=1, le=5000),
     offset: int = Query(default=0, ge=0),
 ) -> dict[str, Any]:
-    return service.list_records(request.app.state.db, current_actor(request), production, status, limit, offset)
+    return reads.list_records(request.app.state.db, current_actor(request), production, status, limit, offset)
 
 
 @router.get("/records/{record_id}", summary="A record with its versions and decisions", tags=["records"],
             responses=ERROR_RESPONSES, dependencies=authed)
 def get_record(record_id: str, request: Request) -> dict[str, Any]:
-    return service.record_detail(request.app.state.db, current_actor(request), record_id)
+    return reads.record_detail(request.app.state.db, current_actor(request), record_id)
 
 
 @router.post("/records/{record_id}/request", summary="Request approval", tags=["approvals"],
              responses=ERROR_RESPONSES, dependencies=authed)
 def request_approval(record_id: str, request: Request) -> dict[str, Any]:
     """Open an approval request for the latest version (done automatically when approval is required)."""
-    return service.request_approval(request.app.state.db, current_actor(request), record_id)
+    return decisions.request_approval(request.app.state.db, current_actor(request), record_id)
 
 
 @router.post("/records/{record_id}/decision", summary="Approve or deny (approvers)", tags=["approvals"],
@@ -135,26 +136,27 @@ def decide(record_id: str, body: DecisionRequest, request: Request) -> dict[str,
     """Approve (returns the signed approval) or deny the latest version of the record."""
     state = request.app.state
     actor = current_actor(request)
-    return service.decide(state.db, actor, record_id, body.decision, body.conditions, body.expires_at, state.keyring())
+    return decisions.decide(state.db, actor, record_id, body.decision, body.conditions, body.expires_at,
+                            state.keyring())
 
 
 @router.get("/records/{record_id}/approvals", summary="Signed approvals of a record", tags=["approvals"],
             responses=ERROR_RESPONSES, dependencies=authed)
 def record_approvals(record_id: str, request: Request) -> dict[str, Any]:
-    return service.approvals_for(request.app.state.db, current_actor(request), record_id)
+    return decisions.approvals_for(request.app.state.db, current_actor(request), record_id)
 
 
 @router.post("/approvals/{approval_id}/revoke", summary="Revoke an approval (approvers, admins)",
              tags=["approvals"], responses=ERROR_RESPONSES, dependencies=authed)
 def revoke(approval_id: str, body: RevokeRequest, request: Request) -> dict[str, Any]:
-    return service.revoke(request.app.state.db, current_actor(request), approval_id, body.reason)
+    return revoking.revoke(request.app.state.db, current_actor(request), approval_id, body.reason)
 
 
 @router.get("/revocations", summary="Revoked approvals (signed list)", tags=["approvals"],
             responses=ERROR_RESPONSES, dependencies=authed)
 def revocations(request: Request) -> dict[str, Any]:
     """Revocations in your productions, signed with the server's key (`signature: {key_id, value}`)."""
-    document = service.revocations(request.app.state.db, current_actor(request))
+    document = revoking.revocations(request.app.state.db, current_actor(request))
     return request.app.state.keyring().sign_document(document)
 
 

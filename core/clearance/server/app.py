@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clearance import __version__
-from clearance.server import API_PREFIX, api, service, web
+from clearance.server import API_PREFIX, api, web
 from clearance.server.config import ServerConfig
 from clearance.server.db import Database
+from clearance.server.decider import Decider
+from clearance.server.errors import ServiceError, log_refusal
 from clearance.server.guard import Guard, validation_body
-from clearance.server.service import Decider, ServiceError
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,7 +64,7 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
     async def _service_error(request: Request, exc: ServiceError) -> Response:
         actor = getattr(request.state, "actor_name", None) or "anonymous"
         if exc.audit:
-            await run_in_threadpool(service.log_refusal, request.app.state.db, actor, exc)
+            await run_in_threadpool(log_refusal, request.app.state.db, actor, exc)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if _wants_html(request):
             return web.error_page(request, exc.status, exc.message)

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 from clearance.server.models import ApiToken, Production, Role, ServerSecret, User, WebSession
 
 TOKEN_PREFIX = "clr_"
+APPROVER_ROLES = ("approver",)
+REVOKER_ROLES = ("approver", "admin")
+OVERSIGHT_ROLES = ("approver", "admin")  # may read the queue and the audit log
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -46,6 +49,13 @@ def utcnow() -> datetime:
 def aware(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    """A stored time as the API shows it: ISO 8601 in UTC with a ``Z``."""
+    if value is None:
+        return None
+    return aware(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def new_token() -> str:

@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import select
 
 from clearance.record import UseRecord
-from clearance.server import service
+from clearance.server import decisions, reads, writer
 from clearance.server.admin import add_user
 from clearance.server.app import KeyRingHolder
 from clearance.server.auth import actor_for
 from clearance.server.config import ServerConfig
+from clearance.server.decider import Decider
+from clearance.server.errors import ServiceError
 from clearance.server.models import User
 from clearance.server.runner import preflight
 
@@ -64,20 +66,20 @@ def seed(config: ServerConfig) -> Seeded:
     with db.read() as session:
         artist = actor_for(session, session.execute(select(User).where(User.name == "artist")).scalar_one())
         approver = actor_for(session, session.execute(select(User).where(User.name == "approver")).scalar_one())
-    decider = service.Decider(config.policy)
+    decider = Decider(config.policy)
     stored: list[dict[str, Any]] = []
     for record in records:
         if record.production != production or not artist.in_production(record.production):
             continue
-        stored.append(service.submit(db, artist, record, decider).body)
+        stored.append(writer.submit(db, artist, record, decider).body)
     # One decided record, so the register and the record page show an approval from the start.
     waiting = [s for s in stored if s["status"] == "waiting"]
     if len(waiting) > 1 and not any(s["status"] == "approved" for s in stored):
         first = str(waiting[0]["record"]["id"])
-        with contextlib.suppress(service.ServiceError):  # e.g. declared by "approver": leave it waiting
-            service.decide(db, approver, first, "approve", "Background use only; not in marketing material.",
+        with contextlib.suppress(ServiceError):  # e.g. declared by "approver": leave it waiting
+            decisions.decide(db, approver, first, "approve", "Background use only; not in marketing material.",
                            None, KeyRingHolder(config.keys_dir)(), via="demo")
-    count = len(service.queue(db, approver))
+    count = len(reads.queue(db, approver))
     db.dispose()
     return Seeded(production, len(stored), count, logins, tokens["artist"])
 

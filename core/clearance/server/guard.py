@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clearance.errors import dotted
+from clearance.server.errors import describe
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -83,25 +83,5 @@ class Guard:
 
 
 def validation_body(exc: RequestValidationError) -> dict[str, Any]:
-    """FastAPI's error list as one clear message naming the first field, plus every field."""
-    problems = []
-    for error in exc.errors():
-        loc = [p for p in error.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))]
-        where = loc[0] if loc else "body"
-        if loc and loc[0] in ("body", "query", "path", "header"):
-            loc = loc[1:]
-        field = dotted(loc) if loc else "(body)"
-        kind = error.get("type", "")
-        if kind == "json_invalid":
-            message = f"the body is not valid JSON: {error.get('ctx', {}).get('error', 'syntax error')}"
-            field = "(body)"
-        elif kind == "extra_forbidden":
-            message = f"field {field} is not a known field (check the spelling; `clearance schema` lists every field)"
-        elif kind == "missing":
-            message = f"field {field} is required" + (" in the query" if where == "query" else "")
-        else:
-            message = f"field {field}: {error.get('msg', 'invalid value')}"
-        problems.append({"field": field, "message": message})
-    first = problems[0] if problems else {"field": "(body)", "message": "invalid request"}
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    return {"error": first["message"] + more, "field": first["field"], "errors": problems}
+    """FastAPI's error list described the way every other refusal is."""
+    return describe(exc.errors())

@@ -47,7 +47,7 @@ def preflight(config: ServerConfig) -> Database:
     from pathlib import Path
 
     from clearance.approvals import KeyRing
-    from clearance.server.service import Decider
+    from clearance.server.decider import Decider
 
     db = open_database(config)
     KeyRing.open(Path(config.keys_dir).expanduser())

@@ -22,11 +22,21 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
 from clearance import __version__
-from clearance.server import audit, service
-from clearance.server.auth import Actor, check_password, end_session, read_session, session_key, start_session
+from clearance.server import audit, decisions, reads, revocations
+from clearance.server.auth import (
+    APPROVER_ROLES,
+    OVERSIGHT_ROLES,
+    REVOKER_ROLES,
+    Actor,
+    check_password,
+    end_session,
+    read_session,
+    session_key,
+    start_session,
+)
+from clearance.server.errors import ServiceError
 from clearance.server.history import changes, record_sections
 from clearance.server.models import RECORD_STATUSES, User
-from clearance.server.service import ServiceError
 
 router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "clearance_session"
@@ -188,14 +198,14 @@ def logout(request: Request, csrf_token: str = Form(default="")) -> Response:
 @router.get("/queue", name="queue_page")
 def queue_page(request: Request) -> HTMLResponse:
     actor = page_actor(request)
-    items = service.queue(request.app.state.db, actor)
+    items = reads.queue(request.app.state.db, actor)
     return render(request, "queue.html", items=items, title="Waiting for a decision")
 
 
 @router.get("/records/{record_id}", name="record_page")
 def record_page(request: Request, record_id: str, done: str | None = None) -> HTMLResponse:
     actor = page_actor(request)
-    detail = service.record_detail(request.app.state.db, actor, record_id)
+    detail = reads.record_detail(request.app.state.db, actor, record_id)
     versions = detail["versions"]
     history = []
     for index, version in enumerate(versions):
@@ -206,8 +216,8 @@ def record_page(request: Request, record_id: str, done: str | None = None) -> HT
     return render(
         request, "record.html", title=detail["record"].get("description") or record_id, detail=detail,
         sections=record_sections(detail["record"]), history=list(reversed(history)), findings=latest["decision"],
-        can_decide=actor.has_role(code, *service.APPROVER_ROLES),
-        can_revoke=actor.has_role(code, *service.REVOKER_ROLES),
+        can_decide=actor.has_role(code, *APPROVER_ROLES),
+        can_revoke=actor.has_role(code, *REVOKER_ROLES),
         own=latest["submitted_by"] == actor.name or detail["record"].get("declared_by") == actor.name
         or any(v["submitted_by"] == actor.name for v in versions),
         done=done,
@@ -226,7 +236,7 @@ def decide_form(
     actor = page_actor(request)
     check_csrf(request, csrf_token)
     state = request.app.state
-    service.decide(state.db, actor, record_id, decision, conditions.strip(), expires_at.strip() or None,
+    decisions.decide(state.db, actor, record_id, decision, conditions.strip(), expires_at.strip() or None,
                    state.keyring(), via="web")
     done = "approved" if decision == "approve" else "denied"
     return RedirectResponse(f"/records/{quote(record_id)}?done={done}", status_code=303)
@@ -236,7 +246,7 @@ def decide_form(
 def request_form(request: Request, record_id: str, csrf_token: str = Form(default="")) -> Response:
     actor = page_actor(request)
     check_csrf(request, csrf_token)
-    service.request_approval(request.app.state.db, actor, record_id)
+    decisions.request_approval(request.app.state.db, actor, record_id)
     return RedirectResponse(f"/records/{quote(record_id)}?done=requested", status_code=303)
 
 
@@ -249,14 +259,14 @@ def revoke_form(
     check_csrf(request, csrf_token)
     if not reason.strip():
         raise ServiceError(422, "give a reason for revoking the approval", field="reason")
-    result = service.revoke(request.app.state.db, actor, approval_id, reason.strip(), via="web")
+    result = revocations.revoke(request.app.state.db, actor, approval_id, reason.strip(), via="web")
     return RedirectResponse(f"/records/{quote(result.get('record_id') or record_id)}?done=revoked", status_code=303)
 
 
 @router.get("/records/{record_id}/approvals/{approval_id}.json", name="approval_download")
 def approval_download(request: Request, record_id: str, approval_id: str) -> Response:
     actor = page_actor(request)
-    for approval in service.approvals_for(request.app.state.db, actor, record_id)["approvals"]:
+    for approval in decisions.approvals_for(request.app.state.db, actor, record_id)["approvals"]:
         if approval["statement"]["approval_id"] == approval_id:
             return Response(
                 json.dumps(approval, indent=2) + "\n", media_type="application/json",
@@ -285,7 +295,7 @@ def register_page(
     actor = page_actor(request)
     if production.endswith(".csv"):
         return _register_csv(request, actor, production[:-4], status, stage, media, q)
-    items = service.register(request.app.state.db, actor, production, status or None, stage or None,
+    items = reads.register(request.app.state.db, actor, production, status or None, stage or None,
                              media or None, q or None)
     query = "&".join(f"{k}={quote(v)}" for k, v in
                      (("status", status), ("stage", stage), ("media", media), ("q", q)) if v)
@@ -312,7 +322,7 @@ def _register_csv(
     request: Request, actor: Actor, production: str, status: str | None, stage: str | None,
     media: str | None, q: str | None,
 ) -> Response:
-    items = service.register(request.app.state.db, actor, production, status or None, stage or None,
+    items = reads.register(request.app.state.db, actor, production, status or None, stage or None,
                              media or None, q or None)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -328,7 +338,7 @@ def _register_csv(
 @router.get("/audit", name="audit_page")
 def audit_page(request: Request, production: str | None = None, before: int | None = None) -> HTMLResponse:
     actor = page_actor(request)
-    entries = service.audit_entries(request.app.state.db, actor, production or None, 200, before)
+    entries = reads.audit_entries(request.app.state.db, actor, production or None, 200, before)
     older = entries[-1]["seq"] if len(entries) == 200 else None
     return render(request, "audit.html", title="Audit log", entries=entries, production=production or "",
-                  codes=actor.productions_with(*service.OVERSIGHT_ROLES), older=older)
+                  codes=actor.productions_with(*OVERSIGHT_ROLES), older=older)
