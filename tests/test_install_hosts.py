@@ -116,7 +116,7 @@ def test_installed_nuke_plugin_starts_and_finds_the_core_on_its_own(home: Path) 
         "import clearance, clearance_nuke\n"
         "print('core', clearance.__file__)\n"
         "print('plugin', clearance_nuke.__file__)\n"
-        "print('callbacks', len(nuke.beforeRenders.get('Write', [])))\n"
+        "print('callbacks', len(nuke.beforeRenders.get('*', [])))\n"
     )
     done = _bare_python(code, [FAKE_NUKE], home)
     assert done.returncode == 0, done.stderr

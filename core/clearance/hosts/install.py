@@ -128,9 +128,11 @@ def python_note(host: str) -> str:
 
 
 def nuke_home(envr: Environment) -> PurePath:
-    # Nuke keeps ~/.nuke on every OS (on Windows under %USERPROFILE%)
-    base = envr.env.get("USERPROFILE", envr.home) if envr.platform == "win32" else envr.home
-    return envr.path(base, ".nuke")
+    # Nuke keeps ~/.nuke on every OS. On Windows Foundry's guide ("Loading Gizmos, NDK Plug-ins, and Python and
+    # TCL Scripts") puts it under %HOME% when that is set, else under %USERPROFILE%.
+    if envr.platform != "win32":
+        return envr.path(envr.home, ".nuke")
+    return envr.path(envr.env.get("HOME") or envr.env.get("USERPROFILE") or envr.home, ".nuke")
 
 
 def nuke_init_line(dest: PurePath) -> str:

@@ -7,7 +7,16 @@ and only touches Nuke when called inside it (GUI, ``nuke -t`` or a render farm).
 Knobs on a tagged node (all on the "GenAI" tab):
 - ``clearance_tag``: hidden String knob, the encoded Tag JSON (clearance.tags), the only source of truth;
 - ``clearance_<section>_<field>``: one knob per record answer, so the artist edits answers in place;
-- ``clearance_preset``, ``clearance_status`` (Text), ``clearance_deliverable`` (Boolean, Write nodes).
+- ``clearance_preset``, ``clearance_status`` (Text), ``clearance_exempt`` (Boolean, writing nodes).
+
+The render gate has no way around: every node that writes files (Write, DeepWrite, WriteGeo, and the
+same inside groups and gizmos) is a deliverable unless it is exempted explicitly, by its own
+``clearance_exempt`` knob (or that of a group or gizmo holding it) or by the policy's output patterns
+(``hosts.nuke.exempt_outputs``). A node without the knob is gated.
+
+Nuke hands out a new Python object for the same node on every call, so nodes are told apart by
+``fullName()``, never by ``id()``.
+
 Write nodes get a ModifyMetaData node upstream that sets ``exr/clearance/record_ids``: Nuke's exr writer
 drops the ``exr/`` prefix, so the header attribute ``clearance/record_ids`` holds the ids (comma-separated)
 of every tagged use upstream, which the provenance scanner reads back.
@@ -15,6 +24,7 @@ of every tagged use upstream, which the provenance scanner reads back.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import glob
 import json
@@ -45,7 +55,8 @@ TAB_KNOB = "clearance_tab"
 TAG_KNOB = "clearance_tag"
 PRESET_KNOB = "clearance_preset"
 STATUS_KNOB = "clearance_status"
-DELIVERABLE_KNOB = "clearance_deliverable"
+EXEMPT_KNOB = "clearance_exempt"
+LEGACY_DELIVERABLE_KNOB = "clearance_deliverable"  # v0.1 opt-in box: ignored, its absence no longer exempts
 METADATA_FOR_KNOB = "clearance_metadata_for"
 RECORD_IDS_ATTRIBUTE = "clearance/record_ids"
 RECORD_IDS_METADATA = "exr/" + RECORD_IDS_ATTRIBUTE
@@ -194,9 +205,48 @@ def node_target(node: Any) -> Target:
     return Target(kind="node", ref=node.fullName())
 
 
-def is_deliverable(node: Any) -> bool:
-    knob = node.knob(DELIVERABLE_KNOB)
-    return bool(knob is not None and knob.value())
+def is_writer(node: Any) -> bool:
+    return str(node.Class()) in WRITE_CLASSES
+
+
+def _enclosing(node: Any) -> list[Any]:
+    """The groups and gizmos holding ``node``, innermost first (from its full name)."""
+    nuke = _nuke()
+    parts = str(node.fullName()).split(".")
+    out = []
+    for end in range(len(parts) - 1, 0, -1):
+        group = nuke.toNode(".".join(parts[:end]))
+        if group is not None:
+            out.append(group)
+    return out
+
+
+def exemption(node: Any, patterns: list[str] | tuple[str, ...] = ()) -> str | None:
+    """Why ``node``'s renders are not gated, or None when they are (the default for every writing node)."""
+    for holder in [node, *_enclosing(node)]:
+        knob = holder.knob(EXEMPT_KNOB)
+        if knob is not None and knob.value():
+            where = "its" if holder is node else f"the enclosing {holder.Class()} {holder.fullName()}'s"
+            return f"exempt by {where} 'not a deliverable' box ({EXEMPT_KNOB})"
+    output = knob_text(node, "file").strip()
+    if output:
+        for pattern in patterns:
+            if fnmatch.fnmatchcase(output, pattern):
+                return f"output {output} matches the policy's hosts.nuke.exempt_outputs pattern {pattern!r}"
+    return None
+
+
+def exempt_patterns() -> list[str]:
+    from clearance.hosts.status import current_policy
+
+    return list(current_policy().hosts.nuke.exempt_outputs)
+
+
+def is_deliverable(node: Any, patterns: list[str] | tuple[str, ...] | None = None) -> bool:
+    """A writing node is a deliverable unless exempted explicitly (see ``exemption``)."""
+    if not is_writer(node):
+        return False
+    return exemption(node, exempt_patterns() if patterns is None else patterns) is None
 
 
 def _frames_of(pattern: str) -> list[str]:
@@ -217,14 +267,26 @@ def media_files(node: Any) -> list[str]:
 
 def iter_nodes() -> Iterator[Any]:
     """Every node of the script, inside groups too."""
-    yield from _nuke().allNodes(recurseGroups=True)
+    nuke = _nuke()
+    yield from nuke.allNodes(group=nuke.root(), recurseGroups=True)
 
 
 def tagged_nodes() -> list[Any]:
     return [n for n in iter_nodes() if is_tagged(n)]
 
 
-def item_for(node: Any, feeds_deliverable: bool = False) -> GenAIItem:
+def ai_node_class(node: Any, patterns: list[str] | tuple[str, ...]) -> str | None:
+    """The policy pattern (``hosts.ai_node_classes``) that marks ``node``'s class as generative, if any."""
+    node_class = str(node.Class())
+    return next((p for p in patterns if fnmatch.fnmatchcase(node_class, p)), None)
+
+
+def untagged_ai_nodes(patterns: list[str] | tuple[str, ...]) -> list[Any]:
+    """Nodes of a generative class (CopyCat, Inference, known generative gizmos) that nobody tagged."""
+    return [n for n in iter_nodes() if not is_tagged(n) and ai_node_class(n, patterns)]
+
+
+def item_for(node: Any, feeds_deliverable: bool = False, deliverable: bool | None = None) -> GenAIItem:
     """A node as a Pyblish item: its tag's record (or why the tag is unreadable) and its media files.
 
     ``feeds_deliverable``: the node reaches a Write marked as a final deliverable, so its material ends
@@ -240,7 +302,9 @@ def item_for(node: Any, feeds_deliverable: bool = False) -> GenAIItem:
     except ClearanceError as exc:
         error = str(exc)
     files = media_files(node)
-    family = "render" if node.Class() in WRITE_CLASSES and is_deliverable(node) else None
+    if deliverable is None:
+        deliverable = is_deliverable(node)
+    family = "render" if deliverable else None
     return GenAIItem(
         host=HOST,
         handle=node.fullName(),
@@ -251,7 +315,7 @@ def item_for(node: Any, feeds_deliverable: bool = False) -> GenAIItem:
         tag_error=error,
         family=family,
         files=files,
-        deliverable=is_deliverable(node) or feeds_deliverable,
+        deliverable=deliverable or feeds_deliverable,
         extra={"node_class": node.Class(), "feeds_deliverable": feeds_deliverable},
     )
 
@@ -259,14 +323,18 @@ def item_for(node: Any, feeds_deliverable: bool = False) -> GenAIItem:
 def collect_items(*, untagged_media: bool = True) -> list[GenAIItem]:
     """Tagged nodes, plus untagged Read nodes with their files (for the untagged-AI scan)."""
     nodes = list(iter_nodes())
-    feeding: set[int] = set()
+    patterns = exempt_patterns()
+    feeding: set[str] = set()
+    deliverables: set[str] = set()
     for write in nodes:
-        if write.Class() in WRITE_CLASSES and is_deliverable(write):
-            feeding.update(id(n) for n in upstream(write))
+        if is_deliverable(write, patterns):
+            deliverables.add(write.fullName())
+            feeding.update(n.fullName() for n in upstream(write))
     items = []
     for node in nodes:
+        name = node.fullName()
         if is_tagged(node) or (untagged_media and media_files(node)):
-            items.append(item_for(node, id(node) in feeding))
+            items.append(item_for(node, name in feeding, deliverable=name in deliverables))
     return items
 
 
@@ -274,19 +342,29 @@ def collect_items(*, untagged_media: bool = True) -> list[GenAIItem]:
 
 
 def upstream(node: Any) -> list[Any]:
-    """Every node feeding ``node`` (inputs, hidden inputs, and the insides of groups), each once."""
+    """Every node feeding ``node``, each once: inputs, hidden inputs, the insides of groups it reads from,
+    and, for a node inside a group, what feeds the group's inputs (through its Input nodes)."""
     nuke = _nuke()
     mask = nuke.INPUTS | nuke.HIDDEN_INPUTS
-    seen: dict[int, Any] = {}
+    seen: dict[str, Any] = {}
     stack = list(node.dependencies(mask))
     while stack:
         current = stack.pop()
-        if id(current) in seen:
+        if current is None:
             continue
-        seen[id(current)] = current
+        name = current.fullName()  # a new wrapper per call: only the full name identifies the node
+        if name in seen:
+            continue
+        seen[name] = current
         stack.extend(current.dependencies(mask))
         if hasattr(current, "nodes"):
             stack.extend(current.nodes())
+        if current.Class() == "Input" and "." in name:
+            group = nuke.toNode(name.rsplit(".", 1)[0])
+            number = current.knob("number")
+            if group is not None:
+                stack.append(group.input(int(number.value()) if number is not None else 0))
+    seen.pop(node.fullName(), None)
     return list(seen.values())
 
 

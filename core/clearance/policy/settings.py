@@ -159,11 +159,63 @@ class EditorialSettings(Settings):
     )
 
 
+class NukeHostSettings(Settings):
+    fail_closed: bool = Field(
+        default=True,
+        description=(
+            "On a render node (no GUI: nuke -x, -t, -F, farms), a Clearance that fails to load stops every "
+            "render with one line saying why. Off: it only prints a warning and renders ungated."
+        ),
+        json_schema_extra=stricter("true"),
+    )
+    exempt_outputs: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Output path patterns (fnmatch, e.g. '*/review/*') whose Write, DeepWrite and WriteGeo renders are not "
+            "gated. Every other writing node is a deliverable unless its own 'not a deliverable' box is ticked."
+        ),
+        json_schema_extra=stricter("subset"),
+    )
+
+
+def _ai_node_classes() -> list[str]:
+    # Nuke's own machine-learning nodes, then widely used third-party generative gizmos and plug-ins
+    return ["CopyCat", "Inference", "Cattery*", "StableDiffusion*", "SD_*", "ComfyUI*", "DepthAnything*", "Generate*"]
+
+
+def _ai_blender_addons() -> list[str]:
+    # Python modules of generative add-ons; a datablock carrying an ID property or node group of theirs
+    # was made by them (Dream Textures, AI Render, ComfyUI-BlenderAI-node, StableGen)
+    return ["dream_textures", "ai_render", "comfyui_blenderai_node", "sdn", "stablegen"]
+
+
 class HostSettings(Settings):
     render_gate: Literal["stop", "warn"] = Field(
         default="stop",
         description="Before rendering a deliverable with a missing approval: stop the render, or only warn.",
         json_schema_extra=stricter("any"),
+    )
+    nuke: NukeHostSettings = Field(default_factory=NukeHostSettings)
+    ai_node_classes: list[str] = Field(
+        default_factory=_ai_node_classes,
+        description=(
+            "Nuke node classes (fnmatch patterns) that make generative content: an untagged node of one of "
+            "these is reported by the publish check clearance.untagged_ai_nodes."
+        ),
+        json_schema_extra=stricter("superset"),
+    )
+    ai_blender_addons: list[str] = Field(
+        default_factory=_ai_blender_addons,
+        description=(
+            "Python module names of generative Blender add-ons: an untagged datablock one of them made is "
+            "reported by the publish check clearance.untagged_ai_nodes."
+        ),
+        json_schema_extra=stricter("superset"),
+    )
+    untagged_ai_nodes: Literal["block", "warn"] = Field(
+        default="block",
+        description="An untagged generative node or datablock: block the publish (and deliverable renders), or warn.",
+        json_schema_extra=stricter("fixed"),
     )
 
 

@@ -108,3 +108,32 @@ def check_script() -> list[str]:
             problems.append(f"{node.fullName()}: {result.line()}")
     tell("\n".join(problems) if problems else "Clearance: every tagged use is disclosed and cleared.")
     return problems
+
+
+def _untagged_ai() -> list[Any]:
+    from clearance.hosts.status import current_policy
+
+    return host.untagged_ai_nodes(current_policy().hosts.ai_node_classes)
+
+
+def select_untagged_ai_nodes() -> list[str]:
+    """Select the generative nodes (policy hosts.ai_node_classes) nobody tagged; returns their names."""
+    names = [n.fullName() for n in _untagged_ai()]
+    host.select(names)
+    if names:
+        tell(f"{len(names)} untagged generative node(s) selected: {', '.join(names)}. "
+             "Tag them with Clearance > Tag untagged AI nodes.")
+    else:
+        tell("Every generative node in this script is tagged.")
+    return names
+
+
+def tag_untagged_ai_nodes(preset: str | None = None) -> int:
+    """Give every untagged generative node a tag (a new record, answers to fill in on its GenAI tab)."""
+    nodes = _untagged_ai()
+    judge = Judge()
+    for node in nodes:
+        knobs.tag_node(node, preset=preset, judge=judge)
+    done = f"Tagged {len(nodes)} generative node(s): fill in their GenAI tab, then Submit."
+    tell(done if nodes else "Nothing to tag.")
+    return len(nodes)

@@ -12,9 +12,20 @@ import sys
 from pathlib import Path
 
 PANEL_ID = "clearance.panel"
-PANEL_WIDGET = "clearance_nuke.panel.ClearancePanel"
-AUTO_TAB_CLASSES = ("Write", "CopyCat", "Inference")
+# registerWidgetAsPanel evaluates this text in Nuke's __main__, where our package was never imported: the
+# expression imports it itself (nukescripts.panels.registerWidgetAsPanel, Foundry's Python Dev Guide)
+PANEL_WIDGET = "__import__('clearance_nuke.panel', fromlist=['ClearancePanel']).ClearancePanel"
 _initialised = False
+
+
+def nuke_dir() -> Path:
+    """~/.nuke. On Windows Nuke uses %HOME% when it is set, else %USERPROFILE% (Foundry's guide, "Loading
+    Gizmos, NDK Plug-ins, and Python and TCL Scripts"); Python's Path.home() ignores HOME there."""
+    if sys.platform == "win32":
+        base = os.environ.get("HOME") or os.environ.get("USERPROFILE")
+        if base:
+            return Path(base) / ".nuke"
+    return Path.home() / ".nuke"
 
 
 def core_paths() -> list[str]:
@@ -24,7 +35,7 @@ def core_paths() -> list[str]:
         paths.extend(p for p in env.split(os.pathsep) if p)
     pointers = (
         Path(__file__).resolve().parent.parent / "core_path.txt",  # written by a copying install
-        Path.home() / ".nuke" / "clearance_core_path.txt",  # written by `clearance install nuke --link`
+        nuke_dir() / "clearance_core_path.txt",  # written by `clearance install nuke --link`
     )
     for pointer in pointers:
         if pointer.is_file():
@@ -66,17 +77,20 @@ def init() -> None:
 
 
 def _add_tab_on_create() -> None:
+    """An artist made a generative node (policy hosts.ai_node_classes): give it the GenAI tab to fill in."""
     import nuke
 
+    from clearance.hosts import nuke as host
+    from clearance.hosts.status import current_policy
     from clearance_nuke import knobs
 
     node = nuke.thisNode()
-    if node is not None:
+    if node is not None and host.ai_node_class(node, current_policy().hosts.ai_node_classes):
         knobs.add_tab(node)
 
 
 def menu() -> None:
-    """The Clearance menu, the dockable panel, the GenAI tab on new Write/CopyCat/Inference nodes."""
+    """The Clearance menu, the dockable panel, the GenAI tab on new generative nodes."""
     import nuke
 
     if not _initialised:
@@ -89,11 +103,12 @@ def menu() -> None:
     for name in presets.names():
         tag_menu.addCommand(name.replace("/", "\\/"), f"import clearance_nuke.actions as a; a.tag_selected({name!r})")
     top.addCommand("Check script", "import clearance_nuke.actions as a; a.check_script()")
+    top.addCommand("Select untagged AI nodes", "import clearance_nuke.actions as a; a.select_untagged_ai_nodes()")
+    top.addCommand("Tag untagged AI nodes", "import clearance_nuke.actions as a; a.tag_untagged_ai_nodes()")
     top.addCommand("Submit all tagged", "import clearance_nuke.actions as a; a.submit_nodes()")
     top.addCommand("Refresh approvals", "import clearance_nuke.actions as a; a.refresh_approvals()")
     top.addCommand("Show panel", "import clearance_nuke.boot as b; b.open_panel()")
-    for node_class in AUTO_TAB_CLASSES:
-        nuke.addOnUserCreate(_add_tab_on_create, nodeClass=node_class)
+    nuke.addOnUserCreate(_add_tab_on_create, nodeClass="*")
     from clearance_nuke import callbacks
 
     nuke.addOnScriptLoad(callbacks.on_script_load)  # GUI only: farm loads need no tile colours
@@ -110,6 +125,5 @@ def open_panel() -> None:
     from nukescripts import panels
 
     panel = panels.registerWidgetAsPanel(PANEL_WIDGET, "Clearance", PANEL_ID, True)
-    pane = nuke.getPaneFor("Properties.1")
     if panel is not None:
-        panel.addToPane(pane)
+        panel.addToPane(nuke.getPaneFor("Properties.1"))

@@ -44,10 +44,26 @@ def _guard(what: str, func: Any, *args: Any) -> Any:
 # ------------------------------------------------------------------------------------- knobChanged
 
 
+_handling = False
+"""True while a knobChanged handler runs: with the panel open, Nuke fires knobChanged again for every knob
+the handler sets (a preset sets dozens), so those nested calls are ours and are ignored."""
+
+
 def on_knob_changed() -> None:
+    global _handling
+    if _handling:
+        return
     node, knob = nuke.thisNode(), nuke.thisKnob()
     if node is None or knob is None:
         return
+    _handling = True
+    try:
+        _knob_changed(node, knob)
+    finally:
+        _handling = False
+
+
+def _knob_changed(node: Any, knob: Any) -> None:
     name = knob.name()
     if name == "file" and node.Class() in host.READ_CLASSES:
         _guard("scan", scan_read, node)
@@ -55,6 +71,12 @@ def on_knob_changed() -> None:
         _guard("preset", knobs.apply_preset, node, str(knob.value()))
     elif name in ANSWER_KNOBS and knobs.has_tab(node) and host.is_tagged(node):
         _guard("update", knobs.update_from_knobs, node)
+    elif name == "showPanel" and host.is_writer(node):
+        # a writing node made by a template, a paste or on a farm has no tab yet: the artist opening it sees
+        # the gate's view (status, the 'not a deliverable' box) all the same
+        _guard("status", knobs.show_writer_status, node)
+    elif name == host.EXEMPT_KNOB:
+        _guard("status", knobs.show_writer_status, node)
 
 
 def scan_read(node: Any) -> str | None:
@@ -123,7 +145,7 @@ def save_hook() -> int:
             seen.add(key)
             _, new = outbox.add(tag.record)
             queued += int(new)
-    for write in nuke.allNodes("Write", recurseGroups=True):
+    for write in nuke.allNodes("Write", nuke.root(), recurseGroups=True):
         host.sync_write_metadata(write)
     if queued:
         say(f"{queued} disclosure(s) queued in the outbox; they are sent by `clearance submit --sync` or the panel")
@@ -145,41 +167,74 @@ def _refresh_all() -> None:
 
 
 def before_render() -> None:
-    """Write node about to render: carry record ids into the file, refuse a deliverable without approval."""
-    write = nuke.thisNode()
-    if write is None:
+    """A node is about to render: carry record ids into its files, refuse it while a use upstream blocks.
+
+    Registered for every class (``'*'``): Nuke runs beforeRender only for nodes it executes, so a Write,
+    a DeepWrite, a WriteGeo, a Write inside a group or gizmo, or a third-party writer all pass here. Any
+    error while deciding stops the render (raising is how Nuke aborts one) with one line saying why.
+    """
+    writer = nuke.thisNode()
+    if writer is None:
+        raise RuntimeError("Clearance: Nuke named no node for this render; the render is stopped")
+    try:
+        gate(writer)
+    except RenderRefused:
+        raise
+    except Exception as exc:  # fail closed: a gate that cannot decide must not let the frames out
+        log.exception("Clearance render gate failed")
+        raise RenderRefused(
+            f"Clearance could not check {writer.fullName()} ({type(exc).__name__}: {exc}); the render is stopped. "
+            "Fix the Clearance set-up (see docs/hosts/nuke.md) and render again"
+        ) from None
+
+
+class RenderRefused(RuntimeError):
+    """Raised in beforeRender: Nuke aborts the render and shows this text."""
+
+
+WHAT_TO_DO = (
+    "Request approval (GenAI tab > Submit, or Clearance > Submit all tagged), then Clearance > Refresh approvals "
+    "and render again; if this output is not a deliverable, tick 'not a deliverable' on its GenAI tab"
+)
+
+
+def gate(writer: Any) -> None:
+    """Decide one render of ``writer``; raises RenderRefused when it must not go out."""
+    from clearance.hosts.status import current_policy
+
+    policy = current_policy()
+    name = writer.fullName()
+    exempt = host.exemption(writer, policy.hosts.nuke.exempt_outputs)
+    if writer.Class() == "Write":
+        _guard("metadata", host.sync_write_metadata, writer)
+    if exempt is not None:
+        say(f"{name}: rendering without the gate: {exempt}")
         return
-    _guard("metadata", host.sync_write_metadata, write)
-    if not host.is_deliverable(write):
-        return
-    problems = render_problems(write)
+    judge = Judge(policy)
+    problems = render_problems(writer, judge)
     if not problems:
         return
-    judge_mode = _render_gate()
-    reason = f"Clearance: {write.fullName()} is a final deliverable but " + "; ".join(problems)
-    if judge_mode == "warn":
+    reason = f"Clearance: {name} may not render: " + "; ".join(problems)
+    if policy.hosts.render_gate == "warn":
         say(reason + " (rendering anyway: the policy's hosts.render_gate is 'warn')")
         if nuke.GUI:
             nuke.message(reason + "\n\nRendering anyway (policy: warn).")
         return
-    raise RuntimeError(reason)
+    knobs.show_refusal(writer, reason)
+    raise RenderRefused(f"{reason}. {WHAT_TO_DO}")
 
 
-def _render_gate() -> str:
-    try:
-        from clearance.policy import load_policy
-
-        return str(load_policy(None).hosts.render_gate)
-    except Exception:  # an unreadable policy must not open the gate
-        return "stop"
-
-
-def render_problems(write: Any, judge: Judge | None = None) -> list[str]:
-    """One line per tagged use upstream of ``write`` that blocks it (missing approval, prohibited, broken)."""
+def render_problems(writer: Any, judge: Judge | None = None) -> list[str]:
+    """One line per use upstream of ``writer`` that blocks it: a tagged use without approval, prohibited or
+    broken, and (policy ``hosts.untagged_ai_nodes: block``) a generative node nobody tagged."""
     judge = judge or Judge()
+    patterns = judge.policy.hosts.ai_node_classes
+    block_untagged = judge.policy.hosts.untagged_ai_nodes == "block"
     problems = []
-    for node in [write, *host.upstream(write)]:
+    for node in [writer, *host.upstream(writer)]:
         if not host.is_tagged(node):
+            if block_untagged and host.ai_node_class(node, patterns):
+                problems.append(f"{node.fullName()}: untagged {node.Class()} node (generative): tag it")
             continue
         result = knobs.standing(node, judge)
         if result is not None and result.blocking:
@@ -194,7 +249,9 @@ def install() -> None:
     """Register the callbacks (idempotent: Nuke keeps one entry per callable)."""
     nuke.addKnobChanged(on_knob_changed, nodeClass="*")
     nuke.addOnScriptSave(on_script_save)
-    nuke.addBeforeRender(before_render, nodeClass="Write")
+    nuke.addBeforeRender(before_render, nodeClass="*")
+    for node_class in host.WRITE_CLASSES:
+        nuke.addOnCreate(on_writer_created, nodeClass=node_class)
 
 
 def uninstall() -> None:
@@ -202,4 +259,14 @@ def uninstall() -> None:
     if hasattr(nuke, "removeOnScriptSave"):
         nuke.removeOnScriptSave(on_script_save)
     if hasattr(nuke, "removeBeforeRender"):
-        nuke.removeBeforeRender(before_render, nodeClass="Write")
+        nuke.removeBeforeRender(before_render, nodeClass="*")
+    if hasattr(nuke, "removeOnCreate"):
+        for node_class in host.WRITE_CLASSES:
+            nuke.removeOnCreate(on_writer_created, nodeClass=node_class)
+
+
+def on_writer_created() -> None:
+    """Every writing node gets the GenAI tab however it was made (script, template, paste, farm, gizmo)."""
+    node = nuke.thisNode()
+    if node is not None:
+        _guard("tab", knobs.add_tab, node)

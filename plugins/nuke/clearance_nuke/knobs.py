@@ -40,10 +40,11 @@ def add_tab(node: Any) -> None:
     preset = nuke.Enumeration_Knob(host.PRESET_KNOB, "preset", [host.NO_PRESET, *presets.names()])
     node.addKnob(preset)
     node.addKnob(nuke.Text_Knob(host.STATUS_KNOB, "status", "untagged"))
-    if node.Class() in host.WRITE_CLASSES:
-        deliverable = nuke.Boolean_Knob(host.DELIVERABLE_KNOB, "final deliverable")
-        deliverable.setFlag(nuke.STARTLINE)
-        node.addKnob(deliverable)
+    if host.is_writer(node):
+        # the gate is on unless this is ticked: an explicit, visible exemption, never a missing knob
+        exempt = nuke.Boolean_Knob(host.EXEMPT_KNOB, "not a deliverable (render without the Clearance gate)")
+        exempt.setFlag(nuke.STARTLINE)
+        node.addKnob(exempt)
     for name, (label, command) in BUTTONS.items():
         node.addKnob(nuke.PyScript_Knob(name, label, command))
     for title, knobs in host.answer_knobs():
@@ -243,6 +244,33 @@ def show_status(node: Any, result: Standing | None) -> None:
         decision = result.decision.outcome if result.decision is not None else "none"
         text_knob.setValue(f"<b>{result.label}</b> (decision: {decision})<br>{_html(result.reason)}")
     node["tile_color"].setValue(host.tile_colour(result.status))
+
+
+def show_writer_status(node: Any, judge: Judge | None = None) -> str:
+    """Show on a writing node what its next render would meet: exempt, cleared, or blocked and why."""
+    from clearance_nuke.callbacks import render_problems
+
+    add_tab(node)
+    judge = judge or Judge()
+    exempt = host.exemption(node, judge.policy.hosts.nuke.exempt_outputs)
+    if exempt is not None:
+        text = f"<b>Not gated</b>: {_html(exempt)}"
+    else:
+        problems = render_problems(node, judge)
+        if problems:
+            show_refusal(node, "; ".join(problems))
+            return str(node[host.STATUS_KNOB].value())
+        text = "<b>Cleared to render</b>: every use upstream is disclosed and cleared"
+    if not host.is_tagged(node):
+        node[host.STATUS_KNOB].setValue(text)
+    return text
+
+
+def show_refusal(node: Any, reason: str) -> None:
+    """The render gate refused ``node``: say so on the node itself (status text, tile colour)."""
+    add_tab(node)
+    node[host.STATUS_KNOB].setValue(f"<b>Render blocked</b>: {_html(reason)}")
+    node["tile_color"].setValue(host.tile_colour("approval_required"))
 
 
 def _html(text: str) -> str:

@@ -19,6 +19,7 @@ class PanelModel:
         """Re-read the script: every tagged node (groups included) with its current status."""
         judge = judge or Judge()
         rows = []
+        patterns = host.exempt_patterns()
         for node in host.tagged_nodes():
             tag, result = knobs.judged(node, judge)
             if result is None:
@@ -34,7 +35,7 @@ class PanelModel:
                     label=result.label,
                     reason=result.reason,
                     record_id=record_id,
-                    deliverable=host.is_deliverable(node),
+                    deliverable=host.is_deliverable(node, patterns),
                     description=description,
                 )
             )

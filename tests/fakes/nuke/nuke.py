@@ -1,33 +1,40 @@
-"""A faithful fake of Foundry's ``nuke`` module: exactly the calls the Clearance plugin makes.
+"""A fake of Foundry's ``nuke`` module that behaves like Nuke where Nuke is inconvenient.
 
-Written from Foundry's Nuke Python API reference (learn.foundry.com/nuke/developers/<ver>/pythondevguide):
-``nuke.Node`` (``knob``, ``knobs``, ``__getitem__``, ``addKnob``, ``removeKnob``, ``name``, ``fullName``,
-``Class``, ``setSelected``, ``isSelected``, ``input``, ``setInput``, ``dependencies(what)``, ``xpos``,
-``ypos``, ``setXYpos``, ``screenWidth``, ``screenHeight``, ``metadata(key)``; Group ``nodes``,
-``begin``/``end``), the knob classes ``Tab_Knob``, ``String_Knob``, ``Boolean_Knob``, ``Enumeration_Knob``
-(``values``), ``PyScript_Knob``, ``Text_Knob``, ``Multiline_Eval_String_Knob``, ``File_Knob``, ``Int_Knob``
-(``tile_color``) and ModifyMetaData's ``metadata`` knob (``value``, ``setValue``, ``setFlag``,
-``toScript``, ``fromScript``), ``nuke.nodes.<Class>(**knobs)``, ``nuke.createNode``, ``nuke.toNode``,
-``nuke.allNodes(filter, group, recurseGroups)``, ``nuke.selectedNodes(filter)``, ``nuke.zoom(scale, center)``,
-``nuke.root()``, ``nuke.message``, ``nuke.ask``, ``nuke.tprint``, ``nuke.GUI``, ``nuke.env``,
-``nuke.thisNode``, ``nuke.thisKnob``, ``nuke.menu(name).addMenu/addCommand/findItem``, ``nuke.getPaneFor``,
-``nuke.pluginAddPath``, the constants ``INPUTS``, ``HIDDEN_INPUTS``, ``INVISIBLE``, ``STARTLINE``, and the
-callbacks module (``addKnobChanged``/``removeKnobChanged``, ``addOnScriptSave``/``removeOnScriptSave``,
-``addBeforeRender``/``removeBeforeRender``, ``addOnScriptLoad``, ``addOnUserCreate``, each ``(call, args=(), kwargs={},
-nodeClass=...)``, run as ``nuke.callbacks._doCallbacks`` does: the node's class list, then ``'*'``).
+Written from Foundry's Nuke Python API reference and Python Developer's Guide
+(https://learn.foundry.com/nuke/developers/150/pythondevguide/), the ``nuke.callbacks`` source published
+there (``_addCallback`` / ``_doCallbacks``), the node reference guide, and what ayon-nuke does in a real
+Nuke. Each behaviour below cites where it comes from. The ones that matter most for Clearance:
 
-What a user does in the UI is driven by functions whose names start with ``fake_``: ``fake_set_knob``
-(an edit in the Properties panel, which fires knobChanged), ``fake_save_script`` (File > Save: onScriptSave
-runs), ``fake_load_script`` (onScriptLoad runs), ``fake_reset``; and ``execute`` (as ``nuke.execute``:
-beforeRender callbacks run first, and an exception raised there aborts the render as ``RuntimeError``).
-``execute`` renders a tiny real OpenEXR file whose header carries the metadata that reaches the Write,
-as Nuke's exr writer does: with the Write's ``metadata`` knob at "default metadata and exr/*" or more, a
-key ``exr/<name>`` is written as the header attribute ``<name>`` (Nuke guide, "Rendering Metadata";
+- **A new Python wrapper per call.** ``nuke.toNode``, ``allNodes``, ``input``, ``dependencies``,
+  ``Group.nodes``, ``thisNode`` each hand out a fresh ``Node`` object for the same node, so ``id(node)``
+  and ``is`` do not identify a node; ``fullName()`` does. (Nuke's own ``_doCallbacks`` compares
+  ``f[3] is node`` against ``nuke.thisNode()``, which is why per-node callbacks are rarely used; the fake
+  takes the least kind reading and compares wrappers by identity only.)
+- **knobChanged fires for Python ``setValue`` while the node's panel is open**, including from inside a
+  knobChanged callback (Python Dev Guide, "Callbacks": knobChanged runs "when a knob is changed" on an open
+  panel; opening and closing the panel fire it with the knobs ``showPanel`` / ``hidePanel``).
+- **registerWidgetAsPanel evaluates the widget string** in Nuke's ``__main__`` namespace (see
+  ``nukescripts/panels.py``).
+- **Every writing class renders through beforeRender**: ``nuke.execute`` runs the beforeRender callbacks
+  registered for the node's own class, then ``'*'`` (``_doCallbacks``); "If they throw an exception, the
+  render aborts" (Nuke reference guide, Write / DeepWrite / WriteGeo, Python tab). Writes inside groups and
+  gizmos render as themselves (class ``Write``, full name ``Group1.Write1``).
+- **Gizmos** are groups with their own class name (``nuke.nodes.WriteTank()``), made from a definition the
+  test registers with ``fake_define_gizmo`` (Nuke user guide, "Creating and Accessing Gizmos").
+- **``nuke.GUI`` is False** on render nodes and in ``nuke -t`` (``nuke.GUI``, ``nuke.env['gui']``).
+- **onCreate runs for every node however it is made** (``nuke.nodes``, ``createNode``, script load), while
+  onUserCreate runs only for nodes the artist creates (Python Dev Guide, "Callbacks").
+
+What an artist does in the UI is driven by ``fake_*`` functions: ``fake_set_knob`` (an edit in an open
+Properties panel), ``fake_save_script``, ``fake_load_script``, ``fake_render_script`` (``nuke -x``),
+``fake_define_gizmo``, ``fake_reset``. ``execute`` renders a tiny real OpenEXR whose header carries the
+``exr/*`` metadata that reaches the Write, as Nuke's exr writer does (Nuke guide, "Rendering Metadata";
 ModifyMetaData reference).
 """
 
 from __future__ import annotations
 
+import builtins
 import shlex
 import struct
 import sys
@@ -45,6 +52,7 @@ LINKINPUTS = 8
 INVISIBLE = 0x400
 STARTLINE = 0x1000
 NO_ANIMATION = 0x100
+NO_UNDO = 0x200
 
 WRITE_METADATA_MODES = [
     "no metadata",
@@ -53,6 +61,9 @@ WRITE_METADATA_MODES = [
     "all metadata except input/*",
     "all metadata",
 ]
+
+KNOB_CHANGED_DEPTH = 40
+"""Python's own recursion limit stops a knobChanged loop in Nuke; the fake stops it earlier, loudly."""
 
 # ---------------------------------------------------------------------------- knobs
 
@@ -63,7 +74,7 @@ class Knob:
         self._label = label if label is not None else name
         self._value: Any = self._default() if value is None else value
         self._flags = 0
-        self._node: Node | None = None
+        self._owner: _NodeData | None = None
 
     def _default(self) -> Any:
         return ""
@@ -77,12 +88,23 @@ class Knob:
     def value(self) -> Any:
         return self._value
 
+    def _convert(self, value: Any) -> Any:
+        return value
+
     def setValue(self, value: Any) -> bool:  # noqa: N802
-        self._value = value
+        self._value = self._convert(value)
+        # Python Dev Guide, "Callbacks": with the node's Properties panel open, a knob set from Python fires
+        # knobChanged just as an edit by hand does
+        owner = self._owner
+        if owner is not None and owner.panel_open:
+            _knob_changed(owner, self)
         return True
 
     def setFlag(self, flag: int) -> None:  # noqa: N802
         self._flags |= flag
+
+    def clearFlag(self, flag: int) -> None:  # noqa: N802
+        self._flags &= ~flag
 
     def getFlag(self, flag: int) -> bool:  # noqa: N802
         return bool(self._flags & flag)
@@ -90,12 +112,14 @@ class Knob:
     def visible(self) -> bool:
         return not self.getFlag(INVISIBLE)
 
+    def node(self) -> Node | None:
+        return _wrap(self._owner) if self._owner is not None else None
+
     def toScript(self) -> str:  # noqa: N802
         return str(self._value)
 
     def fromScript(self, text: str) -> bool:  # noqa: N802
-        self._value = text
-        return True
+        return self.setValue(text)
 
 
 class Tab_Knob(Knob):  # noqa: N801
@@ -103,10 +127,10 @@ class Tab_Knob(Knob):  # noqa: N801
 
 
 class String_Knob(Knob):  # noqa: N801
-    def setValue(self, value: Any) -> bool:  # noqa: N802
+    def _convert(self, value: Any) -> Any:
         if not isinstance(value, str):
             raise TypeError("String_Knob.setValue expects a string")
-        return super().setValue(value)
+        return value
 
 
 class Multiline_Eval_String_Knob(String_Knob):  # noqa: N801
@@ -130,7 +154,7 @@ class PyScript_Knob(Knob):  # noqa: N801
     def execute(self) -> None:
         global _this_node, _this_knob
         saved = (_this_node, _this_knob)
-        _this_node, _this_knob = self._node, self
+        _this_node, _this_knob = self._owner, self
         try:
             exec(compile(str(self._value), f"<PyScript_Knob {self._name}>", "exec"), {"nuke": sys.modules[__name__]})
         finally:
@@ -141,16 +165,16 @@ class Boolean_Knob(Knob):  # noqa: N801
     def _default(self) -> Any:
         return False
 
-    def setValue(self, value: Any) -> bool:  # noqa: N802
-        return super().setValue(bool(value))
+    def _convert(self, value: Any) -> Any:
+        return bool(value)
 
 
 class Int_Knob(Knob):  # noqa: N801
     def _default(self) -> Any:
         return 0
 
-    def setValue(self, value: Any) -> bool:  # noqa: N802
-        return super().setValue(int(value))
+    def _convert(self, value: Any) -> Any:
+        return int(value)
 
 
 class Enumeration_Knob(Knob):  # noqa: N801
@@ -168,14 +192,14 @@ class Enumeration_Knob(Knob):  # noqa: N801
         if self._value not in self._items:
             self._value = self._items[0] if self._items else ""
 
-    def setValue(self, value: Any) -> bool:  # noqa: N802
+    def _convert(self, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             if not 0 <= value < len(self._items):
                 raise ValueError(f"{self._name}: index {value} out of range")
             value = self._items[value]
         if value not in self._items:
             raise ValueError(f"{self._name}: {value!r} is not one of the menu items")
-        return super().setValue(value)
+        return value
 
 
 class MetaData_Knob(Knob):
@@ -196,86 +220,132 @@ class MetaData_Knob(Knob):
 # ---------------------------------------------------------------------------- nodes
 
 
-class Node:
-    def __init__(self, node_class: str, name: str, parent: Group | None) -> None:
-        self._class = node_class
-        self._knobs: dict[str, Knob] = {}
-        self._inputs: list[Node | None] = []
-        self._selected = False
-        self._parent = parent
-        self._xpos = 0
-        self._ypos = 0
-        self._meta: dict[str, Any] = {}
-        self._add_builtin(String_Knob("name", "name", name))
-        self._add_builtin(Int_Knob("tile_color", "tile color", 0))
-        self._add_builtin(Multiline_Eval_String_Knob("label", "label", ""))
+class _NodeData:
+    """The node itself, as Nuke holds it; Python only ever sees wrappers (``Node``) around it."""
+
+    def __init__(self, node_class: str, name: str, parent: _NodeData | None, group: bool) -> None:
+        self.node_class = node_class
+        self.knobs: dict[str, Knob] = {}
+        self.inputs: list[_NodeData | None] = []
+        self.selected = False
+        self.parent = parent
+        self.xpos = 0
+        self.ypos = 0
+        self.meta: dict[str, Any] = {}
+        self.panel_open = False
+        self.children: list[_NodeData] | None = [] if group else None
+        self.add(String_Knob("name", "name", name))
+        self.add(Int_Knob("tile_color", "tile color", 0))
+        self.add(Multiline_Eval_String_Knob("label", "label", ""))
+        self.add(Boolean_Knob("disable", "disable", False))
         for knob in _CLASS_KNOBS.get(node_class, lambda: [])():
-            self._add_builtin(knob)
+            self.add(knob)
 
-    def _add_builtin(self, knob: Knob) -> None:
-        knob._node = self
-        self._knobs[knob.name()] = knob
-
-    def __repr__(self) -> str:
-        return f"<{self._class} {self.fullName()}>"
-
-    def __getitem__(self, name: str) -> Knob:
-        return self._knobs[name]
-
-    def Class(self) -> str:  # noqa: N802
-        return self._class
+    def add(self, knob: Knob) -> None:
+        knob._owner = self
+        self.knobs[knob.name()] = knob
 
     def name(self) -> str:
-        return str(self._knobs["name"].value())
+        return str(self.knobs["name"].value())
+
+    def full_name(self) -> str:
+        if self.parent is None:
+            return "root"
+        if self.parent.parent is None:
+            return self.name()
+        return f"{self.parent.full_name()}.{self.name()}"
+
+
+def _wrap(data: _NodeData | None) -> Any:
+    """A new wrapper object each time, as Nuke hands out (see the module docstring)."""
+    if data is None:
+        return None
+    if data.parent is None:
+        return Root(data)
+    if data.children is not None:
+        return Gizmo(data) if data.node_class in _gizmos else Group(data)
+    return Node(data)
+
+
+class Node:
+    def __init__(self, data: _NodeData) -> None:
+        self._d = data
+
+    def __repr__(self) -> str:
+        return f"<{self._d.node_class} {self.fullName()}>"
+
+    def __getitem__(self, name: str) -> Knob:
+        return self._d.knobs[name]
+
+    def Class(self) -> str:  # noqa: N802
+        return self._d.node_class
+
+    def name(self) -> str:
+        return self._d.name()
 
     def fullName(self) -> str:  # noqa: N802
-        if self._parent is None or self._parent is _root:
-            return self.name()
-        return f"{self._parent.fullName()}.{self.name()}"
+        return self._d.full_name()
 
     def knob(self, name: str) -> Knob | None:
-        return self._knobs.get(name)
+        return self._d.knobs.get(name)
 
     def knobs(self) -> dict[str, Knob]:
-        return dict(self._knobs)
+        return dict(self._d.knobs)
 
     def addKnob(self, knob: Knob) -> None:  # noqa: N802
-        if knob.name() in self._knobs:
+        if knob.name() in self._d.knobs:
             raise RuntimeError(f"{self.name()}: a knob named {knob.name()} already exists")
-        knob._node = self
-        self._knobs[knob.name()] = knob
+        self._d.add(knob)
 
     def removeKnob(self, knob: Knob) -> None:  # noqa: N802
-        self._knobs.pop(knob.name(), None)
+        self._d.knobs.pop(knob.name(), None)
 
     def setSelected(self, selected: bool) -> None:  # noqa: N802
-        self._selected = bool(selected)
+        self._d.selected = bool(selected)
 
     def isSelected(self) -> bool:  # noqa: N802
-        return self._selected
+        return self._d.selected
 
     def setInput(self, index: int, node: Node | None) -> bool:  # noqa: N802
-        while len(self._inputs) <= index:
-            self._inputs.append(None)
-        self._inputs[index] = node
+        while len(self._d.inputs) <= index:
+            self._d.inputs.append(None)
+        self._d.inputs[index] = node._d if node is not None else None
+        _knob_changed(self._d, Knob("inputChange"))  # Python Dev Guide: knobChanged sees "inputChange"
         return True
 
     def input(self, index: int) -> Node | None:
-        return self._inputs[index] if index < len(self._inputs) else None
+        inputs = self._d.inputs
+        return _wrap(inputs[index]) if index < len(inputs) else None
+
+    def inputs(self) -> int:
+        return len(self._d.inputs)
 
     def dependencies(self, what: int = INPUTS | HIDDEN_INPUTS | EXPRESSIONS) -> list[Node]:
         if not what & (INPUTS | HIDDEN_INPUTS):
             return []
-        return [n for n in self._inputs if n is not None]
+        return [_wrap(n) for n in self._d.inputs if n is not None]
+
+    def showControlPanel(self, forceFloat: bool = False) -> None:  # noqa: N802, N803
+        """Opening the Properties panel fires knobChanged with the knob ``showPanel`` (Dev Guide, Callbacks)."""
+        self._d.panel_open = True
+        _knob_changed(self._d, Knob("showPanel"))
+
+    def hideControlPanel(self) -> None:  # noqa: N802
+        if self._d.panel_open:
+            _knob_changed(self._d, Knob("hidePanel"))
+        self._d.panel_open = False
+
+    def shown(self) -> bool:
+        return self._d.panel_open
 
     def xpos(self) -> int:
-        return self._xpos
+        return self._d.xpos
 
     def ypos(self) -> int:
-        return self._ypos
+        return self._d.ypos
 
     def setXYpos(self, x: int, y: int) -> None:  # noqa: N802
-        self._xpos, self._ypos = int(x), int(y)
+        self._d.xpos, self._d.ypos = int(x), int(y)
 
     def screenWidth(self) -> int:  # noqa: N802
         return 80
@@ -289,9 +359,9 @@ class Node:
         upstream = self.input(0)
         if upstream is not None:
             data.update(upstream.metadata())
-        data.update(self._meta)
-        if self._class == "ModifyMetaData":
-            for action, meta_key, value in self._knobs["metadata"]._entries():  # type: ignore[attr-defined]
+        data.update(self._d.meta)
+        if self._d.node_class == "ModifyMetaData":
+            for action, meta_key, value in self._d.knobs["metadata"]._entries():  # type: ignore[attr-defined]
                 if action == "set":
                     data[meta_key] = value
                 elif action == "remove":
@@ -300,22 +370,22 @@ class Node:
 
 
 class Group(Node):
-    def __init__(self, node_class: str, name: str, parent: Group | None) -> None:
-        super().__init__(node_class, name, parent)
-        self._children: list[Node] = []
-
     def nodes(self) -> list[Node]:
-        return list(self._children)
+        return [_wrap(c) for c in self._d.children or []]
+
+    def node(self, name: str) -> Node | None:
+        """A child by name (Group.node in the API reference)."""
+        return _wrap(next((c for c in self._d.children or [] if c.name() == name), None))
 
     def begin(self) -> Group:
-        global _current_group
-        self._previous = _current_group
-        _current_group = self
+        global _current
+        _stack.append(_current)
+        _current = self._d
         return self
 
     def end(self) -> None:
-        global _current_group
-        _current_group = getattr(self, "_previous", _root)
+        global _current
+        _current = _stack.pop() if _stack else _root_data
 
     def __enter__(self) -> Group:
         return self.begin()
@@ -324,16 +394,30 @@ class Group(Node):
         self.end()
 
 
+class Gizmo(Group):
+    """A gizmo: a group whose class is the gizmo's name (Nuke user guide, "Creating and Accessing Gizmos")."""
+
+
 class Root(Group):
     def name(self) -> str:
-        return str(self._knobs["name"].value()) or "Root"
+        return self._d.name() or "Root"
 
     def fullName(self) -> str:  # noqa: N802
         return "root"
 
 
+# Knobs of the node classes the fake models (Nuke reference guide, Read / Write / DeepWrite / WriteGeo /
+# ModifyMetaData / Input). A knob name outside these is kept as a plain value (see _make).
 def _read_knobs() -> list[Knob]:
     return [File_Knob("file", "file", ""), Int_Knob("first", "frame range", 1), Int_Knob("last", "", 1)]
+
+
+def _render_knobs() -> list[Knob]:
+    # the Python tab of every writing class: before render, after render (reference guide, Write node)
+    return [
+        Multiline_Eval_String_Knob("beforeRender", "before render", ""),
+        Multiline_Eval_String_Knob("afterRender", "after render", ""),
+    ]
 
 
 def _write_knobs() -> list[Knob]:
@@ -341,23 +425,42 @@ def _write_knobs() -> list[Knob]:
         File_Knob("file", "file", ""),
         Enumeration_Knob("file_type", "file type", ["exr", "dpx", "jpeg", "png", "tiff", "mov"]),
         Enumeration_Knob("metadata", "metadata", WRITE_METADATA_MODES),
-        Multiline_Eval_String_Knob("beforeRender", "before render", ""),
+        *_render_knobs(),
     ]
+
+
+def _deep_write_knobs() -> list[Knob]:
+    return [File_Knob("file", "file", ""), Enumeration_Knob("file_type", "file type", ["exr"]), *_render_knobs()]
+
+
+def _write_geo_knobs() -> list[Knob]:
+    kinds = ["abc", "fbx", "obj"]
+    return [File_Knob("file", "file", ""), Enumeration_Knob("file_type", "file type", kinds), *_render_knobs()]
 
 
 _CLASS_KNOBS: dict[str, Callable[[], list[Knob]]] = {
     "Read": _read_knobs,
+    "DeepRead": _read_knobs,
+    "ReadGeo2": _read_knobs,
     "Write": _write_knobs,
+    "DeepWrite": _deep_write_knobs,
+    "WriteGeo": _write_geo_knobs,
     "ModifyMetaData": lambda: [MetaData_Knob("metadata", "metadata", "")],
+    "Input": lambda: [Int_Knob("number", "number", 0)],
     "Root": lambda: [Int_Knob("first_frame", "frame range", 1), Int_Knob("last_frame", "", 100)],
 }
-_GROUP_CLASSES = {"Group", "Gizmo", "LiveGroup"}
+WRITING_CLASSES = frozenset({"Write", "DeepWrite", "WriteGeo"})
+"""Classes nuke.execute renders to files (reference guide: Write, DeepWrite, WriteGeo)."""
+_GROUP_CLASSES = {"Group", "LiveGroup"}
+_gizmos: dict[str, Callable[[Group], None]] = {}
 
-_root = Root("Root", "", None)
-_current_group: Group = _root
+_root_data = _NodeData("Root", "", None, group=True)
+_current: _NodeData = _root_data
+_stack: list[_NodeData] = []
 _counters: dict[str, int] = {}
-_this_node: Node | None = None
+_this_node: _NodeData | None = None
 _this_knob: Knob | None = None
+_knob_changed_depth = 0
 messages: list[str] = []
 """Every text shown with nuke.message, for tests to read."""
 ask_answers: list[bool] = []
@@ -365,28 +468,42 @@ ask_answers: list[bool] = []
 questions: list[str] = []
 zoom_calls: list[tuple[float, tuple[float, float] | None]] = []
 terminal: list[str] = []
+rendered: list[str] = []
+"""Every file execute wrote, in order."""
 
 
-def _new_name(node_class: str) -> str:
+def _new_name(node_class: str, parent: _NodeData) -> str:
     while True:
         _counters[node_class] = _counters.get(node_class, 0) + 1
         name = f"{node_class}{_counters[node_class]}"
-        if toNode(name) is None:
+        if not any(c.name() == name for c in parent.children or []):
             return name
 
 
 def _make(node_class: str, knobs: dict[str, Any], user: bool) -> Node:
-    cls = Group if node_class in _GROUP_CLASSES else Node
-    node = cls(node_class, knobs.pop("name", None) or _new_name(node_class), _current_group)
-    _current_group._children.append(node)
+    parent = _current
+    is_group = node_class in _GROUP_CLASSES or node_class in _gizmos
+    data = _NodeData(node_class, knobs.pop("name", None) or _new_name(node_class, parent), parent, is_group)
+    assert parent.children is not None
+    parent.children.append(data)
+    inputs = knobs.pop("inputs", None) or []
+    if node_class == "Input":
+        data.knobs["number"]._value = sum(1 for c in parent.children if c.node_class == "Input") - 1
+    node = _wrap(data)
+    for index, upstream in enumerate(inputs):
+        node.setInput(index, upstream)
     for key, value in knobs.items():
-        knob = node.knob(key)
-        if knob is None:
-            raise ValueError(f"{node_class} has no knob named {key}")
+        knob = data.knobs.get(key)
+        if knob is None:  # a knob of the class the fake does not model: kept as a plain value
+            knob = Knob(key, key, value)
+            data.add(knob)
         knob.setValue(value)
-    _run(_on_creates, node)
+    if node_class in _gizmos:
+        with node:
+            _gizmos[node_class](node)
+    _run(_on_creates, data)
     if user:
-        _run(_on_user_creates, node)
+        _run(_on_user_creates, data)
     return node
 
 
@@ -404,41 +521,41 @@ nodes = _Nodes()
 
 
 def createNode(node: str, args: str = "", inpanel: bool = True) -> Node:  # noqa: N802
-    """As the artist creates a node from the toolbar: onUserCreate runs."""
+    """As the artist creates a node from the toolbar: onUserCreate runs; the panel opens (inpanel)."""
     knobs: dict[str, Any] = {}
     if args:
         parts = shlex.split(args)
         knobs = dict(zip(parts[::2], parts[1::2], strict=False))
     made = _make(node, knobs, user=True)
     for other in allNodes(recurseGroups=True):
-        other.setSelected(other is made)
+        other.setSelected(other.fullName() == made.fullName())
+    if inpanel and GUI:
+        made.showControlPanel()
     return made
 
 
 def toNode(name: str) -> Node | None:  # noqa: N802
-    group: Group = _root
     parts = name.split(".")
-    for i, part in enumerate(parts):
-        found = next((n for n in group._children if n.name() == part), None)
+    if parts[0] == "root":
+        parts = parts[1:]
+    data = _root_data
+    for part in parts:
+        found = next((n for n in data.children or [] if n.name() == part), None)
         if found is None:
             return None
-        if i == len(parts) - 1:
-            return found
-        if not isinstance(found, Group):
-            return None
-        group = found
-    return None
+        data = found
+    return _wrap(data)
 
 
 def allNodes(filter: str | None = None, group: Group | None = None, recurseGroups: bool = False) -> list[Node]:  # noqa: N802, A002
-    start = group if group is not None else _current_group
+    start = group._d if group is not None else _current
     out: list[Node] = []
 
-    def walk(g: Group) -> None:
-        for child in g._children:
-            if filter is None or child.Class() == filter:
-                out.append(child)
-            if recurseGroups and isinstance(child, Group):
+    def walk(g: _NodeData) -> None:
+        for child in g.children or []:
+            if filter is None or child.node_class == filter:
+                out.append(_wrap(child))
+            if recurseGroups and child.children is not None:
                 walk(child)
 
     walk(start)
@@ -450,19 +567,26 @@ def selectedNodes(filter: str | None = None) -> list[Node]:  # noqa: N802, A002
 
 
 def root() -> Root:
-    return _root
+    return _wrap(_root_data)  # type: ignore[no-any-return]
 
 
 def thisNode() -> Node | None:  # noqa: N802
-    return _this_node
+    return _wrap(_this_node)
 
 
 def thisKnob() -> Knob | None:  # noqa: N802
     return _this_knob
 
 
+def thisClass() -> str | None:  # noqa: N802
+    return _this_node.node_class if _this_node is not None else None
+
+
 def message(prompt: str) -> None:
+    # without a GUI Nuke prints the message instead of showing a box (nuke.message reference)
     messages.append(prompt)
+    if not GUI:
+        terminal.append(prompt)
 
 
 def ask(prompt: str) -> bool:
@@ -510,7 +634,7 @@ class MenuItem:
         if callable(self._command):
             self._command()
         elif self._command:
-            exec(compile(str(self._command), f"<menu {self._name}>", "exec"), {"nuke": sys.modules[__name__]})
+            exec(compile(str(self._command), f"<menu {self._name}>", "exec"), main_namespace())
 
 
 class Menu(MenuItem):
@@ -571,6 +695,23 @@ def getPaneFor(panelName: str) -> Pane:  # noqa: N802, N803 - returns the pane h
     return _panes.setdefault(panelName, Pane(panelName))
 
 
+_main: dict[str, Any] = {}
+
+
+def main_namespace() -> dict[str, Any]:
+    """Nuke's ``__main__``: where menu commands, PyScript knobs and panel widget strings are evaluated.
+
+    It holds ``nuke`` and ``nukescripts`` (imported by Nuke at start-up) and whatever init.py/menu.py
+    imported at top level, and nothing a plugin merely imported inside its own modules.
+    """
+    if not _main:
+        import nukescripts
+
+        _main.update({"__builtins__": builtins, "__name__": "__main__", "nuke": sys.modules[__name__]})
+        _main["nukescripts"] = nukescripts
+    return _main
+
+
 # ---------------------------------------------------------------------------- callbacks
 
 Callback = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Any]
@@ -581,11 +722,13 @@ beforeRenders: dict[str, list[Callback]] = {}  # noqa: N816
 _on_user_creates: dict[str, list[Callback]] = {}
 _on_creates: dict[str, list[Callback]] = {}
 onUserCreates = _on_user_creates  # noqa: N816
+onCreates = _on_creates  # noqa: N816
 
 
 def _add(
     table: dict[str, list[Callback]], call: Callable[..., Any], args: Any, kwargs: Any, node_class: str, node: Any
 ) -> None:
+    # nuke.callbacks._addCallback: callable check, args made a tuple, one entry per (call, args, kwargs, node)
     if not callable(call):
         raise ValueError("call must be a callable")
     if not isinstance(args, tuple):
@@ -651,85 +794,163 @@ def addOnUserCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None
     _add(_on_user_creates, call, args, kwargs or {}, nodeClass, None)
 
 
-def _run(table: dict[str, list[Callback]], node: Node, knob: Knob | None = None) -> None:
+def addOnCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:  # noqa: N802, N803
+    _add(_on_creates, call, args, kwargs or {}, nodeClass, None)
+
+
+def removeOnCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:  # noqa: N802, N803
+    _remove(_on_creates, call, args, kwargs or {}, nodeClass)
+
+
+def _run(table: dict[str, list[Callback]], node: _NodeData, knob: Knob | None = None) -> None:
     """As nuke.callbacks._doCallbacks: the node's class list, then '*', with thisNode/thisKnob set."""
     global _this_node, _this_knob
     saved = (_this_node, _this_knob)
     _this_node, _this_knob = node, knob
     try:
-        for key in (node.Class(), "*"):
+        this = thisNode()  # _doCallbacks takes nuke.thisNode(): a fresh wrapper, so `is` matches no entry's node
+        for key in (node.node_class, "*"):
             for call, args, kwargs, only in list(table.get(key, [])):
-                if only is None or only is node:
+                if only is None or only is this:
                     call(*args, **kwargs)
     finally:
         _this_node, _this_knob = saved
+
+
+def _knob_changed(node: _NodeData, knob: Knob) -> None:
+    global _knob_changed_depth
+    if not node.panel_open:
+        return
+    if _knob_changed_depth >= KNOB_CHANGED_DEPTH:
+        raise RecursionError(f"knobChanged re-entered {KNOB_CHANGED_DEPTH} times on {node.full_name()}")
+    _knob_changed_depth += 1
+    try:
+        _run(knobChangeds, node, knob)
+    finally:
+        _knob_changed_depth -= 1
 
 
 # ---------------------------------------------------------------------------- what the artist does
 
 
 def fake_set_knob(node: Node, knob_name: str, value: Any) -> None:
-    """An edit in the Properties panel: the value changes, then knobChanged runs."""
-    knob = node[knob_name]
-    knob.setValue(value)
-    _run(knobChangeds, node, knob)
+    """An edit in the Properties panel: the panel is open, the value changes, knobChanged runs."""
+    if not node.shown():
+        node.showControlPanel()
+    node[knob_name].setValue(value)
 
 
 def fake_user_create(node_class: str, **knobs: Any) -> Node:
-    made = _make(node_class, dict(knobs), user=True)
-    return made
+    return _make(node_class, dict(knobs), user=True)
+
+
+def fake_define_gizmo(name: str, build: Callable[[Group], None]) -> None:
+    """A gizmo on the plugin path: ``nuke.nodes.<name>()`` makes a group of that class, built by ``build``."""
+    _gizmos[name] = build
 
 
 def fake_save_script(path: str | Path) -> None:
     """File > Save As: the root's name becomes the path; onScriptSave runs (before the file is written)."""
-    _root["name"].setValue(str(path))
-    _run(onScriptSaves, _root)
+    _root_data.knobs["name"]._value = str(path)
+    _run(onScriptSaves, _root_data)
     Path(path).write_text(f"# fake Nuke script\nRoot {{\n name {path}\n}}\n", encoding="utf-8")
 
 
 def fake_load_script() -> None:
     """File > Open finished: onScriptLoad runs."""
-    _run(onScriptLoads, _root)
+    _run(onScriptLoads, _root_data)
+
+
+def fake_render_script(start: int = 1, end: int | None = None) -> list[str]:
+    """``nuke -x script.nk``: every enabled writing node of the script is executed (Nuke command-line
+    reference, -x: "execute the script"); returns what each render raised, one line each."""
+    errors = []
+    for node in allNodes(recurseGroups=True, group=root()):
+        if node.Class() in WRITING_CLASSES and not node["disable"].value():
+            try:
+                execute(node, start, end)
+            except RuntimeError as exc:
+                errors.append(f"{node.fullName()}: {exc}")
+    return errors
 
 
 def fake_reset() -> None:
     """A fresh session: empty script, no callbacks, no menus (between tests)."""
-    global _root, _current_group, GUI
-    _root = Root("Root", "", None)
-    _current_group = _root
+    global _root_data, _current, GUI
+    _root_data = _NodeData("Root", "", None, group=True)
+    _current = _root_data
+    _stack.clear()
     _counters.clear()
     for table in (knobChangeds, onScriptSaves, onScriptLoads, beforeRenders, _on_user_creates, _on_creates):
         table.clear()
     _menus.clear()
-    for log in (messages, ask_answers, questions, zoom_calls, terminal):
+    _main.clear()
+    _gizmos.clear()
+    for log in (messages, ask_answers, questions, zoom_calls, terminal, rendered):
         log.clear()
     GUI = False
     env["gui"] = False
 
 
-def execute(name_or_node: str | Node, start: int = 1, end: int | None = None, incr: int = 1, views: Any = None) -> None:
-    """nuke.execute: beforeRender first (an exception there aborts the render), then one EXR per frame."""
+def execute(
+    name_or_node: str | Node,
+    start: int = 1,
+    end: int | None = None,
+    incr: int = 1,
+    views: Any = None,
+    continueOnError: bool = False,  # noqa: N803
+) -> None:
+    """nuke.execute: beforeRender first (an exception there aborts the render), then one file per frame.
+
+    A group or gizmo given here renders the writing nodes inside it, each as itself."""
     node = toNode(name_or_node) if isinstance(name_or_node, str) else name_or_node
-    if node is None or node.Class() != "Write":
-        raise ValueError(f"{name_or_node}: not a Write node")
+    if node is None:
+        raise ValueError(f"{name_or_node}: no such node")
+    if isinstance(node, Group) and node.Class() not in WRITING_CLASSES:
+        inside = [n for n in allNodes(group=node, recurseGroups=True) if n.Class() in WRITING_CLASSES]
+        if not inside:
+            raise ValueError(f"{node.fullName()}: not executable (no Write inside)")
+        for writer in inside:
+            execute(writer, start, end, incr, views, continueOnError)
+        return
+    if node.Class() not in WRITING_CLASSES:
+        raise ValueError(f"{node.fullName()}: {node.Class()} is not executable")
     try:
-        _run(beforeRenders, node)
-    except Exception as exc:
+        _run(beforeRenders, node._d)
+    except Exception as exc:  # reference guide: "If they throw an exception, the render aborts"
         raise RuntimeError(str(exc)) from exc
     end = start if end is None else end
-    mode = WRITE_METADATA_MODES.index(node["metadata"].value())
-    meta = node.metadata()
-    header: dict[str, str] = {}
-    for key, value in meta.items():
-        if key.startswith("exr/") and mode >= 2:
-            header[key[4:]] = str(value)
-        elif mode == 4 or (mode == 3 and not key.startswith("input/")):
-            header[key] = str(value)
     for frame in range(start, end + 1, incr):
         target = str(node["file"].value()).replace("####", f"{frame:04d}")
         if "%04d" in target:
             target = target % frame
-        _write_exr(Path(target), header)
+        if not target:
+            raise RuntimeError(f"{node.fullName()}: no file name")
+        if node.Class() == "WriteGeo":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            Path(target).write_text("# fake geometry\n", encoding="utf-8")
+        else:
+            _write_exr(Path(target), _header_of(node))
+        rendered.append(target)
+
+
+def executeMultiple(nodes: Any, ranges: Any = ((1, 1, 1),), views: Any = None, continueOnError: bool = False) -> None:  # noqa: N802, N803
+    """nuke.executeMultiple(nodes, ranges): every node's beforeRender runs before any frame is written."""
+    first, last, step = ranges[0]
+    for node in nodes:
+        execute(node, first, last, step, views, continueOnError)
+
+
+def _header_of(node: Node) -> dict[str, str]:
+    mode_knob = node.knob("metadata")
+    mode = WRITE_METADATA_MODES.index(mode_knob.value()) if mode_knob is not None else 1
+    header: dict[str, str] = {}
+    for key, value in node.metadata().items():
+        if key.startswith("exr/") and mode >= 2:
+            header[key[4:]] = str(value)
+        elif mode == 4 or (mode == 3 and not key.startswith("input/")):
+            header[key] = str(value)
+    return header
 
 
 def _attr(name: str, kind: str, payload: bytes) -> bytes:

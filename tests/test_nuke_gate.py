@@ -1,0 +1,228 @@
+"""The Nuke render gate as a render node meets it: Nuke started with init.py only (no GUI, no menu.py),
+a script built only with Nuke's own API calls, and every class that writes files.
+
+Each case runs in its own Python process, as ``nuke -x`` / ``nuke -t`` would, with the fake ``nuke``
+(tests/fakes/nuke) and the plugin folder on the path, and loads the plugin the way Nuke does: by executing
+``init.py``. Nothing of the test's own process state leaks into the render node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nuke_fixtures
+from nuke_fixtures import FAKE_NUKE, NUKE_PLUGIN, ROOT, final_record, ideation_record
+
+approver = nuke_fixtures.approver
+fake_nuke = nuke_fixtures.fake_nuke
+gui_nuke = nuke_fixtures.gui_nuke
+
+# A script made only with real Nuke API calls: a tagged Read, a Write, a DeepWrite, a WriteGeo, a Group
+# holding a Write fed through the group's input, and a studio gizmo (WriteTank) wrapping a Write.
+SCRIPT = """
+import json, sys
+import nuke
+from clearance.record import UseRecord
+from clearance.tags import Tag, encode_tag
+
+out, record_json = sys.argv[1], sys.argv[2]
+exec(open(sys.argv[3]).read())   # Nuke runs init.py at start-up
+
+def write_tank(group):
+    inp = nuke.nodes.Input()
+    w = nuke.nodes.Write(file=out + "/tank.####.exr")
+    w.setInput(0, inp)
+nuke.fake_define_gizmo("WriteTank", write_tank)
+
+read = nuke.nodes.Read(file="/plates/sky.####.exr")
+if record_json:
+    record = UseRecord.model_validate_json(record_json)
+    knob = nuke.String_Knob("clearance_tag", "tag")
+    read.addKnob(knob)
+    knob.setValue(encode_tag(Tag.for_record(record, target_ref="node:Read1")))
+grade = nuke.nodes.Grade()
+grade.setInput(0, read)
+writers = [
+    nuke.nodes.Write(file=out + "/comp.####.exr"),
+    nuke.nodes.DeepWrite(file=out + "/deep.####.exr"),
+    nuke.nodes.WriteGeo(file=out + "/geo.abc"),
+]
+for w in writers:
+    w.setInput(0, grade)
+group = nuke.nodes.Group()
+with group:
+    inner_in = nuke.nodes.Input()
+    inner = nuke.nodes.Write(file=out + "/group.####.exr")
+    inner.setInput(0, inner_in)
+group.setInput(0, grade)
+tank = nuke.nodes.WriteTank()
+tank.setInput(0, grade)
+results = {}
+for name in ["Write1", "DeepWrite1", "WriteGeo1", "Group1.Write2", "WriteTank1"]:
+    try:
+        nuke.execute(name, 1, 1)
+        results[name] = "rendered"
+    except RuntimeError as exc:
+        results[name] = "refused: " + str(exc)
+print(json.dumps(results))
+"""
+
+
+def _farm(tmp_path: Path, record_json: str, *, env: dict[str, str] | None = None, break_core: bool = False) -> Any:
+    out = tmp_path / "out"
+    paths = [FAKE_NUKE, NUKE_PLUGIN, ROOT / "core"]
+    code = SCRIPT
+    if break_core:  # a render node whose Clearance install is broken: the core cannot be imported
+        code = "import sys\nsys.modules['clearance.hosts.nuke'] = None\n" + code
+    full_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(str(p) for p in paths)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(out), record_json, str(NUKE_PLUGIN / "init.py")],
+        capture_output=True, text=True, env=full_env, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout, out
+
+
+def _env(tmp_path: Path, approver: Any) -> dict[str, str]:
+    return {"CLEARANCE_HOME": os.environ["CLEARANCE_HOME"], "CLEARANCE_POLICY": str(approver.policy_path)}
+
+
+def test_every_writer_is_refused_on_a_render_node_until_the_approval_is_held(tmp_path: Path, approver: Any) -> None:
+    record = final_record()
+    env = _env(tmp_path, approver)
+    results, _, out = _farm(tmp_path, record.model_dump_json(), env=env)
+    assert set(results) == {"Write1", "DeepWrite1", "WriteGeo1", "Group1.Write2", "WriteTank1"}
+    for name, result in results.items():
+        assert result.startswith("refused: Clearance: "), (name, result)
+        assert "Read1" in result and "no approval" in result, (name, result)
+    assert not out.exists() or not any(out.iterdir()), "nothing was written"
+    approver.approve(record, targets=["node:Read1"])
+    results, _, out = _farm(tmp_path, record.model_dump_json(), env=env)
+    assert set(results.values()) == {"rendered"}, results
+    assert sorted(p.name for p in out.iterdir()) == [
+        "comp.0001.exr", "deep.0001.exr", "geo.abc", "group.0001.exr", "tank.0001.exr"]
+
+
+def test_a_use_that_needs_no_approval_renders_everywhere(tmp_path: Path, approver: Any) -> None:
+    results, _, _ = _farm(tmp_path, ideation_record().model_dump_json(), env=_env(tmp_path, approver))
+    assert set(results.values()) == {"rendered"}, results
+
+
+def test_a_broken_clearance_install_stops_every_render(tmp_path: Path, approver: Any) -> None:
+    results, stdout, out = _farm(tmp_path, "", env=_env(tmp_path, approver), break_core=True)
+    assert "every render on this node is stopped" in stdout
+    for name, result in results.items():
+        assert result.startswith("refused: Clearance not loaded"), (name, result)
+        assert "hosts.nuke.fail_closed" in result
+    assert not out.exists()
+
+
+def test_policy_output_patterns_exempt_explicitly(tmp_path: Path, approver: Any) -> None:
+    policy = json.loads(approver.policy_path.read_text(encoding="utf-8"))
+    policy["hosts"] = {"nuke": {"exempt_outputs": ["*/deep.*", "*.abc"]}}
+    approver.policy_path.write_text(json.dumps(policy), encoding="utf-8")
+    results, stdout, _ = _farm(tmp_path, final_record().model_dump_json(), env=_env(tmp_path, approver))
+    assert results["DeepWrite1"] == "rendered" and results["WriteGeo1"] == "rendered"
+    assert results["Write1"].startswith("refused") and results["WriteTank1"].startswith("refused")
+
+
+def test_knob_changed_reentry_is_guarded_with_the_panel_open(fake_nuke: Any) -> None:
+    """Nuke fires knobChanged for every setValue while the panel is open; applying a preset sets dozens."""
+    from clearance_nuke import presets
+
+    from clearance.hosts import nuke as host
+
+    read = fake_nuke.nodes.Read(file="/plates/a.exr")
+    from clearance_nuke import knobs
+
+    knobs.add_tab(read)
+    read.showControlPanel()
+    calls: list[str] = []
+    real = knobs.apply_preset
+
+    def spy(node: Any, name: str, judge: Any = None) -> Any:
+        calls.append(name)
+        return real(node, name, judge)
+
+    knobs.apply_preset = spy  # type: ignore[assignment]
+    try:
+        fake_nuke.fake_set_knob(read, host.PRESET_KNOB, presets.names()[0])
+    finally:
+        knobs.apply_preset = real  # type: ignore[assignment]
+    assert calls == [presets.names()[0]], "the preset handler ran once, not again for the knobs it set"
+    assert host.is_tagged(read)
+
+
+def test_rejoining_branches_are_walked_once_by_full_name(fake_nuke: Any) -> None:
+    """A new wrapper per call: a diamond-shaped graph 20 levels deep must not be walked 2**20 times."""
+    from clearance.hosts import nuke as host
+
+    top = fake_nuke.nodes.Read(file="/plates/a.exr")
+    node = top
+    for _ in range(20):
+        left, right = fake_nuke.nodes.Grade(), fake_nuke.nodes.Blur()
+        left.setInput(0, node)
+        right.setInput(0, node)
+        merge = fake_nuke.nodes.Merge2()
+        merge.setInput(0, left)
+        merge.setInput(1, right)
+        node = merge
+    write = fake_nuke.nodes.Write()
+    write.setInput(0, node)
+    names = [n.fullName() for n in host.upstream(write)]
+    assert len(names) == len(set(names)) == 61 and "Read1" in names
+
+
+def test_panel_widget_string_is_evaluated_in_nukes_namespace(gui_nuke: Any) -> None:
+    """registerWidgetAsPanel's string is evaluated in __main__, where clearance_nuke was never imported."""
+    import nukescripts.panels as panels
+    from clearance_nuke import boot
+
+    assert "clearance_nuke" not in gui_nuke.main_namespace()
+    panel = panels.PythonPanel(boot.PANEL_WIDGET, "Clearance", boot.PANEL_ID)
+    knob = eval(panel.command, gui_nuke.main_namespace())  # noqa: S307 - as Nuke does
+    assert knob.widget_class.__name__ == "ClearancePanel"
+    bad = panels.PythonPanel("clearance_nuke.panel.ClearancePanel", "Clearance", "x")
+    try:
+        eval(bad.command, gui_nuke.main_namespace())  # noqa: S307
+    except NameError:
+        pass
+    else:
+        raise AssertionError("the fake must fail a dotted name __main__ never imported, as Nuke does")
+
+
+def test_a_writer_made_without_the_gui_shows_its_gate_when_opened(fake_nuke: Any) -> None:
+    from clearance_nuke import knobs
+
+    read = fake_nuke.nodes.Read(file="/plates/a.exr")
+    knobs.tag_node(read, final_record())
+    write = fake_nuke.nodes.Write(file="/out/a.exr")
+    write.setInput(0, read)
+    write.showControlPanel()
+    assert "Render blocked" in write["clearance_status"].value() and "Read1" in write["clearance_status"].value()
+    fake_nuke.fake_set_knob(write, "clearance_exempt", True)
+    assert "Not gated" in write["clearance_status"].value()
+
+
+def test_untagged_ai_nodes_block_renders_and_can_be_selected_and_tagged(gui_nuke: Any, tmp_path: Path) -> None:
+    import pytest
+    from clearance_nuke import actions
+
+    from clearance.hosts import nuke as host
+
+    cat = gui_nuke.nodes.CopyCat()
+    infer = gui_nuke.nodes.Inference()
+    infer.setInput(0, cat)
+    write = gui_nuke.nodes.Write(file=str(tmp_path / "a.exr"))
+    write.setInput(0, infer)
+    with pytest.raises(RuntimeError, match="untagged Inference node"):
+        gui_nuke.execute(write, 1, 1)
+    assert actions.select_untagged_ai_nodes() == ["CopyCat1", "Inference1"]
+    assert cat.isSelected() and infer.isSelected() and not write.isSelected()
+    assert actions.tag_untagged_ai_nodes() == 2
+    assert host.is_tagged(cat) and host.is_tagged(infer)
