@@ -36,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "check": "check",
     "timeline": "timeline",
     "scan": "scan",
+    "credentials": "credentials",
+    "packet": "packet",
     "install": "install",
 }
 

@@ -219,6 +219,56 @@ class HostSettings(Settings):
     )
 
 
+class CredentialSettings(Settings):
+    """Content Credentials (C2PA) written into deliverables: who signs, and which publishes sign."""
+
+    cert_chain: str | None = Field(
+        default=None,
+        description="PEM certificate chain of the vendor's C2PA signing certificate, leaf first (absolute path).",
+        json_schema_extra=stricter("fixed"),
+    )
+    key: str | None = Field(
+        default=None, description="PEM private key of that certificate (mode 0600).",
+        json_schema_extra=stricter("fixed"),
+    )
+    signer_command: list[str] | None = Field(
+        default=None,
+        description=(
+            "Instead of key: a program that reads the bytes to sign on stdin and writes the raw signature on "
+            "stdout (an HSM or signing service client)."
+        ),
+        json_schema_extra=stricter("fixed"),
+    )
+    algorithm: Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"] | None = Field(
+        default=None, description="The signing algorithm; default: from the certificate's key type.",
+        json_schema_extra=stricter("fixed"),
+    )
+    tsa_url: str | None = Field(
+        default=None, description="An RFC 3161 time-stamp authority URL, so credentials outlive the certificate.",
+        json_schema_extra=stricter("any"),
+    )
+    allow_test_identity: bool = Field(
+        default=True,
+        description="Sign with the test identity of `clearance credentials init` when no certificate is set.",
+        json_schema_extra=stricter("false"),
+    )
+    sign_on_publish: bool = Field(
+        default=True,
+        description="Publish writes Content Credentials into every file of the deliverable families.",
+        json_schema_extra=stricter("true"),
+    )
+    families: list[str] = Field(
+        default_factory=lambda: ["render", "plate", "delivery", "final", "comp", "editorial"],
+        description="Publish families whose files are signed on publish.",
+        json_schema_extra=stricter("superset"),
+    )
+    composite_families: list[str] = Field(
+        default_factory=lambda: ["comp", "plate"],
+        description="Families whose files are composites (generated parts in other footage) when signed.",
+        json_schema_extra=stricter("any"),
+    )
+
+
 class Thresholds(Settings):
     """The soft words of the source ("where possible", "incidental", ...) as named settings.
 
@@ -386,3 +436,4 @@ class Policy(Settings):
     publish: PublishSettings = Field(default_factory=PublishSettings)
     editorial: EditorialSettings = Field(default_factory=EditorialSettings)
     hosts: HostSettings = Field(default_factory=HostSettings)
+    credentials: CredentialSettings = Field(default_factory=CredentialSettings)

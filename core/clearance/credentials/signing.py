@@ -1,0 +1,360 @@
+"""Write Content Credentials (a C2PA manifest) into a deliverable, or beside it as a ``.c2pa`` sidecar.
+
+The manifest says how the file was made, from its use records:
+
+- the action: ``c2pa.created`` with ``digitalSourceType`` trainedAlgorithmicMedia (wholly generated) or
+  compositeWithTrainedAlgorithmicMedia (generated parts in other footage); a file that already carries
+  credentials is the parent ingredient instead, ``c2pa.opened`` then ``c2pa.edited`` with that source type;
+  each further input with ``c2pa.placed``. One action per generating tool names it as ``softwareAgent``.
+- ``org.clearance.disclosure``: record ids, decisions, approval ids and conditions; prompts only when a
+  record allows sharing them.
+- the inputs' own credentials, kept whole as ingredients (the parent's manifest store goes inside).
+
+Formats the C2PA library embeds into (JPEG, PNG, TIFF, WebP, MP4/MOV, WAV, ...) are written to a new file,
+never over the input unless asked. EXR, DPX and MXF get ``<name>.c2pa`` beside the file (the library cannot
+embed into them); EXR also gets ``clearance/*`` header attributes, written before the signature so the
+sidecar's hash covers them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clearance import __version__
+from clearance.credentials import exr, xmp
+from clearance.credentials.identity import SigningIdentity, make_signer
+from clearance.credentials.uses import COMPOSITE, TRAINED, UseFacts
+from clearance.errors import ClearanceError
+
+ASSERTION_LABEL = "org.clearance.disclosure"
+EMBEDDED: dict[str, str] = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "tif": "image/tiff", "tiff": "image/tiff",
+    "webp": "image/webp", "avif": "image/avif", "heic": "image/heic", "heif": "image/heif", "gif": "image/gif",
+    "dng": "image/x-adobe-dng", "jxl": "image/jxl", "svg": "image/svg+xml", "mp4": "video/mp4", "m4v": "video/x-m4v",
+    "mov": "video/quicktime", "avi": "video/x-msvideo", "wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4",
+    "flac": "audio/flac", "pdf": "application/pdf",
+}
+SIDECAR: dict[str, str] = {"exr": "image/x-exr", "dpx": "image/x-dpx", "mxf": "application/mxf"}
+OFFLINE: dict[str, Any] = {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False}}
+THUMBNAIL_MAX_BYTES = 32 << 20  # above this the reader's thumbnail is skipped: decoding it costs more than signing
+
+
+@dataclass
+class SignResult:
+    source: Path
+    written: Path
+    sidecar: Path | None
+    source_type: str
+    parent_credentials: bool
+    ingredients: list[str] = field(default_factory=list)
+    xmp: str = ""
+    exr_attributes: str = ""
+    identity: str = ""
+    test_identity: bool = False
+
+    def lines(self) -> list[str]:
+        kind = self.source_type.rsplit("/", 1)[-1]
+        where = f"{self.written}" + (f" + {self.sidecar.name}" if self.sidecar else "")
+        out = [f"{self.source}: signed ({kind}) -> {where}"]
+        if self.parent_credentials:
+            out.append("  the input's own credentials are kept as the parent ingredient")
+        for name in self.ingredients:
+            out.append(f"  ingredient: {name}")
+        if self.xmp:
+            out.append(f"  XMP: {self.xmp}")
+        if self.exr_attributes:
+            out.append(f"  EXR header: {self.exr_attributes}")
+        return out
+
+
+def format_of(path: Path) -> tuple[str, bool]:
+    """(MIME type, embedded?) from the file name; a format Clearance cannot sign is refused."""
+    ext = path.suffix.lower().lstrip(".")
+    if ext in EMBEDDED:
+        return EMBEDDED[ext], True
+    if ext in SIDECAR:
+        return SIDECAR[ext], False
+    raise ClearanceError(f"{path}: Clearance cannot write Content Credentials for .{ext or '(no extension)'} files; "
+                         f"embedded: {', '.join(sorted(set(EMBEDDED)))}; sidecar: exr, dpx, mxf")
+
+
+def sidecar_path(path: Path) -> Path:
+    """``shot.1001.exr`` -> ``shot.1001.c2pa`` (the name C2PA tools look for beside an asset)."""
+    return path.with_suffix(".c2pa")
+
+
+def default_output(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.signed{path.suffix}")
+
+
+def source_type_for(facts: list[UseFacts], composite: bool | None, input_verdict: str) -> str:
+    """Composite when asked, or when the input itself is a capture or a composite; else wholly generated."""
+    if composite:
+        return COMPOSITE
+    if composite is None and input_verdict in ("camera", "ai_composite"):
+        return COMPOSITE
+    return TRAINED
+
+
+def _tools(facts: list[UseFacts]) -> list[dict[str, str]]:
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for use in facts:
+        for tool in use.tools():
+            seen.setdefault((tool["name"], tool.get("version", "")), tool)
+    return list(seen.values())
+
+
+def _agent(tool: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in (("name", tool["name"]), ("version", tool.get("version", ""))) if v}
+
+
+def manifest_definition(
+    title: str, mime: str, facts: list[UseFacts], source_type: str, *, parent: bool, placed: list[str],
+    test_identity: bool,
+) -> dict[str, Any]:
+    tools = _tools(facts) or [{"name": "unnamed generative tool"}]
+    actions: list[dict[str, Any]] = []
+    if parent:
+        actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}})
+        first = "c2pa.edited"
+    else:
+        first = "c2pa.created"
+    for n, tool in enumerate(tools):
+        actions.append({"action": first if n == 0 else "c2pa.edited", "digitalSourceType": source_type,
+                        "softwareAgent": _agent(tool),
+                        "description": "generative AI use disclosed in Clearance records"})
+    for n, _ in enumerate(placed):
+        actions.append({"action": "c2pa.placed", "digitalSourceType": source_type,
+                        "parameters": {"ingredientIds": [f"input{n}"]}})
+    disclosure = {
+        "version": 1,
+        "generator": f"Clearance {__version__}",
+        "digital_source_type": source_type.rsplit("/", 1)[-1],
+        "uses": [use.summary() for use in facts],
+        "test_identity": test_identity,
+    }
+    return {
+        "claim_generator_info": [{"name": "Clearance", "version": __version__}],
+        "title": title,
+        "format": mime,
+        "assertions": [
+            {"label": "c2pa.actions.v2", "data": {"actions": actions}},
+            {"label": ASSERTION_LABEL, "data": disclosure},
+        ],
+    }
+
+
+def ai_fields(facts: list[UseFacts], source_type: str) -> xmp.AiFields:
+    tools = _tools(facts)
+    prompts = [p for p in (use.shared_prompt() for use in facts) if p]
+    return xmp.AiFields(
+        source_type=source_type,
+        systems="; ".join(t["name"] for t in tools),
+        versions="; ".join(t.get("version", "") for t in tools if t.get("version")),
+        prompt="\n".join(prompts) or None,
+    )
+
+
+class _Discard(io.RawIOBase):
+    """A writable, seekable sink: sidecar signing copies the asset to the destination, which we do not need."""
+
+    def __init__(self) -> None:
+        self._pos = 0
+        self._size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        n = len(data)
+        self._pos += n
+        self._size = max(self._size, self._pos)
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def _context(large: bool) -> Any:
+    import c2pa
+
+    settings = json.loads(json.dumps(OFFLINE))
+    if large:
+        settings["builder"] = {"thumbnail": {"enabled": False}}
+    return c2pa.Context.from_dict(settings)
+
+
+def _existing_credentials(path: Path, mime: str, context: Any) -> bool:
+    import c2pa
+
+    try:
+        with open(path, "rb") as fh:
+            reader = c2pa.Reader.try_create(mime, fh, None, context)
+            if reader is None:
+                return False
+            reader.close()
+            return True
+    except c2pa.C2paError:
+        return False  # unreadable credentials cannot be kept; the new manifest still describes the file
+
+
+def _input_verdict(path: Path) -> str:
+    from clearance.provenance import scan_file
+
+    return scan_file(str(path)).verdict
+
+
+def sign_file(
+    path: str | Path,
+    facts: list[UseFacts],
+    identity: SigningIdentity,
+    *,
+    out: str | Path | None = None,
+    composite: bool | None = None,
+    in_place: bool = False,
+    inputs: list[str | Path] | None = None,
+) -> SignResult:
+    """Sign one file; returns what was written. Nothing is left half-written on failure."""
+    import c2pa
+
+    source = Path(path)
+    if not source.is_file():
+        raise ClearanceError(f"{source}: no such file; give a deliverable to sign")
+    if not facts:
+        raise ClearanceError(f"{source}: no use record given; sign with --record RECORD (the GenAI uses it carries)")
+    mime, embedded = format_of(source)
+    if in_place and out is not None:
+        raise ClearanceError("--in-place and -o both given: choose one")
+    if in_place:
+        target = source
+    elif out is not None:
+        target = Path(out)
+    elif embedded or mime == "image/x-exr":
+        target = default_output(source)
+    else:
+        target = source  # DPX/MXF: only a sidecar is written, the file is not touched
+    if target.resolve() == source.resolve() and not in_place and (embedded or mime == "image/x-exr"):
+        raise ClearanceError(f"{target}: the output is the input; use --in-place to replace the original")
+    if target.exists() and target.is_dir():
+        raise ClearanceError(f"{target}: is a folder; give an output file name")
+    size = source.stat().st_size
+    context = _context(size > THUMBNAIL_MAX_BYTES)
+    parent = _existing_credentials(source, mime, context) if embedded else False
+    verdict = _input_verdict(source) if composite is None else ""
+    source_type = source_type_for(facts, composite, verdict)
+    placed = [Path(p) for p in (inputs or [])]
+    for p in placed:
+        if not p.is_file():
+            raise ClearanceError(f"{p}: no such input file; fix --input")
+        format_of(p)
+    definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
+                                     placed=[p.name for p in placed], test_identity=identity.test)
+    result = SignResult(source, target, None, source_type, parent, [p.name for p in placed],
+                        identity=identity.subject, test_identity=identity.test)
+    signer = make_signer(identity)
+    try:
+        builder = c2pa.Builder(definition, context=context)
+        if parent:
+            with open(source, "rb") as fh:
+                builder.add_ingredient({"title": source.name, "relationship": "parentOf", "label": "parent"},
+                                       mime, fh)
+        for n, p in enumerate(placed):
+            with open(p, "rb") as fh:
+                builder.add_ingredient({"title": p.name, "relationship": "componentOf", "label": f"input{n}"},
+                                       format_of(p)[0], fh)
+    except c2pa.C2paError as exc:
+        raise ClearanceError(f"{source}: the C2PA library refused the manifest ({_short(exc)})") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    temp = Path(temp_name)
+    staged: Path | None = None
+    try:
+        fields = ai_fields(facts, source_type)
+        signing_source = source
+        if embedded and mime in xmp.WRITERS:
+            staged = temp.with_suffix(".xmp.part")
+            with open(source, "rb") as src, open(staged, "wb") as dst:
+                xmp.WRITERS[mime](src, dst, fields, str(source))
+            signing_source = staged
+            result.xmp = "IPTC AI fields written (" + ", ".join(
+                n for n, v in (("DigitalSourceType", 1), ("AISystemUsed", fields.systems),
+                               ("AISystemVersionUsed", fields.versions), ("AIPromptInformation", fields.prompt)) if v
+            ) + ")"
+        elif embedded:
+            result.xmp = f"not written: Clearance writes XMP into JPEG and PNG only ({mime} carries the same " \
+                         "facts in the C2PA manifest)"
+        if mime == "image/x-exr":
+            with open(source, "rb") as src, open(temp, "wb") as dst:
+                try:
+                    exr.write(src, dst, exr_attributes(facts, source_type, sidecar_path(target).name), str(source))
+                    result.exr_attributes = "clearance/record_ids, clearance/decision, clearance/approval_ids, " \
+                                            "clearance/source_type, clearance/credentials"
+                except exr.NotWritable as why:
+                    dst.close()
+                    shutil.copyfile(source, temp)
+                    result.exr_attributes = f"not written ({why}); the sidecar still covers the file"
+        try:
+            if embedded:
+                with open(signing_source, "rb") as src, open(temp, "w+b") as dst:
+                    builder.sign(signer, mime, src, dst)
+            else:
+                builder.set_no_embed()
+                hashed = temp if mime == "image/x-exr" else source
+                with open(hashed, "rb") as src:
+                    manifest = builder.sign(signer, mime, src, _Discard())
+                sidecar = sidecar_path(target)
+                fd, side_temp = tempfile.mkstemp(prefix=f".{sidecar.name}.", suffix=".part", dir=target.parent)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(manifest)
+                os.replace(side_temp, sidecar)
+                result.sidecar = sidecar
+        except c2pa.C2paError as exc:
+            failures = getattr(signer, "_clearance_failures", None)
+            if failures:
+                raise failures[0] from None
+            raise ClearanceError(f"{source}: signing failed ({_short(exc)})") from None
+        if embedded or mime == "image/x-exr":
+            shutil.copymode(source, temp)
+            os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+    return result
+
+
+def exr_attributes(facts: list[UseFacts], source_type: str, sidecar_name: str) -> dict[str, str]:
+    decisions = sorted({use.decision.outcome for use in facts}, key=["notify", "approval_required"].index)
+    return {
+        "clearance/record_ids": json.dumps([use.record_id for use in facts]),
+        "clearance/decision": decisions[-1] if decisions else "notify",
+        "clearance/approval_ids": json.dumps([use.approval.approval_id for use in facts if use.approval]),
+        "clearance/source_type": source_type.rsplit("/", 1)[-1],
+        "clearance/credentials": sidecar_name,
+    }
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
