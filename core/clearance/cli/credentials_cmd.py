@@ -11,7 +11,7 @@ from clearance.cli.evaluate_cmd import add_policy_argument
 from clearance.errors import ClearanceError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("credentials", help="write Content Credentials (C2PA) into deliverables and read them back",
                        description="Content Credentials: a signed C2PA manifest in (or beside) each deliverable "
                        "saying that generative AI made it, with which tools, and which approvals cleared it.")
@@ -55,7 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("--trust-anchors", metavar="PEM", help="PEM bundle of signing roots to trust")
     verify.add_argument("--json", action="store_true", help="JSON lines, one per file")
     verify.set_defaults(func=run_verify)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    def usage(args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=usage)
 
 
 def run_init(args: argparse.Namespace) -> int:

@@ -78,11 +78,11 @@ def write(src: BinaryIO, dst: BinaryIO, attributes: dict[str, str], where: str) 
     header = bytearray(MAGIC + struct.pack("<I", version))
     for entry in kept:
         header += entry
-    for name, value in attributes.items():
-        if len(name) > limit:
-            raise ClearanceError(f"EXR attribute name {name!r} is longer than {limit} characters")
-        data = value.encode("utf-8")
-        header += name.encode("latin-1") + b"\x00string\x00" + struct.pack("<i", len(data)) + data
+    for key, text in attributes.items():
+        if len(key) > limit:
+            raise ClearanceError(f"EXR attribute name {key!r} is longer than {limit} characters")
+        data = text.encode("utf-8")
+        header += key.encode("latin-1") + b"\x00string\x00" + struct.pack("<i", len(data)) + data
     header += b"\x00"
     old_start = src.tell() - len(table)
     shift = len(header) - (old_start)

@@ -160,12 +160,11 @@ class ApprovalBook:
         self.warning = trust.warning
         self.revocations = self.cache.revocations(self.keys)
         if approvals_dir:
+            from clearance.pyblish.checks import _newest
+
+            # the same merge publish applies to a folder's list (one rule for what a folder may change)
             self.cache.load_folder(approvals_dir)
-            extra = revocations_in(approvals_dir, self.keys)
-            if extra is not None and extra.signed_by and (self.revocations is None or (
-                    extra.as_of() or extra.fetched_at) > (self.revocations.as_of() or extra.fetched_at)):
-                merged = {**(self.revocations.revoked if self.revocations else {}), **extra.revoked}
-                self.revocations = extra.model_copy(update={"revoked": merged})
+            self.revocations = _newest(self.revocations, revocations_in(approvals_dir, self.keys))
         self.max_age = timedelta(hours=policy.approvals.revocations_max_age_hours)
 
     def facts(self, record: UseRecord, decision: Decision) -> UseFacts:

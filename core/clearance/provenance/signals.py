@@ -259,9 +259,14 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
         elif tag == _PROMPT or tag in _TOOL_FIELDS:
             text = " ".join(t.strip() for t in element.itertext() if t.strip())
             found.append((tag, text))
+    stated = "ai_generated"
     for name, value in found:
         if name == _PROMPT and value.strip():
             prompt = True
+        elif name == _SOURCE_TYPE and source_type_verdict(value.strip())[0] == "ai_composite":
+            # IPTC 2025.1: AISystemUsed names the model behind the generated part of a composite; the packet's
+            # own DigitalSourceType says the whole file is a composite, so the tool fields do not outrank it.
+            stated = "ai_composite"
     for name, value in found:
         if name == _SOURCE_TYPE and value.strip():
             verdict, term = source_type_verdict(value.strip())
@@ -274,10 +279,10 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
         elif name in _TOOL_FIELDS:
             tool = tool_name(value)
             if tool:
-                hits.append(Hit("ai_generated", fmt, location, _TOOL_FIELDS[name], short(value), generator=tool,
+                hits.append(Hit(stated, fmt, location, _TOOL_FIELDS[name], short(value), generator=tool,
                                 prompt=prompt, confidence=CONFIDENCE_TOOL_NAME))
         elif name == _PROMPT and value.strip():
-            hits.append(Hit("ai_generated", fmt, location, "Iptc4xmpExt:AIPromptInformation", short(value),
+            hits.append(Hit(stated, fmt, location, "Iptc4xmpExt:AIPromptInformation", short(value),
                             prompt=True, confidence=CONFIDENCE_TOOL_NAME))
 
 
