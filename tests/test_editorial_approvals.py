@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -38,8 +40,11 @@ def test_valid_approval_makes_the_cut_deliverable(shared_data: Path, tmp_path: P
     assert [c["status"] for c in doc["clips"]] == ["approved", "approved"]
     assert {c["approval"]["approval_id"] for c in doc["clips"]} == {approval.approval_id}
     assert doc["summary"]["by_status"] == {"approved": 2}
-    csv_text = (tmp_path / "r.csv").read_text()
-    assert csv_text.count(approval.approval_id) == 2 and "Approved" in csv_text
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    # one group (same record, same approval): its approval written once, both clips listed under it
+    assert [r["Clip"] for r in rows] == ["ZZ100_504C (LAY1)", "ZZ100_507C (LAY2)"]
+    assert rows[0]["Approval"] == approval.approval_id and rows[0]["Approver"] == "sam.approver"
+    assert rows[0]["Status"] == "Approved" and {r["Group"] for r in rows} == {"1"}
 
 
 def test_expired_or_untrusted_or_edited_approvals_block(shared_data: Path, tmp_path: Path) -> None:

@@ -77,8 +77,8 @@ def describe_http_error(server: str, response: requests.Response) -> ClientError
     said = _server_message(response)
     said_part = f": {said}" if said else ""
     if status == 401:
-        msg = (f"the service at {server} did not accept the token (401){said_part}; set CLEARANCE_TOKEN (or --token) "
-               "to your API token (`clearance admin user add` prints one)")
+        msg = (f"the service at {server} did not accept the token (401){said_part}; set CLEARANCE_TOKEN to your "
+               "API token (ask the production's Clearance admin for one: `clearance admin user add` prints it)")
     elif status == 403:
         msg = f"the service at {server} refused (403){said_part}; ask the production's admin for the right role"
     elif status == 404:

@@ -111,3 +111,39 @@ def progress(description: str, total: int | None = None, *, stream: IO[str] | No
         yield bar
     finally:
         bar.close()
+
+
+@contextmanager
+def activity(description: str, *, stream: IO[str] | None = None, enabled: bool | None = None,
+             delay: float = DELAY) -> Iterator[None]:
+    """A spinner for one step that cannot count its work (reading a timeline, waiting for the service)."""
+    if not (wanted(stream) if enabled is None else enabled):
+        yield
+        return
+    import threading
+
+    shown: list[Any] = []
+    lock = threading.Lock()
+
+    def show() -> None:
+        from rich.console import Console
+
+        with lock:
+            if shown == [None]:  # the step ended first
+                return
+            console = Console(file=stream or sys.stderr, force_terminal=True if stream else None)
+            status = console.status(description)
+            status.start()
+            shown.append(status)
+
+    timer = threading.Timer(delay, show)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        with lock:
+            for status in shown:
+                status.stop()
+            shown[:] = [None]

@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="a folder of signed approval JSON files (and revocations.json)")
     source.add_argument("--server", metavar="URL",
                         help="pull approvals for the timeline's records from the service first")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="your API token for --server (default: $CLEARANCE_TOKEN)")
     p.add_argument("--records", action="append", default=[], metavar="DIR",
                    help="a folder of record files, for tags that carry only a reference (after an EDL round trip)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
@@ -38,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _pull(server: str, timeline: object) -> tuple[dict[str, str], str | None]:
+def _pull(server: str, timeline: object, token: str | None = None) -> tuple[dict[str, str], str | None]:
     """Pull approvals for the timeline's records, and learn which the studio denied.
 
     Returns (record id -> denial reason, a warning line when the service cannot be reached). A denial is
@@ -51,7 +53,7 @@ def _pull(server: str, timeline: object) -> tuple[dict[str, str], str | None]:
     denials: dict[str, str] = {}
     if not ids:
         return denials, None
-    with DisclosureClient(server=server) as client:
+    with DisclosureClient(server=server, token=token) as client:
         try:
             client.pull_approvals(ids)
             for record_id in ids:
@@ -90,6 +92,8 @@ def _print_table(report: object) -> None:
                     print(f"       - {reason}")
                 if c.remedy:
                     print(f"       fix: {c.remedy}")
+            elif c.approval is not None and c.approval.conditions:
+                print(f"       conditions: {c.approval.conditions}")
     m = report.media
     unscanned = [part for part in (
         f"{m.offline} clip(s) with offline media" if m.offline else "",
@@ -105,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     from clearance.editorial.check import CheckOptions, check_timeline
     from clearance.editorial.report import write_report
     from clearance.editorial.timeline_io import read_timeline
+    from clearance.progress import activity, progress
 
     for out in args.report:
         if Path(out).suffix.lower() not in {".html", ".htm", ".csv"}:
@@ -113,8 +118,11 @@ def run(args: argparse.Namespace) -> int:
         if not Path(folder).is_dir():
             raise ClearanceError(f"--records {folder}: folder not found; pass the folder that holds the record files")
     path = Path(args.timeline)
-    timeline = read_timeline(path, rate=args.rate)
-    denials, warning = _pull(args.server, timeline) if args.server else ({}, None)
+    with activity(f"Reading {path.name}"):
+        timeline = read_timeline(path, rate=args.rate)
+    if args.token and not args.server:
+        raise ClearanceError("--token is for --server URL: give both, or neither")
+    denials, warning = _pull(args.server, timeline, args.token) if args.server else ({}, None)
     if warning:
         print(warning, file=sys.stderr)
     options = CheckOptions(
@@ -122,7 +130,9 @@ def run(args: argparse.Namespace) -> int:
         records_dirs=[Path(d) for d in args.records], scan_media=not args.no_scan, base_dir=path.resolve().parent,
         denials=denials,
     )
-    report = check_timeline(timeline, options)
+    with progress("Checking clips") as bar:
+        options.progress = bar
+        report = check_timeline(timeline, options)
     for out in args.report:
         write_report(report, out)
     if args.json:

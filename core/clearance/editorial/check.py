@@ -19,7 +19,7 @@ from clearance.errors import ClearanceError
 from clearance.record import Target, UseRecord
 from clearance.tags import BLOCKING_STATUSES, STATUS_LABELS
 
-from .media import MediaInspector, MediaSummary
+from .media import MediaInspector, MediaSummary, media_url
 from .tagging import RawTag, RecordIndex, TagDecoder, parse_target, read_raw_tag
 from .walk import walk
 
@@ -35,6 +35,7 @@ class ApprovalInfo(BaseModel):
     approval_id: str | None = None
     approver: str | None = None
     expires_at: datetime | None = None
+    conditions: str = Field(default="", description="What the approver attached to the approval")
     reason: str = ""
 
 
@@ -50,6 +51,9 @@ class ClipResult(BaseModel):
     timecode_out: str = Field(description="Record out, exclusive (as in an EDL)")
     frame_in: int
     frame_out: int
+    source_in: str = Field(default="", description="Source timecode in: the first frame of the clip's media used")
+    source_out: str = Field(default="", description="Source timecode out, exclusive")
+    reel: str = Field(default="", description="Reel or tape name, when the timeline format carries one")
     record_id: str | None = None
     record_source: str | None = Field(default=None, description="metadata, marker or marker name")
     description: str = ""
@@ -64,6 +68,11 @@ class ClipResult(BaseModel):
     remedy: str = ""
     approval: ApprovalInfo | None = None
     media: str = Field(default="", description="The clip's media: file, sequence, offline, missing, generator...")
+    media_path: str = Field(default="", description="The clip's media file (or media URL), as the timeline names it")
+    evidence: str = Field(default="", description="Untagged AI media: the file and the provenance found in it")
+    clip_notes: list[str] = Field(
+        default_factory=list, description="What concerns this clip only (hidden, zero length...); also in reasons"
+    )
 
 
 class Summary(BaseModel):
@@ -180,15 +189,83 @@ class CheckOptions:
     now: datetime | None = None
     base_dir: Path | None = None
     denials: dict[str, str] = field(default_factory=dict)  # record id -> why the studio denied it (--server)
+    progress: Any = None  # a clearance.progress.Bar advanced once per clip, or None
+
+
+_DAY_SECONDS = 86400
+_WHOLE_RATES = frozenset({24.0, 25.0, 30.0, 48.0, 50.0, 60.0})  # SMPTE rates OTIO writes without drop frame
 
 
 def timecode(time: Any, rate: float) -> str:
+    # Whole frames at a whole rate are the common case; OTIO's to_timecode gives the same text there
+    # (tested) and handles the rest: drop-frame rates, fractional frames, the wrap past 24 hours.
+    if rate in _WHOLE_RATES and time.rate == rate:
+        frames = time.value
+        if frames == int(frames) and 0 <= frames < _DAY_SECONDS * rate:
+            fps = int(rate)
+            seconds, frame = divmod(int(frames), fps)
+            minutes, second = divmod(seconds, 60)
+            hour, minute = divmod(minutes, 60)
+            return f"{hour:02d}:{minute:02d}:{second:02d}:{frame:02d}"
     import opentimelineio as otio
 
     try:
         return str(otio.opentime.to_timecode(time, rate))
     except Exception:  # rates with no timecode (e.g. 47.56 fps): frames are still exact
         return f"{round(time.to_frames(rate))}f"
+
+
+# Where interchange formats keep a clip's reel or tape name, as OTIO's adapters read them: the CMX 3600
+# adapter puts the event's reel field in clip metadata ``cmx_3600.reel``; the FCP 7 XML adapter keeps the
+# file's ``<timecode><reel><name>`` in the media reference's metadata; Resolve's OTIO export names it
+# "Reel Name" in ``Resolve_OTIO``.
+_CLIP_REEL_PATHS: dict[str, tuple[str, ...]] = {
+    "cmx_3600": ("reel",),
+    "fcp_xml": ("timecode", "reel", "name"),
+    "Resolve_OTIO": ("Reel Name",),
+    "reel": (),
+    "tape": (),
+}
+_MEDIA_REEL_PATHS: dict[str, tuple[str, ...]] = {"fcp_xml": ("timecode", "reel", "name")}
+
+
+def _dig(node: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        # ``key in AnyDictionary`` walks its keys through the abstract Mapping in Python: list them once.
+        if not hasattr(node, "items") or not len(node) or key not in list(node):
+            return None
+        node = node[key]
+    return node
+
+
+def _reel_in(metadata: Any, paths: dict[str, tuple[str, ...]]) -> str:
+    if metadata is None or not len(metadata):
+        return ""
+    for key in list(metadata):
+        path = paths.get(key)
+        if path is None:
+            continue
+        value = _dig(metadata[key], path) if path else metadata[key]
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def reel_name(clip: Any) -> str:
+    """The clip's reel or tape name, or "" when the format carries none."""
+    ref = clip.media_reference
+    return _reel_in(clip.metadata, _CLIP_REEL_PATHS) or (
+        _reel_in(ref.metadata, _MEDIA_REEL_PATHS) if ref is not None else "")
+
+
+def source_timecodes(clip: Any) -> tuple[str, str]:
+    """Source in and out (exclusive) at the media's own rate; ("", "") when the clip has no known range."""
+    try:
+        span = clip.trimmed_range()
+    except Exception:
+        return "", ""
+    rate = span.start_time.rate or 24.0
+    return timecode(span.start_time, rate), timecode(span.end_time_exclusive(), rate)
 
 
 def _timeline_rate(timeline: Any, first: Any) -> float:
@@ -299,6 +376,7 @@ class _Checker:
             approval_id=statement.approval_id if statement else None,
             approver=statement.approver if statement else None,
             expires_at=statement.expires_at if statement else None,
+            conditions=(statement.conditions or "") if statement else "",
             reason=verification.reason,
         )
         out["approval"] = info
@@ -322,8 +400,13 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
 
     untagged = inspector.untagged if options.scan_media else (lambda clip: None)
 
+    bar = options.progress
+    advance = bar.advance if bar is not None else None
+
     def inspect(clip: Any) -> Any:
         # Runs for every clip: the cheap "no metadata, no markers" test first, before any call.
+        if advance is not None:
+            advance()
         if len(clip.metadata) or len(clip.markers):
             raw = read_raw_tag(clip)
             if raw is not None:
@@ -347,29 +430,36 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
         if isinstance(placed.found, RawTag):
             tagged += 1
             fields = checker.judge_tagged(placed.found, where)
-            fields["media"] = inspector.describe(clip)[0]
+            kind, files = inspector.describe(clip)
+            fields["media"] = kind
+            fields["media_path"] = files[0] if files else media_url(clip)
         else:
             kind, evidence = placed.found
             fields = {
-                "status": "untagged_ai", "rules": [UNTAGGED_AI], "media": kind,
+                "status": "untagged_ai", "rules": [UNTAGGED_AI], "media": kind, "evidence": evidence,
+                "media_path": media_url(clip),
                 "reasons": [f"{where}: the media carries AI provenance ({evidence}) but the clip has no Clearance tag"],
                 "remedy": "Declare the use: write a record and tag the clip with `clearance tag`.",
             }
+        note = ""
         if placed.unknown_length:
-            fields.setdefault("reasons", []).append(
-                "the clip has no source range and its media no available range: its length is unknown, "
-                "so its out point is shown equal to its in point"
-            )
+            note = ("the clip has no source range and its media no available range: its length is unknown, "
+                    "so its out point is shown equal to its in point")
         elif placed.hidden:
-            fields.setdefault("reasons", []).append(f"hidden by the trim of {placed.nested_in}: not on screen now")
+            note = f"hidden by the trim of {placed.nested_in}: not on screen now"
         elif placed.duration.value == 0:
             media.zero_length += 1
-            fields.setdefault("reasons", []).append("zero-length clip: nothing of it is on screen")
+            note = "zero-length clip: nothing of it is on screen"
+        if note:
+            fields.setdefault("reasons", []).append(note)
+            fields["clip_notes"] = [note]
         status = fields["status"]
+        source_in, source_out = source_timecodes(clip)
         fields.update(
             index=placed.index, name=name, track=placed.track, track_kind=placed.track_kind,
             nested_in=placed.nested_in, timecode_in=tc_in, timecode_out=timecode(end, rate),
             frame_in=round(start.to_frames(rate)), frame_out=round(end.to_frames(rate)),
+            source_in=source_in, source_out=source_out, reel=reel_name(clip),
             status_label=LABELS[status], blocking=status in BLOCKING,
         )
         clips.append(ClipResult.model_validate(fields))  # validating in pydantic-core beats model_construct

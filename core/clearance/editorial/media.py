@@ -51,6 +51,21 @@ def local_path(url: str) -> str | None:
     return url
 
 
+def media_url(clip: Any) -> str:
+    """The media the clip names (file path, URL, first frame of a sequence), "" when it names none."""
+    ref = clip.media_reference
+    url = getattr(ref, "target_url", None)
+    if isinstance(url, str) and url:
+        return local_path(url) or url
+    base = getattr(ref, "target_url_base", None)
+    if isinstance(base, str) and base:
+        try:
+            return local_path(ref.target_url_for_image_number(0)) or base
+        except Exception:
+            return base
+    return ""
+
+
 class MediaInspector:
     """Looks at untagged clips' media: counts what is offline or missing, scans files for AI provenance.
 
@@ -69,20 +84,15 @@ class MediaInspector:
         self._sequence = otio.schema.ImageSequenceReference
         self._scanned: dict[str, tuple[bool, str]] = {}
         self._dirs: dict[str, bool] = {}
+        self._urls: dict[str, tuple[str, list[str]]] = {}
         self.counts: dict[str, int] = {}
         self._examples: list[str] = []
-        self._posix = os.sep == "/"
 
     def describe(self, clip: Any) -> tuple[str, list[str]]:
         """(what the media is, files to scan) for a clip's active media reference."""
         ref = clip.media_reference
-        if isinstance(ref, self._external):
-            path = local_path(ref.target_url or "")
-            if path is None:
-                return "remote", []
-            if self._is_file(path):
-                return "file", [path]
-            return "offline", []
+        if type(ref) is self._external or isinstance(ref, self._external):
+            return self._by_url(ref.target_url or "")
         if isinstance(ref, self._sequence):
             return self._sequence_files(clip, ref)
         if isinstance(ref, self._generator):
@@ -90,6 +100,22 @@ class MediaInspector:
         if ref is None or isinstance(ref, self._missing):
             return "missing", []
         return type(ref).__name__, []
+
+    def _by_url(self, url: str) -> tuple[str, list[str]]:
+        """One answer per distinct media URL: a cut uses the same file in many clips, and a folder
+        found missing answers for every file under it, so a file is looked at once."""
+        known = self._urls.get(url)
+        if known is not None:
+            return known
+        path = url if url[:1] == "/" and "://" not in url else local_path(url)
+        if path is None:
+            known = ("remote", [])
+        elif self._is_file(path):
+            known = ("file", [path])
+        else:
+            known = ("offline", [])
+        self._urls[url] = known
+        return known
 
     def _dir_exists(self, folder: str) -> bool:
         known = self._dirs.get(folder)
@@ -100,8 +126,11 @@ class MediaInspector:
         return known
 
     def _is_file(self, path: str) -> bool:
-        folder = path.rpartition("/")[0] if os.sep == "/" else os.path.dirname(path)
-        return self._dir_exists(folder or ".") and os.path.isfile(path)
+        folder = (path.rpartition("/")[0] or "/") if os.sep == "/" else os.path.dirname(path)
+        known = self._dirs.get(folder)
+        if known is None:
+            known = self._dir_exists(folder or ".")
+        return known and os.path.isfile(path)
 
     def _sequence_files(self, clip: Any, ref: Any) -> tuple[str, list[str]]:
         try:
@@ -119,20 +148,10 @@ class MediaInspector:
     def untagged(self, clip: Any) -> tuple[str, str | None] | None:
         """For an untagged clip: None when nothing to report, else (media kind, AI evidence)."""
         ref = clip.media_reference
-        if isinstance(ref, self._external):  # the common case, inlined: this runs for every clip of the cut
+        if type(ref) is self._external:  # the common case, inlined: this runs for every clip of the cut
             url = ref.target_url or ""
-            path = url if url[:1] == "/" and "://" not in url else local_path(url)
-            if path is None:
-                kind, files = "remote", []
-            else:
-                folder = path.rpartition("/")[0] if self._posix else os.path.dirname(path)
-                known = self._dirs.get(folder)
-                if known is None:
-                    known = self._dir_exists(folder or ".")
-                if known and os.path.isfile(path):
-                    kind, files = "file", [path]
-                else:
-                    kind, files = "offline", []
+            found = self._urls.get(url)
+            kind, files = found if found is not None else self._by_url(url)
         else:
             kind, files = self.describe(clip)
         counts = self.counts

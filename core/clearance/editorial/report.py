@@ -1,24 +1,38 @@
-"""The shot list an editor sends to the studio contact: HTML (screen and print) and CSV, same columns."""
+"""The shot list an editor hands on to the studio contact: HTML (screen and print) and CSV.
+
+Both carry what ``clearance check`` prints: per record, its status, rule codes, the reasons (a denial's
+reason first), the remedy, and the approval (id, approver, expiry, conditions); per clip, record and source
+timecodes, track, reel or tape name and any note about the clip; for untagged AI media, the file and the
+provenance found in it. Clips are grouped by record (same record, same target, same answer), blocked
+groups first; groups that only notify are folded.
+
+Size and speed: a group's text is written once, not once per clip, and a clip row is six ``<p>`` cells
+in a CSS grid (HTML closes a ``<p>`` by itself), so 10,000 clips stay under 1 MB. Clips come in blocks of
+``CHUNK`` that the browser lays out only when they scroll into view (``content-visibility: auto``), so a
+long report opens at once.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
 from clearance.errors import ClearanceError
 
-from .check import LABELS, CheckReport, ClipResult
+from .check import LABELS, ApprovalInfo, CheckReport, ClipResult
 
-COLUMNS = (
-    "#", "Timecode in", "Timecode out", "Track", "Clip", "Status", "Rule codes",
-    "Record", "Approval", "Approval expires", "Remedy",
+# Strictest first: the order groups are listed in.
+SEVERITY = ("prohibited", "denied", "invalid", "untagged_ai", "approval_required", "approved", "notify")
+
+CSV_COLUMNS = (
+    "Group", "Status", "Record", "Description", "Rule codes", "Other rule codes", "Reasons", "Remedy",
+    "Approval", "Approver", "Approval expires", "Conditions", "Evidence", "Media file",
+    "#", "Timecode in", "Timecode out", "Track", "Clip", "Source in", "Source out", "Reel", "Clip note",
 )
-
-# The HTML puts the record id under the clip name; the CSV keeps it in its own column.
-HTML_COLUMNS = tuple(c for c in COLUMNS if c != "Record")
-HTML_WIDTHS = (3, 9, 9, 5, 19, 10, 13, 9, 7, 16)
+CLIP_COLUMNS = ("#", "Timecode in", "Timecode out", "Track", "Clip", "Source in", "Source out", "Reel")
 
 _BADGE = {
     "notify": "ok", "approved": "ok", "approval_required": "warn", "denied": "bad",
@@ -26,101 +40,285 @@ _BADGE = {
 }
 
 
-def _approval(clip: ClipResult) -> tuple[str, str]:
-    info = clip.approval
-    if info is None:
-        return "", ""
-    if info.status == "not_needed":
-        return "not needed", ""
+@dataclass
+class Group:
+    """Clips that share one answer: the same record, target, status, approval and reasons."""
+
+    number: int
+    status: str
+    record_id: str
+    description: str
+    target: str
+    rules: list[str]
+    other_rules: list[str]
+    reasons: list[str]
+    remedy: str
+    approval: ApprovalInfo | None
+    evidence: str
+    media_path: str
+    clips: list[ClipResult] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.status]
+
+    @property
+    def blocking(self) -> bool:
+        return bool(self.clips and self.clips[0].blocking)
+
+    @property
+    def folded(self) -> bool:
+        return self.status == "notify"
+
+
+def _where(clip: ClipResult) -> str:
+    return f"clip '{clip.name}' on {clip.track} at {clip.timecode_in}: "
+
+
+def _group_reasons(clip: ClipResult) -> list[str]:
+    """The clip's reasons that hold for its whole group: without its own notes and its own place."""
+    own = set(clip.clip_notes)
+    where = _where(clip)
+    return [r.removeprefix(where) for r in clip.reasons if r not in own]
+
+
+def groups(report: CheckReport) -> list[Group]:
+    """The report's clips grouped by answer, strictest first, then in timeline order."""
+    found: dict[tuple[object, ...], Group] = {}
+    for clip in report.clips:
+        reasons = _group_reasons(clip)
+        approval = clip.approval
+        key = (
+            clip.status, clip.record_id or "", tuple(reasons), clip.remedy,
+            approval.model_dump_json() if approval is not None else "", clip.evidence,
+            clip.media_path if clip.status == "untagged_ai" else "",
+        )
+        group = found.get(key)
+        if group is None:
+            group = Group(
+                number=0, status=clip.status, record_id=clip.record_id or "", description=clip.description,
+                target=clip.target or "", rules=list(clip.rules), other_rules=list(clip.other_rules),
+                reasons=reasons, remedy=clip.remedy, approval=approval, evidence=clip.evidence,
+                media_path=clip.media_path if clip.status == "untagged_ai" else "",
+            )
+            found[key] = group
+        elif group.target != (clip.target or ""):
+            group.target = ""  # the record covers several targets here: each clip's own is its name or shot
+        group.clips.append(clip)
+    ordered = sorted(found.values(), key=lambda g: (SEVERITY.index(g.status), g.clips[0].index))
+    for number, group in enumerate(ordered, 1):
+        group.number = number
+    return ordered
+
+
+def _expires(info: ApprovalInfo) -> str:
     if info.expires_at:
-        expires = info.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    else:
-        expires = "no expiry" if info.approval_id else ""
-    if info.status == "valid":
-        return info.approval_id or "", expires
-    label = info.status.replace("_", " ")
-    return (f"{info.approval_id} ({label})" if info.approval_id else label), expires
+        return info.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    return "no expiry" if info.approval_id else ""
 
 
-def _remedy(clip: ClipResult) -> str:
-    if clip.status in {"notify", "approved"}:
+def _approval(info: ApprovalInfo | None) -> str:
+    """The approval in words: its id when valid, else why no approval holds."""
+    if info is None:
         return ""
-    return clip.remedy or "; ".join(clip.reasons[:1])
+    if info.status == "not_needed":
+        return "not needed"
+    if info.status == "valid":
+        return info.approval_id or "valid"
+    label = info.status.replace("_", " ")
+    return f"{info.approval_id} ({label})" if info.approval_id else label
 
 
-def rows(report: CheckReport) -> list[list[str]]:
-    out = []
-    for n, clip in enumerate(report.clips, 1):
-        approval, expires = _approval(clip)
-        out.append([
-            str(n), clip.timecode_in, clip.timecode_out, clip.track, clip.name, LABELS[clip.status],
-            " ".join(clip.rules), clip.record_id or "", approval, expires, _remedy(clip),
-        ])
-    return out
+def _clip_note(clip: ClipResult) -> str:
+    parts = list(clip.clip_notes)
+    if clip.nested_in:
+        parts.insert(0, f"in {clip.nested_in}")
+    return "; ".join(parts)
+
+
+# --- CSV ------------------------------------------------------------------------------------------------
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: a clip named ``=HYPERLINK(...)`` must not become a formula (OWASP
+    "CSV Injection")."""
+    return "'" + value if value.startswith(_FORMULA) else value
 
 
 def to_csv(report: CheckReport) -> str:
+    """One row per clip, in group order. The group's columns (status to media file) are written on its
+    first row only, as a spreadsheet shows merged cells; the Group column ties every row to them."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows(report))
+    writer.writerow(CSV_COLUMNS)
+    for group in groups(report):
+        info = group.approval
+        head = [
+            str(group.number), group.label, group.record_id, group.description, " ".join(group.rules),
+            " ".join(group.other_rules), " | ".join(group.reasons), group.remedy, _approval(info),
+            (info.approver or "") if info else "", _expires(info) if info else "", info.conditions if info else "",
+            group.evidence, group.media_path,
+        ]
+        blank = [str(group.number)] + [""] * (len(head) - 1)
+        head = [_cell(v) for v in head]
+        for n, clip in enumerate(group.clips):
+            writer.writerow([
+                *(head if n == 0 else blank), str(clip.index), clip.timecode_in, clip.timecode_out,
+                _cell(clip.track), _cell(clip.name), clip.source_in, clip.source_out, _cell(clip.reel),
+                _cell(_clip_note(clip)),
+            ])
     return buffer.getvalue()
 
 
+# --- HTML -----------------------------------------------------------------------------------------------
+
 _CSS = """
-:root { --ink:#1d2330; --muted:#5d6677; --line:#d9dde5; --ok:#1f7a3d; --okbg:#e3f4e8; --warn:#8a4b00;
-  --warnbg:#fff0d6; --bad:#a3161b; --badbg:#fde4e4; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--ink);
-  margin: 0; background: #f4f5f8; }
-main { max-width: 1280px; margin: 0 auto; padding: 28px 32px 40px; background: #fff; min-height: 100vh; }
-header { display: flex; justify-content: space-between; align-items: flex-start; gap: 24px;
-  border-bottom: 2px solid var(--ink); padding-bottom: 14px; margin-bottom: 18px; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-.sub { color: var(--muted); margin: 0; }
-.verdict { font-size: 15px; font-weight: 700; padding: 8px 16px; border-radius: 6px; white-space: nowrap; }
-.verdict.deliverable { background: var(--okbg); color: var(--ok); border: 1px solid var(--ok); }
-.verdict.blocked { background: var(--badbg); color: var(--bad); border: 1px solid var(--bad); }
-dl.facts { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 6px 24px; margin: 0 0 18px; }
-dl.facts div { border-left: 3px solid var(--line); padding-left: 10px; }
-dt { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
-dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
-.counts { display: flex; flex-wrap: wrap; gap: 8px; margin: 0 0 18px; padding: 0; list-style: none; }
-.counts li { border: 1px solid var(--line); border-radius: 16px; padding: 3px 12px; }
-table { width: 100%; border-collapse: collapse; font-size: 13px; table-layout: fixed; }
-thead th { text-align: left; background: #eef0f4; border-bottom: 2px solid #c4c9d3; padding: 7px 8px;
-  font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: #3b4252; }
-tbody td { border-bottom: 1px solid var(--line); padding: 7px 8px; vertical-align: top; }
-tbody tr:nth-child(even) td { background: #fafbfc; }
-tr.blocking td:first-child { box-shadow: inset 4px 0 0 var(--bad); }
-td.tc, td.num { font-family: "SF Mono", Menlo, Consolas, monospace; white-space: nowrap; }
-td.clip { font-weight: 600; overflow-wrap: anywhere; }
-td.clip small { display: block; font-weight: 400; color: var(--muted); }
-.badge { display: inline-block; padding: 2px 9px; border-radius: 10px; font-size: 12px; font-weight: 700;
-  white-space: nowrap; }
-.badge.ok { background: var(--okbg); color: var(--ok); }
-.badge.warn { background: var(--warnbg); color: var(--warn); }
-.badge.bad { background: var(--badbg); color: var(--bad); }
-code.rule { display: inline-block; background: #eef0f4; border-radius: 4px; padding: 1px 5px; font-size: 11px;
-  margin: 0 3px 3px 0; white-space: nowrap; }
-td.clip small.rec { font-family: "SF Mono", Menlo, Consolas, monospace; font-size: 10.5px; }
-td.remedy { font-size: 12px; color: #3b4252; }
-.empty { padding: 22px; text-align: center; color: var(--muted); border: 1px dashed var(--line); border-radius: 6px; }
-footer { margin-top: 22px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 10px; }
-footer ul { margin: 6px 0 0; padding-left: 18px; }
-@media print {
-  @page { size: A4 landscape; margin: 12mm; }
-  body { background: #fff; font-size: 11px; }
-  main { max-width: none; padding: 0; min-height: 0; }
-  thead { display: table-header-group; }
-  tr { page-break-inside: avoid; }
-  .badge, .verdict, tbody tr:nth-child(even) td { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-}
+:root{--ink:#1d2330;--muted:#545d6e;--line:#d9dde5;--ok:#1a6b35;--okbg:#e3f4e8;--warn:#7a4200;--warnbg:#fff0d6;
+--bad:#a3161b;--badbg:#fde4e4}
+*{box-sizing:border-box}
+body{font:14px/1.45 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);margin:0;
+background:#f4f5f8}
+main{max-width:1280px;margin:0 auto;padding:28px 32px 40px;background:#fff}
+header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:flex-start;gap:16px 24px;
+border-bottom:2px solid var(--ink);padding-bottom:14px;margin-bottom:18px}
+h1{font-size:22px;margin:0 0 4px}
+.sub{color:var(--muted);margin:0}
+.verdict{font-size:15px;font-weight:700;padding:8px 16px;border-radius:6px;white-space:nowrap}
+.verdict.deliverable{background:var(--okbg);color:var(--ok);border:1px solid var(--ok)}
+.verdict.blocked{background:var(--badbg);color:var(--bad);border:1px solid var(--bad)}
+dl.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:6px 24px;margin:0 0 18px}
+dl.facts div{border-left:3px solid var(--line);padding-left:10px}
+dt{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+dd{margin:0;font-weight:600;overflow-wrap:anywhere}
+.counts{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 18px;padding:0;list-style:none}
+.counts li{border:1px solid var(--line);border-radius:16px;padding:3px 12px}
+nav.toc{margin:0 0 18px;font-size:13px}
+nav.toc ol{margin:4px 0 0;padding-left:22px;columns:2 360px}
+.g{border:1px solid var(--line);border-radius:8px;margin:0 0 16px;padding:12px 14px}
+.t{overflow-x:auto;content-visibility:auto;contain-intrinsic-size:auto 6000px}
+.g.blocking{border-left:5px solid var(--bad)}
+.g h2{font-size:15px;margin:0 0 6px;display:flex;flex-wrap:wrap;gap:6px 10px;align-items:baseline}
+.g h2 .n{color:var(--muted);font-weight:400}
+.rec{font-family:"SF Mono",Menlo,Consolas,monospace;font-size:12px;color:var(--muted);font-weight:400}
+.desc{margin:0 0 6px}
+dl.why{display:grid;grid-template-columns:max-content 1fr;gap:3px 12px;margin:0 0 8px;font-size:13px}
+dl.why dt{font-size:11px;padding-top:2px}
+dl.why dd{font-weight:400}
+dl.why ul{margin:0;padding-left:18px}
+.badge{display:inline-block;padding:2px 9px;border-radius:10px;font-size:12px;font-weight:700;white-space:nowrap}
+.badge.ok{background:var(--okbg);color:var(--ok)}
+.badge.warn{background:var(--warnbg);color:var(--warn)}
+.badge.bad{background:var(--badbg);color:var(--bad)}
+code{background:#eef0f4;border-radius:4px;padding:1px 5px;font-size:11.5px;margin-right:3px}
+details>summary{cursor:pointer;font-size:15px;font-weight:700;display:flex;flex-wrap:wrap;gap:6px 10px;
+align-items:baseline}
+.c{display:grid;grid-template-columns:7.6em 7.6em 4.6em minmax(10em,1fr) 7.6em minmax(6em,.45fr);
+min-width:680px;font-size:12.5px}
+.c>*{margin:0;padding:4px 6px;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
+.c>b{background:#eef0f4;border-bottom:2px solid #c4c9d3;font-size:11px;text-transform:uppercase;
+letter-spacing:.03em;color:#3b4252}
+.c>p:nth-child(6n+1),.c>p:nth-child(6n+2),.c>p:nth-child(6n+5){font-family:"SF Mono",Menlo,Consolas,monospace;
+white-space:nowrap}
+.c>p:nth-child(6n+4){font-weight:600}
+.c small{display:block;font-weight:400;color:var(--muted)}
+.empty{padding:22px;text-align:center;color:var(--muted);border:1px dashed var(--line);border-radius:6px}
+footer{margin-top:22px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);padding-top:10px}
+footer ul{margin:6px 0 0;padding-left:18px}
+@media (max-width:600px){main{padding:16px 12px}}
+@media print{@page{size:A4 landscape;margin:12mm}body{background:#fff;font-size:11px}
+main{max-width:none;padding:0}.t{content-visibility:visible}.c>*{break-inside:avoid}details:not([open])>*:not(summary){display:block}
+.badge,.verdict{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
+
+# The clip's position ("#") is in the CSV and the JSON; the page finds clips by timecode, as editors do.
+HTML_CLIP_COLUMNS = ("In", "Out", "Track", "Clip", "Source in", "Reel")
+_HEAD = "".join(f'<b role="columnheader">{c}</b>' for c in HTML_CLIP_COLUMNS)
+CHUNK = 250  # clip rows per table: the browser lays out only the chunks on screen
+TOC_MAX = 60  # more groups than this and a table of contents is longer than it helps
 
 
 def _fact(label: str, value: str) -> str:
     return f"<div><dt>{escape(label)}</dt><dd>{escape(value) or '&mdash;'}</dd></div>"
+
+
+def _clip_rows(clips: list[ClipResult]) -> str:
+    out = []
+    for c in clips:
+        note = _clip_note(c)
+        extra = f"<small>{escape(note)}</small>" if note else ""
+        # A row is six <p> cells placed by a CSS grid: HTML closes each <p> itself, so a clip costs
+        # about 90 bytes and 10,000 of them stay under 1 MB.
+        out.append(f"<p>{c.timecode_in}<p>{c.timecode_out}<p>{escape(c.track)}"
+                   f"<p>{escape(c.name)}{extra}<p>{c.source_in}<p>{escape(c.reel)}\n")
+    return "".join(out)
+
+
+def _tables(clips: list[ClipResult]) -> str:
+    return "".join(
+        f'<div class="t"><div class="c" role="table">{_HEAD}\n{_clip_rows(clips[i:i + CHUNK])}</div></div>'
+        for i in range(0, len(clips), CHUNK)
+    )
+
+
+def _why(group: Group) -> str:
+    items = []
+    if group.rules:
+        items.append("<dt>Rules</dt><dd>" + "".join(f"<code>{escape(r)}</code>" for r in group.rules)
+                     + (f" (also {' '.join(escape(r) for r in group.other_rules)})" if group.other_rules else "")
+                     + "</dd>")
+    if group.evidence:
+        where = f"{escape(group.media_path)}: " if group.media_path else ""
+        items.append(f"<dt>Found</dt><dd>{where}{escape(group.evidence)}</dd>")
+    if group.reasons:
+        items.append("<dt>Why</dt><dd><ul>" + "".join(f"<li>{escape(r)}" for r in group.reasons) + "</ul></dd>")
+    if group.remedy and group.status not in {"notify", "approved"}:
+        items.append(f"<dt>Fix</dt><dd>{escape(group.remedy)}</dd>")
+    info = group.approval
+    if info is not None and info.status != "not_needed":
+        parts = [escape(_approval(info))]
+        if info.approver:
+            parts.append(f"by {escape(info.approver)}")
+        expires = _expires(info)
+        if expires:
+            parts.append(f"expires {escape(expires)}" if expires != "no expiry" else expires)
+        items.append(f"<dt>Approval</dt><dd>{', '.join(parts)}</dd>")
+        if info.conditions:
+            items.append(f"<dt>Conditions</dt><dd>{escape(info.conditions)}</dd>")
+    if group.target:
+        items.append(f"<dt>Target</dt><dd>{escape(group.target)}</dd>")
+    return f'<dl class="why">{"".join(items)}</dl>' if items else ""
+
+
+def _title(group: Group) -> str:
+    count = len(group.clips)
+    badge = f'<span class="badge {_BADGE.get(group.status, "warn")}">{escape(group.label)}</span>'
+    what = (f'<span class="rec">record {escape(group.record_id)}</span>' if group.record_id
+            else f'<span class="rec">{escape(group.media_path or "no record")}</span>')
+    return f'{badge}{what}<span class="n">{count} clip{"s" if count != 1 else ""}</span>'
+
+
+def _group_html(group: Group) -> str:
+    desc = f'<p class="desc">{escape(group.description)}</p>' if group.description else ""
+    table = _tables(group.clips)
+    classes = f'g{" blocking" if group.blocking else ""}'
+    if group.folded:
+        said = f'<span class="n">{escape(group.description)}</span>' if group.description else ""
+        return (f'<details class="{classes}" id="g{group.number}"><summary>{_title(group)}{said}</summary>'
+                f"{_why(group)}{table}</details>\n")
+    return (f'<section class="{classes}" id="g{group.number}"><h2>{_title(group)}</h2>{desc}{_why(group)}{table}'
+            "</section>\n")
+
+
+def _toc(found: list[Group]) -> str:
+    if len(found) < 2 or len(found) > TOC_MAX:
+        return ""
+    items = "".join(
+        f'<li><a href="#g{g.number}">{escape(g.label)}: {escape(g.record_id or g.media_path or "no record")}</a>'
+        f" ({len(g.clips)})" for g in found
+    )
+    return f"<nav class=\"toc\" aria-label=\"Groups\"><strong>{len(found)} groups</strong><ol>{items}</ol></nav>"
 
 
 def to_html(report: CheckReport) -> str:
@@ -128,30 +326,13 @@ def to_html(report: CheckReport) -> str:
     verdict = "Deliverable" if report.verdict == "deliverable" else "Blocked"
     counts = [f"<li><strong>{s.clips}</strong> clips</li>", f"<li><strong>{s.tagged}</strong> tagged</li>",
               f"<li><strong>{s.blocked}</strong> blocked</li>"]
-    for status, count in sorted(s.by_status.items()):
+    for status, count in sorted(s.by_status.items(), key=lambda item: SEVERITY.index(item[0])):
         counts.append(f"<li>{escape(LABELS.get(status, status))}: <strong>{count}</strong></li>")
-    body_rows = []
-    for n, (clip, row) in enumerate(zip(report.clips, rows(report), strict=True), 1):
-        rules = "".join(f'<code class="rule">{escape(r)}</code>' for r in clip.rules)
-        nested = f"<small>in {escape(clip.nested_in)}</small>" if clip.nested_in else ""
-        reason = f"<small>{escape(clip.description)}</small>" if clip.description else ""
-        record = f'<small class="rec">record {escape(clip.record_id)}</small>' if clip.record_id else ""
-        body_rows.append(
-            f'<tr class="{"blocking" if clip.blocking else "clear"}" data-status="{escape(clip.status)}">'
-            f'<td class="num">{n}</td><td class="tc">{escape(clip.timecode_in)}</td>'
-            f'<td class="tc">{escape(clip.timecode_out)}</td><td>{escape(clip.track)}</td>'
-            f'<td class="clip">{escape(clip.name)}{nested}{reason}{record}</td>'
-            f'<td><span class="badge {_BADGE.get(clip.status, "warn")}">{escape(row[5])}</span></td>'
-            f"<td>{rules}</td><td>{escape(row[8])}</td>"
-            f'<td>{escape(row[9])}</td><td class="remedy">{escape(row[10])}</td></tr>'
-        )
-    head = "".join(f"<th>{escape(c)}</th>" for c in HTML_COLUMNS)
-    cols = "".join(f'<col style="width:{w}%">' for w in HTML_WIDTHS)
-    if body_rows:
-        table = (f"<table><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>"
-                 f"<tbody>{''.join(body_rows)}</tbody></table>")
+    found = groups(report)
+    if found:
+        body = _toc(found) + "".join(_group_html(g) for g in found)
     else:
-        table = '<p class="empty">No tagged clips and no untagged AI media in this timeline.</p>'
+        body = '<p class="empty">No tagged clips and no untagged AI media in this timeline.</p>'
     media = report.media
     notes = []
     unscanned = [part for part in (
@@ -173,15 +354,17 @@ def to_html(report: CheckReport) -> str:
 <body><main>
 <header><div><h1>GenAI clearance shot list: {escape(report.timeline)}</h1>
 <p class="sub">Every clip tagged with a GenAI use record, and untagged clips whose media carries
-AI provenance.</p></div>
+AI provenance, grouped by record; blocked groups first.</p></div>
 <div class="verdict {escape(report.verdict)}">{verdict}</div></header>
 <dl class="facts">{_fact("Production", report.production)}{_fact("Timeline", report.timeline)}
 {_fact("Generated", generated)}{_fact("Policy version", report.policy_version)}
 {_fact("Source file", report.source)}{_fact("Frame rate", f"{report.rate:g} fps")}
 {_fact("Clips checked", str(s.clips))}{_fact("Blocked clips", str(s.blocked))}</dl>
 <ul class="counts">{''.join(counts)}</ul>
-{table}
-<footer>Timecodes are record timecodes; out is exclusive, as in an EDL. Made by Clearance (`clearance check`).
+{body}
+<footer>In and out are record timecodes, out exclusive as in an EDL; source in is the media's own timecode
+(the CSV also gives source out). Groups that only notify the studio are folded.
+Made by Clearance (<code>clearance check</code>).
 {f"<ul>{notes_html}</ul>" if notes_html else ""}</footer>
 </main></body></html>
 """
