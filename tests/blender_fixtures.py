@@ -494,17 +494,20 @@ def scenario_render_gate(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def publish_in_blender() -> dict[str, Any]:
-    """One Pyblish publish of the open file, host ``blender``; failures by validator id, with item handles."""
+def publish_in_blender(bundled: bool = False) -> dict[str, Any]:
+    """One Pyblish publish of the open file, host ``blender``; failures by validator id, with item handles.
+
+    ``bundled``: the plugins the installed core carries (the extension zip's wheel), not the checkout's."""
     import pyblish.api
     import pyblish.util
 
     from clearance.pyblish import register
 
-    os.environ["PYBLISHPLUGINPATH"] = str(PLUGIN_DIR)
+    if not bundled:
+        os.environ["PYBLISHPLUGINPATH"] = str(PLUGIN_DIR)
     register("blender")
     context = pyblish.util.publish()
-    from publish_fixtures import failures_by_validator
+    from pyblish_results import failures_by_validator
 
     failures, errors = failures_by_validator(context)
     plugins = sorted(r["plugin"].__name__ for r in context.data.get("results", []))
@@ -772,4 +775,84 @@ def scenario_media_types(params: dict[str, Any]) -> dict[str, Any]:
         "sound": sound.clearance.scan_verdict,
         "voice": editor.strips_all["Voice"].clearance.scan_verdict,
     }
+    return out
+
+
+# ------------------------------------------------------------------ the built zip, with nothing else installed
+
+
+def isolated_site(tmp_path: Path) -> Path:
+    """A site folder holding only bpy and numpy (what bpy itself needs), linked from this Python's
+    site-packages: a Blender whose Python has no Clearance, pydantic, yaml or cryptography."""
+    import bpy  # noqa: F401 - located, not run, in this process
+    import numpy
+
+    site = Path(numpy.__file__).resolve().parents[1]
+    folder = tmp_path / "bpy-only-site"
+    folder.mkdir(exist_ok=True)
+    for entry in site.iterdir():
+        if entry.name.split("-")[0].split(".")[0] in ("bpy", "numpy"):
+            link = folder / entry.name
+            if not link.exists():
+                link.symlink_to(entry, target_is_directory=entry.is_dir())
+    return folder
+
+
+def run_isolated(tmp_path: Path, scenario: str, timeout: float = 240, **params: Any) -> dict[str, Any]:
+    """Like run_in_blender, but with ``python -S`` and only bpy on the path, and no extension linked."""
+    resources = tmp_path / "blender-user"
+    (resources / "extensions" / "user_default").mkdir(parents=True, exist_ok=True)
+    params.setdefault("tmp", str(tmp_path))
+    params_file = tmp_path / f"{scenario}-params.json"
+    params_file.write_text(json.dumps(params), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "CLEARANCE_REPO"))}
+    env.update(
+        BLENDER_USER_RESOURCES=str(resources),
+        BLENDER_USER_EXTENSIONS=str(resources / "extensions"),
+        BLENDER_USER_CONFIG=str(resources / "config"),
+        PYTHONNOUSERSITE="1",
+    )
+    paths = [str(isolated_site(tmp_path)), str(Path(__file__).parent)]
+    boot = f"import sys; sys.path[:0] = {paths!r}; import blender_fixtures as f; f.main(sys.argv[1], sys.argv[2])"
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", boot, scenario, str(params_file)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join((proc.stdout + "\n" + proc.stderr).splitlines()[-40:])
+        raise AssertionError(f"Blender scenario {scenario} failed (exit {proc.returncode}):\n{tail}")
+    return dict(json.loads(lines[-1][len(RESULT_PREFIX) :]))
+
+
+def scenario_zip_gate(params: dict[str, Any]) -> dict[str, Any]:
+    """Install the built zip into a Blender with no Clearance anywhere, then tag, publish, approve, publish."""
+    import importlib.util
+
+    import bpy
+
+    out: dict[str, Any] = {"core_before": importlib.util.find_spec("clearance") is not None}
+    result = bpy.ops.extensions.package_install_files(
+        repo="user_default", filepath=params["zip"], enable_on_install=True
+    )
+    out["install"] = sorted(result)
+    out["enabled"] = MODULE in bpy.context.preferences.addons
+    import pydantic
+
+    import clearance
+
+    out["core_from"] = clearance.__file__
+    out["pydantic_from"] = pydantic.__file__
+    tmp = Path(params["tmp"])
+    ring, policy = approver_setup(tmp)
+    os.environ["CLEARANCE_POLICY"] = str(policy)
+    tag_sample_file(tmp)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp / "zip.blend"))
+    from clearance.pyblish import plugin_path
+
+    out["plugins_from"] = str(plugin_path())
+    out["blocked"] = publish_in_blender(bundled=True)
+    approve(ring, record_on("objects:Crowd"))
+    bpy.ops.clearance.untag(what="HANDLES", handles="strips:Shot010/Fog;images:matte.png;materials:SignMat")
+    out["approved"] = publish_in_blender(bundled=True)
     return out

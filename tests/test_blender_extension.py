@@ -216,3 +216,32 @@ def test_movie_clips_sounds_texts_and_sound_and_movie_strips(tmp_path: Path, sha
     assert items["sounds:sample1_signed.wav"] == {"tagged": False, "files": ["sample1_signed.wav"]}
     assert items["strips:Shot010/Insert"] == {"tagged": False, "files": ["video1.mp4"]}
     assert all(out["verdicts"].values()), out["verdicts"]  # every file behind them was scanned
+
+
+def test_the_built_zip_installs_into_a_bare_blender_and_gates_a_publish(tmp_path: Path) -> None:
+    """`clearance install blender --build --from-env`, installed with package_install_files into a Blender
+    whose Python has no Clearance and none of its dependencies, no start-up script: tag, blocked, approve, pass.
+
+    The wheels come from this test environment (--from-env), so the test needs no network."""
+    from blender_fixtures import run_isolated
+
+    from clearance.cli.main import main
+
+    dist = tmp_path / "dist"
+    assert main(["install", "blender", "--build", "--from-env", "--dest", str(dist)]) == 0
+    (built,) = dist.glob("clearance-*-linux_x64.zip")
+    with zipfile.ZipFile(built) as archive:
+        manifest = archive.read("blender_manifest.toml").decode()
+        names = set(archive.namelist())
+    assert 'platforms = ["linux-x64"]' in manifest
+    for wheel in ("clearance-", "pydantic_core-", "cryptography-", "pyyaml-", "pyblish_base-"):
+        assert any(n.startswith("wheels/" + wheel) for n in names), wheel
+    assert all(f'"./{n}"' in manifest for n in names if n.startswith("wheels/"))
+    out = run_isolated(tmp_path, "zip_gate", zip=str(built))
+    assert out["core_before"] is False, "the Blender under test must not find Clearance before the install"
+    assert out["install"] == ["FINISHED"] and out["enabled"]
+    site = str(tmp_path / "blender-user" / "extensions" / ".local")
+    assert out["core_from"].startswith(site) and out["pydantic_from"].startswith(site)
+    assert out["plugins_from"].startswith(site)
+    assert "Crowd" in str(out["blocked"]["failures"].get("clearance.approval_valid")), out["blocked"]
+    assert out["approved"]["failures"] == {} and out["approved"]["errors"] == [], out["approved"]

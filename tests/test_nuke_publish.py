@@ -12,6 +12,7 @@ import publish_fixtures
 import pyblish.api
 import pyblish.util
 from nuke_fixtures import final_record, ideation_record
+from pyblish_results import failures_by_validator
 
 from clearance.hosts import nuke as host
 
@@ -26,7 +27,7 @@ def _publish() -> tuple[dict[str, list[str]], list[str], Any]:
     pyblish.api.deregister_host("standalone", quiet=True)
     register("nuke")
     context = pyblish.util.publish()
-    failures, other = publish_fixtures.failures_by_validator(context)
+    failures, other = failures_by_validator(context)
     return failures, other, context
 
 

@@ -27,6 +27,7 @@ def plugin_path() -> Path:
     candidates = [
         Path(clearance.__file__).resolve().parents[2] / "pyblish_plugins",  # checkout / editable install
         Path(sys.prefix) / "share" / "clearance" / "pyblish_plugins",  # wheel (data files)
+        Path(clearance.__file__).resolve().parent / "pyblish_plugins",  # the Blender extension's bundled wheel
     ]
     for folder in candidates:
         if (folder / discovery.MARKER).is_file():
