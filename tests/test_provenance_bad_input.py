@@ -168,3 +168,26 @@ def test_fifo_in_a_folder_does_not_hang(tmp_path: Path) -> None:
     assert [Path(r.path).name for r in scan_paths([tmp_path])] == ["ok.png"]  # a folder's files only
     assert time.monotonic() - started < 5
     assert results["ok.png"].verdict == "ai_generated"
+
+
+def test_scan_hits_only_lists_only_ai_media(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import contextlib
+    import io
+    import shutil
+    from pathlib import Path
+
+    from clearance.cli.main import main
+
+    data = Path(__file__).resolve().parent / "data" / "provenance"
+    shutil.copy(data / "ocsp.jpg", tmp_path / "ai.jpg")
+    shutil.copy(data / "no_manifest.jpg", tmp_path / "plain.jpg")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["scan", str(tmp_path), "--hits-only"]) == 0
+    text = out.getvalue()
+    assert "ai.jpg" in text and "plain.jpg" not in text
+    assert text.strip().splitlines()[-1].startswith("2 items:")  # the summary still counts everything
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["scan", str(tmp_path), "--hits-only", "--json"]) == 0
+    assert [line for line in out.getvalue().splitlines() if line] and "plain.jpg" not in out.getvalue()

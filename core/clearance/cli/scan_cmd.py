@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from typing import Any
 
 from clearance.errors import ClearanceError
@@ -32,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trust-anchors", metavar="PEM",
                    help="with --verify: PEM file of trusted C2PA signing roots (else every signer is 'untrusted')")
     p.add_argument("-v", "--verbose", action="store_true", help="list every piece of evidence, not only the main one")
+    p.add_argument("--hits-only", action="store_true",
+                   help="list only AI-made media (ai_generated, ai_composite, synthetic) and unreadable files; "
+                        "the summary line still counts everything")
     p.add_argument("--fail-on-genai", action="store_true",
                    help="exit 1 when any item is ai_generated or ai_composite (for CI gates)")
     p.set_defaults(func=run)
@@ -61,44 +63,45 @@ def _check_args(args: argparse.Namespace) -> str | None:
 
 
 class _Bar:
-    """A carriage-return progress bar on stderr, only when stderr is a terminal."""
+    """Adapts the scanner's (done, total) callback to the shared progress bar."""
 
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-        self.started = time.monotonic()
-        self.shown = False
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total < PROGRESS_MIN_FILES:
+        if total < PROGRESS_MIN_FILES:
             return
-        width = 30
-        filled = int(width * done / total)
-        rate = done / max(time.monotonic() - self.started, 1e-6)
-        sys.stderr.write(f"\rscanning [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files, {rate:,.0f}/s")
-        sys.stderr.flush()
-        self.shown = True
+        if self.bar.total != total:
+            self.bar.update(total=total)
+        step = done - self.bar.completed
+        if step > 0:
+            self.bar.advance(step)
 
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r" + " " * 78 + "\r")
-            sys.stderr.flush()
+
+HIT_VERDICTS = frozenset({"ai_generated", "ai_composite", "synthetic"})
+
+
+def _is_hit(result: Any) -> bool:
+    """What --hits-only keeps: media that says a generator made it (or made part of it), and files that could
+    not be read, which need a look by hand."""
+    return result.verdict in HIT_VERDICTS or bool(result.error)
 
 
 def run(args: argparse.Namespace) -> int:
     trust = _check_args(args)
+    from clearance.progress import progress
     from clearance.provenance import is_genai, scan_paths
 
-    bar = _Bar()
-    try:
-        results = scan_paths(args.paths, recursive=args.recursive, jobs=args.jobs, progress=bar,
+    with progress("Scanning files") as bar:
+        results = scan_paths(args.paths, recursive=args.recursive, jobs=args.jobs, progress=_Bar(bar),
                              verify=args.verify, trust_anchors=trust)
-    finally:
-        bar.close()
     if args.json:
         for result in results:
+            if args.hits_only and not _is_hit(result):
+                continue
             sys.stdout.write(json.dumps(result.model_dump(mode="json"), ensure_ascii=False) + "\n")
     else:
-        _print_human(results, args.verbose)
+        _print_human(results, args.verbose, args.hits_only)
     if args.fail_on_genai and any(is_genai(r.verdict) for r in results):
         return 1
     return 0
@@ -119,7 +122,7 @@ def _describe(e: Any) -> str:
     return text
 
 
-def _print_human(results: list[Any], verbose: bool) -> None:
+def _print_human(results: list[Any], verbose: bool, hits_only: bool = False) -> None:
     counts: dict[str, int] = {}
     errors = 0
     not_media = 0
@@ -128,6 +131,10 @@ def _print_human(results: list[Any], verbose: bool) -> None:
             not_media += 1
             continue
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        if r.error:
+            errors += 1
+        if hits_only and not _is_hit(r):
+            continue
         name = r.path
         if r.frames:
             name += f"  frames {r.frames} ({r.frame_count} files"
@@ -143,7 +150,6 @@ def _print_human(results: list[Any], verbose: bool) -> None:
         if r.c2pa is not None:
             print(f"    C2PA --verify: {r.c2pa.status}, verdict {r.c2pa.verdict} ({r.c2pa.detail})")
         if r.error:
-            errors += 1
             print(f"    error: {r.error}")
     summary = ", ".join(f"{counts[v]} {v}" for v in ("ai_generated", "ai_composite", "synthetic", "camera", "none")
                         if counts.get(v))
@@ -153,6 +159,8 @@ def _print_human(results: list[Any], verbose: bool) -> None:
         line += f"; {errors} with errors"
     if not_media:
         line += f"; {not_media} file{'s' if not_media != 1 else ''} not in a media format the scanner reads"
+    if hits_only and not any(counts.get(v) for v in HIT_VERDICTS) and not errors:
+        line += "; no AI-made media found"
     print(line)
 
 

@@ -346,10 +346,6 @@ def iter_clips(timeline: Any) -> Iterator[Any]:
     yield from walk(timeline.tracks)
 
 
-def _tokens(text: str) -> list[str]:
-    return [t for t in re.split(r"[^0-9a-z]+", text.lower()) if t]
-
-
 def _shot_values(clip: Any) -> list[str]:
     values: list[str] = []
     metadata = clip.metadata
@@ -367,21 +363,55 @@ def _shot_values(clip: Any) -> list[str]:
     return values
 
 
-def matches_shot(clip: Any, code: str) -> bool:
-    """A shot code names a clip when it equals a shot field in the clip's metadata, or its words
-    appear in a row in the clip name: ``sh010`` and ``sc01_sh010`` both name ``sc01_sh010_anim.mov``."""
+ShotMatch = str  # "field", "name", "word" or "suffix": how a shot code named a clip
+
+
+def shot_match(clip: Any, code: str) -> ShotMatch | None:
+    """How the shot code ``code`` names the clip, or None. The rule, strongest first (case never matters):
+
+    - ``field``: a shot field in the clip's metadata (``shot``, ``shot_code``, ``shot_name``, at the top or one
+      level down, as Resolve and ShotGrid exports write them) equals the code;
+    - ``name``: the clip name is the code;
+    - ``word``: the code appears in the name as whole words: ``sh010`` names ``sc01_sh010_comp.mov`` and
+      ``sh010 v2`` but not ``sh0100`` or ``xsh010``;
+    - ``suffix``: the code plus one setup or take letter, as editors name clips: ``ZZ100_504`` names
+      ``ZZ100_504C (LAY1)``. A letter suffix also marks inserted shots (``sh010a`` between ``sh010`` and
+      ``sh020``), so ``select_clips`` uses this form only when nothing matches more strongly, and refuses
+      when it finds several different suffixes.
+    """
     wanted = code.strip().lower()
+    if not wanted:
+        return None
     if any(v.strip().lower() == wanted for v in _shot_values(clip)):
-        return True
-    name = clip.name or ""
-    if name.lower() == wanted:
-        return True
-    code_tokens = _tokens(code)
-    name_tokens = _tokens(name)
-    if not code_tokens:
-        return False
-    n = len(code_tokens)
-    return any(name_tokens[i:i + n] == code_tokens for i in range(len(name_tokens) - n + 1))
+        return "field"
+    name = (clip.name or "").lower()
+    if name == wanted:
+        return "name"
+    # Separators are interchangeable: "sc01 sh010" names "sc01_sh010_anim.mov".
+    code_words, name_words = _words(wanted), _words(name)
+    if not code_words:
+        return None
+    escaped = re.escape(code_words)
+    if re.search(rf"(?<![0-9a-z]){escaped}(?![0-9a-z])", name_words):
+        return "word"
+    if re.search(rf"(?<![0-9a-z]){escaped}[a-z](?![0-9a-z])", name_words):
+        return "suffix"
+    return None
+
+
+def _words(text: str) -> str:
+    return "_".join(t for t in re.split(r"[^0-9a-z]+", text) if t)
+
+
+def matches_shot(clip: Any, code: str) -> bool:
+    """Whether the shot code names the clip in any of the ways ``shot_match`` lists."""
+    return shot_match(clip, code) is not None
+
+
+def _suffix_of(clip: Any, code: str) -> str:
+    escaped = re.escape(_words(code.strip().lower()))
+    found = re.search(rf"(?<![0-9a-z]){escaped}([a-z])(?![0-9a-z])", _words((clip.name or "").lower()))
+    return found.group(1) if found else ""
 
 
 _PICK = re.compile(r"^(.*)#(\d+)$")
@@ -427,11 +457,23 @@ def select_clips(timeline: Any, clip_names: list[str], shots: list[str], all_mat
         for clip in found:
             add(clip)
     for code in shots:
-        found = [c for c in clips if matches_shot(c, code)]
+        matched = [(c, shot_match(c, code)) for c in clips]
+        strong = [c for c, how in matched if how in {"field", "name", "word"}]
+        found = strong or [c for c, how in matched if how == "suffix"]
         if not found:
             close = get_close_matches(code, sorted(set(names)), n=4, cutoff=0.4)
             hint = f"; close clip names: {', '.join(repr(c) for c in close)}" if close else ""
             raise ClearanceError(f"{source}: no clip belongs to shot {code!r}{hint}")
+        if not strong:
+            suffixes = sorted({_suffix_of(c, code) for c in found})
+            if len(suffixes) > 1 and not all_matching:
+                listed = ", ".join(repr(c.name) for c in found[:6]) + (" ..." if len(found) > 6 else "")
+                raise ClearanceError(
+                    f"{source}: shot {code!r} is ambiguous: clips with the suffixes "
+                    f"{', '.join(s.upper() for s in suffixes)} match ({listed}); name the shot in full "
+                    f"(e.g. --shot {code}{suffixes[0].upper()}), pick clips with --clip NAME, or pass "
+                    "--all-matching to tag them all"
+                )
         for clip in found:
             add(clip)
     return chosen
