@@ -173,7 +173,7 @@ def test_check_falls_back_to_walking_the_tracks(
     capsys.readouterr()
     assert check.main(app, None) == 1
     out = capsys.readouterr().out
-    assert "a walk of the video tracks" in out and "BLOCKING sh010_plate" in out
+    assert "a walk of the tracks" in out and "BLOCKING sh010_plate" in out
     assert "3 clip(s), 1 tagged, 1 blocking" in out
 
 
@@ -313,3 +313,124 @@ def test_check_says_where_approvals_came_from(
     assert check.main(app, None) == 0
     out = capsys.readouterr().out
     assert "approvals from this machine's cache (pulling failed:" in out and "DELIVERABLE" in out
+
+
+def _studio_and_free(app: Any, product: str, version: tuple[int, ...], external: bool = False) -> Any:
+    """The same project and timeline in another edition/version of Resolve."""
+    timeline = _timeline(app)
+    other = dvr.fake_reset(product, version, external=external)
+    other.GetProjectManager().GetCurrentProject().timeline = timeline
+    return other
+
+
+@pytest.mark.parametrize(
+    ("product", "version", "window"),
+    [
+        ("DaVinci Resolve Studio", (19, 1, 3, 7), True),
+        ("DaVinci Resolve", (19, 0, 2, 6), True),
+        ("DaVinci Resolve", (19, 1, 0, 2), False),
+        ("DaVinci Resolve", (21, 1, 0, 1), False),
+    ],
+)
+def test_the_check_window_follows_the_edition_and_version(
+    app: Any, capsys: pytest.CaptureFixture[str], product: str, version: tuple[int, ...], window: bool
+) -> None:
+    from clearance_resolve import check
+
+    other = _studio_and_free(app, product, version)
+    ui = dvr.fake_enable_ui(other)
+    assert check.main(other, dvr) == 0
+    out = capsys.readouterr().out
+    assert bool(ui.windows) is window
+    if not window:
+        why = [line for line in out.splitlines() if "no script windows from 19.1" in line]
+        assert len(why) == 1 and "DaVinci Resolve " + ".".join(str(v) for v in version[:3]) in why[0]
+        assert "Report: " in out, "the results still reach the editor: console and HTML report"
+
+
+def test_an_unreadable_version_is_treated_as_the_most_limited(app: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from clearance_resolve import check
+
+    other = _studio_and_free(app, "", (19, 1, 0, 2))
+    other.GetProductName = None  # type: ignore[assignment, method-assign]  # an older build without the call
+    dvr.fake_enable_ui(other)
+    assert check.main(other, dvr) == 0
+    out = capsys.readouterr().out
+    assert "edition or version unreadable (GetProductName failed: TypeError)" in out
+
+
+def test_external_scripting_on_the_free_edition_says_it_needs_studio(
+    app: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clearance_resolve import check
+
+    _studio_and_free(app, "DaVinci Resolve", (20, 2, 0, 12), external=True)
+    assert check.main(None, None) == 2
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith("Clearance: Resolve not reached:") and "external scripting needs Studio" in line
+
+
+def test_app_get_resolve_is_the_console_fallback(app: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from clearance_resolve import check
+
+    class FusionApp:
+        def GetResolve(self) -> Any:  # noqa: N802
+            return app
+
+    dvr.fake_external = True
+    dvr_app = dvr._app
+    dvr._app = dvr.Resolve("DaVinci Resolve", (20, 2, 0, 12))  # scriptapp would answer None
+    try:
+        assert check.main(None, None, FusionApp()) == 0
+    finally:
+        dvr._app = dvr_app
+    assert "DELIVERABLE" in capsys.readouterr().out
+
+
+def test_a_marker_resolve_refuses_to_delete_is_reported_not_retried(
+    app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tag(app, tmp_path, monkeypatch, final_record())
+    item = _timeline(app).GetCurrentVideoItem()
+    item.fake_refuse_delete = True
+    capsys.readouterr()
+    assert _tag(app, tmp_path, monkeypatch, ideation_record()) == 2
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert "refused to delete the CLEARANCE marker" in line and "sh010_plate" in line
+
+
+def test_export_constants_are_distinct(app: Any) -> None:
+    names = [n for n in vars(dvr.Resolve) if n.startswith("EXPORT_")]
+    values = [getattr(dvr.Resolve, n) for n in names]
+    assert len(set(values)) == len(values)
+    assert not _timeline(app).Export("/tmp/x.aaf", app.EXPORT_AAF, app.EXPORT_NONE), "only OTIO is modelled"
+
+
+def test_start_timecode_and_audio_tracks_export_and_walk_the_same(
+    app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resolve's OTIO export starts each clip at its media's start timecode and carries audio tracks."""
+    import opentimelineio as otio
+    from clearance_resolve import check
+
+    timeline = _timeline(app)
+    timeline.fake_add_clip("sh040_plate", 24, path="/media/sh040.mov", start_tc="10:00:00:00", left_offset=5)
+    timeline.fake_add_clip("dialogue", 60, path="/media/dialogue.wav", kind="audio", start_tc="01:00:00:00")
+    timeline.playhead = timeline.GetItemListInTrack("video", 1)[-1].GetStart()
+    _tag(app, tmp_path, monkeypatch, final_record())
+    out = tmp_path / "export.otio"
+    assert timeline.Export(str(out), app.EXPORT_OTIO, app.EXPORT_NONE)
+    exported = otio.adapters.read_from_file(str(out))
+    walked = host.timeline_from_items(timeline)
+    for tl in (exported, walked):
+        kinds = [t.kind for t in tl.tracks]
+        assert kinds == [otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio]
+        sh040 = next(c for c in tl.find_clips() if c.name == "sh040_plate")
+        assert sh040.source_range.start_time.value == 10 * 3600 * 24 + 5
+        assert all(sh040.source_range.contains(m.marked_range.start_time) for m in sh040.markers)
+    exported_report, _, _ = check.run_check(app, timeline, out_dir=tmp_path)
+    timeline.export_works = False
+    walked_report, _, _ = check.run_check(app, timeline, out_dir=tmp_path)
+    rows = [[(c.name, c.status, c.record_id) for c in r.clips] for r in (exported_report, walked_report)]
+    assert rows[0] == rows[1]
+    assert [(name, status) for name, status, _ in rows[0]] == [("sh040_plate", "approval_required")]

@@ -27,7 +27,7 @@ def _clearance_main():
         _clearance_paths()
         from clearance_resolve import check
 
-        return check.main(globals().get("resolve"), globals().get("bmd"))
+        return check.main(globals().get("resolve"), globals().get("bmd"), globals().get("app"))
     except Exception as exc:  # one line in the Console, never a traceback for the editor
         print(f"Clearance: {type(exc).__name__}: {exc} (see docs/hosts/resolve.md)")
         return 3

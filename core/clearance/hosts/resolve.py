@@ -13,7 +13,9 @@ after an export; customData is what these scripts read first inside Resolve.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from clearance.errors import ClearanceError
@@ -111,13 +113,20 @@ def read_item_tag(item: Any) -> Tag | None:
 
 
 def remove_item_tag(item: Any) -> bool:
+    """Delete every CLEARANCE marker of the item. Bounded: DeleteMarkerAtFrame answers False when Resolve
+    refuses (README: "--> Bool"), and a refusal is reported instead of retried forever."""
     removed = False
-    while True:
+    for _ in range(len(item.GetMarkers() or {}) + 1):
         found = clearance_marker(item)
         if found is None:
             return removed
-        item.DeleteMarkerAtFrame(found[0])
+        if not item.DeleteMarkerAtFrame(found[0]):
+            raise ClearanceError(
+                f"Resolve {item_label(item)}: Resolve refused to delete the CLEARANCE marker at frame {found[0]:g} "
+                "(is the track locked?); unlock the track or delete the marker by hand, then run again"
+            )
         removed = True
+    raise ClearanceError(f"Resolve {item_label(item)}: CLEARANCE markers keep coming back; delete them by hand")
 
 
 def write_item_tag(item: Any, tag: Tag, status: str | None) -> float:
@@ -139,6 +148,66 @@ def write_item_tag(item: Any, tag: Tag, status: str | None) -> float:
     if status in CLIP_COLOUR:
         item.SetClipColor(CLIP_COLOUR[status])
     return float(frame)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """Which Resolve runs the script, and what that edition lets a script do."""
+
+    product: str
+    version: tuple[int, ...]
+    how: str
+
+    @property
+    def studio(self) -> bool:
+        return "studio" in self.product.lower()
+
+    @property
+    def label(self) -> str:
+        number = ".".join(str(v) for v in self.version) if self.version else "version unknown"
+        return f"{self.product or 'DaVinci Resolve (edition unknown)'} {number}"
+
+    def window_refused(self) -> str | None:
+        """Why no script window can be shown here, or None. The free edition blocks script UI windows from
+        19.1; an edition or version that cannot be read is treated as the most limited one."""
+        if self.studio:
+            return None
+        if not self.product or not self.version:
+            return f"{self.label}: edition or version unreadable ({self.how}), so no window is tried"
+        if self.version[:2] >= (19, 1):
+            return f"{self.label}: the free edition shows no script windows from 19.1 (DaVinci Resolve Studio does)"
+        return None
+
+
+def _version_numbers(values: Any) -> tuple[int, ...]:
+    numbers = []
+    for value in list(values)[:3]:
+        text = str(value).strip()
+        if not text.isdigit():
+            break
+        numbers.append(int(text))
+    return tuple(numbers)
+
+
+def edition_of(resolve: Any) -> Edition:
+    """Product and version from GetProductName / GetVersion, falling back to GetVersionString; says how."""
+    how = []
+    try:
+        product = str(resolve.GetProductName() or "")
+    except Exception as exc:  # older builds lack the call; some raise instead of returning None
+        product, _ = "", how.append(f"GetProductName failed: {type(exc).__name__}")
+    version: tuple[int, ...] = ()
+    try:
+        version = _version_numbers(resolve.GetVersion() or [])
+    except Exception as exc:
+        how.append(f"GetVersion failed: {type(exc).__name__}")
+    if not version:
+        try:
+            version = _version_numbers(re.split(r"[.\s]", str(resolve.GetVersionString() or "")))
+            how.append("version from GetVersionString")
+        except Exception as exc:
+            how.append(f"GetVersionString failed: {type(exc).__name__}")
+    return Edition(product=product, version=version, how="; ".join(how) or "GetProductName and GetVersion")
 
 
 def video_items(timeline: Any) -> Iterator[tuple[int, Any]]:
@@ -168,48 +237,76 @@ def rate_of(timeline: Any) -> float:
         return 24.0
 
 
+def timecode_frames(text: str, rate: float) -> int:
+    """``01:00:00:00`` (or drop-frame ``01:00:00;00``) as a frame count; 0 for anything else."""
+    parts = re.split(r"[:;]", str(text or "").strip())
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        return 0
+    hours, minutes, seconds, frames = (int(p) for p in parts)
+    return ((hours * 60 + minutes) * 60 + seconds) * round(rate) + frames
+
+
+def source_start(item: Any, rate: float) -> int:
+    """Where the item's media starts in source time: its Start TC, as Resolve's OTIO export counts it."""
+    media = item.GetMediaPoolItem()
+    if media is None:
+        return 0
+    return timecode_frames(str(media.GetClipProperty("Start TC") or ""), rate)
+
+
+TRACK_KINDS = (("video", "V"), ("audio", "A"))
+
+
 def timeline_from_items(timeline: Any) -> Any:
-    """An OTIO timeline built by walking the video tracks: what Resolve's OTIO export would hold for
-    Clearance (clips, media paths, CLEARANCE markers with the tag in the note). Used when Export fails."""
+    """An OTIO timeline built by walking the tracks: what Resolve's OTIO export would hold for Clearance
+    (clips with their source timecode, media paths, CLEARANCE markers with the tag in the note, audio
+    tracks too). Used when Export fails or is unavailable."""
     import opentimelineio as otio
 
     rate = rate_of(timeline)
     start = int(timeline.GetStartFrame() or 0)
     out = otio.schema.Timeline(name=timeline.GetName())
     out.global_start_time = otio.opentime.RationalTime(start, rate)
-    for index in range(1, int(timeline.GetTrackCount("video") or 0) + 1):
-        track = otio.schema.Track(name=f"V{index}", kind=otio.schema.TrackKind.Video)
-        cursor = start
-        for item in timeline.GetItemListInTrack("video", index) or []:
-            if item.GetStart() > cursor:
-                track.append(otio.schema.Gap(duration=otio.opentime.RationalTime(item.GetStart() - cursor, rate)))
-            path = media_path(item)
-            reference = otio.schema.ExternalReference(target_url=path) if path else otio.schema.MissingReference()
-            clip = otio.schema.Clip(
-                name=item.GetName(),
-                media_reference=reference,
-                source_range=otio.opentime.TimeRange(
-                    otio.opentime.RationalTime(int(item.GetLeftOffset() or 0), rate),
-                    otio.opentime.RationalTime(int(item.GetDuration()), rate),
-                ),
-            )
-            for frame, info in sorted((item.GetMarkers() or {}).items()):
-                note = str(info.get("note") or "")
-                custom = str(info.get("customData") or "")
-                is_ours = str(info.get("name", ""))[: len(MARKER_NAME)].upper() == MARKER_NAME
-                comment = (COMMENT_PREFIX + custom) if (is_ours and custom) else note
-                clip.markers.append(
-                    otio.schema.Marker(
-                        name=str(info.get("name", "")),
-                        marked_range=otio.opentime.TimeRange(
-                            otio.opentime.RationalTime(frame, rate),
-                            otio.opentime.RationalTime(float(info.get("duration", 1)), rate),
-                        ),
-                        comment=comment,
-                        metadata={"Resolve_OTIO": {"Note": note}},
-                    )
-                )
-            track.append(clip)
-            cursor = item.GetEnd()
-        out.tracks.append(track)
+    for kind, prefix in TRACK_KINDS:
+        otio_kind = otio.schema.TrackKind.Video if kind == "video" else otio.schema.TrackKind.Audio
+        for index in range(1, int(timeline.GetTrackCount(kind) or 0) + 1):
+            track = otio.schema.Track(name=f"{prefix}{index}", kind=otio_kind)
+            cursor = start
+            for item in timeline.GetItemListInTrack(kind, index) or []:
+                if item.GetStart() > cursor:
+                    track.append(otio.schema.Gap(duration=otio.opentime.RationalTime(item.GetStart() - cursor, rate)))
+                track.append(_walked_clip(otio, item, rate))
+                cursor = item.GetEnd()
+            out.tracks.append(track)
     return out
+
+
+def _walked_clip(otio: Any, item: Any, rate: float) -> Any:
+    path = media_path(item)
+    reference = otio.schema.ExternalReference(target_url=path) if path else otio.schema.MissingReference()
+    offset = source_start(item, rate)
+    clip = otio.schema.Clip(
+        name=item.GetName(),
+        media_reference=reference,
+        source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(offset + int(item.GetLeftOffset() or 0), rate),
+            otio.opentime.RationalTime(int(item.GetDuration()), rate),
+        ),
+    )
+    for frame, info in sorted((item.GetMarkers() or {}).items()):
+        note = str(info.get("note") or "")
+        custom = str(info.get("customData") or "")
+        is_ours = str(info.get("name", ""))[: len(MARKER_NAME)].upper() == MARKER_NAME
+        comment = (COMMENT_PREFIX + custom) if (is_ours and custom) else note
+        clip.markers.append(
+            otio.schema.Marker(
+                name=str(info.get("name", "")),
+                marked_range=otio.opentime.TimeRange(
+                    otio.opentime.RationalTime(offset + frame, rate),
+                    otio.opentime.RationalTime(float(info.get("duration", 1)), rate),
+                ),
+                comment=comment,
+                metadata={"Resolve_OTIO": {"Note": note}},
+            )
+        )
+    return clip

@@ -73,7 +73,7 @@ def run_check(resolve: Any, timeline: Any, *, out_dir: Path | None = None) -> tu
             how = "Resolve's OTIO export"
             otio_timeline = read_timeline(exported)
         else:
-            how = "a walk of the video tracks (the OTIO export was unavailable)"
+            how = "a walk of the tracks (the OTIO export was unavailable)"
             otio_timeline = host.timeline_from_items(timeline)
         how += "; " + pull_approvals(otio_timeline)
         options = CheckOptions(source=f"Resolve timeline {timeline.GetName()}")
@@ -96,10 +96,10 @@ def summary_text(report: CheckReport, path: Path, how: str) -> str:
     return "\n".join(lines)
 
 
-def main(resolve: Any = None, bmd: Any = None) -> int:
+def main(resolve: Any = None, bmd: Any = None, app: Any = None) -> int:
     """Entry point of ``Clearance Check.py``: 0 deliverable, 1 blocked, 2 a problem (one line)."""
     try:
-        app = get_resolve(resolve)
+        app = get_resolve(resolve, bmd, app)
         timeline = current_timeline(app)
         report, path, how = run_check(app, timeline)
         show_text(ui_of(app, bmd), "Clearance check", summary_text(report, path, how))

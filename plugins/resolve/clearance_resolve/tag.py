@@ -199,10 +199,10 @@ def run_window(ui: Any, disp: Any, timeline: Any) -> None:
     window.Hide()
 
 
-def main(resolve: Any = None, bmd: Any = None) -> int:
+def main(resolve: Any = None, bmd: Any = None, app: Any = None) -> int:
     """Entry point of ``Clearance Tag.py``. Returns 0 when done, 2 on a problem (printed as one line)."""
     try:
-        app = get_resolve(resolve)
+        app = get_resolve(resolve, bmd, app)
         timeline = current_timeline(app)
         ui_pair = ui_of(app, bmd)
         if ui_pair is not None:

@@ -22,6 +22,25 @@ export: one track per video track, clips with ``Resolve_OTIO`` metadata, clip ma
 name and colour and the note in ``metadata["Resolve_OTIO"]["Note"]``. Marker customData is NOT exported
 (Resolve drops it), which is why Clearance puts the tag in the note as well.
 
+Behaviours that are inconvenient, each from a public source:
+
+- **Editions and versions.** ``GetProductName()`` is "DaVinci Resolve" or "DaVinci Resolve Studio",
+  ``GetVersion()`` is ``[major, minor, patch, build, suffix]`` and ``GetVersionString()``
+  "major.minor.patch.build" (scripting README, "Resolve"). External scripting (``scriptapp`` from a
+  process outside Resolve) needs Studio: the free edition answers None (README, "Prerequisites": external
+  access is set in Studio's Preferences > System > General). From 19.1 the free edition shows no script UI
+  windows (users' reports, e.g. github.com/YourAverageMo/auto-silence-cut issue 3, "19.1 removed GUI ... from
+  the free version"): ``Fusion().UIManager`` is None there. From 21.1 the free edition no longer lists
+  scripts under Workspace > Scripts (``fake_scripts_listed``).
+- **Export constants are opaque and distinct** (README, "Timeline.Export": EXPORT_AAF, EXPORT_DRT,
+  EXPORT_EDL, EXPORT_FCP_7_XML, EXPORT_FCPXML_1_10, EXPORT_OTIO, ... and subtypes EXPORT_NONE,
+  EXPORT_AAF_NEW, EXPORT_AAF_EXISTING, EXPORT_CDL, EXPORT_SDL, EXPORT_MISSING_CLIPS); no two share a value.
+- **The OTIO export starts each clip at its media's start timecode** (the source timecode, "Start TC" in
+  the clip properties), plus the left trim, and places clip markers in that same media time; audio tracks
+  are exported as Audio tracks (Resolve's OTIO export, as read by ayon-resolve and otio's Resolve docs).
+- **DeleteMarkerAtFrame returns False** when there is no marker at that frame, and when Resolve refuses
+  (a marker on a locked track, ``fake_refuse_delete``); it never raises (README: "--> Bool").
+
 ``Fusion()`` returns None unless the test asks for a UI (``fake_enable_ui``): then ``Fusion().UIManager``
 and ``UIDispatcher(ui)`` are a small recording model of Fusion's UI Manager (``AddWindow``,
 ``VGroup``, ``HGroup``, ``Label``, ``Button``, ``TextEdit``, ``ComboBox``, ``LineEdit``; ``window.Find``,
@@ -73,11 +92,11 @@ CLIP_COLOURS = (
 
 
 class MediaPoolItem:
-    def __init__(self, name: str, path: str) -> None:
-        self._name, self._path = name, path
+    def __init__(self, name: str, path: str, start_tc: str = "00:00:00:00") -> None:
+        self._name, self._path, self._start_tc = name, path, start_tc
 
     def GetClipProperty(self, propertyName: str | None = None) -> Any:  # noqa: N802, N803
-        props = {"File Path": self._path, "Clip Name": self._name}
+        props = {"File Path": self._path, "Clip Name": self._name, "Start TC": self._start_tc}
         return props if propertyName is None else props.get(propertyName, "")
 
 
@@ -90,6 +109,7 @@ class TimelineItem:
         path: str = "",
         left_offset: int = 0,
         track: tuple[str, int] = ("video", 1),
+        start_tc: str = "00:00:00:00",
     ) -> None:
         self._name = name
         self._start = start
@@ -97,8 +117,9 @@ class TimelineItem:
         self._left = left_offset
         self._markers: dict[float, dict[str, Any]] = {}
         self._colour = ""
-        self._media = MediaPoolItem(name, path) if path else None
+        self._media = MediaPoolItem(name, path, start_tc) if path else None
         self._track = track
+        self.fake_refuse_delete = False
 
     def GetName(self) -> str:  # noqa: N802
         return self._name
@@ -145,6 +166,8 @@ class TimelineItem:
         return {k: dict(v) for k, v in self._markers.items()}
 
     def DeleteMarkerAtFrame(self, frameNum: float) -> bool:  # noqa: N802, N803
+        if self.fake_refuse_delete:
+            return False
         return self._markers.pop(float(frameNum), None) is not None
 
     def SetClipColor(self, colorName: str) -> bool:  # noqa: N802, N803
@@ -171,13 +194,21 @@ class Timeline:
         self.export_works = True
 
     def fake_add_clip(
-        self, name: str, duration: int, path: str = "", track: int = 1, gap_before: int = 0, left_offset: int = 0
+        self,
+        name: str,
+        duration: int,
+        path: str = "",
+        track: int = 1,
+        gap_before: int = 0,
+        left_offset: int = 0,
+        start_tc: str = "00:00:00:00",
+        kind: str = "video",
     ) -> TimelineItem:
-        while len(self.tracks["video"]) < track:
-            self.tracks["video"].append([])
-        items = self.tracks["video"][track - 1]
+        while len(self.tracks[kind]) < track:
+            self.tracks[kind].append([])
+        items = self.tracks[kind][track - 1]
         start = (items[-1].GetEnd() if items else self._start) + gap_before
-        item = TimelineItem(name, start, duration, path, left_offset, ("video", track))
+        item = TimelineItem(name, start, duration, path, left_offset, (kind, track), start_tc)
         items.append(item)
         return item
 
@@ -216,43 +247,60 @@ class Timeline:
         timeline = otio.schema.Timeline(name=self._name)
         timeline.global_start_time = otio.opentime.RationalTime(self._start, rate)
         timeline.metadata["Resolve_OTIO"] = {"Resolve OTIO Meta Version": "1.0"}
-        for index, items in enumerate(self.tracks["video"], start=1):
-            track = otio.schema.Track(name=f"Video {index}", kind=otio.schema.TrackKind.Video)
-            track.metadata["Resolve_OTIO"] = {"Locked": False}
-            cursor = self._start
-            for item in items:
-                if item.GetStart() > cursor:
-                    track.append(otio.schema.Gap(duration=otio.opentime.RationalTime(item.GetStart() - cursor, rate)))
-                media = item.GetMediaPoolItem()
-                reference = (
-                    otio.schema.ExternalReference(target_url=media.GetClipProperty("File Path"))
-                    if media is not None
-                    else otio.schema.MissingReference()
-                )
-                clip = otio.schema.Clip(
-                    name=item.GetName(),
-                    media_reference=reference,
-                    source_range=otio.opentime.TimeRange(
-                        otio.opentime.RationalTime(item.GetLeftOffset(), rate),
-                        otio.opentime.RationalTime(item.GetDuration(), rate),
-                    ),
-                )
-                clip.metadata["Resolve_OTIO"] = {"Link Group ID": 1}
-                for frame, info in sorted(item.GetMarkers().items()):
-                    marker = otio.schema.Marker(
-                        name=info["name"],
-                        marked_range=otio.opentime.TimeRange(
-                            otio.opentime.RationalTime(frame, rate), otio.opentime.RationalTime(info["duration"], rate)
-                        ),
-                        color=info["color"].upper(),
-                        metadata={"Resolve_OTIO": {"Keywords": [], "Note": info["note"]}},
-                    )
-                    clip.markers.append(marker)  # customData is dropped, as in Resolve
-                track.append(clip)
-                cursor = item.GetEnd()
-            timeline.tracks.append(track)
+        kinds = (("video", "Video", otio.schema.TrackKind.Video), ("audio", "Audio", otio.schema.TrackKind.Audio))
+        for kind, label, otio_kind in kinds:
+            for index, items in enumerate(self.tracks[kind], start=1):
+                track = otio.schema.Track(name=f"{label} {index}", kind=otio_kind)
+                track.metadata["Resolve_OTIO"] = {"Locked": False}
+                cursor = self._start
+                for item in items:
+                    if item.GetStart() > cursor:
+                        gap = otio.opentime.RationalTime(item.GetStart() - cursor, rate)
+                        track.append(otio.schema.Gap(duration=gap))
+                    track.append(_exported_clip(otio, item, rate))
+                    cursor = item.GetEnd()
+                timeline.tracks.append(track)
         otio.adapters.write_to_file(timeline, str(fileName), adapter_name="otio_json")
         return True
+
+
+def _frames_of_timecode(text: str, rate: float) -> int:
+    hours, minutes, seconds, frames = (int(part) for part in text.replace(";", ":").split(":"))
+    fps = round(rate)
+    return ((hours * 60 + minutes) * 60 + seconds) * fps + frames
+
+
+def _exported_clip(otio: Any, item: TimelineItem, rate: float) -> Any:
+    """A clip as Resolve's OTIO export writes it: source time = media start timecode + left trim."""
+    media = item.GetMediaPoolItem()
+    source_start = 0
+    if media is not None:
+        reference = otio.schema.ExternalReference(target_url=media.GetClipProperty("File Path"))
+        source_start = _frames_of_timecode(str(media.GetClipProperty("Start TC")), rate)
+    else:
+        reference = otio.schema.MissingReference()
+    clip = otio.schema.Clip(
+        name=item.GetName(),
+        media_reference=reference,
+        source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(source_start + item.GetLeftOffset(), rate),
+            otio.opentime.RationalTime(item.GetDuration(), rate),
+        ),
+    )
+    clip.metadata["Resolve_OTIO"] = {"Link Group ID": 1}
+    for frame, info in sorted(item.GetMarkers().items()):
+        clip.markers.append(
+            otio.schema.Marker(
+                name=info["name"],
+                marked_range=otio.opentime.TimeRange(
+                    otio.opentime.RationalTime(source_start + frame, rate),
+                    otio.opentime.RationalTime(info["duration"], rate),
+                ),
+                color=info["color"].upper(),
+                metadata={"Resolve_OTIO": {"Keywords": [], "Note": info["note"]}},
+            )
+        )  # customData is dropped, as in Resolve
+    return clip
 
 
 class Project:
@@ -276,22 +324,52 @@ class ProjectManager:
 
 
 class Resolve:
-    EXPORT_AAF = 0
-    EXPORT_DRT = 1
-    EXPORT_EDL = 2
-    EXPORT_FCP_7_XML = 3
-    EXPORT_OTIO = 17
-    EXPORT_NONE = 0
+    # opaque values: the README names the constants only; the fake makes every one distinct
+    EXPORT_AAF = 101
+    EXPORT_DRT = 102
+    EXPORT_EDL = 103
+    EXPORT_FCP_7_XML = 104
+    EXPORT_FCPXML_1_10 = 105
+    EXPORT_TEXT_CSV = 106
+    EXPORT_OTIO = 117
+    EXPORT_NONE = 201
+    EXPORT_AAF_NEW = 202
+    EXPORT_AAF_EXISTING = 203
+    EXPORT_CDL = 204
+    EXPORT_SDL = 205
+    EXPORT_MISSING_CLIPS = 206
 
-    def __init__(self) -> None:
+    def __init__(self, product: str = "DaVinci Resolve Studio", version: tuple[int, ...] = (20, 2, 0, 12)) -> None:
         self._pm = ProjectManager()
         self._fusion: Fusion | None = None
+        self._product = product
+        self._version = version
+
+    @property
+    def fake_studio(self) -> bool:
+        return self._product.endswith("Studio")
+
+    def GetProductName(self) -> str:  # noqa: N802
+        return self._product
+
+    def GetVersion(self) -> list[Any]:  # noqa: N802
+        return [*self._version, ""]
+
+    def GetVersionString(self) -> str:  # noqa: N802
+        return ".".join(str(v) for v in self._version)
 
     def GetProjectManager(self) -> ProjectManager:  # noqa: N802
         return self._pm
 
     def Fusion(self) -> Fusion | None:  # noqa: N802
-        return self._fusion
+        fusion = self._fusion
+        if fusion is not None and not self.fake_studio and tuple(self._version[:2]) >= (19, 1):
+            fusion.UIManager = None  # type: ignore[assignment]  # free 19.1+: no script UI windows
+        return fusion
+
+    def fake_scripts_listed(self) -> bool:
+        """Whether Workspace > Scripts lists user scripts: not in the free edition from 21.1."""
+        return self.fake_studio or tuple(self._version[:2]) < (21, 1)
 
 
 # ------------------------------------------------------------------------------------------- UI Manager
@@ -419,16 +497,24 @@ class UIDispatcher:
 # ------------------------------------------------------------------------------------------- entry point
 
 _app = Resolve()
+fake_external = False
+"""True: the caller is a process outside Resolve (external scripting), not Resolve's own script runner."""
 
 
 def scriptapp(name: str) -> Any:
-    return _app if name == "Resolve" else None
+    if name != "Resolve":
+        return None
+    if fake_external and not _app.fake_studio:
+        return None  # external scripting is a Studio feature
+    return _app
 
 
-def fake_reset() -> Resolve:
-    """A fresh Resolve with an open project and no timeline."""
-    global _app
-    _app = Resolve()
+def fake_reset(product: str = "DaVinci Resolve Studio", version: tuple[int, ...] = (20, 2, 0, 12),
+               external: bool = False) -> Resolve:
+    """A fresh Resolve (Studio 20.2 unless told) with an open project and no timeline."""
+    global _app, fake_external
+    _app = Resolve(product, version)
+    fake_external = external
     fake_clicks.clear()
     return _app
 
