@@ -105,7 +105,7 @@ def test_trusted_keys_from_policy_and_keys_file(tmp_path: Path) -> None:
     }})
     keys = TrustedKeys.from_policy(policy)
     assert set(keys.key_ids()) == {ring.active_key_id(), other.active_key_id()}
-    policy.approvals.keys_file = str(tmp_path / "missing.json")
+    policy = policy.with_changes({"approvals.keys_file": str(tmp_path / "missing.json")})
     with pytest.raises(ClearanceError, match="clearance approvals pull"):
         TrustedKeys.from_policy(policy)
 

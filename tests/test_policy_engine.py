@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from test_policy_unsure import records
 
 from clearance.decision import Decision
 from clearance.policy import default_policy, evaluate
-from clearance.policy.engine import evaluate_uncached
-from clearance.policy.rules import READ_FIELDS, RULE_READS, RULES, STEP_FIELDS
-from clearance.policy.settings import Policy
+from clearance.policy.engine import compiled, evaluate_uncached
+from clearance.policy.rulebook import RuleSet
+from clearance.policy.rules import RULES
+from clearance.policy.settings import Policy, RuleSetting
 from clearance.record import UseRecord
 
 POLICIES = [
@@ -63,15 +66,26 @@ def test_cached_evaluation_equals_fresh_evaluation(data: dict[str, Any], which: 
 
 
 def test_every_rule_declares_what_it_reads() -> None:
-    assert set(RULE_READS) == set(RULES)
-    assert set(RULE_READS.values()) <= set(READ_FIELDS) | set(STEP_FIELDS) | {"none"}
     from operator import attrgetter
 
     from policy_fixtures import record
 
     sample = record()
-    for fields in READ_FIELDS.values():  # every declared field exists on a record
-        attrgetter(*fields)(sample)
+    for rule in RULES.values():  # every declared field exists on a record
+        assert rule.reads is not None, rule.code  # core rules are all reused by what they read
+        for field in rule.fields:
+            attrgetter(field)(sample)
+    plan = compiled(default_policy()).plan
+    assert sum(len(group.checks) for group in plan) == len(RULES)
+    assert len(plan) < len(RULES) / 2  # rules share groups: few look-ups per record
+
+
+def test_a_rule_reading_an_unknown_field_is_refused_when_declared() -> None:
+    pack = RuleSet("typo")
+    with pytest.raises(ValueError, match="not a record field"):
+        pack.rule("TYPO-RULE", title="t", kind="escalate", triggers="t", why="w", resolve="r", reads=("use.stag",))
+    with pytest.raises(ValueError, match="upper-case"):
+        pack.rule("typo", title="t", kind="escalate", triggers="t", why="w", resolve="r", reads=())
 
 
 def test_fast_built_decisions_are_valid_models() -> None:
@@ -84,10 +98,10 @@ def test_fast_built_decisions_are_valid_models() -> None:
     assert all(f.model_fields_set == set(type(f).model_fields) for f in decision.findings)
 
 
-def test_assigning_a_setting_is_seen_by_the_next_evaluation() -> None:
+def test_a_loaded_policy_cannot_be_changed_in_place_only_copied() -> None:
     from policy_fixtures import record
 
-    policy = default_policy().model_copy(deep=True)
+    policy = default_policy()
     signage = record(
         **{
             "use.in_final_deliverable": "yes",
@@ -97,7 +111,29 @@ def test_assigning_a_setting_is_seen_by_the_next_evaluation() -> None:
         }
     )
     assert evaluate(signage, policy).outcome == "approval_required"
-    policy.thresholds.incidental_background_outcome = "notify"
-    assert evaluate(signage, policy).outcome == "notify"
-    policy.rules = {"FINAL-DELIVERABLE": {"outcome": "prohibited"}}
-    assert evaluate(signage, policy).outcome == "prohibited"
+    with pytest.raises(TypeError, match="read-only"):
+        policy.rules["FINAL-DELIVERABLE"] = RuleSetting(enabled=False)  # type: ignore[index]
+    with pytest.raises(ValidationError, match="frozen"):
+        policy.thresholds.incidental_background_outcome = "notify"  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        policy.rules = {}  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        policy.thresholds.creative_key_stages.append("temp")  # type: ignore[attr-defined]
+    assert evaluate(signage, policy).outcome == "approval_required"  # nothing above changed it
+    relaxed = policy.with_changes({"thresholds.incidental_background_outcome": "notify"})
+    assert evaluate(signage, relaxed).outcome == "notify"
+    stricter = relaxed.with_changes({"rules": {"FINAL-DELIVERABLE": {"outcome": "prohibited"}}})
+    assert evaluate(signage, stricter).outcome == "prohibited"
+    assert evaluate(signage, relaxed).outcome == "notify" and evaluate(signage, policy).outcome == "approval_required"
+
+
+def test_a_copy_of_a_policy_gets_its_own_compiled_form() -> None:
+    """model_copy carries private attributes along; the engine must not reuse the original's plan."""
+    from policy_fixtures import record
+
+    policy = default_policy()
+    final = record(**{"use.in_final_deliverable": "yes"})
+    assert evaluate(final, policy).outcome == "approval_required"
+    copied = policy.model_copy(update={"rules": {"FINAL-DELIVERABLE": RuleSetting(outcome="prohibited")}})
+    assert evaluate(final, copied).outcome == "prohibited"
+    assert compiled(copied) is not compiled(policy)

@@ -500,6 +500,5 @@ def test_final_stage_is_not_temporary_is_a_setting() -> None:
     assert strict.outcome == "approval_required" and "P4" in rules_at(strict, "approval_required")
     p4 = next(f for f in strict.findings if f.rule == "P4")
     assert p4.fields == ["use.stage", "use.in_final_deliverable"] and "set use.stage" in p4.remedy
-    relaxed = default_policy().model_copy(deep=True)
-    relaxed.thresholds.final_stage_is_not_temporary = False
+    relaxed = default_policy().with_changes({"thresholds.final_stage_is_not_temporary": False})
     assert decide(relaxed, **changes).outcome == "notify"

@@ -11,7 +11,7 @@ import json
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -244,6 +244,61 @@ DECISION_FIELDS = (
     "realism",
 )
 """What an approval is bound to, besides the record id and targets: an edit to any of these voids it."""
+
+
+def _is_tri(info: Any) -> bool:
+    return any(getattr(m, "func", None) is _tri for m in info.metadata)
+
+
+def field_paths(model: type[BaseModel] | None = None) -> list[str]:
+    """Every answerable field of a record as a dotted path, in schema order (``use.stage``,
+    ``tools[].environment``, ``targets[].kind``). Hosts build their knobs and properties from this."""
+    out: list[str] = []
+    for name, info in (model or UseRecord).model_fields.items():
+        sub = _section_model(info.annotation)
+        if sub is None:
+            out.append(name)
+            continue
+        prefix = f"{name}[]" if _is_list(info.annotation) else name
+        out.extend(f"{prefix}.{inner}" for inner in sub.model_fields)
+    return out
+
+
+def _is_list(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is list
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    if _is_list(annotation):
+        annotation = annotation.__args__[0]
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _tri_fields() -> tuple[str, ...]:
+    out: list[str] = []
+    for name, info in UseRecord.model_fields.items():
+        sub = _section_model(info.annotation)
+        if sub is None:
+            continue
+        prefix = f"{name}[]" if _is_list(info.annotation) else name
+        out.extend(f"{prefix}.{inner}" for inner, sub_info in sub.model_fields.items() if _is_tri(sub_info))
+    return tuple(out)
+
+
+def answer_count(dotted: str) -> int:
+    """How many answers a field can take (3 for a tri-state, the choices of a list; 4 for free text)."""
+    section, _, name = dotted.partition(".")
+    info = UseRecord.model_fields[section]
+    if name:
+        model = _section_model(info.annotation)
+        assert model is not None
+        info = model.model_fields[name]
+    choices = getattr(info.annotation, "__args__", ()) if get_origin(info.annotation) is Literal else ()
+    return len(choices) or 4
+
+
+TRI_FIELDS: tuple[str, ...] = _tri_fields()
+"""Every tri-state question of a record, dotted, in schema order (``tools[].`` for each chain step)."""
 
 
 def _sha256(data: Any) -> str:

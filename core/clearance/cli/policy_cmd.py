@@ -8,7 +8,7 @@ import sys
 
 from clearance.cli.evaluate_cmd import add_policy_argument
 from clearance.errors import ClearanceError
-from clearance.policy import RULES, SOURCE_URL
+from clearance.policy import SOURCE_URL, all_rules
 from clearance.policy.loading import check_files, default_policy_text, flatten, load_layers
 
 
@@ -74,10 +74,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_rules(args: argparse.Namespace) -> int:
-    if not RULES:
+    rules = all_rules()
+    if not rules:
         raise ClearanceError("no rules are defined")
-    for info in RULES.values():
+    for info in rules:
         cites = ",".join(info.cites) or "-"
-        print(f"{info.code:<19} {info.kind:<9} {cites:<6} {info.title}")
+        pack = "" if info.pack == "core" else f"   (rule pack {info.pack})"
+        print(f"{info.code:<19} {info.kind:<9} {cites:<6} {info.title}{pack}")
     print(f"\nsource: {SOURCE_URL}")
     return 0

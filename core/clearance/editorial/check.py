@@ -125,18 +125,14 @@ class CheckReport(BaseModel):
 
 
 def load_policy_for_check(paths: list[str] | None) -> Any:
-    try:
-        from clearance.policy import load_policy
-    except ImportError:
-        from clearance.policy.loading import load_policy
-    return load_policy(paths or None)
+    from clearance.policy.loading import load_policy, policy_in_force
+
+    return load_policy(paths) if paths else policy_in_force()
 
 
 def _evaluate(record: UseRecord, policy: Any) -> Decision:
-    try:
-        from clearance.policy import evaluate
-    except ImportError:
-        from clearance.policy.engine import evaluate
+    from clearance.policy import evaluate
+
     return evaluate(record, policy)
 
 

@@ -44,33 +44,17 @@ def _switch() -> bool | None:
     raise ClearanceError(f"{ENV_SWITCH}={raw!r} is not a switch value; set it to 1 (gate deliveries) or 0 (off)")
 
 
-_policy_cache: tuple[tuple[str, tuple[float, ...]], bool] | None = None
-
-
 def _policy_enables() -> bool:
-    """The policy's ``editorial.block_delivery_write``; re-read only when a policy file changes."""
-    global _policy_cache
-    value = os.environ.get("CLEARANCE_POLICY", "")
-    if not value.strip():
-        return False
-    stamps = []
-    for path in value.split(os.pathsep):
-        try:
-            stamps.append(os.stat(path).st_mtime)
-        except OSError:
-            stamps.append(-1.0)
-    key = (value, tuple(stamps))
-    if _policy_cache is not None and _policy_cache[0] == key:
-        return _policy_cache[1]
-    from clearance.editorial.check import load_policy_for_check
+    """The policy in force's ``editorial.block_delivery_write`` (the one loader re-reads changed files)."""
+    from clearance.policy.loading import policy_in_force, policy_paths_from_env
 
+    if not policy_paths_from_env():
+        return False
     try:
-        policy = load_policy_for_check(None)
+        policy = policy_in_force()
     except ClearanceError as exc:
         raise ClearanceError(f"Clearance OTIO hook: cannot read the policy in CLEARANCE_POLICY: {exc}") from None
-    answer = bool(policy.editorial.block_delivery_write)
-    _policy_cache = (key, answer)
-    return answer
+    return bool(policy.editorial.block_delivery_write)
 
 
 def enabled() -> bool:

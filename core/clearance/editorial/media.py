@@ -27,10 +27,8 @@ class MediaSummary(BaseModel):
 
 
 def _provenance() -> tuple[Callable[[str], Any], Callable[[str], bool]] | None:
-    try:
-        from clearance.provenance import is_genai, scan_file
-    except ImportError:
-        return None
+    from clearance.provenance import is_genai, scan_file
+
     return scan_file, is_genai
 
 

@@ -8,7 +8,6 @@ Nothing here talks to a server: a host must stay usable offline and on render fa
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -43,30 +42,15 @@ class Standing(BaseModel):
         return f"{self.label}: {self.reason}" if self.reason else self.label
 
 
-_policy_cache: dict[tuple[tuple[str, float, int], ...], Any] = {}
-
-
 def current_policy() -> Any:
-    """The policy CLEARANCE_POLICY names (else the embedded defaults), re-read only when a file changed.
+    """The policy in force (CLEARANCE_POLICY, else the embedded defaults), re-read only when a file changed.
 
-    Host callbacks judge on every knob edit; parsing the policy YAML each time would make the UI lag.
+    Host callbacks judge on every knob edit; the one loader (``clearance.policy.loading.policy_in_force``)
+    keeps the parsed policy until a file changes.
     """
-    from clearance.policy import load_policy
-    from clearance.policy.loading import policy_paths_from_env
+    from clearance.policy.loading import policy_in_force
 
-    stamp = []
-    for path in policy_paths_from_env():
-        try:
-            info = os.stat(path)
-            stamp.append((path, info.st_mtime, info.st_size))
-        except OSError:
-            stamp.append((path, -1.0, -1))  # load_policy names the missing file
-    key = tuple(stamp)
-    if key not in _policy_cache:
-        policy = load_policy(None)
-        _policy_cache.clear()
-        _policy_cache[key] = policy
-    return _policy_cache[key]
+    return policy_in_force()
 
 
 class Judge:

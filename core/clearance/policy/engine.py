@@ -1,48 +1,88 @@
 """The policy engine: run every rule on a record and decide (the highest finding wins).
 
 The engine is on the hot path of publish validators, timeline checks and the server, so everything
-that depends only on the policy (rule switches, outcome overrides, the tool registry index) is compiled
-once per policy object and reused; findings are built without re-validation.
+that depends only on the policy (rule switches, outcome overrides, the tool registry index, the plan
+for reusing findings) is compiled once per policy object and kept on it (a policy is frozen, so it can
+never go stale); findings are built without re-validation.
+
+The plan is derived from what each rule declares it reads (``rulebook.Rule.reads``): rules are grouped so
+that a group's findings are looked up by the answers its rules read, and records answering those
+questions alike share them. Rules judged tool by tool are keyed step by step.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import Any
 
 from clearance.decision import OUTCOME_RANK, Decision, Finding
-from clearance.policy import settings as settings_module
-from clearance.policy.rules import READ_FIELDS, RULE_READS, RULES, STEP_FIELDS, Context, ToolView
+from clearance.policy import rulebook
+from clearance.policy.rulebook import Rule, all_rules
+from clearance.policy.rules import Context, ToolView
 from clearance.policy.settings import Policy, ToolFacts
-from clearance.record import UseRecord
+from clearance.record import UseRecord, answer_count
 
 _OUTCOME_BY_RANK = {rank: outcome for outcome, rank in OUTCOME_RANK.items()}
 
-
 _Check = tuple[str, Callable[[Context], list[Finding]], int]
 _Entry = tuple[tuple[Finding, ...], tuple[Finding, ...], tuple[Finding, ...]]
+
+GROUP_KEYS = 400
+"""A group's possible keys (the product of its fields' answer counts) stay under this: larger keys would
+make distinct keys, and so misses, many; smaller groups mean more look-ups per record."""
+
+MEMO_LIMIT = 20_000  # per rule group: bounds a long-lived server's memory
+
+
+@dataclass(slots=True)
+class Group:
+    """Rules whose findings are reused together, keyed by the answers they read."""
+
+    checks: list[_Check]
+    start: int = 0  # the group's record answers are flat[start:end] of CompiledPolicy.getter
+    end: int = 0
+    step_reads: tuple[str, ...] = ()  # for rules judged per chain step: the step's fields in the key
+    cached: bool = True  # False: a rule that cannot say what it reads, run afresh each time
+    memo: dict[tuple[Any, ...], _Entry] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class CompiledPolicy:
     policy: Policy
+    rules: tuple[Rule, ...]  # the rules in force when compiled (core and installed packs)
     checks: list[_Check]
     registry: dict[str, tuple[str, ToolFacts]]
     key_stages: frozenset[str]
-    # All fields the rule groups read, fetched in one C-level call; each group's key is a slice of it.
-    getter: Callable[[UseRecord], tuple]
-    # The evaluation plan, in rule order of first appearance: (step_group, start, end, checks, memo).
-    # A record group's key is flat[start:end]; a tool group (step_group True) is keyed per chain step.
-    # memo: key -> that group's findings split by outcome (prohibited, approval_required, notify).
-    plan: list[tuple[bool, int, int, list[_Check], dict[tuple, _Entry]]]
-    sensitive: tuple[int, int]  # the slice of the flat answers P3 reads for each step
-    generation: int = 0  # settings.SETTINGS_GENERATION when compiled: an assignment to a setting recompiles
+    getter: Callable[[UseRecord], tuple[Any, ...]]  # every answer the cached groups read, in one call
+    plan: list[Group]
+    # The plan as plain tuples for the hot loop: record groups (start, end, memo, group), and per distinct
+    # step getter, its step groups (start, end, memo, group); uncached groups run afresh.
+    record_plan: list[tuple[int, int, dict[tuple[Any, ...], _Entry], Group]] = field(default_factory=list)
+    step_plan: list[
+        tuple[Callable[[Any], tuple[Any, ...]], list[tuple[int, int, int, dict[tuple[Any, ...], _Entry], Group]]]
+    ] = field(default_factory=list)
+    uncached: list[Group] = field(default_factory=list)
 
-
-_STEP_GET = attrgetter(*STEP_FIELDS["tool_terms"])
+    def __post_init__(self) -> None:
+        # Step groups share one step getter when their step fields are a prefix of the longest ones (the
+        # key is then a slice of the step's answers): one pass over the chain serves several groups.
+        longest: tuple[str, ...] = max((g.step_reads for g in self.plan), key=len, default=())
+        shared: list[tuple[int, int, int, dict[tuple[Any, ...], _Entry], Group]] = []
+        for group in self.plan:
+            entry = (group.start, group.end, group.memo, group)
+            if not group.cached:
+                self.uncached.append(group)
+            elif not group.step_reads:
+                self.record_plan.append(entry)
+            elif longest[: len(group.step_reads)] == group.step_reads:
+                shared.append((len(group.step_reads) + 1, *entry))
+            else:
+                self.step_plan.append((_tuple_getter(list(group.step_reads)), [(len(group.step_reads) + 1, *entry)]))
+        if shared:
+            self.step_plan.insert(0, (_tuple_getter(list(longest)), shared))
 
 
 def tool_index(policy: Policy) -> dict[str, tuple[str, ToolFacts]]:
@@ -55,63 +95,127 @@ def tool_index(policy: Policy) -> dict[str, tuple[str, ToolFacts]]:
     return index
 
 
+def _tuple_getter(paths: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    if not paths:
+        return lambda _obj: ()
+    if len(paths) == 1:
+        one = attrgetter(paths[0])
+        return lambda obj: (one(obj),)
+    return attrgetter(*paths)
+
+
+def _keys(fields: list[str]) -> int:
+    count = 1
+    for name in fields:
+        count *= answer_count(name)
+    return count
+
+
+def _plan(rules: list[tuple[Rule, _Check]]) -> tuple[list[str], list[Group]]:
+    """Group the rules by what they read: tool rules by identical reads, record rules greedily by overlap."""
+    record_groups: list[tuple[list[str], list[_Check]]] = []
+    step_groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[_Check]] = {}
+    uncached: list[_Check] = []
+    order: list[tuple[str, Any]] = []
+    # Rules that read most go first, so groups form around them and smaller rules join a group that already
+    # reads their fields (no new key, no duplicated field in the flat answers).
+    for rule, check in sorted(rules, key=lambda pair: -len(pair[0].fields)):
+        if rule.reads is None:
+            if not uncached:
+                order.append(("uncached", None))
+            uncached.append(check)
+            continue
+        fields = list(dict.fromkeys(rule.fields))
+        if rule.per_step:
+            key = (rule.step_reads, tuple(fields))
+            if key not in step_groups:
+                step_groups[key] = []
+                order.append(("step", key))
+            step_groups[key].append(check)
+            continue
+        best: tuple[int, tuple[float, int]] | None = None
+        for index, (group_fields, _members) in enumerate(record_groups):
+            grown = _keys(group_fields + [f for f in fields if f not in group_fields])
+            score = (grown / _keys(group_fields), grown)  # least growth first, then the smallest key space
+            if grown <= GROUP_KEYS and (best is None or score < best[1]):
+                best = (index, score)
+        if best is None:
+            record_groups.append((fields, [check]))
+            order.append(("record", len(record_groups) - 1))
+        else:
+            group_fields, members = record_groups[best[0]]
+            group_fields.extend(f for f in fields if f not in group_fields)
+            members.append(check)
+    # Groups run in the order of their first-declared rule, rules within a group in declaration order, so
+    # findings of one outcome come out in a stable order close to the rule reference's.
+    position = {id(check): index for index, (_rule, check) in enumerate(rules)}
+
+    def first(kind_key: tuple[str, Any]) -> int:
+        kind, key = kind_key
+        members = uncached if kind == "uncached" else step_groups[key] if kind == "step" else record_groups[key][1]
+        members.sort(key=lambda check: position[id(check)])
+        return position[id(members[0])]
+
+    order.sort(key=first)
+    paths: list[str] = []
+    plan: list[Group] = []
+    for kind, key in order:
+        if kind == "uncached":
+            plan.append(Group(uncached, cached=False))
+        elif kind == "step":
+            step_reads, fields = key
+            start = len(paths)
+            paths.extend(fields)
+            plan.append(Group(step_groups[key], start, len(paths), step_reads))
+        else:
+            fields, members = record_groups[key]
+            start = len(paths)
+            paths.extend(fields)
+            plan.append(Group(members, start, len(paths)))
+    return paths, plan
+
+
 def compile_policy(policy: Policy) -> CompiledPolicy:
-    checks = []
-    for code, info in RULES.items():
-        setting = policy.rules.get(code)
+    rules = all_rules()
+    enabled: list[tuple[Rule, _Check]] = []
+    for rule in rules:
+        setting = policy.rules.get(rule.code)
         floor = -1
         if setting is not None:
             # The baseline notice is never switched off: every use is disclosed (policy.md, Baseline).
-            if not setting.enabled and code != "BASELINE":
+            if not setting.enabled and rule.code != "BASELINE":
                 continue
             if setting.outcome is not None:
                 floor = OUTCOME_RANK[setting.outcome]
-        checks.append((code, info.check, floor))
+        enabled.append((rule, (rule.code, rule.check, floor)))
     th = policy.thresholds
     stages = set(th.creative_key_stages)
     if not th.ideation_low_risk:
         stages.add("ideation")
     else:
         stages.discard("ideation")
-    groups: dict[str, list[_Check]] = {}
-    for check in checks:
-        groups.setdefault(RULE_READS[check[0]], []).append(check)
-    paths: list[str] = list(READ_FIELDS["data"])  # first, so P3's sensitive inputs are flat[0:3]
-    plan: list[tuple[bool, int, int, list[_Check], dict[tuple, _Entry]]] = []
-    for name, members in groups.items():
-        if name in STEP_FIELDS:
-            plan.append((True, 0 if name == "tool_terms" else 1, 0, members, {}))
-            continue
-        fields = READ_FIELDS.get(name, ())
-        start = len(paths)
-        paths.extend(fields)
-        plan.append((False, start, len(paths), members, {}))
+    paths, plan = _plan(enabled)
     return CompiledPolicy(
-        policy,
-        checks,
-        tool_index(policy),
-        frozenset(stages),
-        attrgetter(*paths),
-        plan,
-        (0, len(READ_FIELDS["data"])),
-        settings_module.SETTINGS_GENERATION,
+        policy, rules, [c for _, c in enabled], tool_index(policy), frozenset(stages), _tuple_getter(paths), plan
     )
 
 
-_compiled: dict[int, CompiledPolicy] = {}
-_lock = threading.Lock()
+_compile_lock = threading.Lock()
 
 
 def compiled(policy: Policy) -> CompiledPolicy:
-    entry = _compiled.get(id(policy))
-    if entry is not None and entry.policy is policy and entry.generation == settings_module.SETTINGS_GENERATION:
-        return entry
-    entry = compile_policy(policy)
-    with _lock:
-        if len(_compiled) > 64:  # policies are few; a long-lived server may reload now and then
-            _compiled.clear()
-        _compiled[id(policy)] = entry
-    return entry
+    """The policy's compiled form, kept on the policy object (made once; a policy never changes)."""
+    # Read through __pydantic_private__ (a slot) rather than the attribute: this runs once per evaluation.
+    comp: CompiledPolicy | None = policy.__pydantic_private__["_compiled"]  # type: ignore[index]
+    # A copy must not use the original's form, nor a form made before a rule pack was (re)loaded.
+    if comp is not None and comp.policy is policy and comp.rules is rulebook._installed:
+        return comp
+    with _compile_lock:
+        comp = policy._compiled
+        if comp is None or comp.policy is not policy or comp.rules is not all_rules():
+            comp = compile_policy(policy)
+            policy._compiled = comp
+    return comp
 
 
 def resolve_tools(
@@ -142,9 +246,6 @@ def resolve_tools(
             retains = "no" if retains == "unsure" else retains
         views.append(ToolView(index, tool.name, env, trains, retains, hit is not None, tuple(inherited)))
     return views
-
-
-MEMO_LIMIT = 20_000  # per rule group: bounds a long-lived server's memory
 
 
 def _context(record: UseRecord, policy: Policy, comp: CompiledPolicy) -> Context:
@@ -181,7 +282,7 @@ def evaluate_uncached(record: UseRecord, policy: Policy) -> Decision:
     return _decision(_run(comp.checks, _context(record, policy, comp)))
 
 
-def _remember(memo: dict[tuple, _Entry], key: tuple, found: list[Finding]) -> _Entry:
+def _remember(memo: dict[tuple[Any, ...], _Entry], key: tuple[Any, ...], found: list[Finding]) -> _Entry:
     entry = (
         tuple(f for f in found if f.outcome == "prohibited"),
         tuple(f for f in found if f.outcome == "approval_required"),
@@ -194,76 +295,68 @@ def _remember(memo: dict[tuple, _Entry], key: tuple, found: list[Finding]) -> _E
 
 
 def _step_entry(
-    record: UseRecord,
-    policy: Policy,
-    comp: CompiledPolicy,
-    index: int,
-    checks: list[_Check],
-    memo: dict[tuple, _Entry],
-    key: tuple,
+    record: UseRecord, policy: Policy, comp: CompiledPolicy, index: int, group: Group, key: tuple[Any, ...]
 ) -> _Entry:
-    if index < 0:  # the record names no tool
-        ctx = Context(
-            record=record, tools=[], th=policy.thresholds, key_stages=comp.key_stages, registry_size=len(comp.registry)
-        )
-    else:
-        view = resolve_tools(record, policy, comp.registry)[index]
-        ctx = Context(
-            record=record,
-            tools=[view],
-            th=policy.thresholds,
-            key_stages=comp.key_stages,
-            registry_size=len(comp.registry),
-        )
-    return _remember(memo, key, _run(checks, ctx))
+    tools = [] if index < 0 else [resolve_tools(record, policy, comp.registry)[index]]  # index -1: no tool named
+    ctx = Context(
+        record=record, tools=tools, th=policy.thresholds, key_stages=comp.key_stages, registry_size=len(comp.registry)
+    )
+    return _remember(group.memo, key, _run(group.checks, ctx))
 
 
 def evaluate(record: UseRecord, policy: Policy | None = None) -> Decision:
     """Decide on one record: every enabled rule's findings, highest outcome first; baseline always present.
 
-    Rules are pure functions of the questions they read (rules.RULE_READS, READ_FIELDS, STEP_FIELDS), so
-    their findings are reused for records that answer those questions alike; a chain is keyed step by
-    step. The findings are shared and frozen: never edit them.
+    ``policy`` None: the policy in force (``loading.policy_in_force``: CLEARANCE_POLICY, else the embedded
+    defaults). Rules are pure functions of the questions they declare they read, so their findings are
+    reused for records that answer those questions alike; a chain is keyed step by step. The findings are
+    shared and frozen: never edit them.
     """
     if policy is None:
-        policy = _env_policy()
+        from clearance.policy.loading import policy_in_force
+
+        policy = policy_in_force()
     comp = compiled(policy)
     flat = comp.getter(record)
-    sensitive = flat[comp.sensitive[0] : comp.sensitive[1]]
-    tools = record.tools
-    steps = [(index, *_STEP_GET(tool)) for index, tool in enumerate(tools)] if tools else [(-1,)]
     prohibited: list[Finding] = []
     approval: list[Finding] = []
     notify: list[Finding] = []
     ctx: Context | None = None
-    for is_step, start, end, checks, memo in comp.plan:
-        if is_step:
-            for step in steps:
-                # tool_terms (start 0) reads the step's facts; tool_environment (1) its name and environment
-                # with the sensitive inputs
-                key = step if start == 0 else step[:3] + sensitive
-                entry = memo.get(key)
-                if entry is None:
-                    entry = _step_entry(record, policy, comp, step[0], checks, memo, key)
-                if entry[0]:
-                    prohibited.extend(entry[0])
-                if entry[1]:
-                    approval.extend(entry[1])
-                if entry[2]:
-                    notify.extend(entry[2])
-            continue
+    for start, end, memo, group in comp.record_plan:
         key = flat[start:end]
         entry = memo.get(key)
         if entry is None:
             if ctx is None:
                 ctx = _context(record, policy, comp)
-            entry = _remember(memo, key, _run(checks, ctx))
+            entry = _remember(memo, key, _run(group.checks, ctx))
         if entry[0]:
             prohibited.extend(entry[0])
         if entry[1]:
             approval.extend(entry[1])
         if entry[2]:
             notify.extend(entry[2])
+    if comp.step_plan:
+        tools = record.tools
+        for step_getter, groups in comp.step_plan:
+            steps = [(index, *step_getter(tool)) for index, tool in enumerate(tools)] if tools else [(-1,)]
+            for width, start, end, memo, group in groups:
+                answers = flat[start:end]
+                for step in steps:
+                    key = step[:width] + answers
+                    entry = memo.get(key)
+                    if entry is None:
+                        entry = _step_entry(record, policy, comp, step[0], group, key)
+                    if entry[0]:
+                        prohibited.extend(entry[0])
+                    if entry[1]:
+                        approval.extend(entry[1])
+                    if entry[2]:
+                        notify.extend(entry[2])
+    for group in comp.uncached:
+        if ctx is None:
+            ctx = _context(record, policy, comp)
+        for finding in _run(group.checks, ctx):
+            {"prohibited": prohibited, "approval_required": approval, "notify": notify}[finding.outcome].append(finding)
     # Highest outcome first; within an outcome, findings come grouped by the questions their rules read
     # (sorting them into rule-reference order would cost a third of the evaluation time).
     outcome = "prohibited" if prohibited else "approval_required" if approval else "notify"
@@ -283,28 +376,3 @@ def _new_decision(outcome: str, findings: list[Finding]) -> Decision:
     _set(decision, "__pydantic_extra__", None)
     _set(decision, "__pydantic_private__", None)
     return decision
-
-
-_env_cache: tuple[tuple[str, tuple[float, ...]], Policy] | None = None
-
-
-def _env_policy() -> Policy:
-    """The policy CLEARANCE_POLICY names (embedded defaults when unset), reloaded when a file changes."""
-    global _env_cache
-    from clearance.policy.loading import default_policy, load_policy, policy_paths_from_env
-
-    paths = policy_paths_from_env()
-    if not paths:
-        return default_policy()
-    stamps = []
-    for path in paths:
-        try:
-            stamps.append(os.stat(path).st_mtime)
-        except OSError:
-            stamps.append(-1.0)
-    key = (os.pathsep.join(paths), tuple(stamps))
-    if _env_cache is not None and _env_cache[0] == key:
-        return _env_cache[1]
-    policy = load_policy(paths)
-    _env_cache = (key, policy)
-    return policy

@@ -14,7 +14,9 @@ tools in the studio file or a signed overlay. Lists replace the earlier list and
 
 from __future__ import annotations
 
+import difflib
 import os
+import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from clearance.decision import OUTCOME_RANK
 from clearance.documents import Document, load_document, parse_text
 from clearance.errors import ClearanceError, describe_validation_error
-from clearance.policy.rules import RULE_CODES
+from clearance.policy.rulebook import all_rules
 from clearance.policy.settings import Policy
 
 DEFAULTS_SOURCE = "embedded defaults"
@@ -70,6 +72,65 @@ def default_policy() -> Policy:
 def policy_paths_from_env() -> list[str]:
     value = os.environ.get(ENV_VAR, "")
     return [p for p in value.split(os.pathsep) if p.strip()]
+
+
+# ------------------------------------------------------------------------------- the policy in force
+
+
+class _InForce:
+    """The one cache of "the policy in force": the files CLEARANCE_POLICY names, re-read when one changes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.key: tuple[tuple[str, int, int, int], ...] | None = None
+        self.loaded: LoadedPolicy | None = None
+
+
+_in_force = _InForce()
+
+
+def _stamp(paths: list[str]) -> tuple[tuple[str, int, int, int], ...]:
+    out = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+            out.append((path, info.st_mtime_ns, info.st_size, info.st_ino))
+        except OSError:
+            out.append((path, -1, -1, -1))  # loading names the missing file
+    return tuple(out)
+
+
+def layers_in_force() -> LoadedPolicy:
+    """The policy in force with where each value came from: the files ``CLEARANCE_POLICY`` names (layered in
+    order), else the embedded defaults. Read once and again only when a file changes (its time, size or
+    inode), so host callbacks and Pyblish discovery can ask on every event. Used by the engine, the publish
+    gate, the hosts and the OTIO hook alike; an unreadable policy raises ClearanceError (never a fallback).
+    """
+    paths = policy_paths_from_env()
+    key = _stamp(paths)
+    state = _in_force
+    loaded = state.loaded
+    if loaded is not None and state.key == key:
+        return loaded
+    with state.lock:
+        if state.loaded is not None and state.key == key:
+            return state.loaded
+        loaded = load_layers(paths)
+        state.key, state.loaded = key, loaded
+    return loaded
+
+
+def policy_in_force() -> Policy:
+    """The effective policy of :func:`layers_in_force`."""
+    return layers_in_force().policy
+
+
+def describe_in_force() -> str:
+    """``the embedded defaults`` or ``studio.yaml -> show.yaml (CLEARANCE_POLICY)``, for messages."""
+    paths = policy_paths_from_env()
+    if not paths:
+        return "the embedded default policy (CLEARANCE_POLICY is not set)"
+    return f"{' -> '.join(paths)} (CLEARANCE_POLICY)"
 
 
 def load_policy(paths: list[str] | None = None) -> Policy:
@@ -149,11 +210,14 @@ def _validate(data: dict[str, Any], doc: Document, all_errors: list[str] | None 
             first = describe_validation_error(_OneError(exc.errors()[0]), doc.source, doc.line_of)  # type: ignore[arg-type]
             raise ClearanceError(first) from None
         raise ClearanceError(describe_validation_error(exc, doc.source, doc.line_of)) from None
+    codes = [rule.code for rule in all_rules()]
     for code, setting in policy.rules.items():
         where = _where(doc, ("rules", code))
-        if code not in RULE_CODES:
+        if code not in codes:
+            close = difflib.get_close_matches(code, codes, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"expected one of {', '.join(codes)}"
             raise ClearanceError(
-                f"{where}: field rules.{code}: unknown rule code; expected one of {', '.join(RULE_CODES)}"
+                f"{where}: field rules.{code}: unknown rule code ({hint}); `clearance policy rules` lists them"
             )
         if code == "BASELINE" and not setting.enabled:
             raise ClearanceError(
@@ -179,12 +243,8 @@ def _where(doc: Document, loc: tuple[Any, ...]) -> str:
 
 
 def _check_signature(doc: Document, data: dict[str, Any], policy: Policy) -> None:
-    try:
-        from clearance.approvals import TrustedKeys, verify_overlay
-    except ImportError:  # pragma: no cover - approvals ships in the same distribution
-        raise ClearanceError(
-            f"{doc.source}: signed overlays need clearance.approvals, which is not installed"
-        ) from None
+    from clearance.approvals import TrustedKeys, verify_overlay
+
     keys = TrustedKeys.from_policy(policy)
     result = verify_overlay(data, keys)
     if not result.valid:

@@ -40,12 +40,12 @@ Documented decisions where the source is silent or two codes meet:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from clearance.decision import Finding, Outcome
+from clearance.policy.rulebook import Rule, RuleSet, when
 from clearance.policy.settings import Thresholds
-from clearance.record import UseRecord
+from clearance.record import TRI_FIELDS, UseRecord
 
 SOURCE_URL = (
     "https://partnerhelp.netflixstudios.com/hc/en-us/articles/43393929218323-Using-Generative-AI-in-Content-Production"
@@ -55,6 +55,9 @@ NOTIFY: Outcome = "notify"
 APPROVAL: Outcome = "approval_required"
 PROHIBITED: Outcome = "prohibited"
 _RANK = {NOTIFY: 0, APPROVAL: 1, PROHIBITED: 2}
+
+CORE = RuleSet("core")
+"""The rules of policy.md, declared below one function each; rule packs add theirs (rulebook.py)."""
 
 UNSURE_NOTE = (
     "You answered unsure (or left it blank); unknown is judged as {meaning}, so this needs at least written approval."
@@ -117,23 +120,38 @@ class Context:
     registry_size: int = 0  # a policy-level fact, like th: the engine's reuse of findings stays per policy
 
 
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
-    """What the docs and `clearance policy show` say about a rule code."""
+# When an answer matters (for questions_read): conditions on the record, declared with the rules' reads.
 
-    code: str
-    title: str
-    cites: tuple[str, ...]
-    kind: str  # principle | escalate | no-go | baseline
-    triggers: str
-    why: str
-    resolve: str
-    check: Callable[[Context], list[Finding]]
+
+def _fine_tuned(record: UseRecord) -> bool:
+    return record.training.fine_tuned != "no"
+
+
+def _needs_consent(record: UseRecord) -> bool:
+    talent = record.talent
+    return talent.digital_replica != "no" and talent.replica_exception == "none"
+
+
+def _model_reused(record: UseRecord) -> bool:
+    return record.talent.model_from_other_production != "no"
+
+
+def _depicts_real(record: UseRecord) -> bool:
+    return record.realism.depicts_real_people_or_events != "no"
 
 
 # --------------------------------------------------------------------------------------------- baseline
 
 
+@CORE.rule(
+    'BASELINE',
+    title='Every use is disclosed',
+    kind='baseline',
+    triggers='Always present: every intended use of GenAI, whatever its size.',
+    why='The source asks vendors to disclose every intended GenAI use to the studio contact in advance.',
+    resolve='Nothing to resolve: submit the record before the work goes ahead.',
+    reads=(),
+)
 def baseline(ctx: Context) -> list[Finding]:
     """Every intended use is disclosed in advance, whatever its size: the lowest outcome is notify."""
     return [
@@ -152,6 +170,19 @@ def baseline(ctx: Context) -> list[Finding]:
 # ------------------------------------------------------------------------------------------ principles
 
 
+@CORE.rule(
+    'P1',
+    title='Does not recreate unowned material',
+    kind='principle',
+    cites=('P1',),
+    triggers='output.resembles_unowned_material is yes or unsure.',
+    why=(
+        'Outputs must not replicate or substantially recreate identifiable traits of unowned or copyrighted '
+        'material.'
+    ),
+    resolve='Change the output, or request approval with the rights clearance.',
+    reads=("output.resembles_unowned_material",),
+)
 def p1_unowned_material(ctx: Context) -> list[Finding]:
     value = ctx.record.output.resembles_unowned_material
     if value == "no":
@@ -182,6 +213,20 @@ def _unregistered_note(ctx: Context, tool: ToolView) -> str:
     return f" {tool.name} is not in the studio's tool registry, so its terms are unknown."
 
 
+@CORE.rule(
+    'P2',
+    title='Tools do not store or train on inputs',
+    kind='principle',
+    cites=('P2',),
+    triggers=(
+        'Any tool step with trains_on_inputs or retains_inputs yes or unsure (after the tool registry fills '
+        'in what the record left unsure), or no tool named.'
+    ),
+    why='Tools must not store, reuse or train on production inputs or outputs; unknown terms count as unsure.',
+    resolve='Use an enterprise or registered tool known not to train or retain, or request approval.',
+    reads=(),
+    step_reads=("name", "environment", "trains_on_inputs", "retains_inputs"),
+)
 def p2_no_training_or_retention(ctx: Context) -> list[Finding]:
     if not ctx.tools:
         return [
@@ -245,6 +290,22 @@ _SENSITIVE_INPUTS = (
 )
 
 
+@CORE.rule(
+    'P3',
+    title='Enterprise-secured environment',
+    kind='principle',
+    cites=('P3',),
+    triggers=(
+        'A tool step whose environment is unknown; a non-enterprise step that receives sensitive inputs '
+        '(studio material, personal data, talent likeness); every non-enterprise step when '
+        'non_enterprise_tools_need_approval is set; an unregistered tool when require_registered_tools is '
+        'set. A tool missing from a non-empty registry otherwise gets a notify note.'
+    ),
+    why='Where possible tools run in an enterprise-secured environment that protects inputs.',
+    resolve='Use an enterprise-agreement tool, or request approval.',
+    reads=("inputs.studio_proprietary", "inputs.personal_data", "inputs.talent_material"),
+    step_reads=("name", "environment"),
+)
 def p3_secured_environment(ctx: Context) -> list[Finding]:
     if not ctx.tools:
         return [
@@ -333,6 +394,16 @@ def _p3_step(ctx: Context, tool: ToolView, sensitive: list[tuple[str, str]]) -> 
     return None
 
 
+@CORE.rule(
+    'P4',
+    title='Generated material is temporary',
+    kind='principle',
+    cites=('P4',),
+    triggers='use.in_final_deliverable is unsure (yes is FINAL-DELIVERABLE).',
+    why='Generated material should be temporary and not part of the final deliverables.',
+    resolve='Answer in_final_deliverable; keep generated material out of deliverables or request approval.',
+    reads=("use.in_final_deliverable", "use.stage"),
+)
 def p4_temporary(ctx: Context) -> list[Finding]:
     use = ctx.record.use
     if use.in_final_deliverable == "no" and use.stage == "final" and ctx.th.final_stage_is_not_temporary:
@@ -364,6 +435,19 @@ def p4_temporary(ctx: Context) -> list[Finding]:
     ]
 
 
+@CORE.rule(
+    'P5',
+    title='Talent performances need consent',
+    kind='principle',
+    cites=('P5',),
+    triggers="inputs.talent_material is yes or unsure: performers' images, voice or performance went in.",
+    why=(
+        'GenAI must not replace or generate talent performances without consent; talent likeness is a '
+        'sensitive input that escalates even on enterprise tools.'
+    ),
+    resolve="Request approval with the performer's consent attached, or leave talent material out.",
+    reads=("inputs.talent_material",),
+)
 def p5_talent_inputs(ctx: Context) -> list[Finding]:
     value = ctx.record.inputs.talent_material
     if value == "no":
@@ -405,6 +489,22 @@ def _yes_or_unsure(ctx: Context, section: str, names: tuple[str, ...]) -> tuple[
     return fields, unsure
 
 
+@CORE.rule(
+    'DATA-PROPRIETARY',
+    title='Studio-owned material as input',
+    kind='escalate',
+    cites=('P2', 'P3'),
+    triggers=(
+        'inputs.studio_proprietary is yes or unsure (unreleased assets, scripts, production images, footage, '
+        'contracts), on any tool including enterprise ones.'
+    ),
+    why=(
+        'Studio material in a GenAI tool can leak or train models; the source escalates it even on enterprise'
+        ' tools (e.g. uploading a script to a chatbot).'
+    ),
+    resolve='Request approval before uploading, or work without the studio material.',
+    reads=("inputs.studio_proprietary",),
+)
 def data_proprietary(ctx: Context) -> list[Finding]:
     value = ctx.record.inputs.studio_proprietary
     if value == "no":
@@ -428,6 +528,16 @@ def data_proprietary(ctx: Context) -> list[Finding]:
     ]
 
 
+@CORE.rule(
+    'DATA-PERSONAL',
+    title='Personal data of cast or crew',
+    kind='escalate',
+    cites=('P2', 'P3'),
+    triggers='inputs.personal_data is yes or unsure.',
+    why='Personal data of cast or crew (e.g. a crew contact sheet) must not go into tools without approval.',
+    resolve='Remove the personal data, or request approval.',
+    reads=("inputs.personal_data",),
+)
 def data_personal(ctx: Context) -> list[Finding]:
     value = ctx.record.inputs.personal_data
     if value == "no":
@@ -450,6 +560,19 @@ def data_personal(ctx: Context) -> list[Finding]:
     ]
 
 
+@CORE.rule(
+    'DATA-TRAINING',
+    title='Training on uncleared material',
+    kind='escalate',
+    cites=('P1', 'P2'),
+    triggers='training.fine_tuned is yes or unsure and training.training_material_cleared is no or unsure.',
+    why=(
+        "Training or fine-tuning on artists', performers' or rights holders' material without clearance (e.g."
+        " a style model trained on one artist's past work)."
+    ),
+    resolve='Clear the rights to all training material, or request approval.',
+    reads=("training.fine_tuned", when("training.training_material_cleared", _fine_tuned)),
+)
 def data_training(ctx: Context) -> list[Finding]:
     training = ctx.record.training
     tuned = training.fine_tuned
@@ -502,6 +625,23 @@ def data_training(ctx: Context) -> list[Finding]:
     return [_finding("DATA-TRAINING", APPROVAL, ["P1", "P2"], msg, remedy, fields)]
 
 
+@CORE.rule(
+    'CREATIVE-KEY',
+    title='Key creative elements at final design',
+    kind='escalate',
+    cites=('P4',),
+    triggers=(
+        'use.creative_element is a key element (main_character, secondary_character, key_visual, '
+        'central_setting by default) at a final-design stage (final by default; ideation is always exempt), '
+        'or in or maybe in the final deliverable.'
+    ),
+    why=(
+        'Main characters, key visuals and central settings at final-design stage (e.g. a second killer doll '
+        'for a game scene in a hit series). Exploring a look on a mood board is ideation and stays notify.'
+    ),
+    resolve='Keep GenAI to ideation for key elements, or request approval.',
+    reads=("use.creative_element", "use.stage", "use.in_final_deliverable"),
+)
 def creative_key(ctx: Context) -> list[Finding]:
     use = ctx.record.use
     element = use.creative_element
@@ -542,6 +682,27 @@ def creative_key(ctx: Context) -> list[Finding]:
     ]
 
 
+@CORE.rule(
+    'CREATIVE-REFERENCE',
+    title='References to works or real people',
+    kind='escalate',
+    cites=('P1',),
+    triggers=(
+        'prompt_references.copyrighted_work, public_figure or deceased_person, or '
+        'inputs.third_party_material, is yes or unsure.'
+    ),
+    why=(
+        'Prompts or input images referencing copyrighted works, public figures or deceased people (e.g. '
+        '"inspired by a famous magazine cover photo", "a character with a named movie star\'s nose").'
+    ),
+    resolve='Rewrite the prompt without the reference, or request approval.',
+    reads=(
+        "prompt_references.copyrighted_work",
+        "prompt_references.public_figure",
+        "prompt_references.deceased_person",
+        "inputs.third_party_material",
+    ),
+)
 def creative_reference(ctx: Context) -> list[Finding]:
     fields, unsure = _yes_or_unsure(ctx, "prompt_references", ("copyrighted_work", "public_figure", "deceased_person"))
     third = ctx.record.inputs.third_party_material
@@ -598,6 +759,27 @@ def _replica_needs_consent(ctx: Context) -> bool:
     return talent.digital_replica != "no" and talent.replica_exception == "none"
 
 
+@CORE.rule(
+    'TALENT-REPLICA',
+    title='Digital replica of real talent',
+    kind='escalate',
+    cites=('P5',),
+    triggers=(
+        'talent.digital_replica is yes or unsure (voice clone, de-ageing, digital double), including the '
+        'stated exceptions, which need no extra consent but still need approval for the likeness.'
+    ),
+    why=(
+        'A digital performer, voice or likeness of real talent needs explicit, documented consent and guild '
+        'compliance.'
+    ),
+    resolve='Document consent (consent_documented, consent_ref), then request approval.',
+    reads=(
+        "talent.digital_replica",
+        "talent.replica_exception",
+        when("talent.consent_documented", _needs_consent),
+        "talent.consent_ref",
+    ),
+)
 def talent_replica(ctx: Context) -> list[Finding]:
     talent = ctx.record.talent
     replica = talent.digital_replica
@@ -666,6 +848,22 @@ def talent_replica(ctx: Context) -> list[Finding]:
     ]
 
 
+@CORE.rule(
+    'TALENT-ALTERATION',
+    title='Significant change to a performance',
+    kind='escalate',
+    cites=('P5',),
+    triggers=(
+        'talent.alteration is significant. Customary alterations (cosmetics, wardrobe, noise reduction, '
+        'timing, continuity, pitch, clarity, dubbing or doubles allowed by agreements) are not this rule.'
+    ),
+    why=(
+        "A significant change to a performance's tone, delivery or intent (e.g. visual ADR: lip-sync altered "
+        'to new unscripted dialogue).'
+    ),
+    resolve="Request approval with the performer's consent.",
+    reads=("talent.alteration",),
+)
 def talent_alteration(ctx: Context) -> list[Finding]:
     if ctx.record.talent.alteration != "significant":
         return []
@@ -683,6 +881,22 @@ def talent_alteration(ctx: Context) -> list[Finding]:
     ]
 
 
+@CORE.rule(
+    'FINAL-DELIVERABLE',
+    title='Generated material in final deliverables',
+    kind='escalate',
+    cites=('P4',),
+    triggers=(
+        'use.in_final_deliverable is yes or unsure. Incidental background may be configured down to notify '
+        '(incidental_background_outcome); story-relevant material always escalates.'
+    ),
+    why=(
+        'Generated material in final deliverables, even in the background (signage, posters, documents, news '
+        'clippings).'
+    ),
+    resolve='Replace with artist-made or licensed material, or request approval.',
+    reads=("use.in_final_deliverable", "use.prominence", "use.creative_element"),
+)
 def final_deliverable(ctx: Context) -> list[Finding]:
     use = ctx.record.use
     final = use.in_final_deliverable
@@ -725,6 +939,19 @@ def final_deliverable(ctx: Context) -> list[Finding]:
     ]
 
 
+@CORE.rule(
+    'UNION-WORK',
+    title='Replacing union-covered work',
+    kind='escalate',
+    cites=('P5',),
+    triggers='talent.replaces_union_work is yes or unsure.',
+    why=(
+        'Replacing or materially affecting work usually done by union-represented people without approvals or'
+        ' agreements (e.g. a generated crowd replacing booked background actors).'
+    ),
+    resolve='Check the union agreements, then request approval.',
+    reads=("talent.replaces_union_work",),
+)
 def union_work(ctx: Context) -> list[Finding]:
     value = ctx.record.talent.replaces_union_work
     if value == "no":
@@ -755,6 +982,27 @@ def union_work(ctx: Context) -> list[Finding]:
 # ------------------------------------------------------------------------------------------------ no-go
 
 
+@CORE.rule(
+    'ETHICS-MISLEADING',
+    title='Could be mistaken for real',
+    kind='no-go',
+    triggers=(
+        'realism.depicts_real_people_or_events and realism.presented_as_authentic are yes or unsure '
+        '(prohibited). Real depiction in factual work (documentary, unscripted) not presented as authentic: '
+        'approval_required.'
+    ),
+    why=(
+        'Content that could be mistaken for real events, people or statements that never happened, presented '
+        "as authentic (fabricated footage, dialogue, archival images, a real journalist's fabricated "
+        'statement); most acute in documentary and factual work.'
+    ),
+    resolve='Do not present it as authentic; make it a clearly labelled reconstruction.',
+    reads=(
+        "realism.depicts_real_people_or_events",
+        when("realism.presented_as_authentic", _depicts_real),
+        "use.content_type",
+    ),
+)
 def ethics_misleading(ctx: Context) -> list[Finding]:
     realism = ctx.record.realism
     real = realism.depicts_real_people_or_events
@@ -811,6 +1059,27 @@ def ethics_misleading(ctx: Context) -> list[Finding]:
     return []
 
 
+@CORE.rule(
+    'TALENT-NO-CONSENT',
+    title='Replica without consent',
+    kind='no-go',
+    cites=('P5',),
+    triggers=(
+        'talent.digital_replica is yes or unsure, no exception applies (replica_exception: none), and '
+        'talent.consent_documented is no or unsure.'
+    ),
+    why=(
+        'A digital replica or new performance of real talent without documented consent; not knowing whether '
+        'consent exists is judged as no consent.'
+    ),
+    resolve="Get and record the performer's written consent, then request approval.",
+    reads=(
+        "talent.digital_replica",
+        "talent.replica_exception",
+        when("talent.consent_documented", _needs_consent),
+        "talent.consent_ref",
+    ),
+)
 def talent_no_consent(ctx: Context) -> list[Finding]:
     if not _replica_needs_consent(ctx):
         return []
@@ -843,6 +1112,23 @@ def talent_no_consent(ctx: Context) -> list[Finding]:
     ]
 
 
+@CORE.rule(
+    'TALENT-MODEL-REUSE',
+    title='Talent model reused elsewhere',
+    kind='no-go',
+    cites=('P5',),
+    triggers=(
+        'talent.model_from_other_production is yes or unsure and consent is not documented (prohibited); with'
+        ' documented consent, approval_required.'
+    ),
+    why='A talent model reused for another production, pitch or concept without consent of all parties.',
+    resolve="Get every party's written consent, then request approval.",
+    reads=(
+        "talent.model_from_other_production",
+        when("talent.consent_documented", _model_reused),
+        "talent.consent_ref",
+    ),
+)
 def talent_model_reuse(ctx: Context) -> list[Finding]:
     talent = ctx.record.talent
     reuse = talent.model_from_other_production
@@ -880,220 +1166,10 @@ def talent_model_reuse(ctx: Context) -> list[Finding]:
     ]
 
 
-# -------------------------------------------------------------------------------------------- registry
+# ------------------------------------------------------------------------------------ derived tables
 
-RULES: dict[str, RuleInfo] = {
-    info.code: info
-    for info in (
-        RuleInfo(
-            "BASELINE",
-            "Every use is disclosed",
-            (),
-            "baseline",
-            "Always present: every intended use of GenAI, whatever its size.",
-            "The source asks vendors to disclose every intended GenAI use to the studio contact in advance.",
-            "Nothing to resolve: submit the record before the work goes ahead.",
-            baseline,
-        ),
-        RuleInfo(
-            "P1",
-            "Does not recreate unowned material",
-            ("P1",),
-            "principle",
-            "output.resembles_unowned_material is yes or unsure.",
-            "Outputs must not replicate or substantially recreate identifiable traits of unowned or copyrighted"
-            " material.",
-            "Change the output, or request approval with the rights clearance.",
-            p1_unowned_material,
-        ),
-        RuleInfo(
-            "P2",
-            "Tools do not store or train on inputs",
-            ("P2",),
-            "principle",
-            "Any tool step with trains_on_inputs or retains_inputs yes or unsure (after the tool registry fills in what"
-            " the record left unsure), or no tool named.",
-            "Tools must not store, reuse or train on production inputs or outputs; unknown terms count as unsure.",
-            "Use an enterprise or registered tool known not to train or retain, or request approval.",
-            p2_no_training_or_retention,
-        ),
-        RuleInfo(
-            "P3",
-            "Enterprise-secured environment",
-            ("P3",),
-            "principle",
-            "A tool step whose environment is unknown; a non-enterprise step that receives sensitive inputs (studio"
-            " material, personal data, talent likeness); every non-enterprise step when"
-            " non_enterprise_tools_need_approval is set; an unregistered tool when require_registered_tools is set. A"
-            " tool missing from a non-empty registry otherwise gets a notify note.",
-            "Where possible tools run in an enterprise-secured environment that protects inputs.",
-            "Use an enterprise-agreement tool, or request approval.",
-            p3_secured_environment,
-        ),
-        RuleInfo(
-            "P4",
-            "Generated material is temporary",
-            ("P4",),
-            "principle",
-            "use.in_final_deliverable is unsure (yes is FINAL-DELIVERABLE).",
-            "Generated material should be temporary and not part of the final deliverables.",
-            "Answer in_final_deliverable; keep generated material out of deliverables or request approval.",
-            p4_temporary,
-        ),
-        RuleInfo(
-            "P5",
-            "Talent performances need consent",
-            ("P5",),
-            "principle",
-            "inputs.talent_material is yes or unsure: performers' images, voice or performance went in.",
-            "GenAI must not replace or generate talent performances without consent; talent likeness is a sensitive"
-            " input that escalates even on enterprise tools.",
-            "Request approval with the performer's consent attached, or leave talent material out.",
-            p5_talent_inputs,
-        ),
-        RuleInfo(
-            "DATA-PROPRIETARY",
-            "Studio-owned material as input",
-            ("P2", "P3"),
-            "escalate",
-            "inputs.studio_proprietary is yes or unsure (unreleased assets, scripts, production images, footage,"
-            " contracts), on any tool including enterprise ones.",
-            "Studio material in a GenAI tool can leak or train models; the source escalates it even on enterprise tools"
-            " (e.g. uploading a script to a chatbot).",
-            "Request approval before uploading, or work without the studio material.",
-            data_proprietary,
-        ),
-        RuleInfo(
-            "DATA-PERSONAL",
-            "Personal data of cast or crew",
-            ("P2", "P3"),
-            "escalate",
-            "inputs.personal_data is yes or unsure.",
-            "Personal data of cast or crew (e.g. a crew contact sheet) must not go into tools without approval.",
-            "Remove the personal data, or request approval.",
-            data_personal,
-        ),
-        RuleInfo(
-            "DATA-TRAINING",
-            "Training on uncleared material",
-            ("P1", "P2"),
-            "escalate",
-            "training.fine_tuned is yes or unsure and training.training_material_cleared is no or unsure.",
-            "Training or fine-tuning on artists', performers' or rights holders' material without clearance (e.g. a"
-            " style model trained on one artist's past work).",
-            "Clear the rights to all training material, or request approval.",
-            data_training,
-        ),
-        RuleInfo(
-            "CREATIVE-KEY",
-            "Key creative elements at final design",
-            ("P4",),
-            "escalate",
-            "use.creative_element is a key element (main_character, secondary_character, key_visual, central_setting by"
-            " default) at a final-design stage (final by default; ideation is always exempt), or in or maybe in the"
-            " final deliverable.",
-            "Main characters, key visuals and central settings at final-design stage (e.g. a second killer doll for a "
-            "game scene in a hit series). Exploring a look on a mood board is ideation and stays notify.",
-            "Keep GenAI to ideation for key elements, or request approval.",
-            creative_key,
-        ),
-        RuleInfo(
-            "CREATIVE-REFERENCE",
-            "References to works or real people",
-            ("P1",),
-            "escalate",
-            "prompt_references.copyrighted_work, public_figure or deceased_person, or inputs.third_party_material, is"
-            " yes or unsure.",
-            'Prompts or input images referencing copyrighted works, public figures or deceased people (e.g. "inspired'
-            ' by a famous magazine cover photo", "a character with a named movie star\'s nose").',
-            "Rewrite the prompt without the reference, or request approval.",
-            creative_reference,
-        ),
-        RuleInfo(
-            "TALENT-REPLICA",
-            "Digital replica of real talent",
-            ("P5",),
-            "escalate",
-            "talent.digital_replica is yes or unsure (voice clone, de-ageing, digital double), including the stated "
-            "exceptions, which need no extra consent but still need approval for the likeness.",
-            "A digital performer, voice or likeness of real talent needs explicit, documented consent and guild"
-            " compliance.",
-            "Document consent (consent_documented, consent_ref), then request approval.",
-            talent_replica,
-        ),
-        RuleInfo(
-            "TALENT-ALTERATION",
-            "Significant change to a performance",
-            ("P5",),
-            "escalate",
-            "talent.alteration is significant. Customary alterations (cosmetics, wardrobe, noise reduction, timing, "
-            "continuity, pitch, clarity, dubbing or doubles allowed by agreements) are not this rule.",
-            "A significant change to a performance's tone, delivery or intent (e.g. visual ADR: lip-sync altered to new"
-            " unscripted dialogue).",
-            "Request approval with the performer's consent.",
-            talent_alteration,
-        ),
-        RuleInfo(
-            "FINAL-DELIVERABLE",
-            "Generated material in final deliverables",
-            ("P4",),
-            "escalate",
-            "use.in_final_deliverable is yes or unsure. Incidental background may be configured down to notify "
-            "(incidental_background_outcome); story-relevant material always escalates.",
-            "Generated material in final deliverables, even in the background (signage, posters, documents, news"
-            " clippings).",
-            "Replace with artist-made or licensed material, or request approval.",
-            final_deliverable,
-        ),
-        RuleInfo(
-            "UNION-WORK",
-            "Replacing union-covered work",
-            ("P5",),
-            "escalate",
-            "talent.replaces_union_work is yes or unsure.",
-            "Replacing or materially affecting work usually done by union-represented people without approvals or "
-            "agreements (e.g. a generated crowd replacing booked background actors).",
-            "Check the union agreements, then request approval.",
-            union_work,
-        ),
-        RuleInfo(
-            "ETHICS-MISLEADING",
-            "Could be mistaken for real",
-            (),
-            "no-go",
-            "realism.depicts_real_people_or_events and realism.presented_as_authentic are yes or unsure (prohibited). "
-            "Real depiction in factual work (documentary, unscripted) not presented as authentic: approval_required.",
-            "Content that could be mistaken for real events, people or statements that never happened, presented as "
-            "authentic (fabricated footage, dialogue, archival images, a real journalist's fabricated statement); most "
-            "acute in documentary and factual work.",
-            "Do not present it as authentic; make it a clearly labelled reconstruction.",
-            ethics_misleading,
-        ),
-        RuleInfo(
-            "TALENT-NO-CONSENT",
-            "Replica without consent",
-            ("P5",),
-            "no-go",
-            "talent.digital_replica is yes or unsure, no exception applies (replica_exception: none), and "
-            "talent.consent_documented is no or unsure.",
-            "A digital replica or new performance of real talent without documented consent; not knowing whether"
-            " consent exists is judged as no consent.",
-            "Get and record the performer's written consent, then request approval.",
-            talent_no_consent,
-        ),
-        RuleInfo(
-            "TALENT-MODEL-REUSE",
-            "Talent model reused elsewhere",
-            ("P5",),
-            "no-go",
-            "talent.model_from_other_production is yes or unsure and consent is not documented (prohibited); with "
-            "documented consent, approval_required.",
-            "A talent model reused for another production, pitch or concept without consent of all parties.",
-            "Get every party's written consent, then request approval.",
-            talent_model_reuse,
-        ),
-    )
-}
+RULES: dict[str, Rule] = {rule.code: rule for rule in CORE}
+"""The core rules by code, in reference order (installed packs: ``rulebook.all_rules()``)."""
 
 RULE_CODES: tuple[str, ...] = tuple(RULES)
 
@@ -1102,103 +1178,17 @@ def questions_read(record: UseRecord) -> list[str]:
     """The tri-state questions the rules read, given the record's other answers (dotted fields).
 
     An unsure answer to one of these gives at least approval_required; an answer to any other question
-    does not change the decision. Host panels can use it to hide questions that do not matter.
+    does not change the decision. Host panels use it to hide questions that do not matter. Derived from
+    each rule's declared ``reads`` and ``step_reads`` (installed rule packs included).
     """
-    read: list[str] = []
-    for index, _tool in enumerate(record.tools):
-        read += [f"tools[{index}].trains_on_inputs", f"tools[{index}].retains_inputs"]
-    read += [
-        "use.in_final_deliverable",
-        "inputs.studio_proprietary",
-        "inputs.personal_data",
-        "inputs.third_party_material",
-        "inputs.talent_material",
-        "training.fine_tuned",
-    ]
-    if record.training.fine_tuned != "no":
-        read.append("training.training_material_cleared")
-    read += [
-        "prompt_references.copyrighted_work",
-        "prompt_references.public_figure",
-        "prompt_references.deceased_person",
-    ]
-    read.append("output.resembles_unowned_material")
-    talent = record.talent
-    read += ["talent.digital_replica", "talent.model_from_other_production", "talent.replaces_union_work"]
-    if (
-        talent.digital_replica != "no" and talent.replica_exception == "none"
-    ) or talent.model_from_other_production != "no":
-        read.append("talent.consent_documented")
-    read.append("realism.depicts_real_people_or_events")
-    if record.realism.depicts_real_people_or_events != "no":
-        read.append("realism.presented_as_authentic")
-    return read
+    from clearance.policy.rulebook import all_rules
 
-
-# What each rule reads, so the engine can reuse a rule's findings for records that answer those
-# questions alike. A rule's result must depend on nothing but its group's key (and the policy): a
-# test compares cached and fresh evaluation over generated records to hold this true. Groups are
-# small so that few distinct keys exist; the tool rules are keyed step by step (a chain is judged
-# tool by tool anyway).
-READ_FIELDS: dict[str, tuple[str, ...]] = {
-    # P1, DATA-TRAINING, TALENT-ALTERATION and UNION-WORK read few answers each: one small group
-    "misc": (
-        "output.resembles_unowned_material",
-        "training.fine_tuned",
-        "training.training_material_cleared",
-        "talent.alteration",
-        "talent.replaces_union_work",
-    ),
-    "use": ("use.stage", "use.in_final_deliverable", "use.creative_element", "use.prominence"),
-    "data": ("inputs.studio_proprietary", "inputs.personal_data", "inputs.talent_material"),
-    "references": (
-        "inputs.third_party_material",
-        "prompt_references.copyrighted_work",
-        "prompt_references.public_figure",
-        "prompt_references.deceased_person",
-    ),
-    # the replica message quotes consent_ref, so the whole reference is part of the key
-    "replica": (
-        "talent.digital_replica",
-        "talent.replica_exception",
-        "talent.consent_documented",
-        "talent.consent_ref",
-    ),
-    "reuse_realism": (
-        "talent.model_from_other_production",
-        "talent.consent_documented",
-        "talent.consent_ref",
-        "realism.depicts_real_people_or_events",
-        "realism.presented_as_authentic",
-        "use.content_type",
-    ),
-}
-"""Per group of rules, the record fields they read. BASELINE reads nothing (group "none")."""
-
-STEP_FIELDS: dict[str, tuple[str, ...]] = {
-    "tool_terms": ("name", "environment", "trains_on_inputs", "retains_inputs"),
-    # P3 also reads which sensitive inputs went in (the "data" fields)
-    "tool_environment": ("name", "environment"),
-}
-"""Per group of tool rules, the fields of one chain step they read (plus the step's index)."""
-
-RULE_READS: dict[str, str] = {
-    "BASELINE": "none",
-    "P1": "misc",
-    "P2": "tool_terms",
-    "P3": "tool_environment",
-    "P4": "use",
-    "P5": "data",
-    "DATA-PROPRIETARY": "data",
-    "DATA-PERSONAL": "data",
-    "DATA-TRAINING": "misc",
-    "CREATIVE-KEY": "use",
-    "CREATIVE-REFERENCE": "references",
-    "TALENT-REPLICA": "replica",
-    "TALENT-ALTERATION": "misc",
-    "FINAL-DELIVERABLE": "use",
-    "UNION-WORK": "misc",
-    "ETHICS-MISLEADING": "reuse_realism",
-    "TALENT-NO-CONSENT": "replica",
-    "TALENT-MODEL-REUSE": "reuse_realism",
-}
+    asked: set[str] = set()
+    step: set[str] = set()
+    for rule in all_rules():
+        for read in rule.reads or ():
+            if read.field in TRI_FIELDS and read.asked(record):
+                asked.add(read.field)
+        step.update(name for name in rule.step_reads if f"tools[].{name}" in TRI_FIELDS)
+    out = [f"tools[{index}].{name}" for index in range(len(record.tools)) for name in sorted(step)]
+    return out + [name for name in TRI_FIELDS if name in asked]

@@ -13,9 +13,10 @@ Each setting says which direction is stricter in ``json_schema_extra={"stricter"
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
 from clearance.decision import Outcome
 from clearance.record import ContentType, CreativeElement, Environment, Stage, Tri
@@ -25,19 +26,40 @@ def stricter(kind: str) -> dict[str, Any]:
     return {"stricter": kind}
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(dict[K, V]):
+    """A dict that refuses every change: a policy's tables (tools, rules, validators) are read-only once loaded.
+
+    The engine compiles a policy once and keeps the compiled form on it; an edit in place would be silently
+    ignored, so it is refused instead. Make a changed policy with :meth:`Policy.with_changes`.
+    """
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("a loaded policy is read-only; make a changed copy with Policy.with_changes({...})")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+    __ior__ = _refuse  # type: ignore[assignment]
+
+    def __copy__(self) -> FrozenMap[K, V]:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenMap[K, V]:
+        return self  # its values are frozen models
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMap, (dict(self),))
+
+
+def _freeze(value: Mapping[Any, Any]) -> FrozenMap[Any, Any]:
+    return value if isinstance(value, FrozenMap) else FrozenMap(value)
+
+
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # The engine compiles a policy once and reuses rule findings; an assignment anywhere in any policy
-        # tells it to compile again. (Edit lists and dicts by assigning a new one, or use model_copy.)
-        global SETTINGS_GENERATION
-        SETTINGS_GENERATION += 1
-        super().__setattr__(name, value)
-
-
-SETTINGS_GENERATION = 0
-"""Counts assignments to any policy setting since start-up (see Settings.__setattr__)."""
+    # Frozen: the engine keeps a policy's compiled form on the object, so a policy never changes once loaded.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RuleSetting(Settings):
@@ -67,8 +89,8 @@ class ToolFacts(Settings):
     retains_inputs: Tri = Field(
         default="unsure", description="Does it store or reuse inputs?", json_schema_extra=stricter("tri")
     )
-    aliases: list[str] = Field(
-        default_factory=list,
+    aliases: tuple[str, ...] = Field(
+        default=(),
         description="Other names records may use for it (case-insensitive).",
         json_schema_extra=stricter("subset"),
     )
@@ -82,8 +104,8 @@ class TrustedKey(Settings):
 
 
 class ApprovalSettings(Settings):
-    trusted_keys: list[TrustedKey] = Field(
-        default_factory=list,
+    trusted_keys: tuple[TrustedKey, ...] = Field(
+        default=(),
         description=(
             "Approver keys whose signatures are accepted offline: the studio's trust anchor. A later layer may "
             "drop keys but not add any, nor drop them all (that would fall back to pulled keys)."
@@ -126,13 +148,15 @@ class ValidatorSetting(Settings):
     active: bool = Field(
         default=True, description="Ticked by default when optional.", json_schema_extra=stricter("true")
     )
-    families: list[str] = Field(default_factory=lambda: ["*"], json_schema_extra=stricter("superset"))
+    families: tuple[str, ...] = Field(default=("*",), json_schema_extra=stricter("superset"))
 
 
 class PublishSettings(Settings):
-    validators: dict[str, ValidatorSetting] = Field(default_factory=dict, json_schema_extra=stricter("any"))
-    final_deliverable_families: list[str] = Field(
-        default_factory=lambda: ["render", "plate", "delivery", "final", "comp", "editorial"],
+    validators: Annotated[dict[str, ValidatorSetting], AfterValidator(_freeze)] = Field(
+        default_factory=FrozenMap, json_schema_extra=stricter("any")
+    )
+    final_deliverable_families: tuple[str, ...] = Field(
+        default=("render", "plate", "delivery", "final", "comp", "editorial"),
         description="Publish families that are final deliverables: temp, ideation and previs material may not go in.",
         json_schema_extra=stricter("superset"),
     )
@@ -168,8 +192,8 @@ class NukeHostSettings(Settings):
         ),
         json_schema_extra=stricter("true"),
     )
-    exempt_outputs: list[str] = Field(
-        default_factory=list,
+    exempt_outputs: tuple[str, ...] = Field(
+        default=(),
         description=(
             "Output path patterns (fnmatch, e.g. '*/review/*') whose Write, DeepWrite and WriteGeo renders are not "
             "gated. Every other writing node is a deliverable unless its own 'not a deliverable' box is ticked."
@@ -178,15 +202,15 @@ class NukeHostSettings(Settings):
     )
 
 
-def _ai_node_classes() -> list[str]:
+def _ai_node_classes() -> tuple[str, ...]:
     # Nuke's own machine-learning nodes, then widely used third-party generative gizmos and plug-ins
-    return ["CopyCat", "Inference", "Cattery*", "StableDiffusion*", "SD_*", "ComfyUI*", "DepthAnything*", "Generate*"]
+    return ("CopyCat", "Inference", "Cattery*", "StableDiffusion*", "SD_*", "ComfyUI*", "DepthAnything*", "Generate*")
 
 
-def _ai_blender_addons() -> list[str]:
+def _ai_blender_addons() -> tuple[str, ...]:
     # Python modules of generative add-ons; a datablock carrying an ID property or node group of theirs
     # was made by them (Dream Textures, AI Render, ComfyUI-BlenderAI-node, StableGen)
-    return ["dream_textures", "ai_render", "comfyui_blenderai_node", "sdn", "stablegen"]
+    return ("dream_textures", "ai_render", "comfyui_blenderai_node", "sdn", "stablegen")
 
 
 class HostSettings(Settings):
@@ -196,7 +220,7 @@ class HostSettings(Settings):
         json_schema_extra=stricter("any"),
     )
     nuke: NukeHostSettings = Field(default_factory=NukeHostSettings)
-    ai_node_classes: list[str] = Field(
+    ai_node_classes: tuple[str, ...] = Field(
         default_factory=_ai_node_classes,
         description=(
             "Nuke node classes (fnmatch patterns) that make generative content: an untagged node of one of "
@@ -204,7 +228,7 @@ class HostSettings(Settings):
         ),
         json_schema_extra=stricter("superset"),
     )
-    ai_blender_addons: list[str] = Field(
+    ai_blender_addons: tuple[str, ...] = Field(
         default_factory=_ai_blender_addons,
         description=(
             "Python module names of generative Blender add-ons: an untagged datablock one of them made is "
@@ -231,7 +255,7 @@ class CredentialSettings(Settings):
         default=None, description="PEM private key of that certificate (mode 0600).",
         json_schema_extra=stricter("fixed"),
     )
-    signer_command: list[str] | None = Field(
+    signer_command: tuple[str, ...] | None = Field(
         default=None,
         description=(
             "Instead of key: a program that reads the bytes to sign on stdin and writes the raw signature on "
@@ -257,13 +281,13 @@ class CredentialSettings(Settings):
         description="Publish writes Content Credentials into every file of the deliverable families.",
         json_schema_extra=stricter("true"),
     )
-    families: list[str] = Field(
-        default_factory=lambda: ["render", "plate", "delivery", "final", "comp", "editorial"],
+    families: tuple[str, ...] = Field(
+        default=("render", "plate", "delivery", "final", "comp", "editorial"),
         description="Publish families whose files are signed on publish.",
         json_schema_extra=stricter("superset"),
     )
-    composite_families: list[str] = Field(
-        default_factory=lambda: ["comp", "plate"],
+    composite_families: tuple[str, ...] = Field(
+        default=("comp", "plate"),
         description="Families whose files are composites (generated parts in other footage) when signed.",
         json_schema_extra=stricter("any"),
     )
@@ -294,8 +318,8 @@ class Thresholds(Settings):
         ),
         json_schema_extra=stricter("true"),
     )
-    creative_key_stages: list[Stage] = Field(
-        default_factory=lambda: ["final"],
+    creative_key_stages: tuple[Stage, ...] = Field(
+        default=("final",),
         description=(
             'Source: key elements escalate "at final-design stage". The stages (besides ideation) at which a key '
             "creative element counts as final design. Default: final; previs and temp material is temporary, and "
@@ -304,8 +328,8 @@ class Thresholds(Settings):
         ),
         json_schema_extra=stricter("superset"),
     )
-    creative_key_elements: list[CreativeElement] = Field(
-        default_factory=lambda: ["main_character", "secondary_character", "key_visual", "central_setting"],
+    creative_key_elements: tuple[CreativeElement, ...] = Field(
+        default=("main_character", "secondary_character", "key_visual", "central_setting"),
         description=(
             'Source: "main characters, key visual elements, or fictional settings central to the story". Default also '
             "counts secondary characters: the source's own example is a second killer doll in a hit series. "
@@ -322,8 +346,8 @@ class Thresholds(Settings):
         ),
         json_schema_extra=stricter("outcome"),
     )
-    incidental_creative_elements: list[CreativeElement] = Field(
-        default_factory=lambda: ["none", "background"],
+    incidental_creative_elements: tuple[CreativeElement, ...] = Field(
+        default=("none", "background"),
         description="Which creative elements can count as incidental background at all (others always escalate).",
         json_schema_extra=stricter("subset"),
     )
@@ -398,8 +422,8 @@ class Thresholds(Settings):
         ),
         json_schema_extra=stricter("outcome"),
     )
-    factual_content_types: list[ContentType] = Field(
-        default_factory=lambda: ["documentary", "unscripted"],
+    factual_content_types: tuple[ContentType, ...] = Field(
+        default=("documentary", "unscripted"),
         description=(
             'Source: misleading content is "most acute in documentary and factual work". Which content types are'
             " factual."
@@ -422,13 +446,13 @@ class Policy(Settings):
         default="embedded-1", description="A label for reports and manifests.", json_schema_extra=stricter("any")
     )
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    tools: dict[str, ToolFacts] = Field(
-        default_factory=dict,
+    tools: Annotated[dict[str, ToolFacts], AfterValidator(_freeze)] = Field(
+        default_factory=FrozenMap,
         description="The tool registry: records naming a tool inherit its facts where they answered unsure.",
         json_schema_extra=stricter("any"),
     )
-    rules: dict[str, RuleSetting] = Field(
-        default_factory=dict,
+    rules: Annotated[dict[str, RuleSetting], AfterValidator(_freeze)] = Field(
+        default_factory=FrozenMap,
         description="Per rule code: enabled (first file only) and outcome (raise to at least).",
         json_schema_extra=stricter("any"),
     )
@@ -437,3 +461,50 @@ class Policy(Settings):
     editorial: EditorialSettings = Field(default_factory=EditorialSettings)
     hosts: HostSettings = Field(default_factory=HostSettings)
     credentials: CredentialSettings = Field(default_factory=CredentialSettings)
+
+    # The engine's compiled form of this policy (rule switches, the tool index, reused findings), made on
+    # first use. A copy (model_copy) carries it along, so the engine checks it was made for this very object.
+    _compiled: Any = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        # Two policies are equal when their settings are; whether either has been compiled yet does not count.
+        return isinstance(other, Policy) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __copy__(self) -> Policy:
+        copied = super().__copy__()
+        copied._compiled = None  # compiled again for the copy (model_copy(update=...) may change settings)
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Policy:
+        copied = super().__deepcopy__(memo)
+        copied._compiled = None
+        return copied
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Policy:
+        """A validated copy with dotted settings changed: ``{"thresholds.ideation_low_risk": False}``.
+
+        Sections are merged: ``{"rules": {"P1": {"enabled": False}}}`` keeps the other rule settings.
+        """
+        data = self.model_dump(mode="json")
+        for dotted, value in changes.items():
+            *parents, last = dotted.split(".")
+            node = data
+            for part in parents:
+                node = node.setdefault(part, {})
+            if isinstance(value, Mapping) and isinstance(node.get(last), dict):
+                node[last] = _merged(node[last], value)
+            else:
+                node[last] = value
+        return Policy.model_validate(data)
+
+
+def _merged(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out

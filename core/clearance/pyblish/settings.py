@@ -9,7 +9,6 @@ policy that tries to switch them off or narrow them is refused, because a waiver
 from __future__ import annotations
 
 import difflib
-import os
 from typing import Any
 
 from clearance.errors import ClearanceError
@@ -30,21 +29,13 @@ def active_policy() -> Policy:
     policy = _state["policy"]
     if policy is not None:
         return policy
-    from clearance.policy import load_policy
-    from clearance.policy.loading import policy_paths_from_env
+    from clearance.policy.loading import policy_in_force
 
-    # Pyblish creates every plugin class at each discovery: read the policy files again only when they change.
-    paths = policy_paths_from_env()
-    try:
-        stamp = tuple((p, os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in paths)
-    except OSError:
-        return load_policy(None)  # raises the one-line error naming the missing file
-    cached = _state.get("env_policy")
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    policy = load_policy(None)
-    _state["env_policy"] = (stamp, policy)
-    _state["problems"] = []  # a policy that failed to load at an earlier discovery loads now
+    # Pyblish creates every plugin class at each discovery: the one loader re-reads files only when they change.
+    policy = policy_in_force()
+    if _state["env_policy"] is not policy:
+        _state["env_policy"] = policy
+        _state["problems"] = []  # a policy that failed to load at an earlier discovery loads now
     return policy
 
 
