@@ -86,6 +86,7 @@ def test_render_of_a_deliverable_scene_is_stopped_until_approved(tmp_path: Path)
         assert blocked["written"] == []
         assert blocked["camera_restored"] and blocked["sequencer_restored"]
         assert "stopped" in blocked["message"] and "Object Crowd" in blocked["message"]
+        assert "What to do: request approval" in blocked["message"], "the artist is told what to do"
     assert "render of deliverable scene 'Shot010' stopped: Object Crowd: Needs approval" in out["_stderr"]
     assert out["after_approval"]["error"] is None and out["after_approval"]["written"] == ["approved.png"]
     assert out["status_after_approval"] == "approved"

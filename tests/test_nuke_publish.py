@@ -85,3 +85,26 @@ def test_untagged_ai_read_is_collected_for_the_scan(
     (item,) = context.data["clearance_items"]
     assert item.record is None and item.files == [str(generated)]
     assert any("Read1" in handles for handles in failures.values()), failures
+
+
+def test_untagged_generative_nodes_block_the_publish_and_warn_when_the_policy_says(
+    fake_nuke: Any, approver: Any, pyblish_env: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import json
+
+    cat = fake_nuke.nodes.CopyCat()
+    fake_nuke.nodes.Grade()
+    failures, other, context = _publish()
+    assert other == [] and failures == {"clearance.untagged_ai_nodes": ["CopyCat1"]}, failures
+    policy = json.loads(approver.policy_path.read_text(encoding="utf-8"))
+    policy["hosts"] = {"untagged_ai_nodes": "warn"}
+    approver.policy_path.write_text(json.dumps(policy), encoding="utf-8")
+    failures, other, _ = _publish()
+    assert other == [] and failures == {}, failures
+    from clearance_nuke import knobs
+
+    knobs.tag_node(cat, ideation_record())
+    policy["hosts"] = {}
+    approver.policy_path.write_text(json.dumps(policy), encoding="utf-8")
+    failures, other, _ = _publish()
+    assert "clearance.untagged_ai_nodes" not in failures, failures

@@ -3,7 +3,9 @@
 Blender ignores exceptions raised in handlers (it prints them and renders anyway), so the render gate
 cannot stop a render by raising. What does stop it, tested in bpy 5.0.1: in ``render_init``, clear the
 scene camera and switch the sequencer off for that render; Blender then refuses with "Cannot render, no
-camera" and fires ``render_cancel``, where both are put back. The gate prints the real reason first.
+camera" and fires ``render_cancel``, where both are put back. The gate prints the real reason first,
+shows it on the scene's Clearance panel, and, in the GUI, opens a popup after Blender's own report saying
+why the render was stopped and what to do.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ PREFIX = "Clearance:"
 # What the gate took away from a scene for one render, to give back in render_cancel/render_complete.
 _held: dict[str, tuple[Any, bool]] = {}
 last_gate_message: str = ""
+WHAT_TO_DO = (
+    "What to do: request approval (Clearance panel > Submit), then Refresh approvals and render again; "
+    "if this scene is not a deliverable, untick Deliverable in the Clearance panel"
+)
 
 
 def _say(message: str) -> None:
@@ -109,7 +115,7 @@ def on_render_init(scene: Any, *_args: Any) -> None:
         last_gate_message = f"rendering deliverable scene '{scene.name}' WITHOUT clearance: {problems[0]}{more}"
         _say(last_gate_message)
         return
-    last_gate_message = f"render of deliverable scene '{scene.name}' stopped: {problems[0]}{more}"
+    last_gate_message = f"render of deliverable scene '{scene.name}' stopped: {problems[0]}{more}. {WHAT_TO_DO}"
     _say(last_gate_message)
     for line in problems[1:]:
         _say(f"  also: {line}")
@@ -130,6 +136,29 @@ def on_render_done(scene: Any, *_args: Any) -> None:
     camera, use_sequencer = held
     scene.camera = camera
     scene.render.use_sequencer = use_sequencer
+    if last_gate_message and not bpy.app.background:
+        message = last_gate_message
+        # after Blender's own "Cannot render, no camera": say in Blender's UI why, and what to do
+        bpy.app.timers.register(lambda: show_stop(message), first_interval=0.2)
+
+
+def show_stop(message: str) -> None:
+    """A popup in the open window with why the render was stopped and what to do (GUI only)."""
+    import textwrap
+
+    manager = bpy.context.window_manager
+    if manager is None or not manager.windows:
+        return None
+    reason, _, todo = message.partition(" What to do: ")
+
+    def draw(menu: Any, _context: Any) -> None:
+        for line in textwrap.wrap(reason, 90):
+            menu.layout.label(text=line)
+        for line in textwrap.wrap("What to do: " + todo, 90) if todo else []:
+            menu.layout.label(text=line, icon="INFO")
+
+    manager.popup_menu(draw, title="Clearance stopped the render", icon="ERROR")
+    return None
 
 
 def restore_held() -> None:

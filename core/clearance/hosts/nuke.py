@@ -322,8 +322,11 @@ def item_for(node: Any, feeds_deliverable: bool = False, deliverable: bool | Non
 
 def collect_items(*, untagged_media: bool = True) -> list[GenAIItem]:
     """Tagged nodes, plus untagged Read nodes with their files (for the untagged-AI scan)."""
+    from clearance.hosts.status import current_policy
+
     nodes = list(iter_nodes())
     patterns = exempt_patterns()
+    ai_patterns = current_policy().hosts.ai_node_classes
     feeding: set[str] = set()
     deliverables: set[str] = set()
     for write in nodes:
@@ -335,6 +338,10 @@ def collect_items(*, untagged_media: bool = True) -> list[GenAIItem]:
         name = node.fullName()
         if is_tagged(node) or (untagged_media and media_files(node)):
             items.append(item_for(node, name in feeding, deliverable=name in deliverables))
+        elif ai_node_class(node, ai_patterns):
+            item = item_for(node, name in feeding, deliverable=name in deliverables)
+            item.extra["ai_node"] = f"{node.Class()}, policy hosts.ai_node_classes {ai_node_class(node, ai_patterns)!r}"
+            items.append(item)
     return items
 
 

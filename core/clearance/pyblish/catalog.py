@@ -151,11 +151,28 @@ UNTAGGED_AI_MEDIA = ValidatorInfo(
     principles=("P1", "P2", "P3", "P4", "P5"),
 )
 
+UNTAGGED_AI_NODES = ValidatorInfo(
+    id="clearance.untagged_ai_nodes",
+    title="Untagged generative nodes",
+    description=(
+        "The scene holds nodes or datablocks that make generative content (Nuke's CopyCat and Inference, "
+        "known generative gizmos, datablocks made by generative Blender add-ons: the policy's "
+        "hosts.ai_node_classes and hosts.ai_blender_addons) that carry no Clearance tag, so their use was "
+        "never declared."
+    ),
+    how_to_fix=(
+        "Select them (Select action), tag them (Nuke: Clearance > Tag untagged AI nodes; Blender: the "
+        "Clearance panel's Tag), fill in the record and submit it, then publish again. If a node makes no "
+        "generative content, ask your TD to narrow the policy's list."
+    ),
+    principles=("P1",),
+)
+
 VALIDATORS: dict[str, ValidatorInfo] = {
     v.id: v
     for v in (
         SETUP, TAG_READABLE, RECORD_DISCLOSED, APPROVAL_VALID, NOT_PROHIBITED,
-        TEMP_NOT_FINAL, TOOL_REGISTERED, UNTAGGED_AI_MEDIA,
+        TEMP_NOT_FINAL, TOOL_REGISTERED, UNTAGGED_AI_MEDIA, UNTAGGED_AI_NODES,
     )
 }
 LOCKED: frozenset[str] = frozenset(v.id for v in VALIDATORS.values() if v.locked)

@@ -283,6 +283,18 @@ def untagged_ai_media(context: Any, checks: list[ItemCheck], setting: ValidatorS
     return out
 
 
+def untagged_ai_nodes(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
+    """Items a host collector marked as generative nodes with no tag (``extra["ai_node"]``)."""
+    out = CheckOutcome()
+    policy: Policy = context_policy(context)
+    for check in checks:
+        why = check.item.extra.get("ai_node") if check.item.record is None else None
+        if why:
+            finding = _failure(check, f"untagged generative node ({why}): tag it and declare the use")
+            (out.failures if policy.hosts.untagged_ai_nodes == "block" else out.warnings).append(finding)
+    return out
+
+
 CHECKS: dict[str, Callable[[Any, list[ItemCheck], ValidatorSetting], CheckOutcome]] = {
     catalog.TAG_READABLE.id: tag_readable,
     catalog.RECORD_DISCLOSED.id: record_disclosed,
@@ -291,4 +303,5 @@ CHECKS: dict[str, Callable[[Any, list[ItemCheck], ValidatorSetting], CheckOutcom
     catalog.TEMP_NOT_FINAL.id: temp_not_final,
     catalog.TOOL_REGISTERED.id: tool_registered,
     catalog.UNTAGGED_AI_MEDIA.id: untagged_ai_media,
+    catalog.UNTAGGED_AI_NODES.id: untagged_ai_nodes,
 }
