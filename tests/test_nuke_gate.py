@@ -31,7 +31,7 @@ from clearance.record import UseRecord
 from clearance.tags import Tag, encode_tag
 
 out, record_json = sys.argv[1], sys.argv[2]
-exec(open(sys.argv[3]).read())   # Nuke runs init.py at start-up
+nuke.fake_startup()   # a render node: no GUI, the init.py of every NUKE_PATH folder, no menu.py
 
 def write_tank(group):
     inp = nuke.nodes.Input()
@@ -40,11 +40,14 @@ def write_tank(group):
 nuke.fake_define_gizmo("WriteTank", write_tank)
 
 read = nuke.nodes.Read(file="/plates/sky.####.exr")
-if record_json:
+if record_json and sys.argv[3] == "knob":  # the tag as a plain knob, as a saved script carries it
     record = UseRecord.model_validate_json(record_json)
     knob = nuke.String_Knob("clearance_tag", "tag")
     read.addKnob(knob)
     knob.setValue(encode_tag(Tag.for_record(record, target_ref="node:Read1")))
+elif record_json:  # tagged through the plugin, as the GenAI tab does
+    from clearance_nuke import knobs
+    knobs.tag_node(read, UseRecord.model_validate_json(record_json))
 grade = nuke.nodes.Grade()
 grade.setInput(0, read)
 writers = [
@@ -63,7 +66,7 @@ group.setInput(0, grade)
 tank = nuke.nodes.WriteTank()
 tank.setInput(0, grade)
 results = {}
-for name in ["Write1", "DeepWrite1", "WriteGeo1", "Group1.Write2", "WriteTank1"]:
+for name in ["Write1", "DeepWrite1", "WriteGeo1", "Group1.Write2", "WriteTank1", "Group1"]:
     try:
         nuke.execute(name, 1, 1)
         results[name] = "rendered"
@@ -73,15 +76,22 @@ print(json.dumps(results))
 """
 
 
-def _farm(tmp_path: Path, record_json: str, *, env: dict[str, str] | None = None, break_core: bool = False) -> Any:
+def _farm(
+    tmp_path: Path, record_json: str, *, env: dict[str, str] | None = None, break_core: bool = False, how: str = "knob"
+) -> Any:
     out = tmp_path / "out"
     paths = [FAKE_NUKE, NUKE_PLUGIN, ROOT / "core"]
     code = SCRIPT
     if break_core:  # a render node whose Clearance install is broken: the core cannot be imported
         code = "import sys\nsys.modules['clearance.hosts.nuke'] = None\n" + code
-    full_env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(str(p) for p in paths)}
+    full_env = {
+        **os.environ, **(env or {}),
+        "PYTHONPATH": os.pathsep.join(str(p) for p in paths),
+        "NUKE_PATH": str(NUKE_PLUGIN),
+        "HOME": str(tmp_path / "home"),
+    }
     done = subprocess.run(
-        [sys.executable, "-c", code, str(out), record_json, str(NUKE_PLUGIN / "init.py")],
+        [sys.executable, "-c", code, str(out), record_json, how],
         capture_output=True, text=True, env=full_env, timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -96,7 +106,7 @@ def test_every_writer_is_refused_on_a_render_node_until_the_approval_is_held(tmp
     record = final_record()
     env = _env(tmp_path, approver)
     results, _, out = _farm(tmp_path, record.model_dump_json(), env=env)
-    assert set(results) == {"Write1", "DeepWrite1", "WriteGeo1", "Group1.Write2", "WriteTank1"}
+    assert set(results) == {"Write1", "DeepWrite1", "WriteGeo1", "Group1.Write2", "WriteTank1", "Group1"}
     for name, result in results.items():
         assert result.startswith("refused: Clearance: "), (name, result)
         assert "Read1" in result and "no approval" in result, (name, result)
@@ -106,6 +116,11 @@ def test_every_writer_is_refused_on_a_render_node_until_the_approval_is_held(tmp
     assert set(results.values()) == {"rendered"}, results
     assert sorted(p.name for p in out.iterdir()) == [
         "comp.0001.exr", "deep.0001.exr", "geo.abc", "group.0001.exr", "tank.0001.exr"]
+
+
+def test_a_use_tagged_through_the_plugin_is_gated_the_same(tmp_path: Path, approver: Any) -> None:
+    results, _, out = _farm(tmp_path, final_record().model_dump_json(), env=_env(tmp_path, approver), how="plugin")
+    assert all(r.startswith("refused: Clearance: ") and "Read1" in r for r in results.values()), results
 
 
 def test_a_use_that_needs_no_approval_renders_everywhere(tmp_path: Path, approver: Any) -> None:

@@ -606,18 +606,69 @@ def zoom(scale: float, center: tuple[float, float] | list[float] | None = None, 
 
 
 _plugin_paths: list[str] = []
+_started: list[str] = []
+_starting = False
 
 
 def pluginAddPath(args: str | list[str], addToSysPath: bool = True) -> None:  # noqa: N802, N803
+    """Foundry's reference: adds the paths to the front of the plugin path; "If this command is executed
+    inside an init.py then the init.py in the path will be executed"."""
     paths = [args] if isinstance(args, str) else list(args)
     for path in reversed(paths):
+        if path in _plugin_paths:
+            _plugin_paths.remove(path)
         _plugin_paths.insert(0, path)
         if addToSysPath and path not in sys.path:
             sys.path.insert(0, path)
+    if _starting:
+        for path in paths:
+            _run_startup_file(path, "init.py")
 
 
 def pluginPath() -> list[str]:  # noqa: N802
     return list(_plugin_paths)
+
+
+def _run_startup_file(folder: str, name: str) -> None:
+    script = Path(folder) / name
+    key = str(script)
+    if key in _started or not script.is_file():
+        return
+    _started.append(key)
+    namespace = main_namespace()
+    exec(compile(script.read_text(encoding="utf-8"), key, "exec"), namespace)  # noqa: S102 - as Nuke runs it
+
+
+def _home_nuke() -> str:
+    # Nuke user guide, "Loading Gizmos, NDK Plug-ins, and Python and TCL Scripts": ~/.nuke, under %HOME% on
+    # Windows when set, else %USERPROFILE%
+    import os
+
+    home = os.environ.get("HOME") or os.environ.get("USERPROFILE") or str(Path.home())
+    return str(Path(home) / ".nuke")
+
+
+def fake_startup(gui: bool = False) -> None:
+    """Nuke starting: ``nuke.GUI`` set (False for ``nuke -x``/``-t``/``-F`` and farms), then the init.py of
+    every plugin path (~/.nuke, then each NUKE_PATH folder; pluginAddPath calls in them run the added folder's
+    init.py), then, in the GUI only, their menu.py files (Nuke user guide, "Start-up scripts")."""
+    global GUI, _starting
+    import os
+
+    GUI = gui
+    env["gui"] = gui
+    folders = [_home_nuke(), *[p for p in os.environ.get("NUKE_PATH", "").split(os.pathsep) if p]]
+    _starting = True
+    try:
+        for folder in folders:
+            if folder not in _plugin_paths:
+                _plugin_paths.append(folder)
+            _run_startup_file(folder, "init.py")
+    finally:
+        _starting = False
+    if gui:
+        for folder in list(_plugin_paths):
+            _run_startup_file(folder, "menu.py")
 
 
 # ---------------------------------------------------------------------------- menus
@@ -886,6 +937,8 @@ def fake_reset() -> None:
     _menus.clear()
     _main.clear()
     _gizmos.clear()
+    _plugin_paths.clear()
+    _started.clear()
     for log in (messages, ask_answers, questions, zoom_calls, terminal, rendered):
         log.clear()
     GUI = False
