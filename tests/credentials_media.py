@@ -75,7 +75,7 @@ def exr(path: Path, width: int = 4, height: int = 3, extra: dict[str, str] | Non
     row = width * 2
     chunk = 8 + row
     table = b"".join(struct.pack("<Q", start + y * chunk) for y in range(height))
-    data = b"".join(struct.pack("<ii", y, row) + bytes([y]) * row for y in range(height))
+    data = b"".join(struct.pack("<ii", y, row) + bytes([y % 256]) * row for y in range(height))
     path.write_bytes(header + table + data)
     return path
 

@@ -288,3 +288,95 @@ def make_signer(identity: SigningIdentity) -> Any:
 
 def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
+
+
+def sign_bytes(identity: SigningIdentity, data: bytes) -> bytes:
+    """A raw signature over ``data`` with the identity (ECDSA as r||s, as C2PA signers answer)."""
+    if identity.command is not None:
+        return _run_signer(identity.command, data)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    assert identity.key_pem is not None
+    key = serialization.load_pem_private_key(identity.key_pem, password=None)
+    digest = _hash_for(identity.algorithm)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
+        size = (key.curve.key_size + 7) // 8
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size), digest)
+    raise ClearanceError(f"{identity.source}: the key type cannot sign (use EC, Ed25519 or RSA)")
+
+
+def _hash_for(algorithm: str) -> Any:
+    from cryptography.hazmat.primitives import hashes
+
+    return {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}.get(algorithm[-3:],
+                                                                                         hashes.SHA256())
+
+
+def verify_signature(chain_pem: bytes, algorithm: str, data: bytes, signature: bytes) -> str | None:
+    """None when the chain's leaf certificate signed ``data``; else why not."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    try:
+        leaf = x509.load_pem_x509_certificates(chain_pem)[0]
+    except ValueError:
+        return "the signer's certificate chain is not readable PEM"
+    key = leaf.public_key()
+    digest = _hash_for(algorithm)
+    try:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, data)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            size = (key.curve.key_size + 7) // 8
+            if len(signature) != 2 * size:
+                return "the signature has the wrong length for the certificate's key"
+            der = encode_dss_signature(int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big"))
+            key.verify(der, data, ec.ECDSA(digest))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size),
+                       digest)
+        else:
+            return "the certificate's key type is not one Clearance verifies"
+    except InvalidSignature:
+        return "the signature does not match: the manifest was edited after signing, or signed by another key"
+    return None
+
+
+def chain_problem(chain_pem: bytes, anchors_pem: str) -> str | None:
+    """None when the chain leads, certificate by certificate, to one of the anchors; else why not."""
+    from cryptography import x509
+
+    try:
+        chain = x509.load_pem_x509_certificates(chain_pem)
+        anchors = x509.load_pem_x509_certificates(anchors_pem.encode())
+    except ValueError:
+        return "a certificate is not readable PEM"
+    current = chain[0]
+    pool = chain[1:] + anchors
+    for _ in range(len(pool) + 1):
+        if any(current == anchor for anchor in anchors):
+            return None
+        issuer = next((c for c in pool if c.subject == current.issuer and _issued(current, c)), None)
+        if issuer is None:
+            return f"the signer's chain does not lead to a trusted root ({current.issuer.rfc4514_string()} unknown)"
+        if any(issuer == anchor for anchor in anchors):
+            return None
+        current = issuer
+    return "the signer's chain loops"
+
+
+def _issued(cert: Any, issuer: Any) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except Exception:  # any failure (signature, names, algorithm) means: not issued by this certificate
+        return False

@@ -43,7 +43,7 @@ EMBEDDED: dict[str, str] = {
 }
 SIDECAR: dict[str, str] = {"exr": "image/x-exr", "dpx": "image/x-dpx", "mxf": "application/mxf"}
 OFFLINE: dict[str, Any] = {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False}}
-THUMBNAIL_MAX_BYTES = 32 << 20  # above this the reader's thumbnail is skipped: decoding it costs more than signing
+THUMBNAIL_MAX_BYTES = 10 << 20  # above this no thumbnail: decoding a big still costs several times the signing
 
 
 @dataclass

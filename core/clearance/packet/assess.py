@@ -1,0 +1,242 @@
+"""The packet's readable content: one entry per use, the per-shot map from the cut, an Article 50 assessment.
+
+Article 50(4) of the EU AI Act (Regulation (EU) 2024/1689), applying from 2 August 2026: deployers of an AI
+system that generates or manipulates image, audio or video content constituting a deep fake shall disclose
+that the content has been artificially generated or manipulated; where the content forms part of an
+evidently artistic, creative, satirical, fictional or analogous work, the obligation is limited to
+disclosing it in an appropriate manner that does not hamper the display or enjoyment of the work. A deep
+fake (Article 3(60)) is AI-generated or manipulated image, audio or video content that resembles existing
+persons, objects, places, entities or events and would falsely appear to a person to be authentic or
+truthful.
+
+The assessment is the policy's when the record was decided under a policy with the ``DISCLOSURE-DEEPFAKE``
+rule; otherwise it is read from the record's realism, talent and media answers. Either way it is a
+suggestion for the people who sign the delivery off, with the reason stated, never a legal opinion.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from clearance.approvals import Revocations, SignedApproval, TrustedKeys, parse_approval, verify
+from clearance.errors import ClearanceError
+from clearance.packet.sources import PacketSource
+from clearance.record import UseRecord, decision_digest, record_from_data
+
+DEEPFAKE_RULE = "DISCLOSURE-DEEPFAKE"
+AUDIOVISUAL = ("image", "video", "audio", "voice", "3d")
+FICTIONAL = ("fiction",)
+
+Verdict = Literal["yes", "no", "unsure"]
+
+
+@dataclass
+class ApprovalView:
+    approval_id: str
+    approver: str
+    issued_at: str
+    expires_at: str
+    conditions: str
+    key_id: str
+    state: str
+    reason: str
+
+
+@dataclass
+class UseView:
+    record: UseRecord
+    record_id: str
+    decision: dict[str, Any]
+    status: str
+    approvals: list[ApprovalView]
+    denial: str = ""
+
+    @property
+    def outcome(self) -> str:
+        return str(self.decision.get("outcome") or "")
+
+    @property
+    def rules(self) -> list[str]:
+        return [str(f.get("rule")) for f in self.decision.get("findings") or [] if f.get("outcome") != "notify"]
+
+    def finding(self, rule: str) -> dict[str, Any] | None:
+        return next((f for f in self.decision.get("findings") or [] if f.get("rule") == rule), None)
+
+    @property
+    def cleared(self) -> bool:
+        if self.outcome == "notify":
+            return True
+        return self.outcome == "approval_required" and any(a.state == "valid" for a in self.approvals)
+
+
+@dataclass
+class Assessment:
+    deep_fake: Verdict
+    why: str
+    disclosure: str
+    artistic: bool
+
+
+@dataclass
+class ClipView:
+    name: str
+    track: str
+    timecode_in: str
+    timecode_out: str
+    record_id: str | None
+    status: str
+    media: str
+
+
+@dataclass
+class ShotView:
+    shot: str
+    clips: list[ClipView] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)
+    untagged_ai: list[ClipView] = field(default_factory=list)
+    assessment: Assessment | None = None
+
+    @property
+    def timecode_in(self) -> str:
+        return min((c.timecode_in for c in self.clips), default="")
+
+    @property
+    def timecode_out(self) -> str:
+        return max((c.timecode_out for c in self.clips), default="")
+
+
+def _approval_views(record: UseRecord, approvals: list[SignedApproval], keys: TrustedKeys,
+                    revocations: Revocations | None, now: datetime) -> list[ApprovalView]:
+    digest = decision_digest(record)
+    out = []
+    for approval in approvals:
+        st = approval.statement
+        # The packet states the approval as of its making: the list in the packet is the reference, however old.
+        check = verify(approval, record, keys=keys, revocations=revocations, now=now, record_digest=digest,
+                       max_revocation_age=now - (revocations.as_of() or now) if revocations else None)
+        out.append(ApprovalView(
+            approval_id=st.approval_id, approver=st.approver, issued_at=st.issued_at.isoformat(timespec="minutes"),
+            expires_at=st.expires_at.isoformat(timespec="minutes") if st.expires_at else "",
+            conditions=st.conditions, key_id=approval.key_id, state=check.code,
+            reason="" if check.valid else check.reason,
+        ))
+    return out
+
+
+def uses(source: PacketSource, now: datetime) -> list[UseView]:
+    keys = TrustedKeys.from_document(source.keys, "packet keys") if source.keys else TrustedKeys()
+    revocations = None
+    if source.revocations is not None:
+        revocations = Revocations.from_document(source.revocations, keys=keys, source="packet revocation list")
+    by_record: dict[str, list[SignedApproval]] = {}
+    for doc in source.approvals:
+        approval = parse_approval(doc, "packet approval")
+        by_record.setdefault(str(approval.statement.record_id), []).append(approval)
+    out = []
+    for record_id, data in source.records.items():
+        try:
+            record = record_from_data(data, f"record {record_id}")
+        except ClearanceError:
+            raise
+        views = _approval_views(record, by_record.get(record_id, []), keys, revocations, now)
+        status = source.statuses.get(record_id) or _local_status(source.decisions[record_id], views)
+        out.append(UseView(record=record, record_id=record_id, decision=source.decisions[record_id], status=status,
+                           approvals=views, denial=source.denials.get(record_id, "")))
+    out.sort(key=lambda u: (u.record.production, u.record.description, u.record_id))
+    return out
+
+
+def _local_status(decision: dict[str, Any], approvals: list[ApprovalView]) -> str:
+    outcome = decision.get("outcome")
+    if outcome == "notify":
+        return "notified"
+    if outcome == "prohibited":
+        return "prohibited"
+    if any(a.state == "valid" for a in approvals):
+        return "approved"
+    if any(a.state == "revoked" for a in approvals):
+        return "revoked"
+    return "waiting"
+
+
+def assess(views: list[UseView]) -> Assessment:
+    """Article 50(4) for the uses seen in one shot (or one use)."""
+    if not views:
+        return Assessment("no", "no GenAI use is tagged here", "", False)
+    artistic = all(v.record.use.content_type in FICTIONAL for v in views)
+    for view in views:
+        finding = view.finding(DEEPFAKE_RULE)
+        if finding is not None:
+            text = str(finding.get("remedy") or "")
+            return Assessment("yes", str(finding.get("message") or "the policy found a deep fake"),
+                              text or suggested_text(views, artistic), artistic)
+    reasons: list[str] = []
+    unsure: list[str] = []
+    for view in views:
+        r = view.record
+        if r.use.media not in AUDIOVISUAL:
+            continue
+        name = _label(view)
+        disclosed = _audience_disclosure(r)
+        if r.talent.digital_replica == "yes":
+            reasons.append(f"{name}: a digital replica of a real performer")
+        elif r.realism.depicts_real_people_or_events == "yes":
+            reasons.append(f"{name}: depicts real people, places or events")
+        elif r.talent.alteration == "significant":
+            reasons.append(f"{name}: significantly alters a real performance")
+        elif "unsure" in (r.realism.depicts_real_people_or_events, r.talent.digital_replica):
+            unsure.append(f"{name}: whether it depicts real people or events is unanswered")
+        if reasons and disclosed in ("on_screen_label", "credits") and reasons[-1].startswith(name):
+            reasons[-1] += f" (already disclosed: {disclosed.replace('_', ' ')})"
+    if reasons:
+        return Assessment("yes", "; ".join(reasons), suggested_text(views, artistic), artistic)
+    if unsure:
+        return Assessment("unsure", "; ".join(unsure) + " - answer it in the record",
+                          suggested_text(views, artistic), artistic)
+    media = sorted({v.record.use.media for v in views})
+    return Assessment("no", f"generated {', '.join(media)} that depicts no real person, place or event", "", artistic)
+
+
+def _audience_disclosure(record: UseRecord) -> str:
+    value = getattr(record, "audience_disclosure", None) or getattr(record.realism, "audience_disclosure", None)
+    return str(value or "")
+
+
+def _label(view: UseView) -> str:
+    return (view.record.description or view.record_id)[:60]
+
+
+def suggested_text(views: list[UseView], artistic: bool) -> str:
+    voices = any(v.record.use.media in ("voice", "audio") for v in views)
+    pictures = any(v.record.use.media in ("image", "video", "3d") for v in views)
+    what = " and ".join(w for w, on in (("images", pictures), ("voices", voices)) if on) or "content"
+    if artistic:
+        return (f"End credits: \"Some {what} of real people or places in this programme were created or altered "
+                "with artificial intelligence.\"")
+    return (f"On-screen label while shown: \"AI-generated {what[:-1] if what.endswith('s') else what}: this "
+            "depiction was created or altered with artificial intelligence.\"")
+
+
+def shots(report: Any, views: dict[str, UseView]) -> list[ShotView]:
+    """Clips of the cut grouped by shot (the tag's shot target, else the clip name), in timeline order."""
+    groups: OrderedDict[str, ShotView] = OrderedDict()
+    for clip in report.clips:
+        target = clip.target or ""
+        shot = target.split(":", 1)[1] if target.startswith("shot:") else clip.name
+        entry = groups.setdefault(shot, ShotView(shot=shot))
+        view = ClipView(clip.name, clip.track, clip.timecode_in, clip.timecode_out, clip.record_id, clip.status,
+                        clip.media)
+        if clip.status == "untagged_ai":
+            entry.untagged_ai.append(view)
+        entry.clips.append(view)
+        if clip.record_id and clip.record_id not in entry.record_ids:
+            entry.record_ids.append(clip.record_id)
+    for entry in groups.values():
+        entry.assessment = assess([views[r] for r in entry.record_ids if r in views])
+        if entry.untagged_ai and entry.assessment.deep_fake == "no":
+            entry.assessment = Assessment("unsure", "AI media found untagged: nobody has said what it depicts",
+                                          suggested_text([], True), True)
+    return list(groups.values())

@@ -1,0 +1,130 @@
+"""Where a packet's facts come from: the disclosure service, or this machine's records and approval cache.
+
+Whatever the source, the packet carries the documents as they were signed (approvals, the revocation
+list, the keys, the audit checkpoint), so a reader checks them offline without trusting Clearance's
+summary of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from clearance.errors import ClearanceError
+
+
+@dataclass
+class PacketSource:
+    production: str
+    origin: str
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    denials: dict[str, str] = field(default_factory=dict)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    revocations: dict[str, Any] | None = None
+    keys: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def from_service(client: Any, production: str) -> PacketSource:
+    """Every record of the production, with its decision, approvals and denials, from the service."""
+    from clearance.client import ClientError
+
+    source = PacketSource(production=production, origin=f"service {client.server}")
+    offset = 0
+    ids: list[str] = []
+    while True:
+        page = client.request("GET", "/records", params={"production": production, "limit": 5000, "offset": offset})
+        rows = page.get("records") or []
+        ids += [str(r["id"]) for r in rows if str(r.get("production")) == production]
+        offset += len(rows)
+        if not rows or offset >= int(page.get("total") or 0):
+            break
+    if not ids:
+        raise ClearanceError(f"the service {client.server} lists no record of production {production!r}; check the "
+                             "production code (and that your login is a member of it)")
+    for record_id in ids:
+        view = client.request("GET", f"/records/{quote(record_id)}")
+        source.records[record_id] = view["record"]
+        source.decisions[record_id] = view.get("decision") or {}
+        source.statuses[record_id] = str(view.get("status") or "")
+        for approval in view.get("approvals") or []:
+            if isinstance(approval.get("signed"), dict):
+                source.approvals.append(approval["signed"])
+        denials = view.get("denials") or []
+        if denials and source.statuses[record_id] == "denied":
+            source.denials[record_id] = str(denials[-1].get("reason") or "")
+    source.revocations = client.request("GET", "/revocations")
+    source.keys = client.request("GET", "/keys")
+    try:
+        source.checkpoint = client.request("GET", "/audit/checkpoint")
+    except ClientError as exc:
+        if exc.status not in (404, 405):
+            raise
+        source.notes.append("the service publishes no signed audit checkpoint (GET /api/v1/audit/checkpoint): the "
+                            "packet carries none")
+    return source
+
+
+def _records_in(folder: Path) -> list[Path]:
+    if folder.is_file():
+        return [folder]
+    if not folder.is_dir():
+        raise ClearanceError(f"{folder}: no such records folder; give a folder of record files")
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file())
+
+
+def _load_record(path: Path) -> Any:
+    """A record file; JSON (what the local store and the service hold) is parsed as JSON, which is far faster."""
+    from clearance.record import load_record, record_from_data
+
+    if path.suffix.lower() != ".json":
+        return load_record(path)
+    from clearance.packet.bundle import _json
+
+    return record_from_data(_json(path), str(path))
+
+
+def from_local(production: str, policy: Any, records_dirs: list[Path], cache_dir: Path | None = None) -> PacketSource:
+    """Records from the given folders and the local record store, decided with the policy; the approval cache."""
+    from clearance.cache import ApprovalCache
+    from clearance.editorial.tagging import local_records_dir
+    from clearance.policy.engine import evaluate
+    cache = ApprovalCache(cache_dir)
+    source = PacketSource(production=production, origin=f"local records and approval cache ({cache.root})")
+    folders = list(records_dirs)
+    store = local_records_dir()
+    if store.is_dir():
+        folders.append(store)
+    for folder in folders:
+        for path in _records_in(folder):
+            record = _load_record(path)
+            if record.production != production:
+                continue
+            record_id = str(record.id)
+            source.records[record_id] = record.model_dump(mode="json")
+            source.decisions[record_id] = evaluate(record, policy).model_dump(mode="json")
+    if not source.records:
+        raise ClearanceError(f"no record of production {production!r} in {', '.join(map(str, folders)) or 'no folder'}"
+                             "; give --records DIR, or build the packet from the service (--server)")
+    for record_id in source.records:
+        source.approvals += [json.loads(a.to_json()) for a in cache.approvals_for(record_id)]
+    if cache.revocations_path.is_file():
+        try:
+            source.revocations = json.loads(cache.revocations_path.read_text(encoding="utf-8")).get("document")
+        except (OSError, ValueError):
+            source.notes.append(f"{cache.revocations_path}: unreadable; the packet carries no revocation list")
+    else:
+        source.notes.append("no revocation list is cached (`clearance approvals pull`): the packet carries none")
+    if cache.keys_path.is_file():
+        keys = json.loads(cache.keys_path.read_text(encoding="utf-8"))
+        source.keys = {"keys": keys.get("keys", [])}
+    else:
+        source.notes.append("no approver keys are cached (`clearance approvals pull`): the packet carries none")
+    source.notes.append("built offline: there is no audit checkpoint (build from the service for one)")
+    return source
