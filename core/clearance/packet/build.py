@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from clearance.credentials.identity import SigningIdentity
 from clearance.packet import assess, bundle, render
@@ -24,10 +25,32 @@ class BuiltPacket:
 
 
 def cut_report(cut: Path, policy: Any, records_dirs: list[Path], scan_media: bool = True) -> Any:
-    """The editorial check's reading of the cut: the same clips, tags and untagged AI media `clearance check` sees."""
-    from clearance.editorial.check import CheckOptions, check_file
+    """The editorial check's reading of the cut: the same clips, tags and untagged AI media `clearance check` sees.
 
-    return check_file(cut, CheckOptions(policy=policy, records_dirs=records_dirs, scan_media=scan_media))
+    Clips reported as untagged AI media get their media's location (the check names only its kind), so the
+    packet says which file to look at.
+    """
+    from clearance.editorial.check import CheckOptions, check_timeline
+    from clearance.editorial.tagging import iter_clips
+    from clearance.editorial.timeline_io import read_timeline
+
+    options = CheckOptions(policy=policy, records_dirs=records_dirs, scan_media=scan_media, source=str(cut),
+                           base_dir=cut.resolve().parent)
+    timeline = read_timeline(cut)
+    report = check_timeline(timeline, options)
+    untagged = {c.name for c in report.clips if c.status == "untagged_ai"}
+    if untagged:
+        found: dict[str, list[str]] = {}
+        for clip in iter_clips(timeline):
+            if clip.name in untagged:
+                url = getattr(clip.media_reference, "target_url", None) or getattr(
+                    clip.media_reference, "target_url_base", None)
+                if url:
+                    found.setdefault(clip.name, []).append(unquote(str(url)).removeprefix("file://"))
+        for clip in report.clips:
+            if clip.status == "untagged_ai" and found.get(clip.name):
+                clip.media = f"{clip.media}: {', '.join(dict.fromkeys(found[clip.name]))}"
+    return report
 
 
 def build_packet(

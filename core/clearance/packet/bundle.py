@@ -179,9 +179,14 @@ def verify_packet(folder: Path, *, trust_pem: str | None = None, studio_keys: An
     if not manifest_path.is_file():
         raise ClearanceError(f"{folder}: no {MANIFEST}; this is not a Clearance delivery packet (or it lost its "
                              "manifest)")
-    manifest = _json(manifest_path)
+    try:
+        manifest = _json(manifest_path)
+    except ClearanceError as exc:
+        result.fail(f"{MANIFEST}: {str(exc).split(': ', 1)[-1]}: it was edited or damaged")
+        return result
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ClearanceError(f"{manifest_path}: not a {FORMAT} manifest")
+        result.fail(f"{MANIFEST}: not a {FORMAT} manifest: it was edited, or this is not a Clearance packet")
+        return result
     signer = manifest.get("signer") or {}
     chain = str(signer.get("certificate_chain") or "").encode("ascii", "replace")
     body = {k: v for k, v in manifest.items() if k != "signature"}
@@ -205,7 +210,8 @@ def verify_packet(folder: Path, *, trust_pem: str | None = None, studio_keys: An
                 result.hold("signer trust: the signer's certificate chains to a trusted root given")
         else:
             result.hold("signer trust: not checked (give --trust-anchors PEM to check the signer's CA)")
-    files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    listed = manifest.get("files")
+    files: dict[str, Any] = listed if isinstance(listed, dict) else {}
     good = 0
     for rel, entry in sorted(files.items()):
         path = folder / rel

@@ -119,7 +119,8 @@ def register_html(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         f"<title>GenAI delivery packet - {_e(production)}</title><style>{CSS}</style></head><body>",
         f"<h1>GenAI delivery packet: {_e(production)}</h1>",
-        f'<p class="meta">Generated {_e(generated_at)} by Clearance from {_e(origin)}. Signed by {_e(signer)}.</p>',
+        f'<p class="meta">Generated {_e(_when(generated_at))} by Clearance from {_e(origin)}. '
+        f"Signed by {_e(signer)}.</p>",
         '<p class="meta">Check this packet offline: <code>clearance packet verify DIR</code> (every digest and '
         "signature in bundle/).</p>",
         '<table class="summary"><tr>'
@@ -131,8 +132,8 @@ def register_html(
         parts.append(f'<p class="note">Note: {_e(note)}</p>')
     parts += [
         "<h2>Register of GenAI uses</h2>",
-        '<table><colgroup><col style="width:3%"><col style="width:17%"><col style="width:8%"><col style="width:10%">'
-        '<col style="width:15%"><col style="width:9%"><col style="width:6%"><col style="width:22%">'
+        '<table><colgroup><col style="width:3%"><col style="width:16%"><col style="width:8%"><col style="width:10%">'
+        '<col style="width:15%"><col style="width:9%"><col style="width:8%"><col style="width:21%">'
         '<col style="width:10%"></colgroup>',
         "<thead><tr><th>#</th><th>Use (record)</th><th>Vendor, declared by</th><th>Media, stage, targets</th>"
         "<th>Tools and terms</th><th>Decision</th><th>Status</th><th>Approval</th><th>Consent</th></tr></thead>",
@@ -184,6 +185,11 @@ def _shots_html(shots: list[ShotView], cut_name: str) -> list[str]:
                    f"{_e(a.deep_fake)}</span></td><td>{_e(a.why)}</td><td>{_e(a.disclosure or '-')}</td></tr>")
     out.append("</tbody></table>")
     return out
+
+
+def _when(iso: str) -> str:
+    """2026-11-30T13:18:57+00:00 -> 2026-11-30 13:18 UTC (as people read times)."""
+    return iso[:16].replace("T", " ") + " UTC" if iso.endswith("+00:00") else iso
 
 
 def chromium() -> str | None:
