@@ -27,9 +27,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from clearance.documents import canonical_json
+from clearance.documents import canonical_json, read_bytes
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import Target, UseRecord, decision_digest
+
+MAX_KEY_BYTES = 64 * 1024  # an Ed25519 PEM key is ~120 bytes; anything this large is not one
 
 if TYPE_CHECKING:
     from clearance.policy.settings import Policy
@@ -390,7 +392,9 @@ class KeyRing:
         for path in files:
             _check_private_permissions(path, "file")
             try:
-                key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+                key = serialization.load_pem_private_key(
+                    read_bytes(path, limit=MAX_KEY_BYTES, what="a PEM private key"), password=None
+                )
             except (ValueError, TypeError):
                 raise ClearanceError(f"{path}: not an unencrypted PEM private key; remove it or restore it") from None
             if not isinstance(key, Ed25519PrivateKey):

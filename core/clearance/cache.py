@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from clearance.approvals import Revocations, SignedApproval, TrustedKeys, now_utc, parse_approval
+from clearance.documents import load_json
 from clearance.errors import ClearanceError
 from clearance.paths import cache_dir
 
@@ -81,8 +82,8 @@ class ApprovalCache:
         if cached and cached[0] == mtime:
             return cached[1]  # the same parsed object keeps its checked-signature memo
         try:
-            approval = parse_approval(json.loads(path.read_text(encoding="utf-8")), str(path))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, ClearanceError) as exc:
+            approval = parse_approval(load_json(path, what="a signed approval"), str(path))
+        except ClearanceError as exc:
             self.problems.append(f"{path}: damaged approval file skipped ({exc}); run `clearance approvals pull`")
             return None
         self._parsed[path] = (mtime, approval)
@@ -121,11 +122,7 @@ class ApprovalCache:
         for file in sorted(folder.rglob("*.json")):
             if file.name in (KEYS_FILE, REVOCATIONS_FILE):
                 continue
-            try:
-                data = json.loads(file.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ClearanceError(f"{file}: not a readable approval JSON file ({exc})") from None
-            approval = parse_approval(data, str(file))
+            approval = parse_approval(load_json(file, what="a signed approval JSON file"), str(file))
             self._extra.setdefault(str(approval.statement.record_id), {})[approval.approval_id] = approval
             loaded.append(approval)
         return loaded
@@ -183,10 +180,10 @@ class ApprovalCache:
 
 
 def _read_revocations(path: Path, keys: TrustedKeys | None, problems: list[str]) -> Revocations | None:
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a dangling or looping link is a problem, not "none"
         return None
     try:
-        wrapper = json.loads(path.read_text(encoding="utf-8"))
+        wrapper = load_json(path, what="a revocation list")
         if isinstance(wrapper, dict) and "document" in wrapper:
             document, fetched = wrapper["document"], wrapper.get("fetched_at")
         else:  # a bare GET /api/v1/revocations body, e.g. saved by hand next to --approvals files

@@ -1,97 +1,463 @@
-"""Read YAML or JSON documents and remember where each key stood, so errors can name a line."""
+"""The one reader of YAML and JSON documents, bounded so that no input can hang or exhaust the machine.
+
+Records, policies, publish manifests, key files, approvals, revocation lists and server settings all come
+through here. Whatever the input, the answer is a parsed document or one ClearanceError line naming the file
+and the limit it broke (the CLI exits 2):
+
+- only regular files are opened: a FIFO, socket or device is refused from ``stat`` before any ``open``
+  (a FIFO would block ``open``; ``/dev/zero`` has no size), and the file is opened ``O_NONBLOCK`` and
+  checked again with ``fstat`` in case it was swapped in between;
+- the size limit is judged on the bytes actually read, so a file that grows while it is read stops too;
+- a symlink loop, a folder, an empty file, or text that is not UTF-8 is named as such;
+- YAML aliases are limited in number and in what they expand to ("billion laughs"), nesting in depth,
+  integers in digits; a key given twice in one mapping is refused with both lines.
+
+The limits are module constants (see docs/environment.md for what a TD can and cannot change).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
-from collections.abc import Sequence
+import os
+import re
+import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from clearance.errors import ClearanceError
 
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+"""Records, policies, manifests, keys and approvals are far smaller; a publish manifest of 10,000 items is ~2 MB."""
+MAX_DEPTH = 64
+"""Nesting of mappings and lists. Clearance's own formats nest fewer than 10 levels."""
+MAX_ALIASES = 100
+"""YAML ``*alias`` uses per document."""
+MAX_ALIAS_VALUES = 10_000
+"""Values that all the aliases of a document stand for together ("billion laughs" stops here)."""
+MAX_NODES = 200_000
+"""Values in a document, each alias counted as everything it stands for (stops alias bombs). A publish
+manifest of 10,000 items holds about 90,000; reading 200,000 takes a few seconds."""
+MAX_INT_DIGITS = 64
+"""Digits of an integer (Python would spend quadratic time converting a 100,000-digit one)."""
+MAX_JSON_NESTING = 512
+"""Nesting of JSON handed to a parser outside Python (OpenTimelineIO), which would crash on deep input."""
+MAX_JSON_BRACKETS = 16 * 1024 * 1024
+"""Brackets left in such JSON once its innermost levels are set aside: a 128 MB timeline has a few million."""
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_MERGE_KEY = "<<"
+_CHUNK = 1024 * 1024
+
+try:  # libyaml's scanner and parser (C) when PyYAML was built with it; composing stays in Python, bounded
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
 
 
 @dataclass
 class Document:
-    """A parsed document and the line of every key and list item in it."""
+    """A parsed document and the line of every key and list item in it.
+
+    For a JSON file the lines are found only when asked for (an error message needs them), so reading a
+    valid JSON document costs one C-speed ``json.loads``.
+    """
 
     source: str
     data: Any
-    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    _lines: dict[tuple[Any, ...], int] | None = field(default=None, repr=False)
+    _text: str | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> dict[tuple[Any, ...], int]:
+        if self._lines is None:
+            self._lines = {}
+            if self._text is not None:
+                # valid JSON that YAML reads differently (or refuses) just gets no line numbers
+                with contextlib.suppress(ClearanceError):
+                    self._lines = parse_text(self._text, self.source).lines
+        return self._lines
 
     def line_of(self, loc: Sequence[Any]) -> int | None:
         """The line of the deepest part of ``loc`` that the document has (1-based)."""
+        lines = self.lines
         loc = tuple(loc)
         while loc:
-            if loc in self.lines:
-                return self.lines[loc]
+            if loc in lines:
+                return lines[loc]
             loc = loc[:-1]
         return None
 
 
-def _walk(node: yaml.Node, prefix: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            lines[prefix + (key,)] = key_node.start_mark.line + 1
-            _walk(value_node, prefix + (key,), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[prefix + (index,)] = item.start_mark.line + 1
-            _walk(item, prefix + (index,), lines)
+class DocumentError(ClearanceError):
+    """A file or text that is not a readable document, or breaks one of the limits above.
+
+    ``problem`` reads after the input's name ("is a named pipe (FIFO), expected ..."), so a caller that
+    names the input differently (a tag on a Nuke node) can reuse it with its own fix.
+    """
+
+    def __init__(self, source: str, problem: str, *, fix: str | None = None, line: int | None = None) -> None:
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {problem}" + (f"; {fix}" if fix else ""))
+        self.source, self.problem, self.fix, self.line = source, problem, fix, line
+
+
+# ------------------------------------------------------------------------------------------ reading files
+
+
+def kind_of(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def os_problem(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "is a symlink loop (a link that leads back to itself); point it at a real file"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "file not found"
+    if exc.errno == errno.EACCES:
+        return "cannot read: permission denied"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is too long"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def read_bytes(path: str | Path, *, limit: int = MAX_DOCUMENT_BYTES, what: str = "a YAML or JSON file") -> bytes:
+    """The bytes of a regular file, at most ``limit``; ClearanceError naming the file for anything else.
+
+    Never blocks: the file's type is checked with ``stat`` before it is opened, and it is opened
+    ``O_NONBLOCK``. The limit is applied to what is read, not to what ``stat`` says.
+    """
+    source = str(path)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise DocumentError(source, os_problem(exc)) from None
+    except ValueError:  # an embedded NUL byte in the path
+        raise DocumentError(source, "is not a usable path (it contains a NUL byte)") from None
+    kind = kind_of(info.st_mode)
+    if kind:
+        raise DocumentError(source, f"is {kind}, expected {what}")
+    if info.st_size > limit:
+        raise DocumentError(source, f"is {info.st_size} bytes, over the {limit}-byte limit for {what}")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise DocumentError(source, os_problem(exc)) from None
+    try:
+        kind = kind_of(os.fstat(fd).st_mode)
+        if kind:  # swapped for something else between stat and open
+            raise DocumentError(source, f"is {kind}, expected {what}")
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise DocumentError(source, f"is over the {limit}-byte limit for {what} (it grew while being read)")
+    except OSError as exc:
+        raise DocumentError(source, os_problem(exc)) from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def decode_text(raw: bytes, source: str) -> str:
+    """UTF-8 text (a UTF-8 byte-order mark is allowed); ClearanceError naming the file otherwise."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError(source, "is UTF-16 text", fix="save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            source, f"is not UTF-8 text (bad byte at offset {exc.start})", fix="save it as UTF-8"
+        ) from None
+
+
+def read_text(path: str | Path, *, limit: int = MAX_DOCUMENT_BYTES, what: str = "a text file") -> str:
+    """A bounded, non-blocking read of a UTF-8 text file (see read_bytes)."""
+    return decode_text(read_bytes(path, limit=limit, what=what), str(path))
+
+
+# ------------------------------------------------------------------------------------------------ YAML
+
+
+class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader with a composer that counts as it goes and refuses what breaks a limit."""
+
+    def __init__(self, text: str, source: str) -> None:
+        _Parser.__init__(self, text)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self.source = source
+        self.depth = 0
+        self.nodes = 0
+        self.aliases = 0
+        self.alias_values = 0
+        self.sizes: dict[int, int] = {}
+        self.open_anchors: set[str] = set()
+
+    def _refuse(self, line: int | None, problem: str, fix: str | None = None) -> DocumentError:
+        return DocumentError(self.source, problem, fix=fix, line=line)
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        event = self.peek_event()
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise self._refuse(line, f"uses more than {MAX_ALIASES} YAML aliases (*name)", "write the values out")
+            if event.anchor in self.open_anchors:
+                raise self._refuse(line, f"has alias *{event.anchor} inside the value it names")
+            target = self.anchors.get(event.anchor)
+            expands_to = self.sizes.get(id(target), 1)
+            self.nodes += expands_to
+            self.alias_values += expands_to
+            if self.alias_values > MAX_ALIAS_VALUES:
+                raise self._refuse(
+                    line, f"has aliases that stand for more than {MAX_ALIAS_VALUES} values (an alias bomb)",
+                    "write the values out",
+                )
+            if self.nodes > MAX_NODES:
+                raise self._refuse(line, f"has aliases that expand to more than {MAX_NODES} values (an alias bomb)")
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        anchor = event.anchor if isinstance(event, ScalarEvent | SequenceStartEvent | MappingStartEvent) else None
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self._refuse(line, f"is nested deeper than the {MAX_DEPTH}-level limit")
+        start = self.nodes
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self._refuse(line, f"holds more than {MAX_NODES} values")
+        if anchor:
+            self.open_anchors.add(anchor)
+        node: Node = super().compose_node(parent, index)
+        if anchor:
+            self.open_anchors.discard(anchor)
+            self.sizes[id(node)] = self.nodes - start
+        self.depth -= 1
+        return node
+
+    def compose_scalar_node(self, anchor: str | None) -> ScalarNode:
+        node: ScalarNode = super().compose_scalar_node(anchor)
+        if node.tag == _INT_TAG and len(node.value) > MAX_INT_DIGITS:
+            raise self._refuse(
+                node.start_mark.line + 1,
+                f"holds an integer of {len(node.value)} characters, over the {MAX_INT_DIGITS}-digit limit",
+            )
+        return node
+
+    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
+        node: MappingNode = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], int] = {}
+        for key_node, _value in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.value == _MERGE_KEY:
+                continue
+            key = (key_node.tag, key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise self._refuse(
+                    line, f"has key {key_node.value!r} twice in one mapping (also on line {seen[key]})", "keep one"
+                )
+            seen[key] = line
+        return node
+
+
+def _walk(root: Node, lines: dict[tuple[Any, ...], int]) -> None:
+    """The line of every key and list item. Iterative, and each node once: aliases are not followed again."""
+    seen: set[int] = set()
+    stack: list[tuple[Node, tuple[Any, ...]]] = [(root, ())]
+    while stack:
+        node, prefix = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                key = key_node.value
+                lines.setdefault(prefix + (key,), key_node.start_mark.line + 1)
+                stack.append((value_node, prefix + (key,)))
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                lines.setdefault(prefix + (index,), item.start_mark.line + 1)
+                stack.append((item, prefix + (index,)))
 
 
 def parse_text(text: str, source: str) -> Document:
-    """Parse YAML (JSON is YAML too) with line numbers. Raises ClearanceError on bad syntax."""
+    """Parse YAML (JSON is YAML too) within the limits, with line numbers. Raises ClearanceError."""
+    loader = _BoundedLoader(text, source)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except ClearanceError:
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ClearanceError(
-            f"{source}{line}: not valid YAML or JSON: {exc.problem or exc.context}; fix the syntax"
+        line = mark.line + 1 if mark is not None else None
+        if "nesting depth" in str(exc.problem):  # libyaml's own limit, deeper than ours
+            raise DocumentError(source, f"is nested deeper than the {MAX_DEPTH}-level limit", line=line) from None
+        raise DocumentError(
+            source, f"not valid YAML or JSON: {exc.problem or exc.context}", fix="fix the syntax", line=line
         ) from None
     except yaml.YAMLError as exc:
-        raise ClearanceError(f"{source}: not valid YAML or JSON: {exc}") from None
+        raise DocumentError(source, f"not valid YAML or JSON: {exc}", fix="fix the syntax") from None
+    except (RecursionError, MemoryError):  # beyond the limits above; kept as a last guard
+        raise DocumentError(source, "is too deeply nested or too large to read") from None
+    finally:
+        loader.dispose()
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
-        _walk(node, (), lines)
-    return Document(source=source, data=data, lines=lines)
+        _walk(node, lines)
+    return Document(source=source, data=data, _lines=lines)
 
 
-def load_document(path: str | Path) -> Document:
-    """Read a YAML or JSON file. Raises ClearanceError naming the file for every failure."""
-    p = Path(path)
+# ------------------------------------------------------------------------------------------------ JSON
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _TooLong(len(text))
+    return int(text)
+
+
+class _TooLong(ValueError):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def _unique_pairs(source: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise DocumentError(source, f"has key {key!r} twice in one object", fix="keep one")
+            result[key] = value
+        return result
+
+    return build
+
+
+def _within_limits(data: Any, source: str) -> None:
+    """Depth and number of values, the limits YAML documents get while they are composed."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    values = 1
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise DocumentError(source, f"is nested deeper than the {MAX_DEPTH}-level limit")
+        children = value.values() if isinstance(value, dict) else value
+        values += len(children)
+        if values > MAX_NODES:
+            raise DocumentError(source, f"holds more than {MAX_NODES} values")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
+
+
+def check_json_nesting(raw: bytes, source: str, *, limit: int = MAX_JSON_NESTING) -> None:
+    """Refuse JSON nested deeper than ``limit`` or with unbalanced brackets, without parsing it.
+
+    For JSON handed to a parser that recurses on the C stack (OpenTimelineIO's), where a deep enough
+    document crashes the process instead of raising. Escapes and strings are dropped and everything but
+    brackets deleted (at C speed); leaf pairs are peeled off while that shrinks the rest a lot; what
+    remains is walked once.
+    """
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")  # no quote is escaped any more
+    brackets = _STRING.sub(b"", unescaped.translate(None, delete=_NOT_STRUCTURE))  # strings hold no bracket
+    for _pass in range(8):  # a real document loses most of its brackets in its first few levels
+        peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        shrunk = len(brackets) - len(peeled)
+        brackets = peeled
+        if shrunk * 10 < len(brackets) + shrunk:
+            break
+    if len(brackets) > MAX_JSON_BRACKETS:
+        raise DocumentError(source, f"holds more than {MAX_JSON_BRACKETS // 2} nested objects and lists")
+    steps = memoryview(brackets.translate(_DEPTH_STEP)).cast("b")
+    if max(accumulate(steps), default=0) > limit - 8:  # 8: the levels peeled off above, at most
+        raise DocumentError(source, f"is nested deeper than the {limit}-level limit")
+    if min(accumulate(steps), default=0) < 0 or sum(steps) != 0:
+        raise DocumentError(source, "not valid JSON: its brackets do not match (is it cut short?)")
+
+
+def parse_json_text(text: str, source: str) -> Any:
+    """Strict JSON within the same limits as documents: depth, integer digits, no key twice."""
+    try:
+        data = json.loads(text, parse_int=_bounded_int, object_pairs_hook=_unique_pairs(source))
+    except _TooLong as exc:
+        raise DocumentError(
+            source, f"holds an integer of {exc.size} characters, over the {MAX_INT_DIGITS}-digit limit"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            source, f"not valid JSON: {exc.msg}", fix="fix the syntax", line=exc.lineno
+        ) from None
+    except RecursionError:
+        raise DocumentError(source, f"is nested deeper than the {MAX_DEPTH}-level limit") from None
+    if isinstance(data, dict | list):
+        _within_limits(data, source)
+    return data
+
+
+# ------------------------------------------------------------------------------------------- documents
+
+
+def load_document(path: str | Path, *, what: str = "a YAML or JSON file") -> Document:
+    """Read a YAML or JSON file within the limits. Raises ClearanceError naming the file for every failure."""
     source = str(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise ClearanceError(f"{source}: file not found") from None
-    except OSError as exc:
-        raise ClearanceError(f"{source}: cannot read: {exc.strerror}") from None
-    if p.is_dir():
-        raise ClearanceError(f"{source}: is a folder, expected a YAML or JSON file")
-    if size > MAX_DOCUMENT_BYTES:
-        raise ClearanceError(f"{source}: {size} bytes is larger than the {MAX_DOCUMENT_BYTES} byte limit")
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ClearanceError(f"{source}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ClearanceError(f"{source}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    if p.suffix.lower() == ".json":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ClearanceError(f"{source}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    raw = read_bytes(path, what=what)
+    if not raw.strip():
+        raise DocumentError(source, f"is empty, expected {what}")
+    text = decode_text(raw, source)
+    if Path(path).suffix.lower() == ".json":
+        return Document(source=source, data=parse_json_text(text, source), _text=text)
     return parse_text(text, source)
+
+
+def load_json(path: str | Path, *, what: str = "a JSON file") -> Any:
+    """Read a JSON file within the limits, without line numbers (faster: for files Clearance wrote)."""
+    source = str(path)
+    raw = read_bytes(path, what=what)
+    if not raw.strip():
+        raise DocumentError(source, f"is empty, expected {what}")
+    return parse_json_text(decode_text(raw, source), source)
 
 
 def canonical_json(data: Any) -> bytes:

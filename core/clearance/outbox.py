@@ -14,6 +14,7 @@ retried after ``next_attempt_at`` unless ``permanent``: refused by the server, i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -181,6 +182,11 @@ class Outbox:
             raise ClearanceError(
                 f"{self.path}: cannot open the outbox ({exc}); check the disk and permissions of the folder"
             ) from None
+        except OSError as exc:  # a read-only or full disk, or a file where the folder should be
+            raise ClearanceError(
+                f"{exc.filename or self.path}: cannot create the outbox ({exc.strerror or exc}); free disk space, "
+                "make the folder writable, or set CLEARANCE_HOME to a writable folder"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
@@ -199,10 +205,17 @@ class Outbox:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:  # disk full, read-only, I/O error: nothing was stored
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise ClearanceError(
+                    f"{self.path}: cannot write to the outbox ({exc}); free disk space or make the folder "
+                    "writable, then run the command again"
+                ) from None
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     # ----------------------------------------------------------------- adding
 

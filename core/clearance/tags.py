@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from clearance.documents import DocumentError, parse_json_text
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import UseRecord, decision_digest
 
@@ -99,9 +100,10 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
         text = text.decode("utf-8", errors="replace")
     if isinstance(text, str):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ClearanceError(f"{where}: the Clearance tag is not valid JSON ({exc.msg}); re-tag it") from None
+            data = parse_json_text(text, where)
+        except DocumentError as exc:
+            problem = exc.problem if exc.problem.startswith(("is ", "has ", "holds ")) else f"is {exc.problem}"
+            raise ClearanceError(f"{where}: the Clearance tag {problem}; re-tag it") from None
     else:
         data = text
     if not isinstance(data, dict):

@@ -92,6 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the machine's doing, not a bug: a full or read-only disk, a vanished folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"clearance: error: {where}{exc.strerror or exc}; check the disk space and that the folder is writable",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as exc:  # a bug: one line for the artist, the traceback on request
         if os.environ.get("CLEARANCE_DEBUG"):
             raise

@@ -50,12 +50,9 @@ def _check_args(args: argparse.Namespace) -> str | None:
     if args.trust_anchors and not args.verify:
         raise ClearanceError("--trust-anchors only applies with --verify; add --verify")
     if args.trust_anchors:
-        try:
-            with open(args.trust_anchors, encoding="utf-8") as fh:
-                pem = fh.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ClearanceError(f"{args.trust_anchors}: cannot read the trust anchors ({exc}); give a PEM file") \
-                from None
+        from clearance.documents import read_text
+
+        pem = read_text(args.trust_anchors, limit=4 * 1024 * 1024, what="a PEM bundle of trust anchors")
         if "-----BEGIN CERTIFICATE-----" not in pem:
             raise ClearanceError(f"{args.trust_anchors}: no PEM certificate in it; give a PEM bundle of root certs")
         return pem

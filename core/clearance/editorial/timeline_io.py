@@ -10,10 +10,13 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
+from clearance.documents import DocumentError, check_json_nesting, decode_text, kind_of, os_problem, read_bytes
 from clearance.errors import ClearanceError
 
 # Suffix -> adapter, for the formats an editor brings; OTIO's manifest decides for anything else.
@@ -33,6 +36,10 @@ ADAPTER_PACKAGES = {
     "AAF": "otio-aaf-adapter",
 }
 DEFAULT_EDL_RATE = 24.0
+MAX_TIMELINE_BYTES = 128 * 1024 * 1024
+"""A feature's OTIO is tens of megabytes; the OpenTimelineIO sample with effects is 356 KB."""
+WHAT = "a timeline file (.otio, .otioz, .otiod, .edl, .xml, .aaf)"
+_READ_AS_BYTES = {"cmx_3600", "fcp_xml", "otio_json"}
 
 
 def _otio() -> Any:
@@ -87,23 +94,69 @@ def _reason(exc: BaseException) -> str:
     return text
 
 
+def _check_kind(p: Path) -> None:
+    """Refuse what is not a timeline file before any adapter opens it (a FIFO would block the open)."""
+    try:
+        mode = os.stat(p).st_mode
+    except OSError as exc:
+        raise ClearanceError(f"{p}: {os_problem(exc)}") from None
+    if stat.S_ISDIR(mode):
+        if p.suffix.lower() != ".otiod":
+            raise ClearanceError(f"{p}: is a folder, expected {WHAT}")
+    elif not stat.S_ISREG(mode):
+        raise ClearanceError(f"{p}: is {kind_of(mode)}, expected {WHAT}")
+
+
+def _check_nesting(data: bytes, p: Path, adapter: str) -> None:
+    # OpenTimelineIO's JSON reader recurses on the C stack: a deeply nested file would crash the process.
+    try:
+        check_json_nesting(data, str(p))
+    except DocumentError as exc:
+        raise ClearanceError(f"{p}: not a readable {adapter} timeline: {exc.problem}") from None
+
+
+def _check_bundle(p: Path, adapter: str) -> None:
+    """The content.otio inside an .otioz (zip) or .otiod (folder): bounded, and not nested too deep."""
+    if adapter == "otiod":
+        _check_nesting(read_bytes(p / "content.otio", limit=MAX_TIMELINE_BYTES, what=WHAT), p, adapter)
+        return
+    try:
+        with zipfile.ZipFile(p) as bundle:
+            info = bundle.getinfo("content.otio")
+            if info.file_size > MAX_TIMELINE_BYTES:
+                raise ClearanceError(f"{p}: content.otio is {info.file_size} bytes, over the "
+                                     f"{MAX_TIMELINE_BYTES}-byte limit for a timeline")
+            with bundle.open(info) as member:
+                data = member.read(MAX_TIMELINE_BYTES + 1)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ClearanceError(f"{p}: not a readable otioz timeline: {_reason(exc)}") from None
+    if len(data) > MAX_TIMELINE_BYTES:  # the zip's directory understated it
+        raise ClearanceError(f"{p}: content.otio is over the {MAX_TIMELINE_BYTES}-byte limit for a timeline")
+    _check_nesting(data, p, adapter)
+
+
 def read_timeline(path: str | Path, *, rate: float = DEFAULT_EDL_RATE) -> Any:
     """The timeline in ``path``; raises ClearanceError (one line, naming the file) for anything wrong."""
     p = Path(path)
-    if not p.exists():
-        raise ClearanceError(f"{p}: file not found")
-    if p.is_dir() and p.suffix.lower() != ".otiod":
-        raise ClearanceError(f"{p}: is a folder, expected a timeline file (.otio, .otioz, .otiod, .edl, .xml, .aaf)")
+    _check_kind(p)
     adapter = adapter_for(p)
     otio = _otio()
+    # The formats read from bytes go through the bounded reader: no FIFO, device or endless file.
+    data = read_bytes(p, limit=MAX_TIMELINE_BYTES, what=WHAT) if adapter in _READ_AS_BYTES else b""
     try:
         if adapter == "cmx_3600":
-            text = _decode_edl(p, p.read_bytes())
+            text = _decode_edl(p, data)
             result = otio.adapters.read_from_string(text, adapter_name="cmx_3600", rate=rate)
         elif adapter == "fcp_xml":
             # The FCP adapter has no file reader; OTIO would open the file as UTF-8 text, which
             # breaks on XML declared in another encoding, so let the XML parser decode the bytes.
-            result = otio.adapters.read_from_string(p.read_bytes(), adapter_name="fcp_xml")
+            result = otio.adapters.read_from_string(data, adapter_name="fcp_xml")
+        elif adapter == "otio_json":
+            _check_nesting(data, p, adapter)
+            result = otio.adapters.read_from_string(decode_text(data, str(p)), adapter_name="otio_json")
+        elif adapter in ("otioz", "otiod"):
+            _check_bundle(p, adapter)
+            result = otio.adapters.read_from_file(str(p), adapter_name=adapter)
         else:
             result = otio.adapters.read_from_file(str(p), adapter_name=adapter)
     except ClearanceError:
@@ -111,7 +164,7 @@ def read_timeline(path: str | Path, *, rate: float = DEFAULT_EDL_RATE) -> Any:
     except OSError as exc:
         raise ClearanceError(f"{p}: cannot read: {exc.strerror or _reason(exc)}") from None
     except Exception as exc:
-        schema = _unknown_schema(p) if adapter == "otio_json" else None
+        schema = _unknown_schema(data) if adapter == "otio_json" else None
         if schema:
             inside = re.search(r"While reading object named '([^']*)'", str(exc))
             where = f" ('{inside.group(1)}')" if inside and inside.group(1) else ""
@@ -124,14 +177,10 @@ _VALUE_TYPES = {"RationalTime": 1, "TimeRange": 1, "TimeTransform": 1}
 _SCHEMA = re.compile(rb'"OTIO_SCHEMA"\s*:\s*"([A-Za-z_][\w]*)\.(\d+)"')
 
 
-def _unknown_schema(path: Path) -> str | None:
+def _unknown_schema(data: bytes) -> str | None:
     """Name the first schema OTIO does not know, when that is why a .otio file would not load."""
     otio = _otio()
     known = {**otio.core.type_version_map(), **_VALUE_TYPES}
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
     for match in _SCHEMA.finditer(data):
         name, version = match.group(1).decode(), int(match.group(2))
         if name not in known:

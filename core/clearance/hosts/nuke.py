@@ -27,13 +27,13 @@ from __future__ import annotations
 import fnmatch
 import functools
 import glob
-import json
 import re
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from clearance.documents import parse_json_text
 from clearance.errors import ClearanceError
 from clearance.items import GenAIItem
 from clearance.record import (
@@ -178,8 +178,8 @@ def read_tag(node: Any) -> Tag | None:
         return None
     where = f"Nuke node {node.fullName()}"
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = parse_json_text(text, where)
+    except ClearanceError:
         return decode_tag(text, where)  # raises the one-line error
     record = data.get("record") if isinstance(data, dict) else None
     if not isinstance(record, dict):

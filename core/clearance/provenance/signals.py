@@ -159,7 +159,7 @@ def _json_generation(text: str) -> str | None:
         return None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack allows
         return None
     if not isinstance(data, dict):
         return None
@@ -179,7 +179,7 @@ def _comfy_hit(fmt: str, location: str, key: str, text: str) -> Hit | None:
         return None
     try:
         graph = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack allows
         return None
     model: str | None = None
     if key.lower() == "prompt":
