@@ -168,7 +168,7 @@ def verifications_per_second(server: LiveServer, artist: str, approver: str, pro
     a = Client(server.url, artist)
     a.call("POST", "/api/v1/records", body)
     b = Client(server.url, approver)
-    status, raw = b.call("POST", f"/api/v1/records/{body['id']}/decision", {"decision": "approve"})
+    status, raw = b.call("POST", f"/api/v1/records/{body['id']}/decision", {"decision": "approve", "version": 1})
     assert status == 201, raw
     keys = TrustedKeys.from_document(json.loads(a.call("GET", "/api/v1/keys")[1]))
     revocations = Revocations.from_document(json.loads(a.call("GET", "/api/v1/revocations")[1]), keys=keys)

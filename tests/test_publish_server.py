@@ -59,7 +59,7 @@ def test_submit_approve_pull_publish(
 
     # 2. the approver approves over HTTP; the artist pulls; the publish passes
     response = live_server.post(f"/records/{record.id}/decision", live_server.tokens["sam.approver"],
-                                {"decision": "approve", "conditions": "background only"})
+                                {"decision": "approve", "version": 1, "conditions": "background only"})
     assert response.status_code in (200, 201), response.text
     with DisclosureClient() as client:
         assert client.pull_approvals().approvals == 1

@@ -30,6 +30,8 @@ from clearance.record import UseRecord
 from clearance.server.db import Database
 from clearance.server.models import AuditEntry
 
+APPROVE_V1 = {"decision": "approve", "version": 1}  # a decision names the version reviewed
+
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
@@ -90,7 +92,7 @@ def test_submit_approve_pull_and_verify_offline(api: LiveServer) -> None:
 
     expires = (datetime.now(timezone.utc) + timedelta(days=30)).replace(microsecond=0)
     decided = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"],
-                       {"decision": "approve", "conditions": "background only", "expires_at": expires.isoformat()})
+                       {**APPROVE_V1, "conditions": "background only", "expires_at": expires.isoformat()})
     assert decided.status_code == 201, decided.text
     signed = SignedApproval.model_validate(decided.json())
     assert signed.statement.approver == "sam.approver"
@@ -144,7 +146,7 @@ def test_idempotent_retry_and_new_versions(api: LiveServer) -> None:
 def test_artist_cannot_approve(api: LiveServer) -> None:
     body = record_body("approval_required", declared_by="someone.else")
     assert submit(api, body, "sam.approver").status_code == 201
-    response = api.post(f"/records/{body['id']}/decision", api.tokens["ana.artist"], {"decision": "approve"})
+    response = api.post(f"/records/{body['id']}/decision", api.tokens["ana.artist"], APPROVE_V1)
     assert response.status_code == 403
     assert "approver" in response.json()["error"]
     refusals = [d for actor, action, d in audit_actions(api) if actor == "ana.artist" and action == "refused"]
@@ -154,9 +156,9 @@ def test_artist_cannot_approve(api: LiveServer) -> None:
 def test_nobody_approves_their_own_declaration(api: LiveServer) -> None:
     body = record_body("approval_required", declared_by="sam.approver")
     assert submit(api, body, "sam.approver").status_code == 201
-    own = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"], {"decision": "approve"})
+    own = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"], APPROVE_V1)
     assert own.status_code == 403 and "another approver" in own.json()["error"]
-    other = api.post(f"/records/{body['id']}/decision", api.tokens["kim.approver"], {"decision": "deny",
+    other = api.post(f"/records/{body['id']}/decision", api.tokens["kim.approver"], {"decision": "deny", "version": 1,
                                                                                       "conditions": "no"})
     assert other.status_code == 201 and other.json()["status"] == "denied"
 
@@ -169,7 +171,7 @@ def test_other_production_sees_nothing(api: LiveServer) -> None:
         response = api.get(path, olga)
         assert response.status_code == 404, path
         assert response.json() == {"error": f"record {body['id']} not found"}
-    assert api.post(f"/records/{body['id']}/decision", olga, {"decision": "approve"}).status_code == 404
+    assert api.post(f"/records/{body['id']}/decision", olga, APPROVE_V1).status_code == 404
     assert api.post(f"/records/{body['id']}/request", olga, {}).status_code == 404
     assert api.get("/records", olga, production=PRODUCTION).status_code == 404
     listed = api.get("/records", olga).json()["records"]
@@ -183,7 +185,7 @@ def test_other_production_sees_nothing(api: LiveServer) -> None:
 def test_prohibited_cannot_be_approved(api: LiveServer) -> None:
     body = record_body("prohibited")
     assert submit(api, body).status_code == 201
-    response = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"], {"decision": "approve"})
+    response = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"], APPROVE_V1)
     assert response.status_code == 409
     assert "ETHICS-MISLEADING" in response.json()["error"]
 
@@ -191,7 +193,7 @@ def test_prohibited_cannot_be_approved(api: LiveServer) -> None:
 def test_revoke_is_listed_and_voids_offline(api: LiveServer) -> None:
     body = record_body("approval_required")
     assert submit(api, body).status_code == 201
-    signed = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"], {"decision": "approve"}).json()
+    signed = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"], APPROVE_V1).json()
     approval_id = signed["statement"]["approval_id"]
     assert api.post(f"/approvals/{approval_id}/revoke", api.tokens["ana.artist"], {"reason": "x"}).status_code == 403
     assert api.post(f"/approvals/{approval_id}/revoke", api.tokens["alex.admin"], {}).status_code == 422
@@ -255,7 +257,7 @@ def test_expiry_in_the_past_is_refused(api: LiveServer) -> None:
     body = record_body("approval_required")
     submit(api, body)
     response = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"],
-                        {"decision": "approve", "expires_at": "2020-01-01T00:00:00Z"})
+                        {"decision": "approve", "version": 1, "expires_at": "2020-01-01T00:00:00Z"})
     assert response.status_code == 422 and response.json()["field"] == "expires_at"
 
 
@@ -283,12 +285,12 @@ def test_concurrent_submissions_are_stored_exactly_once(api: LiveServer) -> None
 def test_keys_rotation_keeps_old_approvals_valid(api: LiveServer) -> None:
     first = record_body("approval_required")
     submit(api, first)
-    old = api.post(f"/records/{first['id']}/decision", api.tokens["sam.approver"], {"decision": "approve"}).json()
+    old = api.post(f"/records/{first['id']}/decision", api.tokens["sam.approver"], APPROVE_V1).json()
     rotated = api.cli("admin", "keys", "rotate", "--keys-dir", str(api.keys_dir), "--db", api.db)
     assert rotated.returncode == 0, rotated.stderr
     second = record_body("approval_required")
     submit(api, second)
-    new = api.post(f"/records/{second['id']}/decision", api.tokens["sam.approver"], {"decision": "approve"}).json()
+    new = api.post(f"/records/{second['id']}/decision", api.tokens["sam.approver"], APPROVE_V1).json()
     assert new["key_id"] != old["key_id"]
     keys_doc = requests.get(f"{api.url}/api/v1/keys", timeout=10).json()
     assert [k["active"] for k in keys_doc["keys"] if k["key_id"] == new["key_id"]] == [True]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from browser_fixtures import SCREENS, browser
+from browser_fixtures import log_in as browser_log_in
 from server_fixtures import PRODUCTION, LiveServer, record_body, start_server
 
 from clearance.approvals import find_valid_approval
@@ -24,12 +26,9 @@ from clearance.record import UseRecord
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENS = Path(__file__).resolve().parent.parent / ".tmp" / "screens"
 PASSWORDS = {"ana.artist": "artist-secret-1", "sam.approver": "approver-secret-1", "kim.approver": "approver-2-secret"}
 XSS = '<script>alert(1)</script><b>bold</b> "quoted" & <img src=x onerror=alert(2)>'
+__all__ = ["browser"]  # the fixture, imported for this module's tests
 
 
 @pytest.fixture(scope="module")
@@ -44,33 +43,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Debian's chromium is missing at {CHROMIUM}: `apt-get install chromium` (./dev test does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def log_in(browser: object, site: LiveServer, name: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.dialogs = dialogs
-    page.goto(f"{site.url}/queue")
-    assert page.url.startswith(f"{site.url}/login"), "pages need a login"
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORDS[name])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{site.url}/queue")
-    return page
+def log_in(browser: object, site: LiveServer, name: str, viewport: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+    return browser_log_in(browser, site, name, PASSWORDS[name], viewport)
 
 
 def test_approver_approves_in_the_browser_and_the_artist_holds_a_valid_approval(
@@ -87,7 +61,7 @@ def test_approver_approves_in_the_browser_and_the_artist_holds_a_valid_approval(
     card = page.locator("article.request", has_text="stadium shots")
     assert card.count() == 1
     assert "FINAL-DELIVERABLE" in card.inner_text()
-    assert card.get_by_role("columnheader", name="Remedy").count() == 1
+    assert "What to weigh" in card.inner_text()
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / "queue.png"), full_page=True)
 
@@ -96,9 +70,15 @@ def test_approver_approves_in_the_browser_and_the_artist_holds_a_valid_approval(
     page.get_by_label(re.compile("^Conditions")).fill("Background only; not in marketing material.")
     page.get_by_label(re.compile("^Approval expires")).fill("2099-12-31")
     page.screenshot(path=str(SCREENS / "record.png"), full_page=True)
-    page.get_by_role("button", name=re.compile("^Approve")).click()
+    page.get_by_role("button", name="Approve version 1…").click()
+    assert page.title().startswith("Confirm: Approve version 1")
+    assert "Background only; not in marketing material." in page.locator("main").inner_text()
+    assert client.request("GET", f"/records/{record.id}")["status"] == "waiting", "the first step decides nothing"
+    page.get_by_role("button", name="Approve version 1", exact=True).click()
     page.wait_for_url(re.compile(r"done=approved"))
-    assert page.get_by_role("status").inner_text().startswith("Done: approved")
+    assert page.get_by_role("status").inner_text().startswith("Version 1 approved.")
+    assert page.locator("#decide form").count() == 0, "a decided version shows its decision, not the form"
+    assert "Background only; not in marketing material." in page.locator("#decide").inner_text()
     approvals = page.locator("section", has=page.get_by_role("heading", name="Approvals", exact=True))
     assert "in force" in approvals.inner_text()
     page.screenshot(path=str(SCREENS / "record-approved.png"), full_page=True)
@@ -135,7 +115,7 @@ def test_html_and_script_in_a_record_show_as_text(site: LiveServer, browser: obj
     assert page.dialogs == [], "a script from a record ran"
     response = requests.get(f"{site.url}/queue", timeout=10)
     csp = response.headers["content-security-policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp and "unsafe-inline" not in csp
     page.context.close()
 
 
@@ -155,7 +135,8 @@ def test_login_cookie_and_csrf(site: LiveServer) -> None:
     assert "Secure" not in cookie, "plain http on loopback: a Secure cookie would never come back"
     body = record_body("approval_required")
     assert site.post("/records", site.tokens["ana.artist"], body).status_code == 201
-    forged = web.post(f"{site.url}/records/{body['id']}/decision", data={"decision": "approve"},
+    forged = web.post(f"{site.url}/records/{body['id']}/decision",
+                      data={"decision": "approve", "version": "1", "confirmed": "yes"},
                       allow_redirects=False, timeout=10)
     assert forged.status_code == 403 and "did not come from this site" in forged.text
     assert site.get(f"/records/{body['id']}", site.tokens["ana.artist"]).json()["status"] == "waiting"

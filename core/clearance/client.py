@@ -343,10 +343,25 @@ class DisclosureClient:
         return self.request("POST", f"/records/{quote(str(record.id))}/request")
 
     def decide(
-        self, record_id: object, decision: str, *, conditions: str = "", expires_at: str | None = None
+        self, record_id: object, decision: str, *, version: int | None = None, content_digest: str | None = None,
+        conditions: str = "", reason: str = "", expires_at: str | None = None,
     ) -> dict[str, Any]:
-        """Approve or deny (approvers only); an approval comes back signed and is cached."""
-        body: dict[str, Any] = {"decision": decision, "conditions": conditions, "expires_at": expires_at}
+        """Approve or deny (approvers only); an approval comes back signed and is cached.
+
+        ``version`` (and ``content_digest``) name the record version you reviewed; the service answers 409
+        when the record has changed since. Without them the client binds the decision to the version the
+        service holds right now (read first), for scripts that decide without showing anything to a person.
+        A denial needs a ``reason`` (``conditions`` is read as the reason when ``reason`` is empty).
+        """
+        if version is None:
+            current = self.request("GET", f"/records/{quote(str(record_id))}")
+            version = int(current["latest_version"])
+            content_digest = content_digest or current["versions"][-1]["content_digest"]
+        body: dict[str, Any] = {"decision": decision, "version": version, "conditions": conditions,
+                                "reason": reason or (conditions if decision == "deny" else ""),
+                                "expires_at": expires_at}
+        if content_digest:
+            body["content_digest"] = content_digest
         answer = self.request("POST", f"/records/{quote(str(record_id))}/decision", json=body)
         if decision == "approve" and isinstance(answer, dict) and "statement" in answer:
             self.cache.add_approval(parse_approval(answer, "the server's approval"))

@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from clearance import __version__
 from clearance.record import UseRecord
-from clearance.server import API_PREFIX, decisions, reads, writer
+from clearance.server import API_PREFIX, decisions, previews, reads, writer
 from clearance.server import revocations as revoking
 from clearance.server.auth import Actor, actor_from_token
 from clearance.server.errors import ServiceError
@@ -41,7 +42,14 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "deny"]
-    conditions: str = Field(default="", max_length=10_000, description="Conditions of an approval, or why denied.")
+    version: int = Field(ge=1, description="The record version you reviewed (`latest_version` of GET "
+                         "/records/{id}). When the record has a newer version, nothing is decided: 409.")
+    content_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$", description="The "
+                                       "`content_digest` of the version you reviewed; when given, it must match "
+                                       "too (409 if not).")
+    conditions: str = Field(default="", max_length=10_000, description="Conditions of an approval.")
+    reason: str = Field(default="", max_length=10_000, description="Why denied: required for a denial (422 "
+                        "when empty). For older clients, `conditions` is read as the reason when `reason` is empty.")
     expires_at: datetime | None = Field(default=None, description="When an approval ends (ISO 8601, UTC if no zone).")
 
 
@@ -130,14 +138,49 @@ def request_approval(record_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.post("/records/{record_id}/decision", summary="Approve or deny (approvers)", tags=["approvals"],
-             status_code=201, responses={409: {"description": "The record is prohibited"}, **ERROR_RESPONSES},
+             status_code=201, responses={409: {"description": "The record is prohibited, or it changed since the "
+                                               "version you reviewed (`the record changed since you opened it: "
+                                               "review version N`)", "content": {"application/json": {"example": {
+                                                   "error": "the record changed since you opened it: review "
+                                                   "version 3 (you reviewed version 2)", "field": "version"}}}},
+                                         **ERROR_RESPONSES},
              dependencies=authed)
 def decide(record_id: str, body: DecisionRequest, request: Request) -> dict[str, Any]:
-    """Approve (returns the signed approval) or deny the latest version of the record."""
+    """Approve (returns the signed approval) or deny the version of the record you reviewed.
+
+    `version` binds the decision to what you saw: it must be the record's latest version. A denial needs
+    a `reason` (422 when empty).
+    """
     state = request.app.state
     actor = current_actor(request)
-    return decisions.decide(state.db, actor, record_id, body.decision, body.conditions, body.expires_at,
-                            state.keyring())
+    text = body.conditions if body.decision == "approve" else (body.reason or body.conditions)
+    return decisions.decide(state.db, actor, record_id, body.decision, text.strip(), body.expires_at, state.keyring(),
+                          reviewed_version=body.version, content_digest=body.content_digest)
+
+
+@router.put("/records/{record_id}/previews", summary="Send the preview of one target", tags=["records"],
+            status_code=201, dependencies=authed,
+            responses={200: {"description": "This exact picture was already stored"},
+                       413: {"description": "Larger than the preview limit (512 KiB)"},
+                       415: {"description": "Not a JPEG, PNG or WebP image"}, **ERROR_RESPONSES},
+            openapi_extra={"requestBody": {"required": True, "content": {
+                t: {"schema": {"type": "string", "format": "binary"}} for t in previews.MEDIA_TYPES}}})
+async def put_preview(
+    record_id: str, request: Request,
+    target: str = Query(min_length=3, max_length=400, description="The target, as `kind:ref` (e.g. shot:sh010)."),
+) -> JSONResponse:
+    """Store a small picture of one of the record's targets (JPEG, PNG or WebP, at most 512 KiB), shown to
+    approvers on the queue and record pages. Sending it again replaces it."""
+    data = await request.body()
+    result = await run_in_threadpool(previews.store, request.app.state.db, await run_in_threadpool(
+        current_actor, request), record_id, target, data, request.headers.get("content-type", ""))
+    return JSONResponse(result, status_code=201 if result["created"] else 200)
+
+
+@router.get("/records/{record_id}/previews", summary="The previews a record has", tags=["records"],
+            responses=ERROR_RESPONSES, dependencies=authed)
+def list_previews(record_id: str, request: Request) -> dict[str, Any]:
+    return previews.listing(request.app.state.db, current_actor(request), record_id)
 
 
 @router.get("/records/{record_id}/approvals", summary="Signed approvals of a record", tags=["approvals"],

@@ -48,7 +48,7 @@ def _prohibited_reason(version: RecordVersion) -> str:
     return f"this record is prohibited and cannot be approved ({why})"
 
 
-def _parse_expiry(expires_at: str | datetime | None) -> datetime | None:
+def parse_expiry(expires_at: str | datetime | None) -> datetime | None:
     if expires_at is None or expires_at == "":
         return None
     if isinstance(expires_at, datetime):
@@ -68,14 +68,33 @@ def _parse_expiry(expires_at: str | datetime | None) -> datetime | None:
     return value
 
 
+class StaleVersion(ServiceError):
+    """The approver decided on a version that is no longer the record's latest: nothing was decided."""
+
+    def __init__(self, record_id: str, reviewed: int, latest: int, production: str) -> None:
+        super().__init__(409, f"the record changed since you opened it: review version {latest} "
+                         f"(you reviewed version {reviewed})", field="version", audit=True,
+                         action="record.decide", obj=f"record:{record_id}", production=production)
+        self.reviewed = reviewed
+        self.latest = latest
+
+
 def decide(
     db: Database, actor: Actor, record_id: str, decision: str, conditions: str, expires_at: str | datetime | None,
-    keyring: Any, via: str = "api",
+    keyring: Any, via: str = "api", *, reviewed_version: int, content_digest: str | None = None,
 ) -> dict[str, Any]:
-    """Approve (returns the signed approval) or deny the record's latest version."""
+    """Approve (returns the signed approval) or deny ``reviewed_version``, which must be the record's latest.
+
+    ``reviewed_version`` (and ``content_digest`` when given) is what the approver reviewed: when the record
+    has a newer version, or the digest differs, nothing is decided (StaleVersion, 409). A denial needs a
+    reason (``conditions`` carries it).
+    """
     if decision not in ("approve", "deny"):
         raise ServiceError(422, "decision must be approve or deny", field="decision")
-    expiry = _parse_expiry(expires_at) if decision == "approve" else None
+    if decision == "deny" and not conditions.strip():
+        raise ServiceError(422, "a denial needs a reason: say what must change before it can be approved",
+                           field="reason")
+    expiry = parse_expiry(expires_at) if decision == "approve" else None
     action = f"record.{decision}"
     with db.write() as session:
         record = visible_record(session, actor, record_id, action)
@@ -85,6 +104,8 @@ def decide(
             have = ", ".join(sorted(actor.roles.get(code, set())))
             raise refuse(403, f"only an approver of {code} can {decision}; your role there: {have}", action, obj, code)
         version = latest_version(session, record)
+        if version.version != reviewed_version or (content_digest and content_digest != version.content_digest):
+            raise StaleVersion(record_id, reviewed_version, version.version, code)
         submitters = set(session.execute(
             select(RecordVersion.submitted_by).where(RecordVersion.record_id == record_id)
         ).scalars())

@@ -10,9 +10,10 @@ import csv
 import hmac
 import io
 import json
+import re
 import secrets
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -20,9 +21,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from clearance import __version__
-from clearance.server import audit, decisions, reads, revocations
+from clearance.decision import OUTCOME_RANK
+from clearance.server import audit, decisions, previews, reads, revocations
 from clearance.server.auth import (
     APPROVER_ROLES,
     OVERSIGHT_ROLES,
@@ -36,7 +39,8 @@ from clearance.server.auth import (
 )
 from clearance.server.errors import ServiceError
 from clearance.server.history import changes, record_sections
-from clearance.server.models import RECORD_STATUSES, User
+from clearance.server.models import RECORD_STATUSES, Production, User
+from clearance.server.weigh import weigh
 
 router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "clearance_session"
@@ -61,6 +65,7 @@ def _short_time(value: str | None) -> str:
 
 templates.filters["when"] = _short_time
 templates.globals["version"] = __version__
+templates.globals["weigh"] = weigh
 
 
 class LoginRequired(Exception):
@@ -77,7 +82,16 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 def error_page(request: Request, status: int, message: str) -> Response:
     if status == 401:
         return _to_login(request)
-    return render(request, "error.html", status=status, status_code=status, message=message)
+    heading = ERROR_HEADINGS.get(status, "Something went wrong")
+    referer = request.headers.get("referer", "")
+    base = str(request.base_url)
+    back = _safe_next(referer[len(base) - 1:]) if referer.startswith(base) else None
+    return render(request, "error.html", status=status, title=heading, heading=heading, message=message,
+                  back=back if back and back != request.url.path else None)
+
+
+ERROR_HEADINGS = {403: "Not allowed", 404: "Not found", 409: "Cannot do that", 413: "Too large",
+                  422: "Please check the form", 429: "Too many attempts"}
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -141,7 +155,7 @@ def home() -> RedirectResponse:
 @router.get("/login", name="login_page")
 def login_page(request: Request, next: str | None = None, error: str | None = None) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", login_csrf=token, next=_safe_next(next), error=error)
+    response = render(request, "login.html", title="Log in", login_csrf=token, next=_safe_next(next), error=error)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request),
                         max_age=3600, path="/login")
     return response
@@ -194,17 +208,133 @@ def logout(request: Request, csrf_token: str = Form(default="")) -> Response:
 
 # ------------------------------------------------------------------------------------------- pages
 
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SORTS = (("oldest", "oldest request first"), ("newest", "newest request first"), ("production", "production"),
+         ("outcome", "policy outcome"), ("description", "description"))
+MEDIAS = ("image", "video", "audio", "voice", "text", "3d", "other")
+
+
+def target_label(kind: str, ref: str) -> str:
+    """A target in the approver's words: "Blender object Sign", "shot sh020", "Nuke node Write1"."""
+    if kind == "datablock":
+        from clearance.hosts.blender import label_of
+
+        label = label_of(ref)
+        return f"Blender {label[:1].lower()}{label[1:]}" if label != ref else f"Blender datablock {ref}"
+    if kind == "clip":
+        scene, sep, strip = ref.partition("/")
+        return f"clip {strip} (scene {scene})" if sep and strip else f"clip {ref}"
+    if kind == "node":
+        return f"Nuke node {ref}"
+    if kind == "file":
+        return f"file {PurePosixPath(ref.replace(chr(92), '/')).name or ref}"
+    return f"{kind} {ref}"
+
+
+def _targets(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"key": f"{t['kind']}:{t['ref']}", "kind": t["kind"], "ref": t["ref"],
+         "label": target_label(t["kind"], t["ref"]), "path": t.get("path"), "sha256": t.get("sha256")}
+        for t in body.get("targets") or []
+    ]
+
+
+def _production_names(request: Request) -> dict[str, str]:
+    with request.app.state.db.read() as session:
+        rows = session.execute(select(Production.code, Production.name)).tuples().all()
+    return {code: (name if name and name != code else code) for code, name in rows}
+
+
+def _name_of(names: dict[str, str], code: str) -> str:
+    name = names.get(code, code)
+    return code if name == code else f"{name} ({code})"
+
+
+def _preview_keys(request: Request, record_ids: list[str]) -> dict[str, set[str]]:
+    if not record_ids:
+        return {}
+    return previews.keys_for(request.app.state.db, record_ids)
+
+
+def _own(actor: Actor, item: dict[str, Any]) -> bool:
+    return actor.name in (item.get("declared_by"), item.get("requested_by"))
+
+
+def _waiting(request: Request, actor: Actor) -> list[dict[str, Any]]:
+    names = _production_names(request)
+    items = reads.queue(request.app.state.db, actor)
+    shown = _preview_keys(request, [i["id"] for i in items])
+    for item in items:
+        item["production_name"] = _name_of(names, item["production"])
+        item["targets"] = [{"key": t, "label": target_label(*t.split(":", 1)) if ":" in t else t}
+                           for t in item.get("targets", [])]
+        item["previews"] = shown.get(item["id"], set())
+        item["own"] = _own(actor, item)
+        rules = [f["rule"] for f in item["findings"] if f.get("outcome") != "notify"]
+        item["weigh"] = [f"{r}: {weigh(r)}" for r in dict.fromkeys(rules)]
+        item["rule_set"] = tuple(sorted(set(rules)))
+    return items
+
+
+def next_waiting(request: Request, actor: Actor, after: str | None = None) -> dict[str, Any] | None:
+    """The oldest request this approver can decide on, other than ``after``."""
+    for item in _waiting(request, actor):
+        if item["id"] != after and item["can_decide"] and not item["own"]:
+            return item
+    return None
+
 
 @router.get("/queue", name="queue_page")
-def queue_page(request: Request) -> HTMLResponse:
+def queue_page(
+    request: Request, sort: str = "oldest", production: str = "", rule: str = "", media: str = "", q: str = "",
+) -> HTMLResponse:
     actor = page_actor(request)
-    items = reads.queue(request.app.state.db, actor)
-    return render(request, "queue.html", items=items, title="Waiting for a decision")
+    every = _waiting(request, actor)
+    items = every
+    if production:
+        items = [i for i in items if i["production"] == production]
+    if rule:
+        items = [i for i in items if rule in i["rules"]]
+    if media:
+        items = [i for i in items if i["media"] == media]
+    if q:
+        needle = q.lower()
+        items = [i for i in items if needle in json.dumps(i, ensure_ascii=False, default=str).lower()]
+    keys = {
+        "oldest": lambda i: i["requested_at"] or "",
+        "production": lambda i: (i["production_name"], i["requested_at"] or ""),
+        "outcome": lambda i: (-OUTCOME_RANK.get(i["outcome"], 0), i["requested_at"] or ""),
+        "description": lambda i: (i["description"] or "").lower(),
+    }
+    if sort == "newest":
+        items = sorted(items, key=lambda i: i["requested_at"] or "", reverse=True)
+    else:
+        items = sorted(items, key=keys.get(sort, keys["oldest"]))
+    like: dict[tuple[str, tuple[str, ...]], int] = {}
+    for item in every:
+        like[(item["production"], item["rule_set"])] = like.get((item["production"], item["rule_set"]), 0) + 1
+    for item in items:
+        item["like_count"] = like[(item["production"], item["rule_set"])] - 1 if item["rule_set"] else 0
+        item["like_rule"] = item["rule_set"][0] if item["rule_set"] else ""
+    codes = sorted({i["production"] for i in every})
+    names = {i["production"]: i["production_name"] for i in every}
+    return render(
+        request, "queue.html", title=f"Queue: {len(items)} waiting for a decision", items=items,
+        filters={"sort": sort, "production": production, "rule": rule, "media": media, "q": q},
+        filtered=bool(production or rule or media or q), sorts=SORTS, medias=MEDIAS,
+        productions=[(c, names[c]) for c in codes], rules=sorted({r for i in every for r in i["rules"]}),
+        any_decidable=any(i["can_decide"] and not i["own"] for i in items),
+    )
 
 
-@router.get("/records/{record_id}", name="record_page")
-def record_page(request: Request, record_id: str, done: str | None = None) -> HTMLResponse:
-    actor = page_actor(request)
+DONE_TEXT = {"approved": "Version {v} approved.", "denied": "Version {v} denied.", "revoked": "Approval revoked.",
+             "requested": "Approval requested."}
+
+
+def _record_context(
+    request: Request, actor: Actor, record_id: str, *, done: str | None = None, form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None, reviewed: int | None = None,
+) -> dict[str, Any]:
     detail = reads.record_detail(request.app.state.db, actor, record_id)
     versions = detail["versions"]
     history = []
@@ -213,15 +343,71 @@ def record_page(request: Request, record_id: str, done: str | None = None) -> HT
         history.append({**version, "changes": changes(before, version["record"]) if before is not None else []})
     code = detail["production"]
     latest = versions[-1]
-    return render(
-        request, "record.html", title=detail["record"].get("description") or record_id, detail=detail,
-        sections=record_sections(detail["record"]), history=list(reversed(history)), findings=latest["decision"],
-        can_decide=actor.has_role(code, *APPROVER_ROLES),
-        can_revoke=actor.has_role(code, *REVOKER_ROLES),
-        own=latest["submitted_by"] == actor.name or detail["record"].get("declared_by") == actor.name
+    n = detail["latest_version"]
+    live = [a for a in detail["approvals"] if a["version"] == n and not a["revoked_at"]]
+    denial = next((d for d in reversed(detail["denials"]) if d["version"] == n), None)
+    decided = detail["status"] in ("approved", "denied")
+    stale = None
+    if reviewed is not None and reviewed != n:
+        seen = next((v for v in versions if v["version"] == reviewed), None)
+        stale = {"reviewed": reviewed, "changes": changes(seen["record"], latest["record"]) if seen else []}
+    following = next_waiting(request, actor, after=record_id)
+    done_text = DONE_TEXT.get(done or "", "").format(v=n) if done else None
+    names = _production_names(request)
+    return {
+        "title": f"{detail['record'].get('description') or record_id} · {detail['status']}",
+        "detail": detail, "latest": latest, "sections": record_sections(detail["record"]),
+        "history": list(reversed(history)), "findings": latest["decision"],
+        "can_decide": actor.has_role(code, *APPROVER_ROLES),
+        "can_revoke": actor.has_role(code, *REVOKER_ROLES),
+        "own": latest["submitted_by"] == actor.name or detail["record"].get("declared_by") == actor.name
         or any(v["submitted_by"] == actor.name for v in versions),
-        done=done,
-    )
+        "latest_approval": live[-1] if live and detail["status"] == "approved" else None,
+        "latest_denial": denial if detail["status"] == "denied" else None,
+        "done": done_text, "done_decided": done in ("approved", "denied") and decided,
+        "next_id": following["id"] if following else None,
+        "next_title": (following["description"] or following["id"]) if following else "",
+        "targets": _targets(detail["record"]), "previews": _preview_keys(request, [record_id]).get(record_id, set()),
+        "production_name": _name_of(names, code), "form": {"conditions": "", "expires_at": "", "reason": ""}
+        | (form or {}), "errors": errors or {}, "stale": stale,
+    }
+
+
+@router.get("/records/{record_id}", name="record_page")
+def record_page(request: Request, record_id: str, done: str | None = None) -> HTMLResponse:
+    actor = page_actor(request)
+    return render(request, "record.html", **_record_context(request, actor, record_id, done=done))
+
+
+def _form_errors(decision: str, reason: str, expires_at: str) -> dict[str, str]:
+    """Field errors the approver can fix on the form; shown next to the field, with what was typed kept."""
+    errors: dict[str, str] = {}
+    if decision == "deny" and not reason:
+        errors["reason"] = "A denial needs a reason: say what must change before this can be approved."
+    if decision == "approve" and expires_at:
+        if not DATE_ONLY.match(expires_at):
+            errors["expires_at"] = f"“{expires_at}” is not a date: write it as YYYY-MM-DD, e.g. 2027-03-31."
+        else:
+            try:
+                decisions.parse_expiry(expires_at)
+            except ServiceError as exc:
+                past = "in the past" in exc.message
+                errors["expires_at"] = (f"{expires_at} is in the past: give a future date, or leave it empty for no "
+                                        "expiry." if past else f"“{expires_at}” is not a real date: write it as "
+                                        "YYYY-MM-DD, e.g. 2027-03-31.")
+    return errors
+
+
+def _expiry_text(expires_at: str) -> str:
+    return f"at the end of {expires_at} (23:59 UTC)" if expires_at else "never"
+
+
+def _version_field(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ServiceError(422, "this form does not say which version you reviewed; reload the record page "
+                           "and decide again", field="version") from None
 
 
 @router.post("/records/{record_id}/decision", name="decide_form")
@@ -229,17 +415,124 @@ def decide_form(
     request: Request,
     record_id: str,
     decision: str = Form(default=""),
+    version: str = Form(default=""),
+    content_digest: str = Form(default=""),
     conditions: str = Form(default="", max_length=10_000),
+    reason: str = Form(default="", max_length=10_000),
     expires_at: str = Form(default=""),
+    confirmed: str = Form(default=""),
+    back: str = Form(default=""),
     csrf_token: str = Form(default=""),
 ) -> Response:
+    """Approve or deny, in two steps: the record page's form leads to a confirmation page, which decides.
+
+    The version (and content digest) the approver reviewed travel with both steps; a newer version on the
+    server answers 409 with the record page showing what changed.
+    """
     actor = page_actor(request)
     check_csrf(request, csrf_token)
-    state = request.app.state
-    decisions.decide(state.db, actor, record_id, decision, conditions.strip(), expires_at.strip() or None,
-                   state.keyring(), via="web")
+    if decision not in ("approve", "deny"):
+        raise ServiceError(422, "choose Approve or Deny on the record page", field="decision")
+    reviewed = _version_field(version)
+    form = {"conditions": conditions.strip(), "reason": reason.strip(), "expires_at": expires_at.strip()}
+    detail = reads.record_detail(request.app.state.db, actor, record_id)
+    if detail["latest_version"] != reviewed or (
+        content_digest and detail["versions"][-1]["content_digest"] != content_digest
+    ):
+        context = _record_context(request, actor, record_id, form=form, reviewed=reviewed)
+        return render(request, "record.html", status=409, **context)
+    if back:
+        return render(request, "record.html", **_record_context(request, actor, record_id, form=form))
+    errors = _form_errors(decision, form["reason"], form["expires_at"])
+    if errors:
+        context = _record_context(request, actor, record_id, form=form, errors=errors)
+        context["title"] = f"Please check the form · {context['title']}"
+        return render(request, "record.html", status=422, **context)
+    if confirmed != "yes":
+        latest = detail["versions"][-1]
+        item = {"id": record_id, "version": reviewed, "content_digest": latest["content_digest"],
+                "description": detail["record"].get("description"), "outcome": latest["decision"]["outcome"],
+                "production_name": _name_of(_production_names(request), detail["production"]),
+                "targets": _targets(detail["record"])}
+        verb = "Approve" if decision == "approve" else "Deny"
+        return render(request, "confirm.html", title=f"Confirm: {verb} version {reviewed}", items=[item],
+                      decision=decision, form=form, expiry_text=_expiry_text(form["expires_at"]), editable=False,
+                      action=f"/records/{quote(record_id)}/decision", errors={})
+    text = form["conditions"] if decision == "approve" else form["reason"]
+    try:
+        decisions.decide(request.app.state.db, actor, record_id, decision, text, form["expires_at"] or None,
+                       request.app.state.keyring(), via="web", reviewed_version=reviewed,
+                       content_digest=content_digest or None)
+    except decisions.StaleVersion:
+        context = _record_context(request, actor, record_id, form=form, reviewed=reviewed)
+        return render(request, "record.html", status=409, **context)
     done = "approved" if decision == "approve" else "denied"
     return RedirectResponse(f"/records/{quote(record_id)}?done={done}", status_code=303)
+
+
+def _picks(values: list[str]) -> list[tuple[str, int]]:
+    out = []
+    for value in values:
+        record_id, _, number = value.rpartition(":")
+        try:
+            out.append((record_id, int(number)))
+        except ValueError:
+            raise ServiceError(422, f"a selected request is not readable ({value!r}); reload the queue",
+                               field="pick") from None
+    return out
+
+
+@router.post("/queue/decide", name="bulk_decide")
+async def bulk_decide(request: Request) -> Response:
+    """One decision for several like requests (same production), confirmed on a page listing each."""
+    form_data = await request.form()
+    return await run_in_threadpool(_bulk_decide, request, form_data.getlist("pick"),
+                                   {k: str(form_data.get(k) or "") for k in
+                                    ("decision", "conditions", "reason", "expires_at", "confirmed", "csrf_token")})
+
+
+def _bulk_decide(request: Request, picked: list[Any], fields: dict[str, str]) -> Response:
+    actor = page_actor(request)
+    check_csrf(request, fields["csrf_token"])
+    decision = fields["decision"]
+    if decision not in ("approve", "deny"):
+        raise ServiceError(422, "choose Approve selected or Deny selected", field="decision")
+    picks = _picks([str(p) for p in picked])
+    if not picks:
+        raise ServiceError(422, "select at least one request (the Select box on each card), then choose again",
+                           field="pick")
+    waiting = {i["id"]: i for i in _waiting(request, actor)}
+    items = []
+    for record_id, number in picks:
+        item = waiting.get(record_id)
+        if item is None or item["version"] != number:
+            raise ServiceError(409, f"request {record_id} changed or was decided since you opened the queue: "
+                               "review it again", field="pick")
+        items.append(item)
+    if len({i["production"] for i in items}) > 1:
+        raise ServiceError(422, "select requests of one production for one decision", field="pick")
+    form = {"conditions": fields["conditions"].strip(), "reason": fields["reason"].strip(),
+            "expires_at": fields["expires_at"].strip()}
+    errors = _form_errors(decision, form["reason"], form["expires_at"]) if fields["confirmed"] == "yes" else {}
+    verb = "Approve" if decision == "approve" else "Deny"
+    if fields["confirmed"] != "yes" or errors:
+        return render(request, "confirm.html", status=422 if errors else 200,
+                      title=f"Confirm: {verb} {len(items)} requests", items=items, decision=decision, form=form,
+                      expiry_text=_expiry_text(form["expires_at"]), editable=True, action="/queue/decide",
+                      errors=errors)
+    results = []
+    text = form["conditions"] if decision == "approve" else form["reason"]
+    past = "approved" if decision == "approve" else "denied"
+    for item in items:
+        try:
+            decisions.decide(request.app.state.db, actor, item["id"], decision, text, form["expires_at"] or None,
+                           request.app.state.keyring(), via="web", reviewed_version=item["version"])
+            results.append({**item, "done": f"version {item['version']} {past}"})
+        except ServiceError as exc:
+            results.append({**item, "error": exc.message})
+    decided = sum(1 for r in results if not r.get("error"))
+    heading = f"{past.capitalize()} {decided} of {len(results)} requests"
+    return render(request, "bulk_result.html", title=heading, heading=heading, results=results)
 
 
 @router.post("/records/{record_id}/request", name="request_form")
@@ -275,13 +568,22 @@ def approval_download(request: Request, record_id: str, approval_id: str) -> Res
     raise ServiceError(404, f"approval {approval_id} not found")
 
 
+@router.get("/records/{record_id}/preview", name="preview_image")
+def preview_image(request: Request, record_id: str, target: str = "") -> Response:
+    actor = page_actor(request)
+    data, media_type = previews.image(request.app.state.db, actor, record_id, target)
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=300",
+                                                          "Content-Disposition": "inline"})
+
+
 @router.get("/register", name="register_index")
 def register_index(request: Request) -> Response:
     actor = page_actor(request)
     codes = actor.productions()
     if len(codes) == 1:
         return RedirectResponse(f"/register/{quote(codes[0])}", status_code=303)
-    return render(request, "register_index.html", codes=codes, title="Production registers")
+    return render(request, "register_index.html", codes=codes, names=_production_names(request),
+                  title="Production registers")
 
 
 FILTERS = ("status", "stage", "media", "q")
@@ -299,11 +601,15 @@ def register_page(
                              media or None, q or None)
     query = "&".join(f"{k}={quote(v)}" for k, v in
                      (("status", status), ("stage", stage), ("media", media), ("q", q)) if v)
+    for item in items:
+        item["target_labels"] = [target_label(*t.split(":", 1)) if ":" in t else t for t in item["targets"]]
+    production_name = _name_of(_production_names(request), production)
     return render(
-        request, "register.html", title=f"Register: {production}", production=production, items=items,
+        request, "register.html", title=f"Register: {production_name}", production=production,
+        production_name=production_name, items=items,
         filters={"status": status or "", "stage": stage or "", "media": media or "", "q": q or ""},
         statuses=RECORD_STATUSES, stages=("ideation", "previs", "temp", "final"),
-        medias=("image", "video", "audio", "voice", "text", "3d", "other"),
+        medias=MEDIAS,
         csv_url=f"/register/{quote(production)}.csv" + (f"?{query}" if query else ""),
     )
 
