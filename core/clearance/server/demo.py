@@ -78,7 +78,8 @@ def seed(config: ServerConfig) -> Seeded:
         first = str(waiting[0]["record"]["id"])
         with contextlib.suppress(ServiceError):  # e.g. declared by "approver": leave it waiting
             decisions.decide(db, approver, first, "approve", "Background use only; not in marketing material.",
-                           None, KeyRingHolder(config.keys_dir)(), via="demo")
+                             None, KeyRingHolder(config.keys_dir)(), via="demo",
+                             reviewed_version=int(waiting[0]["version"]))
     count = len(reads.queue(db, approver))
     db.dispose()
     return Seeded(production, len(stored), count, logins, tokens["artist"])
