@@ -856,3 +856,26 @@ def scenario_zip_gate(params: dict[str, Any]) -> dict[str, Any]:
     bpy.ops.clearance.untag(what="HANDLES", handles="strips:Shot010/Fog;images:matte.png;materials:SignMat")
     out["approved"] = publish_in_blender(bundled=True)
     return out
+
+
+def scenario_untagged_ai(params: dict[str, Any]) -> dict[str, Any]:
+    """Datablocks made by generative add-ons (custom properties named after them) that nobody tagged."""
+    import bpy
+
+    tmp = Path(params["tmp"])
+    ring, policy = approver_setup(tmp)
+    os.environ["CLEARANCE_POLICY"] = str(policy)
+    enable_extension()
+    build_scene(tmp)
+    bpy.data.objects["Sign"]["dream_textures_prompt"] = "a neon diner sign"
+    bpy.data.images["matte.png"]["ai_render_seed"] = 42
+    bpy.data.objects["Tree"]["plain_prop"] = 1  # not an add-on the policy lists
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp / "ai.blend"))
+    out: dict[str, Any] = {"before": publish_in_blender()}
+    select_objects([])
+    out["select"] = run_op(bpy.ops.clearance.select_untagged_ai)
+    out["selected"] = sorted(o.name for o in bpy.context.view_layer.objects if o.select_get())
+    bpy.context.window_manager.clearance_ui.preset = "mood-board"
+    out["tag"] = run_op(bpy.ops.clearance.tag_untagged_ai)
+    out["after"] = publish_in_blender()
+    return out

@@ -246,3 +246,11 @@ def test_the_built_zip_installs_into_a_bare_blender_and_gates_a_publish(tmp_path
     assert out["plugins_from"].startswith(site)
     assert "Crowd" in str(out["blocked"]["failures"].get("clearance.approval_valid")), out["blocked"]
     assert out["approved"]["failures"] == {} and out["approved"]["errors"] == [], out["approved"]
+
+
+def test_untagged_datablocks_of_generative_addons_are_found_selected_and_tagged(tmp_path: Path) -> None:
+    out = run_in_blender(tmp_path, "untagged_ai")
+    assert out["before"]["failures"].get("clearance.untagged_ai_nodes") == ["images:matte.png", "objects:Sign"]
+    assert out["select"]["result"] == ["FINISHED"] and out["selected"] == ["Sign"]
+    assert out["tag"]["result"] == ["FINISHED"], out["tag"]
+    assert "clearance.untagged_ai_nodes" not in out["after"]["failures"], out["after"]

@@ -54,3 +54,16 @@ def test_show_panel_menu_docks_the_widget(qt_app: Any, gui_nuke: Any) -> None:
     gui_nuke.menu("Nuke").findItem("Clearance/Show panel").invoke()
     pane = gui_nuke.getPaneFor("Properties.1")
     assert len(pane.panels) == 1 and type(pane.panels[0].widget).__name__ == "ClearancePanel"
+
+
+def test_panel_offers_tag_on_untagged_generative_nodes(qt_app: Any, gui_nuke: Any) -> None:
+    from clearance_nuke.panel import ClearancePanel
+
+    from clearance.hosts import nuke as host
+
+    cat = gui_nuke.nodes.CopyCat()
+    panel = ClearancePanel()
+    assert "1 untagged generative node(s): CopyCat1" in panel.summary.text()
+    panel.tag_untagged_ai()
+    assert host.is_tagged(cat) and "untagged generative" not in panel.summary.text()
+    assert panel.table.rowCount() == 1

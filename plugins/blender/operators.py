@@ -364,6 +364,45 @@ class CLEARANCE_OT_select_offending(ClearanceOperator):
         return f"Selected {len(handles)} offending item(s)"
 
 
+class CLEARANCE_OT_select_untagged_ai(ClearanceOperator):
+    """Select the datablocks generative add-ons made that carry no tag (policy hosts.ai_blender_addons)"""
+
+    bl_idname = "clearance.select_untagged_ai"
+    bl_label = "Select untagged AI datablocks"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def run(self, context: bpy.types.Context) -> str:
+        found = host.untagged_generative()
+        host.select([e.handle for e in found])
+        if not found:
+            return "Every datablock made by a generative add-on is tagged"
+        return f"Selected {len(found)} untagged AI datablock(s): {', '.join(e.label for e in found[:5])}"
+
+
+class CLEARANCE_OT_tag_untagged_ai(ClearanceOperator):
+    """Tag every untagged datablock a generative add-on made, as one use from the chosen preset"""
+
+    bl_idname = "clearance.tag_untagged_ai"
+    bl_label = "Tag untagged AI datablocks"
+
+    preset: StringProperty(name="Preset", description="Preset name (empty: the one chosen in the panel)")
+
+    def run(self, context: bpy.types.Context) -> str:
+        found = host.untagged_generative()
+        if not found:
+            return "Nothing to tag: every datablock made by a generative add-on is tagged"
+        ui = context.window_manager.clearance_ui
+        preset = self.preset or ui.preset
+        if not preset:
+            raise ClearanceError("no preset chosen: pick one in the Clearance panel (or pass preset=...)")
+        production = ui.production or os.environ.get("CLEARANCE_PRODUCTION", "")
+        handles = [e.handle for e in found]
+        record = _record_from_preset(preset, production, handles)
+        worst = tag_owners([e.owner for e in found], record, preset)
+        shown = STATUS_LABELS.get(worst.status, worst.status) if worst else ""
+        return f"Tagged {len(found)} AI datablock(s) as record {str(record.id)[:8]} ({preset}): {shown}"
+
+
 class CLEARANCE_OT_select_item(ClearanceOperator):
     """Select this item"""
 
@@ -470,6 +509,8 @@ CLASSES = (
     CLEARANCE_OT_submit,
     CLEARANCE_OT_refresh,
     CLEARANCE_OT_select_offending,
+    CLEARANCE_OT_select_untagged_ai,
+    CLEARANCE_OT_tag_untagged_ai,
     CLEARANCE_OT_select_item,
     CLEARANCE_OT_check_publish,
 )

@@ -117,6 +117,9 @@ def _draw_actions(layout: Any, context: bpy.types.Context) -> None:
     col.operator("clearance.submit", icon="EXPORT")
     col.operator("clearance.refresh", icon="FILE_REFRESH")
     col.operator("clearance.select_offending", icon="RESTRICT_SELECT_OFF")
+    row = layout.row(align=True)  # datablocks generative add-ons made, nobody tagged (hosts.ai_blender_addons)
+    row.operator("clearance.select_untagged_ai", text="Find untagged AI", icon="VIEWZOOM")
+    row.operator("clearance.tag_untagged_ai", text="Tag them", icon="ADD")
     layout.operator("clearance.check_publish", icon="CHECKBOX_HLT")
     if operators.last_publish_check:
         box = layout.box()

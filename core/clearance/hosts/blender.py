@@ -52,6 +52,8 @@ class Entry:
     deliverable: bool = False
     files: list[str] = field(default_factory=list)
     scene: str | None = None
+    ai_marker: str = ""
+    """Untagged, but made by a generative add-on (policy hosts.ai_blender_addons): what gave it away."""
 
 
 def _bpy() -> Any:
@@ -190,12 +192,32 @@ def deliverable_scenes() -> list[Any]:
     return [scene for scene in bpy.data.scenes if stored_values(scene).get("deliverable")]
 
 
-def iter_entries(*, scenes: Iterable[Any] | None = None, untagged_media: bool = True) -> Iterator[Entry]:
+def generative_addon(owner: Any, addons: Iterable[str]) -> str:
+    """What shows that a generative add-on made ``owner`` (a custom property named after the add-on's
+    module, as add-ons store their settings and prompts on the datablocks they make), or ""."""
+    try:
+        keys = list(owner.keys())
+    except (AttributeError, TypeError):  # not an ID with custom properties
+        return ""
+    modules = [m.lower() for m in addons]
+    for key in keys:
+        low = str(key).lower()
+        for module in modules:
+            if low.startswith(module):
+                return f"custom property '{key}' of the generative add-on {module}"
+    return ""
+
+
+def iter_entries(
+    *, scenes: Iterable[Any] | None = None, untagged_media: bool = True, ai_addons: Iterable[str] | None = None
+) -> Iterator[Entry]:
     """Every tagged datablock and strip, plus untagged media datablocks and strips that point at files.
 
     ``scenes`` limits objects and strips to those scenes (a render gate looks at one scene); other
-    datablocks are always read, since any scene may use them.
+    datablocks are always read, since any scene may use them. ``ai_addons``: also yield untagged
+    datablocks a generative add-on made (``Entry.ai_marker`` says how that was seen).
     """
+    addons = list(ai_addons or [])
     bpy = _bpy()
     chosen = list(bpy.data.scenes) if scenes is None else list(scenes)
     chosen_names = {scene.name for scene in chosen}
@@ -221,7 +243,8 @@ def iter_entries(*, scenes: Iterable[Any] | None = None, untagged_media: bool = 
             values = stored_values(owner, registered)
             text = _text(values.get("tag", ""))
             files = media_files(collection, owner) if collection in MEDIA_COLLECTIONS else []
-            if not text and not (untagged_media and files):
+            marker = generative_addon(owner, addons) if addons and not text else ""
+            if not text and not (untagged_media and files) and not marker:
                 continue
             if collection == "objects":
                 is_deliverable = owner.name in in_deliverable
@@ -231,7 +254,13 @@ def iter_entries(*, scenes: Iterable[Any] | None = None, untagged_media: bool = 
                 # An image or material may be used by any scene: it is in a deliverable when any scene is.
                 is_deliverable = any_deliverable
             yield Entry(
-                f"{collection}:{owner.name}", label_of(f"{collection}:{owner.name}"), owner, text, is_deliverable, files
+                f"{collection}:{owner.name}",
+                label_of(f"{collection}:{owner.name}"),
+                owner,
+                text,
+                is_deliverable,
+                files,
+                ai_marker=marker,
             )
 
     strips_registered = _registered(strip_type_name())
@@ -286,11 +315,23 @@ def record_of_tag(tag: Tag, label: str) -> UseRecord:
     return record
 
 
+def untagged_generative(addons: Iterable[str] | None = None) -> list[Entry]:
+    """Datablocks a generative add-on made that nobody tagged (policy hosts.ai_blender_addons by default)."""
+    if addons is None:
+        from clearance.hosts.status import current_policy
+
+        addons = current_policy().hosts.ai_blender_addons
+    return [e for e in iter_entries(untagged_media=False, ai_addons=addons) if e.ai_marker]
+
+
 def collect_items(*, scenes: Iterable[Any] | None = None, untagged_media: bool = True) -> list[GenAIItem]:
     """The file as GenAI items for the Pyblish validators (see clearance.items)."""
+    from clearance.hosts.status import current_policy
+
     cache: dict[str, Tag | ClearanceError] = {}
     items: list[GenAIItem] = []
-    for entry in iter_entries(scenes=scenes, untagged_media=untagged_media):
+    addons = current_policy().hosts.ai_blender_addons
+    for entry in iter_entries(scenes=scenes, untagged_media=untagged_media, ai_addons=addons):
         record: UseRecord | None = None
         error: str | None = None
         tag: Tag | None = None
@@ -308,6 +349,8 @@ def collect_items(*, scenes: Iterable[Any] | None = None, untagged_media: bool =
             extra["scene"] = entry.scene
         if tag is not None:
             extra["record_id"] = str(tag.record_id)
+        if entry.ai_marker:
+            extra["ai_node"] = entry.ai_marker
         items.append(
             GenAIItem(
                 host=HOST,

@@ -37,6 +37,7 @@ class ClearancePanel(QtWidgets.QWidget):
             ("Select && zoom", self.select_nodes),
             ("Submit", self.submit),
             ("Refresh approvals", self.refresh_approvals),
+            ("Tag untagged AI", self.tag_untagged_ai),
             ("Reload", self.reload),
         ):
             button = QtWidgets.QPushButton(label)
@@ -61,15 +62,21 @@ class ClearancePanel(QtWidgets.QWidget):
                     item.setForeground(QtGui.QBrush(colour))
                 self.table.setItem(r, c, item)
         blocking = len(self.model.blocking())
-        self.summary.setText(
-            f"{len(rows)} tagged node(s); {blocking} blocking" if rows else "No tagged node in this script."
-        )
+        untagged = self.model.untagged_ai()
+        text = f"{len(rows)} tagged node(s); {blocking} blocking" if rows else "No tagged node in this script."
+        if untagged:
+            text += f" {len(untagged)} untagged generative node(s): {', '.join(untagged[:3])} (Tag untagged AI)"
+        self.summary.setText(text)
 
     def select_nodes(self) -> None:
         self.model.select(self.selected_handles())
 
     def submit(self) -> None:
         self.model.submit(self.selected_handles() or None)
+        self.reload()
+
+    def tag_untagged_ai(self) -> None:
+        self.model.tag_untagged_ai()
         self.reload()
 
     def refresh_approvals(self) -> None:

@@ -44,6 +44,18 @@ class PanelModel:
         self._rows = rows
         return rows
 
+    def untagged_ai(self) -> list[str]:
+        """Generative nodes nobody tagged (policy hosts.ai_node_classes), by full name."""
+        from clearance.hosts.status import current_policy
+
+        return [n.fullName() for n in host.untagged_ai_nodes(current_policy().hosts.ai_node_classes)]
+
+    def tag_untagged_ai(self) -> int:
+        """The panel's "Tag untagged AI nodes": give each one a tag to fill in on its GenAI tab."""
+        count = actions.tag_untagged_ai_nodes()
+        self.reload()
+        return count
+
     def rows(self) -> list[Row]:
         return list(self._rows)
 
