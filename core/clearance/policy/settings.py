@@ -282,8 +282,8 @@ class CredentialSettings(Settings):
         json_schema_extra=stricter("true"),
     )
     families: tuple[str, ...] = Field(
-        default=("render", "plate", "delivery", "final", "comp", "editorial"),
-        description="Publish families whose files are signed on publish.",
+        default=("delivery", "final"),
+        description="Publish families whose files are signed on publish (patterns; add render, comp... as needed).",
         json_schema_extra=stricter("superset"),
     )
     composite_families: tuple[str, ...] = Field(
