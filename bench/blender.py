@@ -48,7 +48,7 @@ def trust_and_sign(work: Path) -> object:
     """A key ring, a policy trusting it (CLEARANCE_POLICY) and a fresh signed revocation list in the cache."""
     import yaml
 
-    from clearance.approvals import KeyRing
+    from clearance.approvals import KeyRing, TrustedKeys
     from clearance.cache import ApprovalCache
 
     ring = KeyRing.open(work / "keys")
@@ -57,7 +57,8 @@ def trust_and_sign(work: Path) -> object:
     policy.write_text(yaml.safe_dump({"approvals": {"trusted_keys": keys}}), encoding="utf-8")
     os.environ["CLEARANCE_POLICY"] = str(policy)
     now = datetime.now(timezone.utc)
-    ApprovalCache().store_revocations(ring.sign_document({"revocations": [], "generated_at": now.isoformat()}))
+    ApprovalCache().store_revocations(ring.sign_document({"revocations": [], "generated_at": now.isoformat()}),
+                                      TrustedKeys.from_document(ring.public_keys_document()))
     return ring
 
 

@@ -44,7 +44,7 @@ def main() -> int:
     import nuke
     import yaml
 
-    from clearance.approvals import ApprovalStatement, KeyRing
+    from clearance.approvals import ApprovalStatement, KeyRing, TrustedKeys
     from clearance.cache import ApprovalCache
     from clearance.hosts import nuke as host
     from clearance.record import UseRecord, decision_digest
@@ -57,7 +57,8 @@ def main() -> int:
     os.environ["CLEARANCE_POLICY"] = str(policy)
     now = datetime.now(timezone.utc)
     cache = ApprovalCache()
-    cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": now.isoformat()}))
+    cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": now.isoformat()}),
+                            TrustedKeys.from_document(ring.public_keys_document()))
 
     records = []
     for i in range(args.records):

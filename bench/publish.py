@@ -61,7 +61,9 @@ def main() -> int:
     )
     policy = load_policy([str(policy_file)])
     settings.use_policy(policy)
-    ApprovalCache().store_revocations({"revocations": [], "generated_at": now.isoformat()}, fetched_at=now)
+
+    ApprovalCache().store_revocations(ring.sign_document({"revocations": [], "generated_at": now.isoformat()}),
+                                      TrustedKeys.from_document(ring.public_keys_document()))
 
     base = {
         "production": "BENCH_S01", "description": "bench",

@@ -46,7 +46,7 @@ def main() -> int:
     now = datetime.now(timezone.utc)
     ring = KeyRing.open(Path(tempfile.mkdtemp()) / "keys")
     keys = TrustedKeys.from_document(ring.public_keys_document())
-    revocations = Revocations(fetched_at=now)
+    revocations = Revocations(generated_at=now, signed_by="bench")
     record = UseRecord.model_validate({"production": "BENCH", "tool": {"name": "Firefly"},
                                        "targets": [{"kind": "shot", "ref": "sh010"}]})
     target = Target(kind="shot", ref="sh010")

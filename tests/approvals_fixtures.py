@@ -53,7 +53,7 @@ def approve(
         record_id=record.id,
         record_digest=decision_digest(record),
         production=record.production if production is None else production,
-        targets=targets or [],
+        targets=targets if targets is not None else [t.key() for t in record.targets],
         approver=approver,
         issued_at=issued_at,
         expires_at=expires_at,
@@ -63,7 +63,7 @@ def approve(
 
 
 def fresh_revocations(at: datetime = NOW) -> Revocations:
-    return Revocations(revoked={}, fetched_at=at)
+    return Revocations(revoked={}, generated_at=at, signed_by="test")
 
 
 def ring_and_keys(tmp_path: Path) -> tuple[KeyRing, TrustedKeys]:

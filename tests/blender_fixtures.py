@@ -151,7 +151,7 @@ def approve(ring: Any, record: Any, approval_id: str = "APR-1") -> None:
         record_id=record.id,
         record_digest=decision_digest(record),
         production=record.production,
-        targets=[],
+        targets=[t.key() for t in record.targets],
         approver="supervisor@studio",
         issued_at=now - timedelta(minutes=1),
         expires_at=now + timedelta(days=30),
@@ -160,7 +160,10 @@ def approve(ring: Any, record: Any, approval_id: str = "APR-1") -> None:
     )
     cache = ApprovalCache()
     cache.add_approval(ring.sign(statement))
-    cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": now.isoformat()}))
+    from clearance.approvals import TrustedKeys
+
+    cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": now.isoformat()}),
+                            TrustedKeys.from_document(ring.public_keys_document()))
 
 
 # ------------------------------------------------------------------------------- in-Blender helpers

@@ -177,7 +177,8 @@ def sign(ring: KeyRing, record: UseRecord, *, expires_in: timedelta | None = tim
     now = datetime.now(timezone.utc)
     return ring.sign(ApprovalStatement(
         approval_id=f"APP-{uuid.uuid4().hex[:8]}", record_id=record.id, record_digest=decision_digest(record),
-        production=record.production, targets=targets or [], approver="sam.approver",
+        production=record.production, targets=targets if targets is not None else [t.key() for t in record.targets],
+        approver="sam.approver",
         issued_at=now - timedelta(hours=2),
         expires_at=(now + expires_in) if expires_in is not None else None,
     ))
@@ -190,7 +191,8 @@ def approvals_setup(tmp: Path, approvals: list[SignedApproval], ring: KeyRing) -
     for approval in approvals:
         (folder / f"{approval.approval_id}.json").write_text(approval.to_json(), encoding="utf-8")
     now = datetime.now(timezone.utc).isoformat()
-    (folder / "revocations.json").write_text(json.dumps({"revocations": [], "generated_at": now}), encoding="utf-8")
+    signed = ring.sign_document({"revocations": [], "generated_at": now})
+    (folder / "revocations.json").write_text(json.dumps(signed), encoding="utf-8")
     keys = ring.public_keys_document()["keys"]
     policy = tmp / "policy.yaml"
     policy.write_text(yaml.safe_dump({"approvals": {"trusted_keys": [

@@ -108,7 +108,10 @@ class Approver:
         signed = self.ring.sign(statement)
         cache = ApprovalCache()
         cache.add_approval(signed)
-        cache.store_revocations({"revocations": [], "generated_at": now.isoformat()})
+        from clearance.approvals import TrustedKeys
+
+        cache.store_revocations(self.ring.sign_document({"revocations": [], "generated_at": now.isoformat()}),
+                                TrustedKeys.from_document(self.ring.public_keys_document()))
         return signed
 
 

@@ -82,7 +82,8 @@ def approve(ring: KeyRing, record: UseRecord, *, expires_at: datetime | None = N
             issued_at: datetime | None = None, targets: list[str] | None = None) -> SignedApproval:
     statement = ApprovalStatement(
         approval_id=str(uuid.uuid4()), record_id=record.id, record_digest=decision_digest(record),
-        production=record.production, targets=targets or [], approver="sam.approver",
+        production=record.production, targets=targets if targets is not None else [t.key() for t in record.targets],
+        approver="sam.approver",
         issued_at=issued_at or NOW - timedelta(hours=1),
         expires_at=expires_at if expires_at is not None else NOW + timedelta(days=30),
     )
@@ -96,13 +97,15 @@ def write_approval(folder: Path, approval: SignedApproval) -> Path:
     return path
 
 
-def store_revocations(revoked: list[str] = (), at: datetime | None = None) -> None:  # type: ignore[assignment]
+def store_revocations(ring: KeyRing, revoked: list[str] = (), at: datetime | None = None) -> None:  # type: ignore[assignment]
+    """Cache a revocation list signed by ``ring`` (an unsigned list is refused), generated at ``at``."""
     moment = (at or NOW).isoformat()
-    ApprovalCache().store_revocations(
+    document = ring.sign_document(
         {"revocations": [{"approval_id": a, "revoked_at": moment, "reason": "withdrawn"} for a in revoked],
-         "generated_at": moment},
-        fetched_at=at or NOW,
-    )
+         "generated_at": moment})
+    from clearance.approvals import TrustedKeys
+
+    ApprovalCache().store_revocations(document, TrustedKeys.from_document(ring.public_keys_document()))
 
 
 def write_manifest(work: Path, items: list[dict[str, Any]], *, family: str = "review",

@@ -5,6 +5,8 @@ One rule for publish, the hosts, `clearance check` and `clearance approvals veri
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
@@ -22,9 +24,10 @@ from publish_fixtures import (  # noqa: F401
 )
 
 from clearance.approvals import KeyRing
-from clearance.cache import ApprovalCache, trusted_keys
+from clearance.cache import ApprovalCache
 from clearance.errors import ClearanceError
 from clearance.policy import default_policy, load_policy
+from clearance.trust import trusted_keys
 
 
 def _pin(ring: KeyRing) -> dict:
@@ -85,7 +88,7 @@ def test_publish_after_approvals_pull_passes_on_a_machine_with_no_pinned_keys(
     record = write_record(work / "records" / "sign.yaml", record_data("approval"))
     manifest = write_manifest(work, [{"name": "sh010_sign", "files": ["sh010_sign.exr"],
                                       "records": ["records/sign.yaml"]}], family="render")
-    store_revocations()
+    store_revocations(service)
     cache = ApprovalCache()
     cache.add_approval(approve(service, record))
 
@@ -98,7 +101,7 @@ def test_publish_after_approvals_pull_passes_on_a_machine_with_no_pinned_keys(
     assert main(["publish", str(manifest)]) == 0
     assert (tmp_path / "publish" / "clearance-disclosure.json").exists()
     out = capsys.readouterr().out
-    assert "warning: approver keys are trusted from the local cache" in out and "published 1 item(s)" in out
+    assert "were pinned on first use" in out and "published 1 item(s)" in out
 
     # a forged approval from another key is still refused, even with the fallback on
     rogue = KeyRing.open(tmp_path / "rogue")
@@ -108,3 +111,28 @@ def test_publish_after_approvals_pull_passes_on_a_machine_with_no_pinned_keys(
         __import__("json").dumps(rogue.public_keys_document()))  # a keys file in a folder is never trusted
     forged = run_publish(manifest, approvals=tmp_path / "approvals")
     assert "ValidateClearanceApproval" in errors(forged)
+
+
+def test_pinning_what_admin_keys_show_prints(tmp_path: Path) -> None:
+    """A TD pastes the output of `clearance admin keys show` under approvals.trusted_keys, whole or its list."""
+    import json
+
+    from clearance.cli.main import main
+
+    keys_dir = tmp_path / "service-keys"
+    ring = KeyRing.open(keys_dir)
+    ring.rotate()  # two keys: one inactive, one carrying the rotation announcement
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["admin", "keys", "show", "--keys-dir", str(keys_dir)]) == 0
+    printed = json.loads(out.getvalue())
+    assert {"created_at", "active"} <= set(printed["keys"][0]) and "announced_by" in printed["keys"][1]
+    for name, pasted in (("whole.yaml", printed), ("list.yaml", printed["keys"])):
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump({"approvals": {"trusted_keys": pasted}}))
+        trust = trusted_keys(load_policy([str(path)]))
+        assert trust.source == "policy" and set(trust.keys.key_ids()) == {k["key_id"] for k in printed["keys"]}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"approvals": {"trusted_keys": [{**printed["keys"][0], "colour": "red"}]}}))
+    with pytest.raises(ClearanceError, match="colour"):
+        load_policy([str(bad)])

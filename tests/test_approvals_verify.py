@@ -19,7 +19,7 @@ from clearance.approvals import (
     find_valid_approval,
     verify,
 )
-from clearance.record import Target
+from clearance.record import Target, decision_digest
 
 
 def check(approval: SignedApproval, record, keys: TrustedKeys, **kw):  # type: ignore[no-untyped-def]
@@ -139,13 +139,27 @@ def test_target_not_covered_is_refused(tmp_path: Path) -> None:
     assert result.code == "target_not_covered" and "shot:sh020" in result.reason
 
 
-def test_empty_targets_cover_only_the_records_targets(tmp_path: Path) -> None:
+def test_an_approval_covers_only_the_targets_it_lists(tmp_path: Path) -> None:
     ring, keys = ring_and_keys(tmp_path)
     record = make_record()
     approval = approve(ring, record)
     assert check(approval, record, keys, target=Target(kind="shot", ref="sh020")).valid
     result = check(approval, record, keys, target=Target(kind="shot", ref="sh999"))
     assert result.code == "target_not_covered"
+
+
+def test_an_approval_of_a_record_without_targets_does_not_cover_targets_added_later(tmp_path: Path) -> None:
+    """The approver saw no target; a later version naming one (same decision fields) is not covered."""
+    ring, keys = ring_and_keys(tmp_path)
+    bare = make_record(targets=[])
+    approval = approve(ring, bare, targets=[])
+    assert check(approval, bare, keys).valid
+    assert check(approval, bare, keys, target=Target(kind="node", ref="Write1")).valid
+    later = bare.model_copy(update={"targets": [Target(kind="shot", ref="sh030")]})
+    assert decision_digest(later) == decision_digest(bare)  # the attack: targets are not decision fields
+    refused = check(approval, later, keys)
+    assert refused.code == "target_not_covered" and "shot:sh030" in refused.reason
+    assert check(approval, later, keys, target=Target(kind="shot", ref="sh030")).code == "target_not_covered"
 
 
 def test_expired_and_not_yet_valid_are_refused(tmp_path: Path) -> None:
@@ -168,7 +182,7 @@ def test_revoked_is_refused(tmp_path: Path) -> None:
     revocations = Revocations(
         revoked={approval.approval_id: RevocationEntry(approval_id=approval.approval_id, revoked_at=NOW,
                                                        reason="consent withdrawn")},
-        fetched_at=NOW,
+        generated_at=NOW,
     )
     result = check(approval, record, keys, revocations=revocations)
     assert result.code == "revoked" and "consent withdrawn" in result.reason
@@ -191,14 +205,14 @@ def test_signed_revocation_list_age_comes_from_the_signed_time(tmp_path: Path) -
     ring, keys = ring_and_keys(tmp_path)
     doc = ring.sign_document({"revocations": [], "generated_at": (NOW - timedelta(days=3)).isoformat()})
     # the cache file says it was fetched just now, but the signed list is three days old
-    revocations = Revocations.from_document(doc, fetched_at=NOW, keys=keys)
+    revocations = Revocations.from_document(doc, keys=keys)
     assert revocations.signed_by == ring.active_key_id()
     record = make_record()
     assert check(approve(ring, record), record, keys, revocations=revocations).code == "revocations_stale"
     doc["revocations"] = [{"approval_id": "x", "revoked_at": NOW.isoformat()}]
     from clearance.errors import ClearanceError
 
-    with pytest.raises(ClearanceError, match="edited after signing"):
+    with pytest.raises(ClearanceError, match="badly signed"):
         Revocations.from_document(doc, keys=keys)
 
 

@@ -31,7 +31,7 @@ def test_valid_approval_makes_the_cut_deliverable(shared_data: Path, tmp_path: P
 
     blocked = cli("check", cut, "--policy", policy, "--json")
     assert blocked.code == 1
-    assert {c["approval"]["status"] for c in blocked.json()["clips"]} == {"no_approval"}
+    assert {c["approval"]["status"] for c in blocked.json()["clips"]} == {"missing"}
 
     run = cli("check", cut, "--policy", policy, "--approvals", folder, "--json", "--report", tmp_path / "r.csv")
     assert run.code == 0, run.out + run.err
@@ -63,7 +63,7 @@ def test_expired_or_untrusted_or_edited_approvals_block(shared_data: Path, tmp_p
     (folder / f"{expired.approval_id}.json").unlink()
     (folder / f"{stranger.approval_id}.json").write_text(stranger.to_json())
     run = cli("check", cut, "--policy", policy, "--approvals", folder, "--json")
-    assert run.code == 1 and run.json()["clips"][0]["approval"]["status"] == "unknown_key"
+    assert run.code == 1 and run.json()["clips"][0]["approval"]["status"] == "unverified"
 
 
 def test_approval_for_other_targets_does_not_cover_the_clip(shared_data: Path, tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_approval_for_other_targets_does_not_cover_the_clip(shared_data: Path, t
     run = cli("check", cut, "--policy", policy, "--approvals", folder, "--json")
     statuses = {c["name"]: c["approval"]["status"] for c in run.json()["clips"]}
     # the clip of shot ZZ100_504C is covered; the other clip was tagged with a target the approval lacks
-    assert statuses == {"ZZ100_504C (LAY1)": "valid", "ZZ100_507C (LAY2)": "target_not_covered"}
+    assert statuses == {"ZZ100_504C (LAY1)": "valid", "ZZ100_507C (LAY2)": "missing"}
     assert run.code == 1
 
 

@@ -44,7 +44,7 @@ def test_check_pulls_approvals_and_denials_from_the_service(
     assert clips["ZZ100_504C (LAY1)"]["approval"]["approver"] == "sam.approver"
     assert clips["ZZ100_508 (LAY2)"]["status"] == "denied"
     assert "crowd must be shot practically" in clips["ZZ100_508 (LAY2)"]["reasons"][0]
-    # offline afterwards, the pulled approval still holds; the denial needs the service to be known
+    # offline afterwards, the pulled approval still holds and the denial pulled with it is remembered
     run = cli("check", cut, "--json")
     statuses = {c["name"]: c["status"] for c in run.json()["clips"]}
-    assert statuses == {"ZZ100_504C (LAY1)": "approved", "ZZ100_508 (LAY2)": "approval_required"}
+    assert statuses == {"ZZ100_504C (LAY1)": "approved", "ZZ100_508 (LAY2)": "denied"}

@@ -47,7 +47,7 @@ def test_tag_then_check_reports_exactly_the_tagged_clips(source: str, tmp_path: 
         assert clip["status"] in {"approval_required", "notify"}
         if clip["status"] == "approval_required":
             assert clip["rules"] == ["FINAL-DELIVERABLE"] and clip["blocking"]
-            assert clip["approval"]["status"] == "no_approval"
+            assert clip["approval"]["status"] == "missing"
     assert doc["summary"]["tagged"] == len(chosen)
     assert doc["summary"]["clips"] == len(expected)
 

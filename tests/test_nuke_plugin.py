@@ -139,7 +139,7 @@ def test_render_is_refused_without_approval_and_says_why_on_the_node(fake_nuke: 
     with pytest.raises(RuntimeError) as refused:
         fake_nuke.execute(write, 1001, 1001)
     message = str(refused.value)
-    assert "Write1 may not render" in message and "Read1" in message and "no approval" in message
+    assert "Write1 may not render" in message and "Read1" in message and "never requested" in message
     assert "Request approval" in message and "not a deliverable" in message, "the refusal says what to do"
     assert "\n" not in message
     assert not (tmp_path / "out" / "comp.1001.exr").exists()

@@ -40,7 +40,7 @@ def test_blocked_then_approved_then_edited(work: Path, tmp_path: Path, capsys: p
     """The acceptance scenario: needs approval -> blocked; approved -> published; edited after -> blocked."""
     ring = KeyRing.open(tmp_path / "keys")
     policy = write_policy(tmp_path / "policy.yaml", ring)
-    store_revocations()
+    store_revocations(ring)
     manifest, record = _one(work)
     args = ["publish", str(manifest), "--policy", str(policy)]
 

@@ -44,7 +44,7 @@ def studio(tmp_path: Path, pyblish_env: Path) -> dict:  # noqa: F811
     (work / "sh010_sign.exr").write_bytes(b"not really an exr, but bytes to publish\n")
     ring = KeyRing.open(tmp_path / "keys")
     policy_path = write_policy(tmp_path / "policy.yaml", ring)
-    store_revocations()
+    store_revocations(ring)
     return {"work": work, "ring": ring, "policy": load_policy([str(policy_path)]), "policy_path": policy_path,
             "dest": tmp_path / "publish", "approvals": tmp_path / "approvals"}
 
@@ -69,7 +69,7 @@ def test_missing_approval_blocks_and_extracts_nothing(studio: dict) -> None:
     record, _, manifest = _manifest(studio)
     context = run_publish(manifest, studio["policy"])
     message = _blocked(context, studio, "ValidateClearanceApproval")
-    assert "sh010_sign" in message and "no approval is held" in message
+    assert "sh010_sign" in message and "never requested" in message
     assert "How to fix" in message and "FINAL-DELIVERABLE" in message
     assert context.data["clearance_failures"]["clearance.approval_valid"][0].record_id == str(record.id)
 
@@ -127,7 +127,7 @@ def test_revoked_approval_blocks(studio: dict) -> None:
     record, _, manifest = _manifest(studio)
     approval = approve(studio["ring"], record)
     write_approval(studio["approvals"], approval)
-    store_revocations([approval.approval_id])
+    store_revocations(studio["ring"], [approval.approval_id])
     context = run_publish(manifest, studio["policy"], studio["approvals"])
     assert "revoked" in _blocked(context, studio, "ValidateClearanceApproval")
 
@@ -338,18 +338,30 @@ def test_open_record_page_opens_each_failed_record(studio: dict, monkeypatch: py
 
 
 def test_revocations_in_the_approvals_folder(studio: dict) -> None:
-    """A revocation list shipped with --approvals adds revocations; unsigned, it cannot make a stale cache fresh."""
+    """A signed revocation list shipped with --approvals adds revocations (union with the cache); an unsigned
+    one is refused with one line naming the file, and never makes a stale cache fresh."""
     record, _, manifest = _manifest(studio)
     approval = approve(studio["ring"], record)
     write_approval(studio["approvals"], approval)
     moment = NOW.isoformat()
-    (studio["approvals"] / "revocations.json").write_text(json.dumps({
-        "revocations": [{"approval_id": approval.approval_id, "revoked_at": moment, "reason": "withdrawn"}],
-        "generated_at": moment}))
+    listed = {"revocations": [{"approval_id": approval.approval_id, "revoked_at": moment, "reason": "withdrawn"}],
+              "generated_at": moment}
+    folder_list = studio["approvals"] / "revocations.json"
+    folder_list.write_text(json.dumps(studio["ring"].sign_document(listed)))
     context = run_publish(manifest, studio["policy"], studio["approvals"])
     assert "revoked" in _blocked(context, studio, "ValidateClearanceApproval")
-    # a stale cached list stays stale next to an unsigned "fresh" empty list
-    store_revocations(at=NOW - timedelta(days=3))
-    (studio["approvals"] / "revocations.json").write_text(json.dumps({"revocations": [], "generated_at": moment}))
+    # the same list unsigned: refused, naming the file
+    folder_list.write_text(json.dumps(listed))
+    context = run_publish(manifest, studio["policy"], studio["approvals"])
+    said = [str(r["error"]) for r in context.data["results"] if r.get("error")]
+    assert any("revocations.json: the revocation list is not signed" in e for e in said), said
+    assert not (studio["dest"]).exists() or not any(studio["dest"].iterdir())
+    # a stale cached list stays stale next to an older signed empty list in the folder
+    from clearance.cache import ApprovalCache
+
+    ApprovalCache().revocations_path.unlink()
+    store_revocations(studio["ring"], at=NOW - timedelta(days=3))
+    older = {"revocations": [], "generated_at": (NOW - timedelta(days=4)).isoformat()}
+    folder_list.write_text(json.dumps(studio["ring"].sign_document(older)))
     context = run_publish(manifest, studio["policy"], studio["approvals"])
     assert "revocation list" in _blocked(context, studio, "ValidateClearanceApproval")

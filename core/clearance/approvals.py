@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import os
 import stat
 import sys
@@ -141,6 +142,7 @@ class RevocationEntry(BaseModel):
     approval_id: str
     revoked_at: datetime
     reason: str = ""
+    revoked_by: str = ""
 
     @field_validator("revoked_at")
     @classmethod
@@ -148,61 +150,71 @@ class RevocationEntry(BaseModel):
         return _utc(value)
 
 
-class Revocations(BaseModel):
-    """The revoked approvals known here, and when the list was fetched from the server.
+REFRESH_HINT = "run `clearance approvals pull` to fetch the service's signed list"
 
-    ``generated_at`` is the server's time stamp in the list; ``signed_by`` the key id when the list
-    carried a valid signature. A signed list's age is measured from ``generated_at`` (an edited cache
-    file cannot make it look fresh); an unsigned one from ``fetched_at``.
+
+class Revocations(BaseModel):
+    """The revoked approvals known here: the union of every signed revocation list accepted.
+
+    A list counts only when a trusted key signed it (``from_document`` refuses anything else), and its
+    age is its signed ``generated_at``: a local file's own time stamps are never believed. Lists only
+    accumulate (``union``): a revocation once seen is never forgotten, whatever a later, older or
+    truncated list says.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     revoked: dict[str, RevocationEntry] = Field(default_factory=dict)
-    fetched_at: datetime | None = None
-    generated_at: datetime | None = None
+    generated_at: datetime | None = Field(default=None, description="The newest signed list's generated_at.")
     signed_by: str | None = None
 
-    @field_validator("fetched_at", "generated_at")
+    @field_validator("generated_at")
     @classmethod
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         return _utc(value)
 
     @classmethod
-    def from_document(
-        cls,
-        data: Any,
-        *,
-        fetched_at: datetime | None = None,
-        keys: TrustedKeys | None = None,
-        source: str = "revocations",
-    ) -> Revocations:
-        """Read the GET /api/v1/revocations body ``{"revocations": [...], "generated_at": ...}``.
+    def from_document(cls, data: Any, *, keys: TrustedKeys, source: str = "revocations") -> Revocations:
+        """Read a signed GET /api/v1/revocations body ``{"revocations": [...], "generated_at", "signature"}``.
 
-        When ``keys`` is given and the document carries a ``signature``, the signature must be valid.
+        Refused (ClearanceError naming ``source``) unless a key in ``keys`` signed exactly this list and it
+        says when it was generated.
         """
-        if not isinstance(data, dict) or not isinstance(data.get("revocations"), list):
-            raise ClearanceError(f"{source}: expected an object with a `revocations` list (GET /api/v1/revocations)")
-        signed_by = None
-        if keys is not None and "signature" in data:
-            check = verify_document(data, keys)
-            if not check.valid:
-                raise ClearanceError(f"{source}: {check.reason}")
-            signed_by = check.key_id
+        if not isinstance(data, Mapping) or not isinstance(data.get("revocations"), list):
+            raise ClearanceError(f"{source}: not a revocation list (expected the signed GET /api/v1/revocations "
+                                 f"document); {REFRESH_HINT}")
+        if "signature" not in data:
+            raise ClearanceError(f"{source}: the revocation list is not signed, so it is refused; {REFRESH_HINT}")
+        check = verify_document(data, keys)
+        if not check.valid:
+            why = ("signed by an untrusted key " + str(check.key_id) if check.code == "unknown_key"
+                   else "badly signed (edited or truncated after signing)")
+            raise ClearanceError(f"{source}: the revocation list is {why}, so it is refused; {REFRESH_HINT}")
         try:
             entries = [RevocationEntry.model_validate(e) for e in data["revocations"]]
             generated = _utc(Revocations.model_validate({"generated_at": data.get("generated_at")}).generated_at)
         except ValidationError as exc:
             raise ClearanceError(describe_validation_error(exc, source)) from None
-        return cls(
-            revoked={e.approval_id: e for e in entries},
-            fetched_at=fetched_at or generated or now_utc(),
-            generated_at=generated,
-            signed_by=signed_by,
-        )
+        if generated is None:
+            raise ClearanceError(f"{source}: the revocation list does not say when it was generated; {REFRESH_HINT}")
+        return cls(revoked={e.approval_id: e for e in entries}, generated_at=generated, signed_by=check.key_id)
 
     def as_of(self) -> datetime | None:
-        return self.generated_at if self.signed_by and self.generated_at else self.fetched_at
+        return self.generated_at
+
+    def union(self, other: Revocations | None) -> Revocations:
+        """Every revocation either list holds; as fresh as the fresher of the two."""
+        if other is None:
+            return self
+        merged = {**other.revoked, **self.revoked}
+        newer = self if _newer_or_same(self.generated_at, other.generated_at) else other
+        return Revocations(revoked=merged, generated_at=newer.generated_at, signed_by=newer.signed_by)
+
+
+def _newer_or_same(a: datetime | None, b: datetime | None) -> bool:
+    if a is None:
+        return b is None
+    return b is None or a >= b
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,7 +431,13 @@ class KeyRing:
             self._load()
 
     def rotate(self) -> str:
-        """Make a new key the active one. Old keys stay so their approvals still verify. Returns its id."""
+        """Make a new key the active one. Old keys stay so their approvals still verify. Returns its id.
+
+        The previous active key signs an announcement of the new one (``<file>.announce.json``, served in
+        the keys document as ``announced_by``), so clients that pinned the old key accept the new one
+        without anyone re-pinning by hand.
+        """
+        previous = self._order[-1] if self._order else None
         key = Ed25519PrivateKey.generate()
         raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         kid = key_id_for(raw)
@@ -435,6 +453,11 @@ class KeyRing:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if previous is not None:
+            announcement = rotation_announcement(kid, raw, previous)
+            signature = _b64(self._private[previous].sign(canonical_json(announcement)))
+            note = {"key_id": previous, "signature": signature}
+            atomic_text(self.directory / f"{created}-{kid}{ANNOUNCE_SUFFIX}", json.dumps(note, indent=2) + "\n")
         os.replace(temp, final)
         self._load()
         return kid
@@ -471,9 +494,57 @@ class KeyRing:
         self._refresh()
         return TrustedKeys(self._public[k] for k in self._order)
 
+    def announcements(self) -> dict[str, dict[str, str]]:
+        """Key id -> ``{"key_id": previous key, "signature"}``: each rotation, signed by the key it replaced."""
+        found: dict[str, dict[str, str]] = {}
+        for path in sorted(self.directory.glob(f"*{ANNOUNCE_SUFFIX}")):
+            kid = path.name[: -len(ANNOUNCE_SUFFIX)].rsplit("-", 1)[-1]
+            try:
+                note = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                continue  # a damaged announcement only means clients ask before trusting the new key
+            if isinstance(note, dict) and all(isinstance(note.get(k), str) for k in ("key_id", "signature")):
+                found[kid] = {"key_id": note["key_id"], "signature": note["signature"]}
+        return found
+
     def public_keys_document(self) -> dict[str, Any]:
-        """The GET /api/v1/keys body: every key, oldest first, the active one marked ``active: true``."""
-        return self.public_keys().document()
+        """The GET /api/v1/keys body: every key, oldest first, the active one marked ``active: true``; a key
+        made by ``rotate`` carries ``announced_by``, the previous key's signature over it."""
+        document = self.public_keys().document()
+        notes = self.announcements()
+        for entry in document["keys"]:
+            if entry["key_id"] in notes:
+                entry["announced_by"] = notes[entry["key_id"]]
+        return document
+
+
+ANNOUNCE_SUFFIX = ".announce.json"
+
+
+def rotation_announcement(key_id: str, public_raw: bytes, previous_key_id: str) -> dict[str, str]:
+    """What the previous key signs when a key is rotated: "key ``key_id`` succeeds me"."""
+    return {"kind": "clearance.key-rotation", "key_id": key_id, "public_key": _b64(public_raw),
+            "previous_key_id": previous_key_id}
+
+
+def announcement_holds(entry: Mapping[str, Any], info: PublicKeyInfo, by: PublicKeyInfo) -> bool:
+    """Did key ``by`` sign the rotation announcement carried by keys-document ``entry`` for key ``info``?"""
+    note = entry.get("announced_by")
+    if not isinstance(note, Mapping) or note.get("key_id") != by.key_id or not isinstance(note.get("signature"), str):
+        return False
+    try:
+        signature = _unb64(note["signature"])
+        by.key.verify(signature, canonical_json(rotation_announcement(info.key_id, info.raw, by.key_id)))
+    except (binascii.Error, ValueError, UnicodeEncodeError, InvalidSignature):
+        return False
+    return True
+
+
+def atomic_text(path: Path, text: str) -> None:
+    """Write a small file so a reader sees the old or the new content, never half of it."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
 
 
 def _created_iso(stamp: str) -> str | None:
@@ -517,6 +588,21 @@ def signature_problem(approval: SignedApproval, keys: TrustedKeys) -> str | None
     return _check_signature(approval, info)
 
 
+def uncovered_targets(approved: Iterable[str], targets: Iterable[Target], target: Target | None) -> list[str]:
+    """The targets an approval listing ``approved`` does not cover: ``target``, or else every target of the record.
+
+    An approval covers exactly the targets it lists. One listing none was given for a record with no
+    targets: it covers that record wherever it is used while the record names no target, and no target
+    added later (the approver never saw it).
+    """
+    listed = set(approved)
+    named = [t.key() for t in targets]
+    if not listed and not named:
+        return []
+    wanted = [target.key()] if target is not None else named
+    return [key for key in wanted if key not in listed]
+
+
 def verify(
     approval: SignedApproval,
     record: UseRecord,
@@ -528,6 +614,7 @@ def verify(
     now: datetime | None = None,
     max_revocation_age: timedelta | None = None,
     record_digest: str | None = None,
+    check_targets: bool = True,
 ) -> Verification:
     """Check one approval for one record offline. The first failing check gives the one-line reason.
 
@@ -564,12 +651,11 @@ def verify(
     digest = record_digest or decision_digest(record)
     if st.record_digest != digest:
         return _refuse("record_edited", "the record was edited after approval: re-request approval", approval, kid)
-    if target is not None:
-        key = target.key()
-        covered = st.targets if st.targets else [t.key() for t in record.targets]
-        if (st.targets or record.targets) and key not in covered:
-            return _refuse("target_not_covered", f"the approval does not cover target {key} "
-                           f"(it covers {', '.join(covered)}): request approval for it", approval, kid)
+    uncovered = uncovered_targets(st.targets, record.targets, target) if check_targets else []
+    if uncovered:
+        what = ", ".join(st.targets) if st.targets else "only the record as it was, with no targets"
+        return _refuse("target_not_covered", f"the approval does not cover target {', '.join(uncovered)} "
+                       f"(it covers {what}): request approval for it", approval, kid)
     moment = _utc(now) or now_utc()
     if st.issued_at - CLOCK_SKEW > moment:
         return _refuse("not_yet_valid", f"the approval is not valid yet (issued {st.issued_at.isoformat()}): "

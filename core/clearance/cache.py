@@ -3,8 +3,9 @@
 Validators and hosts read it offline. Layout under ``clearance.paths.cache_dir()``::
 
     approvals/<record_id>/<approval_id>.json   one signed approval each, verbatim
-    keys.json                                  the GET /api/v1/keys document (+ fetched_at)
-    revocations.json                           {"fetched_at", "server", "document": GET /api/v1/revocations}
+    keys.json                                  the keys pinned on first use (GET /api/v1/keys + server)
+    revocations.json                           {"server", "documents": [signed GET /api/v1/revocations]}
+    records/<record_id>.json                   the service's view of a record (status, requests, denials)
 
 Every write goes to a temporary file first and is moved into place, so a reader never sees half a file.
 """
@@ -20,13 +21,14 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from clearance.approvals import Revocations, SignedApproval, TrustedKeys, now_utc, parse_approval
+from clearance.approvals import REFRESH_HINT, Revocations, SignedApproval, TrustedKeys, now_utc, parse_approval
 from clearance.documents import load_json
 from clearance.errors import ClearanceError
 from clearance.paths import cache_dir
 
 KEYS_FILE = "keys.json"
 REVOCATIONS_FILE = "revocations.json"
+FACTS_DIR = "records"
 APPROVALS_DIR = "approvals"
 
 
@@ -112,8 +114,8 @@ class ApprovalCache:
     def load_folder(self, path: str | Path) -> list[SignedApproval]:
         """Add a folder of approval JSON files (``--approvals DIR``), searched recursively.
 
-        ``keys.json`` and ``revocations.json`` in it are not approvals and are left to
-        :meth:`keys_in` / :meth:`revocations_in`. A file that is not a signed approval is bad input.
+        ``keys.json`` (never trusted) and ``revocations.json`` (see :func:`revocations_in`) in it are not
+        approvals. A file that is not a signed approval is bad input.
         """
         folder = Path(path)
         if not folder.is_dir():
@@ -140,14 +142,25 @@ class ApprovalCache:
     def keys_path(self) -> Path:
         return self.root / KEYS_FILE
 
-    def store_keys(self, document: dict[str, Any], fetched_at: datetime | None = None) -> Path:
+    def store_keys(self, document: dict[str, Any], fetched_at: datetime | None = None,
+                   server: str | None = None) -> Path:
+        """Write the pinned keys (see ``clearance.trust.pin_keys``, the only caller that decides what to pin)."""
         TrustedKeys.from_document(document, "server keys document")  # refuse to cache a malformed one
-        body = {**document, "fetched_at": (fetched_at or now_utc()).isoformat()}
+        body = {**document, "server": server, "fetched_at": (fetched_at or now_utc()).isoformat()}
         atomic_write(self.keys_path, json.dumps(body, indent=2) + "\n")
         return self.keys_path
 
+    def keys_document(self) -> dict[str, Any] | None:
+        """The pinned keys document as stored (None when nothing was pinned yet)."""
+        if not self.keys_path.exists():
+            return None
+        from clearance.documents import load_document
+
+        data = load_document(self.keys_path).data
+        return data if isinstance(data, dict) else None
+
     def keys(self) -> TrustedKeys:
-        """The keys pulled from the server (empty when never pulled). Trust them only if the policy says so."""
+        """The keys pinned on first use (empty when never pulled). Trust them only if the policy says so."""
         if not self.keys_path.exists():
             return TrustedKeys()
         return TrustedKeys.from_file(self.keys_path)
@@ -158,90 +171,101 @@ class ApprovalCache:
     def revocations_path(self) -> Path:
         return self.root / REVOCATIONS_FILE
 
-    def store_revocations(
-        self, document: dict[str, Any], fetched_at: datetime | None = None, server: str | None = None
-    ) -> Path:
-        Revocations.from_document(document, source="server revocation list")
-        body = {"fetched_at": (fetched_at or now_utc()).isoformat(), "server": server, "document": document}
+    def store_revocations(self, document: dict[str, Any], keys: TrustedKeys, server: str | None = None) -> bool:
+        """Add a signed revocation list to the held ones. Refuses (ClearanceError) an unsigned or badly signed
+        list; returns False when it was ignored because it is older than the newest held and adds nothing."""
+        incoming = Revocations.from_document(document, keys=keys, source=f"revocation list from {server or 'input'}")
+        held = [(doc, rev) for doc, rev in self._revocation_documents(keys) if rev is not None]
+        newest = max((rev.generated_at for _doc, rev in held if rev.generated_at), default=None)
+        known = set().union(*(rev.revoked for _doc, rev in held)) if held else set()
+        if newest is not None and incoming.generated_at is not None and incoming.generated_at < newest \
+                and set(incoming.revoked) <= known:
+            return False
+        kept = [(document, incoming)]
+        # A list whose every revocation another kept list also holds, and which is not the newest, adds nothing.
+        for doc, rev in sorted(held, key=lambda pair: pair[1].generated_at or datetime.min.replace(tzinfo=timezone.utc),
+                               reverse=True):
+            covered = set().union(*(r.revoked for _d, r in kept))
+            if not set(rev.revoked) <= covered:
+                kept.append((doc, rev))
+        body = {"server": server, "documents": [doc for doc, _rev in kept]}
         atomic_write(self.revocations_path, json.dumps(body, indent=2) + "\n")
-        return self.revocations_path
+        return True
 
-    def revocations(self, keys: TrustedKeys | None = None) -> Revocations | None:
-        """The cached list, or None when none was pulled (verification then refuses).
+    def _revocation_documents(self, keys: TrustedKeys) -> list[tuple[dict[str, Any], Revocations | None]]:
+        path = self.revocations_path
+        if not path.exists() and not path.is_symlink():  # a dangling or looping link is a problem, not "none"
+            return []
+        try:
+            wrapper = load_json(path, what="a revocation list")
+        except ClearanceError as exc:
+            self.problems.append(f"unreadable revocation list refused ({exc}); {REFRESH_HINT}")
+            return []
+        if isinstance(wrapper, dict) and isinstance(wrapper.get("documents"), list):
+            documents = wrapper["documents"]
+        elif isinstance(wrapper, dict) and "document" in wrapper:  # written by Clearance 0.1
+            documents = [wrapper["document"]]
+        else:
+            documents = [wrapper]
+        out: list[tuple[dict[str, Any], Revocations | None]] = []
+        for index, document in enumerate(documents):
+            where = str(path) if len(documents) == 1 else f"{path} (list {index + 1})"
+            try:
+                out.append((document, Revocations.from_document(document, keys=keys, source=where)))
+            except ClearanceError as exc:
+                self.problems.append(str(exc))
+                out.append((document, None))
+        return out
 
-        With ``keys``, a signed list must carry a valid signature: a damaged or edited cache counts as
-        no list at all (and a problem is noted).
+    def revocations(self, keys: TrustedKeys) -> Revocations | None:
+        """The union of the held lists that a trusted key signed, or None when there is none.
+
+        A list that is unsigned, badly signed or signed by an untrusted key is refused with a problem
+        naming the file: it counts as no list at all (approvals are then unverified), never as a pass.
         """
-        return _read_revocations(self.revocations_path, keys, self.problems)
+        merged: Revocations | None = None
+        for _document, revocations in self._revocation_documents(keys):
+            if revocations is not None:
+                merged = revocations if merged is None else merged.union(revocations)
+        return merged
 
-    def fetched_at(self) -> datetime | None:
-        rev = self.revocations()
-        return rev.fetched_at if rev else None
+    # ------------------------------------------------------- the service's view
 
+    def _facts_path(self, record_id: UUID | str) -> Path:
+        return self.root / FACTS_DIR / f"{_safe_name(str(record_id), 'record id')}.json"
 
-def _read_revocations(path: Path, keys: TrustedKeys | None, problems: list[str]) -> Revocations | None:
-    if not path.exists() and not path.is_symlink():  # a dangling or looping link is a problem, not "none"
-        return None
-    try:
-        wrapper = load_json(path, what="a revocation list")
-        if isinstance(wrapper, dict) and "document" in wrapper:
-            document, fetched = wrapper["document"], wrapper.get("fetched_at")
-        else:  # a bare GET /api/v1/revocations body, e.g. saved by hand next to --approvals files
-            document, fetched = wrapper, None
-        if isinstance(fetched, str):
-            fetched_at = datetime.fromisoformat(fetched.replace("Z", "+00:00"))
-        elif isinstance(document, dict) and document.get("generated_at"):
-            fetched_at = None  # from_document falls back to the list's own generated_at
-        else:  # no time stamp at all: the file's age is the best evidence, never "now"
-            fetched_at = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-        return Revocations.from_document(document, fetched_at=fetched_at, keys=keys, source=str(path))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError, ClearanceError) as exc:
-        problems.append(f"{path}: unusable revocation list ({exc}); run `clearance approvals pull`")
-        return None
+    def store_facts(self, record_id: UUID | str, facts: dict[str, Any]) -> None:
+        """What the service said of a record (status, versions, requests, denials): unsigned, so it may only
+        explain or tighten a standing (waiting since, denied by), never let anything out."""
+        atomic_write(self._facts_path(record_id), json.dumps(facts, indent=2, default=str) + "\n")
 
-
-def revocations_in(folder: str | Path, keys: TrustedKeys | None = None) -> Revocations | None:
-    """A revocations.json shipped in an ``--approvals`` folder, if there is one."""
-    problems: list[str] = []
-    found = _read_revocations(Path(folder) / REVOCATIONS_FILE, keys, problems)
-    if problems:
-        raise ClearanceError(problems[0])
-    return found
+    def facts(self, record_id: UUID | str) -> dict[str, Any] | None:
+        path = self._facts_path(record_id)
+        if not path.exists() and not path.is_symlink():
+            return None
+        try:
+            data = load_json(path, what="a record status")
+        except ClearanceError as exc:
+            self.problems.append(f"damaged record status skipped ({exc}); run `clearance approvals pull`")
+            return None
+        return data if isinstance(data, dict) else None
 
 
-def keys_in(folder: str | Path) -> TrustedKeys:
-    """A keys.json shipped in an ``--approvals`` folder (empty when there is none)."""
-    path = Path(folder) / KEYS_FILE
-    return TrustedKeys.from_file(path) if path.exists() else TrustedKeys()
+def revocations_in(folder: str | Path, keys: TrustedKeys) -> Revocations | None:
+    """A revocations.json shipped in an ``--approvals`` folder: it must be signed by a trusted key.
 
-
-class KeyTrust:
-    """The approver keys a check may trust, and a warning when they were not pinned by the policy."""
-
-    def __init__(self, keys: TrustedKeys, warning: str | None = None) -> None:
-        self.keys = keys
-        self.warning = warning
-
-
-def trusted_keys(policy: Any, cache: ApprovalCache | None = None) -> KeyTrust:
-    """Which approver keys count, the same for publish, hosts, `clearance check` and `approvals verify`.
-
-    Keys the policy pins (``approvals.trusted_keys``, ``approvals.keys_file``) are the studio's trust
-    anchor: when there are any, nothing else is trusted. A policy that pins none falls back to the keys
-    `clearance approvals pull` fetched from the service (``approvals.trust_pulled_keys``, on by default), so
-    a fresh machine can check approvals offline; every check then says so. A keys file found in an
-    approvals folder is never trusted: anyone could have put it there.
+    Refused with one line naming the file otherwise (a list anyone could drop there must not hide a
+    revocation or make a stale cache look fresh).
     """
-    settings = policy.approvals
-    pinned = TrustedKeys.from_policy(policy)
-    if len(pinned) or settings.keys_file or not settings.trust_pulled_keys:
-        return KeyTrust(pinned)
-    cache = cache or ApprovalCache()
-    pulled = cache.keys()
-    if not len(pulled):
-        return KeyTrust(pinned)
-    return KeyTrust(
-        pulled,
-        f"approver keys are trusted from the local cache ({cache.keys_path}), as pulled from the service; "
-        "pin them in the studio policy (approvals.trusted_keys) so nobody can swap them",
-    )
+    path = Path(folder) / REVOCATIONS_FILE
+    if not path.exists() and not path.is_symlink():
+        return None
+    cache = ApprovalCache(Path(folder))
+    documents = cache._revocation_documents(keys)
+    if cache.problems:
+        raise ClearanceError(cache.problems[0])
+    merged: Revocations | None = None
+    for _document, revocations in documents:
+        if revocations is not None:
+            merged = revocations if merged is None else merged.union(revocations)
+    return merged

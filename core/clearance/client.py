@@ -31,6 +31,7 @@ from clearance.cache import ApprovalCache
 from clearance.errors import ClearanceError
 from clearance.outbox import Outbox, OutboxEntry
 from clearance.record import UseRecord, content_digest
+from clearance.trust import PinResult
 
 API = "/api/v1"
 CONNECT_TIMEOUT_S = 5.0
@@ -140,6 +141,9 @@ class PullReport:
     revocations: int = 0
     missing: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    pinned: list[str] = field(default_factory=list)
+    announced: list[str] = field(default_factory=list)
+    first_use: bool = False
 
 
 def normalize_server(server: str) -> str:
@@ -321,12 +325,12 @@ class DisclosureClient:
         out: dict[str, Any] = {"outbox": self.outbox.path.as_posix(), "server": self.server}
         if record_id is None:
             out["counts"] = self.outbox.counts()
-            out["entries"] = [_entry_view(e) for e in self.outbox.entries() if e.state != "sent"]
+            out["entries"] = [_entry_view(e) for e in self.outbox.entries(superseded=False) if e.state != "sent"]
             return out
-        out["entries"] = [_entry_view(e) for e in self.outbox.entries(str(record_id))]
+        out["entries"] = [_entry_view(e) for e in self.outbox.entries(str(record_id), superseded=False)]
         if self.server:
             try:
-                out["server_record"] = self.server_record(record_id)
+                out["server_record"] = self.record_facts(record_id)
                 out["url"] = self.record_url(record_id)
             except ClientError as exc:
                 out["server_error"] = str(exc)
@@ -391,24 +395,69 @@ class DisclosureClient:
                 return ids
 
     def refresh_revocations(self, keys: TrustedKeys) -> Revocations:
-        """Fetch the service's revocation list now, check its signature with ``keys`` and cache it."""
-        fetched = now_utc()
+        """Fetch the service's revocation list now and add it to the held ones (union).
+
+        Refused (ClearanceError naming the service) when it is not signed by a key in ``keys``: a service
+        that answers an unsigned or re-signed list is not believed, and nothing is cached.
+        """
         document = self.request("GET", "/revocations")
-        revocations = Revocations.from_document(document, keys=keys, source=f"{self.server}{API}/revocations")
-        self.cache.store_revocations(document, fetched, self.server)
-        return revocations
+        source = f"{self.server}{API}/revocations"
+        if not isinstance(document, dict):
+            raise ClearanceError(f"{source}: not a revocation list")
+        Revocations.from_document(document, keys=keys, source=source)
+        self.cache.store_revocations(document, keys, self.server)
+        merged = self.cache.revocations(keys)
+        assert merged is not None
+        return merged
+
+    def refresh_keys(self, *, accept_new: bool = False) -> PinResult:
+        """Fetch GET /api/v1/keys and pin them (first use) or accept announced rotations (``clearance.trust``)."""
+        from clearance.trust import pin_keys
+
+        document = self.request("GET", "/keys")
+        if not isinstance(document, dict):
+            raise ClearanceError(f"{self.server}{API}/keys: not a keys document")
+        return pin_keys(self.cache, document, self.server, accept_new=accept_new)
+
+    def record_facts(self, record_id: object) -> dict[str, Any]:
+        """The service's view of one record (status, versions, requests, denials, approvals), cached for
+        standings: who asked and when, who denied and why, who revoked."""
+        view = self.server_record(record_id)
+        facts = {key: view.get(key) for key in ("id", "production", "status", "latest_version", "versions",
+                                               "requests", "denials")}
+        facts["versions"] = [{k: v.get(k) for k in ("version", "decision_digest", "content_digest", "submitted_at",
+                                                    "submitted_by", "record")}
+                             for v in view.get("versions") or [] if isinstance(v, dict)]
+        facts["approvals"] = [{k: a.get(k) for k in ("approval_id", "version", "issued_at", "revoked_at",
+                                                     "revocation_reason", "revoked_by")}
+                              for a in view.get("approvals") or [] if isinstance(a, dict)]
+        facts["server"] = self.server
+        facts["fetched_at"] = now_utc().isoformat()
+        self.cache.store_facts(str(record_id), facts)
+        return view
 
     def pull_approvals(
-        self, record_ids: Iterable[object] | None = None, *, production: str | None = None
+        self, record_ids: Iterable[object] | None = None, *, production: str | None = None,
+        accept_new_keys: bool = False,
     ) -> PullReport:
         """Fetch the keys, the revocation list and approvals: of the given records, else of every record
         this machine knows (outbox and cache); ``production`` adds every approved record of a production
-        (an editor checking a timeline from several vendors, a farm node)."""
+        (an editor checking a timeline from several vendors, a farm node).
+
+        Keys are pinned on first use; a changed key set is refused (ClearanceError naming the old and new
+        fingerprints) unless ``accept_new_keys`` or the service announced the rotation.
+        """
+        from clearance.trust import load_trust
+
         report = PullReport()
-        fetched = now_utc()
-        keys_doc = self.request("GET", "/keys")
-        self.cache.store_keys(keys_doc, fetched)
-        keys = TrustedKeys.from_document(keys_doc, f"{self.server}{API}/keys")
+        pin = self.refresh_keys(accept_new=accept_new_keys)
+        if pin.refused:
+            raise ClearanceError(pin.refused)
+        report.pinned, report.announced, report.first_use = pin.pinned, pin.announced, pin.first_use
+        from clearance.policy import load_policy
+
+        trust = load_trust(load_policy(None), cache=self.cache)
+        keys = trust.keys
         report.keys = len(keys)
         report.revocations = len(self.refresh_revocations(keys).revoked)
         wanted = {str(r) for r in record_ids} if record_ids is not None else (
@@ -419,6 +468,7 @@ class DisclosureClient:
         for record_id in sorted(wanted):
             try:
                 approvals = self.approvals(record_id)
+                self.record_facts(record_id)
             except ClientError as exc:
                 if exc.status == 404:
                     report.missing.append(record_id)
@@ -430,7 +480,7 @@ class DisclosureClient:
                     # kept anyway: verification refuses it with the reason; the person pulling should know now
                     report.problems.append(
                         f"approval {approval.approval_id} of record {record_id} does not verify against the "
-                        "service's own keys: tell the service's admin"
+                        "trusted keys: tell the service's admin"
                     )
             held = {a.approval_id for a in self.cache.approvals_for(record_id)}
             report.new += sum(a.approval_id not in held for a in approvals)

@@ -74,6 +74,13 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
+_SUPERSEDED = (
+    "entries.state != 'sent' AND entries.permanent = 1 AND EXISTS (SELECT 1 FROM entries AS later "
+    "WHERE later.record_id = entries.record_id AND later.state = 'sent' AND later.created_at > entries.created_at)"
+)
+"""A refused submission that a later version of the same record, sent since, made moot."""
+
+
 class OutboxEntry(BaseModel):
     record_id: str
     content_digest: str
@@ -259,8 +266,13 @@ class Outbox:
             ).fetchone()
         return _row_entry(row) if row else None
 
-    def entries(self, record_id: str | None = None, state: str | None = None) -> list[OutboxEntry]:
+    def entries(
+        self, record_id: str | None = None, state: str | None = None, *, superseded: bool = True
+    ) -> list[OutboxEntry]:
+        """Entries in creation order; ``superseded=False`` leaves out refusals a later sent version replaced."""
         sql, params = "SELECT * FROM entries WHERE 1=1", []
+        if not superseded:
+            sql += f" AND NOT ({_SUPERSEDED})"
         if record_id is not None:
             sql += " AND record_id = ?"
             params.append(str(record_id))
@@ -277,10 +289,12 @@ class Outbox:
             return [r[0] for r in self._db.execute("SELECT DISTINCT record_id FROM entries ORDER BY record_id")]
 
     def counts(self) -> dict[str, int]:
+        """Entries by state; a refusal superseded by a later version of the same record that was sent is
+        not counted (it needs no fix any more)."""
         out = {"queued": 0, "sent": 0, "failed": 0, "needs_fix": 0}
         with self._lock:
             rows = self._db.execute(
-                "SELECT state, permanent, COUNT(*) FROM entries GROUP BY state, permanent"
+                f"SELECT state, permanent, COUNT(*) FROM entries WHERE NOT ({_SUPERSEDED}) GROUP BY state, permanent"
             ).fetchall()
         for row in rows:
             out[row[0]] += row[2]

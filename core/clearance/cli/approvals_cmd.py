@@ -1,10 +1,8 @@
 """`clearance approvals pull|verify|list|sign-overlay`: signed approvals for offline checks.
 
-verify exits 0 when the approval is valid, 1 with the reason when it is not, 2 for bad input.
-Revocations: a list given with --revocations; else, when a service is configured and answers, its current
-list (so a revocation made a minute ago counts); else the cached one. With none at all, verify warns "not
-checked" and still exits 0 when everything else holds; --require-revocations makes a missing or stale list a
-refusal, as publish does.
+verify exits 0 when the approval is valid, 1 with the reason when it is not, 2 for bad input. It judges
+exactly as publish does (``clearance.standing``): trusted keys, a signed revocation list no older than the
+policy's limit (refreshed from the service when one answers), coverage, expiry. Nothing is "not checked".
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +21,13 @@ from clearance.approvals import (
     KeyRing,
     Revocations,
     TrustedKeys,
-    now_utc,
     parse_approval,
     sign_overlay,
-    verify,
 )
-from clearance.cache import ApprovalCache, _read_revocations, trusted_keys
 from clearance.documents import load_document
 from clearance.errors import ClearanceError
 from clearance.record import Target, load_record
+from clearance.standing import when_relative
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     pull = inner.add_parser("pull", help="fetch approvals, revocations and keys from the service into the cache",
                             description="Fetch the service's keys, its revocation list and the approvals of every "
                             "record in this machine's outbox and cache (or of the given records).")
+    pull.add_argument("records", nargs="*", metavar="RECORD",
+                      help="record files (YAML/JSON) or record ids to pull, also ones this machine never submitted")
     pull.add_argument("--record", action="append", default=[], metavar="ID", help="only this record (repeatable)")
+    pull.add_argument("--accept-new-keys", action="store_true",
+                      help="accept the service's keys although they differ from the keys pinned here (after "
+                      "checking with the studio's admin that it changed its keys)")
     pull.add_argument("--production", metavar="CODE",
                       help="every approved record of this production (e.g. to check a whole timeline)")
     pull.add_argument("--server", help="the disclosure service URL (default: $CLEARANCE_SERVER)")
@@ -62,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ver.add_argument("--production", help="check that the approval is for this production")
     ver.add_argument("--revocations", metavar="FILE", help="a revocation list (default: the cache)")
     ver.add_argument("--require-revocations", action="store_true",
-                     help="refuse when no current revocation list is available (as publish validators do)")
+                     help="kept for scripts: a missing or stale revocation list is always a refusal now")
     ver.add_argument("--offline", action="store_true",
                      help="do not refresh the revocation list from the service; use the cached one")
     ver.add_argument("--server", help="the disclosure service URL (default: $CLEARANCE_SERVER, else the policy's)")
@@ -97,12 +98,37 @@ def _policy(paths: list[str] | None):  # type: ignore[no-untyped-def]
     return load_policy(paths)
 
 
+def _record_ids(values: list[str]) -> list[str]:
+    """Record ids from ids or record files (a file that exists is read; anything else must be an id)."""
+    from uuid import UUID
+
+    ids = []
+    for value in values:
+        if Path(value).is_file():
+            ids.append(str(load_record(value).id))
+            continue
+        try:
+            ids.append(str(UUID(value)))
+        except ValueError:
+            raise ClearanceError(f"{value}: neither a record file nor a record id (a UUID)") from None
+    return ids
+
+
 def run_pull(args: argparse.Namespace) -> int:
     from clearance.cli.submit_cmd import server_from
     from clearance.client import DisclosureClient
 
+    wanted = _record_ids([*args.records, *args.record])
     with DisclosureClient(server=server_from(args), token=args.token) as client:
-        report = client.pull_approvals(args.record or None, production=args.production)
+        report = client.pull_approvals(wanted or None, production=args.production,
+                                       accept_new_keys=args.accept_new_keys)
+        if report.first_use:
+            print(f"pinned the keys of {client.server} on first use: {', '.join(report.pinned)} "
+                  "(a later change is refused unless announced by a pinned key)")
+        elif report.announced:
+            print(f"accepted key(s) {', '.join(report.announced)}: a rotation announced by a pinned key")
+        elif report.pinned:
+            print(f"accepted new key(s) {', '.join(report.pinned)} (--accept-new-keys)")
         print(f"pulled {report.approvals} approval(s) ({report.new} new) for {report.records} record(s), "
               f"{report.revocations} "
               f"revocation(s), {report.keys} key(s) from {client.server} into {client.cache.root}")
@@ -126,112 +152,120 @@ def _target(text: str | None) -> Target | None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from clearance.standing import Judge
+    from clearance.trust import load_trust, require_keys
+
     doc = load_document(args.approval)
     approval = parse_approval(doc.data, doc.source)
     record = load_record(args.record)
     policy = _policy(args.policy)
-    if args.keys:
-        keys = TrustedKeys.from_policy(policy).merge(TrustedKeys.from_file(args.keys))
-    else:
-        trust = trusted_keys(policy)
-        keys = trust.keys
-        if trust.warning:
-            print(f"warning: {trust.warning}", file=sys.stderr)
-    if not len(keys):
-        raise ClearanceError(
-            "no trusted keys: add the service's keys to the policy's approvals.trusted_keys, or pass "
-            "--keys KEYS.json (the service's GET /api/v1/keys document)"
-        )
-    target = _target(args.target)
-    problems: list[str] = []
+    extra = TrustedKeys.from_file(args.keys) if args.keys else None
+    if not args.offline and not args.revocations:
+        note = _refresh(args, policy)
+        if note:
+            print(f"clearance: warning: {note}", file=sys.stderr)
+    trust = load_trust(policy, extra_keys=extra, approvals=[approval])
+    require_keys(trust)
     if args.revocations:
-        revocations = _read_revocations(Path(args.revocations), keys, problems)
-        if revocations is None:
-            raise ClearanceError(problems[0] if problems else f"{args.revocations}: file not found")
-    else:
-        cache = ApprovalCache()
-        revocations = None if args.offline else _fresh_revocations(args, policy, keys)
-        if revocations is None:
-            revocations = cache.revocations(keys)
-            problems = cache.problems
-    max_age = timedelta(hours=policy.approvals.revocations_max_age_hours)
-    checked_revocations = True
-    if revocations is None and not args.require_revocations:
-        for problem in problems:
-            print(f"clearance: warning: {problem}", file=sys.stderr)
-        print("clearance: warning: no revocation list cached: not checked (run `clearance approvals pull`; "
-              "--require-revocations refuses instead)", file=sys.stderr)
-        revocations = Revocations(fetched_at=now_utc())
-        checked_revocations = False
-    result = verify(approval, record, keys=keys, revocations=revocations, target=target,
-                    production=args.production, max_revocation_age=max_age)
-    if result.valid:
-        note = "" if checked_revocations else " (revocations not checked)"
-        print(f"valid: {result.reason}{note}")
-        st = approval.statement
-        expiry = st.expires_at.isoformat() if st.expires_at else "no expiry"
+        given = Revocations.from_document(load_document(args.revocations).data, keys=trust.keys,
+                                          source=str(args.revocations))
+        trust.revocations = given.union(trust.revocations)
+    for note in trust.notes:
+        print(f"clearance: note: {note}", file=sys.stderr)
+    for problem in trust.problems:
+        print(f"clearance: warning: {problem}", file=sys.stderr)
+    judge = Judge(policy, trust, production=args.production)
+    standing = judge.standing(record, _target(args.target))
+    st = approval.statement
+    if standing.verdict == "not_needed":
+        # the policy needs no approval for this record: still say whether this approval itself holds
+        state = next(s for a, s, _r in judge.approval_states(record) if a is approval)
+        if state != "valid":
+            print(f"refused: {next(r for a, _s, r in judge.approval_states(record) if a is approval)}",
+                  file=sys.stderr)
+            return 1
+        print(f"valid: approval {st.approval_id} by {st.approver} (the policy needs no approval for this record)")
+        return 0
+    if standing.verdict == "approved" and standing.approval_id == st.approval_id:
+        print(f"valid: approval {st.approval_id} by {st.approver} (key {approval.key_id})")
+        expiry = when_relative(st.expires_at, standing.judged_at) if st.expires_at else "no expiry"
         print(f"  record {st.record_id}, production {st.production}, targets "
-              f"{', '.join(st.targets) or 'every target of the record'}, {expiry}"
+              f"{', '.join(st.targets) or 'the record (no targets)'}, expires {expiry}"
               + (f", conditions: {st.conditions}" if st.conditions else ""))
         return 0
-    print(f"refused: {result.reason}", file=sys.stderr)
+    print(f"refused: {standing.label.lower()}: {standing.describe()}", file=sys.stderr)
     return 1
 
 
-def _fresh_revocations(args: argparse.Namespace, policy: Any, keys: TrustedKeys) -> Revocations | None:
-    """A revocation revoked a minute ago must count: when a service is configured and answers, its current
-    list is used (and cached); offline, the cached list is used, with a note."""
+def _refresh(args: argparse.Namespace, policy: Any) -> str | None:
+    """A revocation made a minute ago must count: when a service is configured and answers, its current
+    (signed) list joins the held ones. Returns a note when it could not be refreshed."""
     server = args.server or os.environ.get("CLEARANCE_SERVER") or policy.approvals.server
     if not server:
         return None
-    from clearance.client import ClientError, DisclosureClient
+    from clearance.client import DisclosureClient
+    from clearance.trust import trusted_keys
 
     try:
         with DisclosureClient(server=server, token=args.token) as client:
-            return client.refresh_revocations(keys)
-    except ClientError as exc:
-        print(f"clearance: warning: could not refresh the revocation list ({exc}); using the cached one",
-              file=sys.stderr)
-        return None
-
-
-def _iso(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+            client.refresh_revocations(trusted_keys(policy, client.cache).keys)
+    except ClearanceError as exc:
+        return f"could not refresh the revocation list ({exc}); judging from the lists held here"
+    return None
 
 
 def run_list(args: argparse.Namespace) -> int:
-    cache = ApprovalCache()
-    approvals = cache.approvals_for(args.record) if args.record else cache.all_approvals()
-    revocations = cache.revocations()
-    revoked = revocations.revoked if revocations else {}
+    """Every approval held here with its state, and each record's standing when the record is known."""
+    from clearance.standing import Judge, when
+    from clearance.trust import known_record, load_trust
+
+    policy = _policy(None)
+    trust = load_trust(policy)
+    cache = trust.cache
+    assert cache is not None
+    judge = Judge(policy, trust)
+    record_ids = [args.record] if args.record else cache.record_ids()
     rows = []
-    for approval in sorted(approvals, key=lambda a: (str(a.statement.record_id), a.statement.issued_at)):
-        st = approval.statement
-        state = "revoked" if st.approval_id in revoked else (
-            "expired" if st.expires_at is not None and st.expires_at <= now_utc() else "current"
-        )
-        rows.append({"approval_id": st.approval_id, "record_id": str(st.record_id), "production": st.production,
-                     "targets": st.targets, "approver": st.approver, "issued_at": st.issued_at.isoformat(),
-                     "expires_at": st.expires_at.isoformat() if st.expires_at else None, "key_id": approval.key_id,
-                     "conditions": st.conditions, "state": state})
-    for problem in cache.problems:
+    standings: dict[str, Any] = {}
+    for record_id in record_ids:
+        record = known_record(cache, record_id)
+        states = {a.approval_id: (s, r) for a, s, r in judge.approval_states(record)} if record else {}
+        if record is not None:
+            standings[record_id] = judge.standing(record)
+        for approval in sorted(cache.approvals_for(record_id), key=lambda a: a.statement.issued_at):
+            st = approval.statement
+            state, why = states.get(approval.approval_id, ("record unknown", "the record is not on this machine: "
+                                                          "run `clearance approvals pull RECORD`"))
+            rows.append({"approval_id": st.approval_id, "record_id": str(st.record_id), "production": st.production,
+                         "targets": st.targets, "approver": st.approver, "issued_at": st.issued_at.isoformat(),
+                         "expires_at": st.expires_at.isoformat() if st.expires_at else None,
+                         "key_id": approval.key_id, "conditions": st.conditions, "state": state, "reason": why})
+    for problem in trust.problems:
         print(f"clearance: warning: {problem}", file=sys.stderr)
+    revocations = trust.revocations
+    as_of = revocations.as_of() if revocations else None
     if args.json:
-        print(json.dumps({"approvals": rows, "revocations_fetched_at":
-                          revocations.fetched_at.isoformat() if revocations and revocations.fetched_at else None},
-                         indent=2))
+        print(json.dumps({
+            "approvals": rows,
+            "standings": {rid: s.model_dump(mode="json") | {"description": s.describe()}
+                          for rid, s in standings.items()},
+            "revocations_as_of": as_of.isoformat() if as_of else None,
+        }, indent=2))
         return 0
-    if not rows:
+    if not rows and not standings:
         print(f"no approvals cached in {cache.root}; run `clearance approvals pull`")
         return 0
-    for row in rows:
-        targets = ", ".join(row["targets"]) or "all targets"
-        print(f"{row['record_id']}  {row['approval_id']}  {row['production']}  {targets}  by {row['approver']}  "
-              f"expires {_iso(datetime.fromisoformat(row['expires_at'])) if row['expires_at'] else 'never'}  "
-              f"{row['state']}")
-    fetched = revocations.fetched_at if revocations else None
-    print(f"revocation list: {'fetched ' + _iso(fetched) if fetched else 'none cached'} "
-          "(state is from the cache; `clearance approvals verify` checks signatures)")
+    for record_id in record_ids:
+        standing = standings.get(record_id)
+        head = standing.line() if standing is not None else "record not on this machine"
+        print(f"{record_id}: {head}")
+        for row in (r for r in rows if r["record_id"] == record_id):
+            targets = ", ".join(row["targets"]) or "the record (no targets)"
+            expires = when(datetime.fromisoformat(row["expires_at"])) if row["expires_at"] else "no expiry"
+            print(f"  {row['approval_id']}  {row['state']}  by {row['approver']} on "
+                  f"{when(datetime.fromisoformat(row['issued_at']))}  expires {expires}  {targets}"
+                  + (f"  conditions: {row['conditions']}" if row["conditions"] else ""))
+    print(f"revocation list: {'signed, as of ' + when(as_of) if as_of else 'none held (approvals are unverified)'}")
     return 0
 
 

@@ -87,6 +87,8 @@ def _print_table(report: object) -> None:
                 approval = f" [{c.approval.approval_id}]"
             print(f"{n:>3}  {c.timecode_in:<11} {c.timecode_out:<11} {c.track[:10]:<10} {c.name[:width]:<{width}}  "
                   f"{LABELS[c.status]:<18} {rules}{approval}")
+            if c.approval is not None and c.approval.conditions and not c.blocking:
+                print(f"       conditions: {c.approval.conditions}")
             if c.blocking:
                 for reason in c.reasons[:2]:
                     print(f"       - {reason}")

@@ -41,6 +41,8 @@ def _print_report(report: Any) -> None:
         print(f"warning: {note}", file=out)
     for title, warning in report.warnings:
         print(f"warning: {title}: {warning.name}: {warning.message}", file=out)
+    if report.passed:
+        _print_approvals(report, out)
     if report.checked_only and report.passed:
         print(f"checks passed: {report.item_count} item(s) would publish to {report.manifest.destination} "
               "(nothing was written: --check)", file=out)
@@ -71,6 +73,25 @@ def _print_report(report: Any) -> None:
         print(f"\n✗ {error}", file=out)
 
 
+def _print_approvals(report: Any, out: Any) -> None:
+    """A passing publish says which approvals it relied on and the conditions they were given under."""
+    used = report.approvals_used()
+    if not used:
+        return
+    print(f"approved under {len(used)} approval(s):", file=out)
+    for standing, names in used[:MAX_LISTED]:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        print(f"  - record {standing.record_id} ({shown}): {standing.describe()}", file=out)
+    if len(used) > MAX_LISTED:
+        print(f"  ... and {len(used) - MAX_LISTED} more (all in the disclosure manifest)", file=out)
+
+
+def _standing_json(standing: Any) -> dict[str, Any]:
+    data: dict[str, Any] = standing.model_dump(mode="json", exclude_defaults=True)
+    data["description"] = standing.describe()
+    return data
+
+
 def _as_json(report: Any) -> dict[str, Any]:
     return {
         "published": report.published,
@@ -88,6 +109,7 @@ def _as_json(report: Any) -> dict[str, Any]:
         "warnings": [{"title": t, "name": w.name, "message": w.message} for t, w in report.warnings],
         "notes": report.notes,
         "errors": report.errors,
+        "approvals": [_standing_json(standing) | {"items": names} for standing, names in report.approvals_used()],
     }
 
 

@@ -120,13 +120,14 @@ def run_sync(args: argparse.Namespace) -> int:
             if result.needs_fix:  # a stop (server down, bad token) is said once below
                 print(f"{result.record_id}: refused by the service: {result.error}", file=sys.stderr)
         busy = f", {report.in_other_process} being sent by another process" if report.in_other_process else ""
-        print(f"sent {len(report.sent)}, refused {sum(r.needs_fix for r in report.failed)}, "
-              f"still waiting {report.remaining}{busy}")
+        needs_fix = client.outbox.counts()["needs_fix"]
+        now_refused = sum(r.needs_fix for r in report.failed)
+        earlier = f" ({needs_fix - now_refused} from earlier syncs)" if needs_fix > now_refused else ""
+        print(f"sent {len(report.sent)}, refused {needs_fix}{earlier}, still waiting {report.remaining}{busy}")
         if report.stopped:
             print(f"stopped: {report.stopped}", file=sys.stderr)
-        needs_fix = client.outbox.counts()["needs_fix"]
         if needs_fix:
-            print(f"{needs_fix} record(s) were refused by the service: fix them and submit again, "
+            print(f"{needs_fix} refused record(s) need a fix: fix them and submit again, "
                   "or `clearance sync --retry-failed`", file=sys.stderr)
         return 0 if report.remaining == 0 and not needs_fix else 1
 
@@ -139,9 +140,25 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def _standing(client: DisclosureClient, record_id: str) -> Any:
+    """The record's standing (clearance.standing), from what this machine holds after the status call."""
+    from clearance.policy import load_policy
+    from clearance.standing import Judge
+    from clearance.trust import known_record, load_trust
+
+    record = known_record(client.cache, record_id)
+    if record is None:
+        return None
+    policy = load_policy(None)
+    return Judge(policy, load_trust(policy, cache=client.cache)).standing(record)
+
+
 def run_status(args: argparse.Namespace) -> int:
     with _client(args) as client:
         info = client.status(args.id)
+        standing = _standing(client, str(args.id)) if args.id is not None else None
+    if standing is not None:
+        info["standing"] = standing.model_dump(mode="json") | {"description": standing.describe()}
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
@@ -174,4 +191,6 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"service: status {status}, {len(versions)} version(s), latest decision {outcome}; {info.get('url')}")
     elif info.get("server_error"):
         print(f"service: {info['server_error']}", file=sys.stderr)
+    if standing is not None:
+        print(f"standing: {standing.line()}")
     return 0

@@ -31,12 +31,14 @@ BLOCKING = frozenset(BLOCKING_STATUSES | {"untagged_ai"})
 
 
 class ApprovalInfo(BaseModel):
-    status: str = Field(description="valid, not_needed, or why none is valid (B's verification code)")
+    status: str = Field(description="valid, not_needed, or the standing's verdict (clearance.standing) when it blocks")
     approval_id: str | None = None
     approver: str | None = None
     expires_at: datetime | None = None
     conditions: str = Field(default="", description="What the approver attached to the approval")
     reason: str = ""
+    conditions: str = Field(default="", description="The conditions the approval was given under")
+    standing: Any = Field(default=None, description="The full clearance.standing.Standing", exclude=True)
 
 
 class ClipResult(BaseModel):
@@ -137,38 +139,21 @@ def _evaluate(record: UseRecord, policy: Any) -> Decision:
 
 
 class ApprovalLookup:
-    """Approvals, trusted keys and revocations: from ``--approvals DIR`` plus the local cache.
-
-    Keys are trusted exactly as the publish gate and the hosts trust them (``clearance.cache.trusted_keys``):
-    the policy's pinned keys, else the keys pulled from the service, with a warning; never a keys file lying
-    in an approvals folder. A revocations list in the folder is used when its signature holds.
-    """
+    """The approval standing of each clip: ``clearance.standing``'s Judge over this machine's trust inputs
+    (pinned keys, signed revocation lists, cached approvals) plus ``--approvals DIR``, exactly as the
+    publish gate and the hosts judge."""
 
     def __init__(self, policy: Any, approvals_dir: Path | None, now: datetime | None) -> None:
-        from datetime import timedelta
+        from clearance.standing import Judge
+        from clearance.trust import load_trust
 
-        from clearance.cache import ApprovalCache, revocations_in, trusted_keys
-
-        self.cache = ApprovalCache()
-        trust = trusted_keys(policy, self.cache)
-        self.keys = trust.keys
-        self.key_warning = trust.warning
-        folder_revocations = None
-        if approvals_dir is not None:
-            self.cache.load_folder(Path(approvals_dir))
-            folder_revocations = revocations_in(approvals_dir, self.keys)
-        self.revocations = folder_revocations or self.cache.revocations(self.keys)
-        self.now = now
-        hours = getattr(getattr(policy, "approvals", None), "revocations_max_age_hours", None)
-        self.max_age = timedelta(hours=hours) if hours is not None else None
+        trust = load_trust(policy, approvals_dir=approvals_dir, now=now)
+        self.cache = trust.cache
+        self.judge = Judge(policy, trust)
+        self.key_warning = "; ".join(trust.notes) or None
 
     def find(self, record: UseRecord, target: Target | None) -> Any:
-        from clearance.approvals import find_valid_approval
-
-        return find_valid_approval(
-            record, self.cache.approvals_for(record.id), keys=self.keys, revocations=self.revocations,
-            target=target, now=self.now, max_revocation_age=self.max_age,
-        )
+        return self.judge.standing(record, target)
 
 
 # --- the check -----------------------------------------------------------------------------------------
@@ -364,23 +349,19 @@ class _Checker:
             out["status"] = "notify"
             out["approval"] = ApprovalInfo(status="not_needed")
             return out
-        verification = self.approval(record, tag.digest, tag.target_ref)
-        approval = getattr(verification, "approval", None)
-        statement = getattr(approval, "statement", None)
-        info = ApprovalInfo(
-            status="valid" if verification.valid else verification.code,
-            approval_id=statement.approval_id if statement else None,
-            approver=statement.approver if statement else None,
-            expires_at=statement.expires_at if statement else None,
-            conditions=(statement.conditions or "") if statement else "",
-            reason=verification.reason,
+        standing = self.approval(record, tag.digest, tag.target_ref)
+        out["approval"] = ApprovalInfo(
+            status="valid" if standing.passes else standing.verdict, approval_id=standing.approval_id,
+            approver=standing.approver or standing.denied_by, expires_at=standing.expires_at,
+            reason=standing.describe(), conditions=standing.conditions, standing=standing,
         )
-        out["approval"] = info
-        if verification.valid:
+        if standing.passes:
             out["status"] = "approved"
+            if standing.conditions:
+                out["reasons"] = [f"approved under conditions: {standing.conditions}", *out["reasons"]]
         else:
-            out["status"] = "approval_required"
-            out["reasons"] = [f"approval: {verification.reason}", *out["reasons"]]
+            out["status"] = "denied" if standing.verdict == "denied" else "approval_required"
+            out["reasons"] = [f"approval: {standing.describe()}", *out["reasons"]]
         return out
 
 

@@ -1,14 +1,12 @@
 """Where a tagged use stands in a host: the policy's decision plus the approvals held on this machine.
 
 Every host panel (Nuke, Resolve, Blender) shows the same status words (``clearance.tags.Status``) and
-every render gate refuses on the same ones (``BLOCKING_STATUSES``), so the answer is computed once,
-here, from the policy engine (``clearance.policy``) and the offline approval cache (``clearance.cache``).
-Nothing here talks to a server: a host must stay usable offline and on render farms.
+every render gate refuses on the same ones (``BLOCKING_STATUSES``). The answer itself is
+``clearance.standing``'s, the same as publish, `clearance check` and the service give.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,11 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from clearance.decision import Decision
 from clearance.errors import ClearanceError
 from clearance.record import Target, UseRecord
+from clearance.standing import Standing as CoreStanding
 from clearance.tags import BLOCKING_STATUSES, STATUS_LABELS, Status
 
 
 class Standing(BaseModel):
-    """The status of one record on one target, and the one line that explains it."""
+    """The status of one record on one target in a host, and the one line that explains it.
+
+    ``standing`` is the core answer (``clearance.standing.Standing``: approver, conditions, expiry, who
+    denied or revoked and why, waiting since when); ``status`` is its host word for colours and gates.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -28,6 +31,7 @@ class Standing(BaseModel):
     decision: Decision | None = None
     reason: str = Field(default="", description="Why: the deciding finding, or why no approval is valid")
     approval_id: str | None = None
+    standing: CoreStanding | None = None
 
     @property
     def blocking(self) -> bool:
@@ -42,6 +46,14 @@ class Standing(BaseModel):
         return f"{self.label}: {self.reason}" if self.reason else self.label
 
 
+# The host words for each verdict: every verdict but approved / not_needed blocks a render or a publish.
+HOST_STATUS: dict[str, Status] = {
+    "approved": "approved", "not_needed": "notify", "prohibited": "prohibited", "denied": "denied",
+    "waiting": "approval_required", "revoked": "approval_required", "stale": "approval_required",
+    "expired": "approval_required", "missing": "approval_required", "unverified": "approval_required",
+}
+
+
 def current_policy() -> Any:
     """The policy in force (CLEARANCE_POLICY, else the embedded defaults), re-read only when a file changed.
 
@@ -54,90 +66,36 @@ def current_policy() -> Any:
 
 
 class Judge:
-    """Decides many records against one policy and one approval cache (both loaded once).
+    """The hosts' face of ``clearance.standing.Judge``: one policy, one snapshot of this machine's trust
+    inputs, host status words.
 
-    A Judge is a snapshot: it reads each record's approvals and the revocation list once. Make a new one
-    after pulling approvals (hosts do: one per panel reload, save, render or Refresh).
+    A Judge is a snapshot: make a new one after pulling approvals (hosts do: one per panel reload, save,
+    render or Refresh).
     """
 
     def __init__(self, policy: Any = None, cache: Any = None) -> None:
         self.policy = policy if policy is not None else current_policy()
-        if cache is None:
-            from clearance.cache import ApprovalCache
-
-            cache = ApprovalCache()
         self.cache = cache
-        self._keys: Any = None
-        # A script tags many nodes with few records: decide each record once, read each record's
-        # approvals and the revocation list from disk once per Judge.
-        self._decisions: dict[int, tuple[UseRecord, Decision]] = {}
-        self._approvals: dict[str, list[Any]] = {}
-        self._revocations: Any = None
-        self._revocations_read = False
-        self._digests: dict[int, tuple[UseRecord, str]] = {}
+        self._core: Any = None
+        self._trust_error: str | None = None
 
-    def keys(self) -> Any:
-        if self._keys is None:
-            from clearance.cache import trusted_keys
+    def core(self) -> Any:
+        """The core judge, or None when the trust inputs cannot be read (the reason is kept)."""
+        if self._core is None and self._trust_error is None:
+            from clearance.standing import Judge as CoreJudge
+            from clearance.trust import load_trust
 
-            # the same trust as publish: the policy's keys, else the pulled ones (see cache.trusted_keys)
-            self._keys = trusted_keys(self.policy).keys
-        return self._keys
+            try:
+                self._core = CoreJudge(self.policy, load_trust(self.policy, cache=self.cache))
+            except ClearanceError as exc:
+                self._trust_error = str(exc)
+        return self._core
 
     def decide(self, record: UseRecord) -> Decision:
         from clearance.policy import evaluate
 
-        # keyed on the record object (kept alive here, so its id is not reused): hosts hand the same
-        # instance for every target that shares a record
-        found = self._decisions.get(id(record))
-        if found is None or found[0] is not record:
-            found = self._decisions[id(record)] = (record, evaluate(record, self.policy))
-        return found[1]
-
-    def _approvals_for(self, record: UseRecord) -> list[Any]:
-        key = str(record.id)
-        if key not in self._approvals:
-            self._approvals[key] = list(self.cache.approvals_for(record.id))
-        return self._approvals[key]
-
-    def _revocation_list(self, keys: Any) -> Any:
-        if not self._revocations_read:
-            self._revocations = self.cache.revocations(keys)
-            self._revocations_read = True
-        return self._revocations
-
-    def _digest(self, record: UseRecord) -> str:
-        from clearance.record import decision_digest
-
-        found = self._digests.get(id(record))
-        if found is None or found[0] is not record:
-            found = self._digests[id(record)] = (record, decision_digest(record))
-        return found[1]
-
-    def _verify(self, record: UseRecord, target: Target | None, keys: Any) -> Any:
-        """clearance.approvals.find_valid_approval, with the record's digest computed once per record."""
-        from clearance.approvals import find_valid_approval, verify
-
-        approvals = self._approvals_for(record)
-        revocations = self._revocation_list(keys)
-        max_age = timedelta(hours=float(self.policy.approvals.revocations_max_age_hours))
-        digest = self._digest(record)
-        for approval in approvals:
-            result = verify(
-                approval,
-                record,
-                keys=keys,
-                revocations=revocations,
-                target=target,
-                max_revocation_age=max_age,
-                record_digest=digest,
-            )
-            if result.valid:
-                return result
-        # none valid: the core's own search words the refusal (the newest approval's reason, or none held)
-        return find_valid_approval(
-            record, approvals, keys=keys, revocations=revocations, target=target, max_revocation_age=max_age
-        )
+        core = self.core()
+        return core.decide(record) if core is not None else evaluate(record, self.policy)
 
     def standing(
         self, record: UseRecord | None, target: Target | None = None, *, tag_error: str | None = None
@@ -148,23 +106,19 @@ class Judge:
             decision = self.decide(record)
         except ClearanceError as exc:
             return Standing(status="invalid", reason=str(exc))
-        deciding = [f for f in decision.findings if f.outcome == decision.outcome]
-        why = "; ".join(f"{f.rule}: {f.message}" for f in deciding[:2])
-        if decision.outcome == "prohibited":
-            return Standing(status="prohibited", decision=decision, reason=why)
-        if decision.outcome == "notify":
-            return Standing(status="notify", decision=decision, reason="disclose only; no approval needed")
-        try:
-            keys = self.keys()
-        except ClearanceError as exc:
-            return Standing(status="approval_required", decision=decision, reason=f"{why} — {exc}")
-        verification = self._verify(record, target, keys)
-        if verification.valid:
-            approval_id = verification.approval.approval_id if verification.approval is not None else None
-            return Standing(status="approved", decision=decision, reason=verification.reason, approval_id=approval_id)
-        return Standing(status="approval_required", decision=decision, reason=f"{why} — {verification.reason}")
+        core = self.core()
+        if core is None:
+            if decision.outcome == "notify":
+                return Standing(status="notify", decision=decision, reason="disclose only; no approval needed")
+            status: Status = "prohibited" if decision.outcome == "prohibited" else "approval_required"
+            why = f"approvals cannot be checked: {self._trust_error}"
+            return Standing(status=status, decision=decision, reason=why)
+        found = core.standing(record, target, decision=decision)
+        reason = "disclose only; no approval needed" if found.verdict == "not_needed" else found.describe()
+        return Standing(status=HOST_STATUS[found.verdict], decision=decision, reason=reason,
+                        approval_id=found.approval_id if found.passes else None, standing=found)
 
 
 def standing_of(record: UseRecord | None, target: Target | None = None, *, tag_error: str | None = None) -> Standing:
-    """One-off status with the default policy and this machine's approval cache."""
+    """One-off status with the policy in force and this machine's trust inputs."""
     return Judge().standing(record, target, tag_error=tag_error)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from clearance.decision import Outcome
 from clearance.record import ContentType, CreativeElement, Environment, Stage, Tri
@@ -98,9 +98,15 @@ class ToolFacts(Settings):
 
 
 class TrustedKey(Settings):
+    """One approver key, exactly as `clearance admin keys show` (GET /api/v1/keys) prints it."""
+
     key_id: str
     algorithm: Literal["Ed25519"] = "Ed25519"
     public_key: str = Field(description="The raw 32-byte Ed25519 public key, base64.")
+    created_at: str | None = Field(default=None, description="Informative: when the service made the key.")
+    active: bool = Field(default=True, description="Informative: whether the service signs with it now.")
+    announced_by: dict[str, str] | None = Field(
+        default=None, description="Informative: the rotation announcement the service serves with the key.")
 
 
 class ApprovalSettings(Settings):
@@ -112,6 +118,14 @@ class ApprovalSettings(Settings):
         ),
         json_schema_extra=stricter("subset_nonempty"),
     )
+    @field_validator("trusted_keys", mode="before")
+    @classmethod
+    def _keys_document(cls, value: Any) -> Any:
+        # `clearance admin keys show` prints {"keys": [...]}: pasting it whole under trusted_keys works too.
+        if isinstance(value, dict) and isinstance(value.get("keys"), list):
+            return value["keys"]
+        return value
+
     keys_file: str | None = Field(
         default=None,
         description=(

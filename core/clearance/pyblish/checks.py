@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,113 +91,42 @@ def record_disclosed(context: Any, checks: list[ItemCheck], setting: ValidatorSe
     return out
 
 
-@dataclass(slots=True)
-class ApprovalSource:
-    """Approvals, trusted keys and revocations for offline checks: the local cache plus --approvals DIR."""
-
-    approvals: Callable[[Any], list[Any]]
-    keys: Any
-    revocations: Any
-    max_age: timedelta
-
-
-def _newest(cached: Any, given: Any) -> Any:
-    """The fresher of two revocation lists, holding every revocation either one knows.
-
-    A list handed over in an approvals folder makes the cached one look fresher only when the server
-    signed it: an unsigned file may add revocations, never hide the cached list's age.
-    """
-    if cached is None or given is None:
-        return cached if given is None else given
-    if not given.signed_by:
-        return cached.model_copy(update={"revoked": {**given.revoked, **cached.revoked}})
-    newer, older = (cached, given) if _later(cached, given) else (given, cached)
-    merged = {**older.revoked, **newer.revoked}
-    return newer.model_copy(update={"revoked": merged})
-
-
-def _later(a: Any, b: Any) -> bool:
-    if a.as_of() is None:
-        return False
-    return b.as_of() is None or a.as_of() >= b.as_of()
-
-
-def approval_source(context: Any) -> ApprovalSource:
-    """Trusted keys as `clearance.cache.trusted_keys` decides: the policy's, else the pulled ones, with a warning."""
-    source = context.data.get("clearance_approval_source")
-    if source is not None:
-        return source
-    from clearance.cache import ApprovalCache, revocations_in, trusted_keys
+def standing_judge(context: Any) -> Any:
+    """The publish's one ``clearance.standing.Judge``: the policy in force, this machine's trust inputs
+    (pinned keys, signed revocation lists, cached approvals) plus ``--approvals DIR``, refreshed from the
+    service first when one is configured and answers in time."""
+    judge = context.data.get("clearance_judge")
+    if judge is not None:
+        return judge
+    from clearance.standing import Judge
+    from clearance.trust import load_trust
 
     policy: Policy = context_policy(context)
-    cache = ApprovalCache()
-    trust = trusted_keys(policy, cache)
-    keys = trust.keys
-    context.data["clearance_key_trust_warning"] = trust.warning
-    revocations = cache.revocations(keys)
     folder = context.data.get("clearance_approvals_dir")
-    if folder:
-        cache.load_folder(Path(folder))
-        revocations = _newest(revocations, revocations_in(folder, keys))
-    for problem in cache.problems:
-        context.data.setdefault("clearance_source_problems", []).append(problem)
-    source = ApprovalSource(
-        approvals=cache.approvals_for,
-        keys=keys,
-        revocations=revocations,
-        max_age=timedelta(hours=policy.approvals.revocations_max_age_hours),
-    )
-    context.data["clearance_approval_source"] = source
-    return source
-
-
-def _covers(approval: Any, record: Any, target_key: str) -> bool:
-    """Does an approval cover this target? (clearance.approvals.verify's rule: no targets = the record's.)"""
-    listed = approval.statement.targets
-    if not listed and not record.targets:
-        return True
-    return target_key in (listed or [t.key() for t in record.targets])
+    trust = load_trust(policy, approvals_dir=Path(folder) if folder else None, now=context.data.get("clearance_now"))
+    context.data["clearance_key_trust_warning"] = "; ".join(trust.notes) or None
+    judge = Judge(policy, trust, production=context.data.get("clearance_production") or None)
+    context.data["clearance_judge"] = judge
+    return judge
 
 
 def approval_valid(context: Any, checks: list[ItemCheck], setting: ValidatorSetting) -> CheckOutcome:
-    from clearance.approvals import find_valid_approval, verify
-
     out = CheckOutcome()
     needing = [c for c in checks if c.decision is not None and c.decision.outcome == "approval_required"]
     if not needing:
         return out
-    source = approval_source(context)
-    if context.data.get("clearance_key_trust_warning"):
-        out.notes.append(context.data["clearance_key_trust_warning"])
-    production = context.data.get("clearance_production") or None
-    now: datetime | None = context.data.get("clearance_now")
-    # One record covers many targets: verify its approvals once (signature, digest, production, expiry,
-    # revocation), then check each item's target against the valid ones.
-    held: dict[tuple[str, str | None], tuple[list[Any], list[Any]]] = {}
+    judge = standing_judge(context)
     for check in needing:
         record = check.record
-        assert record is not None and check.decision is not None and check.record_id is not None
-        version = (check.record_id, check.content)
-        if version not in held:
-            approvals = source.approvals(check.record_id)
-            digest = check.digest
-            valid = [a for a in approvals if verify(
-                a, record, keys=source.keys, revocations=source.revocations, production=production, now=now,
-                max_revocation_age=source.max_age, record_digest=digest).valid]
-            held[version] = (approvals, valid)
-        approvals, valid = held[version]
-        key = check.item.target.key()
-        approval = next((a for a in valid if _covers(a, record, key)), None)
-        if approval is not None:
-            check.approval = approval
+        assert record is not None and check.decision is not None
+        standing = judge.standing(record, check.item.target, decision=check.decision, digest=check.digest)
+        check.standing = standing
+        if standing.passes:
+            check.approval = standing.approval
             continue
-        reason = find_valid_approval(
-            record, approvals, keys=source.keys, revocations=source.revocations, target=check.item.target,
-            now=now, production=production, max_revocation_age=source.max_age).reason
-        rules = ", ".join(f.rule for f in check.decision.findings if f.outcome == "approval_required")
-        out.failures.append(_failure(check, f"needs written approval ({rules}): {reason}"))
-    for problem in context.data.get("clearance_source_problems", []):
-        out.warnings.append(ItemFailure("approval cache", "", "", problem))
+        out.failures.append(_failure(check, standing.describe()))
+    for problem in judge.trust.problems:
+        out.warnings.append(ItemFailure("approval trust", "", "", problem))
     return out
 
 

@@ -36,6 +36,7 @@ class ItemCheck:
     content: str | None = None
     instance: Any = None
     approval: Any = None  # the SignedApproval the approval check accepted
+    standing: Any = None  # the clearance.standing.Standing the approval check judged
     failures: list[str] = field(default_factory=list)
     _digest: str | None = None
 

@@ -49,6 +49,9 @@ class DisclosedItem(BaseModel):
     record_source: str | None = None
     outcome: str | None = Field(default=None, description="The policy's decision for the record.")
     approval_id: str | None = None
+    approver: str | None = None
+    conditions: str = Field(default="", description="The conditions the approval was given under.")
+    expires_at: datetime | None = None
     files: list[FileEntry] = Field(default_factory=list)
 
 
@@ -113,6 +116,9 @@ def build(context: Any, checks: list[ItemCheck], host: str) -> DisclosureManifes
             record_source=check.item.record_source, files=files,
             outcome=check.decision.outcome if check.decision is not None else None,
             approval_id=check.approval.statement.approval_id if check.approval is not None else None,
+            approver=check.approval.statement.approver if check.approval is not None else None,
+            conditions=check.approval.statement.conditions if check.approval is not None else "",
+            expires_at=check.approval.statement.expires_at if check.approval is not None else None,
         )
         manifest.items.append(item)
         if record is not None and check.decision is not None:

@@ -47,6 +47,15 @@ class PublishReport:
     record_ids: list[str] = field(default_factory=list)
     context: Any = None
     checked_only: bool = False
+    standings: list[tuple[str, Any]] = field(default_factory=list)  # (item name, clearance.standing.Standing)
+
+    def approvals_used(self) -> list[tuple[Any, list[str]]]:
+        """Each approval the publish relied on, once, with the items it covered (conditions travel with it)."""
+        grouped: dict[str, tuple[Any, list[str]]] = {}
+        for name, standing in self.standings:
+            if standing.verdict == "approved" and standing.approval_id:
+                grouped.setdefault(standing.approval_id, (standing, []))[1].append(name)
+        return list(grouped.values())
 
     @property
     def passed(self) -> bool:
@@ -140,5 +149,7 @@ def _report(report: PublishReport, context: Any) -> PublishReport:
     report.disclosure_path = Path(path) if path else None
     report.queued = int(context.data.get("clearance_queued") or 0)
     report.item_count = len(context.data.get("clearance_checks") or [])
+    report.standings = [(c.name, c.standing) for c in context.data.get("clearance_checks") or []
+                        if getattr(c, "standing", None) is not None]
     report.record_ids = list(context.data.get("clearance_record_ids") or [])
     return report
