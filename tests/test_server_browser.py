@@ -86,7 +86,8 @@ def test_approver_approves_in_the_browser_and_the_artist_holds_a_valid_approval(
     report = client.pull_approvals([record.id])
     assert report.approvals == 1
     held = client.cache.approvals_for(record.id)
-    result = find_valid_approval(record, held, keys=client.cache.keys(), revocations=client.cache.revocations())
+    keys = client.cache.keys()
+    result = find_valid_approval(record, held, keys=keys, revocations=client.cache.revocations(keys))
     assert result.valid, result.reason
     assert held[0].statement.approver == "sam.approver"
     assert held[0].statement.conditions == "Background only; not in marketing material."
