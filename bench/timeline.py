@@ -1,16 +1,20 @@
 """Bench: `clearance check` on a big timeline against OpenTimelineIO's own read of the same file.
 
 Generates a 3-track timeline (30,000 clips, and 3,000 for linearity) with 10% of the clips tagged, each
-tag embedding its record (one record per 10 tagged clips, as a shot's versions share one), then measures
-in fresh subprocesses, best of --repeat runs:
+tag embedding its record (one record per 10 tagged clips, as a shot's versions share one). One untagged
+clip in 20 references a real media file here (200 files: the vendored C2PA and generator samples and
+plain stills, so the untagged-media scan runs and finds AI media); the rest reference an unmounted
+volume (offline). Then it measures in fresh subprocesses, best of --repeat runs:
 
 - read:   ``otio.adapters.read_from_file(path)``
 - check:  ``clearance.editorial.check.check_file(path)`` (reads the file too: the ratio is the whole cost)
 - cli:    ``clearance check PATH --json`` as a user runs it, against ``python -c "read_from_file"``
+          (CPU time of the whole process, start-up and imports included, and wall time)
 
 Time is CPU time of the measured call (the box these run on is shared, so wall time is noisy; both are
 printed). Memory is the peak resident set (ru_maxrss) of each subprocess minus its resident set after imports,
-so it measures the work, not the interpreter and libraries. Targets: check <= 1.5x read, in time and memory.
+so it measures the work, not the interpreter and libraries. Targets: check <= 1.3x read in CPU time, in
+process and as the CLI, scanning untagged media included; memory <= 1.2x.
 
     .venv/bin/python bench/timeline.py [--clips 30000 3000] [--repeat 3]
 """
@@ -28,6 +32,30 @@ from pathlib import Path
 
 TAGGED_EVERY = 10
 CLIPS_PER_RECORD = 10
+MEDIA_EVERY = 20  # one untagged clip in 20 has its media here
+MEDIA_FILES = 200
+SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "provenance"
+
+
+def media_folder(folder: Path) -> list[Path]:
+    """200 files: the vendored samples (C2PA, ComfyUI: some are AI media) and plain generated stills."""
+    import shutil
+
+    from clearance.provenance import samples as s
+
+    folder.mkdir(parents=True, exist_ok=True)
+    real = sorted(p for p in SAMPLES.iterdir() if not p.name.startswith("LICENSE"))
+    out = []
+    for i in range(MEDIA_FILES):
+        if i % 4 == 0:
+            src = real[(i // 4) % len(real)]
+            dst = folder / f"{i:04d}_{src.name}"
+            shutil.copyfile(src, dst)
+        else:
+            dst = folder / f"{i:04d}_plate.jpg"
+            dst.write_bytes(s.jpeg(exif_data=s.exif(software="ARRI ALEXA 35")) + bytes(20_000))
+        out.append(dst)
+    return out
 
 
 def generate(path: Path, clips: int, tracks: int = 3) -> int:
@@ -40,16 +68,20 @@ def generate(path: Path, clips: int, tracks: int = 3) -> int:
     rt = otio.opentime.RationalTime
     timeline = otio.schema.Timeline(f"bench {clips}", global_start_time=rt(86400, 24))
     per_track = clips // tracks
+    media = media_folder(path.parent / "media")
     tags: list[Tag] = []
     tagged = 0
     for t in range(tracks):
         track = otio.schema.Track(f"V{t + 1}")
         for i in range(per_track):
             shot = f"sq{i // 100:03d}_sh{i % 100:03d}0"
+            url = f"/mnt/show/{shot}/comp_v{t + 1:03d}.mov"
+            if i % MEDIA_EVERY == 5:
+                url = str(media[(i // MEDIA_EVERY + t) % len(media)])
             clip = otio.schema.Clip(
                 f"{shot}_comp_v{t + 1:03d}.mov",
                 media_reference=otio.schema.ExternalReference(
-                    target_url=f"/mnt/show/{shot}/comp_v{t + 1:03d}.mov",
+                    target_url=url,
                     available_range=otio.opentime.TimeRange(rt(1001, 24), rt(200, 24)),
                 ),
                 source_range=otio.opentime.TimeRange(rt(1001 + i % 7, 24), rt(24 + i % 60, 24)),
@@ -99,7 +131,8 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if mode == "read":
     extra = {"clips": sum(1 for _ in result.find_clips())}
 else:
-    extra = {"clips": report.summary.clips, "tagged": report.summary.tagged, "verdict": report.verdict}
+    extra = {"clips": report.summary.clips, "tagged": report.summary.tagged, "verdict": report.verdict,
+             "scanned": report.media.scanned, "untagged_ai": report.summary.by_status.get("untagged_ai", 0)}
 print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_kb": peak, "base_kb": base, **extra}))
 """
 
@@ -111,11 +144,17 @@ def probe(mode: str, path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def wall(cmd: list[str]) -> float:
+def wall(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process: user + system, start-up included)."""
+    import resource
+
     env = {**os.environ, "CLEARANCE_HOME": tempfile.mkdtemp(prefix="clearance-bench-")}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def bench(clips: int, repeat: int, folder: Path) -> dict:
@@ -140,7 +179,8 @@ def bench(clips: int, repeat: int, folder: Path) -> dict:
     for _ in range(repeat):
         cli_reads.append(wall(read_cmd))
         cli_checks.append(wall([clearance, "check", str(path), "--json"]))
-    cli_read, cli_check = min(cli_reads), min(cli_checks)
+    cli_read, cli_check = min(r[0] for r in cli_reads), min(c[0] for c in cli_checks)
+    cli_read_cpu, cli_check_cpu = min(r[1] for r in cli_reads), min(c[1] for c in cli_checks)
     assert checks[0]["clips"] == reads[0]["clips"] == clips - clips % 3, (checks[0], reads[0])
     assert checks[0]["tagged"] == tagged
     return {
@@ -150,6 +190,8 @@ def bench(clips: int, repeat: int, folder: Path) -> dict:
         "noscan_cpu": noscan_cpu, "noscan_ratio": noscan_cpu / read_cpu,
         "read_mb": read_mem / 1024, "check_mb": check_mem / 1024, "mem_ratio": check_mem / read_mem,
         "cli_read_s": cli_read, "cli_check_s": cli_check, "cli_ratio": cli_check / cli_read,
+        "cli_read_cpu": cli_read_cpu, "cli_check_cpu": cli_check_cpu, "cli_cpu_ratio": cli_check_cpu / cli_read_cpu,
+        "scanned": checks[0].get("scanned", 0), "untagged_ai": checks[0].get("untagged_ai", 0),
     }
 
 
@@ -162,24 +204,27 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
         for clips in args.clips:
             rows.append(bench(clips, args.repeat, Path(tmp)))
-    print("| clips | tagged | file MB | read CPU s | check CPU s | CPU x | --no-scan CPU x | read wall s "
-          "| check wall s | wall x | read MB | check MB | memory x | CLI: python read s | CLI: clearance check s "
-          "| CLI x |")
+    print("| clips | tagged | files scanned | untagged AI | file MB | read CPU s | check CPU s | CPU x "
+          "| --no-scan CPU x | read MB | check MB | memory x | CLI: python read CPU s | CLI: clearance check CPU s "
+          "| CLI CPU x | CLI wall x |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['clips']:,} | {r['tagged']:,} | {r['file_mb']:.1f} | {r['read_cpu']:.3f} | {r['check_cpu']:.3f} "
-              f"| {r['time_ratio']:.2f} | {r['noscan_ratio']:.2f} | {r['read_s']:.3f} | {r['check_s']:.3f} "
-              f"| {r['wall_ratio']:.2f} "
+        print(f"| {r['clips']:,} | {r['tagged']:,} | {r['scanned']} | {r['untagged_ai']} | {r['file_mb']:.1f} "
+              f"| {r['read_cpu']:.3f} | {r['check_cpu']:.3f} | {r['time_ratio']:.2f} | {r['noscan_ratio']:.2f} "
               f"| {r['read_mb']:.0f} | {r['check_mb']:.0f} | {r['mem_ratio']:.2f} "
-              f"| {r['cli_read_s']:.2f} | {r['cli_check_s']:.2f} | {r['cli_ratio']:.2f} |")
+              f"| {r['cli_read_cpu']:.2f} | {r['cli_check_cpu']:.2f} | {r['cli_cpu_ratio']:.2f} "
+              f"| {r['cli_ratio']:.2f} |")
     if len(rows) >= 2:
         big, small = max(rows, key=lambda r: r["clips"]), min(rows, key=lambda r: r["clips"])
         growth = (big["check_cpu"] / small["check_cpu"]) / (big["clips"] / small["clips"])
         print(f"linearity: check time per clip at {big['clips']:,} / at {small['clips']:,} = {growth:.2f} "
               "(1.00 = linear)")
-    worst = max(max(r["time_ratio"], r["mem_ratio"]) for r in rows)
-    print(f"target check <= 1.5x OTIO read (CPU time and memory): {'met' if worst <= 1.5 else 'NOT met'} "
-          f"(worst {worst:.2f}x)")
+    big = max(rows, key=lambda r: r["clips"])
+    goals = (("CPU in process", big["time_ratio"], 1.3), ("CPU as the CLI", big["cli_cpu_ratio"], 1.3),
+             ("memory", big["mem_ratio"], 1.2))
+    for label, value, target in goals:
+        print(f"target {label} <= {target}x OTIO read at {big['clips']:,} clips: "
+              f"{'met' if value <= target else 'NOT met'} ({value:.2f}x)")
     return 0
 
 

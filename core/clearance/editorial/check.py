@@ -177,17 +177,30 @@ _DAY_SECONDS = 86400
 _WHOLE_RATES = frozenset({24.0, 25.0, 30.0, 48.0, 50.0, 60.0})  # SMPTE rates OTIO writes without drop frame
 
 
+def _clock(frames: int, fps: int) -> str:
+    seconds, frame = divmod(frames, fps)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{hour:02d}:{minute:02d}:{second:02d}:{frame:02d}"
+
+
+def frames_and_timecode(time: Any, rate: float) -> tuple[int, str]:
+    """(frame number at ``rate``, timecode): each RationalTime attribute read costs a call into OTIO."""
+    if rate in _WHOLE_RATES and time.rate == rate:
+        value = time.value
+        if value.is_integer() and 0 <= value < _DAY_SECONDS * rate:
+            frames = int(value)
+            return frames, _clock(frames, int(rate))
+    return round(time.to_frames(rate)), timecode(time, rate)
+
+
 def timecode(time: Any, rate: float) -> str:
     # Whole frames at a whole rate are the common case; OTIO's to_timecode gives the same text there
     # (tested) and handles the rest: drop-frame rates, fractional frames, the wrap past 24 hours.
     if rate in _WHOLE_RATES and time.rate == rate:
         frames = time.value
         if frames == int(frames) and 0 <= frames < _DAY_SECONDS * rate:
-            fps = int(rate)
-            seconds, frame = divmod(int(frames), fps)
-            minutes, second = divmod(seconds, 60)
-            hour, minute = divmod(minutes, 60)
-            return f"{hour:02d}:{minute:02d}:{second:02d}:{frame:02d}"
+            return _clock(int(frames), int(rate))
     import opentimelineio as otio
 
     try:
@@ -219,8 +232,10 @@ def _dig(node: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
-def _reel_in(metadata: Any, paths: dict[str, tuple[str, ...]]) -> str:
-    if metadata is None or not len(metadata):
+def _reel_in(metadata: Any, paths: dict[str, tuple[str, ...]], holds_tag: bool = False) -> str:
+    count = len(metadata) if metadata is not None else 0
+    # Listing an AnyDictionary's keys costs tens of microseconds: a clip whose only key is its tag has none.
+    if not count or (count == 1 and holds_tag):
         return ""
     for key in list(metadata):
         path = paths.get(key)
@@ -232,10 +247,12 @@ def _reel_in(metadata: Any, paths: dict[str, tuple[str, ...]]) -> str:
     return ""
 
 
-def reel_name(clip: Any) -> str:
-    """The clip's reel or tape name, or "" when the format carries none."""
-    ref = clip.media_reference
-    return _reel_in(clip.metadata, _CLIP_REEL_PATHS) or (
+def reel_name(clip: Any, ref: Any = None, holds_tag: bool = False) -> str:
+    """The clip's reel or tape name, or "" when the format carries none. ``holds_tag``: the clip's metadata
+    holds its Clearance tag (so one key there is the tag)."""
+    if ref is None:
+        ref = clip.media_reference
+    return _reel_in(clip.metadata, _CLIP_REEL_PATHS, holds_tag) or (
         _reel_in(ref.metadata, _MEDIA_REEL_PATHS) if ref is not None else "")
 
 
@@ -245,8 +262,15 @@ def source_timecodes(clip: Any) -> tuple[str, str]:
         span = clip.trimmed_range()
     except Exception:
         return "", ""
-    rate = span.start_time.rate or 24.0
-    return timecode(span.start_time, rate), timecode(span.end_time_exclusive(), rate)
+    first = span.start_time
+    rate = first.rate or 24.0
+    start, tc_in = frames_and_timecode(first, rate)
+    length = span.duration
+    if length.rate == rate and rate in _WHOLE_RATES and length.value.is_integer():
+        end = start + int(length.value)
+        if end < _DAY_SECONDS * rate:
+            return tc_in, _clock(end, int(rate))
+    return tc_in, timecode(span.end_time_exclusive(), rate)
 
 
 def _timeline_rate(timeline: Any, first: Any) -> float:
@@ -401,20 +425,27 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
         clip = placed.clip
         name = clip.name or "(unnamed clip)"
         start = placed.start
-        end = start + placed.duration
-        tc_in = timecode(start, rate)
+        frame_in, tc_in = frames_and_timecode(start, rate)
+        length = placed.duration
+        if length.rate == rate and rate in _WHOLE_RATES and length.value.is_integer() and \
+                frame_in + length.value < _DAY_SECONDS * rate:
+            frame_out = frame_in + int(length.value)
+            tc_out = _clock(frame_out, int(rate))
+        else:
+            frame_out, tc_out = frames_and_timecode(start + length, rate)
         where = f"clip '{name}' on {placed.track} at {tc_in}"
+        ref = clip.media_reference
         if isinstance(placed.found, RawTag):
             tagged += 1
             fields = checker.judge_tagged(placed.found, where)
-            kind, files = inspector.describe(clip)
+            kind, files = inspector.describe(clip, ref)
             fields["media"] = kind
-            fields["media_path"] = files[0] if files else media_url(clip)
+            fields["media_path"] = files[0] if files else media_url(clip, ref)
         else:
             kind, evidence = placed.found
             fields = {
                 "status": "untagged_ai", "rules": [UNTAGGED_AI], "media": kind, "evidence": evidence,
-                "media_path": media_url(clip),
+                "media_path": media_url(clip, ref),
                 "reasons": [f"{where}: the media carries AI provenance ({evidence}) but the clip has no Clearance tag"],
                 "remedy": "Declare the use: write a record and tag the clip with `clearance tag`.",
             }
@@ -434,9 +465,10 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
         source_in, source_out = source_timecodes(clip)
         fields.update(
             index=placed.index, name=name, track=placed.track, track_kind=placed.track_kind,
-            nested_in=placed.nested_in, timecode_in=tc_in, timecode_out=timecode(end, rate),
-            frame_in=round(start.to_frames(rate)), frame_out=round(end.to_frames(rate)),
-            source_in=source_in, source_out=source_out, reel=reel_name(clip),
+            nested_in=placed.nested_in, timecode_in=tc_in, timecode_out=tc_out,
+            frame_in=frame_in, frame_out=frame_out,
+            source_in=source_in, source_out=source_out,
+            reel=reel_name(clip, ref, isinstance(placed.found, RawTag) and placed.found.source == "metadata"),
             status_label=LABELS[status], blocking=status in BLOCKING,
         )
         clips.append(ClipResult.model_validate(fields))  # validating in pydantic-core beats model_construct

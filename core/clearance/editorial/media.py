@@ -49,9 +49,10 @@ def local_path(url: str) -> str | None:
     return url
 
 
-def media_url(clip: Any) -> str:
+def media_url(clip: Any, ref: Any = None) -> str:
     """The media the clip names (file path, URL, first frame of a sequence), "" when it names none."""
-    ref = clip.media_reference
+    if ref is None:
+        ref = clip.media_reference
     url = getattr(ref, "target_url", None)
     if isinstance(url, str) and url:
         return local_path(url) or url
@@ -75,7 +76,8 @@ class MediaInspector:
         import opentimelineio as otio
 
         self.summary = summary
-        self.provenance = _provenance() if scan else None
+        self.scan = scan
+        self._provenance: tuple[Callable[[str], Any], Callable[[str], bool]] | None = None  # imported on first use
         self._external = otio.schema.ExternalReference
         self._missing = otio.schema.MissingReference
         self._generator = otio.schema.GeneratorReference
@@ -83,12 +85,14 @@ class MediaInspector:
         self._scanned: dict[str, tuple[bool, str]] = {}
         self._dirs: dict[str, bool] = {}
         self._urls: dict[str, tuple[str, list[str]]] = {}
+        self._posix = os.sep == "/"
         self.counts: dict[str, int] = {}
         self._examples: list[str] = []
 
-    def describe(self, clip: Any) -> tuple[str, list[str]]:
+    def describe(self, clip: Any, ref: Any = None) -> tuple[str, list[str]]:
         """(what the media is, files to scan) for a clip's active media reference."""
-        ref = clip.media_reference
+        if ref is None:
+            ref = clip.media_reference
         if type(ref) is self._external or isinstance(ref, self._external):
             return self._by_url(ref.target_url or "")
         if isinstance(ref, self._sequence):
@@ -149,14 +153,25 @@ class MediaInspector:
         if type(ref) is self._external:  # the common case, inlined: this runs for every clip of the cut
             url = ref.target_url or ""
             found = self._urls.get(url)
-            kind, files = found if found is not None else self._by_url(url)
+            if found is not None:
+                kind, files = found
+            elif url[:1] == "/" and self._posix and "://" not in url:
+                # A plain path: a folder known to be missing (an unmounted volume) answers at once,
+                # without remembering every offline file.
+                folder = url.rpartition("/")[0] or "/"
+                here = self._dirs.get(folder)
+                if here is None:
+                    here = self._dir_exists(folder)
+                kind, files = self._by_url(url) if here else ("offline", [])
+            else:
+                kind, files = self._by_url(url)
         else:
             kind, files = self.describe(clip)
         counts = self.counts
         counts[kind] = counts.get(kind, 0) + 1
         if (kind == "offline" or kind == "missing") and len(self._examples) < MAX_MEDIA_EXAMPLES:
             self._examples.append(f"{clip.name}: {'media offline' if kind == 'offline' else 'no media reference'}")
-        if not files or self.provenance is None:
+        if not files or not self.scan:
             return None
         for path in files:
             is_ai, evidence = self._scan(path)
@@ -180,8 +195,12 @@ class MediaInspector:
         known = self._scanned.get(path)
         if known is not None:
             return known
-        assert self.provenance is not None
-        scan_file, is_genai = self.provenance
+        if self._provenance is None:
+            self._provenance = _provenance()
+            if self._provenance is None:  # the scanner is not installed: nothing can be scanned
+                self.scan = False
+                return False, "not scanned"
+        scan_file, is_genai = self._provenance
         self.summary.scanned += 1
         try:
             result = scan_file(path)
