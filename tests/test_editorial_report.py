@@ -60,7 +60,7 @@ def test_csv_groups_clips_by_record_strictest_first(shared_data: Path, tmp_path:
     assert "ETHICS-MISLEADING" in prohibited["Rule codes"]
     assert "mistaken for real events" in prohibited["Reasons"] and prohibited["Remedy"]
     needs = body[1]
-    assert needs["Approval"] == "no approval" and "no approval is held" in needs["Reasons"]
+    assert needs["Approval"] == "none held" and needs["Reasons"].startswith("approval: ")
 
 
 def test_report_carries_denials_conditions_and_untagged_ai_evidence(shared_data: Path, tmp_path: Path) -> None:

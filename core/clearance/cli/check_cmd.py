@@ -94,8 +94,6 @@ def _print_table(report: object) -> None:
                     print(f"       - {reason}")
                 if c.remedy:
                     print(f"       fix: {c.remedy}")
-            elif c.approval is not None and c.approval.conditions:
-                print(f"       conditions: {c.approval.conditions}")
     m = report.media
     unscanned = [part for part in (
         f"{m.offline} clip(s) with offline media" if m.offline else "",

@@ -35,7 +35,6 @@ class ApprovalInfo(BaseModel):
     approval_id: str | None = None
     approver: str | None = None
     expires_at: datetime | None = None
-    conditions: str = Field(default="", description="What the approver attached to the approval")
     reason: str = ""
     conditions: str = Field(default="", description="The conditions the approval was given under")
     standing: Any = Field(default=None, description="The full clearance.standing.Standing", exclude=True)

@@ -125,7 +125,9 @@ def _approval(info: ApprovalInfo | None) -> str:
         return "not needed"
     if info.status == "valid":
         return info.approval_id or "valid"
-    label = info.status.replace("_", " ")
+    from clearance.standing import LABELS as STANDING_LABELS
+
+    label = "none held" if info.status == "missing" else STANDING_LABELS.get(info.status, info.status.replace("_", " "))
     return f"{info.approval_id} ({label})" if info.approval_id else label
 
 
