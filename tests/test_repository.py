@@ -39,3 +39,24 @@ def test_no_test_or_bench_reads_outside_the_repository() -> None:
                 if OUTSIDE.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_the_example_studio_policy_is_the_packaged_one() -> None:
+    import yaml
+
+    from clearance.examples import studio_policy_path
+
+    shipped = yaml.safe_load((ROOT / "examples" / "studio_policy.yaml").read_text(encoding="utf-8"))
+    packaged = yaml.safe_load(Path(studio_policy_path()).read_text(encoding="utf-8"))
+    assert shipped == packaged
+
+
+def test_the_example_plates_are_vendored_files_with_their_licences() -> None:
+    plates = ROOT / "examples" / "plates"
+    provenance = TEST_DATA / "provenance"
+    sources = {"sh010_street_extension.jpg": "ocsp.jpg", "sh020_harbour.jpg": "no_manifest.jpg",
+               "sh030_title_card.png": "libpng-test.png"}
+    for plate, source in sources.items():
+        assert (plates / plate).read_bytes() == (provenance / source).read_bytes(), plate
+    for licence in ("LICENSE-c2pa-MIT", "LICENSE-c2pa-APACHE"):
+        assert (plates / licence).read_bytes() == (provenance / licence).read_bytes()

@@ -394,7 +394,7 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
     policy = options.policy if options.policy is not None else load_policy_for_check(options.policy_paths)
     checker = _Checker(options, policy)
     media = MediaSummary()
-    inspector = MediaInspector(media, options.scan_media)
+    inspector = MediaInspector(media, options.scan_media, options.base_dir)
     summary = Summary()
     clips: list[ClipResult] = []
 

@@ -72,8 +72,11 @@ class MediaInspector:
     missing (an unmounted volume) answers for every file under it.
     """
 
-    def __init__(self, summary: MediaSummary, scan: bool) -> None:
+    def __init__(self, summary: MediaSummary, scan: bool, base_dir: str | os.PathLike[str] | None = None) -> None:
         import opentimelineio as otio
+
+        # A relative media path is relative to the timeline's folder (as OTIO's own samples use them).
+        self.base_dir = os.fspath(base_dir) if base_dir is not None else None
 
         self.summary = summary
         self.scan = scan
@@ -110,6 +113,8 @@ class MediaInspector:
         if known is not None:
             return known
         path = url if url[:1] == "/" and "://" not in url else local_path(url)
+        if path is not None and self.base_dir and not os.path.isabs(path):
+            path = os.path.join(self.base_dir, path)
         if path is None:
             known = ("remote", [])
         elif self._is_file(path):
