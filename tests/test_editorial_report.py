@@ -79,16 +79,16 @@ def test_report_carries_denials_conditions_and_untagged_ai_evidence(shared_data:
     timeline = otio.schema.Timeline("hand-on", global_start_time=otio.opentime.RationalTime(86400, 24))
     track = otio.schema.Track("V1")
     rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(24, 24))
-    for name in ("denied_shot", "approved_shot", "approved_shot_b"):
+    for name in ("denied_shot", "approved_shot", "approved_shot_b", "expired_shot"):
         track.append(otio.schema.Clip(name, source_range=rng))
     track.append(otio.schema.Clip("ai_plate", source_range=rng,
                                   media_reference=otio.schema.ExternalReference(target_url=str(prov / "ocsp.jpg"))))
     timeline.tracks.append(track)
     cut = tmp_path / "cut.otio"
     otio.adapters.write_to_file(timeline, str(cut))
-    denied_rec, approved_rec = make_record("approval"), make_record("approval")
+    denied_rec, approved_rec, expired_rec = make_record("approval"), make_record("approval"), make_record("approval")
     for clip, record in (("denied_shot", denied_rec), ("approved_shot", approved_rec),
-                         ("approved_shot_b", approved_rec)):
+                         ("approved_shot_b", approved_rec), ("expired_shot", expired_rec)):
         path = write_record(tmp_path / "records", record)
         assert cli("tag", cut, "--clip", clip, "--record", path, "-o", cut).code == 0  # -o may be the input
     ring = KeyRing.open(tmp_path / "keyring")
@@ -96,7 +96,8 @@ def test_report_carries_denials_conditions_and_untagged_ai_evidence(shared_data:
     statement = ApprovalStatement(**{**base.statement.model_dump(), "conditions": "background only; not in marketing",
                                      "record_digest": decision_digest(approved_rec)})
     approval = ring.sign(statement)
-    policy, folder = approvals_setup(tmp_path, [approval], ring)
+    expired = sign(ring, expired_rec, expires_in=timedelta(hours=-2))
+    policy, folder = approvals_setup(tmp_path, [approval, expired], ring)
     denial = "the studio denied this use by lee.legal: the sky reads as a real city"
     report = check_file(cut, CheckOptions(policy_paths=[str(policy)], approvals_dir=folder,
                                           denials={str(denied_rec.id): denial}))
@@ -114,6 +115,9 @@ def test_report_carries_denials_conditions_and_untagged_ai_evidence(shared_data:
     assert approved["Conditions"] == "background only; not in marketing"
     assert approved["Approver"] == "sam.approver" and approved["Approval expires"].endswith("UTC")
     assert by_clip["approved_shot_b"]["Group"] == approved["Group"] and by_clip["approved_shot_b"]["Conditions"] == ""
+    lapsed = by_clip["expired_shot"]
+    assert lapsed["Status"] == "Needs approval" and lapsed["Approval"] == f"{expired.approval_id} (Approval expired)"
+    assert lapsed["Approver"] == "sam.approver" and "expired" in lapsed["Reasons"]
 
     html = to_html(report)
     for text in (denial.replace("'", "&#x27;"), "background only; not in marketing", "sam.approver",
