@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -278,7 +279,35 @@ class DisclosureClient:
         if not isinstance(response, dict):
             response = {"response": response}
         self.outbox.mark_sent(entry, server, response)
+        self.send_previews(_json_body(entry))
         return SubmitResult(entry.record_id, entry.content_digest, "sent", False, response)
+
+    def send_previews(self, record: dict[str, Any], base: Path | None = None) -> list[str]:
+        """Send a small picture of each target that names a file it can render (see ``clearance.thumbnails``),
+        for the approver's pages. Best effort: a preview that cannot be made or sent is skipped, since the
+        record itself is what counts. Off with CLEARANCE_PREVIEWS=0. Returns the targets sent."""
+        if os.environ.get("CLEARANCE_PREVIEWS", "1").strip().lower() in ("0", "no", "off", "false"):
+            return []
+        from clearance.thumbnails import preview
+
+        sent = []
+        server = self._require_server()
+        for target in record.get("targets") or []:
+            try:
+                made = preview(target, base)
+                if made is None:
+                    continue
+                data, media_type = made
+                key = f"{target['kind']}:{target['ref']}"
+                response = self.session.put(
+                    f"{server}{API}/records/{quote(str(record['id']))}/previews", params={"target": key},
+                    data=data, headers={"Content-Type": media_type}, timeout=self.timeout,
+                )
+            except (OSError, KeyError, requests.RequestException):
+                continue
+            if response.status_code in (200, 201):
+                sent.append(key)
+        return sent
 
     def sync(self, *, force: bool = True, batch: int = 20) -> SyncReport:
         """Send every waiting submission. ``force=False`` respects the retry backoff (background use).

@@ -457,7 +457,7 @@ def decide_form(
         verb = "Approve" if decision == "approve" else "Deny"
         return render(request, "confirm.html", title=f"Confirm: {verb} version {reviewed}", items=[item],
                       decision=decision, form=form, expiry_text=_expiry_text(form["expires_at"]), editable=False,
-                      action=f"/records/{quote(record_id)}/decision", errors={})
+                      action=f"/records/{quote(record_id)}/decision", errors={}, bulk=False)
     text = form["conditions"] if decision == "approve" else form["reason"]
     try:
         decisions.decide(request.app.state.db, actor, record_id, decision, text, form["expires_at"] or None,
@@ -519,7 +519,7 @@ def _bulk_decide(request: Request, picked: list[Any], fields: dict[str, str]) ->
         return render(request, "confirm.html", status=422 if errors else 200,
                       title=f"Confirm: {verb} {len(items)} requests", items=items, decision=decision, form=form,
                       expiry_text=_expiry_text(form["expires_at"]), editable=True, action="/queue/decide",
-                      errors=errors)
+                      errors=errors, bulk=True)
     results = []
     text = form["conditions"] if decision == "approve" else form["reason"]
     past = "approved" if decision == "approve" else "denied"
