@@ -22,7 +22,7 @@ import credentials_media as media
 import pytest
 from publish_fixtures import NOW, approve, record_data, write_policy, write_record
 
-from clearance.approvals import KeyRing
+from clearance.approvals import KeyRing, TrustedKeys
 from clearance.cache import ApprovalCache
 from clearance.cli.main import main
 from clearance.provenance import scan_file
@@ -232,7 +232,7 @@ def test_approval_ids_go_into_the_manifest_and_a_missing_approval_refuses(
     cache = ApprovalCache()
     cache.add_approval(approval)
     cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": NOW.isoformat()}),
-                            fetched_at=NOW)
+                            TrustedKeys.from_document(ring.public_keys_document()))
     assert run("credentials", "sign", source, "--record", tmp_path / "bg.yaml", "--policy", policy) == 0
     _, manifest, _ = read(tmp_path / "bg.signed.jpg")
     use = disclosure(manifest)["uses"][0]

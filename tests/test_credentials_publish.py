@@ -35,7 +35,7 @@ def studio(tmp_path: Path, pyblish_env: Path) -> dict:  # noqa: F811
     work = tmp_path / "work"
     work.mkdir()
     ring = KeyRing.open(tmp_path / "keys")
-    store_revocations()
+    store_revocations(ring)
     return {"work": work, "ring": ring, "dest": tmp_path / "publish", "tmp": tmp_path}
 
 

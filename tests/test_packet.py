@@ -19,7 +19,7 @@ import pytest
 from publish_fixtures import NOW, approve, record_data, write_policy, write_record
 from server_fixtures import PRODUCTION, LiveServer, live_server, record_body  # noqa: F401
 
-from clearance.approvals import KeyRing
+from clearance.approvals import KeyRing, TrustedKeys
 from clearance.cache import ApprovalCache
 from clearance.cli.main import main
 from clearance.editorial.tagging import apply_tag
@@ -75,7 +75,8 @@ def local_production(tmp_path: Path, identity: Path, shared_data: Path) -> dict[
     approval = approve(ring, background)
     cache.add_approval(approval)
     cache.add_approval(approve(ring, replica))
-    cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": NOW.isoformat()}), fetched_at=NOW)
+    cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": NOW.isoformat()}),
+                            TrustedKeys.from_document(ring.public_keys_document()))
     ai_plate = shutil.copy(shared_data / "provenance" / "ocsp.jpg", tmp_path / "plate_ai.jpg")
     cut = cut_with(tmp_path / "cut.otio", {"sh010_comp": background, "sh020_comp": replica, "sh030_mood": notify},
                    untagged_media=Path(ai_plate))
@@ -243,7 +244,7 @@ def test_packet_from_a_real_service(tmp_path: Path, identity: Path, live_server:
     assert approval_id in html and "background only" in html and "waiting" in html
     records = json.loads((out / "bundle" / "records.json").read_text(encoding="utf-8"))
     assert {b["id"] for b in bodies} <= set(records)
-    assert json.loads((out / "bundle" / "revocations.json").read_text(encoding="utf-8"))["signature"]
+    assert json.loads((out / "bundle" / "revocations.json").read_text(encoding="utf-8"))["documents"][0]["signature"]
     capsys.readouterr()
     assert run("packet", "verify", out) == 0, capsys.readouterr().out
     keys = tmp_path / "studio-keys.json"

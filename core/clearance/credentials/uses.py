@@ -7,12 +7,10 @@ sharing, audience disclosure) are read when the record has them; a v1 record sim
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from clearance.approvals import SignedApproval, find_valid_approval
+from clearance.approvals import SignedApproval
 from clearance.decision import Decision
 from clearance.errors import ClearanceError
 from clearance.record import UseRecord
@@ -149,48 +147,36 @@ def held(approval: SignedApproval) -> HeldApproval:
 
 
 class ApprovalBook:
-    """The approvals this machine holds, the keys it trusts and the revocations it knows (the local cache)."""
+    """Where each use stands on this machine: clearance.standing's one answer, from the local trust inputs."""
 
-    def __init__(self, policy: Any, cache: Any | None = None, approvals_dir: str | None = None) -> None:
-        from clearance.cache import ApprovalCache, revocations_in, trusted_keys
+    def __init__(self, policy: Any, approvals_dir: str | None = None) -> None:
+        from clearance.standing import Judge
+        from clearance.trust import load_trust
 
-        self.cache = cache or ApprovalCache()
-        trust = trusted_keys(policy, self.cache)
-        self.keys = trust.keys
-        self.warning = trust.warning
-        self.revocations = self.cache.revocations(self.keys)
-        if approvals_dir:
-            from clearance.pyblish.checks import _newest
+        self.trust = load_trust(policy, approvals_dir=approvals_dir)
+        self.judge = Judge(policy, self.trust)
 
-            # the same merge publish applies to a folder's list (one rule for what a folder may change)
-            self.cache.load_folder(approvals_dir)
-            self.revocations = _newest(self.revocations, revocations_in(approvals_dir, self.keys))
-        self.max_age = timedelta(hours=policy.approvals.revocations_max_age_hours)
+    def decide(self, record: UseRecord) -> Decision:
+        return self.judge.decide(record)
 
     def facts(self, record: UseRecord, decision: Decision) -> UseFacts:
         found = UseFacts(record=record, decision=decision)
         if decision.outcome != "approval_required":
             return found
-        check = find_valid_approval(record, self.cache.approvals_for(record.id), keys=self.keys,
-                                    revocations=self.revocations, max_revocation_age=self.max_age)
-        if check.valid and check.approval is not None:
-            found.approval = held(check.approval)
-            found.signed_approval = check.approval
+        standing = self.judge.standing(record, None, decision=decision)
+        if standing.verdict == "approved" and standing.approval is not None:
+            found.approval = held(standing.approval)
+            found.signed_approval = standing.approval
         else:
-            found.approval_problem = check.reason
+            found.approval_problem = standing.describe()
         return found
-
-
-def decide(records: Iterable[UseRecord], policy: Any) -> list[tuple[UseRecord, Decision]]:
-    from clearance.policy.engine import evaluate
-
-    return [(r, evaluate(r, policy)) for r in records]
 
 
 def cleared_facts(records: list[UseRecord], policy: Any, book: ApprovalBook) -> list[UseFacts]:
     """Facts for records that may go out; a prohibited use or a missing approval refuses, in one line."""
     out = []
-    for record, decision in decide(records, policy):
+    for record in records:
+        decision = book.decide(record)
         if decision.outcome == "prohibited":
             rules = ", ".join(f.rule for f in decision.findings if f.outcome == "prohibited")
             raise ClearanceError(f"record {record.id}: the policy prohibits this use ({rules}); a prohibited use is "

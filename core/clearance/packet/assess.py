@@ -126,11 +126,21 @@ def _approval_views(record: UseRecord, approvals: list[SignedApproval], keys: Tr
     return out
 
 
+def revocation_documents(bundle: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The signed revocation lists a packet carries (``{"documents": [...]}``; one bare list is accepted too)."""
+    if bundle is None:
+        return []
+    if isinstance(bundle.get("documents"), list):
+        return [d for d in bundle["documents"] if isinstance(d, dict)]
+    return [bundle]
+
+
 def uses(source: PacketSource, now: datetime) -> list[UseView]:
     keys = TrustedKeys.from_document(source.keys, "packet keys") if source.keys else TrustedKeys()
     revocations = None
-    if source.revocations is not None:
-        revocations = Revocations.from_document(source.revocations, keys=keys, source="packet revocation list")
+    for document in revocation_documents(source.revocations):
+        found = Revocations.from_document(document, keys=keys, source="packet revocation list")
+        revocations = found if revocations is None else revocations.union(found)
     by_record: dict[str, list[SignedApproval]] = {}
     for doc in source.approvals:
         approval = parse_approval(doc, "packet approval")

@@ -301,13 +301,20 @@ def verify_packet(folder: Path, *, trust_pem: str | None = None, studio_keys: An
                 result.hold("no audit checkpoint in the packet (built offline, or the service gives none)")
             continue
         doc = _json(path)
-        check = verify_document(doc, keys) if isinstance(doc, dict) else None
-        if check is None or not check.valid:
-            result.fail(f"bundle/{name}: the {what}'s signature does not verify"
-                        + (f" ({check.reason})" if check else ""))
-        else:
-            stamp = doc.get("generated_at") or doc.get("created_at") or doc.get("time") or ""
-            result.hold(f"the {what} is signed by approver key {check.key_id}" + (f", as of {stamp}" if stamp else ""))
+        from clearance.packet.assess import revocation_documents
+
+        documents = revocation_documents(doc) if name == "revocations.json" and isinstance(doc, dict) else [doc]
+        if not documents:
+            result.fail(f"bundle/{name}: holds no {what}")
+        for part in documents:
+            check = verify_document(part, keys) if isinstance(part, dict) else None
+            if check is None or not check.valid:
+                result.fail(f"bundle/{name}: the {what}'s signature does not verify"
+                            + (f" ({check.reason})" if check else ""))
+            else:
+                stamp = part.get("generated_at") or part.get("created_at") or part.get("time") or ""
+                result.hold(f"the {what} is signed by approver key {check.key_id}"
+                            + (f", as of {stamp}" if stamp else ""))
     return result
 
 

@@ -31,6 +31,20 @@ class PacketSource:
     notes: list[str] = field(default_factory=list)
 
 
+def add_view(source: PacketSource, view: dict[str, Any]) -> None:
+    """One record as the service shows it (GET /api/v1/records/{id}): latest version, decision, approvals."""
+    record_id = str(view["id"])
+    source.records[record_id] = view["record"]
+    source.decisions[record_id] = view.get("decision") or {}
+    source.statuses[record_id] = str(view.get("status") or "")
+    for approval in view.get("approvals") or []:
+        if isinstance(approval.get("signed"), dict):
+            source.approvals.append(approval["signed"])
+    denials = view.get("denials") or []
+    if denials and source.statuses[record_id] == "denied":
+        source.denials[record_id] = str(denials[-1].get("reason") or "")
+
+
 def from_service(client: Any, production: str) -> PacketSource:
     """Every record of the production, with its decision, approvals and denials, from the service."""
     from clearance.client import ClientError
@@ -49,26 +63,20 @@ def from_service(client: Any, production: str) -> PacketSource:
         raise ClearanceError(f"the service {client.server} lists no record of production {production!r}; check the "
                              "production code (and that your login is a member of it)")
     for record_id in ids:
-        view = client.request("GET", f"/records/{quote(record_id)}")
-        source.records[record_id] = view["record"]
-        source.decisions[record_id] = view.get("decision") or {}
-        source.statuses[record_id] = str(view.get("status") or "")
-        for approval in view.get("approvals") or []:
-            if isinstance(approval.get("signed"), dict):
-                source.approvals.append(approval["signed"])
-        denials = view.get("denials") or []
-        if denials and source.statuses[record_id] == "denied":
-            source.denials[record_id] = str(denials[-1].get("reason") or "")
-    source.revocations = client.request("GET", "/revocations")
+        add_view(source, client.request("GET", f"/records/{quote(record_id)}"))
+    source.revocations = {"documents": [client.request("GET", "/revocations")]}
     source.keys = client.request("GET", "/keys")
     try:
         source.checkpoint = client.request("GET", "/audit/checkpoint")
     except ClientError as exc:
         if exc.status not in (404, 405):
             raise
-        source.notes.append("the service publishes no signed audit checkpoint (GET /api/v1/audit/checkpoint): the "
-                            "packet carries none")
+        source.notes.append(NO_CHECKPOINT)
     return source
+
+
+NO_CHECKPOINT = ("the service publishes no signed audit checkpoint (GET /api/v1/audit/checkpoint): the packet carries "
+                 "none")
 
 
 def _records_in(folder: Path) -> list[Path]:
@@ -114,17 +122,17 @@ def from_local(production: str, policy: Any, records_dirs: list[Path], cache_dir
                              "; give --records DIR, or build the packet from the service (--server)")
     for record_id in source.records:
         source.approvals += [json.loads(a.to_json()) for a in cache.approvals_for(record_id)]
-    if cache.revocations_path.is_file():
-        try:
-            source.revocations = json.loads(cache.revocations_path.read_text(encoding="utf-8")).get("document")
-        except (OSError, ValueError):
-            source.notes.append(f"{cache.revocations_path}: unreadable; the packet carries no revocation list")
+    from clearance.trust import trusted_keys
+
+    keys = trusted_keys(policy, cache).keys
+    documents = [doc for doc, rev in cache._revocation_documents(keys) if rev is not None]
+    if documents:
+        source.revocations = {"documents": documents}
     else:
-        source.notes.append("no revocation list is cached (`clearance approvals pull`): the packet carries none")
-    if cache.keys_path.is_file():
-        keys = json.loads(cache.keys_path.read_text(encoding="utf-8"))
-        source.keys = {"keys": keys.get("keys", [])}
+        source.notes.append("no signed revocation list is held (`clearance approvals pull`): the packet carries none")
+    if len(keys):
+        source.keys = keys.document()
     else:
-        source.notes.append("no approver keys are cached (`clearance approvals pull`): the packet carries none")
+        source.notes.append("no approver key is trusted here (`clearance approvals pull`): the packet carries none")
     source.notes.append("built offline: there is no audit checkpoint (build from the service for one)")
     return source

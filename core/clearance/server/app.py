@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clearance import __version__
-from clearance.server import API_PREFIX, api, web
+from clearance.server import API_PREFIX, api, packet, web
 from clearance.server.config import ServerConfig
 from clearance.server.db import Database
 from clearance.server.decider import Decider
@@ -88,6 +88,7 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
 
     app.include_router(api.router)
     app.include_router(web.router)
+    app.include_router(packet.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Guard, max_body_bytes=config.max_body_bytes)
     return app
