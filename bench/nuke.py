@@ -74,11 +74,11 @@ def main() -> int:
                 "creative_element": "background" if final else "none",
                 "prominence": "incidental" if final else "none",
             },
-            "inputs": {
-                k: "no" for k in ("studio_proprietary", "personal_data", "third_party_material", "talent_material")
-            },
+            "inputs": dict.fromkeys(
+                ("studio_proprietary", "personal_data", "third_party_material", "talent_material"), "no"
+            ),
             "training": {"fine_tuned": "no"},
-            "prompt_references": {k: "no" for k in ("copyrighted_work", "public_figure", "deceased_person")},
+            "prompt_references": dict.fromkeys(("copyrighted_work", "public_figure", "deceased_person"), "no"),
             "output": {"resembles_unowned_material": "no"},
             "talent": {
                 "digital_replica": "no",
@@ -107,7 +107,7 @@ def main() -> int:
             )
 
     nuke.fake_reset()
-    import clearance_nuke.boot as boot
+    from clearance_nuke import boot
 
     boot.init()
     from clearance_nuke import callbacks, knobs

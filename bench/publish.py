@@ -70,7 +70,9 @@ def main() -> int:
         "tool": {"name": "Firefly", "provider": "Adobe", "environment": "enterprise",
                  "trains_on_inputs": "no", "retains_inputs": "no"},
         "use": {"media": "image", "stage": "ideation", "in_final_deliverable": "no"},
-        "inputs": {k: "no" for k in ("studio_proprietary", "personal_data", "third_party_material", "talent_material")},
+        "inputs": dict.fromkeys(
+            ("studio_proprietary", "personal_data", "third_party_material", "talent_material"), "no"
+        ),
         "training": {"fine_tuned": "no"},
         "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
         "output": {"resembles_unowned_material": "no"},

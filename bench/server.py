@@ -96,14 +96,14 @@ def server_cpu_seconds(server: LiveServer) -> float:
         except OSError:
             continue
         pid, ppid = int(stat_file.parent.name), int(fields[1])
-        if pid == root or ppid == root:
+        if root in (pid, ppid):
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def submit_call(body: dict) -> Callable[[Client], int]:
@@ -145,7 +145,7 @@ def exactly_once(server: LiveServer, token: str, production: str, clients: int =
     # Every record is sent twice by two different clients: a retry racing the original.
     sends = [submit_call(b) for b in bodies] + [submit_call(copy.deepcopy(b)) for b in reversed(bodies)]
     work = [sends[i::clients] for i in range(clients)]
-    seconds, latencies, codes = run_load(server, token, work)
+    seconds, _latencies, codes = run_load(server, token, work)
     client = Client(server.url, token)
     status, raw = client.call("GET", f"/api/v1/records?production={production}&limit=5000")
     listed = json.loads(raw)

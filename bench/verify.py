@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "core"))
 
-from clearance.approvals import (  # noqa: E402
+from clearance.approvals import (
     ApprovalStatement,
     KeyRing,
     Revocations,
@@ -34,7 +34,7 @@ from clearance.approvals import (  # noqa: E402
     TrustedKeys,
     verify,
 )
-from clearance.record import Target, UseRecord, decision_digest  # noqa: E402
+from clearance.record import Target, UseRecord, decision_digest
 
 
 def main() -> int:

@@ -695,7 +695,6 @@ class _NoCore:
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         if name == "clearance" or name.startswith("clearance."):
             raise ImportError(f"No module named {name!r}")
-        return None
 
 
 def scenario_no_core(params: dict[str, Any]) -> dict[str, Any]:
@@ -866,7 +865,7 @@ def scenario_untagged_ai(params: dict[str, Any]) -> dict[str, Any]:
     import bpy
 
     tmp = Path(params["tmp"])
-    ring, policy = approver_setup(tmp)
+    _ring, policy = approver_setup(tmp)
     os.environ["CLEARANCE_POLICY"] = str(policy)
     enable_extension()
     build_scene(tmp)

@@ -93,7 +93,7 @@ def exr_chunks(path: Path, height: int = 3) -> list[bytes]:
     offsets = struct.unpack(f"<{height}Q", data[pos:pos + 8 * height])
     out = []
     for offset in offsets:
-        y, size = struct.unpack("<ii", data[offset:offset + 8])
+        _y, size = struct.unpack("<ii", data[offset:offset + 8])
         out.append(data[offset + 8:offset + 8 + size])
     return out
 

@@ -119,7 +119,7 @@ class Approver:
 def fake_nuke() -> Any:
     """A fresh fake Nuke session with the Clearance plugin initialised (as init.py does)."""
     nuke.fake_reset()
-    import clearance_nuke.boot as boot
+    from clearance_nuke import boot
 
     boot._initialised = False
     boot.init()
@@ -131,7 +131,7 @@ def gui_nuke(fake_nuke: Any) -> Any:
     """The same session, as the GUI: menu.py has run."""
     nuke.GUI = True
     nuke.env["gui"] = True
-    import clearance_nuke.boot as boot
+    from clearance_nuke import boot
 
     boot.menu()
     return nuke

@@ -97,7 +97,7 @@ def test_sign_without_identity_is_refused_in_one_line(tmp_path: Path, notify_rec
     assert not (tmp_path / "a.signed.jpg").exists()
 
 
-@pytest.mark.parametrize("name,make", [
+@pytest.mark.parametrize(("name", "make"), [
     ("still.jpg", media.still), ("still.png", media.still), ("still.tif", media.still),
     ("still.webp", media.still), ("clip.mp4", media.movie), ("clip.mov", media.movie), ("sound.wav", media.sound),
 ])

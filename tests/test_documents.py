@@ -40,7 +40,7 @@ def test_duplicate_keys_name_both_lines() -> None:
     with pytest.raises(DocumentError) as info:
         parse_text("production: A\nuse:\n  media: image\n  media: video\n", "r.yaml")
     assert str(info.value) == "r.yaml:4: has key 'media' twice in one mapping (also on line 3); keep one"
-    with pytest.raises(DocumentError, match="r.json: has key 'a' twice"):
+    with pytest.raises(DocumentError, match=r"r\.json: has key 'a' twice"):
         parse_json_text('{"a": 1, "b": {"a": 2}, "a": 3}', "r.json")
     # the same key in different mappings, and YAML merge keys, are fine
     assert parse_text("a: {x: 1}\nb: {x: 2}\nbase: &b {k: 1}\nc: {<<: *b, z: 2}\n", "ok.yaml").data["c"] == {

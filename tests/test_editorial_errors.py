@@ -26,7 +26,7 @@ def _simple(shared_data: Path) -> dict:
     return json.loads((shared_data / "otio" / "simple_cut.otio").read_text())
 
 
-@pytest.mark.parametrize("content, needle", [
+@pytest.mark.parametrize(("content", "needle"), [
     ('{"OTIO_SCHEMA": "Timeline.1", "tracks": ', "not a readable otio_json timeline"),
     ("", "The document is empty"),
     ("[1, 2]", "holds a JSON list, not a timeline"),
@@ -49,7 +49,7 @@ def test_unknown_schema_inside_names_the_object_and_schema(shared_data: Path, tm
     _one_line_error(cli("check", path), "ExternalReference.7", "upgrade OpenTimelineIO")
 
 
-@pytest.mark.parametrize("name, content, needle", [
+@pytest.mark.parametrize(("name", "content", "needle"), [
     ("garbage.edl", bytes(range(256)) * 4, "not a readable cmx_3600 timeline"),
     ("bad.xml", b"<xmeml><sequence><name>x</name>", "not a readable fcp_xml timeline"),
     ("bad.aaf", b"not an aaf file", "not a readable AAF timeline"),

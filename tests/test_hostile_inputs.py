@@ -13,7 +13,6 @@ import os
 import resource
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,7 @@ def valid_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, tuple[Path, str]]]]:
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tuple[Path, str]]]:
     base = tmp_path_factory.mktemp("hostile")
     made = {
         ".yaml": build(base / "yaml", DOCUMENT_CORPUS, ".yaml"),
@@ -96,7 +95,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[
         ".edl": build(base / "edl", TIMELINE_CORPUS[:6], ".edl"),
         ".pem": build(base / "pem", tuple(h for h in DOCUMENT_CORPUS if h.name in PEM_INPUTS), ".pem"),
     }
-    yield made
+    return made
 
 
 def _cases(corpus: dict[str, dict[str, tuple[Path, str]]], valid: dict[str, str]) -> list[dict[str, Any]]:

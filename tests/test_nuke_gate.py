@@ -119,7 +119,7 @@ def test_every_writer_is_refused_on_a_render_node_until_the_approval_is_held(tmp
 
 
 def test_a_use_tagged_through_the_plugin_is_gated_the_same(tmp_path: Path, approver: Any) -> None:
-    results, _, out = _farm(tmp_path, final_record().model_dump_json(), env=_env(tmp_path, approver), how="plugin")
+    results, _, _out = _farm(tmp_path, final_record().model_dump_json(), env=_env(tmp_path, approver), how="plugin")
     assert all(r.startswith("refused: Clearance: ") and "Read1" in r for r in results.values()), results
 
 
@@ -141,7 +141,7 @@ def test_policy_output_patterns_exempt_explicitly(tmp_path: Path, approver: Any)
     policy = json.loads(approver.policy_path.read_text(encoding="utf-8"))
     policy["hosts"] = {"nuke": {"exempt_outputs": ["*/deep.*", "*.abc"]}}
     approver.policy_path.write_text(json.dumps(policy), encoding="utf-8")
-    results, stdout, _ = _farm(tmp_path, final_record().model_dump_json(), env=_env(tmp_path, approver))
+    results, _stdout, _ = _farm(tmp_path, final_record().model_dump_json(), env=_env(tmp_path, approver))
     assert results["DeepWrite1"] == "rendered" and results["WriteGeo1"] == "rendered"
     assert results["Write1"].startswith("refused") and results["WriteTank1"].startswith("refused")
 
@@ -195,16 +195,16 @@ def test_rejoining_branches_are_walked_once_by_full_name(fake_nuke: Any) -> None
 
 def test_panel_widget_string_is_evaluated_in_nukes_namespace(gui_nuke: Any) -> None:
     """registerWidgetAsPanel's string is evaluated in __main__, where clearance_nuke was never imported."""
-    import nukescripts.panels as panels
     from clearance_nuke import boot
+    from nukescripts import panels
 
     assert "clearance_nuke" not in gui_nuke.main_namespace()
     panel = panels.PythonPanel(boot.PANEL_WIDGET, "Clearance", boot.PANEL_ID)
-    knob = eval(panel.command, gui_nuke.main_namespace())  # noqa: S307 - as Nuke does
+    knob = eval(panel.command, gui_nuke.main_namespace())
     assert knob.widget_class.__name__ == "ClearancePanel"
     bad = panels.PythonPanel("clearance_nuke.panel.ClearancePanel", "Clearance", "x")
     try:
-        eval(bad.command, gui_nuke.main_namespace())  # noqa: S307
+        eval(bad.command, gui_nuke.main_namespace())
     except NameError:
         pass
     else:

@@ -135,7 +135,7 @@ def _comp(fake_nuke: Any, tmp_path: Path, record: Any) -> tuple[Any, Any]:
 
 
 def test_render_is_refused_without_approval_and_says_why_on_the_node(fake_nuke: Any, tmp_path: Path) -> None:
-    read, write = _comp(fake_nuke, tmp_path, final_record())
+    _read, write = _comp(fake_nuke, tmp_path, final_record())
     with pytest.raises(RuntimeError) as refused:
         fake_nuke.execute(write, 1001, 1001)
     message = str(refused.value)
@@ -148,7 +148,7 @@ def test_render_is_refused_without_approval_and_says_why_on_the_node(fake_nuke: 
 
 
 def test_a_write_ticked_not_a_deliverable_renders(fake_nuke: Any, tmp_path: Path) -> None:
-    read, write = _comp(fake_nuke, tmp_path, final_record())
+    _read, write = _comp(fake_nuke, tmp_path, final_record())
     write["clearance_exempt"].setValue(True)
     fake_nuke.execute(write, 1001, 1001)
     assert (tmp_path / "out" / "comp.1001.exr").is_file()
@@ -160,7 +160,7 @@ def test_render_gate_warn_renders_and_says_why(fake_nuke: Any, tmp_path: Path, m
     policy.write_text("hosts:\n  render_gate: warn\n", encoding="utf-8")
     monkeypatch.setenv("CLEARANCE_POLICY", str(policy))
     fake_nuke.GUI = True
-    read, write = _comp(fake_nuke, tmp_path, final_record())
+    _read, write = _comp(fake_nuke, tmp_path, final_record())
     fake_nuke.execute(write, 1, 1)
     assert (tmp_path / "out" / "comp.0001.exr").is_file()
     assert any("Rendering anyway" in m for m in fake_nuke.messages)
@@ -188,7 +188,7 @@ def test_approved_deliverable_renders_with_record_ids_in_the_exr_header(
 
 
 def test_metadata_sync_is_idempotent_and_follows_tags(fake_nuke: Any, tmp_path: Path) -> None:
-    read, write = _comp(fake_nuke, tmp_path, ideation_record())
+    _read, write = _comp(fake_nuke, tmp_path, ideation_record())
     other = fake_nuke.nodes.Read(file=str(tmp_path / "b.exr"))
     merge = write.input(0)
     merge_node = fake_nuke.nodes.Merge2()
@@ -306,7 +306,7 @@ def test_selector_is_registered_for_pyblish_actions(gui_nuke: Any) -> None:
 
 
 def test_menu_and_panel_are_registered_in_the_gui(gui_nuke: Any) -> None:
-    import nukescripts.panels as panels
+    from nukescripts import panels
 
     top = gui_nuke.menu("Nuke").findItem("Clearance")
     assert top is not None
@@ -412,7 +412,7 @@ def test_read_of_a_long_sequence_scans_three_frames(
 ) -> None:
     import shutil
 
-    import clearance.provenance as provenance
+    from clearance import provenance
 
     for frame in range(1001, 1051):
         shutil.copy(shared_data / "provenance" / "no_manifest.jpg", tmp_path / f"plate.{frame:04d}.jpg")

@@ -94,7 +94,7 @@ def test_untagged_generative_nodes_block_the_publish_and_warn_when_the_policy_sa
 
     cat = fake_nuke.nodes.CopyCat()
     fake_nuke.nodes.Grade()
-    failures, other, context = _publish()
+    failures, other, _context = _publish()
     assert other == [] and failures == {"clearance.untagged_ai_nodes": ["CopyCat1"]}, failures
     policy = json.loads(approver.policy_path.read_text(encoding="utf-8"))
     policy["hosts"] = {"untagged_ai_nodes": "warn"}

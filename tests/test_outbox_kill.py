@@ -66,7 +66,7 @@ def test_sigkill_during_sync_then_restart_delivers_each_record_once(
         kills += 1
     assert sent_count() < total, "the kills came too late to test anything"
     final = sync_process(live_server, clearance_home)
-    out, err = final.communicate(timeout=300)
+    _out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err
     with Outbox() as box:
         entries = box.entries()

@@ -169,7 +169,7 @@ def test_signed_overlay_may_weaken(tmp_path: Path) -> None:
     loaded = load_layers([studio, signed_path])
     assert loaded.policy.thresholds.consent_ref_required is False and loaded.signed == [signed_path]
     tampered = dict(signed, rules={"UNION-WORK": {"enabled": False}, "P1": {"enabled": False}})
-    with pytest.raises(ClearanceError, match="field signature: .*edited after signing"):
+    with pytest.raises(ClearanceError, match=r"field signature: .*edited after signing"):
         load_policy([studio, write(tmp_path / "tampered.yaml", tampered)])
     other = KeyRing.open(tmp_path / "other")
     with pytest.raises(ClearanceError, match="not trusted"):

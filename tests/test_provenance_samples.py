@@ -97,7 +97,7 @@ def test_builtin_reader_and_c2pa_python_agree(provenance: Path, name: str) -> No
     c2pa_evidence = [e for e in builtin.evidence if e.manifest is not None]
     builtin_c2pa_verdict = max(
         (e.verdict for e in c2pa_evidence),
-        key=lambda v: ["none", "camera", "synthetic", "ai_composite", "ai_generated"].index(v),
+        key=["none", "camera", "synthetic", "ai_composite", "ai_generated"].index,
         default="none",
     )
     checked = verify_file(str(provenance / name))

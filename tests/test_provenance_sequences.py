@@ -71,7 +71,7 @@ def test_frame_range_text() -> None:
     assert frame_range([]) == ""
 
 
-def test_cli_shows_sequence(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cli_shows_sequence(tmp_path: Path, capsys) -> None:
     from clearance.cli.main import main
 
     make_sequence(tmp_path, [1001, 1002, 1004], tagged={1004})
@@ -81,7 +81,7 @@ def test_cli_shows_sequence(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     assert "clearance/record_ids" in out
 
 
-def test_cli_accepts_a_sequence_pattern(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cli_accepts_a_sequence_pattern(tmp_path: Path, capsys) -> None:
     from clearance.cli.main import main
 
     make_sequence(tmp_path, [1001, 1002, 1003], tagged={1003})

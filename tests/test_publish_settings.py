@@ -75,7 +75,7 @@ def test_in_host_publish_with_a_bypassing_policy_is_blocked(pyblish_env: Path, t
 
 def test_unknown_validator_id_is_refused_with_a_suggestion(tmp_path: Path) -> None:
     policy = _policy(tmp_path, {"clearance.temp_not_finale": {"enabled": False}})
-    with pytest.raises(ClearanceError, match="unknown validator .did you mean clearance.temp_not_final"):
+    with pytest.raises(ClearanceError, match=r"unknown validator .did you mean clearance\.temp_not_final"):
         settings.check_policy(policy)
 
 

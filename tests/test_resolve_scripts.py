@@ -64,7 +64,7 @@ def test_tag_current_clip_puts_the_tag_in_a_marker_and_colours_the_clip(
     timeline.playhead = 86400 + 48 + 12 + 5  # over sh020_sky
     assert _tag(app, tmp_path, monkeypatch, final_record()) == 0
     item = timeline.GetItemListInTrack("video", 1)[1]
-    ((frame, marker),) = item.GetMarkers().items()
+    ((_frame, marker),) = item.GetMarkers().items()
     assert marker["name"].startswith("CLEARANCE ") and marker["color"] == "Yellow"
     assert marker["note"].startswith("CLEARANCE {")
     tag = decode_tag(marker["customData"], "test")
@@ -374,7 +374,7 @@ def test_app_get_resolve_is_the_console_fallback(app: Any, capsys: pytest.Captur
     from clearance_resolve import check
 
     class FusionApp:
-        def GetResolve(self) -> Any:  # noqa: N802
+        def GetResolve(self) -> Any:
             return app
 
     dvr.fake_external = True

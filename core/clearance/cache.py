@@ -57,7 +57,7 @@ def _safe_name(value: str, what: str) -> str:
 class ApprovalCache:
     """Approvals by record, trusted keys and revocations, on disk; plus folders given with ``--approvals``."""
 
-    def __init__(self, dir: str | Path | None = None) -> None:  # noqa: A002 - the brief's name
+    def __init__(self, dir: str | Path | None = None) -> None:
         self.root = Path(dir) if dir is not None else cache_dir()
         self.problems: list[str] = []
         self._extra: dict[str, dict[str, SignedApproval]] = {}

@@ -309,12 +309,12 @@ def _walk(root: Node, lines: dict[tuple[Any, ...], int]) -> None:
         if isinstance(node, MappingNode):
             for key_node, value_node in node.value:
                 key = key_node.value
-                lines.setdefault(prefix + (key,), key_node.start_mark.line + 1)
-                stack.append((value_node, prefix + (key,)))
+                lines.setdefault((*prefix, key), key_node.start_mark.line + 1)
+                stack.append((value_node, (*prefix, key)))
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
-                lines.setdefault(prefix + (index,), item.start_mark.line + 1)
-                stack.append((item, prefix + (index,)))
+                lines.setdefault((*prefix, index), item.start_mark.line + 1)
+                stack.append((item, (*prefix, index)))
 
 
 def parse_text(text: str, source: str) -> Document:

@@ -207,7 +207,7 @@ class UseRecord(Section):
         if isinstance(data, dict) and "tool" in data:
             data = dict(data)
             tool = data.pop("tool")
-            if "tools" in data and data["tools"]:
+            if data.get("tools"):
                 raise ValueError("give either `tool` (one) or `tools` (a chain), not both")
             data["tools"] = [] if tool is None else ([tool] if isinstance(tool, dict) else tool)
         return data
@@ -338,7 +338,7 @@ def _line_finder(data: dict[str, Any], document: Document | None) -> Any:
     def line_of(loc: Any) -> int | None:
         loc = tuple(loc)
         if loc[:2] == ("tools", 0):
-            loc = ("tool",) + loc[2:]
+            loc = ("tool", *loc[2:])
         return document.line_of(loc)
 
     return line_of

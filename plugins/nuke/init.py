@@ -7,7 +7,7 @@ try:
     import clearance_nuke.boot as _clearance_boot
 
     _clearance_boot.init()
-except BaseException as _clearance_exc:  # noqa: BLE001 - a SystemExit in a broken install must not escape either
+except BaseException as _clearance_exc:
     import nuke as _clearance_nuke
 
     _clearance_why = (
@@ -21,7 +21,7 @@ except BaseException as _clearance_exc:  # noqa: BLE001 - a SystemExit in a brok
             from clearance.hosts.status import current_policy
 
             return bool(current_policy().hosts.nuke.fail_closed)
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             return True
 
     if not _clearance_nuke.GUI and _clearance_fail_closed():

@@ -101,8 +101,8 @@ def init_test_identity(directory: Path | None = None, *, organization: str = "",
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Clearance test CA"),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)])
-    no_usage = dict(content_commitment=False, key_encipherment=False, data_encipherment=False, key_agreement=False,
-                    encipher_only=False, decipher_only=False)
+    no_usage = dict.fromkeys(("content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+                              "encipher_only", "decipher_only"), False)
     ca = (
         x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())

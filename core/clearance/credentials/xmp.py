@@ -92,7 +92,7 @@ def write_jpeg(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> No
             raise ClearanceError(f"{where}: the JPEG headers are damaged before the image data")
         marker = head[1]
         length = struct.unpack(">H", head[2:])[0]
-        if marker == 0xDA or not 0xE0 <= marker <= 0xEF and marker != 0xFE:
+        if marker == 0xDA or (not 0xE0 <= marker <= 0xEF and marker != 0xFE):
             src.seek(-4, 1)
             break  # image data or tables: everything from here is copied unchanged
         body = src.read(length - 2)

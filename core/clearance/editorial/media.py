@@ -174,7 +174,7 @@ class MediaInspector:
             kind, files = self.describe(clip)
         counts = self.counts
         counts[kind] = counts.get(kind, 0) + 1
-        if (kind == "offline" or kind == "missing") and len(self._examples) < MAX_MEDIA_EXAMPLES:
+        if (kind in {"offline", "missing"}) and len(self._examples) < MAX_MEDIA_EXAMPLES:
             self._examples.append(f"{clip.name}: {'media offline' if kind == 'offline' else 'no media reference'}")
         if not files or not self.scan:
             return None

@@ -65,7 +65,7 @@ def plain(value: Any) -> Any:
         return value
     if hasattr(value, "items"):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple) or hasattr(value, "__len__") and hasattr(value, "__getitem__"):
+    if isinstance(value, list | tuple) or (hasattr(value, "__len__") and hasattr(value, "__getitem__")):
         return [plain(v) for v in value]
     return value
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import importlib.metadata as metadata
 import io
 import re
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterable
+from importlib import metadata
 from pathlib import Path
 
 from clearance.errors import ClearanceError
@@ -183,7 +183,7 @@ def wheels_from_pypi(out: Path, platform: str, python: str = DEFAULT_PYTHON) -> 
                "--only-binary=:all:", "--implementation", "cp", "--python-version", python, "-d", str(out)]
     for tag in PLATFORMS[platform]:
         command += ["--platform", tag]
-    done = subprocess.run([*command, str(own)], capture_output=True, text=True, timeout=900)
+    done = subprocess.run([*command, str(own)], capture_output=True, text=True, timeout=900, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
         raise ClearanceError(f"pip download for {platform} (Python {python}) failed: {last}")

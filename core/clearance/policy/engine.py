@@ -262,7 +262,8 @@ def _run(checks: list[tuple[str, Callable[[Context], list[Finding]], int]], ctx:
     """Run rules and apply the policy's outcome overrides (a rule's outcome is raised, never lowered)."""
     out: list[Finding] = []
     for _code, check, floor in checks:
-        for finding in check(ctx):
+        for found in check(ctx):
+            finding = found
             if floor > OUTCOME_RANK[finding.outcome]:
                 finding = finding.model_copy(update={"outcome": _OUTCOME_BY_RANK[floor]})
             out.append(finding)

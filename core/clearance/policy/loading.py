@@ -340,16 +340,16 @@ def _check_stricter(
         entry_model = _dict_value_model(info.annotation)
         old_value = old.get(name) if isinstance(old, dict) else None
         if sub is not None and isinstance(value, dict):
-            _check_stricter(sub, old_value or sub().model_dump(mode="json"), value, path + (name,), doc, loaded)
+            _check_stricter(sub, old_value or sub().model_dump(mode="json"), value, (*path, name), doc, loaded)
         elif entry_model is not None and isinstance(value, dict):
             old_entries = old_value or {}
             for key, entry in value.items():
                 previous = _entry(old_entries, key, name) or entry_model().model_dump(mode="json")
-                _check_stricter(entry_model, previous, entry, path + (name, key), doc, loaded)
+                _check_stricter(entry_model, previous, entry, (*path, name, key), doc, loaded)
         else:
             kind = _stricter_kind(model, name)
             if not is_stricter_or_equal(kind, old_value, value):
-                loc = path + (name,)
+                loc = (*path, name)
                 dotted = ".".join(str(p) for p in loc)
                 raise ClearanceError(
                     f"{_where(doc, loc)}: field {dotted}: {_show(value)} weakens the policy set by "
@@ -396,7 +396,7 @@ def _record_provenance(
     overlay: dict[str, Any], path: tuple[Any, ...], doc: Document, provenance: dict[str, str]
 ) -> None:
     for key, value in overlay.items():
-        loc = path + (key,)
+        loc = (*path, key)
         if isinstance(value, dict) and value:
             _record_provenance(value, loc, doc, provenance)
         else:

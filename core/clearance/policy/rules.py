@@ -806,7 +806,7 @@ def talent_replica(ctx: Context) -> list[Finding]:
                 + f"No extra consent is needed because {why}, but a performer's likeness in the output still needs"
                 " written approval.",
                 "Request written approval; keep the performer's agreement on file.",
-                fields + ["talent.replica_exception"],
+                [*fields, "talent.replica_exception"],
             )
         ]
     consent, _ = _consent(ctx)
@@ -1042,7 +1042,7 @@ def ethics_misleading(ctx: Context) -> list[Finding]:
                 f"Generated material depicts real people or events in {ctx.record.use.content_type} work, where "
                 "misleading the audience is most acute, even when not presented as authentic.",
                 "Label it clearly as a reconstruction, and request written approval.",
-                fields + ["use.content_type"],
+                [*fields, "use.content_type"],
             )
         ]
     if real == "unsure":

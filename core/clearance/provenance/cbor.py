@@ -21,7 +21,7 @@ _ARG_SIZE = {24: 1, 25: 2, 26: 4, 27: 8}
 
 
 class _Decoder:
-    __slots__ = ("data", "pos", "items", "end")
+    __slots__ = ("data", "end", "items", "pos")
 
     def __init__(self, data: bytes | memoryview) -> None:
         self.data = data
@@ -81,12 +81,12 @@ class _Decoder:
                     raise ScanProblem(f"CBOR: reserved simple value {info}")
                 continue
             arg = info if info < 24 else self._arg(info)
-            if major == 2 or major == 3:
+            if major in {2, 3}:
                 if arg > end - self.pos:
                     raise ScanProblem(f"CBOR: a string claims {arg} bytes but only {end - self.pos} are left "
                                       "(lying length)")
                 self.pos += arg
-            elif major == 4 or major == 5:
+            elif major in {4, 5}:
                 owed = arg if major == 4 else arg * 2
                 if owed > end - self.pos:
                     raise ScanProblem(f"CBOR: a container claims {arg} entries but only {end - self.pos} bytes "

@@ -26,7 +26,7 @@ class Superbox:
     thumbnails, ingredients' data boxes and signatures are never parsed, and no hostile nesting is ever
     descended into beyond the four levels a store has (store, manifest, assertion store, assertion)."""
 
-    __slots__ = ("label", "uuid", "children", "budget", "_labels")
+    __slots__ = ("_labels", "budget", "children", "label", "uuid")
 
     def __init__(self, label: str, uuid: bytes, children: list[tuple[str, memoryview]], budget: _Budget) -> None:
         self.label = label

@@ -23,8 +23,18 @@ def is_genai(verdict: str) -> bool:
 class Hit:
     """One raw finding of a reader. Plain slots class: readers stay free of pydantic in the hot path."""
 
-    __slots__ = ("verdict", "format", "location", "field", "value", "generator", "prompt", "confidence", "manifest",
-                 "active")
+    __slots__ = (
+        "active",
+        "confidence",
+        "field",
+        "format",
+        "generator",
+        "location",
+        "manifest",
+        "prompt",
+        "value",
+        "verdict",
+    )
 
     def __init__(
         self,

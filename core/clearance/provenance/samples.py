@@ -167,7 +167,7 @@ def tiff(entries: dict[int, tuple[int, bytes]], little: bool = True, image: byte
             259: (3, struct.pack(e + "H", 1)), 262: (3, struct.pack(e + "H", 1)), 277: (3, struct.pack(e + "H", 1)),
             278: (3, struct.pack(e + "H", 1)), 279: (4, struct.pack(e + "I", len(image)))}
     base.update(entries)
-    tags = sorted(base.items()) + [(273, (4, b"\0\0\0\0"))]
+    tags = [*sorted(base.items()), (273, (4, b"\x00\x00\x00\x00"))]
     tags.sort()
     ifd_at = 8
     count = len(tags)
@@ -220,9 +220,8 @@ def exif(software: str | None = None, user_comment: str | None = None, descripti
     def table(entries: list[tuple[int, int, bytes]]) -> bytes:
         nonlocal blobs
         out = struct.pack(">H", len(entries))
-        for tag, kind, raw in entries:
-            if tag == 34665:
-                raw = struct.pack(">I", exif_at)
+        for tag, kind, given in entries:
+            raw = struct.pack(">I", exif_at) if tag == 34665 else given
             n = len(raw) // (4 if kind == 4 else 1)
             if len(raw) <= 4:
                 out += struct.pack(">HHI", tag, kind, n) + raw.ljust(4, b"\0")

@@ -10,7 +10,7 @@ PATTERN = re.compile(r"(?P<hashes>#+)|%(?P<width>0\d+)?d")
 
 
 class Sequence:
-    __slots__ = ("directory", "head", "tail", "width", "frames")
+    __slots__ = ("directory", "frames", "head", "tail", "width")
 
     def __init__(self, directory: str, head: str, tail: str, width: int) -> None:
         self.directory = directory

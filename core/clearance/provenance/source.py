@@ -41,7 +41,7 @@ class ScanProblem(Exception):
 class Source:
     """A file (or an in-memory buffer) read only through bounded positioned reads."""
 
-    __slots__ = ("_fd", "_file", "_data", "size", "bytes_read", "budget", "deadline", "_block_at", "_block", "steps")
+    __slots__ = ("_block", "_block_at", "_data", "_fd", "_file", "budget", "bytes_read", "deadline", "size", "steps")
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ import pyblish.plugin
 from clearance.errors import ClearanceError
 from clearance.pyblish import catalog, discovery
 
-__all__ = ["register", "deregister", "plugin_path"]
+__all__ = ["deregister", "plugin_path", "register"]
 
 
 def plugin_path() -> Path:

@@ -118,7 +118,8 @@ def approval_valid(context: Any, checks: list[ItemCheck], setting: ValidatorSett
     judge = standing_judge(context)
     for check in needing:
         record = check.record
-        assert record is not None and check.decision is not None
+        assert record is not None
+        assert check.decision is not None
         standing = judge.standing(record, check.item.target, decision=check.decision, digest=check.digest)
         check.standing = standing
         if standing.passes:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from clearance.server.models import ApiToken, Production, Role, ServerSecret, User, WebSession
 
-TOKEN_PREFIX = "clr_"
+TOKEN_PREFIX = "clr_"  # noqa: S105 - the visible prefix of every API token, not a secret
 APPROVER_ROLES = ("approver",)
 REVOKER_ROLES = ("approver", "admin")
 OVERSIGHT_ROLES = ("approver", "admin")  # may read the queue and the audit log

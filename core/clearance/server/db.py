@@ -6,6 +6,7 @@ the audit head) so the audit chain has a single order and concurrent submissions
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,11 +163,9 @@ class Database:
         """SQLite: copy the WAL back into the database now, between bursts of writes. Never fails a caller."""
         if not self.sqlite:
             return
-        try:
-            with self._single_engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        except Exception:  # a busy database: the next idle moment (or the autocheckpoint) will do it
-            pass
+        # a busy database: the next idle moment (or the autocheckpoint) will do it
+        with contextlib.suppress(Exception), self._single_engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -60,7 +60,7 @@ def seed(config: ServerConfig) -> Seeded:
         for role, name in DEMO_USERS:
             password = secrets.token_urlsafe(9)
             _user, token, _notes = add_user(session, name, role, production, password, actor=DEMO_ACTOR,
-                                            token_label="demo")
+                                            token_label="demo")  # noqa: S106 - a label, not a password
             logins.append(Login(role, name, password))
             tokens[name] = token
     with db.read() as session:

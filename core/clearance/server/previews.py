@@ -49,7 +49,7 @@ def store(db: Database, actor: Actor, record_id: str, target: str, data: bytes, 
     if media_type is None:
         raise ServiceError(415, "a preview must be a JPEG, PNG or WebP image (recognised by its bytes)",
                            field="(body)")
-    declared = declared_type.split(";")[0].strip().lower()
+    declared = declared_type.split(";", maxsplit=1)[0].strip().lower()
     if declared and declared not in (media_type, "application/octet-stream"):
         raise ServiceError(415, f"the body is {media_type} but Content-Type says {declared}", field="content-type")
     digest = hashlib.sha256(data).hexdigest()

@@ -205,7 +205,7 @@ def queue(db: Database, actor: Actor) -> list[dict[str, Any]]:
                 "request_id": request.id,
                 "requested_by": names.get(request.requested_by),
                 "requested_at": iso(request.requested_at),
-                "findings": [f for f in json.loads(version.decision).get("findings", [])],
+                "findings": list(json.loads(version.decision).get("findings", [])),
                 "can_decide": actor.has_role(record.production.code, *APPROVER_ROLES),
             })
             out.append(item)

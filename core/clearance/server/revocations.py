@@ -21,7 +21,8 @@ def revoke(db: Database, actor: Actor, approval_id: str, reason: str, via: str =
         if approval is None:
             raise ServiceError(404, f"approval {approval_id} not found")
         record = session.get(Record, approval.record_id)
-        assert record is not None
+        if record is None:  # the foreign key makes this impossible; answer as for any unknown approval
+            raise ServiceError(404, f"approval {approval_id} not found")
         code = record.production.code
         if not actor.in_production(code):
             raise refuse(404, f"approval {approval_id} not found", action, obj, code)

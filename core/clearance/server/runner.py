@@ -80,4 +80,4 @@ def serve(config: ServerConfig, banner: Callable[[str], None] | None = None) -> 
     return 0
 
 
-__all__ = ["add_db_flags", "config_from", "open_database", "serve", "resolve"]
+__all__ = ["add_db_flags", "config_from", "open_database", "resolve", "serve"]

@@ -45,7 +45,7 @@ def core_paths() -> list[str]:
 
 def find_core() -> None:
     try:
-        import clearance  # noqa: F401
+        import clearance
 
         return
     except ImportError:

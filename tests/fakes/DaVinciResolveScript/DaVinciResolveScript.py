@@ -95,7 +95,7 @@ class MediaPoolItem:
     def __init__(self, name: str, path: str, start_tc: str = "00:00:00:00") -> None:
         self._name, self._path, self._start_tc = name, path, start_tc
 
-    def GetClipProperty(self, propertyName: str | None = None) -> Any:  # noqa: N802, N803
+    def GetClipProperty(self, propertyName: str | None = None) -> Any:
         props = {"File Path": self._path, "Clip Name": self._name, "Start TC": self._start_tc}
         return props if propertyName is None else props.get(propertyName, "")
 
@@ -121,35 +121,35 @@ class TimelineItem:
         self._track = track
         self.fake_refuse_delete = False
 
-    def GetName(self) -> str:  # noqa: N802
+    def GetName(self) -> str:
         return self._name
 
-    def GetStart(self) -> int:  # noqa: N802
+    def GetStart(self) -> int:
         return self._start
 
-    def GetEnd(self) -> int:  # noqa: N802
+    def GetEnd(self) -> int:
         return self._start + self._duration
 
-    def GetDuration(self) -> int:  # noqa: N802
+    def GetDuration(self) -> int:
         return self._duration
 
-    def GetLeftOffset(self) -> int:  # noqa: N802
+    def GetLeftOffset(self) -> int:
         return self._left
 
-    def GetMediaPoolItem(self) -> MediaPoolItem | None:  # noqa: N802
+    def GetMediaPoolItem(self) -> MediaPoolItem | None:
         return self._media
 
-    def GetTrackTypeAndIndex(self) -> list[Any]:  # noqa: N802
+    def GetTrackTypeAndIndex(self) -> list[Any]:
         return [self._track[0], self._track[1]]
 
-    def AddMarker(  # noqa: N802
+    def AddMarker(
         self,
         frameId: float,
         color: str,
         name: str,
         note: str,
         duration: float,
-        customData: str = "",  # noqa: N803
+        customData: str = "",
     ) -> bool:
         if color not in MARKER_COLOURS or float(frameId) in self._markers or duration < 1:
             return False
@@ -162,24 +162,24 @@ class TimelineItem:
         }
         return True
 
-    def GetMarkers(self) -> dict[float, dict[str, Any]]:  # noqa: N802
+    def GetMarkers(self) -> dict[float, dict[str, Any]]:
         return {k: dict(v) for k, v in self._markers.items()}
 
-    def DeleteMarkerAtFrame(self, frameNum: float) -> bool:  # noqa: N802, N803
+    def DeleteMarkerAtFrame(self, frameNum: float) -> bool:
         if self.fake_refuse_delete:
             return False
         return self._markers.pop(float(frameNum), None) is not None
 
-    def SetClipColor(self, colorName: str) -> bool:  # noqa: N802, N803
+    def SetClipColor(self, colorName: str) -> bool:
         if colorName not in CLIP_COLOURS:
             return False
         self._colour = colorName
         return True
 
-    def GetClipColor(self) -> str:  # noqa: N802
+    def GetClipColor(self) -> str:
         return self._colour
 
-    def ClearClipColor(self) -> bool:  # noqa: N802
+    def ClearClipColor(self) -> bool:
         self._colour = ""
         return True
 
@@ -212,33 +212,33 @@ class Timeline:
         items.append(item)
         return item
 
-    def GetName(self) -> str:  # noqa: N802
+    def GetName(self) -> str:
         return self._name
 
-    def GetStartFrame(self) -> int:  # noqa: N802
+    def GetStartFrame(self) -> int:
         return self._start
 
-    def GetSetting(self, settingName: str | None = None) -> Any:  # noqa: N802, N803
+    def GetSetting(self, settingName: str | None = None) -> Any:
         settings = {"timelineFrameRate": f"{self._rate:g}"}
         return settings if settingName is None else settings.get(settingName, "")
 
-    def GetTrackCount(self, trackType: str) -> int:  # noqa: N802, N803
+    def GetTrackCount(self, trackType: str) -> int:
         return len(self.tracks.get(trackType, []))
 
-    def GetItemListInTrack(self, trackType: str, index: int) -> list[TimelineItem] | None:  # noqa: N802, N803
+    def GetItemListInTrack(self, trackType: str, index: int) -> list[TimelineItem] | None:
         tracks = self.tracks.get(trackType, [])
         if not 1 <= index <= len(tracks):
             return None
         return list(tracks[index - 1])
 
-    def GetCurrentVideoItem(self) -> TimelineItem | None:  # noqa: N802
+    def GetCurrentVideoItem(self) -> TimelineItem | None:
         for track in reversed(self.tracks["video"]):  # the topmost track under the playhead wins
             for item in track:
                 if item.GetStart() <= self.playhead < item.GetEnd():
                     return item
         return None
 
-    def Export(self, fileName: str, exportType: int, exportSubtype: int | None = None) -> bool:  # noqa: N802, N803
+    def Export(self, fileName: str, exportType: int, exportSubtype: int | None = None) -> bool:
         if not self.export_works or exportType != Resolve.EXPORT_OTIO:
             return False
         import opentimelineio as otio
@@ -308,10 +308,10 @@ class Project:
         self._name = name
         self.timeline: Timeline | None = None
 
-    def GetName(self) -> str:  # noqa: N802
+    def GetName(self) -> str:
         return self._name
 
-    def GetCurrentTimeline(self) -> Timeline | None:  # noqa: N802
+    def GetCurrentTimeline(self) -> Timeline | None:
         return self.timeline
 
 
@@ -319,7 +319,7 @@ class ProjectManager:
     def __init__(self) -> None:
         self.project: Project | None = Project("Untitled Project")
 
-    def GetCurrentProject(self) -> Project | None:  # noqa: N802
+    def GetCurrentProject(self) -> Project | None:
         return self.project
 
 
@@ -349,19 +349,19 @@ class Resolve:
     def fake_studio(self) -> bool:
         return self._product.endswith("Studio")
 
-    def GetProductName(self) -> str:  # noqa: N802
+    def GetProductName(self) -> str:
         return self._product
 
-    def GetVersion(self) -> list[Any]:  # noqa: N802
+    def GetVersion(self) -> list[Any]:
         return [*self._version, ""]
 
-    def GetVersionString(self) -> str:  # noqa: N802
+    def GetVersionString(self) -> str:
         return ".".join(str(v) for v in self._version)
 
-    def GetProjectManager(self) -> ProjectManager:  # noqa: N802
+    def GetProjectManager(self) -> ProjectManager:
         return self._pm
 
-    def Fusion(self) -> Fusion | None:  # noqa: N802
+    def Fusion(self) -> Fusion | None:
         fusion = self._fusion
         if fusion is not None and not self.fake_studio and tuple(self._version[:2]) >= (19, 1):
             fusion.UIManager = None  # type: ignore[assignment]  # free 19.1+: no script UI windows
@@ -386,7 +386,7 @@ class Element:
         self.CurrentIndex = 0
         self.CurrentText = ""
 
-    def AddItem(self, text: str) -> None:  # noqa: N802 - ComboBox
+    def AddItem(self, text: str) -> None:
         self.items.append(text)
         if len(self.items) == 1:
             self.CurrentText = text
@@ -421,13 +421,13 @@ class Window(Element):
         object.__setattr__(self, "On", _Handlers())
         self.shown = False
 
-    def Find(self, element_id: str) -> Element | None:  # noqa: N802
+    def Find(self, element_id: str) -> Element | None:
         return next((e for e in self.walk() if element_id == e.ID), None)
 
-    def Show(self) -> None:  # noqa: N802
+    def Show(self) -> None:
         self.shown = True
 
-    def Hide(self) -> None:  # noqa: N802
+    def Hide(self) -> None:
         self.shown = False
 
 
@@ -435,7 +435,7 @@ class UIManager:
     def __init__(self) -> None:
         self.windows: list[Window] = []
 
-    def AddWindow(self, props: dict[str, Any], children: Any) -> Window:  # noqa: N802
+    def AddWindow(self, props: dict[str, Any], children: Any) -> Window:
         kids = children if isinstance(children, list) else [children]
         window = Window(props, kids)
         self.windows.append(window)
@@ -471,7 +471,7 @@ class UIDispatcher:
         self.ui = ui
         self._running = False
 
-    def RunLoop(self) -> None:  # noqa: N802
+    def RunLoop(self) -> None:
         self._running = True
         window = self.ui.windows[-1]
         while fake_clicks and self._running:
@@ -490,7 +490,7 @@ class UIDispatcher:
                 close(_Event(window.ID))
         self._running = False
 
-    def ExitLoop(self) -> None:  # noqa: N802
+    def ExitLoop(self) -> None:
         self._running = False
 
 

@@ -91,7 +91,7 @@ class Knob:
     def _convert(self, value: Any) -> Any:
         return value
 
-    def setValue(self, value: Any) -> bool:  # noqa: N802
+    def setValue(self, value: Any) -> bool:
         self._value = self._convert(value)
         # Python Dev Guide, "Callbacks": with the node's Properties panel open, a knob set from Python fires
         # knobChanged just as an edit by hand does
@@ -100,13 +100,13 @@ class Knob:
             _knob_changed(owner, self)
         return True
 
-    def setFlag(self, flag: int) -> None:  # noqa: N802
+    def setFlag(self, flag: int) -> None:
         self._flags |= flag
 
-    def clearFlag(self, flag: int) -> None:  # noqa: N802
+    def clearFlag(self, flag: int) -> None:
         self._flags &= ~flag
 
-    def getFlag(self, flag: int) -> bool:  # noqa: N802
+    def getFlag(self, flag: int) -> bool:
         return bool(self._flags & flag)
 
     def visible(self) -> bool:
@@ -115,37 +115,37 @@ class Knob:
     def node(self) -> Node | None:
         return _wrap(self._owner) if self._owner is not None else None
 
-    def toScript(self) -> str:  # noqa: N802
+    def toScript(self) -> str:
         return str(self._value)
 
-    def fromScript(self, text: str) -> bool:  # noqa: N802
+    def fromScript(self, text: str) -> bool:
         return self.setValue(text)
 
 
-class Tab_Knob(Knob):  # noqa: N801
+class Tab_Knob(Knob):
     pass
 
 
-class String_Knob(Knob):  # noqa: N801
+class String_Knob(Knob):
     def _convert(self, value: Any) -> Any:
         if not isinstance(value, str):
             raise TypeError("String_Knob.setValue expects a string")
         return value
 
 
-class Multiline_Eval_String_Knob(String_Knob):  # noqa: N801
+class Multiline_Eval_String_Knob(String_Knob):
     pass
 
 
-class File_Knob(String_Knob):  # noqa: N801
+class File_Knob(String_Knob):
     pass
 
 
-class Text_Knob(Knob):  # noqa: N801
+class Text_Knob(Knob):
     """A label; ``value()`` is the message text (``Text_Knob(name, label, text)``)."""
 
 
-class PyScript_Knob(Knob):  # noqa: N801
+class PyScript_Knob(Knob):
     """A button. ``execute()`` runs the command, as a click does."""
 
     def __init__(self, name: str, label: str | None = None, command: str = "") -> None:
@@ -161,7 +161,7 @@ class PyScript_Knob(Knob):  # noqa: N801
             _this_node, _this_knob = saved
 
 
-class Boolean_Knob(Knob):  # noqa: N801
+class Boolean_Knob(Knob):
     def _default(self) -> Any:
         return False
 
@@ -169,7 +169,7 @@ class Boolean_Knob(Knob):  # noqa: N801
         return bool(value)
 
 
-class Int_Knob(Knob):  # noqa: N801
+class Int_Knob(Knob):
     def _default(self) -> Any:
         return 0
 
@@ -177,7 +177,7 @@ class Int_Knob(Knob):  # noqa: N801
         return int(value)
 
 
-class Enumeration_Knob(Knob):  # noqa: N801
+class Enumeration_Knob(Knob):
     """``value()`` is the selected item's text; ``setValue`` takes the text or an index."""
 
     def __init__(self, name: str, label: str | None = None, items: list[str] | None = None) -> None:
@@ -187,7 +187,7 @@ class Enumeration_Knob(Knob):  # noqa: N801
     def values(self) -> list[str]:
         return list(self._items)
 
-    def setValues(self, items: list[str]) -> None:  # noqa: N802
+    def setValues(self, items: list[str]) -> None:
         self._items = list(items)
         if self._value not in self._items:
             self._value = self._items[0] if self._items else ""
@@ -207,8 +207,8 @@ class MetaData_Knob(Knob):
 
     def _entries(self) -> list[tuple[str, str, str]]:
         entries = []
-        for line in str(self._value).replace("}", "}\n").splitlines():
-            line = line.strip().strip("{}").strip()
+        for raw in str(self._value).replace("}", "}\n").splitlines():
+            line = raw.strip().strip("{}").strip()
             if not line:
                 continue
             parts = shlex.split(line)
@@ -277,13 +277,13 @@ class Node:
     def __getitem__(self, name: str) -> Knob:
         return self._d.knobs[name]
 
-    def Class(self) -> str:  # noqa: N802
+    def Class(self) -> str:
         return self._d.node_class
 
     def name(self) -> str:
         return self._d.name()
 
-    def fullName(self) -> str:  # noqa: N802
+    def fullName(self) -> str:
         return self._d.full_name()
 
     def knob(self, name: str) -> Knob | None:
@@ -292,21 +292,21 @@ class Node:
     def knobs(self) -> dict[str, Knob]:
         return dict(self._d.knobs)
 
-    def addKnob(self, knob: Knob) -> None:  # noqa: N802
+    def addKnob(self, knob: Knob) -> None:
         if knob.name() in self._d.knobs:
             raise RuntimeError(f"{self.name()}: a knob named {knob.name()} already exists")
         self._d.add(knob)
 
-    def removeKnob(self, knob: Knob) -> None:  # noqa: N802
+    def removeKnob(self, knob: Knob) -> None:
         self._d.knobs.pop(knob.name(), None)
 
-    def setSelected(self, selected: bool) -> None:  # noqa: N802
+    def setSelected(self, selected: bool) -> None:
         self._d.selected = bool(selected)
 
-    def isSelected(self) -> bool:  # noqa: N802
+    def isSelected(self) -> bool:
         return self._d.selected
 
-    def setInput(self, index: int, node: Node | None) -> bool:  # noqa: N802
+    def setInput(self, index: int, node: Node | None) -> bool:
         while len(self._d.inputs) <= index:
             self._d.inputs.append(None)
         self._d.inputs[index] = node._d if node is not None else None
@@ -325,12 +325,12 @@ class Node:
             return []
         return [_wrap(n) for n in self._d.inputs if n is not None]
 
-    def showControlPanel(self, forceFloat: bool = False) -> None:  # noqa: N802, N803
+    def showControlPanel(self, forceFloat: bool = False) -> None:
         """Opening the Properties panel fires knobChanged with the knob ``showPanel`` (Dev Guide, Callbacks)."""
         self._d.panel_open = True
         _knob_changed(self._d, Knob("showPanel"))
 
-    def hideControlPanel(self) -> None:  # noqa: N802
+    def hideControlPanel(self) -> None:
         if self._d.panel_open:
             _knob_changed(self._d, Knob("hidePanel"))
         self._d.panel_open = False
@@ -344,13 +344,13 @@ class Node:
     def ypos(self) -> int:
         return self._d.ypos
 
-    def setXYpos(self, x: int, y: int) -> None:  # noqa: N802
+    def setXYpos(self, x: int, y: int) -> None:
         self._d.xpos, self._d.ypos = int(x), int(y)
 
-    def screenWidth(self) -> int:  # noqa: N802
+    def screenWidth(self) -> int:
         return 80
 
-    def screenHeight(self) -> int:  # noqa: N802
+    def screenHeight(self) -> int:
         return 18
 
     def metadata(self, key: str | None = None) -> Any:
@@ -402,7 +402,7 @@ class Root(Group):
     def name(self) -> str:
         return self._d.name() or "Root"
 
-    def fullName(self) -> str:  # noqa: N802
+    def fullName(self) -> str:
         return "root"
 
 
@@ -520,7 +520,7 @@ class _Nodes:
 nodes = _Nodes()
 
 
-def createNode(node: str, args: str = "", inpanel: bool = True) -> Node:  # noqa: N802
+def createNode(node: str, args: str = "", inpanel: bool = True) -> Node:
     """As the artist creates a node from the toolbar: onUserCreate runs; the panel opens (inpanel)."""
     knobs: dict[str, Any] = {}
     if args:
@@ -534,7 +534,7 @@ def createNode(node: str, args: str = "", inpanel: bool = True) -> Node:  # noqa
     return made
 
 
-def toNode(name: str) -> Node | None:  # noqa: N802
+def toNode(name: str) -> Node | None:
     parts = name.split(".")
     if parts[0] == "root":
         parts = parts[1:]
@@ -547,7 +547,7 @@ def toNode(name: str) -> Node | None:  # noqa: N802
     return _wrap(data)
 
 
-def allNodes(filter: str | None = None, group: Group | None = None, recurseGroups: bool = False) -> list[Node]:  # noqa: N802, A002
+def allNodes(filter: str | None = None, group: Group | None = None, recurseGroups: bool = False) -> list[Node]:
     start = group._d if group is not None else _current
     out: list[Node] = []
 
@@ -562,7 +562,7 @@ def allNodes(filter: str | None = None, group: Group | None = None, recurseGroup
     return out
 
 
-def selectedNodes(filter: str | None = None) -> list[Node]:  # noqa: N802, A002
+def selectedNodes(filter: str | None = None) -> list[Node]:
     return [n for n in allNodes(filter) if n.isSelected()]
 
 
@@ -570,15 +570,15 @@ def root() -> Root:
     return _wrap(_root_data)  # type: ignore[no-any-return]
 
 
-def thisNode() -> Node | None:  # noqa: N802
+def thisNode() -> Node | None:
     return _wrap(_this_node)
 
 
-def thisKnob() -> Knob | None:  # noqa: N802
+def thisKnob() -> Knob | None:
     return _this_knob
 
 
-def thisClass() -> str | None:  # noqa: N802
+def thisClass() -> str | None:
     return _this_node.node_class if _this_node is not None else None
 
 
@@ -610,7 +610,7 @@ _started: list[str] = []
 _starting = False
 
 
-def pluginAddPath(args: str | list[str], addToSysPath: bool = True) -> None:  # noqa: N802, N803
+def pluginAddPath(args: str | list[str], addToSysPath: bool = True) -> None:
     """Foundry's reference: adds the paths to the front of the plugin path; "If this command is executed
     inside an init.py then the init.py in the path will be executed"."""
     paths = [args] if isinstance(args, str) else list(args)
@@ -625,7 +625,7 @@ def pluginAddPath(args: str | list[str], addToSysPath: bool = True) -> None:  # 
             _run_startup_file(path, "init.py")
 
 
-def pluginPath() -> list[str]:  # noqa: N802
+def pluginPath() -> list[str]:
     return list(_plugin_paths)
 
 
@@ -636,7 +636,7 @@ def _run_startup_file(folder: str, name: str) -> None:
         return
     _started.append(key)
     namespace = main_namespace()
-    exec(compile(script.read_text(encoding="utf-8"), key, "exec"), namespace)  # noqa: S102 - as Nuke runs it
+    exec(compile(script.read_text(encoding="utf-8"), key, "exec"), namespace)
 
 
 def _home_nuke() -> str:
@@ -667,7 +667,7 @@ def fake_startup(gui: bool = False) -> None:
     finally:
         _starting = False
     if gui:
-        for folder in list(_plugin_paths):
+        for folder in _plugin_paths:
             _run_startup_file(folder, "menu.py")
 
 
@@ -696,7 +696,7 @@ class Menu(MenuItem):
     def items(self) -> list[MenuItem]:
         return list(self._items)
 
-    def addMenu(self, name: str, icon: str = "", tooltip: str = "", index: int = -1) -> Menu:  # noqa: N802
+    def addMenu(self, name: str, icon: str = "", tooltip: str = "", index: int = -1) -> Menu:
         existing = self.findItem(name)
         if isinstance(existing, Menu):
             return existing
@@ -704,7 +704,7 @@ class Menu(MenuItem):
         self._items.append(menu)
         return menu
 
-    def addCommand(  # noqa: N802
+    def addCommand(
         self, name: str, command: Any = None, shortcut: str = "", icon: str = "", tooltip: str = "", index: int = -1
     ) -> MenuItem:
         if "/" in name:
@@ -715,10 +715,10 @@ class Menu(MenuItem):
         self._items.append(item)
         return item
 
-    def addSeparator(self) -> None:  # noqa: N802
+    def addSeparator(self) -> None:
         self._items.append(MenuItem("-"))
 
-    def findItem(self, name: str) -> MenuItem | None:  # noqa: N802
+    def findItem(self, name: str) -> MenuItem | None:
         head, _, tail = name.partition("/")
         item = next((i for i in self._items if i.name() == head), None)
         if tail and isinstance(item, Menu):
@@ -742,7 +742,7 @@ class Pane:
 _panes: dict[str, Pane] = {}
 
 
-def getPaneFor(panelName: str) -> Pane:  # noqa: N802, N803 - returns the pane holding that panel
+def getPaneFor(panelName: str) -> Pane:
     return _panes.setdefault(panelName, Pane(panelName))
 
 
@@ -766,14 +766,14 @@ def main_namespace() -> dict[str, Any]:
 # ---------------------------------------------------------------------------- callbacks
 
 Callback = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Any]
-knobChangeds: dict[str, list[Callback]] = {}  # noqa: N816 - Nuke's names
-onScriptSaves: dict[str, list[Callback]] = {}  # noqa: N816
-onScriptLoads: dict[str, list[Callback]] = {}  # noqa: N816
-beforeRenders: dict[str, list[Callback]] = {}  # noqa: N816
+knobChangeds: dict[str, list[Callback]] = {}
+onScriptSaves: dict[str, list[Callback]] = {}
+onScriptLoads: dict[str, list[Callback]] = {}
+beforeRenders: dict[str, list[Callback]] = {}
 _on_user_creates: dict[str, list[Callback]] = {}
 _on_creates: dict[str, list[Callback]] = {}
-onUserCreates = _on_user_creates  # noqa: N816
-onCreates = _on_creates  # noqa: N816
+onUserCreates = _on_user_creates
+onCreates = _on_creates
 
 
 def _add(
@@ -806,17 +806,17 @@ def _remove(
 
 def addKnobChanged(
     call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*", node: Any = None
-) -> None:  # noqa: N802, N803
+) -> None:
     _add(knobChangeds, call, args, kwargs or {}, nodeClass, node)
 
 
 def removeKnobChanged(
     call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*", node: Any = None
-) -> None:  # noqa: N802, N803
+) -> None:
     _remove(knobChangeds, call, args, kwargs or {}, nodeClass)
 
 
-def addOnScriptSave(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Root") -> None:  # noqa: N802, N803
+def addOnScriptSave(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Root") -> None:
     _add(onScriptSaves, call, args, kwargs or {}, nodeClass, None)
 
 
@@ -824,32 +824,32 @@ def addOnScriptLoad(
     call: Callable[..., Any],
     args: Any = (),
     kwargs: Any = None,
-    nodeClass: str = "Root",  # noqa: N803
-) -> None:  # noqa: N802
+    nodeClass: str = "Root",
+) -> None:
     _add(onScriptLoads, call, args, kwargs or {}, nodeClass, None)
 
 
-def addBeforeRender(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Write") -> None:  # noqa: N802, N803
+def addBeforeRender(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Write") -> None:
     _add(beforeRenders, call, args, kwargs or {}, nodeClass, None)
 
 
-def removeOnScriptSave(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Root") -> None:  # noqa: N802, N803
+def removeOnScriptSave(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Root") -> None:
     _remove(onScriptSaves, call, args, kwargs or {}, nodeClass)
 
 
-def removeBeforeRender(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Write") -> None:  # noqa: N802, N803
+def removeBeforeRender(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "Write") -> None:
     _remove(beforeRenders, call, args, kwargs or {}, nodeClass)
 
 
-def addOnUserCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:  # noqa: N802, N803
+def addOnUserCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:
     _add(_on_user_creates, call, args, kwargs or {}, nodeClass, None)
 
 
-def addOnCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:  # noqa: N802, N803
+def addOnCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:
     _add(_on_creates, call, args, kwargs or {}, nodeClass, None)
 
 
-def removeOnCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:  # noqa: N802, N803
+def removeOnCreate(call: Callable[..., Any], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:
     _remove(_on_creates, call, args, kwargs or {}, nodeClass)
 
 
@@ -951,7 +951,7 @@ def execute(
     end: int | None = None,
     incr: int = 1,
     views: Any = None,
-    continueOnError: bool = False,  # noqa: N803
+    continueOnError: bool = False,
 ) -> None:
     """nuke.execute: beforeRender first (an exception there aborts the render), then one file per frame.
 
@@ -987,7 +987,7 @@ def execute(
         rendered.append(target)
 
 
-def executeMultiple(nodes: Any, ranges: Any = ((1, 1, 1),), views: Any = None, continueOnError: bool = False) -> None:  # noqa: N802, N803
+def executeMultiple(nodes: Any, ranges: Any = ((1, 1, 1),), views: Any = None, continueOnError: bool = False) -> None:
     """nuke.executeMultiple(nodes, ranges): every node's beforeRender runs before any frame is written."""
     first, last, step = ranges[0]
     for node in nodes:

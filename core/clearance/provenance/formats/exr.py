@@ -40,7 +40,7 @@ def read(src: Source, hits: list[Hit]) -> None:
 class _Header:
     """The header read through a window of large blocks (a Nuke header is a few KiB: usually one read)."""
 
-    __slots__ = ("src", "buf", "base", "pos")
+    __slots__ = ("base", "buf", "pos", "src")
 
     def __init__(self, src: Source) -> None:
         self.src = src

@@ -19,15 +19,15 @@ import nuke
 _panels: dict[str, Any] = {}
 
 
-def registerPanel(id: str, command: Any) -> None:  # noqa: N802, A002
+def registerPanel(id: str, command: Any) -> None:
     _panels[id] = command
 
 
-def unregisterPanel(id: str, command: Any = None) -> None:  # noqa: N802, A002
+def unregisterPanel(id: str, command: Any = None) -> None:
     _panels.pop(id, None)
 
 
-def restorePanel(id: str) -> Any:  # noqa: N802, A002
+def restorePanel(id: str) -> Any:
     """As Nuke's: calls the registered command; an unknown id prints and returns None."""
     command = _panels.get(id)
     if command is None:
@@ -42,27 +42,27 @@ class WidgetKnob:
     def __init__(self, widget_class: Any) -> None:
         self.widget_class = widget_class
 
-    def makeUI(self) -> Any:  # noqa: N802
+    def makeUI(self) -> Any:
         return self.widget_class()
 
 
 class PythonPanel:
     """What ``create=True`` returns: ``addToPane(pane)`` docks it; the widget is built then, as in Nuke."""
 
-    def __init__(self, widget: str, name: str, id: str) -> None:  # noqa: A002
+    def __init__(self, widget: str, name: str, id: str) -> None:
         self.widget_name, self.name, self.id = widget, name, id
         self.command = "__import__('nukescripts').panels.WidgetKnob(" + widget + ")"
         self.widget: Any = None
 
-    def addToPane(self, pane: Any = None) -> PythonPanel:  # noqa: N802
-        knob = eval(self.command, nuke.main_namespace())  # noqa: S307 - exactly what Nuke does with it
+    def addToPane(self, pane: Any = None) -> PythonPanel:
+        knob = eval(self.command, nuke.main_namespace())
         self.widget = knob.makeUI()
         if pane is not None:
             pane.panels.append(self)
         return self
 
 
-def registerWidgetAsPanel(widget: str, name: str, id: str, create: bool = False) -> Any:  # noqa: N802, A002
+def registerWidgetAsPanel(widget: str, name: str, id: str, create: bool = False) -> Any:
     if not isinstance(widget, str):
         raise TypeError("registerWidgetAsPanel: widget must be the class name as a string")
 
