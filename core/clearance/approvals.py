@@ -595,12 +595,16 @@ def uncovered_targets(approved: Iterable[str], targets: Iterable[Target], target
     targets: it covers that record wherever it is used while the record names no target, and no target
     added later (the approver never saw it).
     """
+    return uncovered_keys(approved, [t.key() for t in targets], target.key() if target is not None else None)
+
+
+def uncovered_keys(approved: Iterable[str], named: Iterable[str], wanted: str | None = None) -> list[str]:
+    """``uncovered_targets`` on "kind:ref" keys (the service judges stored JSON with it)."""
     listed = set(approved)
-    named = [t.key() for t in targets]
-    if not listed and not named:
+    names = list(named)
+    if not listed and not names:
         return []
-    wanted = [target.key()] if target is not None else named
-    return [key for key in wanted if key not in listed]
+    return [key for key in ([wanted] if wanted is not None else names) if key not in listed]
 
 
 def verify(

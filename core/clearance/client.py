@@ -35,6 +35,7 @@ from clearance.record import UseRecord, content_digest
 from clearance.trust import PinResult
 
 API = "/api/v1"
+LOOKUP_BATCH = 2000
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
@@ -465,6 +466,29 @@ class DisclosureClient:
         self.cache.store_facts(str(record_id), facts)
         return view
 
+    def lookup(self, record_ids: Iterable[object]) -> tuple[int, list[str]]:
+        """Refresh approvals and the service's view of many records in few requests (POST /records/lookup,
+        2,000 ids each) and cache them. Returns (records found, ids the service does not know)."""
+        ids = [str(r) for r in dict.fromkeys(str(r) for r in record_ids)]
+        found, unknown = 0, []
+        for start in range(0, len(ids), LOOKUP_BATCH):
+            body = self.request("POST", "/records/lookup", json={"record_ids": ids[start:start + LOOKUP_BATCH]})
+            if not isinstance(body, dict):
+                raise ClearanceError(f"{self.server}{API}/records/lookup: not a lookup answer")
+            unknown.extend(str(u) for u in body.get("unknown") or [])
+            for record_id, view in (body.get("records") or {}).items():
+                if not isinstance(view, dict):
+                    continue
+                approvals = [parse_approval(a["signed"], f"{self.server} approval of {record_id}")
+                             for a in view.get("approvals") or [] if isinstance(a, dict) and "signed" in a]
+                self.cache.add_approvals(approvals)
+                facts = {**view, "approvals": [{k: v for k, v in a.items() if k != "signed"}
+                                               for a in view.get("approvals") or [] if isinstance(a, dict)],
+                         "server": self.server, "fetched_at": now_utc().isoformat()}
+                self.cache.store_facts(record_id, facts)
+                found += 1
+        return found, unknown
+
     def pull_approvals(
         self, record_ids: Iterable[object] | None = None, *, production: str | None = None,
         accept_new_keys: bool = False,
@@ -494,7 +518,28 @@ class DisclosureClient:
         )
         if production:
             wanted |= set(self.approved_record_ids(production))
+        before = {rid: {a.approval_id for a in self.cache.approvals_for(rid)} for rid in wanted}
+        try:
+            report.records, report.missing = self.lookup(sorted(wanted))
+        except ClientError as exc:
+            if exc.status not in (404, 405):
+                raise
+            self._pull_one_by_one(sorted(wanted), report)  # a service older than POST /records/lookup
         for record_id in sorted(wanted):
+            held = self.cache.approvals_for(record_id)
+            report.approvals += len(held)
+            report.new += sum(a.approval_id not in before[record_id] for a in held)
+            for approval in held:
+                if signature_problem(approval, keys) is not None:
+                    # kept anyway: verification refuses it with the reason; the person pulling should know now
+                    report.problems.append(
+                        f"approval {approval.approval_id} of record {record_id} does not verify against the "
+                        "trusted keys: tell the service's admin"
+                    )
+        return report
+
+    def _pull_one_by_one(self, record_ids: list[str], report: PullReport) -> None:
+        for record_id in record_ids:
             try:
                 approvals = self.approvals(record_id)
                 self.record_facts(record_id)
@@ -504,17 +549,7 @@ class DisclosureClient:
                     continue
                 raise
             report.records += 1
-            for approval in approvals:
-                if signature_problem(approval, keys) is not None:
-                    # kept anyway: verification refuses it with the reason; the person pulling should know now
-                    report.problems.append(
-                        f"approval {approval.approval_id} of record {record_id} does not verify against the "
-                        "trusted keys: tell the service's admin"
-                    )
-            held = {a.approval_id for a in self.cache.approvals_for(record_id)}
-            report.new += sum(a.approval_id not in held for a in approvals)
-            report.approvals += self.cache.add_approvals(approvals)
-        return report
+            self.cache.add_approvals(approvals)
 
 
 def _json_body(entry: OutboxEntry) -> Any:

@@ -230,3 +230,59 @@ def known_record(cache: ApprovalCache, record_id: str) -> Any:
     if versions:
         return UseRecord.model_validate(max(versions, key=lambda v: v.get("version") or 0)["record"])
     return None
+
+
+ONLINE_BUDGET_S = 3.0
+"""How long publish, check and the hosts wait for the service in all before judging from the cache."""
+
+
+def refresh_online(
+    policy: Any, record_ids: list[str], *, cache: ApprovalCache | None = None, budget: float = ONLINE_BUDGET_S,
+    server: str | None = None, token: str | None = None,
+) -> str | None:
+    """When a service is configured (CLEARANCE_SERVER or the policy's approvals.server) and answers within
+    ``budget`` seconds in all, refresh the pinned keys (first use or announced rotations only), the signed
+    revocation list and the approvals and status of ``record_ids`` (a few batch requests for thousands).
+
+    Returns one line to show people when something could not be refreshed (judging from the cache then), or
+    None. Never raises for the network: offline, the cache is the judge.
+    """
+    import os
+    import time
+
+    server = server or os.environ.get("CLEARANCE_SERVER") or policy.approvals.server
+    if not server:
+        return None
+    from clearance.client import DisclosureClient
+
+    started = time.monotonic()
+    cache = cache or ApprovalCache()
+    notes: list[str] = []
+
+    def left() -> float:
+        return max(0.2, budget - (time.monotonic() - started))
+
+    with DisclosureClient(server=server, token=token, cache=cache, timeout=(min(1.0, budget), budget)) as client:
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("keys", client.refresh_keys),
+            ("revocation list", lambda: client.refresh_revocations(trusted_keys(policy, cache).keys)),
+        ]
+        if record_ids:
+            steps.append(("approvals", lambda: client.lookup(record_ids)))
+        for what, step in steps:
+            if time.monotonic() - started >= budget:
+                notes.append(f"{what}: no time left")
+                continue
+            client.timeout = (min(1.0, left()), left())
+            try:
+                result = step()
+            except ClearanceError as exc:
+                notes.append(f"{what}: {exc}")
+                if getattr(exc, "transient", False) and exc.__class__.__name__ == "ServerUnreachable":
+                    break  # the service does not answer: no use trying the rest
+                continue
+            if isinstance(result, PinResult) and result.refused:
+                notes.append(f"keys: {result.refused}")
+    if not notes:
+        return None
+    return f"could not refresh everything from {server} ({'; '.join(notes)}); judged from what this machine holds"

@@ -145,7 +145,8 @@ def run_keys_rotate(args: argparse.Namespace) -> int:
         audit.append(session, cli_actor(), "keys.rotate", f"key:{new}", None,
                      {"previous": old, "keys_dir": str(config.keys_dir)})
     print(f"new active signing key {new} (previous {old} still verifies the approvals it signed)")
-    print("clients pick it up with `clearance approvals pull`; studios pinning keys in their policy must add it")
+    print("clients that pinned the previous key accept it on their next pull (the previous key announced it); "
+          "studios pinning keys in their policy must add it there")
     return 0
 
 

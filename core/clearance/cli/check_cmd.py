@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="your API token for --server (default: $CLEARANCE_TOKEN)")
     p.add_argument("--records", action="append", default=[], metavar="DIR",
                    help="a folder of record files, for tags that carry only a reference (after an EDL round trip)")
+    p.add_argument("--offline", action="store_true",
+                   help="judge from what this machine holds; do not ask the configured service first")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     p.add_argument("--report", action="append", default=[], metavar="OUT",
                    help="write the shot list as OUT.html (printable) or OUT.csv; repeat for both")
@@ -71,6 +73,17 @@ def _pull(server: str, timeline: object, token: str | None = None) -> tuple[dict
         except ServerUnreachable as exc:
             return denials, f"warning: {exc}; checking against the approvals cached on this machine"
     return denials, None
+
+
+def _refresh(policy_paths: list[str] | None, timeline: object) -> str | None:
+    """Online when possible: a configured service that answers within the budget refreshes keys, revocations
+    and the tagged records' approvals and status before judging (clearance.trust.refresh_online)."""
+    from clearance.editorial.check import tagged_record_ids
+    from clearance.policy import load_policy
+    from clearance.trust import refresh_online
+
+    note = refresh_online(load_policy(policy_paths or None), tagged_record_ids(timeline))
+    return f"warning: {note}" if note else None
 
 
 def _print_table(report: object) -> None:
@@ -123,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
     if args.token and not args.server:
         raise ClearanceError("--token is for --server URL: give both, or neither")
     denials, warning = _pull(args.server, timeline, args.token) if args.server else ({}, None)
+    if not args.server and not args.offline:
+        warning = _refresh(args.policy, timeline)
     if warning:
         print(warning, file=sys.stderr)
     options = CheckOptions(

@@ -28,6 +28,8 @@ def register(subparsers: Any) -> None:
                         help="policy file(s), layered in order (default: CLEARANCE_POLICY, else the embedded policy)")
     parser.add_argument("--check", action="store_true",
                         help="run the checks only: nothing is queued, copied or written (exit 0 when it would publish)")
+    parser.add_argument("--offline", action="store_true",
+                        help="judge approvals from what this machine holds; do not ask the configured service first")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from clearance.pyblish.runner import publish_manifest
 
     report = publish_manifest(args.manifest, approvals_dir=args.approvals, policy_paths=args.policy or None,
-                              check_only=args.check)
+                              check_only=args.check, offline=args.offline)
     if args.json:
         print(json.dumps(_as_json(report), indent=2))
     else:

@@ -102,9 +102,17 @@ def standing_judge(context: Any) -> Any:
     from clearance.trust import load_trust
 
     policy: Policy = context_policy(context)
+    notes = []
+    if not context.data.get("clearance_offline"):
+        from clearance.trust import refresh_online
+
+        ids = sorted({c.record_id for c in context.data.get("clearance_checks") or [] if c.record_id})
+        note = refresh_online(policy, ids)
+        if note:
+            notes.append(note)
     folder = context.data.get("clearance_approvals_dir")
     trust = load_trust(policy, approvals_dir=Path(folder) if folder else None, now=context.data.get("clearance_now"))
-    context.data["clearance_key_trust_warning"] = "; ".join(trust.notes) or None
+    context.data["clearance_key_trust_warning"] = "; ".join([*notes, *trust.notes]) or None
     judge = Judge(policy, trust, production=context.data.get("clearance_production") or None)
     context.data["clearance_judge"] = judge
     return judge

@@ -86,6 +86,7 @@ def publish_manifest(
     policy_paths: list[str] | None = None,
     host: str = "standalone",
     check_only: bool = False,
+    offline: bool = False,
 ) -> PublishReport:
     """Publish a manifest. Raises ClearanceError for bad input (manifest, records, policy, approvals folder).
 
@@ -98,6 +99,10 @@ def publish_manifest(
     manifest = load_manifest(manifest_path)
     if approvals_dir is not None and not Path(approvals_dir).is_dir():
         raise ClearanceError(f"{approvals_dir}: --approvals expects a folder of signed approval JSON files")
+    if approvals_dir is not None:
+        from clearance.trust import load_trust
+
+        load_trust(policy, approvals_dir=Path(approvals_dir))  # bad input (an unsigned list, a broken file): exit 2
     settings.use_policy(policy)
     register(host)
     report = PublishReport(manifest=manifest)
@@ -111,6 +116,7 @@ def publish_manifest(
     context.data["clearance_policy"] = policy
     if approvals_dir is not None:
         context.data["clearance_approvals_dir"] = str(approvals_dir)
+    context.data["clearance_offline"] = offline
     plugins = None
     if check_only:
         plugins = [p for p in pyblish.api.discover() if p.order < pyblish.api.ExtractorOrder - 0.5]

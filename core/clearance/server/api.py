@@ -195,6 +195,21 @@ def revoke(approval_id: str, body: RevokeRequest, request: Request) -> dict[str,
     return revoking.revoke(request.app.state.db, current_actor(request), approval_id, body.reason)
 
 
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    record_ids: list[str] = Field(max_length=reads.LOOKUP_LIMIT, description="Record ids (UUIDs), at most 2,000.")
+
+
+@router.post("/records/lookup", summary="Many records' status, approvals and decisions at once", tags=["approvals"],
+             responses=ERROR_RESPONSES, dependencies=authed)
+def lookup_records(body: LookupRequest, request: Request) -> dict[str, Any]:
+    """For clients judging where uses stand before a publish or a check: per record its status, its versions'
+    digests, requests, denials and approvals (signed, with revocations), and the body of its latest and of
+    each approved version. Unknown ids and ids in productions you have no role in are listed in `unknown`."""
+    return reads.lookup(request.app.state.db, current_actor(request), body.record_ids)
+
+
 @router.get("/revocations", summary="Revoked approvals (signed list)", tags=["approvals"],
             responses=ERROR_RESPONSES, dependencies=authed)
 def revocations(request: Request) -> dict[str, Any]:

@@ -253,3 +253,71 @@ def audit_entries(
             query = query.where(AuditEntry.seq < before)
         rows = session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit)).scalars().all()
         return [audit.entry_view(e) for e in rows]
+
+
+LOOKUP_LIMIT = 2000
+"""Record ids per POST /records/lookup: a 10,000-item publish refreshes in five requests."""
+
+
+def lookup(db: Database, actor: Actor, record_ids: list[str]) -> dict[str, Any]:
+    """Many records at once, for clients judging standings: each record's status, version digests, requests,
+    denials and approvals (signed, with revocations), and the record body of its latest version and of every
+    approved version. Ids that are unknown or not visible to the actor are listed in ``unknown`` alike."""
+    wanted: list[str] = []
+    for rid in dict.fromkeys(record_ids):
+        try:
+            wanted.append(str(uuid.UUID(rid)))
+        except ValueError:
+            continue
+    out: dict[str, Any] = {"records": {}, "unknown": []}
+    codes = set(actor.productions())
+    with db.read() as session:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = session.execute(
+                select(Record.id, Record.status, Record.latest_version, Production.code)
+                .join(Production, Production.id == Record.production_id).where(Record.id.in_(chunk))
+            ).tuples().all()
+            visible = {rid: (status, latest, code) for rid, status, latest, code in rows if code in codes}
+            out["unknown"].extend(rid for rid in chunk if rid not in visible)
+            if not visible:
+                continue
+            ids = list(visible)
+            versions = session.execute(select(RecordVersion).where(RecordVersion.record_id.in_(ids))
+                                       .order_by(RecordVersion.version)).scalars().all()
+            requests = session.execute(select(ApprovalRequest).where(ApprovalRequest.record_id.in_(ids))
+                                       .order_by(ApprovalRequest.id)).scalars().all()
+            denials = session.execute(select(Denial).where(Denial.record_id.in_(ids))
+                                      .order_by(Denial.id)).scalars().all()
+            approvals = session.execute(
+                select(Approval, Revocation).outerjoin(Revocation, Revocation.approval_id == Approval.approval_id)
+                .where(Approval.record_id.in_(ids)).order_by(Approval.issued_at)).tuples().all()
+            people = {r.requested_by for r in requests} | {d.approver_id for d in denials}
+            people |= {v.submitted_by for v in versions} | {r.revoked_by for _a, r in approvals if r is not None}
+            names = _user_names(session, people)
+            approved = {(a.record_id, a.version) for a, _r in approvals}
+            for rid, (status, latest, code) in visible.items():
+                out["records"][rid] = {"id": rid, "production": code, "status": status, "latest_version": latest,
+                                       "versions": [], "requests": [], "denials": [], "approvals": []}
+            for v in versions:
+                view = {"version": v.version, "decision_digest": v.decision_digest,
+                        "content_digest": v.content_digest, "submitted_at": iso(v.submitted_at),
+                        "submitted_by": names.get(v.submitted_by)}
+                if v.version == visible[v.record_id][1] or (v.record_id, v.version) in approved:
+                    view["record"] = json.loads(v.body)
+                out["records"][v.record_id]["versions"].append(view)
+            for r in requests:
+                out["records"][r.record_id]["requests"].append(
+                    {"version": r.version, "status": r.status, "requested_by": names.get(r.requested_by),
+                     "requested_at": iso(r.requested_at)})
+            for d in denials:
+                out["records"][d.record_id]["denials"].append(
+                    {"version": d.version, "denied_by": names.get(d.approver_id), "denied_at": iso(d.denied_at),
+                     "reason": d.reason})
+            for a, r in approvals:
+                out["records"][a.record_id]["approvals"].append(
+                    {"approval_id": a.approval_id, "version": a.version, "issued_at": iso(a.issued_at),
+                     "signed": json.loads(a.signed_json), "revoked_at": iso(r.revoked_at) if r else None,
+                     "revocation_reason": r.reason if r else None,
+                     "revoked_by": names.get(r.revoked_by) if r else None})
+    return out

@@ -10,7 +10,7 @@ from clearance.server import audit
 from clearance.server.auth import REVOKER_ROLES, Actor, iso, utcnow
 from clearance.server.db import Database
 from clearance.server.errors import ServiceError, refuse
-from clearance.server.models import Approval, Production, Record, Revocation
+from clearance.server.models import Approval, Production, Record, Revocation, User
 
 
 def revoke(db: Database, actor: Actor, approval_id: str, reason: str, via: str = "api") -> dict[str, Any]:
@@ -53,16 +53,19 @@ def revocations(db: Database, actor: Actor) -> dict[str, Any]:
     codes = actor.productions()
     with db.read() as session:
         rows = session.execute(
-            select(Revocation)
+            select(Revocation, User.name)
             .join(Approval, Approval.approval_id == Revocation.approval_id)
             .join(Record, Record.id == Approval.record_id)
             .join(Production, Production.id == Record.production_id)
+            .outerjoin(User, User.id == Revocation.revoked_by)
             .where(Production.code.in_(codes))
             .order_by(Revocation.revoked_at)
-        ).scalars().all()
+        ).tuples().all()
         return {
             "revocations": [
-                {"approval_id": r.approval_id, "revoked_at": iso(r.revoked_at), "reason": r.reason} for r in rows
+                {"approval_id": r.approval_id, "revoked_at": iso(r.revoked_at), "reason": r.reason,
+                 "revoked_by": name or ""}
+                for r, name in rows
             ],
             "generated_at": iso(utcnow()),
         }
