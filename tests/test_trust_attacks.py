@@ -76,10 +76,10 @@ class LyingService:
                 self.end_headers()
                 self.wfile.write(content)
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 self._forward("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._forward("POST")
 
             def log_message(self, *args: object) -> None:
