@@ -277,11 +277,17 @@ def iter_entries(
             yield Entry(handle, label_of(handle), strip, text, scene.name in deliverable, files, scene.name)
 
 
+_verified: dict[str, Tag] = {}
+_VERIFIED_KEPT = 50_000
+
+
 def read_tag(entry: Entry, cache: dict[str, Tag | ClearanceError] | None = None) -> Tag | None:
     """Decode an entry's tag; raises ClearanceError naming the datablock when it is broken.
 
-    ``cache`` maps tag text to its decoded tag: one record often tags many objects, and decoding the
-    same text twice gives the same answer.
+    A tag's text decodes to the same tag every time, so each distinct text is parsed, validated and
+    digest-checked once per Blender session (``_verified``, bounded) rather than once per object and
+    publish: many objects share a record, and an artist validates the same file again and again.
+    ``cache`` keeps this call's answers, broken tags included.
     """
     if not entry.tag_text:
         return None
@@ -290,6 +296,11 @@ def read_tag(entry: Entry, cache: dict[str, Tag | ClearanceError] | None = None)
         if isinstance(hit, ClearanceError):
             raise ClearanceError(str(hit).replace("(tag)", entry.label, 1))
         return hit
+    known = _verified.get(entry.tag_text)
+    if known is not None:
+        if cache is not None:
+            cache[entry.tag_text] = known
+        return known
     try:
         tag = decode_tag(entry.tag_text, "(tag)")
     except ClearanceError as exc:
@@ -298,6 +309,9 @@ def read_tag(entry: Entry, cache: dict[str, Tag | ClearanceError] | None = None)
         raise ClearanceError(str(exc).replace("(tag)", entry.label, 1)) from None
     if cache is not None:
         cache[entry.tag_text] = tag
+    if len(_verified) >= _VERIFIED_KEPT:
+        _verified.clear()
+    _verified[entry.tag_text] = tag
     return tag
 
 
@@ -349,6 +363,9 @@ def collect_items(*, scenes: Iterable[Any] | None = None, untagged_media: bool =
             extra["scene"] = entry.scene
         if tag is not None:
             extra["record_id"] = str(tag.record_id)
+            if record is not None and tag.record is record:
+                # decode_tag checked it: the embedded record's decision digest is the tag's digest
+                extra["record_digest"] = tag.digest
         if entry.ai_marker:
             extra["ai_node"] = entry.ai_marker
         items.append(
