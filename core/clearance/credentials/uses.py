@@ -62,8 +62,8 @@ class UseFacts:
         for tool in self.record.tools:
             terms = {"name": tool.name, "environment": tool.environment, "trains_on_inputs": tool.trains_on_inputs,
                      "retains_inputs": tool.retains_inputs}
-            for extra in ("licence_tier", "license_tier", "data_terms", "terms_reviewed_on"):
-                value = getattr(tool, extra, None) or _nested(tool, "terms", extra)
+            for extra in ("licence_tier", "data_terms", "reviewed_on"):  # record v2: tool.terms
+                value = _nested(tool, "terms", extra)
                 if value:
                     terms[extra] = str(value)
             out.append(terms)

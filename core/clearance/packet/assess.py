@@ -191,12 +191,17 @@ def assess(views: list[UseView]) -> Assessment:
             continue
         name = _label(view)
         disclosed = _audience_disclosure(r)
+        places = getattr(r.realism, "depicts_real_places", "no")  # record v2
+        if getattr(r.realism, "photorealistic", "unsure") == "no":
+            continue  # v2: not realistic enough to appear authentic, so not a deep fake (Art. 3(60))
         if r.talent.digital_replica == "yes":
             reasons.append(f"{name}: a digital replica of a real performer")
         elif r.realism.depicts_real_people_or_events == "yes":
-            reasons.append(f"{name}: depicts real people, places or events")
-        elif r.talent.alteration == "significant":
-            reasons.append(f"{name}: significantly alters a real performance")
+            reasons.append(f"{name}: depicts real people or events")
+        elif places == "yes":
+            reasons.append(f"{name}: depicts real places or objects")
+        elif r.talent.alteration in ("significant", "new_performance"):
+            reasons.append(f"{name}: alters a real performance ({r.talent.alteration.replace('_', ' ')})")
         elif "unsure" in (r.realism.depicts_real_people_or_events, r.talent.digital_replica):
             unsure.append(f"{name}: whether it depicts real people or events is unanswered")
         if reasons and disclosed in ("on_screen_label", "credits") and reasons[-1].startswith(name):

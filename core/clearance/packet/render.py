@@ -70,17 +70,17 @@ def _approval_cell(use: UseView) -> str:
 
 
 def _tools_cell(use: UseView) -> str:
+    from clearance.credentials.uses import UseFacts
+    from clearance.decision import Decision
+
+    facts = UseFacts(record=use.record, decision=Decision(outcome="notify", findings=[]))
     out = []
-    for tool in use.record.tools:
+    for tool, terms in zip(use.record.tools, facts.tool_terms(), strict=True):
         name = " ".join(x for x in (tool.name, tool.version or "") if x)
-        terms = [tool.environment.replace("_", " "), f"trains on inputs: {tool.trains_on_inputs}",
-                 f"retains inputs: {tool.retains_inputs}"]
-        for extra in ("licence_tier", "license_tier", "data_terms", "terms_reviewed_on"):
-            value = getattr(tool, extra, None)
-            if value:
-                terms.append(f"{extra.replace('_', ' ')}: {value}")
+        words = [f"{k.replace('_', ' ')}: {v}" if k != "environment" else v.replace("_", " ")
+                 for k, v in terms.items() if k != "name"]
         out.append(f"<b>{_e(name)}</b>" + (f" ({_e(tool.provider)})" if tool.provider else "")
-                   + f'<br><span class="note">{_e("; ".join(terms))}</span>')
+                   + f'<br><span class="note">{_e("; ".join(words))}</span>')
     return "<br>".join(out) or "-"
 
 
