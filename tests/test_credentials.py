@@ -296,3 +296,16 @@ def test_unsupported_format_is_refused(identity: Path, tmp_path: Path, notify_re
     odd.write_bytes(b"x")
     assert run("credentials", "sign", odd, "--record", notify_record) == 2
     assert "cannot write Content Credentials for .xyz" in capsys.readouterr().err
+
+
+def test_an_input_with_broken_credentials_is_refused(identity: Path, tmp_path: Path, notify_record: Path,
+                                                     shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    element = tmp_path / "firefly.jpg"
+    data = bytearray((shared_data / "provenance" / "ocsp.jpg").read_bytes())
+    data[-200] ^= 0xFF  # in the image data, after the manifest: the hard binding no longer matches
+    element.write_bytes(bytes(data))
+    comp = media.still(tmp_path / "comp.png")
+    assert run("credentials", "sign", comp, "--record", notify_record, "--input", element) == 2
+    assert "invalid" in capsys.readouterr().err
+    assert not (tmp_path / "comp.signed.png").exists()
+    assert run("credentials", "sign", element, "--record", notify_record) == 2

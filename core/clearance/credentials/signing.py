@@ -206,6 +206,8 @@ def _context(large: bool) -> Any:
 
 
 def _existing_credentials(path: Path, mime: str, context: Any) -> bool:
+    """Does the file carry credentials to keep? Refused when they are invalid: a file changed after it was
+    signed must not pass its history on as if it were intact."""
     import c2pa
 
     try:
@@ -213,10 +215,18 @@ def _existing_credentials(path: Path, mime: str, context: Any) -> bool:
             reader = c2pa.Reader.try_create(mime, fh, None, context)
             if reader is None:
                 return False
+            state = reader.get_validation_state()
+            results = reader.get_validation_results() or {}
             reader.close()
-            return True
-    except c2pa.C2paError:
-        return False  # unreadable credentials cannot be kept; the new manifest still describes the file
+    except c2pa.C2paError as exc:
+        raise ClearanceError(f"{path}: its Content Credentials cannot be read ({_short(exc)}); sign from an intact "
+                             "original, or strip its credentials on purpose first") from None
+    if state == "Invalid":
+        codes = [f.get("code") for f in (results.get("activeManifest") or {}).get("failure") or []]
+        real = [c for c in codes if c and not c.endswith(".untrusted") and not c.startswith("signingCredential.ocsp")]
+        raise ClearanceError(f"{path}: its Content Credentials are invalid ({', '.join(real[:3]) or state}): it was "
+                             "changed after it was signed; sign from an intact original")
+    return True
 
 
 def _input_verdict(path: Path) -> str:
@@ -267,7 +277,9 @@ def sign_file(
     for p in placed:
         if not p.is_file():
             raise ClearanceError(f"{p}: no such input file; fix --input")
-        format_of(p)
+        input_mime, input_embedded = format_of(p)
+        if input_embedded:
+            _existing_credentials(p, input_mime, context)  # refuses an input whose credentials were broken
     definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
                                      placed=[p.name for p in placed], test_identity=identity.test)
     result = SignResult(source, target, None, source_type, parent, [p.name for p in placed],
