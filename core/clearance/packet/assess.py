@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from clearance.approvals import Revocations, SignedApproval, TrustedKeys, parse_approval, verify
-from clearance.errors import ClearanceError
+from clearance.approvals import Revocations, SignedApproval, TrustedKeys, parse_approval
 from clearance.packet.sources import PacketSource
-from clearance.record import UseRecord, decision_digest, record_from_data
+from clearance.record import UseRecord, record_from_data
 
 DEEPFAKE_RULE = "DISCLOSURE-DEEPFAKE"
 AUDIOVISUAL = ("image", "video", "audio", "voice", "3d")
@@ -67,9 +66,8 @@ class UseView:
 
     @property
     def cleared(self) -> bool:
-        if self.outcome == "notify":
-            return True
-        return self.outcome == "approval_required" and any(a.state == "valid" for a in self.approvals)
+        """May it go out (clearance.standing: not needed, or approved)?"""
+        return self.status in ("not needed", "approved")
 
 
 @dataclass
@@ -108,24 +106,6 @@ class ShotView:
         return max((c.timecode_out for c in self.clips), default="")
 
 
-def _approval_views(record: UseRecord, approvals: list[SignedApproval], keys: TrustedKeys,
-                    revocations: Revocations | None, now: datetime) -> list[ApprovalView]:
-    digest = decision_digest(record)
-    out = []
-    for approval in approvals:
-        st = approval.statement
-        # The packet states the approval as of its making: the list in the packet is the reference, however old.
-        check = verify(approval, record, keys=keys, revocations=revocations, now=now, record_digest=digest,
-                       max_revocation_age=now - (revocations.as_of() or now) if revocations else None)
-        out.append(ApprovalView(
-            approval_id=st.approval_id, approver=st.approver, issued_at=st.issued_at.isoformat(timespec="minutes"),
-            expires_at=st.expires_at.isoformat(timespec="minutes") if st.expires_at else "",
-            conditions=st.conditions, key_id=approval.key_id, state=check.code,
-            reason="" if check.valid else check.reason,
-        ))
-    return out
-
-
 def revocation_documents(bundle: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The signed revocation lists a packet carries (``{"documents": [...]}``; one bare list is accepted too)."""
     if bundle is None:
@@ -135,7 +115,21 @@ def revocation_documents(bundle: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [bundle]
 
 
+class _NoOutbox:
+    def entries(self, record_id: str) -> list[Any]:
+        return []
+
+
 def uses(source: PacketSource, now: datetime) -> list[UseView]:
+    """Each record with where it stands, judged by clearance.standing from the packet's own signed documents.
+
+    The packet states the approvals as of its making: its revocation list is the reference, however old.
+    What the service said (waiting, denied) is unsigned and can only explain or tighten a standing.
+    """
+    from clearance.decision import Decision
+    from clearance.standing import Judge
+    from clearance.trust import TrustInputs
+
     keys = TrustedKeys.from_document(source.keys, "packet keys") if source.keys else TrustedKeys()
     revocations = None
     for document in revocation_documents(source.revocations):
@@ -145,31 +139,34 @@ def uses(source: PacketSource, now: datetime) -> list[UseView]:
     for doc in source.approvals:
         approval = parse_approval(doc, "packet approval")
         by_record.setdefault(str(approval.statement.record_id), []).append(approval)
+    age = now - (revocations.as_of() or now) if revocations is not None else timedelta(0)
+    trust = TrustInputs(
+        keys=keys, key_source="packet", revocations=revocations, max_revocation_age=max(age, timedelta(0)),
+        approvals_for=lambda record_id: list(by_record.get(str(record_id), [])),
+        facts_for=lambda record_id: source.views.get(str(record_id)), now=now,
+    )
+    judge = Judge(None, trust)
+    judge._outbox = _NoOutbox()  # a packet is judged from its own documents, never this machine's outbox
     out = []
     for record_id, data in source.records.items():
-        try:
-            record = record_from_data(data, f"record {record_id}")
-        except ClearanceError:
-            raise
-        views = _approval_views(record, by_record.get(record_id, []), keys, revocations, now)
-        status = source.statuses.get(record_id) or _local_status(source.decisions[record_id], views)
-        out.append(UseView(record=record, record_id=record_id, decision=source.decisions[record_id], status=status,
-                           approvals=views, denial=source.denials.get(record_id, "")))
+        record = record_from_data(data, f"record {record_id}")
+        decision = Decision.model_validate(source.decisions[record_id])
+        standing = judge.standing(record, None, decision=decision)
+        views = []
+        for approval, state, reason in judge.approval_states(record):
+            st = approval.statement
+            views.append(ApprovalView(
+                approval_id=st.approval_id, approver=st.approver,
+                issued_at=st.issued_at.isoformat(timespec="minutes"),
+                expires_at=st.expires_at.isoformat(timespec="minutes") if st.expires_at else "",
+                conditions=st.conditions, key_id=approval.key_id, state=state,
+                reason="" if state == "valid" else reason,
+            ))
+        out.append(UseView(record=record, record_id=record_id, decision=source.decisions[record_id],
+                           status=standing.verdict.replace("_", " "), approvals=views,
+                           denial=source.denials.get(record_id, "") or (standing.denial_reason or "")))
     out.sort(key=lambda u: (u.record.production, u.record.description, u.record_id))
     return out
-
-
-def _local_status(decision: dict[str, Any], approvals: list[ApprovalView]) -> str:
-    outcome = decision.get("outcome")
-    if outcome == "notify":
-        return "notified"
-    if outcome == "prohibited":
-        return "prohibited"
-    if any(a.state == "valid" for a in approvals):
-        return "approved"
-    if any(a.state == "revoked" for a in approvals):
-        return "revoked"
-    return "waiting"
 
 
 def assess(views: list[UseView]) -> Assessment:

@@ -39,9 +39,9 @@ def _e(text: object) -> str:
 
 
 def _status_class(status: str) -> str:
-    if status in ("approved", "notified", "valid", "no"):
+    if status in ("approved", "not needed", "notified", "valid", "no"):
         return "ok"
-    if status in ("waiting", "unsure", "approval_required"):
+    if status in ("waiting", "unsure", "approval_required", "missing"):
         return "warn"
     return "bad"
 

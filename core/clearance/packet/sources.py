@@ -28,12 +28,14 @@ class PacketSource:
     revocations: dict[str, Any] | None = None
     keys: dict[str, Any] | None = None
     checkpoint: dict[str, Any] | None = None
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # the service's view of each record (unsigned)
     notes: list[str] = field(default_factory=list)
 
 
 def add_view(source: PacketSource, view: dict[str, Any]) -> None:
     """One record as the service shows it (GET /api/v1/records/{id}): latest version, decision, approvals."""
     record_id = str(view["id"])
+    source.views[record_id] = view
     source.records[record_id] = view["record"]
     source.decisions[record_id] = view.get("decision") or {}
     source.statuses[record_id] = str(view.get("status") or "")
