@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from clearance import signatures
 from clearance.documents import canonical_json, read_bytes
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import Target, UseRecord, decision_digest
@@ -118,9 +118,27 @@ class SignedApproval(BaseModel):
 
     def canonical_bytes(self) -> bytes:
         """The signed bytes, computed once per parsed approval (verification is on the hot path)."""
-        if self._canonical is None:
-            self._canonical = self.statement.signed_bytes()
-        return self._canonical
+        memo = self._memo()
+        found: bytes | None = memo.get("_canonical")
+        if found is None:
+            found = memo["_canonical"] = self.statement.signed_bytes()
+        return found
+
+    def _memo(self) -> dict[str, Any]:
+        # pydantic keeps private attributes in this dict; reading it directly skips a lookup that costs more
+        # than the memo saves (the signed bytes are read twice per first check)
+        memo = self.__pydantic_private__
+        assert memo is not None
+        return memo
+
+    @property
+    def checked(self) -> tuple[bytes, bytes] | None:
+        """(key, signed bytes) of a signature check that succeeded in this process; never stored on disk."""
+        checked: tuple[bytes, bytes] | None = self._memo().get("_checked")
+        return checked
+
+    def mark_checked(self, raw: bytes, data: bytes) -> None:
+        self._memo()["_checked"] = (raw, data)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
@@ -534,10 +552,10 @@ def announcement_holds(entry: Mapping[str, Any], info: PublicKeyInfo, by: Public
         return False
     try:
         signature = _unb64(note["signature"])
-        by.key.verify(signature, canonical_json(rotation_announcement(info.key_id, info.raw, by.key_id)))
-    except (binascii.Error, ValueError, UnicodeEncodeError, InvalidSignature):
+    except (binascii.Error, ValueError, UnicodeEncodeError):
         return False
-    return True
+    announced = canonical_json(rotation_announcement(info.key_id, info.raw, by.key_id))
+    return signatures.verify(by.raw, signature, announced)
 
 
 def atomic_text(path: Path, text: str) -> None:
@@ -566,18 +584,39 @@ def default_keys_dir() -> Path:
 def _check_signature(approval: SignedApproval, info: PublicKeyInfo) -> str | None:
     """None when the signature holds, else the reason. A success is remembered on the (frozen) approval."""
     data = approval.canonical_bytes()
-    if approval._checked == (info.raw, data):
+    if approval.checked == (info.raw, data):
         return None
     try:
         signature = _unb64(approval.signature)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         return "the signature is not valid base64: the approval file is damaged; pull it again"
-    try:
-        info.key.verify(signature, data)
-    except InvalidSignature:
+    if not signatures.verify(info.raw, signature, data):
         return "the signature does not match the statement: the approval was altered or forged"
-    approval._checked = (info.raw, data)
+    approval.mark_checked(info.raw, data)
     return None
+
+
+def check_signatures(approvals: Iterable[SignedApproval], keys: TrustedKeys) -> None:
+    """Check the signatures of many approvals at once (across cores for large batches), remembering each
+    success on its (in-memory) approval, so that ``verify`` then skips the signature. Failures are left for
+    ``verify`` to report in words."""
+    todo: list[tuple[SignedApproval, bytes, bytes, bytes]] = []
+    for approval in approvals:
+        info = keys.get(approval.key_id)
+        if info is None or approval.statement.key_id != approval.key_id:
+            continue
+        data = approval.canonical_bytes()
+        if approval.checked == (info.raw, data):
+            continue
+        try:
+            signature = _unb64(approval.signature)
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            continue
+        todo.append((approval, info.raw, signature, data))
+    results = signatures.verify_many([(raw, signature, data) for _a, raw, signature, data in todo])
+    for (approval, raw, _signature, data), ok in zip(todo, results, strict=True):
+        if ok:
+            approval.mark_checked(raw, data)
 
 
 def signature_problem(approval: SignedApproval, keys: TrustedKeys) -> str | None:
@@ -747,9 +786,7 @@ def verify_document(data: Mapping[str, Any], keys: TrustedKeys) -> Verification:
     except (binascii.Error, ValueError, UnicodeEncodeError):
         return _refuse("bad_signature", "the signature is not valid base64", key_id=kid)
     body = {k: v for k, v in data.items() if k != "signature"}
-    try:
-        info.key.verify(signature, canonical_json(_plain(body)))
-    except InvalidSignature:
+    if not signatures.verify(info.raw, signature, canonical_json(_plain(body))):
         return _refuse("bad_signature", "the signature does not match: the document was edited after signing",
                        key_id=kid)
     return Verification(True, f"signed by key {kid}", "valid", key_id=kid)

@@ -470,7 +470,7 @@ class DisclosureClient:
         """Refresh approvals and the service's view of many records in few requests (POST /records/lookup,
         2,000 ids each) and cache them. Returns (records found, ids the service does not know)."""
         ids = [str(r) for r in dict.fromkeys(str(r) for r in record_ids)]
-        found, unknown = 0, []
+        found, unknown = 0, list[str]()
         for start in range(0, len(ids), LOOKUP_BATCH):
             body = self.request("POST", "/records/lookup", json={"record_ids": ids[start:start + LOOKUP_BATCH]})
             if not isinstance(body, dict):

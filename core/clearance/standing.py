@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from clearance.approvals import SignedApproval, Verification, _utc, uncovered_targets, verify
+from clearance.approvals import SignedApproval, Verification, _utc, check_signatures, uncovered_targets, verify
 from clearance.decision import Decision, Outcome
 from clearance.record import Target, UseRecord, decision_digest
 from clearance.trust import TrustInputs
@@ -246,6 +246,12 @@ class Judge:
             ]
             held = self._held[key] = _Held(checked, trust.facts_for(str(record.id)))
         return held
+
+    def prime(self, records: Iterable[UseRecord]) -> None:
+        """Check the signatures of every approval held for these records in one batch (spread over the cores
+        when there are many first checks); the standings asked next reuse the in-memory results."""
+        ids = dict.fromkeys(str(r.id) for r in records)
+        check_signatures([a for rid in ids for a in self.trust.approvals_for(rid)], self.trust.keys)
 
     # -- the answer
 
@@ -482,7 +488,7 @@ class _Facts:
                 number = a.get("version")
         if number is None:
             numbers = [n for n, v in self.versions.items()
-                       if v.get("decision_digest") == approval.statement.record_digest]
+                       if isinstance(n, int) and v.get("decision_digest") == approval.statement.record_digest]
             number = max(numbers) if numbers else None
         old = (self.versions.get(number) or {}).get("record") if number is not None else None
         return number, changed_fields(old, record) if isinstance(old, dict) else []

@@ -187,14 +187,14 @@ def load_trust(
         if given is not None:
             revocations = given if revocations is None else revocations.union(given)
     if approvals is not None:
-        fixed = {str(a.statement.record_id): [] for a in approvals}
+        fixed: dict[str, list[SignedApproval]] = {str(a.statement.record_id): [] for a in approvals}
         for approval in approvals:
             fixed[str(approval.statement.record_id)].append(approval)
 
         def approvals_for(record_id: str) -> list[SignedApproval]:
             return list(fixed.get(str(record_id), []))
     else:
-        approvals_for = cache.approvals_for  # type: ignore[assignment]
+        approvals_for = cache.approvals_for
     hours = float(policy.approvals.revocations_max_age_hours)
     notes = [trust.note] if trust.note else []
     return TrustInputs(

@@ -30,7 +30,7 @@ from clearance.record import Target, load_record
 from clearance.standing import when_relative
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("approvals", help="pull, verify and list signed approvals; sign policy overlays")
     inner = p.add_subparsers(dest="approvals_command", metavar="ACTION", parser_class=type(p))
 
@@ -146,7 +146,7 @@ def _target(text: str | None) -> Target | None:
     if not sep or not ref:
         raise ClearanceError(f"--target {text!r}: write it as KIND:REF, e.g. shot:sh010")
     try:
-        return Target(kind=kind, ref=ref)
+        return Target.model_validate({"kind": kind, "ref": ref})
     except ValueError:
         raise ClearanceError(f"--target {text!r}: kind must be shot, asset, node, datablock, clip or file") from None
 
@@ -225,7 +225,7 @@ def run_list(args: argparse.Namespace) -> int:
     assert cache is not None
     judge = Judge(policy, trust)
     record_ids = [args.record] if args.record else cache.record_ids()
-    rows = []
+    rows: list[dict[str, Any]] = []
     standings: dict[str, Any] = {}
     for record_id in record_ids:
         record = known_record(cache, record_id)

@@ -124,6 +124,7 @@ def approval_valid(context: Any, checks: list[ItemCheck], setting: ValidatorSett
     if not needing:
         return out
     judge = standing_judge(context)
+    judge.prime(c.record for c in needing if c.record is not None)
     for check in needing:
         record = check.record
         assert record is not None
