@@ -25,6 +25,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from records import clean_answers
+
 RECORD: dict[str, Any] = {
     "production": "BENCH_S01",
     "vendor": "Bench VFX",
@@ -33,14 +36,7 @@ RECORD: dict[str, Any] = {
              "trains_on_inputs": "no", "retains_inputs": "no"},
     "use": {"media": "image", "stage": "ideation", "in_final_deliverable": "no", "creative_element": "none",
             "prominence": "none", "content_type": "fiction"},
-    "inputs": {"studio_proprietary": "no", "personal_data": "no", "third_party_material": "no",
-               "talent_material": "no"},
-    "training": {"fine_tuned": "no"},
-    "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
-    "output": {"resembles_unowned_material": "no"},
-    "talent": {"digital_replica": "no", "consent_documented": "no", "model_from_other_production": "no",
-               "replaces_union_work": "no"},
-    "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
+    **clean_answers(),
 }
 
 

@@ -28,7 +28,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests" / "fakes" / "nuke"), str(ROOT / "plugins" / "nuke")]
+sys.path[:0] = [str(ROOT / "tests" / "fakes" / "nuke"), str(ROOT / "plugins" / "nuke"), str(ROOT / "tests")]
+
+from records import clean_answers  # noqa: E402 - the one record factory (tests/records.py)
 
 
 def main() -> int:
@@ -74,19 +76,7 @@ def main() -> int:
                 "creative_element": "background" if final else "none",
                 "prominence": "incidental" if final else "none",
             },
-            "inputs": dict.fromkeys(
-                ("studio_proprietary", "personal_data", "third_party_material", "talent_material"), "no"
-            ),
-            "training": {"fine_tuned": "no"},
-            "prompt_references": dict.fromkeys(("copyrighted_work", "public_figure", "deceased_person"), "no"),
-            "output": {"resembles_unowned_material": "no"},
-            "talent": {
-                "digital_replica": "no",
-                "consent_documented": "no",
-                "model_from_other_production": "no",
-                "replaces_union_work": "no",
-            },
-            "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
+            **clean_answers(),
         }
         record = UseRecord.model_validate(data)
         records.append(record)

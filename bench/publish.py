@@ -24,6 +24,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the one record factory (tests/records.py)
+
+from records import clean_answers  # noqa: E402
 
 
 def main() -> int:
@@ -70,15 +73,7 @@ def main() -> int:
         "tool": {"name": "Firefly", "provider": "Adobe", "environment": "enterprise",
                  "trains_on_inputs": "no", "retains_inputs": "no"},
         "use": {"media": "image", "stage": "ideation", "in_final_deliverable": "no"},
-        "inputs": dict.fromkeys(
-            ("studio_proprietary", "personal_data", "third_party_material", "talent_material"), "no"
-        ),
-        "training": {"fine_tuned": "no"},
-        "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
-        "output": {"resembles_unowned_material": "no"},
-        "talent": {"digital_replica": "no", "consent_documented": "no", "model_from_other_production": "no",
-                   "replaces_union_work": "no"},
-        "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
+        **clean_answers(),
     }
     approvals_dir = home / "approvals"
     approvals_dir.mkdir()

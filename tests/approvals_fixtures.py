@@ -10,6 +10,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from records import clean_answers
+
 from clearance.approvals import ApprovalStatement, KeyRing, Revocations, SignedApproval, TrustedKeys
 from clearance.record import UseRecord, decision_digest
 
@@ -25,14 +27,7 @@ def make_record(production: str = "EXAMPLE_S01", **changes: object) -> UseRecord
         "use": {"media": "image", "stage": "final", "in_final_deliverable": "yes",
                 "creative_element": "background", "prominence": "incidental"},
         "targets": [{"kind": "shot", "ref": "sh010"}, {"kind": "shot", "ref": "sh020"}],
-        "inputs": {"studio_proprietary": "no", "personal_data": "no", "third_party_material": "no",
-                   "talent_material": "no"},
-        "training": {"fine_tuned": "no"},
-        "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
-        "output": {"resembles_unowned_material": "no"},
-        "talent": {"digital_replica": "no", "consent_documented": "no", "model_from_other_production": "no",
-                   "replaces_union_work": "no"},
-        "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
+        **clean_answers(),
     }
     data.update(changes)
     return UseRecord.model_validate(data)

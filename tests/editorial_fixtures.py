@@ -14,6 +14,7 @@ from typing import Any
 
 import opentimelineio as otio
 import yaml
+from records import CLEAN_ANSWERS, ENTERPRISE_TOOL
 from vendored import timelines
 
 from clearance.approvals import ApprovalStatement, KeyRing, SignedApproval
@@ -26,17 +27,8 @@ def shared_timelines() -> list[Path]:
     return timelines()
 
 
-NO_RISK = {
-    "inputs": {"studio_proprietary": "no", "personal_data": "no", "third_party_material": "no",
-               "talent_material": "no"},
-    "training": {"fine_tuned": "no"},
-    "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
-    "output": {"resembles_unowned_material": "no"},
-    "talent": {"digital_replica": "no", "replaces_union_work": "no", "model_from_other_production": "no"},
-    "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
-}
-TOOL = {"name": "Firefly", "provider": "Adobe", "environment": "enterprise", "trains_on_inputs": "no",
-        "retains_inputs": "no"}
+NO_RISK = CLEAN_ANSWERS  # every yes/no question answered "no" (tests/records.py)
+TOOL = ENTERPRISE_TOOL
 
 
 def make_record(kind: str, production: str = "EXAMPLE_S01", **extra: Any) -> UseRecord:

@@ -22,6 +22,7 @@ for _path in (FAKE_NUKE, NUKE_PLUGIN):
         sys.path.insert(0, str(_path))
 
 import nuke  # noqa: E402  - the fake, from tests/fakes/nuke
+from records import clean_answers  # noqa: E402
 
 from clearance.record import UseRecord  # noqa: E402
 
@@ -42,22 +43,7 @@ ANSWERS: dict[str, Any] = {
         "creative_element": "background",
         "prominence": "incidental",
     },
-    "inputs": {
-        "studio_proprietary": "no",
-        "personal_data": "no",
-        "third_party_material": "no",
-        "talent_material": "no",
-    },
-    "training": {"fine_tuned": "no"},
-    "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
-    "output": {"resembles_unowned_material": "no"},
-    "talent": {
-        "digital_replica": "no",
-        "consent_documented": "no",
-        "model_from_other_production": "no",
-        "replaces_union_work": "no",
-    },
-    "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
+    **clean_answers(),
 }
 
 

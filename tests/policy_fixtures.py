@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from records import clean_answers
+
 from clearance.decision import Decision
 from clearance.policy import Policy, evaluate
 from clearance.record import UseRecord, record_from_data
@@ -31,27 +33,12 @@ CLEAN: dict[str, Any] = {
         "prominence": "none",
         "content_type": "fiction",
     },
-    "inputs": {
-        "studio_proprietary": "no",
-        "personal_data": "no",
-        "third_party_material": "no",
-        "talent_material": "no",
-    },
-    "training": {"fine_tuned": "no", "training_material_cleared": "unsure"},
-    "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
-    "output": {"resembles_unowned_material": "no"},
-    "talent": {
-        "digital_replica": "no",
-        "replica_exception": "none",
-        "alteration": "none",
-        "consent_documented": "no",
-        "consent_ref": None,
-        "model_from_other_production": "no",
-        "replaces_union_work": "no",
-    },
-    "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
+    **clean_answers(),
     "targets": [{"kind": "shot", "ref": "sh010"}],
 }
+# Spelled out where the policy tests start from other than "no" (unread while fine_tuned is "no").
+CLEAN["training"]["training_material_cleared"] = "unsure"
+CLEAN["talent"].update(replica_exception="none", alteration="none", consent_ref=None)
 
 
 def record_data(**changes: Any) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from records import CLEAN_ANSWERS, ENTERPRISE_TOOL
 
 PRODUCTION = "EXAMPLE_S01"
 OTHER_PRODUCTION = "OTHER_S02"
@@ -329,18 +330,6 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 # ------------------------------------------------------------------------------------------- records
 
-CLEAN_ANSWERS: dict[str, dict[str, str]] = {
-    "inputs": {
-        "studio_proprietary": "no", "personal_data": "no", "third_party_material": "no", "talent_material": "no",
-    },
-    "training": {"fine_tuned": "no"},
-    "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
-    "output": {"resembles_unowned_material": "no"},
-    "talent": {"digital_replica": "no", "model_from_other_production": "no", "replaces_union_work": "no"},
-    "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
-}
-ENTERPRISE_TOOL = {"name": "Firefly", "provider": "Adobe", "environment": "enterprise",
-                   "trains_on_inputs": "no", "retains_inputs": "no"}
 
 
 def record_body(kind: str = "approval_required", production: str = PRODUCTION, **fields: object) -> dict:

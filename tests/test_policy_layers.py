@@ -120,7 +120,8 @@ def test_weakening_names_the_earlier_file(tmp_path: Path) -> None:
 
 def test_equal_values_are_not_weakening(tmp_path: Path) -> None:
     data = {"thresholds": {"incidental_background_outcome": "notify"}}
-    assert load_policy([write(tmp_path / "a.yaml", data), write(tmp_path / "b.yaml", data)])
+    policy = load_policy([write(tmp_path / "a.yaml", data), write(tmp_path / "b.yaml", data)])
+    assert policy.thresholds.incidental_background_outcome == "notify"
 
 
 def test_stricter_kinds() -> None:

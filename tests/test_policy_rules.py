@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from policy_fixtures import decide, record, rules_at
+from records import YES_NO_QUESTIONS
 
 from clearance.decision import Finding
 from clearance.policy import RULE_CODES, RULES, default_policy, evaluate
@@ -293,7 +294,6 @@ def test_every_rule_code_is_triggered_by_some_case() -> None:
 def test_every_finding_is_complete() -> None:
     for _, changes, _, _, _ in CASES:
         for finding in decide(**changes).findings:
-            assert isinstance(finding, Finding)
             assert finding.rule in RULES
             assert finding.message and finding.remedy
             assert set(finding.cites) <= {"P1", "P2", "P3", "P4", "P5"}
@@ -451,24 +451,12 @@ def test_registry_facts_are_named_in_the_message() -> None:
     assert finding.fields == ["tools[0].trains_on_inputs", "tools[0].retains_inputs"]  # retains stays unsure
 
 
-UNSURE_FIELDS = [
-    "tool.trains_on_inputs",
-    "tool.retains_inputs",
-    "use.in_final_deliverable",
-    "inputs.studio_proprietary",
-    "inputs.personal_data",
-    "inputs.third_party_material",
-    "inputs.talent_material",
-    "training.fine_tuned",
-    "prompt_references.copyrighted_work",
-    "prompt_references.public_figure",
-    "prompt_references.deceased_person",
-    "output.resembles_unowned_material",
-    "talent.digital_replica",
-    "talent.model_from_other_production",
-    "talent.replaces_union_work",
-    "realism.depicts_real_people_or_events",
-]
+# Every question of the record model, and the tool's, except three that are only read when another answer
+# makes them matter (with the clean record's answers they are not read, so "unsure" changes nothing).
+READ_ONLY_WHEN_RELEVANT = {"training.training_material_cleared", "talent.consent_documented",
+                           "realism.presented_as_authentic"}
+UNSURE_FIELDS = ["tool.trains_on_inputs", "tool.retains_inputs",
+                 *(q for q in YES_NO_QUESTIONS if q not in READ_ONLY_WHEN_RELEVANT)]
 
 
 @pytest.mark.parametrize("field", UNSURE_FIELDS)

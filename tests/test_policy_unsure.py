@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from records import YES_NO_QUESTIONS
 
 from clearance.decision import OUTCOME_RANK
 from clearance.policy import default_policy, evaluate
@@ -16,25 +17,7 @@ from clearance.record import UseRecord
 
 TRI = st.sampled_from(["yes", "no", "unsure"])
 
-TRI_FIELDS = [
-    "use.in_final_deliverable",
-    "inputs.studio_proprietary",
-    "inputs.personal_data",
-    "inputs.third_party_material",
-    "inputs.talent_material",
-    "training.fine_tuned",
-    "training.training_material_cleared",
-    "prompt_references.copyrighted_work",
-    "prompt_references.public_figure",
-    "prompt_references.deceased_person",
-    "output.resembles_unowned_material",
-    "talent.digital_replica",
-    "talent.consent_documented",
-    "talent.model_from_other_production",
-    "talent.replaces_union_work",
-    "realism.depicts_real_people_or_events",
-    "realism.presented_as_authentic",
-]
+TRI_FIELDS = YES_NO_QUESTIONS  # every yes/no/unsure question, taken from the record model
 
 # Tools are not in the (empty) default registry, so "unsure" stays unsure; registry inheritance is tested elsewhere.
 tool = st.fixed_dictionaries(
