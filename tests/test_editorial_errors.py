@@ -9,6 +9,7 @@ import opentimelineio as otio
 import pytest
 from editorial_fixtures import cli, make_record, write_record
 
+from clearance.errors import ClearanceError
 from clearance.tags import METADATA_KEY
 
 
@@ -207,3 +208,25 @@ def test_clip_of_unknown_length_is_reported_not_fatal(shared_data: Path, tmp_pat
     [reported] = run.json()["clips"]
     assert reported["timecode_in"] == reported["timecode_out"] == "00:00:00:13"
     assert any("length is unknown" in r for r in reported["reasons"])
+
+
+def test_otio_json_encodings(tmp_path: Path) -> None:
+    """Plain UTF-8 is parsed by OTIO from the file; a byte-order mark still reads; bad UTF-8 is one line."""
+    from clearance.editorial.timeline_io import read_timeline
+
+    timeline = otio.schema.Timeline("Café cut")
+    track = otio.schema.Track("V1")
+    track.append(otio.schema.Clip("plate_é", source_range=otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(24, 24))))
+    timeline.tracks.append(track)
+    text = otio.adapters.write_to_string(timeline, "otio_json")
+    plain = tmp_path / "plain.otio"
+    plain.write_bytes(text.encode("utf-8"))
+    assert read_timeline(plain).name == "Café cut"
+    bom = tmp_path / "bom.otio"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert [c.name for c in read_timeline(bom).find_clips()] == ["plate_é"]
+    bad = tmp_path / "bad.otio"
+    bad.write_bytes(text.encode("utf-8").replace("é".encode(), b"\xe9"))
+    with pytest.raises(ClearanceError, match="not UTF-8"):
+        read_timeline(bad)

@@ -21,7 +21,6 @@ import contextlib
 import errno
 import json
 import os
-import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -387,8 +386,8 @@ def _within_limits(data: Any, source: str) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
-_STRING = re.compile(rb'"[^"]*"')
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
+_NOT_ESCAPE_OR_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"\\/bfnrtu')
 _DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
 
 
@@ -400,8 +399,16 @@ def check_json_nesting(raw: bytes, source: str, *, limit: int = MAX_JSON_NESTING
     brackets deleted (at C speed); leaf pairs are peeled off while that shrinks the rest a lot; what
     remains is walked once.
     """
-    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")  # no quote is escaped any more
-    brackets = _STRING.sub(b"", unescaped.translate(None, delete=_NOT_STRUCTURE))  # strings hold no bracket
+    # The escapes first matter only for the characters around them, so the text is first cut down (at C
+    # speed) to brackets, quotes, backslashes and the letters a JSON escape may use: a backslash still stands
+    # before the very character it escapes, and the escape removal below runs on a fraction of the bytes.
+    # (An invalid escape such as \x is where OpenTimelineIO's parser stops, so what follows it never counts.)
+    reduced = raw.translate(None, delete=_NOT_ESCAPE_OR_STRUCTURE)
+    unescaped = reduced.replace(b"\\\\", b"").replace(b'\\"', b"")  # no quote is escaped any more
+    # Quotes now alternate open/close: the even pieces between them are outside strings (adjacent pairs go
+    # first, cheaply; dropping them only joins strings with nothing structural between them).
+    quoted = unescaped.translate(None, delete=_NOT_STRUCTURE).replace(b'""', b"")
+    brackets = b"".join(quoted.split(b'"')[0::2])  # strings hold no bracket
     for _pass in range(8):  # a real document loses most of its brackets in its first few levels
         peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
         shrunk = len(brackets) - len(peeled)
