@@ -64,8 +64,12 @@ def from_service(client: Any, production: str) -> PacketSource:
     if not ids:
         raise ClearanceError(f"the service {client.server} lists no record of production {production!r}; check the "
                              "production code (and that your login is a member of it)")
-    for record_id in ids:
-        add_view(source, client.request("GET", f"/records/{quote(record_id)}"))
+    from clearance.progress import progress
+
+    with progress("Fetching records", total=len(ids)) as bar:
+        for record_id in ids:
+            add_view(source, client.request("GET", f"/records/{quote(record_id)}"))
+            bar.advance()
     source.revocations = {"documents": [client.request("GET", "/revocations")]}
     source.keys = client.request("GET", "/keys")
     try:
