@@ -74,7 +74,7 @@ class Approver:
         )
         monkeypatch.setenv("CLEARANCE_POLICY", str(self.policy_path))
 
-    def approve(self, record: UseRecord, targets: list[str] | None = None) -> Any:
+    def approve(self, record: UseRecord, targets: list[str] | None = None, conditions: str = "") -> Any:
         """Sign an approval, put it in this machine's cache with a fresh (empty) revocation list."""
         from clearance.approvals import ApprovalStatement
         from clearance.cache import ApprovalCache
@@ -90,6 +90,7 @@ class Approver:
             approver="approver@studio.example",
             issued_at=now - timedelta(minutes=1),
             expires_at=now + timedelta(days=30),
+            conditions=conditions,
         )
         signed = self.ring.sign(statement)
         cache = ApprovalCache()

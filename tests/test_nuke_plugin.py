@@ -438,3 +438,19 @@ def test_opening_a_script_shows_approvals_that_arrived_since(gui_nuke: Any, appr
     gui_nuke.fake_load_script()
     assert node["tile_color"].value() == _colour("approved")
     assert "Approved" in node["clearance_status"].value()
+
+
+def test_the_node_and_the_panel_show_who_approved_under_which_conditions_until_when(
+    gui_nuke: Any, approver: Any
+) -> None:
+    from clearance_nuke.panel_model import PanelModel
+
+    node = gui_nuke.nodes.Read(file="/plates/a.exr")
+    _knobs().tag_node(node, final_record())
+    approver.approve(host.read_tag(node).record, conditions="background only; not in marketing")
+    gui_nuke.fake_load_script()
+    text = node["clearance_status"].value()
+    assert "approved by approver@studio.example" in text and "background only; not in marketing" in text
+    assert "expires" in text and "UTC" in text
+    (row,) = PanelModel().reload()
+    assert row.label == "Approved" and "conditions: background only; not in marketing" in row.reason

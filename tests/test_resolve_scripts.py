@@ -434,3 +434,16 @@ def test_start_timecode_and_audio_tracks_export_and_walk_the_same(
     rows = [[(c.name, c.status, c.record_id) for c in r.clips] for r in (exported_report, walked_report)]
     assert rows[0] == rows[1]
     assert [(name, status) for name, status, _ in rows[0]] == [("sh040_plate", "approval_required")]
+
+
+def test_the_refresh_shows_the_approvals_conditions_and_expiry(
+    app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, approver: Any
+) -> None:
+    from clearance_resolve import tag
+
+    _tag(app, tmp_path, monkeypatch, final_record())
+    item = _timeline(app).GetCurrentVideoItem()
+    approver.approve(host.read_item_tag(item).record, conditions="night shots only")
+    (line,) = tag.refresh(_timeline(app))
+    assert line.startswith("clip 'sh010_plate'") and "Approved: approved by approver@studio.example" in line
+    assert "conditions: night shots only" in line and "expires" in line

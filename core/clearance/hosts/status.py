@@ -39,6 +39,9 @@ class Standing(BaseModel):
 
     @property
     def label(self) -> str:
+        """The standing's own words where they say more than the host status (waiting, revoked, stale...)."""
+        if self.standing is not None and self.standing.verdict != "not_needed":
+            return self.standing.label
         return STATUS_LABELS[self.status]
 
     def line(self) -> str:
