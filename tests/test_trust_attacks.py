@@ -103,14 +103,16 @@ def liar(service: LiveServer) -> Iterator[LyingService]:
         proxy.close()
 
 
-def _approved_publish(service: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def _approved_publish(service: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      targets: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """Submit a record needing approval, have the approver approve it with conditions; a manifest to publish."""
     monkeypatch.setenv("CLEARANCE_SERVER", service.url)
     monkeypatch.setenv("CLEARANCE_TOKEN", service.tokens["ana.artist"])
     work = tmp_path / "work"
     (work / "records").mkdir(parents=True)
     (work / "sign.exr").write_bytes(b"generated signage plate")
-    data = record_data("approval", production=PRODUCTION, targets=[{"kind": "shot", "ref": "sh010"}])
+    data = record_data("approval", production=PRODUCTION,
+                       targets=[{"kind": "shot", "ref": "sh010"}] if targets is None else targets)
     record = write_record(work / "records" / "sign.yaml", data)
     manifest = write_manifest(work, [{"name": "sh010_sign", "files": ["sign.exr"], "records": ["records/sign.yaml"]}],
                               family="render", production=PRODUCTION)
@@ -268,3 +270,45 @@ def test_pinned_keys_in_the_policy_win(service: LiveServer, tmp_path: Path, monk
 
     trust = trusted_keys(load_policy(None))
     assert trust.source == "policy" and trust.keys.key_ids() == studio.public_keys().key_ids()
+
+
+def test_a_passing_check_shows_the_conditions_and_a_pull_by_record_file_learns_an_unseen_record(
+        service: LiveServer, pyblish_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    case = _approved_publish(service, tmp_path, monkeypatch, targets=[])  # used wherever it is cut in
+    cut = tmp_path / "cut.otio"
+    data = Path(__file__).parent / "data" / "otio" / "screening_example.otio"
+    record_file = case["work"] / "records" / "sign.yaml"
+    assert run("tag", data, "--clip", "ZZ100_504C (LAY1)", "--record", record_file, "-o", cut)[0] == 0
+    code, out, err = run("check", cut)  # online: the approval is fetched without a pull
+    assert code == 0, out + err
+    assert f"conditions: {CONDITIONS}" in out
+    # another machine (an editor) that never submitted the record pulls it by its file, then works offline
+    monkeypatch.setenv("CLEARANCE_HOME", str(tmp_path / "editor"))
+    code, out, err = run("approvals", "pull", record_file)
+    assert code == 0 and "1 record(s)" in out, out + err
+    code, out, err = run("check", cut, "--offline")
+    assert code == 0 and f"conditions: {CONDITIONS}" in out, out + err
+    code, out, _ = run("approvals", "list")
+    assert "Approved" in out and CONDITIONS in out  # the record body was learned from the service
+
+
+def test_status_forgets_refusals_a_later_version_superseded_and_sync_counts_agree(
+        service: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARANCE_SERVER", service.url)
+    monkeypatch.setenv("CLEARANCE_TOKEN", service.tokens["ana.artist"])
+    data = record_data("approval")
+    bad = tmp_path / "bad.yaml"
+    write_record(bad, {**data, "production": "NOPE_S99"})  # a production the artist has no role in
+    code, _out, err = run("submit", bad)
+    assert code == 2 and "refused" in err
+    code, out, err = run("sync")
+    assert "refused 1 (1 from earlier syncs)" in out, out + err
+    good = tmp_path / "good.yaml"
+    write_record(good, {**data, "production": PRODUCTION})
+    assert run("submit", good)[0] == 0
+    code, out, err = run("status")
+    assert "0 failed (0 refused by the service)" in out and "NOPE" not in out, out
+    code, out, err = run("sync")
+    assert code == 0 and "refused 0" in out and "refused" not in err, out + err
+    code, out, _ = run("status", data["id"])
+    assert "standing: Waiting for approval" in out and "requested by" in out, out

@@ -320,7 +320,8 @@ class Judge:
                               reason=f"needs written approval ({rules}); the approval held cannot be verified: "
                                      f"{reason}",
                               fix=fix, **base)
-        waiting = facts.waiting() or self._waiting_in_outbox(record)
+        # the outbox keeps the service's answer at submission: only a guess when nothing newer was pulled
+        waiting = facts.waiting() if facts.data else self._waiting_in_outbox(record)
         if waiting is not None:
             return self._made(decision, None, verdict="waiting", requested_by=waiting.get("requested_by"),
                               requested_at=_time(waiting.get("requested_at")),
