@@ -309,3 +309,24 @@ def test_an_input_with_broken_credentials_is_refused(identity: Path, tmp_path: P
     assert "invalid" in capsys.readouterr().err
     assert not (tmp_path / "comp.signed.png").exists()
     assert run("credentials", "sign", element, "--record", notify_record) == 2
+
+
+def test_a_frame_sequence_is_signed_frame_by_frame_into_a_folder(identity: Path, tmp_path: Path, notify_record: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    plates = tmp_path / "plates"
+    plates.mkdir()
+    for frame in (1001, 1002, 1003):
+        media.exr(plates / f"sh010.{frame}.exr")
+    media.dpx(plates / "sh020.1001.dpx")
+    out = tmp_path / "delivery"
+    assert run("credentials", "sign", plates / "sh010.####.exr", plates / "sh020.1001.dpx", "--record",
+               notify_record, "-o", out) == 0
+    for frame in (1001, 1002, 1003):
+        assert read(out / f"sh010.{frame}.exr", out / f"sh010.{frame}.c2pa")[0] == "Valid"
+    assert (out / "sh020.1001.dpx").read_bytes() == (plates / "sh020.1001.dpx").read_bytes()
+    assert read(out / "sh020.1001.dpx", out / "sh020.1001.c2pa")[0] == "Valid"
+    capsys.readouterr()
+    assert run("credentials", "verify", out / "sh010.%04d.exr") == 0
+    assert capsys.readouterr().out.count("intact") == 3
+    assert run("credentials", "sign", plates / "sh030.####.exr", "--record", notify_record) == 2
+    assert "no frame of this sequence" in capsys.readouterr().err

@@ -31,10 +31,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                            "unless -o or --in-place), or a .c2pa sidecar for EXR, DPX and MXF. Refused for a "
                            "prohibited use, a missing approval or a missing signing identity. Exit 0 signed, 2 "
                            "refused.")
-    sign.add_argument("files", nargs="+", metavar="FILE")
+    sign.add_argument("files", nargs="+", metavar="FILE",
+                      help="files or frame sequences (sh010.####.exr, sh010.%%04d.exr: every frame on disk)")
     sign.add_argument("--record", "-r", action="append", required=True, metavar="RECORD",
                       help="a use record file (repeat for every GenAI use in the file)")
-    sign.add_argument("-o", "--output", metavar="OUT", help="where to write the signed file (one FILE only)")
+    sign.add_argument("-o", "--output", metavar="OUT",
+                      help="the signed file (one FILE), or a folder for several files or a sequence (same names)")
     kind = sign.add_mutually_exclusive_group()
     kind.add_argument("--composite", action="store_true", default=None,
                       help="generated material was placed into other footage (compositeWithTrainedAlgorithmicMedia)")
@@ -95,14 +97,20 @@ def run_sign(args: argparse.Namespace) -> int:
     from clearance.policy import load_policy
     from clearance.record import load_record
 
-    if args.output and len(args.files) > 1:
-        raise ClearanceError("-o names one output: sign one FILE at a time with it, or leave it out")
+    files = _expand(args.files)
+    several = len(files) > 1 or any(is_pattern(f) for f in args.files)
+    if args.output and several and Path(args.output).exists() and not Path(args.output).is_dir():
+        raise ClearanceError(f"-o {args.output}: several files are signed: give a folder (they keep their names)")
     policy = load_policy(args.policy)
     identity = resolve_identity(policy.credentials)
     records = [load_record(path) for path in args.record]
     facts = cleared_facts(records, policy, ApprovalBook(policy, approvals_dir=args.approvals))
-    for file in args.files:
-        result = sign_file(Path(file), facts, identity, out=args.output, composite=args.composite,
+    for file in files:
+        out = args.output
+        if out and several:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            out = str(Path(out) / Path(file).name)
+        result = sign_file(Path(file), facts, identity, out=out, composite=args.composite,
                            in_place=args.in_place, inputs=args.input)
         if args.json:
             print(json.dumps({"file": str(result.source), "written": str(result.written),
@@ -118,6 +126,28 @@ def run_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def is_pattern(path: str) -> bool:
+    from clearance.provenance.sequences import is_pattern as pattern
+
+    return pattern(path)
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """Files as given; a frame pattern becomes every frame on disk (none on disk: refused, naming it)."""
+    from clearance.provenance.sequences import expand_pattern
+
+    out: list[str] = []
+    for path in paths:
+        if is_pattern(path) and not Path(path).exists():
+            sequence = expand_pattern(path)
+            if sequence is None:
+                raise ClearanceError(f"{path}: no frame of this sequence is on disk; check the pattern")
+            out += [name for _frame, name in sequence.ordered()]
+        else:
+            out.append(path)
+    return out
+
+
 def run_verify(args: argparse.Namespace) -> int:
     from clearance.credentials.reading import read_credentials
 
@@ -131,7 +161,7 @@ def run_verify(args: argparse.Namespace) -> int:
         if "-----BEGIN CERTIFICATE-----" not in trust:
             raise ClearanceError(f"{args.trust_anchors}: no PEM certificate in it; give a PEM bundle of roots")
     worst = 0
-    for file in args.files:
+    for file in _expand(args.files):
         view = read_credentials(file, trust)
         if args.json:
             print(view.model_dump_json())

@@ -350,6 +350,10 @@ def sign_file(
         if embedded or mime == "image/x-exr":
             shutil.copymode(source, temp)
             os.replace(temp, target)
+        elif target.resolve() != source.resolve():
+            shutil.copyfile(source, temp)  # DPX/MXF with -o: the sidecar binds these bytes, so they go along
+            shutil.copymode(source, temp)
+            os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
         if staged is not None:
