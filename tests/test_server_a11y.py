@@ -127,10 +127,30 @@ def test_every_approver_page_passes_axe_and_reflows(seeded: Seeded, browser: Any
     page.get_by_role("button", name=re.compile("^Deny version 1")).click()
     check_page(page, "confirm-deny", size)
 
-    page.goto(f"{site.url}/queue")
+    page.get_by_role("button", name="Go back and change").click()
+    fresh = record_body("approval_required", description=f"Matte painting of the harbour ({size['width']}).")
+    seeded.submit(f"stale-{size['width']}", fresh)
+    page.goto(f"{site.url}/records/{fresh['id']}")
+    page.get_by_label(re.compile("^Conditions")).fill("Background only.")
+    seeded.submit(f"stale-{size['width']}", {**fresh, "description": "Matte painting of the harbour, with a "
+                                             "generated lighthouse.", "targets": [{"kind": "shot", "ref": "sh400"}]})
+    page.get_by_role("button", name=re.compile("^Approve version 1")).click()
+    check_page(page, "record-changed-409", size)
+    page.get_by_role("button", name=re.compile("^Approve version 2")).click()
+    page.get_by_role("button", name="Approve version 2", exact=True).click()
+    check_page(page, "record-just-approved", size)
+
+    for n in (1, 2):
+        seeded.submit(f"bulk-{size['width']}-{n}", record_body("approval_required",
+                                                                description=f"Bulk {size['width']} sign {n}."))
+    page.goto(f"{site.url}/queue?q=Bulk+{size['width']}")
     page.get_by_role("checkbox").first.check()
+    page.get_by_role("checkbox").nth(1).check()
     page.get_by_role("button", name="Deny selected…").click()
     check_page(page, "confirm-bulk", size)
+    page.get_by_label(re.compile("^Reason")).fill("Bulk check of the pages.")
+    page.get_by_role("button", name=re.compile("^Deny these")).click()
+    check_page(page, "bulk-result", size)
 
     page.goto(f"{site.url}/register")
     page.wait_for_url(re.compile("/register/"))
