@@ -188,11 +188,11 @@ def login(
         response = login_page(request, next, "Unknown name or wrong password.")
         response.status_code = 401
         return response
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="lax", secure=_secure(request),
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="lax", secure=_secure(request),
                         max_age=int(config.session_hours * 3600), path="/")
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return response
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return redirect
 
 
 @router.post("/logout")
