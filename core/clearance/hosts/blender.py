@@ -227,7 +227,7 @@ def iter_entries(
         if scene.name in deliverable:
             in_deliverable.update(obj.name for obj in scene.objects)
     any_deliverable = bool(deliverable)
-    object_names = None
+    object_names: set[str] | None = None
     if scenes is not None:
         object_names = set()
         for scene in chosen:

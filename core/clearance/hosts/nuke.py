@@ -36,18 +36,7 @@ from typing import Any
 from clearance.documents import parse_json_text
 from clearance.errors import ClearanceError
 from clearance.items import GenAIItem
-from clearance.record import (
-    Inputs,
-    Output,
-    PromptReferences,
-    Realism,
-    Talent,
-    Target,
-    Tool,
-    Training,
-    Use,
-    UseRecord,
-)
+from clearance.record import Target, UseRecord
 from clearance.tags import STATUS_RGB, Tag, decode_tag, encode_tag
 
 HOST = "nuke"
@@ -92,9 +81,21 @@ def _choices(annotation: Any) -> tuple[str, ...] | None:
     return None
 
 
+def _model_of(annotation: Any) -> type[Any] | None:
+    """The pydantic model behind a field (``Use``, or ``Tool`` for ``list[Tool]``), else None."""
+    from pydantic import BaseModel
+
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
 def _answers_of(section: str, model: type[Any], prefix: tuple[str, ...]) -> list[AnswerKnob]:
     out = []
     for name, info in model.model_fields.items():
+        if _model_of(info.annotation) is not None:
+            continue  # a nested group has no single knob: kept as it is from the record
         choices = _choices(info.annotation)
         if choices and info.default in choices:
             # a new knob shows its first item: that must be the record's default (unsure, unknown,
@@ -105,33 +106,38 @@ def _answers_of(section: str, model: type[Any], prefix: tuple[str, ...]) -> list
     return out
 
 
-SECTIONS: tuple[tuple[str, str, type[Any]], ...] = (
-    ("tool", "Tool", Tool),
-    ("use", "Use", Use),
-    ("inputs", "Inputs", Inputs),
-    ("training", "Training", Training),
-    ("prompt_references", "Prompt references", PromptReferences),
-    ("output", "Output", Output),
-    ("talent", "Talent", Talent),
-    ("realism", "Realism", Realism),
-)
+# Record fields Clearance fills in itself, never shown as answers.
+NOT_ANSWERS = frozenset({"schema_version", "id", "declared_at", "targets"})
+
+
+def sections() -> tuple[tuple[str, str, type[Any]], ...]:
+    """The record's answer groups, read from the record model (a field added to the record shows up here):
+    every nested model field, ``tools`` shown as its first step ``tool``."""
+    from clearance.record import UseRecord
+
+    out = []
+    for name, info in UseRecord.model_fields.items():
+        model = _model_of(info.annotation)
+        if model is None or name in NOT_ANSWERS:
+            continue
+        key = "tool" if name == "tools" else name
+        out.append((key, key.replace("_", " ").capitalize(), model))
+    return tuple(out)
 
 
 @functools.cache
 def answer_knobs() -> tuple[tuple[str, tuple[AnswerKnob, ...]], ...]:
     """Every answer of the record, grouped as the record is: (section title, knobs)."""
-    groups: list[tuple[str, tuple[AnswerKnob, ...]]] = [
-        (
-            "Record",
-            (
-                AnswerKnob("clearance_production", "production", ("production",), None),
-                AnswerKnob("clearance_vendor", "vendor", ("vendor",), None),
-                AnswerKnob("clearance_declared_by", "declared by", ("declared_by",), None),
-                AnswerKnob("clearance_description", "description", ("description",), None, multiline=True),
-            ),
-        )
+    from clearance.record import UseRecord
+
+    plain = [
+        AnswerKnob(f"clearance_{name}", name.replace("_", " "), (name,), _choices(info.annotation),
+                   multiline=name == "description")
+        for name, info in UseRecord.model_fields.items()
+        if name not in NOT_ANSWERS and _model_of(info.annotation) is None
     ]
-    for section, title, model in SECTIONS:
+    groups: list[tuple[str, tuple[AnswerKnob, ...]]] = [("Record", tuple(plain))]
+    for section, title, model in sections():
         prefix = ("tools", "0") if section == "tool" else (section,)
         groups.append((title, tuple(_answers_of(section, model, prefix))))
     return tuple(groups)

@@ -191,11 +191,12 @@ def _version_numbers(values: Any) -> tuple[int, ...]:
 
 def edition_of(resolve: Any) -> Edition:
     """Product and version from GetProductName / GetVersion, falling back to GetVersionString; says how."""
-    how = []
+    how: list[str] = []
+    product = ""
     try:
         product = str(resolve.GetProductName() or "")
     except Exception as exc:  # older builds lack the call; some raise instead of returning None
-        product, _ = "", how.append(f"GetProductName failed: {type(exc).__name__}")
+        how.append(f"GetProductName failed: {type(exc).__name__}")
     version: tuple[int, ...] = ()
     try:
         version = _version_numbers(resolve.GetVersion() or [])
