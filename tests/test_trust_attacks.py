@@ -312,3 +312,21 @@ def test_status_forgets_refusals_a_later_version_superseded_and_sync_counts_agre
     assert code == 0 and "refused 0" in out and "refused" not in err, out + err
     code, out, _ = run("status", data["id"])
     assert "standing: Waiting for approval" in out and "requested by" in out, out
+
+
+def test_a_host_refresh_fetches_the_approval_and_says_when_it_cannot(
+        service: LiveServer, pyblish_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from clearance.hosts.status import Judge, refresh
+
+    case = _approved_publish(service, tmp_path, monkeypatch)
+    record = case["record"]
+    monkeypatch.setenv("CLEARANCE_HOME", str(tmp_path / "render-node"))  # a machine that holds nothing
+    assert Judge().standing(record, record.targets[0]).status == "approval_required"
+    assert refresh([record]) is None
+    standing = Judge().standing(record, record.targets[0])
+    assert standing.status == "approved" and standing.standing is not None
+    assert standing.standing.conditions == CONDITIONS and CONDITIONS in standing.reason
+    monkeypatch.setenv("CLEARANCE_SERVER", "http://127.0.0.1:9")  # nothing listens there
+    note = refresh([record])
+    assert note is not None and "judged from what this machine holds" in note and "\n" not in note
+    assert Judge().standing(record, record.targets[0]).status == "approved"  # the cache still judges

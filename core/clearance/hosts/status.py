@@ -7,6 +7,7 @@ every render gate refuses on the same ones (``BLOCKING_STATUSES``). The answer i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -125,3 +126,15 @@ class Judge:
 def standing_of(record: UseRecord | None, target: Target | None = None, *, tag_error: str | None = None) -> Standing:
     """One-off status with the policy in force and this machine's trust inputs."""
     return Judge().standing(record, target, tag_error=tag_error)
+
+
+def refresh(records: Iterable[UseRecord | str], policy: Any = None) -> str | None:
+    """Online when possible, for a host's Refresh, save or render: when a service is configured and answers
+    within about 3 s, fetch the pinned keys' announced rotations, the signed revocation list and the
+    approvals and status of these records (a few batch requests however many). Returns one line to show
+    when it could not (the host then judges from the cache), else None. Make a new ``Judge`` afterwards.
+    """
+    from clearance.trust import refresh_online
+
+    ids = sorted({str(r.id) if isinstance(r, UseRecord) else str(r) for r in records})
+    return refresh_online(policy if policy is not None else current_policy(), ids)
