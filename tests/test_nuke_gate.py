@@ -241,3 +241,19 @@ def test_untagged_ai_nodes_block_renders_and_can_be_selected_and_tagged(gui_nuke
     assert cat.isSelected() and infer.isSelected() and not write.isSelected()
     assert actions.tag_untagged_ai_nodes() == 2
     assert host.is_tagged(cat) and host.is_tagged(infer)
+
+
+def test_a_later_policy_layer_cannot_turn_the_gate_into_a_warning(tmp_path: Path) -> None:
+    from clearance.errors import ClearanceError
+    from clearance.policy import load_policy
+
+    studio = tmp_path / "studio.yaml"
+    studio.write_text("hosts:\n  render_gate: stop\n", encoding="utf-8")
+    show = tmp_path / "show.yaml"
+    show.write_text("hosts:\n  render_gate: warn\n  nuke:\n    fail_closed: false\n", encoding="utf-8")
+    try:
+        load_policy([studio, show])
+    except ClearanceError as exc:
+        assert "show.yaml" in str(exc) and "render_gate" in str(exc)
+    else:
+        raise AssertionError("a production layer weakened the render gate")

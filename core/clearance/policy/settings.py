@@ -230,8 +230,11 @@ def _ai_blender_addons() -> tuple[str, ...]:
 class HostSettings(Settings):
     render_gate: Literal["stop", "warn"] = Field(
         default="stop",
-        description="Before rendering a deliverable with a missing approval: stop the render, or only warn.",
-        json_schema_extra=stricter("any"),
+        description=(
+            "Before rendering a deliverable with a missing approval: stop the render, or only warn. Only the first "
+            "policy file sets it: a production or vendor layer cannot turn a stop into a warning."
+        ),
+        json_schema_extra=stricter("fixed"),
     )
     nuke: NukeHostSettings = Field(default_factory=NukeHostSettings)
     ai_node_classes: tuple[str, ...] = Field(
