@@ -57,9 +57,12 @@ DOCUMENT_COMMANDS: dict[str, list[str]] = {
     "audit verify --config": ["audit", "verify", "--config", "{}"],
     "admin migrate --config": ["admin", "migrate", "--config", "{}"],
     "demo --policy": ["demo", "--seed-only", "--dir", "{out}-demo", "--policy", "{}"],
+    "credentials sign --record": ["credentials", "sign", str(IMAGE), "--record", "{}", "-o", "{out}.jpg"],
+    "packet --records": ["packet", "EXAMPLE_S01", "--offline", "--records", "{}", "-o", "{out}-packet", "--no-pdf"],
 }
 JSON_ONLY_COMMANDS = ("approvals verify --revocations",)  # always JSON, whatever the file is called
 JSON_COMMANDS = ("record show", "evaluate", "policy check", "publish (manifest)", "approvals verify (approval)",
+                 "credentials sign --record", "packet --records",
                  "approvals verify --keys", "approvals verify --revocations", "serve --config")
 TIMELINE_COMMANDS: dict[str, list[str]] = {
     "check": ["check", "{}"],

@@ -102,8 +102,8 @@ def run_sign(args: argparse.Namespace) -> int:
     if args.output and several and Path(args.output).exists() and not Path(args.output).is_dir():
         raise ClearanceError(f"-o {args.output}: several files are signed: give a folder (they keep their names)")
     policy = load_policy(args.policy)
-    identity = resolve_identity(policy.credentials)
     records = [load_record(path) for path in args.record]
+    identity = resolve_identity(policy.credentials)
     facts = cleared_facts(records, policy, ApprovalBook(policy, approvals_dir=args.approvals))
     for file in files:
         out = args.output

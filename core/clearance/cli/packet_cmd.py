@@ -53,7 +53,6 @@ def run_build(args: argparse.Namespace) -> int:
     from clearance.policy import load_policy
 
     policy = load_policy(args.policy)
-    identity = resolve_identity(policy.credentials)  # refused before any work when nobody can sign
     out = Path(args.output or f"packet-{args.production}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ClearanceError(f"{out}: exists and is not an empty folder; give a new folder with -o")
@@ -62,10 +61,12 @@ def run_build(args: argparse.Namespace) -> int:
     if server:
         from clearance.client import DisclosureClient
 
+        identity = resolve_identity(policy.credentials)  # refused before any fetch when nobody can sign
         with DisclosureClient(server=server, token=args.token) as client:
             source = from_service(client, args.production)
     else:
-        source = from_local(args.production, policy, records_dirs)
+        source = from_local(args.production, policy, records_dirs)  # bad record files are named first
+        identity = resolve_identity(policy.credentials)
     report = None
     if args.cut:
         report = cut_report(Path(args.cut), policy, records_dirs, scan_media=not args.no_scan)

@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -148,21 +146,23 @@ class PacketVerification:
 
 
 def _read_bounded(path: Path) -> bytes:
-    st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode):
+    """A packet file's bytes through the one bounded reader (regular files only, never blocking, size cap)."""
+    from clearance.documents import read_bytes
+
+    if path.is_symlink():
         raise ClearanceError(f"{path}: is a symbolic link; a packet holds plain files only")
-    if not stat.S_ISREG(st.st_mode):
-        raise ClearanceError(f"{path}: not a regular file")
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise ClearanceError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB")
-    return data
+    return read_bytes(path, limit=MAX_FILE_BYTES, what="a packet file")
 
 
 def _json(path: Path) -> Any:
+    """A bundle's JSON: bounded read, nesting checked before parsing (a bundle holds thousands of records, so
+    the node budget of hand-written documents does not apply)."""
+    from clearance.documents import check_json_nesting
+
+    raw = _read_bounded(path)
+    check_json_nesting(raw, str(path))
     try:
-        return json.loads(_read_bounded(path).decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ClearanceError(f"{path}: not valid JSON") from None
 

@@ -86,10 +86,8 @@ NO_CHECKPOINT = ("the service publishes no signed audit checkpoint (GET /api/v1/
 
 
 def _records_in(folder: Path) -> list[Path]:
-    if folder.is_file():
-        return [folder]
     if not folder.is_dir():
-        raise ClearanceError(f"{folder}: no such records folder; give a folder of record files")
+        return [folder]  # a file, or something that is not: the bounded reader names what is wrong with it
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file())
 
 
@@ -99,9 +97,9 @@ def _load_record(path: Path) -> Any:
 
     if path.suffix.lower() != ".json":
         return load_record(path)
-    from clearance.packet.bundle import _json
+    from clearance.documents import load_json
 
-    return record_from_data(_json(path), str(path))
+    return record_from_data(load_json(path, what="a use record"), str(path))
 
 
 def from_local(production: str, policy: Any, records_dirs: list[Path], cache_dir: Path | None = None) -> PacketSource:
