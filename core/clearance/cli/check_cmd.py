@@ -75,14 +75,18 @@ def _pull(server: str, timeline: object, token: str | None = None) -> tuple[dict
     return denials, None
 
 
-def _refresh(policy_paths: list[str] | None, timeline: object) -> str | None:
+def _refresh(policy: object, timeline: object) -> str | None:
     """Online when possible: a configured service that answers within the budget refreshes keys, revocations
-    and the tagged records' approvals and status before judging (clearance.trust.refresh_online)."""
+    and the tagged records' approvals and status before judging (clearance.trust.refresh_online). With no
+    service configured nothing is done: not even the walk that lists the cut's records."""
+    import os
+
     from clearance.editorial.check import tagged_record_ids
-    from clearance.policy import load_policy
     from clearance.trust import refresh_online
 
-    note = refresh_online(load_policy(policy_paths or None), tagged_record_ids(timeline))
+    if not (os.environ.get("CLEARANCE_SERVER") or getattr(getattr(policy, "approvals", None), "server", None)):
+        return None
+    note = refresh_online(policy, tagged_record_ids(timeline))
     return f"warning: {note}" if note else None
 
 
@@ -136,12 +140,16 @@ def run(args: argparse.Namespace) -> int:
     if args.token and not args.server:
         raise ClearanceError("--token is for --server URL: give both, or neither")
     denials, warning = _pull(args.server, timeline, args.token) if args.server else ({}, None)
+    from clearance.editorial.check import load_policy_for_check
+
+    policy = load_policy_for_check(args.policy)  # once, for the refresh and the check
     if not args.server and not args.offline:
-        warning = _refresh(args.policy, timeline)
+        warning = _refresh(policy, timeline)
     if warning:
         print(warning, file=sys.stderr)
     options = CheckOptions(
-        source=str(path), policy_paths=args.policy, approvals_dir=Path(args.approvals) if args.approvals else None,
+        source=str(path), policy_paths=args.policy, policy=policy,
+        approvals_dir=Path(args.approvals) if args.approvals else None,
         records_dirs=[Path(d) for d in args.records], scan_media=not args.no_scan, base_dir=path.resolve().parent,
         denials=denials,
     )

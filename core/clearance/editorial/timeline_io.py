@@ -39,7 +39,7 @@ DEFAULT_EDL_RATE = 24.0
 MAX_TIMELINE_BYTES = 128 * 1024 * 1024
 """A feature's OTIO is tens of megabytes; the OpenTimelineIO sample with effects is 356 KB."""
 WHAT = "a timeline file (.otio, .otioz, .otiod, .edl, .xml, .aaf)"
-_READ_AS_BYTES = {"cmx_3600", "fcp_xml", "otio_json"}
+_READ_AS_BYTES = {"cmx_3600", "fcp_xml"}  # and otio_json, read by _read_otio_json
 
 
 def _otio() -> Any:
@@ -152,9 +152,7 @@ def read_timeline(path: str | Path, *, rate: float = DEFAULT_EDL_RATE) -> Any:
             # breaks on XML declared in another encoding, so let the XML parser decode the bytes.
             result = otio.adapters.read_from_string(data, adapter_name="fcp_xml")
         elif adapter == "otio_json":
-            _check_nesting(data, p, adapter)
-            result = _read_otio_json(otio, p, data)
-            data = b""  # let the bytes go before the timeline is used
+            result = _read_otio_json(otio, p)
         elif adapter in ("otioz", "otiod"):
             _check_bundle(p, adapter)
             result = otio.adapters.read_from_file(str(p), adapter_name=adapter)
@@ -179,17 +177,26 @@ def read_timeline(path: str | Path, *, rate: float = DEFAULT_EDL_RATE) -> Any:
     return as_timeline(result, p)
 
 
-def _read_otio_json(otio: Any, p: Path, data: bytes) -> Any:
+def _checked_otio_json(p: Path) -> tuple[str | None, os.stat_result]:
+    """Read the file through the bounded reader and check its nesting; (its text when OpenTimelineIO cannot
+    read the file itself, else None; its stat). The bytes are let go on return."""
+    before = os.stat(p)
+    data = read_bytes(p, limit=MAX_TIMELINE_BYTES, what=WHAT)
+    _check_nesting(data, p, "otio_json")
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _is_utf8(data):
+        return decode_text(data, str(p)), before
+    if len(data) != before.st_size:
+        raise ClearanceError(f"{p}: changed while it was being read; read it again")
+    return None, before
+
+
+def _read_otio_json(otio: Any, p: Path) -> Any:
     """Parse checked OTIO JSON. Plain UTF-8 (the common case) is parsed by OpenTimelineIO from the file
     itself: handing it a Python string would hold the document three times (bytes, text and OTIO's own
-    copy) and cost a third more time. The file must still be the one checked, byte for byte in size
-    and time stamp."""
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _is_utf8(data):
-        return otio.adapters.read_from_string(decode_text(data, str(p)), adapter_name="otio_json")
-    before = os.stat(p)
-    if before.st_size != len(data):
-        raise ClearanceError(f"{p}: changed while it was being read; read it again")
-    del data
+    copy) and cost a third more time. The file must still be the one checked, in size and time stamp."""
+    text, before = _checked_otio_json(p)
+    if text is not None:
+        return otio.adapters.read_from_string(text, adapter_name="otio_json")
     result = otio.adapters.read_from_file(str(p), adapter_name="otio_json")
     after = os.stat(p)
     if (after.st_size, after.st_mtime_ns, after.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
