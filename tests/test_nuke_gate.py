@@ -255,3 +255,35 @@ def test_a_later_policy_layer_cannot_turn_the_gate_into_a_warning(tmp_path: Path
     with pytest.raises(ClearanceError, match="render_gate") as refused:
         load_policy([studio, show])
     assert "show.yaml" in str(refused.value)
+
+
+def test_record_ids_reach_files_rendered_inside_a_group_and_gizmos_are_left_alone(
+    fake_nuke: Any, tmp_path: Path, approver: Any
+) -> None:
+    from clearance_nuke import knobs
+
+    from clearance.hosts import nuke as host
+
+    def tank(group: Any) -> None:
+        inner = fake_nuke.nodes.Write(file=str(tmp_path / "tank.exr"))
+        inner.setInput(0, fake_nuke.nodes.Input())
+
+    fake_nuke.fake_define_gizmo("WriteTank", tank)
+    read = fake_nuke.nodes.Read(file="/plates/a.exr")
+    knobs.tag_node(read, ideation_record())
+    group = fake_nuke.nodes.Group()
+    with group:
+        write = fake_nuke.nodes.Write(file=str(tmp_path / "group.exr"))
+        write.setInput(0, fake_nuke.nodes.Input())
+    group.setInput(0, read)
+    gizmo = fake_nuke.nodes.WriteTank()
+    gizmo.setInput(0, read)
+    fake_nuke.execute("Group1.Write1", 1, 1)
+    fake_nuke.execute("WriteTank1", 1, 1)
+    meta = fake_nuke.toNode("Group1.Write1").input(0)
+    assert meta.fullName() == "Group1.ClearanceMetadata_Write1", "made inside the group, beside the Write"
+    assert b"clearance/record_ids" in (tmp_path / "group.exr").read_bytes()
+    (inner,) = fake_nuke.allNodes("Write", gizmo)
+    assert inner.input(0).Class() == "Input", "a gizmo's insides are not edited"
+    assert not fake_nuke.allNodes("ModifyMetaData"), "nothing was made at the top level for the inner Writes"
+    assert host.upstream_record_ids(inner) == [str(host.read_tag(read).record_id)]

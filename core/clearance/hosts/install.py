@@ -341,7 +341,11 @@ def plan_resolve(
     plan.notes.append(
         "restart Resolve (or reopen the Workspace > Scripts menu): Clearance Tag and Clearance Check "
         "are under Edit; Preferences > System > General > External scripting using: Local lets "
-        "them run from a terminal too"
+        "them run from a terminal too (DaVinci Resolve Studio only)"
+    )
+    plan.notes.append(
+        "the free DaVinci Resolve shows no script windows from 19.1 (the scripts print to the Console and write "
+        "the HTML report) and no longer lists scripts under Workspace > Scripts from 21.1 (see docs/hosts/support.md)"
     )
     plan.notes.append(python_note("Resolve"))
     return plan

@@ -432,16 +432,24 @@ def sync_write_metadata(write: Any) -> list[str]:
     if not ids and meta is None:
         return ids
     if meta is None:
-        source = write.input(0)
-        parent = nuke.nodes.ModifyMetaData(name=METADATA_NODE_PREFIX + write.name())
-        marker = nuke.String_Knob(METADATA_FOR_KNOB, "Clearance metadata for")
-        marker.setFlag(nuke.INVISIBLE)
-        parent.addKnob(marker)
-        marker.setValue(write.name())
-        parent.setInput(0, source)
-        if hasattr(parent, "setXYpos"):
-            parent.setXYpos(write.xpos(), write.ypos() - 40)
-        write.setInput(0, parent)
+        holders = _enclosing(write)
+        if holders and holders[0].Class() != "Group":
+            return ids  # a gizmo's insides are locked in Nuke: nothing can be inserted there
+        group = holders[0] if holders else nuke.root()
+        group.begin()  # the node must be made beside the Write, inside its group
+        try:
+            source = write.input(0)
+            parent = nuke.nodes.ModifyMetaData(name=METADATA_NODE_PREFIX + write.name())
+            marker = nuke.String_Knob(METADATA_FOR_KNOB, "Clearance metadata for")
+            marker.setFlag(nuke.INVISIBLE)
+            parent.addKnob(marker)
+            marker.setValue(write.name())
+            parent.setInput(0, source)
+            if hasattr(parent, "setXYpos"):
+                parent.setXYpos(write.xpos(), write.ypos() - 40)
+            write.setInput(0, parent)
+        finally:
+            group.end()
         meta = parent
     script = metadata_script(ids)
     if meta["metadata"].toScript().strip() != script:
