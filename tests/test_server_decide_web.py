@@ -275,3 +275,18 @@ def test_previews_are_bounded_and_shown(site: LiveServer, browser: Any) -> None:
     assert image.evaluate("i => i.complete && i.naturalWidth") == 64
     assert "No preview sent for shot sh301" in page.locator("#targets-h + .previews").inner_text()
     page.context.close()
+
+
+def test_an_approval_that_still_holds_after_a_wording_change_shows_no_form(site: LiveServer, browser: Any) -> None:
+    body = new_record(site)
+    approved = site.post(f"/records/{body['id']}/decision", site.tokens["kim.approver"],
+                         {"decision": "approve", "version": 1})
+    assert approved.status_code == 201, approved.text
+    reworded = site.post("/records", site.tokens["ana.artist"], {**body, "description": "Same use, clearer words."})
+    assert reworded.json()["status"] == "approved", "a wording change keeps the approval"
+    page = approver_page(browser, site)
+    page.goto(f"{site.url}/records/{body['id']}")
+    decide = page.locator("#decide")
+    assert decide.locator("form").count() == 0
+    assert "given on version 1" in decide.inner_text()
+    page.context.close()

@@ -344,7 +344,8 @@ def _record_context(
     code = detail["production"]
     latest = versions[-1]
     n = detail["latest_version"]
-    live = [a for a in detail["approvals"] if a["version"] == n and not a["revoked_at"]]
+    # An approval of an earlier version still holds when later versions changed nothing it binds.
+    live = [a for a in detail["approvals"] if not a["revoked_at"]]
     denial = next((d for d in reversed(detail["denials"]) if d["version"] == n), None)
     decided = detail["status"] in ("approved", "denied")
     stale = None
