@@ -287,3 +287,13 @@ def test_record_ids_reach_files_rendered_inside_a_group_and_gizmos_are_left_alon
     assert inner.input(0).Class() == "Input", "a gizmo's insides are not edited"
     assert not fake_nuke.allNodes("ModifyMetaData"), "nothing was made at the top level for the inner Writes"
     assert host.upstream_record_ids(inner) == [str(host.read_tag(read).record_id)]
+
+
+def test_an_unreadable_policy_on_a_render_node_stops_the_render_in_one_line(tmp_path: Path, approver: Any) -> None:
+    env = _env(tmp_path, approver)
+    env["CLEARANCE_POLICY"] = str(tmp_path / "missing-policy.yaml")
+    results, _, out = _farm(tmp_path, final_record().model_dump_json(), env=env)
+    for name, result in results.items():
+        assert result.startswith("refused: Clearance"), (name, result)
+        assert "missing-policy.yaml" in result and "\n" not in result, (name, result)
+    assert not out.exists()
