@@ -39,10 +39,11 @@ def studio(tmp_path: Path, pyblish_env: Path) -> dict:  # noqa: F811
     return {"work": work, "ring": ring, "dest": tmp_path / "publish", "tmp": tmp_path}
 
 
-def _publish(studio: dict, family: str, files: list[str], **policy_extra: object) -> object:
+def _publish(studio: dict, family: str, files: list[str], inputs: list[str] | None = None,
+             **policy_extra: object) -> object:
     record = write_record(studio["work"] / "records" / "look.yaml", record_data("approval"))
     ApprovalCache().add_approval(approve(studio["ring"], record))
-    items = [{"name": "sh010_look", "files": files, "records": ["records/look.yaml"]}]
+    items = [{"name": "sh010_look", "files": files, "records": ["records/look.yaml"], "inputs": inputs or []}]
     manifest = write_manifest(studio["work"], items, family=family)
     policy = write_policy(studio["tmp"] / "policy.yaml", studio["ring"], **policy_extra)
     context = run_publish(manifest, load_policy([str(policy)]))
@@ -82,14 +83,22 @@ def test_a_delivery_publish_signs_its_copy_and_the_manifest_describes_the_signed
     assert sidecar["sha256"] == entries["sh010_look.jpg"]["sha256"]
 
 
-def test_comp_family_signed_as_composite_when_the_td_adds_it(studio: dict) -> None:
+def test_comp_family_signed_as_composite_keeping_the_inputs_credentials(studio: dict, shared_data: Path) -> None:
     assert main(["credentials", "init"]) == 0
     media.still(studio["work"] / "sh010_look.png")
-    context = _publish(studio, "comp", ["sh010_look.png"], credentials={"families": ["delivery", "final", "comp"]})
+    (studio["work"] / "elements").mkdir()
+    sky = (shared_data / "provenance" / "ocsp.jpg").read_bytes()
+    (studio["work"] / "elements" / "firefly_sky.jpg").write_bytes(sky)
+    context = _publish(studio, "comp", ["sh010_look.png"], inputs=["elements/firefly_sky.jpg"],
+                       credentials={"families": ["delivery", "final", "comp"]})
     assert not errors(context), errors(context)
-    _, active = _active(studio["dest"] / "sh010_look.png")
+    state, active = _active(studio["dest"] / "sh010_look.png")
+    assert state == "Valid"
     actions = next(a for a in active["assertions"] if a["label"] == "c2pa.actions.v2")["data"]["actions"]
     assert actions[0]["digitalSourceType"] == COMPOSITE
+    assert [a["action"] for a in actions][-1] == "c2pa.placed"
+    ingredient = next(i for i in active["ingredients"] if i["title"] == "firefly_sky.jpg")
+    assert ingredient["relationship"] == "componentOf" and ingredient.get("active_manifest")
 
 
 def test_no_identity_refuses_the_publish_before_anything_is_copied(studio: dict) -> None:

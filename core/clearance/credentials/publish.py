@@ -5,7 +5,8 @@ should sign but cannot is refused while nothing has gone out. After the files ar
 (``sign_published``, an integrator), each published file is signed in place - it is the publish's own
 copy, never the artist's original - with the records of every item it carries, their decisions and the
 approvals the approval check accepted. Its sidecar and the disclosure manifest then describe the signed
-bytes. Hosts that write their own files set ``instance.data["clearance_published_files"]`` to have them signed.
+bytes. Hosts that write their own files set ``instance.data["clearance_published_files"]`` to have them signed;
+an item's ``extra["inputs"]`` (the publish manifest's ``inputs``) are kept as ingredients with their credentials.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ def sign_published(context: Any) -> list[SignResult]:
                 found.signed_approval = check.approval
             facts[check.record_id] = found
         composite = True if any(_matches(c.families, composite_families) for c in carried) else None
-        result = sign_file(Path(path), list(facts.values()), identity, in_place=True, composite=composite)
+        inputs = list(dict.fromkeys(i for c in carried for i in c.item.extra.get("inputs") or []))
+        result = sign_file(Path(path), list(facts.values()), identity, in_place=True, composite=composite,
+                           inputs=inputs)
         results.append(result)
         sha, size = disclosure.sha256_file(path)
         if manifest is not None:

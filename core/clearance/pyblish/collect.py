@@ -87,6 +87,7 @@ def standalone_items(manifest: LoadedManifest) -> list[GenAIItem]:
                 host="standalone", handle=entry.name, label=label,
                 target=_target_for(entry.name, record, bool(files)), record=record, record_source=str(path),
                 family=entry.family, files=files, deliverable=entry.deliverable,
+                extra={"inputs": [str(p) for p in entry.inputs]} if entry.inputs else {},
             ))
     return items
 

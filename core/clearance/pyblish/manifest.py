@@ -35,6 +35,11 @@ class ManifestItem(BaseModel):
     records: list[str] = Field(default_factory=list, description="Use record files attached to this item.")
     family: str | None = Field(default=None, description="Overrides the manifest's family for this item.")
     deliverable: bool = Field(default=False, description="Part of a final deliverable whatever the family.")
+    inputs: list[str] = Field(
+        default_factory=list,
+        description="Files placed into this item's files (plates, generated elements): when the files are signed "
+        "with Content Credentials, each input's own credentials are kept as an ingredient.",
+    )
 
 
 class PublishManifest(BaseModel):
@@ -53,6 +58,7 @@ class LoadedItem:
     deliverable: bool
     files: list[Path] = field(default_factory=list)
     records: list[tuple[Path, UseRecord]] = field(default_factory=list)
+    inputs: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -110,6 +116,12 @@ def load_manifest(path: str | Path) -> LoadedManifest:
                                      "publish from a work folder")
             published[file.name] = rel
             item.files.append(file)
+        for j, rel in enumerate(entry.inputs):
+            placed = (base / rel).resolve()
+            if not placed.is_file():
+                raise ClearanceError(f"{_where(doc, ('items', i, 'inputs', j))}: items[{i}].inputs[{j}] {rel}: file "
+                                     "not found; fix the path")
+            item.inputs.append(placed)
         for j, rel in enumerate(entry.records):
             where = _where(doc, ("items", i, "records", j))
             record_path = (base / rel).resolve()
