@@ -290,3 +290,20 @@ def test_an_approval_that_still_holds_after_a_wording_change_shows_no_form(site:
     assert decide.locator("form").count() == 0
     assert "given on version 1" in decide.inner_text()
     page.context.close()
+
+
+def test_deciding_works_without_javascript(site: LiveServer, browser: Any) -> None:
+    body = new_record(site)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{site.url}/login?next=/records/{body['id']}")
+    page.get_by_label("Name").fill("sam.approver")
+    page.get_by_label("Password").fill(PASSWORDS["sam.approver"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(f"/records/{body['id']}"))
+    page.get_by_label(re.compile("^Conditions")).fill("Background only.")
+    page.get_by_role("button", name="Approve version 1…").click()
+    page.get_by_role("button", name="Approve version 1", exact=True).click()
+    page.wait_for_url(re.compile("done=approved"))
+    assert state(site, body["id"])["approvals"][0]["conditions"] == "Background only."
+    context.close()
