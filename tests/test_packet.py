@@ -256,3 +256,15 @@ def test_packet_from_a_real_service(tmp_path: Path, identity: Path, live_server:
     assert run("packet", "verify", out, "--keys", keys) == 1
     assert "not among the studio's pinned keys" in capsys.readouterr().out
 
+
+
+def test_without_a_cut_the_article_50_assessment_is_per_use(tmp_path: Path, local_production: dict[str, Any]) -> None:
+    out = tmp_path / "packet"
+    assert run("packet", "EXAMPLE_S01", "--offline", "--records", local_production["records"],
+               "--policy", local_production["policy"], "-o", out, "--no-pdf") == 0
+    html = (out / "register.html").read_text(encoding="utf-8")
+    assert "assessment per use" in html and "digital replica of a real performer" in html
+    packet = json.loads((out / "bundle" / "packet.json").read_text(encoding="utf-8"))
+    replica = next(u for u in packet["uses"] if u["record_id"] == str(local_production["replica"].id))
+    assert replica["article_50"]["deep_fake"] == "yes" and replica["article_50"]["suggested_disclosure"]
+    assert packet["shots"] is None

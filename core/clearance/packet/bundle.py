@@ -37,7 +37,7 @@ from clearance.credentials.identity import (
 )
 from clearance.documents import canonical_json
 from clearance.errors import ClearanceError
-from clearance.packet.assess import ShotView, UseView
+from clearance.packet.assess import Assessment, ShotView, UseView, assess
 
 FORMAT = "clearance.packet/1"
 MANIFEST = "MANIFEST.json"
@@ -59,21 +59,24 @@ def _write(path: Path, data: bytes, files: dict[str, dict[str, Any]], root: Path
     files[path.relative_to(root).as_posix()] = {"sha256": _digest(data), "bytes": len(data)}
 
 
+def _article_50(a: Assessment) -> dict[str, Any]:
+    return {"deep_fake": a.deep_fake, "why": a.why, "suggested_disclosure": a.disclosure or None,
+            "artistic_work": a.artistic}
+
+
 def summary(uses: list[UseView], shots: list[ShotView] | None) -> dict[str, Any]:
     return {
         "uses": [{"record_id": u.record_id, "decision": u.outcome, "status": u.status, "rules": u.rules,
                   "approvals": [{"approval_id": a.approval_id, "approver": a.approver, "issued_at": a.issued_at,
                                  "expires_at": a.expires_at or None, "conditions": a.conditions, "state": a.state}
                                 for a in u.approvals],
-                  "denial": u.denial or None} for u in uses],
+                  "denial": u.denial or None, "article_50": _article_50(assess([u]))} for u in uses],
         "shots": None if shots is None else [
             {"shot": s.shot, "record_in": s.timecode_in, "record_out": s.timecode_out, "record_ids": s.record_ids,
              "clips": [{"name": c.name, "track": c.track, "in": c.timecode_in, "out": c.timecode_out,
                         "record_id": c.record_id, "status": c.status} for c in s.clips],
              "untagged_ai": [{"name": c.name, "media": c.media, "in": c.timecode_in} for c in s.untagged_ai],
-             "article_50": None if s.assessment is None else {
-                 "deep_fake": s.assessment.deep_fake, "why": s.assessment.why,
-                 "suggested_disclosure": s.assessment.disclosure or None, "artistic_work": s.assessment.artistic}}
+             "article_50": None if s.assessment is None else _article_50(s.assessment)}
             for s in shots],
     }
 

@@ -141,6 +141,8 @@ def register_html(
     ]
     if shots is not None:
         parts += _shots_html(shots, cut_name or "the cut")
+    else:
+        parts += _uses_article_50(uses)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -170,9 +172,7 @@ def _shots_html(shots: list[ShotView], cut_name: str) -> list[str]:
     out.append("</tbody></table>")
     out += [
         "<h2>EU AI Act Article 50: assessment per shot</h2>",
-        f'<p class="meta">{fakes} shot(s) assessed as deep fakes, {unsure} unsure. Article 50(4): deep fakes are '
-        "disclosed; in an evidently artistic or fictional work, in a way that does not hamper the work. A "
-        "suggestion for the people who sign the delivery off, not a legal opinion.</p>",
+        f'<p class="meta">{fakes} shot(s) assessed as deep fakes, {unsure} unsure. {ARTICLE_50_NOTE}</p>',
         '<table><colgroup><col style="width:12%"><col style="width:9%"><col style="width:44%">'
         '<col style="width:35%"></colgroup>',
         "<thead><tr><th>Shot</th><th>Deep fake</th><th>Why</th><th>Suggested disclosure</th></tr></thead><tbody>",
@@ -190,6 +190,34 @@ def _shots_html(shots: list[ShotView], cut_name: str) -> list[str]:
 def _when(iso: str) -> str:
     """2026-11-30T13:18:57+00:00 -> 2026-11-30 13:18 UTC (as people read times)."""
     return iso[:16].replace("T", " ") + " UTC" if iso.endswith("+00:00") else iso
+
+
+ARTICLE_50_NOTE = ("Article 50(4): deep fakes are disclosed; in an evidently artistic or fictional work, in a way "
+                   "that does not hamper the work. A suggestion for the people who sign the delivery off, not a "
+                   "legal opinion.")
+
+
+def _uses_article_50(uses: list[UseView]) -> list[str]:
+    """Without a cut there are no shots: the assessment per use, so the deep fakes are listed all the same."""
+    from clearance.packet.assess import assess
+
+    rows = []
+    for use in uses:
+        a = assess([use])
+        if a.deep_fake == "no":
+            continue
+        rows.append(f"<tr><td>{_e(use.record.description or use.record_id)}<br><span class=\"id\">"
+                    f"{_e(use.record_id)}</span></td><td><span class=\"{_status_class(a.deep_fake)}\">"
+                    f"{_e(a.deep_fake)}</span></td><td>{_e(a.why)}</td><td>{_e(a.disclosure or '-')}</td></tr>")
+    out = ["<h2>EU AI Act Article 50: assessment per use</h2>",
+           '<p class="meta">No cut was given (<code>--cut CUT</code> maps uses to shots). '
+           f"{len(rows)} use(s) may be deep fakes; the others are not. {ARTICLE_50_NOTE}</p>"]
+    if rows:
+        out += ['<table><colgroup><col style="width:25%"><col style="width:9%"><col style="width:36%">'
+                '<col style="width:30%"></colgroup>',
+                "<thead><tr><th>Use</th><th>Deep fake</th><th>Why</th><th>Suggested disclosure</th></tr></thead>"
+                "<tbody>", *rows, "</tbody></table>"]
+    return out
 
 
 def chromium() -> str | None:
