@@ -101,7 +101,7 @@ def build(objects: int, records: int, ring: object) -> None:
                     record_id=record.id,
                     record_digest=decision_digest(record),
                     production=record.production,
-                    targets=[],
+                    targets=[t.key() for t in record.targets],
                     approver="supervisor",
                     issued_at=now - timedelta(minutes=1),
                     expires_at=None,

@@ -88,7 +88,7 @@ def main() -> int:
                         record_id=record.id,
                         record_digest=decision_digest(record),
                         production="BENCH",
-                        targets=[],
+                        targets=[t.key() for t in record.targets],
                         approver="bench",
                         issued_at=now - timedelta(hours=1),
                         expires_at=now + timedelta(days=1),

@@ -92,8 +92,8 @@ def main() -> int:
         if r < needing:
             approval = ring.sign(ApprovalStatement(
                 approval_id=str(uuid.uuid4()), record_id=record.id, record_digest=decision_digest(record),
-                production=record.production, targets=[], approver="bench", issued_at=now - timedelta(hours=1),
-                expires_at=now + timedelta(days=30)))
+                production=record.production, targets=[t.key() for t in record.targets], approver="bench",
+                issued_at=now - timedelta(hours=1), expires_at=now + timedelta(days=30)))
             (approvals_dir / f"{approval.approval_id}.json").write_text(approval.to_json())
     items = []
     for i in range(args.items):

@@ -191,17 +191,43 @@ class Standing(BaseModel):
         return f"{self.label}: {self.describe()}"
 
 
+_DEFAULTS: dict[str, Any] = {
+    name: field.default for name, field in Standing.model_fields.items() if not field.is_required()
+}
+"""Every optional field's default, given in full to model_construct (which otherwise copies each default)."""
+
+
 # --------------------------------------------------------------------------------------------- the judge
 
 
 class _Held:
-    """The approvals of one record version, each checked once (signature, digest, time, revocation)."""
+    """The approvals of one record version, each checked once (signature, digest, time, revocation), and what
+    the service said of it: everything a standing needs that does not depend on the target."""
 
-    __slots__ = ("checked", "facts")
+    __slots__ = ("approved", "checked", "denial", "facts", "names", "revoked_by_service", "valid")
 
-    def __init__(self, checked: list[tuple[SignedApproval, Verification]], facts: dict[str, Any] | None) -> None:
+    def __init__(self, checked: list[tuple[SignedApproval, Verification]], facts: _Facts, record: UseRecord) -> None:
         self.checked = checked
         self.facts = facts
+        self.revoked_by_service = facts.revoked()
+        self.denial = facts.denial()
+        self.names = [t.key() for t in record.targets]
+        # valid approvals the service does not report revoked, newest first, with the targets they list
+        self.valid = sorted(
+            ((a, frozenset(a.statement.targets)) for a, v in checked
+             if v.valid and a.approval_id not in self.revoked_by_service),
+            key=lambda pair: pair[0].statement.issued_at, reverse=True)
+        self.approved: dict[str, Standing] = {}  # approval id -> its standing for the record as a whole
+
+    def covering(self, target: Target | None) -> SignedApproval | None:
+        """The newest valid approval that covers ``target`` (or every target of the record)."""
+        key = target.key() if target is not None else None
+        for approval, listed in self.valid:
+            if not listed and not self.names:
+                return approval
+            if (key in listed) if key is not None else all(n in listed for n in self.names):
+                return approval
+        return None
 
 
 class Judge:
@@ -216,6 +242,9 @@ class Judge:
         self.policy = policy
         self.trust = trust
         self.production = production
+        now = _utc(trust.clock())
+        assert now is not None
+        self.now = now  # a Judge is a snapshot: one clock for all its answers
         self._decisions: dict[tuple[str, str], Decision] = {}
         self._held: dict[tuple[str, str], _Held] = {}
         self._outbox: Any = None
@@ -244,7 +273,7 @@ class Judge:
                 ))
                 for approval in trust.approvals_for(str(record.id))
             ]
-            held = self._held[key] = _Held(checked, trust.facts_for(str(record.id)))
+            held = self._held[key] = _Held(checked, _Facts(trust.facts_for(str(record.id)), digest), record)
         return held
 
     def prime(self, records: Iterable[UseRecord]) -> None:
@@ -261,8 +290,7 @@ class Judge:
     ) -> Standing:
         digest = digest or decision_digest(record)
         decision = decision or self.decide(record, digest)
-        now = _utc(self.trust.clock())
-        assert now is not None
+        now = self.now
         base: dict[str, Any] = {
             "record_id": str(record.id), "target": target.key() if target is not None else None,
             "outcome": decision.outcome, "judged_at": now,
@@ -276,18 +304,19 @@ class Judge:
         if decision.outcome == "notify":
             return self._made(decision, None, verdict="not_needed", **base)
         held = self._held_for(record, digest)
-        facts = _Facts(held.facts, digest)
+        facts = held.facts
         base["version"] = facts.version
-        valid = [(a, v) for a, v in held.checked if v.valid]
-        covering = [(a, v) for a, v in valid if not uncovered_targets(a.statement.targets, record.targets, target)]
-        # The service's word can only tighten: a denial or a revocation it reports blocks a valid approval.
-        revoked_by_service = facts.revoked()
-        covering = [(a, v) for a, v in covering if a.approval_id not in revoked_by_service]
-        denial = facts.denial()
-        if covering:
-            approval = max(covering, key=lambda pair: pair[0].statement.issued_at)[0]
-            if denial is None or _later(approval.statement.issued_at, denial.get("denied_at")):
-                return self._approved(decision, approval, base, facts)
+        valid = [a for a, _listed in held.valid]
+        revoked_by_service = held.revoked_by_service
+        denial = held.denial
+        approval = held.covering(target)
+        if approval is not None and (denial is None or _later(approval.statement.issued_at, denial.get("denied_at"))):
+            whole = held.approved.get(approval.approval_id)
+            if whole is None:
+                whole = self._approved(decision, approval, {**base, "target": None})
+                held.approved[approval.approval_id] = whole
+            # one standing per approval, copied per target: a record on 10 shots is judged once
+            return whole.model_copy(update={"target": base["target"]})
         rules = ", ".join(base["rules"])
         if denial is not None:
             return self._made(
@@ -327,7 +356,7 @@ class Judge:
                               requested_at=_time(waiting.get("requested_at")),
                               **base | {"version": waiting.get("version") or base["version"]})
         if valid:
-            approval = max(valid, key=lambda pair: pair[0].statement.issued_at)[0]
+            approval = valid[0]
             covered = ", ".join(approval.statement.targets) or "the record as it was, with no targets"
             missing = ", ".join(uncovered_targets(approval.statement.targets, record.targets, target))
             return self._made(
@@ -347,8 +376,7 @@ class Judge:
             decision, None, verdict="missing", reason=f"needs written approval ({rules}); never requested",
             fix="request it (`clearance submit RECORD`), then publish again once approved", **base)
 
-    def _approved(self, decision: Decision, approval: SignedApproval, base: dict[str, Any],
-                  facts: _Facts) -> Standing:
+    def _approved(self, decision: Decision, approval: SignedApproval, base: dict[str, Any]) -> Standing:
         st = approval.statement
         return self._made(
             decision, approval, verdict="approved", approval_id=st.approval_id, approver=st.approver,
@@ -389,7 +417,9 @@ class Judge:
 
     @staticmethod
     def _made(decision: Decision, approval: SignedApproval | None, **fields: Any) -> Standing:
-        standing = Standing(**fields)
+        # Built from values this module computed (typed above): validating them again would cost more than
+        # the rest of a standing on a 10,000-item publish.
+        standing = Standing.model_construct(**{**_DEFAULTS, "rules": [], "changed_fields": [], **fields})
         standing._approval = approval if fields.get("verdict") == "approved" else None
         standing._decision = decision
         return standing
