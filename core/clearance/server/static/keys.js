@@ -50,7 +50,7 @@
       handled = true;
     } else if (cards.length && key === "o" && at >= 0) {
       var open = cards[at].querySelector("a.open");
-      if (open) { window.location.href = open.getAttribute("href") + "#decide"; handled = true; }
+      if (open) { window.location.href = open.getAttribute("href"); handled = true; }
     } else if (cards.length && key === "x" && at >= 0) {
       var box = cards[at].querySelector("input[name=pick]");
       if (box) { box.checked = !box.checked; handled = true; }
@@ -61,7 +61,7 @@
     } else if (key === "n") {
       var link = document.getElementById("next-waiting");
       if (link) { window.location.href = link.getAttribute("href"); handled = true; }
-      else if (cards.length) { window.location.href = cards[0].querySelector("a.open").getAttribute("href") + "#decide"; handled = true; }
+      else if (cards.length) { window.location.href = cards[0].querySelector("a.open").getAttribute("href"); handled = true; }
     }
     if (handled) { event.preventDefault(); }
   });
