@@ -344,11 +344,13 @@ class DisclosureClient:
     # ---------------------------------------------------------------- reading
 
     def server_record(self, record_id: object) -> dict[str, Any]:
-        return self.request("GET", f"/records/{quote(str(record_id))}")
+        answer: dict[str, Any] = self.request("GET", f"/records/{quote(str(record_id))}")
+        return answer
 
     def list_records(self, production: str | None = None, status: str | None = None) -> dict[str, Any]:
         params = {k: v for k, v in {"production": production, "status": status}.items() if v}
-        return self.request("GET", "/records", params=params)
+        answer: dict[str, Any] = self.request("GET", "/records", params=params)
+        return answer
 
     def status(self, record_id: object | None = None) -> dict[str, Any]:
         """The outbox state (of one record, or a summary) and, when the server answers, its view."""
@@ -374,7 +376,8 @@ class DisclosureClient:
                 f"record {record.id} could not be sent ({result.error}); it is in the outbox: run `clearance sync`, "
                 "then request approval again", transient=not result.needs_fix,
             )
-        return self.request("POST", f"/records/{quote(str(record.id))}/request")
+        answer: dict[str, Any] = self.request("POST", f"/records/{quote(str(record.id))}/request")
+        return answer
 
     def decide(
         self, record_id: object, decision: str, *, version: int | None = None, content_digest: str | None = None,
@@ -396,13 +399,15 @@ class DisclosureClient:
                                 "expires_at": expires_at}
         if content_digest:
             body["content_digest"] = content_digest
-        answer = self.request("POST", f"/records/{quote(str(record_id))}/decision", json=body)
+        answer: dict[str, Any] = self.request("POST", f"/records/{quote(str(record_id))}/decision", json=body)
         if decision == "approve" and isinstance(answer, dict) and "statement" in answer:
             self.cache.add_approval(parse_approval(answer, "the server's approval"))
         return answer
 
     def revoke(self, approval_id: str, reason: str = "") -> dict[str, Any]:
-        return self.request("POST", f"/approvals/{quote(approval_id)}/revoke", json={"reason": reason})
+        path = f"/approvals/{quote(approval_id)}/revoke"
+        answer: dict[str, Any] = self.request("POST", path, json={"reason": reason})
+        return answer
 
     # ---------------------------------------------------------------- pulling
 

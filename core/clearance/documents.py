@@ -214,7 +214,7 @@ def read_text(path: str | Path, *, limit: int = MAX_DOCUMENT_BYTES, what: str = 
 # ------------------------------------------------------------------------------------------------ YAML
 
 
-class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc,valid-type]
+class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):
     """PyYAML's safe loader with a composer that counts as it goes and refuses what breaks a limit."""
 
     def __init__(self, text: str, source: str) -> None:
@@ -233,9 +233,10 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ign
     def _refuse(self, line: int | None, problem: str, fix: str | None = None) -> DocumentError:
         return DocumentError(self.source, problem, fix=fix, line=line)
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
-        line = event.start_mark.line + 1 if event.start_mark else None
+        mark = getattr(event, "start_mark", None)
+        line = mark.line + 1 if mark is not None else None
         if isinstance(event, AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
@@ -253,7 +254,7 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ign
                 )
             if self.nodes > MAX_NODES:
                 raise self._refuse(line, f"has aliases that expand to more than {MAX_NODES} values (an alias bomb)")
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         anchor = event.anchor if isinstance(event, ScalarEvent | SequenceStartEvent | MappingStartEvent) else None
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -264,14 +265,15 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ign
             raise self._refuse(line, f"holds more than {MAX_NODES} values")
         if anchor:
             self.open_anchors.add(anchor)
-        node: Node = super().compose_node(parent, index)
+        node = super().compose_node(parent, index)
         if anchor:
             self.open_anchors.discard(anchor)
             self.sizes[id(node)] = self.nodes - start
         self.depth -= 1
         return node
 
-    def compose_scalar_node(self, anchor: str | None) -> ScalarNode:
+    # types-PyYAML declares ``anchor`` as a dict; PyYAML passes the anchor's name (or None).
+    def compose_scalar_node(self, anchor: Any) -> ScalarNode:
         node: ScalarNode = super().compose_scalar_node(anchor)
         if node.tag == _INT_TAG and len(node.value) > MAX_INT_DIGITS:
             raise self._refuse(
@@ -280,7 +282,7 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ign
             )
         return node
 
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
+    def compose_mapping_node(self, anchor: Any) -> MappingNode:
         node: MappingNode = super().compose_mapping_node(anchor)
         seen: dict[tuple[str, str], int] = {}
         for key_node, _value in node.value:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,11 +35,11 @@ def dotted(loc: Sequence[Any]) -> str:
     return out or "(document)"
 
 
-def _expected(error: dict[str, Any]) -> str:
+def _expected(error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if "expected" in ctx:
         return f"expected {ctx['expected']}"
-    return error.get("msg", "invalid value")
+    return str(error.get("msg", "invalid value"))
 
 
 def describe_validation_error(

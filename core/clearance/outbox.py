@@ -71,7 +71,7 @@ def backoff_delay(attempts: int, rng: random.Random | None = None) -> float:
     """Seconds before retry number ``attempts``: doubling from 5 s, capped at an hour, with jitter
     so a studio's worth of clients coming back online do not all retry in the same second."""
     ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
-    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+    return float(ceiling / 2 + (rng or random).uniform(0, ceiling / 2))
 
 
 _SUPERSEDED = (
@@ -111,6 +111,10 @@ def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, timezone.utc)
 
 
+def _stamp(value: float) -> datetime:
+    return datetime.fromtimestamp(value, timezone.utc)  # created_at and updated_at are NOT NULL
+
+
 def _row_entry(row: sqlite3.Row) -> OutboxEntry:
     return OutboxEntry(
         record_id=row["record_id"],
@@ -121,8 +125,8 @@ def _row_entry(row: sqlite3.Row) -> OutboxEntry:
         attempts=row["attempts"],
         next_attempt_at=_ts(row["next_attempt_at"]),
         last_error=row["last_error"],
-        created_at=_ts(row["created_at"]),
-        updated_at=_ts(row["updated_at"]),
+        created_at=_stamp(row["created_at"]),
+        updated_at=_stamp(row["updated_at"]),
         sent_at=_ts(row["sent_at"]),
         server=row["server"],
         response=json.loads(row["response"]) if row["response"] else None,

@@ -26,7 +26,7 @@ from pydantic import (
 from clearance.documents import Document, canonical_json, load_document, parse_text
 from clearance.errors import ClearanceError, describe_validation_error
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 
 def _tri(value: Any) -> Any:

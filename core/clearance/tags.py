@@ -19,7 +19,7 @@ from clearance.documents import DocumentError, parse_json_text
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import UseRecord, decision_digest
 
-TAG_SCHEMA = "clearance.tag/1"
+TAG_SCHEMA: Literal["clearance.tag/1"] = "clearance.tag/1"
 MARKER_NAME = "CLEARANCE"
 METADATA_KEY = "clearance"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from clearance.cli import show_help
 from clearance.errors import ClearanceError
 
 
@@ -13,14 +14,14 @@ def _db_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="server settings file (for its db and keys_dir)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("admin", help="manage the disclosure service: users, productions, keys, migrations")
     groups = p.add_subparsers(dest="admin_group", metavar="GROUP")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=show_help(p))
 
     user = groups.add_parser("user", help="users, roles and API tokens")
     user_actions = user.add_subparsers(dest="user_action", metavar="ACTION")
-    user.set_defaults(func=lambda args: (user.print_help(), 2)[1])
+    user.set_defaults(func=show_help(user))
     add = user_actions.add_parser(
         "add", help="add a user (or a role to one) and print a new API token as the last line",
         description="Create the user if needed, grant ROLE in production CODE (created if new) and print a new "
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     prod = groups.add_parser("production", help="productions")
     prod_actions = prod.add_subparsers(dest="production_action", metavar="ACTION")
-    prod.set_defaults(func=lambda args: (prod.print_help(), 2)[1])
+    prod.set_defaults(func=show_help(prod))
     padd = prod_actions.add_parser("add", help="add a production")
     padd.add_argument("code")
     padd.add_argument("--name", default="", help="a display name")
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     keys = groups.add_parser("keys", help="approval signing keys")
     key_actions = keys.add_subparsers(dest="keys_action", metavar="ACTION")
-    keys.set_defaults(func=lambda args: (keys.print_help(), 2)[1])
+    keys.set_defaults(func=show_help(keys))
     rotate = key_actions.add_parser(
         "rotate", help="make a new active signing key (old keys keep verifying the approvals they signed)"
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from clearance.cli import show_help
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help="check the disclosure service's audit log")
     actions = p.add_subparsers(dest="audit_command", metavar="ACTION")
     verify = actions.add_parser(
@@ -14,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("--db", metavar="URL", help="database URL (env CLEARANCE_DB; default: the local SQLite file)")
     verify.add_argument("--config", metavar="FILE", help="server settings file (for its db)")
     verify.set_defaults(func=run_verify)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=show_help(p))
 
 
 def run_verify(args: argparse.Namespace) -> int:

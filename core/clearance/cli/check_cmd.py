@@ -10,7 +10,7 @@ from pathlib import Path
 from clearance.errors import ClearanceError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "check", help="check a timeline before delivery: tagged clips, approvals, untagged AI media",
         description=(

@@ -7,7 +7,7 @@ import argparse
 from clearance.server import DEFAULT_HOST, DEFAULT_PORT
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "demo", help="start the disclosure service with a demo production, demo logins and example records",
         description="Start the disclosure service on SQLite (in DIR, default the data dir's demo folder) with the "

@@ -10,6 +10,7 @@ import argparse
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from clearance.decision import Decision
 from clearance.errors import ClearanceError
@@ -36,7 +37,7 @@ def add_policy_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "evaluate",
         help="decide on use records: notify, approval_required or prohibited, and why",
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def decision_json(decision: Decision) -> dict:
+def decision_json(decision: Decision) -> dict[str, Any]:
     return decision.model_dump(mode="json")
 
 

@@ -15,7 +15,7 @@ from clearance.hosts import install
 HOSTS = ("nuke", "blender", "resolve")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "install",
         help="install the Nuke, Blender or Resolve integration for this user",

@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from clearance import __version__
 from clearance.errors import ClearanceError
@@ -43,7 +44,7 @@ COMMANDS: dict[str, str] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as argparse does, but with the hint
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as argparse does, but with the hint
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
@@ -67,7 +68,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def _command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser | None:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            return action.choices[command]
+            found: argparse.ArgumentParser = action.choices[command]
+            return found
     return None
 
 

@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 
+from clearance.cli import show_help
 from clearance.cli.evaluate_cmd import add_policy_argument
 from clearance.errors import ClearanceError
 from clearance.policy import SOURCE_URL, all_rules
 from clearance.policy.loading import check_files, default_policy_text, flatten, load_layers
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("policy", help="check policy files, show the effective policy, list the rules")
     psub = p.add_subparsers(dest="policy_command", metavar="ACTION")
 
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     default = psub.add_parser("default", help="print the embedded default policy (a commented starting point)")
     default.set_defaults(func=lambda args: (print(default_policy_text(), end=""), 0)[1])
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=show_help(p))
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -6,13 +6,14 @@ import argparse
 import os
 from pathlib import Path
 
+from clearance.cli import show_help
 from clearance.errors import ClearanceError
 from clearance.policy import default_policy, evaluate
 from clearance.presets import new_record, parse_target, presets
 from clearance.record import dump_record, load_record
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("record", help="start a use record from a preset, list presets, show a record")
     rsub = p.add_subparsers(dest="record_command", metavar="ACTION")
 
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("record", metavar="FILE")
     show.add_argument("--json", action="store_true", help="print as JSON instead of YAML")
     show.set_defaults(func=run_show)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=show_help(p))
 
 
 def run_new(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from clearance.errors import ClearanceError
 PROGRESS_MIN_FILES = 200  # below this a scan is over before a bar helps
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "scan",
         help="find AI-generated media by its metadata (C2PA, XMP, embedded prompts, EXR/DPX headers)",

@@ -8,7 +8,7 @@ import json
 from clearance.record import json_schema
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("schema", help="print the use record's JSON Schema")
     p.set_defaults(func=run)
 

@@ -7,7 +7,7 @@ import argparse
 from clearance.server import DEFAULT_HOST, DEFAULT_PORT
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "serve", help="run the disclosure service (HTTP API and approver pages)",
         description="Run the disclosure service. Settings: flags, then environment variables (CLEARANCE_DB, "

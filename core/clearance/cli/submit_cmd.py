@@ -24,7 +24,7 @@ def _server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="your API token (default: $CLEARANCE_TOKEN)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "submit", help="disclose records to the studio's service (through the outbox)",
         description="Store each record in the outbox, then send it. Offline, it waits for `clearance sync`.",
@@ -137,7 +137,7 @@ def _when(value: Any) -> str:
         return "-"
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.strftime("%Y-%m-%d %H:%M:%SZ")
+    return str(value.strftime("%Y-%m-%d %H:%M:%SZ"))
 
 
 def _standing(client: DisclosureClient, record_id: str) -> Any:

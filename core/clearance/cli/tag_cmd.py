@@ -11,7 +11,7 @@ from clearance.errors import ClearanceError
 from clearance.record import UseRecord, load_record
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "tag", help="tag clips of an OTIO/EDL/FCP XML timeline with a GenAI use record",
         description=(

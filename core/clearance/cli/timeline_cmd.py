@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
+from clearance.cli import show_help
 from clearance.errors import ClearanceError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("timeline", help="look at the Clearance tags in a timeline")
     inner = p.add_subparsers(dest="timeline_command", metavar="COMMAND", parser_class=type(p))
     ls = inner.add_parser(
@@ -23,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--rate", type=float, default=24.0, help="frame rate for reading an EDL (default 24)")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
     ls.set_defaults(func=run_list)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=show_help(p))
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -53,7 +55,7 @@ def run_list(args: argparse.Namespace) -> int:
         if raw is None and not args.all:
             continue
         use_rate = rate or float(placed.start.rate) or 24.0
-        row = {
+        row: dict[str, Any] = {
             "index": placed.index, "pick": f"{name}#{seen_names[name]}" if name_counts[name] > 1 else name,
             "track": placed.track, "name": name,
             "in": timecode(placed.start, use_rate), "out": timecode(placed.start + placed.duration, use_rate),

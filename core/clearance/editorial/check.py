@@ -314,7 +314,7 @@ class _Checker:
         parsed = parse_target(target_key)
         if parsed is not None:
             try:
-                target = Target(kind=parsed[0], ref=parsed[1])
+                target = Target.model_validate({"kind": parsed[0], "ref": parsed[1]})
             except Exception:
                 target = None
         result = self._lookup.find(record, target)

@@ -23,7 +23,7 @@ def _target(tag_target: str | None, clip_name: str) -> Target:
     parsed = parse_target(tag_target)
     if parsed is not None:
         try:
-            return Target(kind=parsed[0], ref=parsed[1])
+            return Target.model_validate({"kind": parsed[0], "ref": parsed[1]})
         except Exception:
             pass
     return Target(kind="clip", ref=clip_name or "(unnamed clip)")

@@ -8,6 +8,7 @@ studio policy with a tool registry.
 from __future__ import annotations
 
 from importlib import resources
+from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
 from pathlib import Path
 
 from clearance.record import UseRecord, parse_record
@@ -15,7 +16,7 @@ from clearance.record import UseRecord, parse_record
 PRODUCTION = "EXAMPLE_S01"
 
 
-def _folder():  # type: ignore[no-untyped-def]
+def _folder() -> Traversable:
     return resources.files("clearance.examples").joinpath(PRODUCTION)
 
 

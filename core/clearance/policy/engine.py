@@ -16,16 +16,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
-from clearance.decision import OUTCOME_RANK, Decision, Finding
+from clearance.decision import OUTCOME_RANK, Decision, Finding, Outcome
 from clearance.policy import rulebook
 from clearance.policy.rulebook import Rule, all_rules
 from clearance.policy.rules import Context, ToolView
 from clearance.policy.settings import Policy, ToolFacts
 from clearance.record import UseRecord, answer_count
 
-_OUTCOME_BY_RANK = {rank: outcome for outcome, rank in OUTCOME_RANK.items()}
+_OUTCOME_BY_RANK: dict[int, Outcome] = {rank: cast("Outcome", outcome) for outcome, rank in OUTCOME_RANK.items()}
 
 _Check = tuple[str, Callable[[Context], list[Finding]], int]
 _Entry = tuple[tuple[Finding, ...], tuple[Finding, ...], tuple[Finding, ...]]

@@ -285,7 +285,7 @@ def is_stricter_or_equal(kind: str, old: Any, new: Any) -> bool:
     if kind in ("higher", "lower"):
         if old is None or new is None:
             return False
-        return new >= old if kind == "higher" else new <= old
+        return bool(new >= old if kind == "higher" else new <= old)
     if kind == "fixed":
         return False  # only the first layer (or a signed overlay) sets it
     if kind in ("superset", "subset", "subset_nonempty"):

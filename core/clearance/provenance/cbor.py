@@ -181,7 +181,7 @@ class _Decoder:
 
     def _indefinite(self, major: int, depth: int) -> Any:
         if major in (2, 3):
-            parts = []
+            parts: list[Any] = []
             while True:
                 if self.pos >= self.end:
                     raise ScanProblem("CBOR: truncated indefinite string")
@@ -194,7 +194,7 @@ class _Decoder:
                 parts.append(part)
             return b"".join(parts) if major == 2 else "".join(parts)
         if major == 4:
-            items = []
+            items: list[Any] = []
             while True:
                 item = self._next_or_break(depth)
                 if item is _BREAK:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import cast
 
-from clearance.provenance.model import VERDICT_RANK, Evidence, Hit, ScanResult
+from clearance.provenance.model import VERDICT_RANK, Evidence, Hit, ScanResult, Verdict
 from clearance.provenance.sequences import Sequence, expand_pattern, frame_range, group, is_pattern
 from clearance.provenance.sniff import EXTENSION_FORMAT, detect, reader
 from clearance.provenance.source import ScanProblem, Source, printable
@@ -90,7 +91,7 @@ def _verify(paths: list[str], result: ScanResult, trust_anchors: str | None) -> 
 
 def build_result(path: str, frames: list[tuple[int | None, RawScan]], sequence: Sequence | None = None) -> ScanResult:
     """Aggregate the raw scans of one file (or of every frame of a sequence) into a ScanResult."""
-    merged: dict[tuple, tuple[Hit, list[int]]] = {}
+    merged: dict[tuple[object, ...], tuple[Hit, list[int]]] = {}
     errors: list[str] = []
     formats: list[str] = []
     total_bytes = 0
@@ -107,9 +108,9 @@ def build_result(path: str, frames: list[tuple[int | None, RawScan]], sequence: 
             elif frame is not None:
                 entry[1].append(frame)
     hits = [h for h, _ in merged.values()]
-    verdict = "none"
+    verdict: Verdict = "none"
     if hits:
-        verdict = max(hits, key=lambda h: (VERDICT_RANK[h.verdict], h.confidence)).verdict
+        verdict = cast("Verdict", max(hits, key=lambda h: (VERDICT_RANK[h.verdict], h.confidence)).verdict)
     if verdict == "none":
         confidence = 0.5 if hits else 0.0
     else:
@@ -121,7 +122,7 @@ def build_result(path: str, frames: list[tuple[int | None, RawScan]], sequence: 
         confidence = _combine(list(by_place.values()))
     ordered = sorted(merged.values(), key=lambda e: (-VERDICT_RANK[e[0].verdict], not e[0].active, -e[0].confidence))
     evidence = [
-        Evidence(verdict=h.verdict, format=h.format, location=h.location, field=h.field, value=h.value,
+        Evidence(verdict=cast("Verdict", h.verdict), format=h.format, location=h.location, field=h.field, value=h.value,
                  generator=h.generator, prompt_embedded=h.prompt, confidence=h.confidence, manifest=h.manifest,
                  active_manifest=h.active, frames=frame_range(fr) if sequence is not None else None)
         for h, fr in ordered

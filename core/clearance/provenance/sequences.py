@@ -67,12 +67,12 @@ def group(files: list[str]) -> list[str | Sequence]:
         keyed.append((path, key))
     out: list[str | Sequence] = []
     placed: set[tuple[str, str, str, int]] = set()
-    for path, key in keyed:
-        if key is None or len(found[key].frames) < 2:
+    for path, where in keyed:
+        if where is None or len(found[where].frames) < 2:
             out.append(path)
-        elif key not in placed:
-            placed.add(key)
-            out.append(found[key])
+        elif where not in placed:
+            placed.add(where)
+            out.append(found[where])
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, AnyStr
 
 from clearance.provenance.model import Hit
 from clearance.provenance.source import ScanProblem
@@ -75,13 +75,16 @@ def tool_name(text: str) -> str | None:
     match = _first_tool(text, text.lower(), _ANCHORS, _TOOL_RE)
     if not match:
         return None
-    return _CANONICAL.get(match.group(1).lower(), match.group(1))
+    name: str = match.group(1)
+    return _CANONICAL.get(name.lower(), name)
 
 
-def _first_tool(text: Any, low: Any, anchors: tuple, regex: re.Pattern) -> re.Match | None:
+def _first_tool(
+    text: AnyStr, low: AnyStr, anchors: tuple[AnyStr, ...], regex: re.Pattern[AnyStr]
+) -> re.Match[AnyStr] | None:
     """The leftmost tool name, searching only around occurrences of the anchors (plain substring finds): the
     alternation is slow over long text, and anchors such as 'udio' occur inside ordinary words ('audio')."""
-    best: re.Match | None = None
+    best: re.Match[AnyStr] | None = None
     for anchor in anchors:
         i = low.find(anchor)
         while i >= 0:

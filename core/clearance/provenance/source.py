@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import time
+from typing import BinaryIO
 
 MAX_METADATA_BYTES = 16 * 1024 * 1024  # per file: metadata is small; 16 MiB is already generous
 MAX_SECONDS = 2.0  # per file: a header walk that takes longer is stuck on a hostile file
@@ -51,7 +52,7 @@ class Source:
         seconds: float = MAX_SECONDS,
     ) -> None:
         self._fd = -1
-        self._file = None
+        self._file: BinaryIO | None = None
         self._data = data
         self.bytes_read = 0
         self.budget = budget
@@ -61,6 +62,8 @@ class Source:
         self.steps = 0
         if data is not None:
             self.size = len(data)
+        elif path is None:
+            raise ValueError("Source needs a path or data")
         elif _HAS_PREAD:
             # O_NONBLOCK: opening a FIFO met in a folder walk must not hang the scan (no effect on regular files)
             self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
@@ -106,6 +109,7 @@ class Source:
         if self._fd >= 0:
             chunk = os.pread(self._fd, n, offset)
         else:  # pragma: no cover
+            assert self._file is not None  # opened in __init__ when there is no pread
             self._file.seek(offset)
             chunk = self._file.read(n)
         self.bytes_read += len(chunk)

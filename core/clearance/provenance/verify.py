@@ -8,10 +8,10 @@ c2pa-python's reading of the manifests goes through the same interpretation as t
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, cast
 
 from clearance.provenance.jumbf import manifest_hits
-from clearance.provenance.model import VERDICT_RANK, C2paValidation, Hit
+from clearance.provenance.model import VERDICT_RANK, C2paValidation, Hit, Verdict
 
 OFFLINE_SETTINGS: dict[str, Any] = {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False}}
 # Failure codes that only say the signer is not on a trust list: the content itself is intact.
@@ -34,10 +34,10 @@ def _context(trust_anchors: str | None) -> Any:
     return ctx
 
 
-def verdict_of(hits: list[Hit]) -> str:
+def verdict_of(hits: list[Hit]) -> Verdict:
     if not hits:
         return "none"
-    return max(hits, key=lambda h: VERDICT_RANK[h.verdict]).verdict
+    return cast("Verdict", max(hits, key=lambda h: VERDICT_RANK[h.verdict]).verdict)  # readers say valid verdicts
 
 
 def _failures(report: dict[str, Any]) -> list[str]:
@@ -102,6 +102,7 @@ def verify_file(path: str, trust_anchors: str | None = None) -> C2paValidation:
     hits = manifest_hits(manifests_from_report(report), "c2pa", "c2pa-python", report.get("active_manifest"))
     failures = _failures(report)
     state = report.get("validation_state")
+    status: Literal["signed", "untrusted", "tampered"]
     if state == "Trusted":
         status = "signed"
     elif state == "Valid" or (failures and all(_trust_only(f) for f in failures)):

@@ -140,7 +140,7 @@ def collect_checks(context: Any) -> list[ItemCheck]:
 
 
 def checks_of(context: Any) -> list[ItemCheck]:
-    checks = context.data.get(CHECKS_KEY)
+    checks: list[ItemCheck] | None = context.data.get(CHECKS_KEY)
     if checks is None:
         raise ClearanceError("the Clearance items were not collected (collect_clearance_items.py did not run); "
                              "check PYBLISHPLUGINPATH or call clearance.pyblish.register(host)")

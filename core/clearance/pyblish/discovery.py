@@ -124,7 +124,8 @@ def check(discovered: list[Any] | None = None, paths: Iterable[str] | None = Non
                         "`context` or `instance`; hosts, families and targets must be lists of strings)"))
                 elif not pyblish.plugin.version_is_compatible(plugin):
                     problems.append(DiscoveryProblem(
-                        str(path), f"plugin {plugin.__name__} requires {plugin.requires}, not this pyblish"))
+                        str(path), f"plugin {plugin.__name__} requires {getattr(plugin, 'requires', '?')}, "
+                        "not this pyblish"))
                 elif not pyblish.plugin.host_is_compatible(plugin):
                     continue  # a collector for another host
                 elif plugin.__name__ not in found:
@@ -155,7 +156,8 @@ def discover_unchecked() -> list[Any]:
     """pyblish.api.discover() without the strict-discovery filter re-entering itself."""
     _guard["busy"] = True
     try:
-        return pyblish.api.discover()
+        found: list[Any] = pyblish.api.discover()
+        return found
     finally:
         _guard["busy"] = False
 

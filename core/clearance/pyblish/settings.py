@@ -26,9 +26,9 @@ def use_policy(policy: Policy | None) -> None:
 
 def active_policy() -> Policy:
     """The policy set by ``use_policy``, else the one CLEARANCE_POLICY names, else the embedded defaults."""
-    policy = _state["policy"]
-    if policy is not None:
-        return policy
+    chosen: Policy | None = _state["policy"]
+    if chosen is not None:
+        return chosen
     from clearance.policy.loading import policy_in_force
 
     # Pyblish creates every plugin class at each discovery: the one loader re-reads files only when they change.
@@ -41,7 +41,7 @@ def active_policy() -> Policy:
 
 def context_policy(context: Any) -> Policy:
     """The policy of a publish: set once on the context, so every plugin judges with the same one."""
-    policy = context.data.get("clearance_policy")
+    policy: Policy | None = context.data.get("clearance_policy")
     if policy is None:
         policy = active_policy()
         context.data["clearance_policy"] = policy

@@ -112,9 +112,10 @@ def disable_user(session: Session, name: str, actor: str | None = None) -> int:
     if user is None:
         raise ClearanceError(f"there is no user {name!r}; `clearance admin user list` shows them")
     user.disabled = True
-    revoked = session.execute(
+    result = session.execute(
         update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
-    ).rowcount
+    )
+    revoked = int(getattr(result, "rowcount", 0))  # an UPDATE's result is a CursorResult, which has rowcount
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     audit.append(session, actor or cli_actor(), "user.disable", f"user:{name}", None, {"tokens_revoked": revoked})
     return int(revoked or 0)

@@ -215,9 +215,11 @@ def lookup_records(body: LookupRequest, request: Request) -> dict[str, Any]:
 def revocations(request: Request) -> dict[str, Any]:
     """Revocations in your productions, signed with the server's key (`signature: {key_id, value}`)."""
     document = revoking.revocations(request.app.state.db, current_actor(request))
-    return request.app.state.keyring().sign_document(document)
+    signed: dict[str, Any] = request.app.state.keyring().sign_document(document)
+    return signed
 
 
 @router.get("/keys", summary="The public keys approvals are signed with", tags=["approvals"])
 def keys(request: Request) -> dict[str, Any]:
-    return request.app.state.keyring().public_keys_document()
+    document: dict[str, Any] = request.app.state.keyring().public_keys_document()
+    return document

@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from clearance.documents import canonical_json
@@ -110,9 +110,11 @@ class ChainWriter:
 
 
 _HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
-_INSERT = insert(AuditEntry.__table__)
+_ENTRIES = cast(Table, AuditEntry.__table__)  # a mapped class's table (typed as FromClause by SQLAlchemy)
+_HEADS = cast(Table, AuditHead.__table__)
+_INSERT = insert(_ENTRIES)
 _MOVE_HEAD = (
-    update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+    update(_HEADS).where(_HEADS.c.id == 1)
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 

@@ -151,7 +151,8 @@ def decide(
         audit.append(session, actor.name, "record.approve", obj, code,
                      {"version": version.version, "approval_id": statement.approval_id, "key_id": signed.key_id,
                       "expires_at": iso(expiry), "conditions": conditions, "via": via})
-        return json.loads(signed_json)
+        answer: dict[str, Any] = json.loads(signed_json)
+        return answer
 
 
 def approvals_for(db: Database, actor: Actor, record_id: str) -> dict[str, Any]:

@@ -219,7 +219,7 @@ def register(
     if not actor.in_production(production):
         raise refuse(404, f"production {production} not found", "register.read", f"production:{production}",
                      production)
-    items = list_records(db, actor, production, status, limit=100_000)["records"]
+    items: list[dict[str, Any]] = list_records(db, actor, production, status, limit=100_000)["records"]
     if stage:
         items = [i for i in items if i["stage"] == stage]
     if media:
@@ -314,10 +314,10 @@ def lookup(db: Database, actor: Actor, record_ids: list[str]) -> dict[str, Any]:
                 out["records"][d.record_id]["denials"].append(
                     {"version": d.version, "denied_by": names.get(d.approver_id), "denied_at": iso(d.denied_at),
                      "reason": d.reason})
-            for a, r in approvals:
+            for a, rev in approvals:
                 out["records"][a.record_id]["approvals"].append(
                     {"approval_id": a.approval_id, "version": a.version, "issued_at": iso(a.issued_at),
-                     "signed": json.loads(a.signed_json), "revoked_at": iso(r.revoked_at) if r else None,
-                     "revocation_reason": r.reason if r else None,
-                     "revoked_by": names.get(r.revoked_by) if r else None})
+                     "signed": json.loads(a.signed_json), "revoked_at": iso(rev.revoked_at) if rev else None,
+                     "revocation_reason": rev.reason if rev else None,
+                     "revoked_by": names.get(rev.revoked_by) if rev else None})
     return out

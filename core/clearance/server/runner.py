@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from clearance.errors import ClearanceError
 from clearance.server.config import CONFIG_ENV, ServerConfig, resolve
@@ -62,7 +63,7 @@ def serve(config: ServerConfig, banner: Callable[[str], None] | None = None) -> 
     check_port_free(config.host, config.port)
     url = f"http://{config.host}:{config.port}"
     (banner or (lambda u: print(f"Clearance disclosure service on {u} (database: {db.backend})", flush=True)))(url)
-    options = {
+    options: dict[str, Any] = {
         "host": config.host, "port": config.port, "log_level": config.log_level, "proxy_headers": True,
         "server_header": False, "access_log": config.log_level in ("info", "debug", "trace"),
     }

@@ -167,7 +167,10 @@ def _item_types(meta: bytes, start: int, end: int) -> dict[int, str]:
     return found
 
 
-def _locations(meta: bytes, start: int, end: int, wanted: dict[int, str]) -> dict[int, tuple[str, list]]:
+Extent = tuple[int, int, int]  # (construction method, offset, length)
+
+
+def _locations(meta: bytes, start: int, end: int, wanted: dict[int, str]) -> dict[int, tuple[str, list[Extent]]]:
     """iloc: where the bytes of the wanted items are, as (construction method, offset, length) extents."""
     version = meta[start] if start < end else 0
     pos = start + 4
@@ -180,7 +183,7 @@ def _locations(meta: bytes, start: int, end: int, wanted: dict[int, str]) -> dic
     count, pos = _uint(meta, pos + 2, 2 if version < 2 else 4, end)
     if count > MAX_ITEMS:
         raise ScanProblem(f"BMFF: iloc claims {count} items")
-    out: dict[int, tuple[str, list]] = {}
+    out: dict[int, tuple[str, list[Extent]]] = {}
     for _ in range(count):
         item_id, pos = _uint(meta, pos, 2 if version < 2 else 4, end)
         method = 0
@@ -190,7 +193,7 @@ def _locations(meta: bytes, start: int, end: int, wanted: dict[int, str]) -> dic
         _, pos = _uint(meta, pos, 2, end)  # data reference index
         base, pos = _uint(meta, pos, base_size, end)
         extents_count, pos = _uint(meta, pos, 2, end)
-        extents = []
+        extents: list[Extent] = []
         for _ in range(extents_count):
             _, pos = _uint(meta, pos, index_size, end)
             offset, pos = _uint(meta, pos, offset_size, end)

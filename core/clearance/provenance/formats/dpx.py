@@ -3,6 +3,8 @@ start of the user data. Image data is never read."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits
 from clearance.provenance.source import ScanProblem, Source
@@ -25,7 +27,7 @@ def read(src: Source, hits: list[Hit]) -> None:
     head = src.read(0, HEADER)
     if len(head) < 768:
         raise ScanProblem(f"truncated: the DPX header needs 768 bytes, the file has {len(head)}")
-    order = "big" if head[:4] == b"SDPX" else "little"
+    order: Literal["little", "big"] = "big" if head[:4] == b"SDPX" else "little"
     for offset, length, field in FIELDS:
         raw = head[offset : offset + length]
         text = raw.split(b"\0", 1)[0].decode("latin-1").strip()

@@ -8,11 +8,14 @@ detection and a depth limit. Classic and BigTIFF.
 from __future__ import annotations
 
 import struct
+from typing import Literal
 
 from clearance.provenance.jumbf import c2pa_hits
 from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits, xmp_hits
 from clearance.provenance.source import MAX_DEPTH, ScanProblem, Source
+
+ByteOrder = Literal["little", "big"]
 
 _TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
 TEXT_TAGS = {270: "ImageDescription", 305: "Software", 315: "Artist", 37510: "UserComment", 40092: "XPComment"}
@@ -27,7 +30,7 @@ MAX_VALUE = 16 * 1024 * 1024
 def read(src: Source, hits: list[Hit], fmt: str = "tiff", location: str = "") -> None:
     head = src.exact(0, 8, "TIFF header")
     if head[:2] == b"II":
-        order = "little"
+        order: ByteOrder = "little"
     elif head[:2] == b"MM":
         order = "big"
     else:
@@ -59,7 +62,7 @@ def read(src: Source, hits: list[Hit], fmt: str = "tiff", location: str = "") ->
             index += 1
 
 
-def _ifd(src: Source, offset: int, order: str, big: bool, depth: int, label: str, prefix: str, fmt: str,
+def _ifd(src: Source, offset: int, order: ByteOrder, big: bool, depth: int, label: str, prefix: str, fmt: str,
          hits: list[Hit], pending: list[tuple[int, int, str]]) -> int:
     count_size, entry_size, value_size = (8, 20, 8) if big else (2, 12, 4)
     count = int.from_bytes(src.exact(offset, count_size, f"{label} entry count"), order)
@@ -102,7 +105,7 @@ def _ifd(src: Source, offset: int, order: str, big: bool, depth: int, label: str
     return int.from_bytes(table[count * entry_size :], order)
 
 
-def _text(tag: int, value: bytes, order: str) -> str:
+def _text(tag: int, value: bytes, order: ByteOrder) -> str:
     if tag == 37510:  # UserComment: 8-byte character code, then the text
         code, body = value[:8], value[8:]
         if code.startswith(b"UNICODE"):
