@@ -76,3 +76,23 @@ def test_submit_sends_previews_that_the_service_keeps(site: LiveServer, tmp_path
         assert listed[0]["media_type"] == "image/png"
         monkeypatch.setenv("CLEARANCE_PREVIEWS", "0")
         assert client.send_previews(body) == []
+
+
+def test_cli_submit_finds_pictures_beside_the_record_file(site: LiveServer, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "shots" / "sh020"
+    folder.mkdir(parents=True)
+    (folder / "sign.png").write_bytes(png(32, 18, (10, 200, 90)))
+    body = record_body("approval_required", targets=[{"kind": "shot", "ref": "sh020", "path": "sign.png"}])
+    (folder / "record.json").write_text(json.dumps(body))
+    env = {**os.environ, "CLEARANCE_SERVER": site.url, "CLEARANCE_TOKEN": site.tokens["ana.artist"],
+           "CLEARANCE_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "clearance.cli.main", "submit", str(folder / "record.json")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    listed = site.get(f"/records/{body['id']}/previews", site.tokens["ana.artist"]).json()["previews"]
+    assert [p["target"] for p in listed] == ["shot:sh020"]

@@ -283,6 +283,9 @@ class DisclosureClient:
         self.send_previews(_json_body(entry))
         return SubmitResult(entry.record_id, entry.content_digest, "sent", False, response)
 
+    preview_dirs: list[Path] | None = None
+    """Where a target's relative path is looked for when sending previews (default: the current folder)."""
+
     def send_previews(self, record: dict[str, Any], base: Path | None = None) -> list[str]:
         """Send a small picture of each target that names a file it can render (see ``clearance.thumbnails``),
         for the approver's pages. Best effort: a preview that cannot be made or sent is skipped, since the
@@ -295,7 +298,11 @@ class DisclosureClient:
         server = self._require_server()
         for target in record.get("targets") or []:
             try:
-                made = preview(target, base)
+                made = None
+                for folder in [base] if base else (self.preview_dirs or [Path.cwd()]):
+                    made = preview(target, folder)
+                    if made is not None:
+                        break
                 if made is None:
                     continue
                 data, media_type = made

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from clearance.client import DisclosureClient, SubmitResult
@@ -94,7 +95,9 @@ def run_submit(args: argparse.Namespace) -> int:
         return 0
     refused = 0
     with _client(args) as client:
-        for record in records:
+        for path, record in zip(args.records, records, strict=True):
+            # Previews: a target's relative path may be from here or from the record file's folder.
+            client.preview_dirs = [Path.cwd(), Path(path).resolve().parent]
             result = client.submit(record)
             refused += result.needs_fix
             if args.json:
