@@ -134,7 +134,7 @@ def test_composite_keeps_the_camera_original_as_parent(identity: Path, tmp_path:
 
 
 def test_an_inputs_credentials_survive_as_an_ingredient(identity: Path, tmp_path: Path, notify_record: Path,
-                                                        shared_data: Path) -> None:
+                                                        shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     element = shutil.copy(shared_data / "provenance" / "ocsp.jpg", tmp_path / "firefly.jpg")
     comp = media.still(tmp_path / "comp.png")
     assert run("credentials", "sign", comp, "--record", notify_record, "--composite", "--input", element) == 0
@@ -149,6 +149,13 @@ def test_an_inputs_credentials_survive_as_an_ingredient(identity: Path, tmp_path
     assert any(a.get("digitalSourceType", "").endswith("compositeWithTrainedAlgorithmicMedia")
                for a in actions(inner))
     assert len(store["manifests"]) >= 3
+    capsys.readouterr()
+    assert run("credentials", "verify", "--json", tmp_path / "comp.signed.png") == 0
+    view = json.loads(capsys.readouterr().out)
+    assert view["state"] == "valid" and view["test_identity"] is True
+    assert view["source_types"] == [COMPOSITE]
+    assert any(i["title"] == "firefly.jpg" and i["has_credentials"] for i in view["ingredients"])
+    assert view["clearance"]["uses"][0]["decision"] == "notify"
 
 
 def test_xmp_ai_fields_are_written_before_signing(identity: Path, tmp_path: Path, notify_record: Path) -> None:
