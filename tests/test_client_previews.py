@@ -96,3 +96,21 @@ def test_cli_submit_finds_pictures_beside_the_record_file(site: LiveServer, tmp_
     assert done.returncode == 0, done.stderr
     listed = site.get(f"/records/{body['id']}/previews", site.tokens["ana.artist"]).json()["previews"]
     assert [p["target"] for p in listed] == ["shot:sh020"]
+
+
+def test_a_record_keeps_at_most_fifty_previews(site: LiveServer) -> None:
+    import requests
+
+    from clearance.server.previews import MAX_PER_RECORD
+
+    body = record_body("approval_required", targets=[{"kind": "shot", "ref": f"sh{n:03d}"}
+                                                     for n in range(MAX_PER_RECORD + 1)])
+    assert site.post("/records", site.tokens["ana.artist"], body).status_code == 201
+    headers = {**site.headers(site.tokens["ana.artist"]), "Content-Type": "image/png"}
+    url = f"{site.url}/api/v1/records/{body['id']}/previews"
+    with requests.Session() as http:
+        codes = [http.put(url, params={"target": f"shot:sh{n:03d}"}, data=png(4, 4, (n, n, n)), headers=headers,
+                          timeout=10).status_code for n in range(MAX_PER_RECORD + 1)]
+    assert codes == [201] * MAX_PER_RECORD + [422]
+    again = requests.put(url, params={"target": "shot:sh000"}, data=png(4, 4, (9, 9, 9)), headers=headers, timeout=10)
+    assert again.status_code == 201, "replacing a kept preview is not a new one"

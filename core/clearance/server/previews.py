@@ -1,8 +1,9 @@
 """Previews: a small picture of a record's target, sent by the client and shown to the approver.
 
 Only still images a browser shows without help (JPEG, PNG, WebP), recognised by their bytes, never by
-the name or the declared type; at most ``MAX_BYTES`` each and one per target of the record's latest
-version. SVG and anything else is refused: a preview is shown inside the approver's page.
+the name or the declared type; at most ``MAX_BYTES`` each, one per target of the record's latest
+version, at most ``MAX_PER_RECORD`` per record. SVG and anything else is refused: a preview is shown
+inside the approver's page.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from clearance.server import audit
 from clearance.server.auth import Actor, iso, utcnow
@@ -22,6 +23,8 @@ from clearance.server.reads import visible_record
 
 MAX_BYTES = 512 * 1024
 """A preview is a thumbnail: 512 KiB holds a 1280 px JPEG with room to spare."""
+MAX_PER_RECORD = 50
+"""Pictures kept per record (one per target): a record with hundreds of targets gets the first 50."""
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
@@ -69,6 +72,13 @@ def store(db: Database, actor: Actor, record_id: str, target: str, data: bytes, 
             raise ServiceError(422, f"target {target!r} is not a target of record {record_id} (its targets: {known})",
                                field="target")
         existing = session.get(Preview, (record_id, target))
+        if existing is None:
+            kept = session.execute(
+                select(func.count()).select_from(Preview).where(Preview.record_id == record_id)
+            ).scalar_one()
+            if kept >= MAX_PER_RECORD:
+                raise ServiceError(422, f"record {record_id} already has {MAX_PER_RECORD} previews, the most one "
+                                   "record keeps", field="target")
         if existing is not None and existing.sha256 == digest:
             return {"record_id": record_id, "target": target, "media_type": media_type, "bytes": len(data),
                     "sha256": digest, "uploaded_at": iso(existing.uploaded_at), "created": False}
