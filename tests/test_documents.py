@@ -113,3 +113,17 @@ def test_a_new_outbox_on_a_read_only_disk_is_one_line(tmp_path: Path) -> None:
     write_record(record, record_data())
     # /sys is mounted read-only in containers and refuses new folders everywhere, even to root
     _assert_one_line(_submit(Path("/sys/clearance-test-home"), record), "/sys/clearance-test-home", "outbox")
+
+
+def test_a_policy_with_a_key_given_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    policy = tmp_path / "studio.yaml"
+    # the second `thresholds` would silently win (and weaken the first) if duplicates were accepted
+    policy.write_text("thresholds:\n  consent_ref_required: true\nthresholds:\n  consent_ref_required: false\n",
+                      encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_")}
+    env.update(PYTHONPATH=str(ROOT / "core"))
+    run = subprocess.run([sys.executable, "-m", "clearance.cli.main", "policy", "check", str(policy)],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert run.returncode == 2
+    assert run.stderr.strip() == (f"clearance: error: {policy}:3: has key 'thresholds' twice in one mapping "
+                                  "(also on line 1); keep one")

@@ -1,4 +1,4 @@
-"""Every rule code of policy.md, triggered and not triggered, with the stated exceptions."""
+"""Every rule code of docs/spec/policy.md, triggered and not triggered, with the stated exceptions."""
 
 from __future__ import annotations
 

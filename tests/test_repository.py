@@ -132,3 +132,12 @@ def test_every_environment_variable_the_code_reads_is_documented() -> None:
     assert {"CLEARANCE_SERVER", "CLEARANCE_TOKEN", "CLEARANCE_POLICY", "CLEARANCE_HOME"} <= names
     page = (ROOT / "docs" / "environment.md").read_text(encoding="utf-8")
     assert sorted(n for n in names if f"`{n}`" not in page) == []
+
+
+def test_the_contracts_the_code_cites_are_in_the_repository() -> None:
+    for page in ("policy.md", "use-record.md"):
+        assert (ROOT / "docs" / "spec" / page).is_file()
+    cited = re.compile(r"(?<![\w/])(?:docs/spec/)?(policy|use-record)\.md")
+    for path in (ROOT / "core" / "clearance").rglob("*.py"):
+        for match in cited.finditer(path.read_text(encoding="utf-8")):
+            assert (ROOT / "docs" / "spec" / f"{match.group(1)}.md").is_file(), path

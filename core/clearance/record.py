@@ -1,4 +1,4 @@
-"""The GenAI use record: one use of generative AI on a production (../shared/spec/use-record.md).
+"""The GenAI use record: one use of generative AI on a production (docs/spec/use-record.md).
 
 Field names are the contract between vendor and studio: never rename or repurpose one. A missing
 tri-state answer means "unsure"; YAML's bare yes/no (read as booleans) are accepted as "yes"/"no".

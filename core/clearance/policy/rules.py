@@ -1,4 +1,4 @@
-"""The rules of the policy: one small pure function per rule code of policy.md.
+"""The rules of the policy: one small pure function per rule code of docs/spec/policy.md.
 
 Each function takes a :class:`Context` (the record, its tools with registry facts filled in, and the
 thresholds) and returns the findings of that rule, usually none or one. Functions never read the
