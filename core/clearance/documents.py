@@ -179,8 +179,12 @@ def read_bytes(path: str | Path, *, limit: int = MAX_DOCUMENT_BYTES, what: str =
             raise DocumentError(source, f"is {kind}, expected {what}")
         chunks: list[bytes] = []
         total = 0
+        # A regular file's size is known: one read gets it all (and one more byte shows it has not grown),
+        # so a large file is not copied a second time by the join below.
+        want = max(_CHUNK, info.st_size + 1)
         while True:
-            chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
+            chunk = os.read(fd, min(want, limit + 1 - total))
+            want = _CHUNK
             if not chunk:
                 break
             chunks.append(chunk)
