@@ -390,6 +390,20 @@ class _Checker:
 
 def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckReport:
     """Check an OTIO timeline already in memory (the hook's entry point; ``check_file`` reads first)."""
+    import gc
+
+    # The check makes tens of thousands of small objects and no reference cycles worth collecting; the
+    # cyclic collector would otherwise run again and again over all of them (a fifth of the check's time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_timeline(timeline, options)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check_timeline(timeline: Any, options: CheckOptions | None) -> CheckReport:
     options = options or CheckOptions()
     policy = options.policy if options.policy is not None else load_policy_for_check(options.policy_paths)
     checker = _Checker(options, policy)
@@ -402,11 +416,14 @@ def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckR
 
     bar = options.progress
     advance = bar.advance if bar is not None else None
+    seen = [0]
 
     def inspect(clip: Any) -> Any:
         # Runs for every clip: the cheap "no metadata, no markers" test first, before any call.
         if advance is not None:
-            advance()
+            seen[0] += 1
+            if not seen[0] & 255:  # the bar moves every 256 clips: a call per clip would cost more
+                advance(256)
         if len(clip.metadata) or len(clip.markers):
             raw = read_raw_tag(clip)
             if raw is not None:
