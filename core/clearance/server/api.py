@@ -3,39 +3,109 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from clearance import __version__
+from clearance.approvals import SignedApproval
 from clearance.record import UseRecord
 from clearance.server import API_PREFIX, decisions, previews, reads, writer
 from clearance.server import revocations as revoking
 from clearance.server.auth import Actor, actor_from_token
 from clearance.server.errors import ServiceError
 from clearance.server.models import RECORD_STATUSES
+from clearance.server.responses import (
+    ApprovalList,
+    Denied,
+    ErrorBody,
+    Health,
+    KeySet,
+    LookupAnswer,
+    PreviewList,
+    PreviewStored,
+    RecordDetail,
+    RecordList,
+    RequestOpened,
+    RevocationList,
+    Revoked,
+    Submitted,
+)
 
 # Declares the scheme in the OpenAPI document; the check itself runs inside each endpoint's worker thread
 # (one thread hop per request instead of two: a sync dependency would take its own).
 bearer = HTTPBearer(auto_error=False, description="An API token from `clearance admin user add`.")
-router = APIRouter(prefix=API_PREFIX)
+# operationId = the function's name (`submit_record`), so generated clients get readable names.
+router = APIRouter(prefix=API_PREFIX, generate_unique_id_function=lambda route: route.name)
+MAX_OFFSET = 2**31 - 1  # beyond any table; larger numbers are refused with 422 before reaching the database
 authed = [Security(bearer)]
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or unknown token", "content": {"application/json": {"example": {"error": "..."}}}},
-    403: {"description": "Your role cannot do this", "content": {"application/json": {"example": {"error": "..."}}}},
-    404: {"description": "Not found, or in a production you have no role in"},
-    413: {"description": "Body larger than the limit (1 MiB by default)"},
-    422: {"description": "Invalid body", "content": {"application/json": {
-        "example": {"error": "field use.stage: Input should be 'ideation', 'previs', 'temp' or 'final'",
-                    "field": "use.stage"}}}},
+# Every response carries the security headers (guard.Guard adds them); the OpenAPI document says so.
+SECURITY_HEADERS_DOC: dict[str, Any] = {
+    name: {"description": description, "required": True, "schema": {"type": "string"}}
+    for name, description in (
+        ("Content-Security-Policy", "No scripts, no framing, resources from this service only."),
+        ("X-Content-Type-Options", "`nosniff`."),
+        ("X-Frame-Options", "`DENY`."),
+        ("Referrer-Policy", "`same-origin`."),
+        ("Cross-Origin-Opener-Policy", "`same-origin`."),
+    )
 }
+RETRY_AFTER_DOC: dict[str, Any] = {
+    "Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
+                    "schema": {"type": "string"}},
+}
+ERRORS: dict[int, dict[str, Any]] = {
+    401: {"description": "No token, or an unknown or revoked one",
+          "headers": {"WWW-Authenticate": {"description": "`Bearer`", "required": True,
+                                           "schema": {"type": "string"}}}},
+    403: {"description": "Your role cannot do this"},
+    404: {"description": "Not found, or in a production (or of a vendor) you cannot see: the same answer"},
+    409: {"description": "A conflict with the record's state: prohibited, or changed since"},
+    413: {"description": "The body is larger than the limit (1 MiB by default), however it is sent"},
+    415: {"description": "A body of a type this route does not take"},
+    422: {"description": "An invalid body or query: the message names the field", "content": {"application/json": {
+        "example": {"error": "field use.stage: Input should be 'ideation', 'previs', 'temp' or 'final'",
+                    "field": "use.stage", "errors": [{"field": "use.stage", "message": "..."}]}}}},
+    429: {"description": "Too many attempts: wait for Retry-After seconds", "headers": RETRY_AFTER_DOC},
+    500: {"description": "A fault in the service (reported in its log)"},
+    503: {"description": "The database is busy or unreachable: retry after Retry-After seconds",
+          "headers": RETRY_AFTER_DOC},
+}
+
+
+def answers(
+    success: dict[int, str], *errors: int, model: Any = None, details: dict[int, dict[str, Any]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The route's documented statuses: its successes (each with ``model``, when the route has two), the
+    errors it can answer, and 500/503, which any route can answer."""
+    out: dict[int | str, dict[str, Any]] = {
+        status: {"description": text, "headers": SECURITY_HEADERS_DOC} | ({"model": model} if model else {})
+        for status, text in success.items()
+    }
+    for status in sorted({*errors, 500, 503}):
+        spec = dict(ERRORS[status]) | (details or {}).get(status, {})
+        spec["model"] = ErrorBody
+        spec["headers"] = {**SECURITY_HEADERS_DOC, **spec.get("headers", {})}
+        out[status] = spec
+    return out
+
+
+def _text_time(value: object) -> object:
+    """Times are ISO 8601 text, as the schema says: refuse the numbers pydantic's lax mode would read as epochs."""
+    if value is not None and not isinstance(value, (str, datetime)):
+        raise ValueError("give an ISO 8601 date or time as text, e.g. 2027-03-31T18:00:00Z")
+    return value
+
+
+TextTime = Annotated[datetime | None, BeforeValidator(_text_time)]
 
 
 class DecisionRequest(BaseModel):
@@ -50,7 +120,7 @@ class DecisionRequest(BaseModel):
     conditions: str = Field(default="", max_length=10_000, description="Conditions of an approval.")
     reason: str = Field(default="", max_length=10_000, description="Why denied: required for a denial (422 "
                         "when empty). For older clients, `conditions` is read as the reason when `reason` is empty.")
-    expires_at: datetime | None = Field(default=None, description="When an approval ends (ISO 8601, UTC if no zone).")
+    expires_at: TextTime = Field(default=None, description="When an approval ends (ISO 8601, UTC if no zone).")
 
 
 class RevokeRequest(BaseModel):
@@ -91,7 +161,8 @@ def current_actor(request: Request) -> Actor:
     return actor
 
 
-@router.get("/health", summary="Is the service up", tags=["service"])
+@router.get("/health", summary="Is the service up", tags=["service"], response_model=Health,
+            responses=answers({200: "The service and its database answer"}))
 def health(request: Request) -> dict[str, Any]:
     db = request.app.state.db
     with db.read() as session:
@@ -100,51 +171,68 @@ def health(request: Request) -> dict[str, Any]:
             "policy": request.app.state.decider.version}
 
 
+class RecordSubmission(UseRecord):
+    """A use record as submitted: the client chooses its ``id`` before the first send, so a retry of the
+    same body is recognised as that record and never stored twice."""
+
+    id: uuid.UUID = Field(description="Chosen once by the client (`clearance record new` does); required, "
+                          "so that retrying the same body can never make a second record.")
+    production: str = Field(min_length=1, max_length=100, description="The production code, e.g. EXAMPLE_S01.")
+    declared_at: TextTime = Field(default=None, description="When it was declared (ISO 8601).")
+
+
 @router.post("/records", summary="Submit a use record", tags=["records"], status_code=201,
-             responses={200: {"description": "This exact content was already stored: the stored version"},
-                        **ERROR_RESPONSES}, dependencies=authed)
-def submit_record(record: UseRecord, request: Request) -> JSONResponse:
+             response_model=Submitted, dependencies=authed,
+             responses=answers({201: "A new version was stored",
+                                200: "This exact content was already stored: the stored version"},
+                               401, 403, 404, 413, 422, model=Submitted))
+def submit_record(record: RecordSubmission, request: Request) -> JSONResponse:
     """Store a new version of the record (201), or return the stored one for a retry of the same content (200).
 
     The server decides with its own policy; the response carries that decision and the record's status.
     """
     result = writer.submit(request.app.state.db, current_actor(request), record, request.app.state.decider)
     body = result.body | {"record_url": f"{request.base_url}records/{record.id}"}
+    # Returned as built (no response-model pass): the hot path; the schema test checks the shape.
     return JSONResponse(body, status_code=201 if result.created else 200)
 
 
-@router.get("/records", summary="List records", tags=["records"], responses=ERROR_RESPONSES, dependencies=authed)
+@router.get("/records", summary="List records", tags=["records"], response_model=RecordList, dependencies=authed,
+            responses=answers({200: "The records you can see, newest change first"}, 401, 404, 422))
 def list_records(
     request: Request,
-    production: str | None = Query(default=None, description="A production code; default: all of yours."),
+    production: str | None = Query(default=None, max_length=100,
+                                   description="A production code; default: all of yours."),
     status: Literal[RECORD_STATUSES] | None = Query(default=None, description="Only records in this status."),  # type: ignore[valid-type]
     limit: int = Query(default=500, ge=1, le=5000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     return reads.list_records(request.app.state.db, current_actor(request), production, status, limit, offset)
 
 
 @router.get("/records/{record_id}", summary="A record with its versions and decisions", tags=["records"],
-            responses=ERROR_RESPONSES, dependencies=authed)
+            response_model=RecordDetail, dependencies=authed,
+            responses=answers({200: "The record, every version, request, approval and denial"}, 401, 404, 422))
 def get_record(record_id: str, request: Request) -> dict[str, Any]:
     return reads.record_detail(request.app.state.db, current_actor(request), record_id)
 
 
 @router.post("/records/{record_id}/request", summary="Request approval", tags=["approvals"],
-             responses=ERROR_RESPONSES, dependencies=authed)
+             response_model=RequestOpened, dependencies=authed,
+             responses=answers({200: "The waiting request (opened now, or already waiting)"}, 401, 404, 409, 413, 422))
 def request_approval(record_id: str, request: Request) -> dict[str, Any]:
     """Open an approval request for the latest version (done automatically when approval is required)."""
     return decisions.request_approval(request.app.state.db, current_actor(request), record_id)
 
 
 @router.post("/records/{record_id}/decision", summary="Approve or deny (approvers)", tags=["approvals"],
-             status_code=201, responses={409: {"description": "The record is prohibited, or it changed since the "
+             status_code=201, response_model=SignedApproval | Denied, dependencies=authed,
+             responses=answers({201: "The signed approval, or the recorded denial"}, 401, 403, 404, 409, 413, 422,
+                               details={409: {"description": "The record is prohibited, or it changed since the "
                                                "version you reviewed (`the record changed since you opened it: "
                                                "review version N`)", "content": {"application/json": {"example": {
                                                    "error": "the record changed since you opened it: review "
-                                                   "version 3 (you reviewed version 2)", "field": "version"}}}},
-                                         **ERROR_RESPONSES},
-             dependencies=authed)
+                                                   "version 3 (you reviewed version 2)", "field": "version"}}}}}))
 def decide(record_id: str, body: DecisionRequest, request: Request) -> dict[str, Any]:
     """Approve (returns the signed approval) or deny the version of the record you reviewed.
 
@@ -159,10 +247,10 @@ def decide(record_id: str, body: DecisionRequest, request: Request) -> dict[str,
 
 
 @router.put("/records/{record_id}/previews", summary="Send the preview of one target", tags=["records"],
-            status_code=201, dependencies=authed,
-            responses={200: {"description": "This exact picture was already stored"},
-                       413: {"description": "Larger than the preview limit (512 KiB)"},
-                       415: {"description": "Not a JPEG, PNG or WebP image"}, **ERROR_RESPONSES},
+            status_code=201, response_model=PreviewStored, dependencies=authed,
+            responses=answers({201: "The picture was stored", 200: "This exact picture was already stored"},
+                              401, 404, 413, 415, 422, model=PreviewStored,
+                              details={413: {"description": "Larger than the preview limit (512 KiB)"}}),
             openapi_extra={"requestBody": {"required": True, "content": {
                 t: {"schema": {"type": "string", "format": "binary"}} for t in previews.MEDIA_TYPES}}})
 async def put_preview(
@@ -178,19 +266,23 @@ async def put_preview(
 
 
 @router.get("/records/{record_id}/previews", summary="The previews a record has", tags=["records"],
-            responses=ERROR_RESPONSES, dependencies=authed)
+            response_model=PreviewList, dependencies=authed,
+            responses=answers({200: "Every target's preview: target, type, digest, when"}, 401, 404, 422))
 def list_previews(record_id: str, request: Request) -> dict[str, Any]:
     return previews.listing(request.app.state.db, current_actor(request), record_id)
 
 
 @router.get("/records/{record_id}/approvals", summary="Signed approvals of a record", tags=["approvals"],
-            responses=ERROR_RESPONSES, dependencies=authed)
+            response_model=ApprovalList, dependencies=authed,
+            responses=answers({200: "Every approval of the record as signed, revoked ones included"}, 401, 404, 422))
 def record_approvals(record_id: str, request: Request) -> dict[str, Any]:
     return decisions.approvals_for(request.app.state.db, current_actor(request), record_id)
 
 
 @router.post("/approvals/{approval_id}/revoke", summary="Revoke an approval (approvers, admins)",
-             tags=["approvals"], responses=ERROR_RESPONSES, dependencies=authed)
+             tags=["approvals"], response_model=Revoked, dependencies=authed,
+             responses=answers({200: "The revocation (the first one, when revoked before)"},
+                               401, 403, 404, 413, 422))
 def revoke(approval_id: str, body: RevokeRequest, request: Request) -> dict[str, Any]:
     return revoking.revoke(request.app.state.db, current_actor(request), approval_id, body.reason)
 
@@ -202,7 +294,9 @@ class LookupRequest(BaseModel):
 
 
 @router.post("/records/lookup", summary="Many records' status, approvals and decisions at once", tags=["approvals"],
-             responses=ERROR_RESPONSES, dependencies=authed)
+             response_model=LookupAnswer, dependencies=authed,
+             responses=answers({200: "Every visible record asked for; the others listed in `unknown`"},
+                               401, 413, 422))
 def lookup_records(body: LookupRequest, request: Request) -> dict[str, Any]:
     """For clients judging where uses stand before a publish or a check: per record its status, its versions'
     digests, requests, denials and approvals (signed, with revocations), and the body of its latest and of
@@ -211,7 +305,8 @@ def lookup_records(body: LookupRequest, request: Request) -> dict[str, Any]:
 
 
 @router.get("/revocations", summary="Revoked approvals (signed list)", tags=["approvals"],
-            responses=ERROR_RESPONSES, dependencies=authed)
+            response_model=RevocationList, dependencies=authed,
+            responses=answers({200: "The signed list of revoked approvals in your productions"}, 401))
 def revocations(request: Request) -> dict[str, Any]:
     """Revocations in your productions, signed with the server's key (`signature: {key_id, value}`)."""
     document = revoking.revocations(request.app.state.db, current_actor(request))
@@ -219,7 +314,8 @@ def revocations(request: Request) -> dict[str, Any]:
     return signed
 
 
-@router.get("/keys", summary="The public keys approvals are signed with", tags=["approvals"])
+@router.get("/keys", summary="The public keys approvals are signed with", tags=["approvals"],
+            response_model=KeySet, responses=answers({200: "Every key, oldest first; the active one marked"}))
 def keys(request: Request) -> dict[str, Any]:
     document: dict[str, Any] = request.app.state.keyring().public_keys_document()
     return document

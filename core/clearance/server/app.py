@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from clearance import __version__
 from clearance.server import API_PREFIX, api, packet, web
@@ -45,6 +46,15 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(API_PREFIX) and request.url.path != "/openapi.json"
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (RFC 9110 wants them all in `Allow`, not the first route's)."""
+    return [
+        method for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+               for route in request.app.router.routes)
+    ]
+
+
 def create_app(config: ServerConfig | None = None, db: Database | None = None) -> FastAPI:
     config = config or ServerConfig()
     app = FastAPI(
@@ -65,10 +75,12 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
         actor = getattr(request.state, "actor_name", None) or "anonymous"
         if exc.audit:
             await run_in_threadpool(log_refusal, request.app.state.db, actor, exc)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = dict(exc.headers)
+        if exc.status == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
         if _wants_html(request):
             return web.error_page(request, exc.status, exc.message)
-        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -79,12 +91,23 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        status = exc.status_code
         message = str(exc.detail) if exc.detail else "error"
-        if exc.status_code == 404:
+        headers = dict(exc.headers or {})
+        if status == 404:
             message = f"nothing at {request.url.path}"
+        elif status == 405:
+            allowed = _allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            message = f"{request.method} is not allowed on {request.url.path}: use {' or '.join(allowed)}"
+        elif status == 400:
+            # FastAPI's answer to a body it cannot decode (not UTF-8, not a form): an invalid body, like bad JSON.
+            status = 422
+            message = "the body could not be read: send UTF-8 JSON with `Content-Type: application/json`"
         if _wants_html(request):
-            return web.error_page(request, exc.status_code, message)
-        return JSONResponse({"error": message}, status_code=exc.status_code)
+            return web.error_page(request, status, message)
+        body = {"error": message, "field": "(body)"} if status == 422 else {"error": message}
+        return JSONResponse(body, status_code=status, headers=headers or None)
 
     app.include_router(api.router)
     app.include_router(web.router)

@@ -62,10 +62,14 @@ def parse_expiry(expires_at: str | datetime | None) -> datetime | None:
                                "or 2027-03-31T18:00:00Z", field="expires_at") from None
         if len(text) == 10:  # a date alone: valid to the end of that day
             value = value.replace(hour=23, minute=59, second=59)
-    value = aware(value)
-    if value <= utcnow():
-        raise ServiceError(422, "expires_at is in the past: give a future date", field="expires_at")
-    return value
+    return aware(value)
+
+
+def _refuse_past(expiry: datetime | None) -> None:
+    """A well-formed date that is already past conflicts with the clock, not with the schema: 409."""
+    if expiry is not None and expiry <= utcnow():
+        raise ServiceError(409, f"expires_at {iso(expiry)} is in the past: the approval would be expired at "
+                           "once; give a future date", field="expires_at")
 
 
 class StaleVersion(ServiceError):
@@ -113,6 +117,7 @@ def decide(
         if actor.user_id in submitters or (declared_by and declared_by == actor.name):
             raise refuse(403, f"you declared or submitted record {record_id}: another approver must {decision} it",
                          action, obj, code)
+        _refuse_past(expiry)
         if decision == "approve" and version.outcome == "prohibited":
             raise refuse(409, _prohibited_reason(version), action, obj, code)
         now = utcnow()

@@ -59,6 +59,13 @@ def log_refusal(db: Database, actor_name: str, error: ServiceError) -> None:
         )
 
 
+REQUIRED_HINTS = {
+    "id": "the client chooses a record's id (a UUID) once, before the first send, so that a retry of the "
+    "same body is recognised instead of stored twice (`clearance record new` writes one)",
+    "production": "the production code, e.g. EXAMPLE_S01",
+}
+
+
 def describe(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Pydantic's or FastAPI's error list as one clear message naming the first field, plus every field."""
     problems = []
@@ -76,6 +83,8 @@ def describe(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             message = f"field {field} is not a known field (check the spelling; `clearance schema` lists every field)"
         elif kind == "missing":
             message = f"field {field} is required" + (" in the query" if where == "query" else "")
+            if where == "body" and field in REQUIRED_HINTS:
+                message += f": {REQUIRED_HINTS[field]}"
         else:
             message = f"field {field}: {error.get('msg', 'invalid value')}"
         problems.append({"field": field, "message": message})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -20,14 +21,30 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+_SECURITY_NAMES = {name for name, _value in SECURITY_HEADERS}
 
 
 class BodyTooLarge(Exception):
     pass
 
 
+def _json_answer(status: int, message: str) -> tuple[Message, Message]:
+    body = json.dumps({"error": message}).encode()
+    start: Message = {
+        "type": "http.response.start", "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    *SECURITY_HEADERS],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
 class Guard:
-    """Refuses bodies over the limit with 413 (declared or streamed) and adds the security headers."""
+    """Refuses bodies over the limit with 413 (declared or streamed, chunked or not), answers a fault with
+    a JSON 500, and adds the security headers to every answer.
+
+    A streamed body that overflows is noticed while the app reads it; FastAPI turns any error raised while
+    reading into its own 400, so the guard replaces whatever the app answers after an overflow by the 413.
+    """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -44,25 +61,34 @@ class Guard:
                 except ValueError:
                     declared = self.max + 1
                 if declared > self.max:
-                    await self._too_large(send)
+                    await self._send_pair(send, *self._too_large())
                     return
         received = 0
+        overflow = False
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflow
+            if overflow:
+                raise BodyTooLarge()
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max:
+                    overflow = True
                     raise BodyTooLarge()
             return message
 
         async def secure_send(message: Message) -> None:
             nonlocal started
+            if overflow:  # the app's answer to the cut body is replaced by the 413, once
+                if not started:
+                    started = True
+                    await self._send_pair(send, *self._too_large())
+                return
             if message["type"] == "http.response.start":
                 started = True
-                headers = [h for h in message.get("headers", []) if h[0].lower() not in dict(SECURITY_HEADERS)]
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in _SECURITY_NAMES]
                 message = {**message, "headers": headers + SECURITY_HEADERS}
             await send(message)
 
@@ -70,16 +96,22 @@ class Guard:
             await self.app(scope, limited_receive, secure_send)
         except BodyTooLarge:
             if not started:
-                await self._too_large(secure_send)
+                started = True
+                await self._send_pair(send, *self._too_large())
+        except Exception:
+            if not started:  # the fault itself is logged by the server: re-raised below
+                started = True
+                await self._send_pair(send, *_json_answer(
+                    500, "the service failed on this request; its log says why (this is a bug: please report it)"))
+            raise
 
-    async def _too_large(self, send: Send) -> None:
-        body = f'{{"error": "the request body is larger than the {self.max} byte limit"}}'.encode()
-        await send({
-            "type": "http.response.start", "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                        *SECURITY_HEADERS],
-        })
-        await send({"type": "http.response.body", "body": body})
+    def _too_large(self) -> tuple[Message, Message]:
+        return _json_answer(413, f"the request body is larger than the {self.max} byte limit")
+
+    @staticmethod
+    async def _send_pair(send: Send, start: Message, body: Message) -> None:
+        await send(start)
+        await send(body)
 
 
 def validation_body(exc: RequestValidationError) -> dict[str, Any]:

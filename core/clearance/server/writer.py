@@ -281,9 +281,10 @@ def _store_one(conn: Connection, db: Database, actor: Actor, new: NewVersion, st
     existing = state.known.get(record_id)
     if existing is not None:
         if existing.production != production:
-            raise refuse(409, f"record {record_id} already belongs to another production; a record cannot move "
-                         "between productions (make a new record id)", "record.submit", f"record:{record_id}",
-                         production)
+            # 404 like reading it: the answer does not say which production holds the id.
+            raise refuse(404, f"record {record_id} not found in production {production}: a record id belongs to "
+                         "one production; give this record a new id (`clearance record new`)", "record.submit",
+                         f"record:{record_id}", production)
         replay = state.replay(record_id, production, new.digest)
         if replay is None and not existing.created_in_batch:
             replay = _stored_replay(conn, record_id, production, new.digest)
