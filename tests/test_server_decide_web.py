@@ -262,7 +262,7 @@ def test_previews_are_bounded_and_shown(site: LiveServer, browser: Any) -> None:
     picture = png(64, 36, (200, 120, 40))
     assert put("shot:sh300", picture).status_code == 201
     assert put("shot:sh300", picture).status_code == 200, "the same picture again is a replay"
-    assert put("shot:nope", picture).status_code == 422
+    assert put("shot:nope", picture).status_code == 404, "a target the record does not have is not found"
     assert put("shot:sh301", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml").status_code == 415
     assert put("shot:sh301", picture, "image/jpeg").status_code == 415, "declared type must match the bytes"
     assert put("shot:sh301", picture + b"\0" * (600 * 1024)).status_code == 413

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import datetime
@@ -108,8 +109,21 @@ def _text_time(value: object) -> object:
 TextTime = Annotated[datetime | None, BeforeValidator(_text_time)]
 
 
+SAYS_SOMETHING = r"\S"  # the schema's test for "not empty": what the service checks, in the same words
+
+
+def says_something(text: str) -> bool:
+    return re.search(SAYS_SOMETHING, text) is not None
+
+
 class DecisionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A denial needs a reason: stated in the schema too (an approval, or a reason or conditions that say
+    # something), so a client or a schema-driven tool knows before sending.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"properties": {"decision": {"const": "approve"}}},
+        {"required": ["reason"], "properties": {"reason": {"pattern": SAYS_SOMETHING}}},
+        {"required": ["conditions"], "properties": {"conditions": {"pattern": SAYS_SOMETHING}}},
+    ]})
 
     decision: Literal["approve", "deny"]
     version: int = Field(ge=1, description="The record version you reviewed (`latest_version` of GET "
@@ -241,7 +255,10 @@ def decide(record_id: str, body: DecisionRequest, request: Request) -> dict[str,
     """
     state = request.app.state
     actor = current_actor(request)
-    text = body.conditions if body.decision == "approve" else (body.reason or body.conditions)
+    if body.decision == "approve":
+        text = body.conditions
+    else:
+        text = body.reason if says_something(body.reason) else body.conditions
     return decisions.decide(state.db, actor, record_id, body.decision, text.strip(), body.expires_at, state.keyring(),
                           reviewed_version=body.version, content_digest=body.content_digest)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -48,7 +49,8 @@ def _prohibited_reason(version: RecordVersion) -> str:
     return f"this record is prohibited and cannot be approved ({why})"
 
 
-def parse_expiry(expires_at: str | datetime | None) -> datetime | None:
+def parse_expiry(expires_at: str | datetime | None, *, refuse_past: bool = True) -> datetime | None:
+    """The expiry as an aware time; a past one is refused (409) unless the caller checks it later."""
     if expires_at is None or expires_at == "":
         return None
     if isinstance(expires_at, datetime):
@@ -62,6 +64,8 @@ def parse_expiry(expires_at: str | datetime | None) -> datetime | None:
                                "or 2027-03-31T18:00:00Z", field="expires_at") from None
         if len(text) == 10:  # a date alone: valid to the end of that day
             value = value.replace(hour=23, minute=59, second=59)
+    if refuse_past:
+        _refuse_past(aware(value))
     return aware(value)
 
 
@@ -95,10 +99,10 @@ def decide(
     """
     if decision not in ("approve", "deny"):
         raise ServiceError(422, "decision must be approve or deny", field="decision")
-    if decision == "deny" and not conditions.strip():
+    if decision == "deny" and not re.search(r"\S", conditions):
         raise ServiceError(422, "a denial needs a reason: say what must change before it can be approved",
                            field="reason")
-    expiry = parse_expiry(expires_at) if decision == "approve" else None
+    expiry = parse_expiry(expires_at, refuse_past=False) if decision == "approve" else None
     action = f"record.{decision}"
     with db.write() as session:
         record = visible_record(session, actor, record_id, action)

@@ -69,7 +69,8 @@ def store(db: Database, actor: Actor, record_id: str, target: str, data: bytes, 
         targets = [f"{t['kind']}:{t['ref']}" for t in json.loads(latest).get("targets") or []]
         if target not in targets:
             known = ", ".join(targets) or "none"
-            raise ServiceError(422, f"target {target!r} is not a target of record {record_id} (its targets: {known})",
+            # 404: the record has no such target (well-formed, like an unknown id), not an invalid query.
+            raise ServiceError(404, f"target {target!r} is not a target of record {record_id} (its targets: {known})",
                                field="target")
         existing = session.get(Preview, (record_id, target))
         if existing is None:
