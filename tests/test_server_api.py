@@ -159,7 +159,7 @@ def test_nobody_approves_their_own_declaration(api: LiveServer) -> None:
     own = api.post(f"/records/{body['id']}/decision", api.tokens["sam.approver"], APPROVE_V1)
     assert own.status_code == 403 and "another approver" in own.json()["error"]
     other = api.post(f"/records/{body['id']}/decision", api.tokens["kim.approver"], {"decision": "deny", "version": 1,
-                                                                                      "conditions": "no"})
+                                                                                      "reason": "no"})
     assert other.status_code == 201 and other.json()["status"] == "denied"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from datetime import datetime
@@ -112,29 +111,33 @@ TextTime = Annotated[datetime | None, BeforeValidator(_text_time)]
 SAYS_SOMETHING = r"\S"  # the schema's test for "not empty": what the service checks, in the same words
 
 
-def says_something(text: str) -> bool:
-    return re.search(SAYS_SOMETHING, text) is not None
+class _Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-
-class DecisionRequest(BaseModel):
-    # A denial needs a reason: stated in the schema too (an approval, or a reason or conditions that say
-    # something), so a client or a schema-driven tool knows before sending.
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
-        {"properties": {"decision": {"const": "approve"}}},
-        {"required": ["reason"], "properties": {"reason": {"pattern": SAYS_SOMETHING}}},
-        {"required": ["conditions"], "properties": {"conditions": {"pattern": SAYS_SOMETHING}}},
-    ]})
-
-    decision: Literal["approve", "deny"]
     version: int = Field(ge=1, description="The record version you reviewed (`latest_version` of GET "
                          "/records/{id}). When the record has a newer version, nothing is decided: 409.")
     content_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$", description="The "
                                        "`content_digest` of the version you reviewed; when given, it must match "
                                        "too (409 if not).")
-    conditions: str = Field(default="", max_length=10_000, description="Conditions of an approval.")
-    reason: str = Field(default="", max_length=10_000, description="Why denied: required for a denial (422 "
-                        "when empty). For older clients, `conditions` is read as the reason when `reason` is empty.")
-    expires_at: TextTime = Field(default=None, description="When an approval ends (ISO 8601, UTC if no zone).")
+
+
+class ApproveDecision(_Decision):
+    decision: Literal["approve"]
+    conditions: str = Field(default="", max_length=10_000, description="Conditions of the approval.")
+    expires_at: TextTime = Field(default=None, description="When the approval ends (ISO 8601, UTC if no zone).")
+    reason: str = Field(default="", max_length=10_000, description="Not used by an approval (accepted, ignored).")
+
+
+class DenyDecision(_Decision):
+    decision: Literal["deny"]
+    reason: str = Field(min_length=1, max_length=10_000, pattern=SAYS_SOMETHING,
+                        description="Why denied: what must change before it can be approved. Required.")
+    conditions: str = Field(default="", max_length=10_000, description="Not used by a denial (accepted, ignored).")
+    expires_at: TextTime = Field(default=None, description="Not used by a denial (accepted, ignored).")
+
+
+# One body, two shapes told apart by `decision`: the schema itself says a denial needs a reason.
+DecisionRequest = Annotated[ApproveDecision | DenyDecision, Field(discriminator="decision")]
 
 
 class RevokeRequest(BaseModel):
@@ -255,10 +258,7 @@ def decide(record_id: str, body: DecisionRequest, request: Request) -> dict[str,
     """
     state = request.app.state
     actor = current_actor(request)
-    if body.decision == "approve":
-        text = body.conditions
-    else:
-        text = body.reason if says_something(body.reason) else body.conditions
+    text = body.conditions if isinstance(body, ApproveDecision) else body.reason
     return decisions.decide(state.db, actor, record_id, body.decision, text.strip(), body.expires_at, state.keyring(),
                           reviewed_version=body.version, content_digest=body.content_digest)
 

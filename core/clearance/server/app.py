@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -47,7 +48,15 @@ def _wants_html(request: Request) -> bool:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (RFC 9110 wants them all in `Allow`, not the first route's)."""
+    """Every method the resource at this path serves (RFC 9110 wants them all in `Allow`, not the first route's).
+
+    For the API, a fixed path (`/records/lookup`) is its own resource even where a templated one
+    (`/records/{record_id}`) would also match it."""
+    path = request.url.path
+    if path.startswith(API_PREFIX):
+        matching = [r for r in api.router.routes if isinstance(r, APIRoute) and r.path_regex.match(path)]
+        chosen = [r for r in matching if not r.param_convertors] or matching
+        return sorted({m for r in chosen for m in r.methods} - {"HEAD"})
     return [
         method for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
         if any(route.matches({**request.scope, "method": method})[0] == Match.FULL

@@ -63,7 +63,9 @@ REQUIRED_HINTS = {
     "id": "the client chooses a record's id (a UUID) once, before the first send, so that a retry of the "
     "same body is recognised instead of stored twice (`clearance record new` writes one)",
     "production": "the production code, e.g. EXAMPLE_S01",
+    "reason": "a denial needs a reason: say what must change before it can be approved",
 }
+UNION_TAGS = {"approve", "deny"}  # the tags of the decision body's two shapes
 
 
 def describe(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -73,6 +75,8 @@ def describe(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         loc = [p for p in error.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))]
         where = loc[0] if loc else "body"
         if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]
+        if loc and loc[0] in UNION_TAGS:  # pydantic names the shape of a tagged body; the field is what matters
             loc = loc[1:]
         field = dotted(tuple(loc)) if loc else "(body)"
         kind = error.get("type", "")
@@ -85,6 +89,12 @@ def describe(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             message = f"field {field} is required" + (" in the query" if where == "query" else "")
             if where == "body" and field in REQUIRED_HINTS:
                 message += f": {REQUIRED_HINTS[field]}"
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            ctx = error.get("ctx") or {}
+            field = str(ctx.get("discriminator", "'decision'")).strip("'")
+            message = f"field {field} must be one of {ctx.get('expected_tags', 'the documented values')}"
+        elif kind in ("string_pattern_mismatch", "string_too_short") and field in REQUIRED_HINTS:
+            message = f"field {field} is empty: {REQUIRED_HINTS[field]}"
         else:
             message = f"field {field}: {error.get('msg', 'invalid value')}"
         problems.append({"field": field, "message": message})

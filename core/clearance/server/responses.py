@@ -240,7 +240,7 @@ class LookupVersion(_Open):
     record: dict[str, Any] | None = Field(default=None, description="The body: latest and approved versions only.")
 
 
-class LookupRequest(_Open):
+class LookupOpenRequest(_Open):
     version: int
     status: str
     requested_by: str | None
@@ -263,7 +263,7 @@ class LookupRecord(_Open):
     status: RecordStatus
     latest_version: int
     versions: list[LookupVersion]
-    requests: list[LookupRequest]
+    requests: list[LookupOpenRequest]
     denials: list[DenialView]
     approvals: list[LookupApproval]
 
