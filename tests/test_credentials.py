@@ -337,3 +337,19 @@ def test_a_frame_sequence_is_signed_frame_by_frame_into_a_folder(identity: Path,
     assert capsys.readouterr().out.count("intact") == 3
     assert run("credentials", "sign", plates / "sh030.####.exr", "--record", notify_record) == 2
     assert "no frame of this sequence" in capsys.readouterr().err
+
+
+def test_a_record_id_known_here_can_stand_for_the_file(identity: Path, tmp_path: Path, notify_record: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from clearance.editorial.tagging import remember_record
+    from clearance.record import load_record
+
+    record = load_record(notify_record)
+    remember_record(record)  # what `clearance tag` keeps on this machine
+    source = media.still(tmp_path / "a.png")
+    assert run("credentials", "sign", source, "--record", str(record.id)) == 0
+    _, manifest, _ = read(tmp_path / "a.signed.png")
+    assert disclosure(manifest)["uses"][0]["record_id"] == str(record.id)
+    assert run("credentials", "sign", source, "--record", "7d3c0000-0000-4000-8000-000000000000", "-o",
+               tmp_path / "b.png") == 2
+    assert "does not know that record" in capsys.readouterr().err

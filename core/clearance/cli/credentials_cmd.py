@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from clearance.cli.evaluate_cmd import add_policy_argument
 from clearance.errors import ClearanceError
@@ -34,7 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sign.add_argument("files", nargs="+", metavar="FILE",
                       help="files or frame sequences (sh010.####.exr, sh010.%%04d.exr: every frame on disk)")
     sign.add_argument("--record", "-r", action="append", required=True, metavar="RECORD",
-                      help="a use record file (repeat for every GenAI use in the file)")
+                      help="a use record file, or a record id this machine knows (tagged, submitted or pulled); "
+                      "repeat for every GenAI use in the file")
     sign.add_argument("-o", "--output", metavar="OUT",
                       help="the signed file (one FILE), or a folder for several files or a sequence (same names)")
     kind = sign.add_mutually_exclusive_group()
@@ -102,7 +104,7 @@ def run_sign(args: argparse.Namespace) -> int:
     if args.output and several and Path(args.output).exists() and not Path(args.output).is_dir():
         raise ClearanceError(f"-o {args.output}: several files are signed: give a folder (they keep their names)")
     policy = load_policy(args.policy)
-    records = [load_record(path) for path in args.record]
+    records = [_record(ref, load_record) for ref in args.record]
     identity = resolve_identity(policy.credentials)
     facts = cleared_facts(records, policy, ApprovalBook(policy, approvals_dir=args.approvals))
     for file in files:
@@ -124,6 +126,30 @@ def run_sign(args: argparse.Namespace) -> int:
         print("note: signed with the TEST identity; readers show an unknown signer (see `clearance credentials "
               "init`)", file=sys.stderr)
     return 0
+
+
+def _record(ref: str, load_record: Any) -> Any:
+    """A record file; else a record id known here: the local record store, the outbox, the last pull."""
+    import uuid
+
+    if Path(ref).exists() or Path(ref).is_symlink():
+        return load_record(ref)
+    try:
+        record_id = str(uuid.UUID(ref))
+    except ValueError:
+        raise ClearanceError(f"--record {ref}: no such record file (and not a record id)") from None
+    from clearance.cache import ApprovalCache
+    from clearance.editorial.tagging import local_records_dir
+    from clearance.trust import known_record
+
+    stored = local_records_dir() / f"{record_id}.json"
+    if stored.is_file():
+        return load_record(stored)
+    found = known_record(ApprovalCache(), record_id)
+    if found is None:
+        raise ClearanceError(f"--record {ref}: this machine does not know that record (not tagged, submitted or "
+                             "pulled here); give the record file")
+    return found
 
 
 def is_pattern(path: str) -> bool:
