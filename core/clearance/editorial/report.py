@@ -270,9 +270,10 @@ def _why(group: Group) -> str:
         items.append("<dt>Rules</dt><dd>" + "".join(f"<code>{escape(r)}</code>" for r in group.rules)
                      + (f" (also {' '.join(escape(r) for r in group.other_rules)})" if group.other_rules else "")
                      + "</dd>")
+    if group.media_path:
+        items.append(f"<dt>File</dt><dd>{escape(group.media_path)}</dd>")
     if group.evidence:
-        where = f"{escape(group.media_path)}: " if group.media_path else ""
-        items.append(f"<dt>Found</dt><dd>{where}{escape(group.evidence)}</dd>")
+        items.append(f"<dt>Found</dt><dd>{escape(group.evidence)}</dd>")
     if group.reasons:
         items.append("<dt>Why</dt><dd><ul>" + "".join(f"<li>{escape(r)}" for r in group.reasons) + "</ul></dd>")
     if group.remedy and group.status not in {"notify", "approved"}:
