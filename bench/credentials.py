@@ -158,7 +158,7 @@ def generate_production(folder: Path, records: int, clips: int) -> tuple[Path, P
                                 source_range=otio.opentime.TimeRange(rt(0, 24), rt(48, 24)))
         if n % 3 == 0:
             record = made[(n // 3) % len(made)]
-            apply_tag(clip, Tag.for_record(record, target_ref=shot))  # embedded, as `clearance tag` does
+            apply_tag(clip, Tag.for_record(record, target_ref=f"shot:{shot}"))  # embedded, as `clearance tag` does
         track.append(clip)
     cut = folder / "cut.otio"
     otio.adapters.write_to_file(timeline, str(cut))

@@ -237,7 +237,12 @@ def shots(report: Any, views: dict[str, UseView]) -> list[ShotView]:
     groups: OrderedDict[str, ShotView] = OrderedDict()
     for clip in report.clips:
         target = clip.target or ""
-        shot = target.split(":", 1)[1] if target.startswith("shot:") else clip.name
+        if target.startswith("shot:"):
+            shot = target.split(":", 1)[1]
+        elif target and ":" not in target:
+            shot = target  # a bare reference is the shot code the tag was given
+        else:
+            shot = clip.name
         entry = groups.setdefault(shot, ShotView(shot=shot))
         view = ClipView(clip.name, clip.track, clip.timecode_in, clip.timecode_out, clip.record_id, clip.status,
                         clip.media)

@@ -39,7 +39,7 @@ def _e(text: object) -> str:
 
 
 def _status_class(status: str) -> str:
-    if status in ("approved", "not needed", "notified", "valid", "no"):
+    if status in ("approved", "not needed", "notified", "notify", "valid", "no"):
         return "ok"
     if status in ("waiting", "unsure", "approval_required", "missing"):
         return "warn"
