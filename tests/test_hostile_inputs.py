@@ -59,10 +59,11 @@ DOCUMENT_COMMANDS: dict[str, list[str]] = {
     "demo --policy": ["demo", "--seed-only", "--dir", "{out}-demo", "--policy", "{}"],
     "credentials sign --record": ["credentials", "sign", str(IMAGE), "--record", "{}", "-o", "{out}.jpg"],
     "packet --records": ["packet", "EXAMPLE_S01", "--offline", "--records", "{}", "-o", "{out}-packet", "--no-pdf"],
+    "packet verify --keys": ["packet", "verify", "{work}", "--keys", "{}"],
 }
 JSON_ONLY_COMMANDS = ("approvals verify --revocations",)  # always JSON, whatever the file is called
 JSON_COMMANDS = ("record show", "evaluate", "policy check", "publish (manifest)", "approvals verify (approval)",
-                 "credentials sign --record", "packet --records",
+                 "credentials sign --record", "packet --records", "packet verify --keys",
                  "approvals verify --keys", "approvals verify --revocations", "serve --config")
 TIMELINE_COMMANDS: dict[str, list[str]] = {
     "check": ["check", "{}"],
@@ -84,8 +85,10 @@ def valid_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     approval = work / "approval.json"
     approval.write_text(approve(ring, record).to_json(), encoding="utf-8")
     (work / "keys.json").write_text(json.dumps(ring.public_keys_document()), encoding="utf-8")
+    write_record(work / "records" / "record.yaml", data)  # a folder of records only, for --records
     return {"record": str(work / "record.yaml"), "manifest": str(manifest), "approval": str(approval),
-            "keys": str(work / "keys"), "keys_file": str(work / "keys.json"), "work": str(work)}
+            "keys": str(work / "keys"), "keys_file": str(work / "keys.json"), "work": str(work),
+            "records": str(work / "records")}
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +126,8 @@ def _cases(corpus: dict[str, dict[str, tuple[Path, str]]], valid: dict[str, str]
         add(label, template, ".otio")
     add("check (EDL)", TIMELINE_COMMANDS["check"], ".edl")
     add("scan --trust-anchors", ["scan", "--verify", "--trust-anchors", "{}", str(IMAGE)], ".pem")
+    add("credentials verify --trust-anchors", ["credentials", "verify", "--trust-anchors", "{}", str(IMAGE)], ".pem")
+    add("packet verify --trust-anchors", ["packet", "verify", "{work}", "--trust-anchors", "{}"], ".pem")
     (Path(valid["work"]) / "out").mkdir(exist_ok=True)
     return cases
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from clearance import signatures
-from clearance.documents import canonical_json, read_bytes
+from clearance.documents import canonical_json, load_json, read_bytes
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import Target, UseRecord, decision_digest
 
@@ -518,8 +518,8 @@ class KeyRing:
         for path in sorted(self.directory.glob(f"*{ANNOUNCE_SUFFIX}")):
             kid = path.name[: -len(ANNOUNCE_SUFFIX)].rsplit("-", 1)[-1]
             try:
-                note = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                note = load_json(path, what="a key rotation announcement")
+            except ClearanceError:
                 continue  # a damaged announcement only means clients ask before trusting the new key
             if isinstance(note, dict) and all(isinstance(note.get(k), str) for k in ("key_id", "signature")):
                 found[kid] = {"key_id": note["key_id"], "signature": note["signature"]}

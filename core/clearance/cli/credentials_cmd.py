@@ -179,11 +179,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
     trust = None
     if args.trust_anchors:
-        try:
-            trust = Path(args.trust_anchors).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ClearanceError(f"{args.trust_anchors}: cannot read the trust anchors ({exc}); give a PEM file") \
-                from None
+        from clearance.documents import read_text
+
+        trust = read_text(args.trust_anchors, limit=4 * 1024 * 1024, what="a PEM bundle of trust anchors")
         if "-----BEGIN CERTIFICATE-----" not in trust:
             raise ClearanceError(f"{args.trust_anchors}: no PEM certificate in it; give a PEM bundle of roots")
     worst = 0

@@ -91,11 +91,9 @@ def run_verify(args: argparse.Namespace) -> int:
         raise ClearanceError("give the packet folder: `clearance packet verify DIR`")
     trust = None
     if args.trust_anchors:
-        try:
-            trust = Path(args.trust_anchors).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ClearanceError(f"{args.trust_anchors}: cannot read the trust anchors ({exc}); give a PEM file") \
-                from None
+        from clearance.documents import read_text
+
+        trust = read_text(args.trust_anchors, limit=4 * 1024 * 1024, what="a PEM bundle of trust anchors")
     studio = TrustedKeys.from_file(args.keys) if args.keys else None
     result = verify_packet(Path(args.folder), trust_pem=trust, studio_keys=studio)
     print("\n".join(result.lines()))

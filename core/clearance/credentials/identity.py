@@ -144,13 +144,13 @@ def init_test_identity(directory: Path | None = None, *, organization: str = "",
 
 
 def _read(path_text: str, what: str) -> bytes:
+    from clearance.documents import DocumentError, read_bytes
+
     path = Path(path_text).expanduser()
-    try:
-        if not path.is_file():
-            raise ClearanceError(f"{path}: the {what} is missing or not a file; fix credentials.{what} in the policy")
-        return path.read_bytes()
-    except OSError as exc:
-        raise ClearanceError(f"{path}: cannot read the {what} ({exc.strerror}); fix credentials.{what}") from None
+    try:  # bounded and never blocking: a key or certificate is a few kilobytes
+        return read_bytes(path, limit=1024 * 1024, what=f"the {what} (a PEM file)")
+    except DocumentError as exc:
+        raise ClearanceError(f"{exc}; fix credentials.{what} in the policy") from None
 
 
 def _check_key_permissions(path: Path) -> None:
