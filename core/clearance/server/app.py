@@ -56,7 +56,7 @@ def _allowed_methods(request: Request) -> list[str]:
     if path.startswith(API_PREFIX):
         matching = [r for r in api.router.routes if isinstance(r, APIRoute) and r.path_regex.match(path)]
         chosen = [r for r in matching if not r.param_convertors] or matching
-        return sorted({m for r in chosen for m in r.methods} - {"HEAD"})
+        return sorted({m for r in chosen for m in (r.methods or ())} - {"HEAD"})
     return [
         method for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
         if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
