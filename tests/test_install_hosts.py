@@ -202,3 +202,20 @@ def test_where_each_host_looks_on_each_os(
         str(envr.path(resolve, "Clearance Tag.py")),
         str(envr.path(resolve, "Clearance Check.py")),
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["blender", "--build", "--build-platform", "amiga-68k"], "expected one of linux-x64"),
+        (["nuke", "--build"], "only the Blender extension is built"),
+        (["blender", "--build", "--from-env", "--build-platform", "windows-x64"], "only for this machine"),
+    ],
+)
+def test_build_refuses_what_it_cannot_build_in_one_line(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], words: str
+) -> None:
+    assert _cli(*args, "--dest", str(tmp_path / "dist")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+    assert not (tmp_path / "dist").exists()
