@@ -268,3 +268,15 @@ def test_without_a_cut_the_article_50_assessment_is_per_use(tmp_path: Path, loca
     replica = next(u for u in packet["uses"] if u["record_id"] == str(local_production["replica"].id))
     assert replica["article_50"]["deep_fake"] == "yes" and replica["article_50"]["suggested_disclosure"]
     assert packet["shots"] is None
+
+
+def test_offline_packet_finds_records_this_machine_submitted(tmp_path: Path, identity: Path) -> None:
+    from clearance.outbox import Outbox
+
+    record = UseRecord.model_validate(record_data("notify"))
+    with Outbox() as outbox:
+        outbox.add(record)  # `clearance submit --offline`
+    out = tmp_path / "packet"
+    assert run("packet", "EXAMPLE_S01", "--offline", "-o", out, "--no-pdf") == 0
+    records = json.loads((out / "bundle" / "records.json").read_text(encoding="utf-8"))
+    assert str(record.id) in records

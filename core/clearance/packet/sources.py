@@ -102,6 +102,33 @@ def _load_record(path: Path) -> Any:
     return record_from_data(load_json(path, what="a use record"), str(path))
 
 
+def _known_here(source: PacketSource, production: str, policy: Any, cache: Any) -> None:
+    """Records this machine submitted (the outbox: the newest version of each) or pulled (the service's view)."""
+    from clearance.outbox import Outbox
+    from clearance.paths import outbox_path
+    from clearance.policy.engine import evaluate
+    from clearance.trust import known_record
+
+    ids: set[str] = set()
+    if outbox_path().is_file():
+        with Outbox() as outbox:
+            ids |= set(outbox.record_ids())
+    from clearance.cache import FACTS_DIR
+
+    facts_dir = cache.root / FACTS_DIR
+    if facts_dir.is_dir():
+        ids |= {p.stem for p in facts_dir.glob("*.json")}
+    for record_id in sorted(ids - set(source.records)):
+        record = known_record(cache, record_id)
+        if record is None or record.production != production:
+            continue
+        source.records[record_id] = record.model_dump(mode="json")
+        source.decisions[record_id] = evaluate(record, policy).model_dump(mode="json")
+        view = cache.facts(record_id)
+        if view:
+            source.views[record_id] = view
+
+
 def from_local(production: str, policy: Any, records_dirs: list[Path], cache_dir: Path | None = None) -> PacketSource:
     """Records from the given folders and the local record store, decided with the policy; the approval cache."""
     from clearance.cache import ApprovalCache
@@ -121,9 +148,11 @@ def from_local(production: str, policy: Any, records_dirs: list[Path], cache_dir
             record_id = str(record.id)
             source.records[record_id] = record.model_dump(mode="json")
             source.decisions[record_id] = evaluate(record, policy).model_dump(mode="json")
+    _known_here(source, production, policy, cache)
     if not source.records:
         raise ClearanceError(f"no record of production {production!r} in {', '.join(map(str, folders)) or 'no folder'}"
-                             "; give --records DIR, or build the packet from the service (--server)")
+                             ", the outbox or the approval cache; give --records DIR, or build the packet from the "
+                             "service (--server)")
     for record_id in source.records:
         source.approvals += [json.loads(a.to_json()) for a in cache.approvals_for(record_id)]
     from clearance.trust import trusted_keys
