@@ -21,6 +21,7 @@ from clearance.server import API_PREFIX, decisions, previews, reads, writer
 from clearance.server import revocations as revoking
 from clearance.server.auth import Actor, actor_from_token
 from clearance.server.errors import ServiceError
+from clearance.server.login import client_address, note_failure
 from clearance.server.models import RECORD_STATUSES
 from clearance.server.responses import (
     ApprovalList,
@@ -168,8 +169,9 @@ def current_actor(request: Request) -> Actor:
             found = actor_from_token(conn, token)
         if found is None:
             _token_cache.pop(token, None)
-            raise ServiceError(401, "the token is unknown or revoked; ask your admin for a new one", audit=True,
-                               action="auth.token", obj="token")
+            # Counted, and logged once per address per window: a flood of bad tokens writes no row per request.
+            note_failure(request.app.state.db, request.app.state.auth_failures, client_address(request), "token")
+            raise ServiceError(401, "the token is unknown or revoked; ask your admin for a new one")
         if len(_token_cache) > 10_000:
             _token_cache.clear()
         _token_cache[token] = (now + _TOKEN_CACHE_SECONDS, found)

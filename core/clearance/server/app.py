@@ -22,6 +22,7 @@ from clearance.server.db import Database
 from clearance.server.decider import Decider
 from clearance.server.errors import ServiceError, log_refusal
 from clearance.server.guard import Guard, validation_body
+from clearance.server.throttle import FailureLog, LoginThrottle
 
 HERE = Path(__file__).resolve().parent
 
@@ -78,6 +79,8 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
     app.state.db = db or Database(config.db)
     app.state.decider = Decider(config.policy)
     app.state.keyring = KeyRingHolder(config.keys_dir)
+    app.state.login_throttle = LoginThrottle.from_config(config)
+    app.state.auth_failures = FailureLog(config.auth_log_window_seconds)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:

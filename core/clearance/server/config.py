@@ -51,6 +51,15 @@ class ServerConfig(BaseModel):
     session_hours: float = Field(default=12.0, gt=0, description="How long a web login lasts.")
     public_url: str | None = Field(default=None, description="The URL users reach the pages at (behind a proxy).")
     log_level: str = Field(default="warning", description="uvicorn log level.")
+    login_free_attempts: int = Field(default=5, ge=1, description="Failed logins (per account, per address) "
+                                     "before each further attempt must wait.")
+    login_delay_seconds: float = Field(default=1.0, gt=0, description="The first wait; it doubles per failure.")
+    login_max_delay_seconds: float = Field(default=60.0, gt=0, description="The longest wait between attempts.")
+    login_lockout_after: int = Field(default=20, ge=2, description="Failed logins that lock the account or "
+                                     "address for login_lockout_seconds.")
+    login_lockout_seconds: float = Field(default=900.0, gt=0, description="How long a lockout lasts.")
+    auth_log_window_seconds: float = Field(default=60.0, gt=0, description="Unauthenticated failures are written "
+                                           "to the audit log once per client address per window, with a count.")
 
     def to_env(self) -> str:
         return self.model_dump_json()

@@ -10,6 +10,7 @@ import csv
 import hmac
 import io
 import json
+import math
 import re
 import secrets
 from datetime import datetime
@@ -31,7 +32,6 @@ from clearance.server.auth import (
     OVERSIGHT_ROLES,
     REVOKER_ROLES,
     Actor,
-    check_password,
     end_session,
     read_session,
     session_key,
@@ -39,6 +39,7 @@ from clearance.server.auth import (
 )
 from clearance.server.errors import ServiceError
 from clearance.server.history import changes, record_sections
+from clearance.server.login import check_login, client_address, note_failure
 from clearance.server.models import RECORD_STATUSES, Production, User
 from clearance.server.weigh import weigh
 
@@ -174,20 +175,32 @@ def login(
         return login_page(request, next, "The login form expired. Please try again.")
     db = request.app.state.db
     config = request.app.state.config
-    key = _key(request)  # before the write below: the writer lock is not re-entrant
-    with db.write() as session:
-        user = session.execute(select(User).where(User.name == name.strip())).scalar_one_or_none()
-        if user is None or user.disabled or not check_password(password, user.password_hash):
-            audit.append(session, name.strip()[:100] or "anonymous", "login.failed", f"user:{name.strip()[:100]}")
-            failed = True
-        else:
-            value, _csrf = start_session(session, user, key, config.session_hours)
-            audit.append(session, user.name, "login", f"user:{user.name}")
-            failed = False
-    if failed:
+    throttle = request.app.state.login_throttle
+    address = client_address(request)
+    keys = throttle.keys(name, address)
+    wait = throttle.wait_seconds(keys)
+    if wait > 0:  # refused before any password is hashed
+        note_failure(db, request.app.state.auth_failures, address, "login")
+        seconds = max(1, math.ceil(wait))
+        response = login_page(request, next, f"Too many failed attempts: try again in {seconds} seconds.")
+        response.status_code = 429
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    user_id = check_login(db, name, password)  # hashed outside any database lock
+    if user_id is None:
+        throttle.failed(keys)
+        note_failure(db, request.app.state.auth_failures, address, "login")
         response = login_page(request, next, "Unknown name or wrong password.")
         response.status_code = 401
         return response
+    throttle.succeeded(keys[0])
+    key = _key(request)  # before the write below: the writer lock is not re-entrant
+    with db.write() as session:
+        user = session.get(User, user_id)
+        if user is None:  # removed between the check and now
+            raise ServiceError(401, "Unknown name or wrong password.")
+        value, _csrf = start_session(session, user, key, config.session_hours)
+        audit.append(session, user.name, "login", f"user:{user.name}")
     redirect = RedirectResponse(_safe_next(next), status_code=303)
     redirect.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="lax", secure=_secure(request),
                         max_age=int(config.session_hours * 3600), path="/")
