@@ -353,3 +353,15 @@ def test_a_record_id_known_here_can_stand_for_the_file(identity: Path, tmp_path:
     assert run("credentials", "sign", source, "--record", "7d3c0000-0000-4000-8000-000000000000", "-o",
                tmp_path / "b.png") == 2
     assert "does not know that record" in capsys.readouterr().err
+
+
+def test_verify_trusts_only_the_roots_given(identity: Path, tmp_path: Path, notify_record: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    source = media.still(tmp_path / "a.jpg")
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    capsys.readouterr()
+    assert run("credentials", "verify", "--json", "--trust-anchors", identity / "test-ca.pem",
+               tmp_path / "a.signed.jpg") == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "trusted"
+    assert run("credentials", "verify", "--json", tmp_path / "a.signed.jpg") == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "valid"

@@ -280,3 +280,18 @@ def test_offline_packet_finds_records_this_machine_submitted(tmp_path: Path, ide
     assert run("packet", "EXAMPLE_S01", "--offline", "-o", out, "--no-pdf") == 0
     records = json.loads((out / "bundle" / "records.json").read_text(encoding="utf-8"))
     assert str(record.id) in records
+
+
+def test_signer_trust_is_checked_against_the_roots_given(tmp_path: Path, local_production: dict[str, Any],
+                                                         identity: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from clearance.credentials.identity import init_test_identity
+
+    out = tmp_path / "packet"
+    assert run("packet", "EXAMPLE_S01", "--offline", "--records", local_production["records"],
+               "--policy", local_production["policy"], "-o", out, "--no-pdf") == 0
+    capsys.readouterr()
+    assert run("packet", "verify", out, "--trust-anchors", identity / "test-ca.pem") == 0
+    assert "chains to a trusted root" in capsys.readouterr().out
+    other = init_test_identity(tmp_path / "other-identity")
+    assert run("packet", "verify", out, "--trust-anchors", other / "test-ca.pem") == 1
+    assert "FAILS: signer trust" in capsys.readouterr().out
