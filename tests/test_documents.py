@@ -127,3 +127,17 @@ def test_a_policy_with_a_key_given_twice_is_refused_naming_both_lines(tmp_path: 
     assert run.returncode == 2
     assert run.stderr.strip() == (f"clearance: error: {policy}:3: has key 'thresholds' twice in one mapping "
                                   "(also on line 1); keep one")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs are POSIX")
+def test_a_pipe_in_a_folder_of_records_is_named_not_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "records"
+    write_record(folder / "a.yaml", record_data())
+    os.mkfifo(folder / "b.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_")}
+    env.update(PYTHONPATH=str(ROOT / "core"))
+    run = subprocess.run([sys.executable, "-m", "clearance.cli.main", "evaluate", str(folder)],
+                         capture_output=True, text=True, env=env, timeout=30, check=False)
+    assert run.returncode == 2
+    pipe = folder / "b.yaml"
+    assert run.stderr.strip() == f"clearance: error: {pipe}: is a named pipe (FIFO), expected a YAML or JSON file"

@@ -85,7 +85,9 @@ def record_files(arguments: list[str]) -> list[str]:
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            found = sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in RECORD_SUFFIXES)
+            # Everything named like a record but a folder: a pipe or device named x.yaml is refused when read
+            # (one line naming it), never skipped in silence.
+            found = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in RECORD_SUFFIXES and not p.is_dir())
             if not found:
                 raise ClearanceError(f"{argument}: folder has no .yaml, .yml or .json records")
             files.extend(found)
