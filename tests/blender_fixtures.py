@@ -697,6 +697,25 @@ class _NoCore:
             raise ImportError(f"No module named {name!r}")
 
 
+def try_render_plain(tmp: Path, name: str) -> dict[str, Any]:
+    """A still render without the extension's properties: what it wrote and whether the camera came back."""
+    import bpy
+
+    scene = bpy.context.scene
+    scene.render.filepath = str(tmp / name)
+    camera = scene.camera.name if scene.camera else None
+    error = None
+    try:
+        bpy.ops.render.render(write_still=True)
+    except RuntimeError as exc:
+        error = str(exc)
+    return {
+        "error": error,
+        "written": sorted(p.name for p in tmp.iterdir() if p.name.startswith(name)),
+        "camera_restored": (scene.camera.name if scene.camera else None) == camera,
+    }
+
+
 def scenario_no_core(params: dict[str, Any]) -> dict[str, Any]:
     import bpy
 
@@ -706,6 +725,18 @@ def scenario_no_core(params: dict[str, Any]) -> dict[str, Any]:
         "missing_panel": hasattr(bpy.types, "CLEARANCE_PT_missing_core"),
         "props": hasattr(bpy.types.Object, "clearance"),
     }
+    tmp = Path(params["tmp"])
+    scene = bpy.context.scene
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.render.resolution_x = scene.render.resolution_y = 8
+    if scene.camera is None:
+        camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+        scene.collection.objects.link(camera)
+        scene.camera = camera
+    scene["clearance"] = {"deliverable": True}  # marked earlier, with the extension working
+    out["deliverable_render"] = try_render_plain(tmp, "deliverable")
+    scene["clearance"] = {"deliverable": False}
+    out["other_render"] = try_render_plain(tmp, "other")
     disable_extension()
     out["after_disable"] = hasattr(bpy.types, "CLEARANCE_PT_missing_core")
     return out

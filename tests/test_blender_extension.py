@@ -193,8 +193,14 @@ def test_manifest_passes_blenders_validator_and_the_built_zip_installs(tmp_path:
 
 def test_extension_without_the_core_enables_and_says_what_is_missing(tmp_path: Path) -> None:
     out = run_in_blender(tmp_path, "no_core")
-    out.pop("_stderr")
+    stderr = out.pop("_stderr")
+    stopped, other = out.pop("deliverable_render"), out.pop("other_render")
     assert out == {"missing_panel": True, "props": False, "after_disable": False}
+    # fail closed: a scene marked deliverable is not rendered while the core is missing; others are
+    assert stopped["error"] and "camera" in stopped["error"] and stopped["written"] == []
+    assert stopped["camera_restored"]
+    assert "render of deliverable scene" in stderr and "install the Clearance core" in stderr
+    assert other["error"] is None and other["written"] == ["other.png"]
 
 
 def test_linked_asset_keeps_its_tag_gates_the_render_and_is_not_retagged_here(tmp_path: Path) -> None:

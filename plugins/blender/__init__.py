@@ -27,6 +27,7 @@ class CLEARANCE_PT_missing_core(bpy.types.Panel):
     def draw(self, context: bpy.types.Context) -> None:
         self.layout.label(text="Clearance core not found", icon="ERROR")
         self.layout.label(text="Install the clearance package on Blender's Python path")
+        self.layout.label(text="Deliverable scenes are not rendered until it is")
 
 
 def _modules() -> list:
@@ -37,8 +38,11 @@ def _modules() -> list:
 
 def register() -> None:
     if CORE_ERROR:
+        from . import failsafe
+
         print(f"Clearance: {CORE_ERROR}")
         bpy.utils.register_class(CLEARANCE_PT_missing_core)
+        failsafe.register(CORE_ERROR)  # deliverable scenes are not rendered ungated
         return
     from clearance.hosts import blender as host
 
@@ -49,6 +53,9 @@ def register() -> None:
 
 def unregister() -> None:
     if CORE_ERROR:
+        from . import failsafe
+
+        failsafe.unregister()
         bpy.utils.unregister_class(CLEARANCE_PT_missing_core)
         return
     from . import status
