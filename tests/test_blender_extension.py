@@ -244,6 +244,11 @@ def test_the_built_zip_installs_into_a_bare_blender_and_gates_a_publish(tmp_path
     for wheel in ("clearance-", "pydantic_core-", "cryptography-", "pyyaml-", "pyblish_base-"):
         assert any(n.startswith("wheels/" + wheel) for n in names), wheel
     assert all(f'"./{n}"' in manifest for n in names if n.startswith("wheels/"))
+    checked = subprocess.run(
+        [sys.executable, str(blender_extension_cli()), "validate", str(built)], capture_output=True, text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0 and "Success" in checked.stdout, checked.stdout + checked.stderr
     out = run_isolated(tmp_path, "zip_gate", zip=str(built))
     assert out["core_before"] is False, "the Blender under test must not find Clearance before the install"
     assert out["install"] == ["FINISHED"] and out["enabled"]
