@@ -141,3 +141,11 @@ def test_a_pipe_in_a_folder_of_records_is_named_not_skipped(tmp_path: Path) -> N
     assert run.returncode == 2
     pipe = folder / "b.yaml"
     assert run.stderr.strip() == f"clearance: error: {pipe}: is a named pipe (FIFO), expected a YAML or JSON file"
+
+
+def test_the_limits_page_states_the_limits_in_force() -> None:
+    page = (ROOT / "docs" / "input-limits.md").read_text(encoding="utf-8").replace(",", "")
+    for value in (documents.MAX_DEPTH, documents.MAX_ALIASES, documents.MAX_ALIAS_VALUES, documents.MAX_NODES,
+                  documents.MAX_INT_DIGITS, documents.MAX_JSON_NESTING, documents.MAX_DOCUMENT_BYTES):
+        assert str(value) in page, value
+    assert f"{documents.MAX_DOCUMENT_BYTES // 1024 // 1024} MiB" in page

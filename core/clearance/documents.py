@@ -12,7 +12,7 @@ and the limit it broke (the CLI exits 2):
 - YAML aliases are limited in number and in what they expand to ("billion laughs"), nesting in depth,
   integers in digits; a key given twice in one mapping is refused with both lines.
 
-The limits are module constants (see docs/environment.md for what a TD can and cannot change).
+The limits are module constants, not settings; docs/input-limits.md lists them with the answer each gives.
 """
 
 from __future__ import annotations
