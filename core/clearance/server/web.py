@@ -244,6 +244,12 @@ def target_label(kind: str, ref: str) -> str:
     return f"{kind} {ref}"
 
 
+def _short(text: str, limit: int = 80) -> str:
+    """A page title's worth of a description: its first line, at most ``limit`` characters."""
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"
+
+
 def _targets(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"key": f"{t['kind']}:{t['ref']}", "kind": t["kind"], "ref": t["ref"],
@@ -369,7 +375,7 @@ def _record_context(
     done_text = DONE_TEXT.get(done or "", "").format(v=n) if done else None
     names = _production_names(request)
     return {
-        "title": f"{detail['record'].get('description') or record_id} · {detail['status']}",
+        "title": f"{_short(detail['record'].get('description') or record_id)} · {detail['status']}",
         "detail": detail, "latest": latest, "sections": record_sections(detail["record"]),
         "history": list(reversed(history)), "findings": latest["decision"],
         "can_decide": actor.has_role(code, *APPROVER_ROLES),
