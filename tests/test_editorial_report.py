@@ -39,7 +39,8 @@ def _report(shared_data: Path, tmp_path: Path) -> tuple[Path, Path, dict]:
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    """The clip rows (the verdict and note rows after them are checked on their own)."""
+    return [r for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))) if r["Group"].isdigit()]
 
 
 def test_csv_groups_clips_by_record_strictest_first(shared_data: Path, tmp_path: Path) -> None:
@@ -59,6 +60,10 @@ def test_csv_groups_clips_by_record_strictest_first(shared_data: Path, tmp_path:
     prohibited = body[0]
     assert "ETHICS-MISLEADING" in prohibited["Rule codes"]
     assert "mistaken for real events" in prohibited["Reasons"] and prohibited["Remedy"]
+    tail = [r for r in csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8"))) if not r["Group"].isdigit()]
+    assert tail[0]["Group"] == "verdict" and tail[0]["Status"] == "Blocked"
+    assert tail[0]["Reasons"].startswith("Example_Screening.01: blocked; 2 clip(s)")
+    assert any(r["Group"] == "note" and "without a media reference" in r["Reasons"] for r in tail)
     needs = body[1]
     assert needs["Approval"] == "none held" and needs["Reasons"].startswith("approval: ")
 
@@ -103,7 +108,7 @@ def test_report_carries_denials_conditions_and_untagged_ai_evidence(shared_data:
                                           denials={str(denied_rec.id): denial}))
     assert report.verdict == "blocked"
 
-    rows = list(csv.DictReader(io.StringIO(to_csv(report))))
+    rows = [r for r in csv.DictReader(io.StringIO(to_csv(report))) if r["Group"].isdigit()]
     by_clip = {r["Clip"]: r for r in rows}
     assert by_clip["denied_shot"]["Status"] == "Denied"
     assert by_clip["denied_shot"]["Reasons"].startswith(denial)
@@ -180,7 +185,7 @@ def test_a_10000_clip_report_stays_under_1_mb(tmp_path: Path) -> None:
     html, table = to_html(report), to_csv(report)
     assert len(html.encode()) < 1_000_000, len(html.encode())
     assert len(table.encode()) < 1_300_000, len(table.encode())  # every timecode, one row per clip
-    assert html.count("\n<p>") == 10000 and len(table.splitlines()) == 10001
+    assert html.count("\n<p>") == 10000 and len(table.splitlines()) == 10002  # header, clips, verdict
     assert html.count("background only") == 10  # once per approved group, not per clip
 
 

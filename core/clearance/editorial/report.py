@@ -149,9 +149,26 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA) else value
 
 
+def report_notes(report: CheckReport) -> list[str]:
+    """The notes under the shot list, as the terminal prints them: media not scanned, keys, records folders."""
+    media = report.media
+    notes = []
+    unscanned = [part for part in (
+        f"{media.offline} clip(s) with offline media" if media.offline else "",
+        f"{media.missing_reference} clip(s) without a media reference" if media.missing_reference else "",
+    ) if part]
+    if unscanned:
+        notes.append(f"Not scanned for AI provenance: {' and '.join(unscanned)}.")
+    if media.generator:
+        notes.append(f"{media.generator} generator clip(s) (titles, mattes, bars) have no media to scan.")
+    notes.extend(report.notes)
+    return notes
+
+
 def to_csv(report: CheckReport) -> str:
     """One row per clip, in group order. The group's columns (status to media file) are written on its
-    first row only, as a spreadsheet shows merged cells; the Group column ties every row to them."""
+    first row only, as a spreadsheet shows merged cells; the Group column ties every row to them. After the
+    clips, a ``verdict`` row (the line `clearance check` ends with) and a ``note`` row per note."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -171,6 +188,11 @@ def to_csv(report: CheckReport) -> str:
                 _cell(clip.track), _cell(clip.name), clip.source_in, clip.source_out, _cell(clip.reel),
                 _cell(_clip_note(clip)),
             ])
+    width = len(CSV_COLUMNS)
+    writer.writerow(["verdict", "Deliverable" if report.verdict == "deliverable" else "Blocked", "", "",
+                     "", "", _cell(report.summary_line())] + [""] * (width - 7))
+    for note in report_notes(report):
+        writer.writerow(["note", "", "", "", "", "", _cell(note)] + [""] * (width - 7))
     return buffer.getvalue()
 
 
@@ -336,17 +358,7 @@ def to_html(report: CheckReport) -> str:
         body = _toc(found) + "".join(_group_html(g) for g in found)
     else:
         body = '<p class="empty">No tagged clips and no untagged AI media in this timeline.</p>'
-    media = report.media
-    notes = []
-    unscanned = [part for part in (
-        f"{media.offline} clip(s) with offline media" if media.offline else "",
-        f"{media.missing_reference} clip(s) without a media reference" if media.missing_reference else "",
-    ) if part]
-    if unscanned:
-        notes.append(f"Not scanned for AI provenance: {' and '.join(unscanned)}.")
-    if media.generator:
-        notes.append(f"{media.generator} generator clip(s) (titles, mattes, bars) have no media to scan.")
-    notes.extend(report.notes)
+    notes = report_notes(report)
     notes_html = "".join(f"<li>{escape(n)}</li>" for n in notes)
     generated = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
