@@ -307,3 +307,20 @@ def test_deciding_works_without_javascript(site: LiveServer, browser: Any) -> No
     page.wait_for_url(re.compile("done=approved"))
     assert state(site, body["id"])["approvals"][0]["conditions"] == "Background only."
     context.close()
+
+
+def test_queue_sorts_and_filters(site: LiveServer, browser: Any) -> None:
+    older = new_record(site, description="Sorting check: older request.")
+    newer = new_record(site, description="Sorting check: newer request.",
+                       talent={"digital_replica": "yes", "consent_documented": "yes", "consent_ref": "contract 9"})
+    page = approver_page(browser, site)
+    page.goto(f"{site.url}/queue?q=Sorting+check")
+    titles = page.locator("article.request h2").all_inner_texts()
+    assert titles == [older["description"], newer["description"]], "oldest request first by default"
+    page.goto(f"{site.url}/queue?q=Sorting+check&sort=newest")
+    assert page.locator("article.request h2").all_inner_texts() == [newer["description"], older["description"]]
+    page.goto(f"{site.url}/queue?q=Sorting+check&rule=TALENT-REPLICA")
+    assert page.locator("article.request h2").all_inner_texts() == [newer["description"]]
+    page.goto(f"{site.url}/queue?q=no+such+words+anywhere")
+    assert "No waiting request matches these filters." in page.locator("main").inner_text()
+    page.context.close()
