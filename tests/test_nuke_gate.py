@@ -297,3 +297,27 @@ def test_an_unreadable_policy_on_a_render_node_stops_the_render_in_one_line(tmp_
         assert result.startswith("refused: Clearance"), (name, result)
         assert "missing-policy.yaml" in result and "\n" not in result, (name, result)
     assert not out.exists()
+
+
+def test_record_ids_travel_through_a_rendered_file_into_the_next_render(
+    fake_nuke: Any, tmp_path: Path, approver: Any
+) -> None:
+    """A Read of an EXR Clearance rendered shows its record ids as exr/ metadata (as Nuke reads headers);
+    the next render carries them on, so the provenance chain survives a precomp."""
+    from clearance_nuke import knobs
+
+    from clearance.hosts import nuke as host
+    from clearance.provenance import scan_file
+
+    read = fake_nuke.nodes.Read(file="/plates/a.exr")
+    knobs.tag_node(read, ideation_record())
+    record_id = str(host.read_tag(read).record_id)
+    precomp = fake_nuke.nodes.Write(file=str(tmp_path / "precomp.####.exr"))
+    precomp.setInput(0, read)
+    fake_nuke.execute(precomp, 1, 1)
+    again = fake_nuke.nodes.Read(file=str(tmp_path / "precomp.####.exr"))
+    assert again.metadata("exr/clearance/record_ids") == record_id
+    final = fake_nuke.nodes.Write(file=str(tmp_path / "final.exr"))
+    final.setInput(0, again)
+    fake_nuke.execute(final, 1, 1)
+    assert scan_file(str(tmp_path / "final.exr")).record_ids == [record_id]

@@ -359,6 +359,8 @@ class Node:
         upstream = self.input(0)
         if upstream is not None:
             data.update(upstream.metadata())
+        if self._d.node_class == "Read":
+            data.update(_file_metadata(str(self["file"].value())))
         data.update(self._d.meta)
         if self._d.node_class == "ModifyMetaData":
             for action, meta_key, value in self._d.knobs["metadata"]._entries():  # type: ignore[attr-defined]
@@ -1004,6 +1006,37 @@ def _header_of(node: Node) -> dict[str, str]:
         elif mode == 4 or (mode == 3 and not key.startswith("input/")):
             header[key] = str(value)
     return header
+
+
+def _file_metadata(pattern: str) -> dict[str, str]:
+    """A Read's metadata from its file: an OpenEXR header's string attributes as ``exr/<name>`` (Nuke guide,
+    "Viewing File Metadata": header fields appear with the file format as prefix). First frame only."""
+    import glob
+    import re
+
+    if not pattern:
+        return {}
+    found = sorted(glob.glob(re.sub(r"#+|%0?\d*d", "*", pattern))) if re.search(r"#+|%0?\d*d", pattern) else [pattern]
+    if not found or not found[0].lower().endswith(".exr"):
+        return {}
+    try:
+        data = Path(found[0]).read_bytes()[:65536]
+    except OSError:
+        return {}
+    if data[:4] != b"\x76\x2f\x31\x01":
+        return {}
+    out: dict[str, str] = {}
+    pos = 8
+    while pos < len(data) and data[pos] != 0:
+        name_end = data.index(b"\0", pos)
+        kind_end = data.index(b"\0", name_end + 1)
+        name, kind = data[pos:name_end].decode(), data[name_end + 1 : kind_end].decode()
+        (size,) = struct.unpack("<i", data[kind_end + 1 : kind_end + 5])
+        payload = data[kind_end + 5 : kind_end + 5 + size]
+        if kind == "string":
+            out[f"exr/{name}"] = payload.decode("utf-8", errors="replace")
+        pos = kind_end + 5 + size
+    return out
 
 
 def _attr(name: str, kind: str, payload: bytes) -> bytes:
