@@ -316,7 +316,7 @@ class Judge:
                 whole = self._approved(decision, approval, {**base, "target": None})
                 held.approved[approval.approval_id] = whole
             # one standing per approval, copied per target: a record on 10 shots is judged once
-            return whole.model_copy(update={"target": base["target"]})
+            return _retargeted(whole, base["target"])
         rules = ", ".join(base["rules"])
         if denial is not None:
             return self._made(
@@ -439,6 +439,17 @@ class Judge:
                      "target_not_covered": "valid"}.get(code, "unverified")
             out.append((approval, state, verification.reason))
         return out
+
+
+def _retargeted(standing: Standing, target: str | None) -> Standing:
+    """A copy of a standing for another target: what model_copy does, without its cost (a 10,000-item publish
+    makes one per item)."""
+    copy = Standing.__new__(Standing)
+    object.__setattr__(copy, "__dict__", {**standing.__dict__, "target": target})
+    object.__setattr__(copy, "__pydantic_fields_set__", standing.__pydantic_fields_set__)
+    object.__setattr__(copy, "__pydantic_extra__", None)
+    object.__setattr__(copy, "__pydantic_private__", dict(standing.__pydantic_private__ or {}))
+    return copy
 
 
 def _unverified_reason(verification: Verification, trust: TrustInputs) -> tuple[str, str]:

@@ -125,11 +125,15 @@ def approval_valid(context: Any, checks: list[ItemCheck], setting: ValidatorSett
         return out
     judge = standing_judge(context)
     judge.prime(c.record for c in needing if c.record is not None)
+    digests: dict[tuple[str | None, str | None], str | None] = {}  # one digest per record version, not per item
     for check in needing:
         record = check.record
         assert record is not None
         assert check.decision is not None
-        standing = judge.standing(record, check.item.target, decision=check.decision, digest=check.digest)
+        version = (check.record_id, check.content)
+        if version not in digests:
+            digests[version] = check.digest
+        standing = judge.standing(record, check.item.target, decision=check.decision, digest=digests[version])
         check.standing = standing
         if standing.passes:
             check.approval = standing.approval
