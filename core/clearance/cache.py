@@ -62,6 +62,7 @@ class ApprovalCache:
         self.problems: list[str] = []
         self._extra: dict[str, dict[str, SignedApproval]] = {}
         self._parsed: dict[Path, tuple[int, SignedApproval]] = {}
+        self._facts_held: bool | None = None
 
     # ---------------------------------------------------------------- approvals
 
@@ -238,8 +239,13 @@ class ApprovalCache:
         """What the service said of a record (status, versions, requests, denials): unsigned, so it may only
         explain or tighten a standing (waiting since, denied by), never let anything out."""
         atomic_write(self._facts_path(record_id), json.dumps(facts, indent=2, default=str) + "\n")
+        self._facts_held = True
 
     def facts(self, record_id: UUID | str) -> dict[str, Any] | None:
+        if self._facts_held is None:  # one look at the folder, not one per record, when nothing was pulled
+            self._facts_held = (self.root / FACTS_DIR).is_dir()
+        if not self._facts_held:
+            return None
         path = self._facts_path(record_id)
         if not path.exists() and not path.is_symlink():
             return None

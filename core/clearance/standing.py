@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -246,7 +247,7 @@ class Judge:
         assert now is not None
         self.now = now  # a Judge is a snapshot: one clock for all its answers
         self._decisions: dict[tuple[str, str], Decision] = {}
-        self._held: dict[tuple[str, str], _Held] = {}
+        self._held: dict[tuple[UUID, str], _Held] = {}
         self._outbox: Any = None
 
     # -- inputs
@@ -261,7 +262,7 @@ class Judge:
         return found
 
     def _held_for(self, record: UseRecord, digest: str) -> _Held:
-        key = (str(record.id), digest)
+        key = (record.id, digest)
         held = self._held.get(key)
         if held is None:
             trust = self.trust
@@ -290,6 +291,11 @@ class Judge:
     ) -> Standing:
         digest = digest or decision_digest(record)
         decision = decision or self.decide(record, digest)
+        if decision.outcome == "approval_required":  # the common case first: an approval that covers it
+            held = self._held_for(record, digest)
+            approval = held.covering(target)
+            if approval is not None and approval.approval_id in held.approved:
+                return _retargeted(held.approved[approval.approval_id], target.key() if target is not None else None)
         now = self.now
         base: dict[str, Any] = {
             "record_id": str(record.id), "target": target.key() if target is not None else None,
