@@ -37,8 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "atomically (a failed write leaves it as it was)")
     p.add_argument("--add-target", action="store_true",
                    help="when the record lists targets that do not cover a tagged clip, add the clip's shot or "
-                        "clip name to the record's targets and rewrite the record file (an approval of the old "
-                        "record then no longer matches: request it again)")
+                        "clip name to the record's targets and rewrite the record file in Clearance's layout "
+                        "(comments are not kept; an approval of the old record no longer matches: request it again)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="list every tagged clip (by default only up to 20, then a summary)")
     p.add_argument("--rate", type=float, default=24.0, help="frame rate for reading an EDL (default 24)")
