@@ -10,7 +10,8 @@ Clearance read per file (median, max) and a detection comparison.
     .venv/bin/python bench/scan.py [--files 2400] [--jobs 1] [--keep DIR]
     .venv/bin/python bench/scan.py --corpus real [--files 2000]
 
-``--corpus real`` builds the corpus of bench/scan_corpus.py instead: the vendored C2PA and generator
+``--corpus DIR`` scans a folder of your own media as it is (held-out corpora). ``--corpus real`` builds
+the corpus of bench/scan_corpus.py instead: the vendored C2PA and generator
 samples plus generated variants sized like a delivery folder (MP4/MOV up to 1.2 GB and 40-120 MB TIFF/DNG
 among small stills, JPEG, PNG, WebP, WAV, MP3; large payloads are sparse). It also times one
 ``clearance scan -r --json`` process against one ``exiftool -fast2 -j -r`` process on the folder (start-up
@@ -222,8 +223,9 @@ def processes(folder: Path, n: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2400)
-    parser.add_argument("--corpus", choices=("synthetic", "real"), default="synthetic",
-                        help="synthetic: many small generated files; real: samples plus delivery-sized media")
+    parser.add_argument("--corpus", default="synthetic", metavar="synthetic|real|DIR",
+                        help="synthetic: many small generated files; real: samples plus delivery-sized media; "
+                             "or a folder of your own media, scanned as it is (nothing is written to it)")
     parser.add_argument("--jobs", type=int, default=1, help="Clearance worker processes")
     parser.add_argument("--batch", type=int, default=200, help="files per exiftool -execute")
     parser.add_argument("--keep", help="build the corpus here and keep it")
@@ -231,22 +233,30 @@ def main() -> int:
     if not shutil.which("exiftool"):
         print("exiftool is not installed (apt install libimage-exiftool-perl)", file=sys.stderr)
         return 2
+    own = args.corpus not in ("synthetic", "real")
+    if own and not Path(args.corpus).is_dir():
+        print(f"--corpus {args.corpus}: give synthetic, real or a folder of media", file=sys.stderr)
+        return 2
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="clearance-bench-scan-"))
+    corpus = Path(args.corpus).resolve() if own else tmp / "corpus"
     try:
-        if args.corpus == "real":
+        if own:
+            n = sum(1 for p in corpus.rglob("*") if p.is_file() and not p.name.startswith("."))
+        elif args.corpus == "real":
             sys.path.insert(0, str(Path(__file__).resolve().parent))
             from scan_corpus import build_real_corpus
 
-            n = sum(build_real_corpus(tmp / "corpus", args.files).values())
+            n = sum(build_real_corpus(corpus, args.files).values())
         else:
-            n = build_corpus(tmp / "corpus", args.files)
-        files = sorted(str(p) for p in (tmp / "corpus").rglob("*") if p.is_file())
+            n = build_corpus(corpus, args.files)
+        # Hidden files are skipped by the scanner's folder walk, so by this list too.
+        files = sorted(str(p) for p in corpus.rglob("*") if p.is_file() and not p.name.startswith("."))
         assert len(files) == n
         # Clearance: the whole public path (walk, sequence grouping, results as models), best of 3.
         timings, cpu_timings = [], []
         for _ in range(3):
             started, cpu_started = time.perf_counter(), time.process_time()
-            results = scan_paths([tmp / "corpus"], recursive=True, jobs=args.jobs)
+            results = scan_paths([corpus], recursive=True, jobs=args.jobs)
             timings.append(time.perf_counter() - started)
             cpu_timings.append(time.process_time() - cpu_started)
         ours, ours_cpu = min(timings), min(cpu_timings)
@@ -266,9 +276,9 @@ def main() -> int:
                   f"{theirs_cpu / max(ours_cpu, 1e-9):.1f}x less CPU per file (steadier on a busy machine)")
         print(f"bytes read per file by Clearance: median {statistics.median(read):,.0f}, max {max(read):,} "
               f"(median file size {statistics.median(sizes):,.0f})")
-        if args.corpus == "real":
+        if args.corpus != "synthetic":
             per_format(files, per_file, args.batch)
-            processes(tmp / "corpus", n)
+            processes(corpus, n)
 
         # Detections: per file, Clearance's verdict vs what exiftool's output shows.
         ours_by_file = {f: max((h.verdict for h in raw[3]), key=VERDICT_RANK.__getitem__, default="none")
