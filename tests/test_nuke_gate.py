@@ -321,3 +321,38 @@ def test_record_ids_travel_through_a_rendered_file_into_the_next_render(
     final.setInput(0, again)
     fake_nuke.execute(final, 1, 1)
     assert scan_file(str(tmp_path / "final.exr")).record_ids == [record_id]
+
+
+def test_a_use_cannot_be_laundered_through_an_exempt_render_read_back_in(
+    fake_nuke: Any, tmp_path: Path, approver: Any
+) -> None:
+    """Render the unapproved use through a Write ticked 'not a deliverable', read the file back, render it as
+    a deliverable: the record ids in the file bring the use's standing with them."""
+    from clearance_nuke import knobs
+
+    from clearance.hosts import nuke as host
+
+    read = fake_nuke.nodes.Read(file="/plates/a.exr")
+    knobs.tag_node(read, final_record())
+    record = host.read_tag(read).record
+    review = fake_nuke.nodes.Write(file=str(tmp_path / "review.####.exr"))
+    review.setInput(0, read)
+    review["clearance_exempt"].setValue(True)
+    fake_nuke.execute(review, 1, 1)  # exempt: renders, and the file carries the record id
+    again = fake_nuke.nodes.Read(file=str(tmp_path / "review.####.exr"))
+    final = fake_nuke.nodes.Write(file=str(tmp_path / "final.exr"))
+    final.setInput(0, again)
+    with pytest.raises(RuntimeError, match=r"Read2: its file carries GenAI use .*Needs approval"):
+        fake_nuke.execute(final, 1, 1)
+    fake_nuke.delete(read)  # the tagged Read gone: this machine no longer holds the record at all
+    fake_nuke.delete(review)
+    with pytest.raises(RuntimeError, match=r"does not hold that record: run `clearance approvals pull"):
+        fake_nuke.execute(final, 1, 1)
+    assert not (tmp_path / "final.exr").exists()
+    from clearance.outbox import Outbox
+
+    with Outbox() as outbox:
+        outbox.add(record)  # the record as this machine submitted it
+    approver.approve(record)
+    fake_nuke.execute(final, 1, 1)
+    assert (tmp_path / "final.exr").is_file()

@@ -401,6 +401,13 @@ def upstream_record_ids(write: Any) -> list[str]:
     return sorted(ids)
 
 
+def carried_record_ids(node: Any) -> list[str]:
+    """Record ids a Read's file carries (rendered by Clearance before); none for Clearance's own metadata Read."""
+    if knob_text(node, METADATA_FOR_KNOB):
+        return []
+    return _carried_ids(node)
+
+
 def _carried_ids(node: Any) -> list[str]:
     """Ids a Read's file already carries (rendered by Clearance before), from Nuke's metadata stream."""
     try:

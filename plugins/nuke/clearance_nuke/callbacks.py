@@ -226,20 +226,58 @@ def gate(writer: Any) -> None:
 
 def render_problems(writer: Any, judge: Judge | None = None) -> list[str]:
     """One line per use upstream of ``writer`` that blocks it: a tagged use without approval, prohibited or
-    broken, and (policy ``hosts.untagged_ai_nodes: block``) a generative node nobody tagged."""
+    broken; (policy ``hosts.untagged_ai_nodes: block``) a generative node nobody tagged; and a use that
+    reaches it through a file Clearance rendered before (its record ids in the file's header), so a render
+    through an exempt Write read back in cannot launder a use past the gate."""
     judge = judge or Judge()
     patterns = judge.policy.hosts.ai_node_classes
     block_untagged = judge.policy.hosts.untagged_ai_nodes == "block"
     problems = []
-    for node in [writer, *host.upstream(writer)]:
+    nodes = [writer, *host.upstream(writer)]
+    covered: set[str] = set()
+    for node in nodes:
         if not host.is_tagged(node):
             if block_untagged and host.ai_node_class(node, patterns):
                 problems.append(f"{node.fullName()}: untagged {node.Class()} node (generative): tag it")
             continue
-        result = knobs.standing(node, judge)
+        tag, result = knobs.judged(node, judge)
+        if tag is not None:
+            covered.add(str(tag.record_id))
         if result is not None and result.blocking:
             problems.append(f"{node.fullName()}: {result.line()}")
+    for node in nodes:
+        if node.Class() not in host.READ_CLASSES:
+            continue
+        for record_id in host.carried_record_ids(node):
+            if record_id in covered:
+                continue
+            covered.add(record_id)
+            problems.extend(_carried_problem(node, record_id, judge))
     return problems
+
+
+def _carried_problem(node: Any, record_id: str, judge: Judge) -> list[str]:
+    record = _record_by_id(record_id)
+    short = record_id[:8]
+    if record is None:
+        return [
+            f"{node.fullName()}: its file was rendered with GenAI use {short} (record id in the file) and this "
+            f"machine does not hold that record: run `clearance approvals pull {record_id}`, or tag the Read"
+        ]
+    result = judge.standing(record, None)
+    return [f"{node.fullName()}: its file carries GenAI use {short}: {result.line()}"] if result.blocking else []
+
+
+def _record_by_id(record_id: str) -> Any:
+    """The record with this id: from a tagged node of the script, else as this machine knows it."""
+    for node in host.tagged_nodes():
+        tag = knobs._safe_tag(node)
+        if tag is not None and tag.record is not None and str(tag.record_id) == record_id:
+            return tag.record
+    from clearance.cache import ApprovalCache
+    from clearance.trust import known_record
+
+    return known_record(ApprovalCache(), record_id)
 
 
 # ------------------------------------------------------------------------------------- registration

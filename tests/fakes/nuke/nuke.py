@@ -564,6 +564,20 @@ def allNodes(filter: str | None = None, group: Group | None = None, recurseGroup
     return out
 
 
+def delete(node: Node) -> None:
+    """nuke.delete(node): the node leaves its group; nodes it fed lose that input."""
+    data = node._d
+    if data.parent is not None and data.parent.children is not None:
+        data.parent.children = [c for c in data.parent.children if c is not data]
+
+    def unhook(group: _NodeData) -> None:
+        for child in group.children or []:
+            child.inputs = [None if i is data else i for i in child.inputs]
+            unhook(child)
+
+    unhook(_root_data)
+
+
 def selectedNodes(filter: str | None = None) -> list[Node]:
     return [n for n in allNodes(filter) if n.isSelected()]
 
