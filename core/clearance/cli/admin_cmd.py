@@ -142,9 +142,12 @@ def run_keys_rotate(args: argparse.Namespace) -> int:
     ring = KeyRing.open(Path(config.keys_dir).expanduser())
     old = ring.active_key_id()
     new = ring.rotate()
+    from clearance.server import checkpoints
+
     with db.write() as session:
         audit.append(session, cli_actor(), "keys.rotate", f"key:{new}", None,
                      {"previous": old, "keys_dir": str(config.keys_dir)})
+        checkpoints.write(session, ring, cli_actor())  # a key change is anchored at once, with the new key
     print(f"new active signing key {new} (previous {old} still verifies the approvals it signed)")
     print("clients that pinned the previous key accept it on their next pull (the previous key announced it); "
           "studios pinning keys in their policy must add it there")

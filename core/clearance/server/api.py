@@ -303,7 +303,8 @@ def record_approvals(record_id: str, request: Request) -> dict[str, Any]:
              responses=answers({200: "The revocation (the first one, when revoked before)"},
                                401, 403, 404, 413, 422))
 def revoke(approval_id: str, body: RevokeRequest, request: Request) -> dict[str, Any]:
-    return revoking.revoke(request.app.state.db, current_actor(request), approval_id, body.reason)
+    return revoking.revoke(request.app.state.db, current_actor(request), approval_id, body.reason,
+                           keyring=request.app.state.keyring())
 
 
 class LookupRequest(BaseModel):

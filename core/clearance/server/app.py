@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from clearance import __version__
-from clearance.server import API_PREFIX, api, packet, web
+from clearance.server import API_PREFIX, api, checkpoints, packet, web, writer
 from clearance.server.config import ServerConfig
 from clearance.server.db import Database
 from clearance.server.decider import Decider
@@ -79,6 +79,10 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
     app.state.db = db or Database(config.db)
     app.state.decider = Decider(config.policy)
     app.state.keyring = KeyRingHolder(config.keys_dir)
+    app.state.checkpoint_schedule = checkpoints.Schedule(config.audit_checkpoint_entries,
+                                                         config.audit_checkpoint_minutes * 60)
+    writer.checkpoint_batches(app.state.db, lambda chain: checkpoints.add_to_chain(
+        chain, app.state.keyring(), app.state.checkpoint_schedule))
     app.state.login_throttle = LoginThrottle.from_config(config)
     app.state.auth_failures = FailureLog(config.auth_log_window_seconds)
 

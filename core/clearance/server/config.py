@@ -58,6 +58,10 @@ class ServerConfig(BaseModel):
     login_lockout_after: int = Field(default=20, ge=2, description="Failed logins that lock the account or "
                                      "address for login_lockout_seconds.")
     login_lockout_seconds: float = Field(default=900.0, gt=0, description="How long a lockout lasts.")
+    audit_checkpoint_entries: int = Field(default=500, ge=1, description="A signed audit checkpoint at least "
+                                          "every this many entries (and on every decision, revocation, key change).")
+    audit_checkpoint_minutes: float = Field(default=10.0, gt=0, description="... and at least every this many "
+                                            "minutes while entries are written.")
     auth_log_window_seconds: float = Field(default=60.0, gt=0, description="Unauthenticated failures are written "
                                            "to the audit log once per client address per window, with a count.")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from clearance.server import audit
+from clearance.server import audit, checkpoints
 from clearance.server.auth import APPROVER_ROLES, Actor, aware, iso, utcnow
 from clearance.server.db import Database
 from clearance.server.errors import ServiceError, refuse
@@ -139,6 +139,7 @@ def decide(
                                denied_at=now, reason=conditions))
             audit.append(session, actor.name, "record.deny", obj, code,
                          {"version": version.version, "reason": conditions, "via": via})
+            checkpoints.write(session, keyring)  # every decision is anchored by a signed checkpoint
             return {"decision": "deny", "record_id": record_id, "version": version.version,
                     "denied_by": actor.name, "denied_at": iso(now), "reason": conditions, "status": "denied"}
         from clearance.approvals import ApprovalStatement
@@ -160,6 +161,7 @@ def decide(
         audit.append(session, actor.name, "record.approve", obj, code,
                      {"version": version.version, "approval_id": statement.approval_id, "key_id": signed.key_id,
                       "expires_at": iso(expiry), "conditions": conditions, "via": via})
+        checkpoints.write(session, keyring)
         answer: dict[str, Any] = json.loads(signed_json)
         return answer
 

@@ -6,14 +6,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from clearance.server import audit
+from clearance.server import audit, checkpoints
 from clearance.server.auth import REVOKER_ROLES, Actor, iso, utcnow
 from clearance.server.db import Database
 from clearance.server.errors import ServiceError, refuse
 from clearance.server.models import Approval, Production, Record, Revocation, User
 
 
-def revoke(db: Database, actor: Actor, approval_id: str, reason: str, via: str = "api") -> dict[str, Any]:
+def revoke(
+    db: Database, actor: Actor, approval_id: str, reason: str, via: str = "api", keyring: Any = None
+) -> dict[str, Any]:
+    """Revoke an approval; with the key ring, the revocation is anchored by a signed audit checkpoint."""
     action = "approval.revoke"
     obj = f"approval:{approval_id}"
     with db.write() as session:
@@ -45,6 +48,8 @@ def revoke(db: Database, actor: Actor, approval_id: str, reason: str, via: str =
             record.updated_at = now
         audit.append(session, actor.name, action, obj, code,
                      {"record_id": record.id, "reason": reason, "via": via})
+        if keyring is not None:
+            checkpoints.write(session, keyring)
         return {"approval_id": approval_id, "revoked_at": iso(now), "reason": reason, "record_id": record.id,
                 "status": record.status}
 

@@ -572,7 +572,8 @@ def revoke_form(
     check_csrf(request, csrf_token)
     if not reason.strip():
         raise ServiceError(422, "give a reason for revoking the approval", field="reason")
-    result = revocations.revoke(request.app.state.db, actor, approval_id, reason.strip(), via="web")
+    result = revocations.revoke(request.app.state.db, actor, approval_id, reason.strip(), via="web",
+                                keyring=request.app.state.keyring())
     return RedirectResponse(f"/records/{quote(result.get('record_id') or record_id)}?done=revoked", status_code=303)
 
 

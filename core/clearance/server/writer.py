@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import queue as _queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -136,6 +137,12 @@ class SubmissionWriter:
 
 
 _writers: dict[int, SubmissionWriter] = {}
+# id(database) -> what appends a periodic signed checkpoint to a batch's chain (set by the app at start)
+_checkpoint_hooks: dict[int, Callable[[audit.ChainWriter], None]] = {}
+
+
+def checkpoint_batches(db: Database, hook: Callable[[audit.ChainWriter], None]) -> None:
+    _checkpoint_hooks[id(db)] = hook
 _writers_lock = threading.Lock()
 
 
@@ -233,6 +240,9 @@ def store_batch(db: Database, items: list[tuple[Actor, NewVersion]]) -> list[Sub
             conn.execute(_INSERT_VERSION, state.versions)
         if state.requests:
             conn.execute(_INSERT_REQUEST, state.requests)
+        hook = _checkpoint_hooks.get(id(db))
+        if hook is not None:
+            hook(state.chain)
         state.chain.flush(conn)
     return out
 
