@@ -110,3 +110,14 @@ def test_missing_token_error_names_what_exists(tmp_path: Path) -> None:
     cut = _cut(tmp_path, ["a"])
     run = cli("check", cut, "--token", "abc")
     assert run.code == 2 and "--token is for --server" in run.err
+
+
+def test_tag_warns_when_the_cut_outgrows_what_check_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearance.editorial import timeline_io
+
+    monkeypatch.setattr(timeline_io, "MAX_TIMELINE_BYTES", 5_000)  # the cut reads; tagged, it does not
+    cut = _cut(tmp_path, ["sh010_comp", "sh020_comp"])
+    record = write_record(tmp_path, make_record("notify"))
+    run = cli("tag", cut, "--shot", "sh010", "--record", record, "-o", tmp_path / "t.otio")
+    assert run.code == 0 and "warning:" in run.err and "--no-embed" in run.err
+    assert "over the" in run.err and "`clearance check` reads" in run.err

@@ -172,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         where = ", ".join(f"{n} {t}" for t, n in tracks.items())
         print(f"tagged {len(clips):,} clip(s) with record {record.id} ({label}): {where}; -v lists them")
     print(f"wrote {out} ({len(clips):,} clip(s) tagged)")
+    _warn_if_too_large(out, args.no_embed)
     if out.suffix.lower() == ".edl":
         print(
             "note: an EDL keeps only the marker name (record id and digest); this machine remembers the record, "
@@ -179,6 +180,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _warn_if_too_large(out: Path, no_embed: bool) -> None:
+    """A cut whose every clip embeds its record can outgrow what `clearance check` reads: say so now."""
+    from clearance.editorial.timeline_io import MAX_TIMELINE_BYTES
+
+    try:
+        size = out.stat().st_size if out.is_file() else 0
+    except OSError:
+        return
+    if size > MAX_TIMELINE_BYTES:
+        hint = "" if no_embed else "; tag with --no-embed (the tag then holds the record's id, digest and path)"
+        print(f"warning: {out} is {size / 1e6:,.0f} MB, over the {MAX_TIMELINE_BYTES / 1e6:,.0f} MB that "
+              f"`clearance check` reads{hint}", file=sys.stderr)
 
 
 def _list_clips(timeline: object, clips: list[object], record: UseRecord, label: str) -> None:
