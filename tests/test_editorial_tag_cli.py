@@ -121,3 +121,12 @@ def test_tag_warns_when_the_cut_outgrows_what_check_reads(tmp_path: Path, monkey
     run = cli("tag", cut, "--shot", "sh010", "--record", record, "-o", tmp_path / "t.otio")
     assert run.code == 0 and "warning:" in run.err and "--no-embed" in run.err
     assert "over the" in run.err and "`clearance check` reads" in run.err
+
+
+def test_check_json_escapes_non_ascii_as_before(tmp_path: Path) -> None:
+    cut = _cut(tmp_path, ["plate_café"])
+    record = write_record(tmp_path, make_record("approval"))
+    assert cli("tag", cut, "--clip", "plate_café", "--record", record, "-o", cut).code == 0
+    run = cli("check", cut, "--json")
+    assert run.code == 1 and run.out.isascii() and "plate_caf\\u00e9" in run.out
+    assert run.json()["clips"][0]["name"] == "plate_café"
