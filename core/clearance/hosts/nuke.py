@@ -169,42 +169,42 @@ def is_tagged(node: Any) -> bool:
     return bool(knob_text(node, TAG_KNOB).strip())
 
 
-_records: dict[str, UseRecord] = {}
+_records: dict[str, tuple[dict[str, Any], UseRecord]] = {}
 _RECORDS_KEPT = 4096
+
+
+_TAIL_FIELDS = frozenset({"target_ref", "status", "approval_ids"})
 
 
 def read_tag(node: Any) -> Tag | None:
     """The node's tag; None when untagged; ClearanceError (naming the node) when the tag is broken.
 
-    Many nodes carry the same record (a use tagged on a selection): the embedded record is validated and
-    its digest checked once per distinct record text, not once per node.
+    Many nodes carry the same record (a use tagged on a selection): encode_tag writes the record before
+    target_ref/status, so the text up to ``"target_ref"`` names the record and its claimed digest exactly
+    (a ``"target_ref"`` inside a string value is escaped, so never matches). That prefix is parsed,
+    validated and digest-checked once; for every other node only the short tail after it is parsed.
     """
     text = knob_text(node, TAG_KNOB).strip()
     if not text:
         return None
     where = f"Nuke node {node.fullName()}"
-    try:
-        data = parse_json_text(text, where)
-    except ClearanceError:
-        return decode_tag(text, where)  # raises the one-line error
-    record = data.get("record") if isinstance(data, dict) else None
-    if not isinstance(record, dict):
-        return decode_tag(text, where)
-    # encode_tag writes the record before target_ref/status: the text up to "target_ref" names the record
-    # and its claimed digest exactly (a "target_ref" inside a string value is escaped, so never matches)
-    key = text.rsplit('"target_ref"', 1)[0] if '"target_ref"' in text else text
-    known = _records.get(key)
-    if known is None:
-        tag = decode_tag(data, where)
+    key = text.rsplit('"target_ref"', 1)[0] if '"target_ref"' in text else None
+    known = _records.get(key) if key is not None else None
+    if known is not None and key is not None:
+        base, record = known
+        try:
+            tail = parse_json_text("{" + text[len(key) :], where)
+        except ClearanceError:
+            return decode_tag(text, where)  # raises the one-line error
+        if isinstance(tail, dict) and set(tail) <= _TAIL_FIELDS:
+            return decode_tag({**base, **tail}, where).model_copy(update={"record": record})
+    tag = decode_tag(text, where)
+    if key is not None and tag.record is not None:
         if len(_records) >= _RECORDS_KEPT:
             _records.clear()
-        if tag.record is not None:
-            _records[key] = tag.record
-        return tag
-    tag = decode_tag({k: v for k, v in data.items() if k != "record"}, where)
-    if known.id != tag.record_id:
-        raise ClearanceError(f"{where}: the Clearance tag names record {tag.record_id} but holds {known.id}; re-tag it")
-    return tag.model_copy(update={"record": known})
+        base = tag.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"record", *_TAIL_FIELDS})
+        _records[key] = (base, tag.record)
+    return tag
 
 
 def node_target(node: Any) -> Target:

@@ -82,6 +82,17 @@ class Judge:
         self.cache = cache
         self._core: Any = None
         self._trust_error: str | None = None
+        # A script tags many nodes with one record: its digest is computed once per Judge (keyed on the
+        # record object, kept alive here so its id is not reused)
+        self._digests: dict[int, tuple[UseRecord, str]] = {}
+
+    def digest(self, record: UseRecord) -> str:
+        from clearance.record import decision_digest
+
+        found = self._digests.get(id(record))
+        if found is None or found[0] is not record:
+            found = self._digests[id(record)] = (record, decision_digest(record))
+        return found[1]
 
     def core(self) -> Any:
         """The core judge, or None when the trust inputs cannot be read (the reason is kept)."""
@@ -99,7 +110,7 @@ class Judge:
         from clearance.policy import evaluate
 
         core = self.core()
-        return core.decide(record) if core is not None else evaluate(record, self.policy)
+        return core.decide(record, self.digest(record)) if core is not None else evaluate(record, self.policy)
 
     def standing(
         self, record: UseRecord | None, target: Target | None = None, *, tag_error: str | None = None
@@ -117,7 +128,7 @@ class Judge:
             status: Status = "prohibited" if decision.outcome == "prohibited" else "approval_required"
             why = f"approvals cannot be checked: {self._trust_error}"
             return Standing(status=status, decision=decision, reason=why)
-        found = core.standing(record, target, decision=decision)
+        found = core.standing(record, target, decision=decision, digest=self.digest(record))
         reason = "disclose only; no approval needed" if found.verdict == "not_needed" else found.describe()
         return Standing(status=HOST_STATUS[found.verdict], decision=decision, reason=reason,
                         approval_id=found.approval_id if found.passes else None, standing=found)
