@@ -47,6 +47,8 @@ def test_no_signing_identity_on_the_service_is_said_not_hidden(site: LiveServer,
 
 def test_approver_downloads_a_packet_that_verifies(site: LiveServer, browser: object, tmp_path: Path) -> None:
     init_test_identity(site.home / "credentials")  # the service host's test identity
+    checkpoint = site.cli("audit", "checkpoint", "--db", site.db, "--keys-dir", str(site.keys_dir))
+    assert checkpoint.returncode == 0, checkpoint.stderr
     page = browser_log_in(browser, site, "sam.approver", PASSWORDS["sam.approver"])
     page.goto(f"{site.url}/register/{PRODUCTION}")
     button = page.get_by_role("link", name="Delivery packet")
@@ -62,6 +64,7 @@ def test_approver_downloads_a_packet_that_verifies(site: LiveServer, browser: ob
     folder = tmp_path / f"packet-{PRODUCTION}"
     html = (folder / "register.html").read_text(encoding="utf-8")
     assert "Register of GenAI uses" in html and "waiting" in html
+    assert (folder / "bundle" / "checkpoint.json").is_file()  # the latest signed audit checkpoint
     assert main(["packet", "verify", str(folder)]) == 0
     page.context.close()
 

@@ -315,8 +315,9 @@ def verify_packet(folder: Path, *, trust_pem: str | None = None, studio_keys: An
                 result.fail(f"bundle/{name}: the {what}'s signature does not verify"
                             + (f" ({check.reason})" if check else ""))
             else:
-                stamp = part.get("generated_at") or part.get("created_at") or part.get("time") or ""
-                result.hold(f"the {what} is signed by approver key {check.key_id}"
+                stamp = part.get("generated_at") or part.get("at") or ""
+                anchors = f", anchoring audit entry {part['seq']}" if isinstance(part.get("seq"), int) else ""
+                result.hold(f"the {what} is signed by approver key {check.key_id}{anchors}"
                             + (f", as of {stamp}" if stamp else ""))
     return result
 

@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)  # a page download, not part of the 
 def packet_zip(request: Request, production: str) -> Response:
     from clearance.credentials.identity import resolve_identity
     from clearance.packet.build import build_packet
-    from clearance.packet.sources import NO_CHECKPOINT, PacketSource, add_view
+    from clearance.packet.sources import PacketSource, add_view
     from clearance.server import reads, revocations
     from clearance.server.web import page_actor
 
@@ -53,7 +53,12 @@ def packet_zip(request: Request, production: str) -> Response:
     ring = request.app.state.keyring()
     source.revocations = {"documents": [ring.sign_document(revocations.revocations(db, actor))]}
     source.keys = ring.public_keys_document()
-    source.notes.append(NO_CHECKPOINT)
+    from clearance.server import checkpoints
+
+    with db.read() as session:
+        source.checkpoint = checkpoints.latest(session)
+    if source.checkpoint is None:
+        source.notes.append("the service has signed no audit checkpoint yet: the packet carries none")
     with tempfile.TemporaryDirectory(prefix="clearance-packet-") as work:
         folder = Path(work) / f"packet-{production}"
         try:
