@@ -40,6 +40,7 @@ cases = st.fixed_dictionaries({
     "revocations": st.sampled_from(["none", "fresh", "stale", "revoked", "unsigned"]),
     "target": st.sampled_from([None, "shot:sh010", "shot:sh020", "node:Write1"]),
     "needs_approval": st.booleans(),
+    "service": st.sampled_from(["silent", "waiting", "denied", "revoked"]),  # what the service last said
 })
 
 
@@ -70,6 +71,23 @@ def _setup(case: dict[str, Any], home: Path) -> tuple[Any, Any]:
                            issued_at=NOW - timedelta(hours=2),
                            expires_at=NOW - timedelta(minutes=5) if kind == "expired" else NOW + timedelta(days=9))
         cache.add_approval(approval)
+    said = case["service"]
+    if said != "silent":
+        from clearance.record import decision_digest
+
+        facts: dict[str, Any] = {"versions": [{"version": 1, "decision_digest": decision_digest(record)}],
+                                 "requests": [], "denials": [], "approvals": []}
+        if said == "waiting":
+            facts["requests"].append({"version": 1, "status": "waiting", "requested_by": "ana",
+                                      "requested_at": (NOW - timedelta(hours=1)).isoformat()})
+        elif said == "denied":  # denied after the approval was issued
+            facts["denials"].append({"version": 1, "denied_by": "sam", "denied_at": (NOW - timedelta(minutes=30))
+                                     .isoformat(), "reason": "not in marketing"})
+        elif approval is not None:
+            facts["approvals"].append({"approval_id": approval.approval_id, "version": 1,
+                                       "revoked_at": NOW.isoformat(), "revocation_reason": "withdrawn",
+                                       "revoked_by": "sam"})
+        cache.store_facts(str(record.id), facts)
     rev = case["revocations"]
     if rev != "none":
         generated = NOW - timedelta(days=3) if rev == "stale" else NOW - timedelta(minutes=1)
@@ -160,7 +178,10 @@ def test_every_surface_gives_the_same_verdict(case: dict[str, Any]) -> None:
         assert not passes, got
     if case["revocations"] in ("none", "stale", "unsigned", "revoked") and case["needs_approval"]:
         assert not passes, got
+    if case["service"] in ("denied", "revoked") and case["needs_approval"]:  # unsigned, but it only tightens
+        assert not passes, got
     if (case["needs_approval"] and case["approval"] == "same" and case["revocations"] == "fresh"
+            and case["service"] in ("silent", "waiting")
             and (case["target"] in case["record_targets"] or (not case["record_targets"] and case["target"] is not None)
                  or (case["target"] is None))):
         assert got["core"] == "approved", got
