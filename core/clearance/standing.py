@@ -378,6 +378,11 @@ class Judge:
                 decision, approval, verdict="stale", approval_id=approval.approval_id,
                 approver=approval.statement.approver, approved_version=approved_version, changed_fields=changed,
                 fix="submit the record and request approval again (`clearance submit RECORD`)", **base)
+        elsewhere = [v for _a, v in held.checked if v.code == "wrong_production"]
+        if elsewhere:  # an approval given in another production does not count here
+            return self._made(
+                decision, None, verdict="missing", reason=f"needs written approval ({rules}): {elsewhere[0].reason}",
+                fix="request approval in this production (`clearance submit RECORD`)", **base)
         return self._made(
             decision, None, verdict="missing", reason=f"needs written approval ({rules}); never requested",
             fix="request it (`clearance submit RECORD`), then publish again once approved", **base)
