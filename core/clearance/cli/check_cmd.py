@@ -81,11 +81,11 @@ def _refresh(policy: object, timeline: object) -> str | None:
     service configured nothing is done: not even the walk that lists the cut's records."""
     import os
 
+    if not (os.environ.get("CLEARANCE_SERVER") or getattr(getattr(policy, "approvals", None), "server", None)):
+        return None
     from clearance.editorial.check import tagged_record_ids
     from clearance.trust import refresh_online
 
-    if not (os.environ.get("CLEARANCE_SERVER") or getattr(getattr(policy, "approvals", None), "server", None)):
-        return None
     note = refresh_online(policy, tagged_record_ids(timeline))
     return f"warning: {note}" if note else None
 
@@ -124,7 +124,6 @@ def _print_table(report: object) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from clearance.editorial.check import CheckOptions, check_timeline
-    from clearance.editorial.report import write_report
     from clearance.editorial.timeline_io import read_timeline
     from clearance.progress import activity, progress
 
@@ -156,8 +155,11 @@ def run(args: argparse.Namespace) -> int:
     with progress("Checking clips") as bar:
         options.progress = bar
         report = check_timeline(timeline, options)
-    for out in args.report:
-        write_report(report, out)
+    if args.report:
+        from clearance.editorial.report import write_report
+
+        for out in args.report:
+            write_report(report, out)
     if args.json:
         # pydantic-core writes the document six times faster than json.dumps over model_dump; the text is
         # the same, except that json.dumps escapes non-ASCII characters, which a console with a legacy code
