@@ -23,6 +23,7 @@ from server_fixtures import PRODUCTION, LiveServer, record_body, start_server
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]  # the fixture, imported for this module's tests
 
+TITLE = "Harbour Lights, season 1"
 PASSWORDS = {"ana.artist": "artist-secret-1", "sam.approver": "approver-secret-1", "kim.approver": "approver-2-secret"}
 
 
@@ -30,6 +31,13 @@ PASSWORDS = {"ana.artist": "artist-secret-1", "sam.approver": "approver-secret-1
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(tmp_path_factory.mktemp("decide-server"))
     try:
+        from clearance.server.admin import ensure_production
+        from clearance.server.db import Database
+
+        db = Database(server.db)
+        with db.write() as session:
+            ensure_production(session, PRODUCTION, TITLE, actor="test-fixture")
+        db.dispose()
         for name, role in (("ana.artist", "artist"), ("sam.approver", "approver"), ("kim.approver", "approver")):
             server.add_user_direct(name, role, PRODUCTION, PASSWORDS[name])
         yield server
@@ -323,4 +331,20 @@ def test_queue_sorts_and_filters(site: LiveServer, browser: Any) -> None:
     assert page.locator("article.request h2").all_inner_texts() == [newer["description"]]
     page.goto(f"{site.url}/queue?q=no+such+words+anywhere")
     assert "No waiting request matches these filters." in page.locator("main").inner_text()
+    page.context.close()
+
+
+def test_targets_and_productions_read_in_plain_words(site: LiveServer, browser: Any) -> None:
+    body = new_record(site, description="Plain words check.",
+                      targets=[{"kind": "datablock", "ref": "objects:Sign"}, {"kind": "shot", "ref": "sh020"},
+                               {"kind": "node", "ref": "Write3"}, {"kind": "clip", "ref": "Edit/A001_C004"}])
+    page = approver_page(browser, site)
+    page.goto(f"{site.url}/queue?q=Plain+words")
+    card = page.locator("article.request").inner_text()
+    assert f"{TITLE} ({PRODUCTION})" in card
+    assert "Blender object Sign, shot sh020, Nuke node Write3, clip A001_C004 (scene Edit)" in card
+    page.goto(f"{site.url}/records/{body['id']}")
+    assert page.locator(".crumbs").inner_text().startswith(f"{TITLE} ({PRODUCTION}) register")
+    page.goto(f"{site.url}/register/{PRODUCTION}")
+    assert page.locator("h1").inner_text().startswith(f"Register: {TITLE} ({PRODUCTION})")
     page.context.close()
