@@ -77,7 +77,8 @@ class LiveServer:
 
     def add_user(self, name: str, role: str, production: str = PRODUCTION, password: str | None = None) -> str:
         """`clearance admin user add` as a subprocess; the token is the last line of its output."""
-        args = ["admin", "user", "add", name, "--role", role, "--production", production, "--db", self.db]
+        args = ["admin", "user", "add", name, "--role", role, "--production", production, "--create", "--db",
+                self.db]
         if password is not None:
             args.append("--password-stdin")
         out = self.cli(*args, stdin=None if password is None else password + "\n")

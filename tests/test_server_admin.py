@@ -155,16 +155,16 @@ def test_admin_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
         assert out.returncode == 2, (args, out.stdout, out.stderr)
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and words in lines[0] and "Traceback" not in out.stderr, (args, out.stderr)
-    short = run_cli("admin", "user", "add", "ana", "--role", "artist", "--production", "P", "--password-stdin",
-                    "--db", url, home=tmp_path, stdin="short\n")
+    short = run_cli("admin", "user", "add", "ana", "--role", "artist", "--production", "P", "--create",
+                    "--password-stdin", "--db", url, home=tmp_path, stdin="short\n")
     assert short.returncode == 2 and "too short" in short.stderr
 
 
 def test_user_add_prints_the_token_last_and_stores_only_its_hash(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
-    first = run_cli("admin", "user", "add", "ana", "--role", "artist", "--production", "P1", "--db", url,
+    first = run_cli("admin", "user", "add", "ana", "--role", "artist", "--production", "P1", "--create", "--db", url,
                     home=tmp_path)
-    second = run_cli("admin", "user", "add", "ana", "--role", "approver", "--production", "P2", "--db", url,
+    second = run_cli("admin", "user", "add", "ana", "--role", "approver", "--production", "P2", "--create", "--db", url,
                      home=tmp_path)
     tokens = [out.stdout.strip().splitlines()[-1] for out in (first, second)]
     assert all(t.startswith("clr_") and len(t) > 40 for t in tokens) and tokens[0] != tokens[1]

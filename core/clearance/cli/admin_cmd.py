@@ -24,15 +24,39 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     user.set_defaults(func=show_help(user))
     add = user_actions.add_parser(
         "add", help="add a user (or a role to one) and print a new API token as the last line",
-        description="Create the user if needed, grant ROLE in production CODE (created if new) and print a new "
-        "API token as the last line. The token is shown once; only its hash is stored.",
+        description="Create the user if needed, grant ROLE in production CODE and print a new API token as the "
+        "last line. The token is shown once; only its hash is stored. The production must exist (`admin production "
+        "add`), unless --create: a typo must not make a new production.",
     )
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=("artist", "approver", "admin"))
     add.add_argument("--production", required=True, metavar="CODE")
     add.add_argument("--password-stdin", action="store_true", help="read a web login password from stdin")
+    add.add_argument("--vendor", metavar="NAME", help="the vendor an artist works for: with vendor isolation on "
+                     "(the default) they see and version only records whose `vendor` is this")
+    add.add_argument("--create", action="store_true", help="create the production when it does not exist")
     _db_flags(add)
     add.set_defaults(func=run_user_add)
+    ena = user_actions.add_parser("enable", help="let a disabled user log in again (their old tokens stay revoked)")
+    ena.add_argument("name")
+    _db_flags(ena)
+    ena.set_defaults(func=run_user_enable)
+    role = user_actions.add_parser("role", help="remove a role")
+    role_actions = role.add_subparsers(dest="role_action", metavar="ACTION")
+    role.set_defaults(func=show_help(role))
+    rrm = role_actions.add_parser("remove", help="take ROLE in production CODE away from a user (within 5 s)")
+    rrm.add_argument("name")
+    rrm.add_argument("--role", required=True, choices=("artist", "approver", "admin"))
+    rrm.add_argument("--production", required=True, metavar="CODE")
+    _db_flags(rrm)
+    rrm.set_defaults(func=run_role_remove)
+    pw = user_actions.add_parser("password", help="web passwords")
+    pw_actions = pw.add_subparsers(dest="password_action", metavar="ACTION")
+    pw.set_defaults(func=show_help(pw))
+    reset = pw_actions.add_parser("reset", help="set a new web password (read from stdin); ends the user's web logins")
+    reset.add_argument("name")
+    _db_flags(reset)
+    reset.set_defaults(func=run_password_reset)
     dis = user_actions.add_parser(
         "disable", help="lock a user out: revoke every API token, end web logins (takes effect within 5 s)"
     )
@@ -46,11 +70,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     prod = groups.add_parser("production", help="productions")
     prod_actions = prod.add_subparsers(dest="production_action", metavar="ACTION")
     prod.set_defaults(func=show_help(prod))
-    padd = prod_actions.add_parser("add", help="add a production")
+    padd = prod_actions.add_parser("add", help="add a production, or change its title or vendor isolation")
     padd.add_argument("code")
-    padd.add_argument("--name", default="", help="a display name")
+    padd.add_argument("--title", "--name", dest="title", default="", help="the title people read (default: CODE)")
+    padd.add_argument("--vendor-isolation", choices=("on", "off"), help="artists see only their vendor's records "
+                      "(default on for a new production)")
     _db_flags(padd)
     padd.set_defaults(func=run_production_add)
+    plist = prod_actions.add_parser("list", help="list productions: code, title, vendor isolation, people")
+    _db_flags(plist)
+    plist.set_defaults(func=run_production_list)
 
     keys = groups.add_parser("keys", help="approval signing keys")
     key_actions = keys.add_subparsers(dest="keys_action", metavar="ACTION")
@@ -88,10 +117,12 @@ def run_user_add(args: argparse.Namespace) -> int:
             raise ClearanceError("--password-stdin: no password on stdin")
     _config, db = _open(args)
     with db.write() as session:
-        user, token, notes = add_user(session, args.name, args.role, args.production, password)
+        user, token, notes = add_user(session, args.name, args.role, args.production, password, create=args.create,
+                                      vendor=args.vendor)
     for note in notes:
         print(f"note: {note}")
-    print(f"user {user.name}: {args.role} in {args.production}" + (", web password set" if password else ""))
+    print(f"user {user.name}: {args.role} in {args.production}" + (f" for vendor {args.vendor}" if args.vendor else "")
+          + (", web password set" if password else ""))
     print("API token (shown once; send it as `Authorization: Bearer TOKEN` or set CLEARANCE_TOKEN):")
     print(token)
     return 0
@@ -124,10 +155,59 @@ def run_user_list(args: argparse.Namespace) -> int:
 def run_production_add(args: argparse.Namespace) -> int:
     from clearance.server.admin import ensure_production
 
+    isolation = None if args.vendor_isolation is None else args.vendor_isolation == "on"
     _config, db = _open(args)
     with db.write() as session:
-        _prod, created = ensure_production(session, args.code, args.name)
-    print(f"production {args.code} {'added' if created else 'already exists'}")
+        prod, created = ensure_production(session, args.code, args.title, vendor_isolation=isolation)
+        state = f"title {prod.name!r}, vendor isolation {'on' if prod.vendor_isolation else 'off'}"
+    print(f"production {args.code} {'added' if created else 'already exists'}: {state}")
+    return 0
+
+
+def run_production_list(args: argparse.Namespace) -> int:
+    from clearance.server.admin import list_productions
+
+    _config, db = _open(args)
+    with db.read() as session:
+        rows = list_productions(session)
+    if not rows:
+        print("no productions yet: add one with `clearance admin production add CODE --title TITLE`")
+    for code, title, isolation, people in rows:
+        print(f"{code:20} {title:32} vendor isolation {'on ' if isolation else 'off'}  {people} people")
+    return 0
+
+
+def run_user_enable(args: argparse.Namespace) -> int:
+    from clearance.server.admin import enable_user
+
+    _config, db = _open(args)
+    with db.write() as session:
+        changed = enable_user(session, args.name)
+    print(f"user {args.name} " + ("enabled: web login works again; make a new API token with `clearance admin user "
+                                  "add` (the old ones stay revoked)" if changed else "was not disabled"))
+    return 0
+
+
+def run_role_remove(args: argparse.Namespace) -> int:
+    from clearance.server.admin import remove_role
+
+    _config, db = _open(args)
+    with db.write() as session:
+        remove_role(session, args.name, args.role, args.production)
+    print(f"user {args.name}: {args.role} in {args.production} removed (takes effect within 5 s)")
+    return 0
+
+
+def run_password_reset(args: argparse.Namespace) -> int:
+    from clearance.server.admin import reset_password
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise ClearanceError("password reset: no password on stdin (e.g. `... password reset NAME < password.txt`)")
+    _config, db = _open(args)
+    with db.write() as session:
+        ended = reset_password(session, args.name, password)
+    print(f"user {args.name}: new web password set; {ended} web login(s) ended")
     return 0
 
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -18,7 +19,7 @@ from starlette.routing import Match
 from clearance import __version__
 from clearance.server import API_PREFIX, api, checkpoints, packet, web, writer
 from clearance.server.config import ServerConfig
-from clearance.server.db import Database
+from clearance.server.db import BUSY_RETRY_AFTER_SECONDS, Database
 from clearance.server.decider import Decider
 from clearance.server.errors import ServiceError, log_refusal
 from clearance.server.guard import Guard, validation_body
@@ -98,6 +99,18 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
             return web.error_page(request, exc.status, exc.message)
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers or None)
 
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> Response:
+        # A lock wait or statement cut short by the bounded timeouts, or the database unreachable: say so, and
+        # when to retry, instead of hanging or answering a bare 500.
+        message = "the database is busy or unreachable; retry in a moment"
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
+        if _wants_html(request):
+            page = web.error_page(request, 503, message)
+            page.headers["Retry-After"] = headers["Retry-After"]
+            return page
+        return JSONResponse({"error": message}, status_code=503, headers=headers)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         body = validation_body(exc)
@@ -144,8 +157,29 @@ def settle_memory() -> None:
     gc.set_threshold(20_000, 50, 100)
 
 
+def die_with_parent() -> None:
+    """A worker process ends when `clearance serve` does, even on kill -9 of the parent (Linux: PR_SET_PDEATHSIG),
+    so a restart finds the port free instead of orphaned workers still serving it."""
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def app_from_env() -> Any:
     """The uvicorn factory for worker processes: settings come from the parent's environment."""
+    die_with_parent()
     app = create_app(ServerConfig.from_env_json())
     settle_memory()
     return app

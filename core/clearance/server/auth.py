@@ -28,6 +28,20 @@ class Actor:
     user_id: int
     name: str
     roles: dict[str, set[str]] = field(default_factory=dict)
+    # production code -> the vendor whose records alone this user may see there (vendor isolation applies:
+    # an artist, not an approver or admin, in a production with the setting on). Absent: sees all.
+    confined: dict[str, str | None] = field(default_factory=dict)
+
+    def sees_vendor(self, production: str, vendor: str | None) -> bool:
+        return production not in self.confined or self.confined[production] == vendor
+
+    def _confine(self, isolation: dict[str, bool], vendors: dict[str, str | None]) -> Actor:
+        # An artist with no vendor works for the production itself (in house): not confined.
+        self.confined = {
+            code: vendors[code] for code, roles in self.roles.items()
+            if isolation.get(code, True) and code in vendors and not roles & set(OVERSIGHT_ROLES)
+        }
+        return self
 
     def productions(self) -> list[str]:
         return sorted(self.roles)
@@ -91,13 +105,19 @@ def check_password(password: str, stored: str | None) -> bool:
 
 def actor_for(session: Session, user: User) -> Actor:
     roles: dict[str, set[str]] = {}
+    isolation: dict[str, bool] = {}
+    vendors: dict[str, str | None] = {}
     for role in session.execute(select(Role).where(Role.user_id == user.id)).scalars():
-        roles.setdefault(role.production.code, set()).add(role.role)
-    return Actor(user.id, user.name, roles)
+        code = role.production.code
+        roles.setdefault(code, set()).add(role.role)
+        isolation[code] = role.production.vendor_isolation
+        if role.vendor:
+            vendors[code] = role.vendor
+    return Actor(user.id, user.name, roles)._confine(isolation, vendors)
 
 
 _TOKEN_QUERY = (
-    select(User.id, User.name, Role.role, Production.code)
+    select(User.id, User.name, Role.role, Production.code, Production.vendor_isolation, Role.vendor)
     .select_from(ApiToken)
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(Role, Role.user_id == User.id)
@@ -115,10 +135,15 @@ def actor_from_token(conn: Connection | Session, token: str) -> Actor | None:
     if not rows:
         return None
     actor = Actor(rows[0][0], rows[0][1])
-    for _uid, _name, role, code in rows:
+    isolation: dict[str, bool] = {}
+    vendors: dict[str, str | None] = {}
+    for _uid, _name, role, code, isolated, vendor in rows:
         if role is not None and code is not None:
             actor.roles.setdefault(code, set()).add(role)
-    return actor
+            isolation[code] = bool(isolated)
+            if vendor:
+                vendors[code] = vendor
+    return actor._confine(isolation, vendors)
 
 
 def issue_token(session: Session, user: User, label: str = "") -> str:

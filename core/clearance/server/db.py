@@ -89,6 +89,12 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+LOCK_TIMEOUT_MS = 5_000
+STATEMENT_TIMEOUT_MS = 30_000
+IDLE_IN_TRANSACTION_MS = 10_000
+BUSY_RETRY_AFTER_SECONDS = 2
+
+
 class Database:
     """One engine per process and helpers for read and write transactions."""
 
@@ -98,7 +104,13 @@ class Database:
         if self.sqlite:
             self.engine = _sqlite_engine(self.url)
         else:
-            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # Bounded waits: a frozen or vanished host holding a row lock (the audit head) must not stop every
+            # other host's writes for longer than LOCK_TIMEOUT_MS; its idle transaction is ended after
+            # IDLE_IN_TRANSACTION_MS. A wait cut short answers 503 with Retry-After (see app.py).
+            options = (f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS} "
+                       f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                        connect_args={"options": options})
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(clearance_write=True)
         self._single_engine = self.engine.execution_options(clearance_single_read=True)
@@ -180,7 +192,7 @@ def alembic_config(connection: Any = None) -> Any:
     return config
 
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest migration's id (a test checks it against migrations/versions): a database already there is
 recognised with one query, without loading Alembic, which keeps every `clearance admin` call quick."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -14,6 +15,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+)
+from sqlalchemy import (
+    true as sa_true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -42,6 +46,8 @@ class Production(Base):
     code: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # On: an artist sees, lists and versions only the records of their own vendor (approvers, admins: all).
+    vendor_isolation: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
 
 class User(Base):
@@ -64,6 +70,7 @@ class Role(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     production_id: Mapped[int] = mapped_column(ForeignKey("productions.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
+    vendor: Mapped[str | None] = mapped_column(String(200), nullable=True)  # whose records an artist works on
 
     user: Mapped[User] = relationship(back_populates="roles")
     production: Mapped[Production] = relationship(lazy="joined")
@@ -112,6 +119,7 @@ class Record(Base):
     status: Mapped[str] = mapped_column(String(20))
     latest_version: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")
+    vendor: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)  # the latest version's
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

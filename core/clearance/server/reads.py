@@ -9,7 +9,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from clearance.server import audit
@@ -50,9 +50,25 @@ def visible_record(session: Session, actor: Actor, record_id: str, action: str) 
     record = session.get(Record, record_id)
     if record is None:
         raise ServiceError(404, f"record {record_id} not found")
-    if not actor.in_production(record.production.code):
-        raise refuse(404, f"record {record_id} not found", action, f"record:{record_id}", record.production.code)
+    code = record.production.code
+    if not actor.in_production(code) or not actor.sees_vendor(code, record.vendor):
+        # Another production's or (vendor isolation) another vendor's record reads like an unknown one.
+        raise refuse(404, f"record {record_id} not found", action, f"record:{record_id}", code)
     return record
+
+
+def scope(actor: Actor, codes: list[str]) -> ColumnElement[bool]:
+    """The records of these productions the actor may see: all of them, or their vendor's where confined."""
+    parts: list[ColumnElement[bool]] = []
+    free = [c for c in codes if c not in actor.confined]
+    if free:
+        parts.append(Production.code.in_(free))
+    for code in codes:
+        if code in actor.confined:
+            vendor = actor.confined[code]
+            same = Record.vendor.is_(None) if vendor is None else Record.vendor == vendor
+            parts.append(and_(Production.code == code, same))
+    return or_(*parts) if parts else false()
 
 
 def _user_names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -143,7 +159,7 @@ def list_records(
             .join(Production, Production.id == Record.production_id)
             .join(RecordVersion, (RecordVersion.record_id == Record.id)
                   & (RecordVersion.version == Record.latest_version))
-            .where(Production.code.in_(codes))
+            .where(scope(actor, codes))
         )
         if status:
             query = query.where(Record.status == status)
@@ -194,7 +210,7 @@ def queue(db: Database, actor: Actor) -> list[dict[str, Any]]:
             .join(Production, Production.id == Record.production_id)
             .join(RecordVersion, (RecordVersion.record_id == Record.id)
                   & (RecordVersion.version == ApprovalRequest.version))
-            .where(ApprovalRequest.status == "waiting", Production.code.in_(codes))
+            .where(ApprovalRequest.status == "waiting", scope(actor, codes))
             .order_by(ApprovalRequest.requested_at)
         ).tuples().all()
         names = _user_names(session, {r.requested_by for r, _, _ in rows})
@@ -275,10 +291,11 @@ def lookup(db: Database, actor: Actor, record_ids: list[str]) -> dict[str, Any]:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             rows = session.execute(
-                select(Record.id, Record.status, Record.latest_version, Production.code)
+                select(Record.id, Record.status, Record.latest_version, Production.code, Record.vendor)
                 .join(Production, Production.id == Record.production_id).where(Record.id.in_(chunk))
             ).tuples().all()
-            visible = {rid: (status, latest, code) for rid, status, latest, code in rows if code in codes}
+            visible = {rid: (status, latest, code) for rid, status, latest, code, vendor in rows
+                       if code in codes and actor.sees_vendor(code, vendor)}
             out["unknown"].extend(rid for rid in chunk if rid not in visible)
             if not visible:
                 continue

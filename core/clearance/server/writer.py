@@ -171,7 +171,7 @@ def _production_id(conn: Connection, db: Database, code: str) -> int | None:
 
 # Built once: statements executed with parameter dicts skip SQLAlchemy's per-call coercion and cache keys.
 _EXISTING = (
-    select(Record.id, Record.latest_version, Production.code, Record.status)
+    select(Record.id, Record.latest_version, Production.code, Record.status, Record.vendor)
     .join(Production, Production.id == Record.production_id)
     .where(Record.id.in_(bindparam("rids", expanding=True)))
 )
@@ -181,7 +181,7 @@ _INSERT_RECORD = insert(_RECORDS)
 _UPDATE_RECORD = (
     update(_RECORDS).where(_RECORDS.c.id == bindparam("rid"))
     .values(status=bindparam("status"), latest_version=bindparam("number"), description=bindparam("description"),
-            updated_at=bindparam("now"))
+            vendor=bindparam("vendor"), updated_at=bindparam("now"))
 )
 _SUPERSEDE = (
     update(_REQUESTS)
@@ -200,6 +200,7 @@ class KnownRecord:
     production: str
     created_in_batch: bool
     status: str
+    vendor: str | None = None
 
 
 @dataclass
@@ -228,7 +229,7 @@ def store_batch(db: Database, items: list[tuple[Actor, NewVersion]]) -> list[Sub
         ids = sorted({new.record_id for _actor, new in items})
         state = BatchState(audit.ChainWriter(conn))
         for row in conn.execute(_EXISTING, {"rids": ids}):
-            state.known[row.id] = KnownRecord(row.latest_version, row.code, False, row.status)
+            state.known[row.id] = KnownRecord(row.latest_version, row.code, False, row.status, row.vendor)
         for actor, new in items:
             try:
                 out.append(_store_one(conn, db, actor, new, state))
@@ -295,11 +296,20 @@ def _store_one(conn: Connection, db: Database, actor: Actor, new: NewVersion, st
             raise refuse(404, f"record {record_id} not found in production {production}: a record id belongs to "
                          "one production; give this record a new id (`clearance record new`)", "record.submit",
                          f"record:{record_id}", production)
+        if not actor.sees_vendor(production, existing.vendor):  # vendor isolation: as if it did not exist
+            raise refuse(404, f"record {record_id} not found in production {production}: a record id belongs to "
+                         "one production; give this record a new id (`clearance record new`)", "record.submit",
+                         f"record:{record_id}", production)
         replay = state.replay(record_id, production, new.digest)
         if replay is None and not existing.created_in_batch:
             replay = _stored_replay(conn, record_id, production, new.digest)
         if replay is not None:
             return Submitted(False, replay)
+    vendor = new.body.get("vendor")
+    if not actor.sees_vendor(production, vendor):
+        raise refuse(403, f"you submit for vendor {actor.confined[production]!r} in {production}; this record names "
+                     f"vendor {vendor!r}: set `vendor` to your own (vendor isolation is on in this production)",
+                     "record.submit", f"record:{record_id}", production)
     production_id = _production_id(conn, db, production)
     if production_id is None:
         raise ServiceError(404, f"production {production} does not exist on this server", field="production")
@@ -312,21 +322,23 @@ def _store_one(conn: Connection, db: Database, actor: Actor, new: NewVersion, st
     if existing is None:
         state.records[record_id] = {
             "id": record_id, "production_id": production_id, "status": status, "latest_version": number,
-            "description": description, "created_by": actor.user_id, "created_at": now, "updated_at": now,
+            "description": description, "vendor": vendor, "created_by": actor.user_id, "created_at": now,
+            "updated_at": now,
         }
-        state.known[record_id] = KnownRecord(number, production, True, status)
+        state.known[record_id] = KnownRecord(number, production, True, status, vendor)
     else:
         existing.latest_version = number
         existing.status = status
+        existing.vendor = vendor
         if existing.created_in_batch:
             state.records[record_id].update(status=status, latest_version=number, description=description,
-                                            updated_at=now)
+                                            vendor=vendor, updated_at=now)
             for request in state.requests:
                 if request["record_id"] == record_id and request["status"] == "waiting":
                     request["status"] = "superseded"
         else:
             conn.execute(_UPDATE_RECORD, {"rid": record_id, "status": status, "number": number,
-                                          "description": description, "now": now})
+                                          "description": description, "vendor": vendor, "now": now})
             conn.execute(_SUPERSEDE, {"rid": record_id})
     state.versions.append({
         "record_id": record_id, "version": number, "content_digest": new.digest,
