@@ -18,6 +18,30 @@ from clearance.record import UseRecord
 TRI = ("yes", "no", "no", "no", "unsure")  # mostly "no", like real records
 
 
+def as_version_2(records: list[dict[str, Any]], seed: int = 8) -> list[dict[str, Any]]:
+    """The same records as version 2, with the version 2 questions answered at random too."""
+    rng = random.Random(seed)
+    pick = rng.choice
+    out = []
+    for original in records:
+        data = {**original, "schema_version": 2}
+        for tool in [data["tool"]] if "tool" in data else data["tools"]:
+            tool["trains_on_outputs"] = pick(TRI)
+        data["use"] = {**data["use"], "human_contribution": pick(TRI)}
+        data["inputs"] = {**data["inputs"], "third_party_cleared": pick(TRI)}
+        data["prompt_references"] = {**data["prompt_references"], "permissions_cleared": pick(TRI),
+                                     "permission_refs": pick(([], ["legal/permission.pdf"]))}
+        talent = dict(data["talent"])
+        talent["alteration"] = pick(("none", "customary", "tonal", "new_performance", "significant"))
+        talent["consent_refs"] = pick(([], ["CONSENT-1"]))
+        talent["performer_deceased"] = pick(TRI)
+        data["talent"] = talent
+        data["realism"] = {**data["realism"], "depicts_real_places": pick(TRI), "photorealistic": pick(TRI),
+                           "audience_disclosure": pick(("none", "credits", "on_screen_label", "unsure"))}
+        out.append(data)
+    return out
+
+
 def varied_records(count: int, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     pick = rng.choice
@@ -83,9 +107,13 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--policy", action="append", default=None)
+    parser.add_argument("--record-version", type=int, choices=(1, 2), default=1,
+                        help="1: release 0.1 records (default); 2: the same with the version 2 questions")
     args = parser.parse_args()
     policy = load_policy(args.policy or [])
     data = varied_records(args.records)
+    if args.record_version == 2:
+        data = as_version_2(data)
     records = [UseRecord.model_validate(d) for d in data]
     for record in records[:200]:  # warm up caches on both sides
         evaluate(record, policy)
@@ -96,7 +124,7 @@ def main() -> None:
     outcomes: dict[str, int] = {}
     decisions = []
     for _ in range(args.rounds):
-        fresh = policy.model_copy(deep=True)  # cold: nothing learnt in earlier rounds is reused
+        fresh = policy.model_copy(deep=True)  # cold: a copy is compiled afresh, nothing learnt is reused
         validate_total = cold_total = warm_total = 0.0
         decisions = []
         for start in range(0, len(data), chunk):

@@ -26,9 +26,11 @@ ANSWER_SECTIONS = ("inputs", "training", "prompt_references", "output", "talent"
 
 
 def _yes_no_questions(section: type[BaseModel]) -> list[str]:
-    """The fields of a record section whose answer is yes / no / unsure."""
+    """The fields of a record section whose answer is yes / no / unsure (the version 1 questions: these
+    records are version 1; tests/test_policy_v2.py builds version 2 ones)."""
     return [name for name, field in section.model_fields.items()
-            if set(typing.get_args(field.annotation)) == {"yes", "no", "unsure"}]
+            if set(typing.get_args(field.annotation)) == {"yes", "no", "unsure"}
+            and not (isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("since") == 2)]
 
 
 def _clean_answers() -> dict[str, dict[str, str]]:

@@ -131,8 +131,19 @@ def test_record_new_writes_filled_record_and_refuses_overwrite(
     assert main([*args, "--force"]) == 0
     assert load_record(out).id != record.id  # a fresh id every time
     as_json = tmp_path / "r.json"
+    assert main(["record", "new", "--preset", "mood-board", "-o", str(as_json)]) == 2  # no production
+    assert "CLEARANCE_PRODUCTION" in capsys.readouterr().err and not as_json.exists()
+    monkeypatch.setenv("CLEARANCE_PRODUCTION", "SHOW_S02")
     assert main(["record", "new", "--preset", "mood-board", "-o", str(as_json)]) == 0
-    json.loads(as_json.read_text(encoding="utf-8"))
+    assert json.loads(as_json.read_text(encoding="utf-8"))["production"] == "SHOW_S02"
+    assert "the policy in force (the embedded default policy" in capsys.readouterr().out
+    policy = tmp_path / "studio.yaml"
+    policy.write_text("version: studio-7\nrules:\n  BASELINE:\n    outcome: approval_required\n", encoding="utf-8")
+    monkeypatch.setenv("CLEARANCE_POLICY", str(policy))
+    assert main(["record", "new", "--preset", "mood-board", "-o", str(tmp_path / "p.yaml")]) == 0
+    said = capsys.readouterr().out
+    assert f"the policy in force ({policy} (CLEARANCE_POLICY)) says approval_required" in said
+    monkeypatch.delenv("CLEARANCE_POLICY")
     assert main(["record", "show", str(out)]) == 0
     assert "voice" in capsys.readouterr().out
     assert main(["record", "new", "--preset", "nope", "-o", str(tmp_path / "x.yaml")]) == 2

@@ -288,7 +288,7 @@ def test_every_rule_code_is_triggered_by_some_case() -> None:
     triggered: set[str] = set()
     for _, changes, _, _, _ in CASES:
         triggered |= rules_at(decide(**changes))
-    assert triggered == set(RULE_CODES)
+    assert triggered == set(RULE_CODES) - {"DISCLOSURE-DEEPFAKE"}  # a version 2 rule: tests/test_policy_v2.py
 
 
 def test_every_finding_is_complete() -> None:

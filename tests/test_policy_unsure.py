@@ -33,6 +33,7 @@ tool = st.fixed_dictionaries(
 @st.composite
 def records(draw: st.DrawFn) -> dict[str, Any]:
     data: dict[str, Any] = {
+        "schema_version": 1,
         "production": "EXAMPLE_S01",
         "tools": draw(st.lists(tool, min_size=0, max_size=3)),
         "use": {

@@ -10,6 +10,7 @@ The service is found through ``CLEARANCE_SERVER`` and ``CLEARANCE_TOKEN`` (argum
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,6 +147,7 @@ class PullReport:
     pinned: list[str] = field(default_factory=list)
     announced: list[str] = field(default_factory=list)
     first_use: bool = False
+    consents: int | None = None  # entries in the consent list pulled (None: none could be pulled)
 
 
 def normalize_server(server: str) -> str:
@@ -452,6 +454,53 @@ class DisclosureClient:
         assert merged is not None
         return merged
 
+    def login_name(self) -> str | None:
+        """The service login this token belongs to (GET /api/v1/me), remembered per service and token so it is
+        known offline too; None when no service or token is set or it was never learnt."""
+        import hashlib
+        import json as json_module
+
+        from clearance.paths import data_dir
+
+        if not self.server or not self.token:
+            return None
+        key = hashlib.sha256(f"{self.server}\n{self.token}".encode()).hexdigest()
+        path = data_dir() / "logins.json"
+        try:
+            known = json_module.loads(path.read_text(encoding="utf-8"))
+            known = known if isinstance(known, dict) else {}
+        except (OSError, ValueError):
+            known = {}
+        try:
+            answer = self.request("GET", "/me")
+        except ClearanceError:
+            name = known.get(key)
+            return name if isinstance(name, str) and name else None
+        name = answer.get("name") if isinstance(answer, dict) else None
+        if isinstance(name, str) and name and known.get(key) != name:
+            from clearance.cache import atomic_write
+
+            known[key] = name
+            with contextlib.suppress(OSError):  # remembering is a convenience: the login is still used now
+                atomic_write(path, json_module.dumps(known, indent=2, sort_keys=True))
+        return name if isinstance(name, str) and name else None
+
+    def refresh_consents(self, keys: TrustedKeys, production: str | None = None) -> int:
+        """Fetch the consent registry (GET /api/v1/consents) and cache it for offline checks.
+
+        Refused (ClearanceError naming the service) unless it is signed by a key in ``keys``; nothing is
+        cached then, and the held list ages until it no longer counts (fail closed).
+        """
+        from clearance.consent import book_from_document, save_document
+
+        document = self.request("GET", "/consents", params={"production": production} if production else None)
+        source = f"{self.server}{API}/consents"
+        book = book_from_document(document, keys, source=source)
+        if book.problem:
+            raise ClearanceError(book.problem)
+        save_document(document, self.cache.root)
+        return len(book.entries)
+
     def refresh_keys(self, *, accept_new: bool = False) -> PinResult:
         """Fetch GET /api/v1/keys and pin them (first use) or accept announced rotations (``clearance.trust``)."""
         from clearance.trust import pin_keys
@@ -525,6 +574,11 @@ class DisclosureClient:
         keys = trust.keys
         report.keys = len(keys)
         report.revocations = len(self.refresh_revocations(keys).revoked)
+        try:  # consent is checked offline against the registry: pulled with the approvals
+            report.consents = self.refresh_consents(keys)
+        except ClientError as exc:
+            if exc.status != 404:  # a service from before the consent registry has none to give
+                raise
         wanted = {str(r) for r in record_ids} if record_ids is not None else (
             set() if production else set(self.outbox.record_ids()) | set(self.cache.record_ids())
         )

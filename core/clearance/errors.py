@@ -42,10 +42,40 @@ def _expected(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "invalid value"))
 
 
+def known_fields(model: Any, loc: Sequence[Any]) -> list[str]:
+    """The field names allowed where ``loc`` points in ``model`` (a pydantic model class), for "did you mean"."""
+    import typing
+
+    from pydantic import BaseModel
+
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = getattr(current, "model_fields", {})
+        if part not in fields:
+            if getattr(current, "__origin__", None) is dict or isinstance(current, dict):
+                continue
+            return []
+        annotation = fields[part].annotation
+        current = None
+        for candidate in (annotation, *typing.get_args(annotation)):
+            for inner in (candidate, *typing.get_args(candidate)):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    current = inner
+        if current is None and typing.get_origin(annotation) in (dict,):
+            value = typing.get_args(annotation)[-1]
+            current = value if isinstance(value, type) and issubclass(value, BaseModel) else None
+    return list(getattr(current, "model_fields", {}))
+
+
 def describe_validation_error(
     err: ValidationError,
     source: str,
     line_of: Any = None,
+    *,
+    model: Any = None,
+    reference: str = "`clearance schema` lists every field",
 ) -> str:
     """One line for the first problem in a pydantic error, naming file, line, field and fix.
 
@@ -65,7 +95,11 @@ def describe_validation_error(
     kind = first.get("type", "")
     value = first.get("input")
     if kind == "extra_forbidden":
-        detail = "is not a known field (check the spelling; `clearance schema` lists every field)"
+        import difflib
+
+        close = difflib.get_close_matches(str(loc[-1]) if loc else "", known_fields(model, loc), n=1) if model else []
+        hint = f"did you mean {close[0]}? " if close else "check the spelling; "
+        detail = f"is not a known field ({hint}{reference})"
     elif kind == "missing":
         detail = "is required"
     else:

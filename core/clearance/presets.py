@@ -89,12 +89,13 @@ def new_record(
     declared_by: str | None = None,
     vendor: str | None = None,
 ) -> UseRecord:
-    """A fresh record from a preset: new id, declared now, by the current user."""
+    """A fresh record from a preset: new id, declared now, by the current user; the production defaults to
+    CLEARANCE_PRODUCTION."""
     preset = get_preset(name)
     data = preset.record_data()
     data.update(
         id=str(uuid.uuid4()),
-        production=production,
+        production=production or os.environ.get("CLEARANCE_PRODUCTION", "").strip(),
         declared_by=declared_by or os.environ.get("USER") or _user(),
         declared_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     )

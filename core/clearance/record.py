@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_origin
 
@@ -26,7 +26,17 @@ from pydantic import (
 from clearance.documents import Document, canonical_json, load_document, parse_text
 from clearance.errors import ClearanceError, describe_validation_error
 
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION = 2
+"""The version new records are written in (presets, ``clearance record new``). Version 1 records (release 0.1)
+are still read and decided exactly as before; ``clearance record migrate`` rewrites them as version 2."""
+
+UNSTATED_VERSION: Literal[1] = 1
+"""A record that does not state ``schema_version`` is version 1, the only version release 0.1 knew: files,
+tags and fixtures written before version 2 keep deciding as they did."""
+
+V2: dict[str, Any] = {"since": 2}
+"""``json_schema_extra`` of a field added in version 2: a version 1 record may not set it, and it is left out
+of a version 1 record's dumps (so its digests, and the approvals bound to them, do not change)."""
 
 
 def _tri(value: Any) -> Any:
@@ -50,10 +60,11 @@ Stage = Literal["ideation", "previs", "temp", "final"]
 CreativeElement = Literal[
     "none", "background", "secondary_character", "main_character", "key_visual", "central_setting"
 ]
-Prominence = Literal["none", "incidental", "story_relevant"]
+Prominence = Literal["none", "incidental", "story_relevant", "unsure"]
 ContentType = Literal["fiction", "documentary", "unscripted", "marketing"]
 ReplicaException = Literal["none", "as_performed", "unsafe_activity", "unrecognizable"]
-Alteration = Literal["none", "customary", "significant"]
+Alteration = Literal["none", "customary", "tonal", "new_performance", "significant"]
+AudienceDisclosure = Literal["none", "credits", "on_screen_label", "unsure"]
 TargetKind = Literal["shot", "asset", "node", "datablock", "clip", "file"]
 
 
@@ -61,8 +72,34 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+def _maybe_tri(value: Any) -> Any:
+    return None if value is None else _tri(value)
+
+
+StepTri = Annotated[Literal["yes", "no", "unsure"] | None, BeforeValidator(_maybe_tri)]
+"""A tri-state answer for one chain step; missing (null) means "as the record's inputs say"."""
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ToolTerms(Section):
+    """The tool's terms and conditions as reviewed for this use ("review the terms and conditions")."""
+
+    licence_tier: str | None = Field(default=None, description="e.g. enterprise, team, pro, free.")
+    data_terms: str | None = Field(
+        default=None, description="What the terms say about inputs and outputs (storage, training, resale)."
+    )
+    reviewed_on: date | None = Field(default=None, description="When the terms were read (YYYY-MM-DD).")
+
+
+class StepInputs(Section):
+    """What went into one step of a chain; a missing answer means the record's own answer holds."""
+
+    studio_proprietary: StepTri = Field(default=None, description="Studio material went into this step.")
+    personal_data: StepTri = Field(default=None, description="Personal data of cast or crew went into this step.")
+    talent_material: StepTri = Field(default=None, description="Performers' likeness or voice went into this step.")
 
 
 class Tool(Section):
@@ -77,6 +114,24 @@ class Tool(Section):
     )
     trains_on_inputs: Tri = Field(default="unsure", description="Does the tool train on what goes in or out? (P2)")
     retains_inputs: Tri = Field(default="unsure", description="Does the tool store or reuse inputs? (P2)")
+    trains_on_outputs: Tri = Field(
+        default="unsure",
+        description="Does the tool train on, or reuse, what it generates for you? Principle 2 covers outputs too. (P2)",
+        json_schema_extra=V2,
+    )
+    terms: ToolTerms | None = Field(
+        default=None,
+        description="The tool's terms as reviewed: licence tier, data terms and when they were read.",
+        json_schema_extra=V2,
+    )
+    inputs: StepInputs = Field(
+        default_factory=StepInputs,
+        description=(
+            "What went into this step, where a chain's steps saw different material (only the enterprise step saw "
+            "the script). Missing answers mean: as the record's inputs say."
+        ),
+        json_schema_extra=V2,
+    )
 
 
 class Use(Section):
@@ -92,10 +147,22 @@ class Use(Section):
         default="none", description="What the material is in the story."
     )
     prominence: Annotated[Prominence, BeforeValidator(_lower)] = Field(
-        default="none", description="For what appears on screen: incidental or story_relevant."
+        default="none",
+        description=(
+            "For what appears on screen: incidental or story_relevant (none: nothing on screen). Version 2 adds "
+            "unsure, and there a missing answer means unsure (judged as story_relevant)."
+        ),
     )
     content_type: Annotated[ContentType, BeforeValidator(_lower)] = Field(
         default="fiction", description="fiction, documentary, unscripted or marketing."
+    )
+    human_contribution: Tri = Field(
+        default="unsure",
+        description=(
+            "Does the final material carry meaningful human input (selection, arrangement, changes made by artists)? "
+            "Recorded for the approver and the delivery packet."
+        ),
+        json_schema_extra=V2,
     )
 
 
@@ -108,6 +175,21 @@ class Inputs(Section):
     personal_data: Tri = Field(default="unsure", description="Personal data of cast or crew.")
     third_party_material: Tri = Field(default="unsure", description="Material owned by someone else.")
     talent_material: Tri = Field(default="unsure", description="Images, voice or performance of real performers.")
+    studio_proprietary_approval: str | None = Field(
+        default=None,
+        description="Where the explicit approval to use studio material as input is (a reference to check).",
+        json_schema_extra=V2,
+    )
+    personal_data_approval: str | None = Field(
+        default=None,
+        description="Where the explicit approval to use personal data as input is.",
+        json_schema_extra=V2,
+    )
+    third_party_cleared: Tri = Field(
+        default="unsure",
+        description="Is third-party material used as input (not training) cleared for this use? Read where it went in.",
+        json_schema_extra=V2,
+    )
 
 
 class Training(Section):
@@ -124,6 +206,19 @@ class PromptReferences(Section):
     )
     public_figure: Tri = Field(default="unsure", description="... a public figure?")
     deceased_person: Tri = Field(default="unsure", description="... a deceased person?")
+    permissions_cleared: Tri = Field(
+        default="unsure",
+        description=(
+            "Are the permissions for every reference obtained (rights holders, the person, estates for deceased "
+            "people)? Read where a reference is made."
+        ),
+        json_schema_extra=V2,
+    )
+    permission_refs: tuple[str, ...] = Field(
+        default=(),
+        description="Where each permission is (references the approver can check); needed for cleared to count.",
+        json_schema_extra=V2,
+    )
 
 
 class Output(Section):
@@ -140,12 +235,32 @@ class Talent(Section):
         default="none", description="as_performed, unsafe_activity or unrecognizable: where no extra consent is needed."
     )
     alteration: Annotated[Alteration, BeforeValidator(_lower)] = Field(
-        default="none", description="none, customary (cosmetic, timing, clarity...) or significant."
+        default="none",
+        description=(
+            "none; customary (cosmetic, timing, clarity...); tonal (a significant change to an existing performance's "
+            "tone, delivery or intent); new_performance (words, expressions or actions the performer never "
+            "performed, e.g. visual ADR to new unscripted dialogue: a digital replica in the guidance's own terms). "
+            "significant is the version 1 answer; in version 2 it is judged as possibly a new performance."
+        ),
     )
     consent_documented: Tri = Field(default="unsure", description="Is the performer's consent documented?")
     consent_ref: str | None = Field(default=None, description="Where the signed consent lives.")
+    consent_refs: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Consent registry entries (ids, `clearance consents list`) covering this use. In version 2 consent is "
+            "checked against the registry, not trusted: each must be in force and cover this production, media, use "
+            "and date."
+        ),
+        json_schema_extra=V2,
+    )
     model_from_other_production: Tri = Field(
         default="unsure", description="Is a talent model from another production reused?"
+    )
+    performer_deceased: Tri = Field(
+        default="unsure",
+        description="Is the performer deceased? Then consent must come from the estate. Read where consent is.",
+        json_schema_extra=V2,
     )
     replaces_union_work: Tri = Field(
         default="unsure", description="Does it replace work usually done by union-represented people?"
@@ -156,6 +271,19 @@ class Realism(Section):
     depicts_real_people_or_events: Tri = Field(default="unsure", description="Does it depict real people or events?")
     presented_as_authentic: Tri = Field(
         default="unsure", description="Could it be taken as real footage, statements or archive?"
+    )
+    depicts_real_places: Tri = Field(
+        default="unsure", description="Does it depict real, existing places or objects?", json_schema_extra=V2
+    )
+    photorealistic: Tri = Field(
+        default="unsure",
+        description="Is it realistic enough to falsely appear authentic to a viewer? (EU AI Act Art. 50(4))",
+        json_schema_extra=V2,
+    )
+    audience_disclosure: Annotated[AudienceDisclosure, BeforeValidator(_lower)] = Field(
+        default="unsure",
+        description="How the audience is told it is generated: none, credits, on_screen_label (missing: unsure).",
+        json_schema_extra=V2,
     )
 
 
@@ -179,7 +307,14 @@ class Target(Section):
 class UseRecord(Section):
     """One use of generative AI on a production."""
 
-    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="The record format version.")
+    schema_version: Literal[1, 2] = Field(
+        default=UNSTATED_VERSION,
+        description=(
+            "The record format version: 2 (current; written by presets and `clearance record new`) or 1 (release"
+            " 0.1, still read and decided as before). A record that does not say is version 1, unless it answers"
+            " a version 2 question: then it is version 2."
+        ),
+    )
     id: uuid.UUID = Field(
         default_factory=uuid.uuid4, description="Made by the client once; submission is idempotent on it."
     )
@@ -210,11 +345,25 @@ class UseRecord(Section):
             if data.get("tools"):
                 raise ValueError("give either `tool` (one) or `tools` (a chain), not both")
             data["tools"] = [] if tool is None else ([tool] if isinstance(tool, dict) else tool)
+        if isinstance(data, dict) and "schema_version" not in data and _v2_answered(data):
+            # A record that does not state its version but answers version 2 questions is version 2: its
+            # answers are read, never dropped (hosts that build records from the model's fields land here).
+            data = {**data, "schema_version": 2}
+        if isinstance(data, dict) and data.get("schema_version", UNSTATED_VERSION) == 1:
+            _refuse_v2_answers(data)
+        elif isinstance(data, dict):
+            # Version 2: a missing prominence is unsure, like every other missing answer.
+            use = data.get("use")
+            if use is None or (isinstance(use, dict) and "prominence" not in use):
+                data = dict(data)
+                data["use"] = {**(use or {}), "prominence": "unsure"}
         return data
 
     @model_serializer(mode="wrap")
     def _write_tool_or_tools(self, handler: Any) -> dict[str, Any]:
         data = handler(self)
+        if data.get("schema_version") == 1:
+            _drop_v2(data)
         tools = data.pop("tools", [])
         ordered: dict[str, Any] = {}
         for key, value in data.items():
@@ -229,6 +378,95 @@ class UseRecord(Section):
     @property
     def tool(self) -> Tool | None:
         return self.tools[0] if self.tools else None
+
+
+_V2_NAMES: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _v2_names(model: type[BaseModel]) -> frozenset[str]:
+    names = _V2_NAMES.get(model)
+    if names is None:
+        names = _V2_NAMES[model] = frozenset(
+            name
+            for name, info in model.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("since") == 2
+        )
+    return names
+
+
+def _unanswered(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_unanswered(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return not value
+    return value is None or (isinstance(value, str) and value.strip().lower() in ("", "unsure"))
+
+
+def _v2_answered(data: dict[str, Any]) -> bool:
+    try:
+        _refuse_v2_answers(data)
+    except ValueError:
+        return True
+    return False
+
+
+_V2_ANSWERS = {("use", "prominence"): ("unsure",), ("talent", "alteration"): ("tonal", "new_performance")}
+
+
+def _refuse_v2_answers(data: dict[str, Any]) -> None:
+    """A version 1 record (release 0.1) may not answer version 2 questions: it is decided as in 0.1."""
+    for name, names in _v2_sections().items():
+        value = data.get(name)
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            for field in names.intersection(item):
+                if _unanswered(item[field]):
+                    continue  # an unanswered version 2 question (a host writing every field) says nothing
+                where = f"{name}[{index}]" if isinstance(value, list) else name
+                raise ValueError(
+                    f"{where}.{field} is a version 2 question, but this record says schema_version: 1; run `clearance"
+                    " record migrate FILE` (or set schema_version: 2)"
+                )
+    for (section, field), answers in _V2_ANSWERS.items():
+        part = data.get(section)
+        if isinstance(part, dict) and isinstance(part.get(field), str) and part[field].strip().lower() in answers:
+            raise ValueError(
+                f"{section}.{field}: {part[field]} is a version 2 answer, but this record says schema_version: 1; run"
+                " `clearance record migrate FILE` (or set schema_version: 2)"
+            )
+
+
+_V2_SECTIONS: dict[str, frozenset[str]] = {}
+
+
+def _v2_sections() -> dict[str, frozenset[str]]:
+    if not _V2_SECTIONS:
+        for name, info in UseRecord.model_fields.items():
+            sub = _section_model(info.annotation)
+            if sub is not None and _v2_names(sub):
+                key = "tool" if name == "tools" else name
+                _V2_SECTIONS[name] = _v2_names(sub)
+                if key != name:
+                    _V2_SECTIONS[key] = _v2_names(sub)
+    return _V2_SECTIONS
+
+
+def _drop_v2(data: dict[str, Any]) -> None:
+    """Leave the version 2 fields out of a version 1 record's dump (its digests stay those of release 0.1)."""
+    for name, info in UseRecord.model_fields.items():
+        sub = _section_model(info.annotation)
+        if sub is None or name not in data:
+            continue
+        names = _v2_names(sub)
+        for item in data[name] if isinstance(data[name], list) else [data[name]]:
+            if isinstance(item, dict):
+                for field in names:
+                    item.pop(field, None)
+
+
+V2_FIELDS: tuple[str, ...] = ()  # filled below, once the model exists
 
 
 DECISION_FIELDS = (
@@ -298,6 +536,13 @@ def answer_count(dotted: str) -> int:
 
 
 TRI_FIELDS: tuple[str, ...] = _tri_fields()
+
+V2_FIELDS = tuple(
+    path for path in field_paths() if "." in path and path.split(".")[1] in _v2_names(
+        _section_model(UseRecord.model_fields[path.split(".")[0].removesuffix("[]")].annotation)  # type: ignore[arg-type]
+    )
+)
+"""The fields version 2 added (dotted), for hosts and docs."""
 """Every tri-state question of a record, dotted, in schema order (``tools[].`` for each chain step)."""
 
 
@@ -325,7 +570,12 @@ def record_from_data(data: Any, source: str = "record", document: Document | Non
     try:
         return UseRecord.model_validate(data)
     except ValidationError as exc:
-        raise ClearanceError(describe_validation_error(exc, source, _line_finder(data, document))) from None
+        raise ClearanceError(
+            describe_validation_error(
+                exc, source, _line_finder(data, document), model=UseRecord,
+                reference="docs/record-reference.md lists every field; `clearance schema` prints them",
+            )
+        ) from None
 
 
 def _line_finder(data: dict[str, Any], document: Document | None) -> Any:
@@ -342,6 +592,19 @@ def _line_finder(data: dict[str, Any], document: Document | None) -> Any:
         return document.line_of(loc)
 
     return line_of
+
+
+def migrate_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 record's data as version 2, keeping every answer given; the new questions stay unanswered
+    (unsure), except ``use.prominence``, whose missing answer meant ``none`` in version 1."""
+    if data.get("schema_version", 1) != 1:
+        return data
+    out = dict(data)
+    out["schema_version"] = 2
+    use = dict(out.get("use") or {})
+    use.setdefault("prominence", "none")
+    out["use"] = use
+    return out
 
 
 def load_record(path: str | Path) -> UseRecord:

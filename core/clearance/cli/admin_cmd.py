@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "add`), unless --create: a typo must not make a new production.",
     )
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=("artist", "approver", "admin"))
+    add.add_argument("--role", required=True, choices=("artist", "approver", "admin", "legal"),
+                     help="legal registers and withdraws talent consent (the consent registry)")
     add.add_argument("--production", required=True, metavar="CODE")
     add.add_argument("--password-stdin", action="store_true", help="read a web login password from stdin")
     add.add_argument("--vendor", metavar="NAME", help="the vendor an artist works for: with vendor isolation on "

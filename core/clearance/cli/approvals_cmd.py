@@ -131,7 +131,10 @@ def run_pull(args: argparse.Namespace) -> int:
             print(f"accepted new key(s) {', '.join(report.pinned)} (--accept-new-keys)")
         print(f"pulled {report.approvals} approval(s) ({report.new} new) for {report.records} record(s), "
               f"{report.revocations} "
-              f"revocation(s), {report.keys} key(s) from {client.server} into {client.cache.root}")
+              f"revocation(s), {report.keys} key(s)"
+              + (f", {report.consents} consent entr{'y' if report.consents == 1 else 'ies'}"
+                 if report.consents is not None else "")
+              + f" from {client.server} into {client.cache.root}")
         for problem in report.problems:
             print(f"clearance: warning: {problem}", file=sys.stderr)
         for record_id in report.missing:

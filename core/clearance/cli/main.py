@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "sync": "submit",
     "status": "submit",
     "approvals": "approvals",
+    "consents": "consents",
     "serve": "serve",
     "admin": "admin",
     "audit": "audit",

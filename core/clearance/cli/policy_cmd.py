@@ -10,7 +10,7 @@ from clearance.cli import show_help
 from clearance.cli.evaluate_cmd import add_policy_argument
 from clearance.errors import ClearanceError
 from clearance.policy import SOURCE_URL, all_rules
-from clearance.policy.loading import check_files, default_policy_text, flatten, load_layers
+from clearance.policy.loading import check_files, flatten, load_layers
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,9 +31,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rules = psub.add_parser("rules", help="list the rule codes with what triggers them")
     rules.set_defaults(func=run_rules)
 
-    default = psub.add_parser("default", help="print the embedded default policy (a commented starting point)")
-    default.set_defaults(func=lambda args: (print(default_policy_text(), end=""), 0)[1])
+    default = psub.add_parser(
+        "default", help="print every section and setting with its default and what it means (a starting point)"
+    )
+    default.set_defaults(func=run_default)
     p.set_defaults(func=show_help(p))
+
+
+def run_default(args: argparse.Namespace) -> int:
+    from clearance.policy.reference import default_policy_commented
+
+    print(default_policy_commented(), end="")
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

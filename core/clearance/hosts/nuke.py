@@ -28,6 +28,7 @@ import fnmatch
 import functools
 import glob
 import re
+import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,11 +92,17 @@ def _model_of(annotation: Any) -> type[Any] | None:
     return None
 
 
+def _scalar(annotation: Any) -> bool:
+    args = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    kinds = [a for a in args if a is not type(None)] or [annotation]
+    return all(typing.get_origin(k) is typing.Literal or k in (str, int, float, bool) for k in kinds)
+
+
 def _answers_of(section: str, model: type[Any], prefix: tuple[str, ...]) -> list[AnswerKnob]:
     out = []
     for name, info in model.model_fields.items():
-        if _model_of(info.annotation) is not None:
-            continue  # a nested group has no single knob: kept as it is from the record
+        if _model_of(info.annotation) is not None or not _scalar(info.annotation):
+            continue  # a nested group or a list has no single knob: kept as it is from the record
         choices = _choices(info.annotation)
         if choices and info.default in choices:
             # a new knob shows its first item: that must be the record's default (unsure, unknown,

@@ -15,17 +15,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any
 
-from clearance.decision import OUTCOME_RANK, Decision, Finding, Outcome
+from clearance.consent import ConsentBook, book_in_force
+from clearance.decision import OUTCOME_RANK, OUTCOMES, Decision, Finding, Outcome
 from clearance.policy import rulebook
 from clearance.policy.rulebook import Rule, all_rules
 from clearance.policy.rules import Context, ToolView
 from clearance.policy.settings import Policy, ToolFacts
 from clearance.record import UseRecord, answer_count
 
-_OUTCOME_BY_RANK: dict[int, Outcome] = {rank: cast("Outcome", outcome) for outcome, rank in OUTCOME_RANK.items()}
+_OUTCOME_BY_RANK: dict[int, Outcome] = {OUTCOME_RANK[outcome]: outcome for outcome in OUTCOMES}
 
 _Check = tuple[str, Callable[[Context], list[Finding]], int]
 _Entry = tuple[tuple[Finding, ...], tuple[Finding, ...], tuple[Finding, ...]]
@@ -46,6 +48,7 @@ class Group:
     end: int = 0
     step_reads: tuple[str, ...] = ()  # for rules judged per chain step: the step's fields in the key
     cached: bool = True  # False: a rule that cannot say what it reads, run afresh each time
+    consents: bool = False  # a member reads the consent registry: version 2 keys add its state and the day
     memo: dict[tuple[Any, ...], _Entry] = field(default_factory=dict)
 
 
@@ -61,6 +64,7 @@ class CompiledPolicy:
     # The plan as plain tuples for the hot loop: record groups (start, end, memo, group), and per distinct
     # step getter, its step groups (start, end, memo, group); uncached groups run afresh.
     record_plan: list[tuple[int, int, dict[tuple[Any, ...], _Entry], Group]] = field(default_factory=list)
+    consent_plan: list[tuple[int, int, dict[tuple[Any, ...], _Entry], Group]] = field(default_factory=list)
     step_plan: list[
         tuple[Callable[[Any], tuple[Any, ...]], list[tuple[int, int, int, dict[tuple[Any, ...], _Entry], Group]]]
     ] = field(default_factory=list)
@@ -75,6 +79,8 @@ class CompiledPolicy:
             entry = (group.start, group.end, group.memo, group)
             if not group.cached:
                 self.uncached.append(group)
+            elif group.consents:
+                self.consent_plan.append(entry)
             elif not group.step_reads:
                 self.record_plan.append(entry)
             elif longest[: len(group.step_reads)] == group.step_reads:
@@ -114,6 +120,7 @@ def _keys(fields: list[str]) -> int:
 def _plan(rules: list[tuple[Rule, _Check]]) -> tuple[list[str], list[Group]]:
     """Group the rules by what they read: tool rules by identical reads, record rules greedily by overlap."""
     record_groups: list[tuple[list[str], list[_Check]]] = []
+    reads_consents = {id(check) for rule, check in rules if rule.consents}
     step_groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[_Check]] = {}
     uncached: list[_Check] = []
     order: list[tuple[str, Any]] = []
@@ -137,7 +144,7 @@ def _plan(rules: list[tuple[Rule, _Check]]) -> tuple[list[str], list[Group]]:
         for index, (group_fields, _members) in enumerate(record_groups):
             grown = _keys(group_fields + [f for f in fields if f not in group_fields])
             score = (grown / _keys(group_fields), grown)  # least growth first, then the smallest key space
-            if grown <= GROUP_KEYS and (best is None or score < best[1]):
+            if (grown <= GROUP_KEYS or score[0] == 1) and (best is None or score < best[1]):
                 best = (index, score)
         if best is None:
             record_groups.append((fields, [check]))
@@ -171,7 +178,8 @@ def _plan(rules: list[tuple[Rule, _Check]]) -> tuple[list[str], list[Group]]:
             fields, members = record_groups[key]
             start = len(paths)
             paths.extend(fields)
-            plan.append(Group(members, start, len(paths)))
+            consents = any(id(check) in reads_consents for check in members)
+            plan.append(Group(members, start, len(paths), consents=consents))
     return paths, plan
 
 
@@ -229,6 +237,7 @@ def resolve_tools(
     for index, tool in enumerate(record.tools):
         hit = registry.get(tool.name.strip().lower())
         env, trains, retains = tool.environment, tool.trains_on_inputs, tool.retains_inputs
+        outputs = tool.trains_on_outputs
         inherited: list[str] = []
         if hit is not None:
             facts = hit[1]
@@ -241,20 +250,31 @@ def resolve_tools(
             if retains == "unsure" and facts.retains_inputs != "unsure":
                 retains = facts.retains_inputs
                 inherited.append("retains_inputs")
+            if outputs == "unsure" and facts.trains_on_outputs != "unsure":
+                outputs = facts.trains_on_outputs
+                inherited.append("trains_on_outputs")
         if implied and env == "enterprise":
             trains = "no" if trains == "unsure" else trains
             retains = "no" if retains == "unsure" else retains
-        views.append(ToolView(index, tool.name, env, trains, retains, hit is not None, tuple(inherited)))
+            outputs = "no" if outputs == "unsure" else outputs
+        step = tool.inputs
+        views.append(
+            ToolView(
+                index, tool.name, env, trains, retains, hit is not None, tuple(inherited), outputs,
+                (step.studio_proprietary, step.personal_data, step.talent_material),
+            )
+        )
     return views
 
 
-def _context(record: UseRecord, policy: Policy, comp: CompiledPolicy) -> Context:
+def _context(record: UseRecord, policy: Policy, comp: CompiledPolicy, consents: ConsentBook | None = None) -> Context:
     return Context(
         record=record,
         tools=resolve_tools(record, policy, comp.registry),
         th=policy.thresholds,
         key_stages=comp.key_stages,
         registry_size=len(comp.registry),
+        consents=consents,
     )
 
 
@@ -277,10 +297,10 @@ def _decision(findings: list[Finding]) -> Decision:
     return Decision.model_construct(outcome=_OUTCOME_BY_RANK[best], findings=findings)
 
 
-def evaluate_uncached(record: UseRecord, policy: Policy) -> Decision:
+def evaluate_uncached(record: UseRecord, policy: Policy, consents: ConsentBook | None = None) -> Decision:
     """The same decision as :func:`evaluate`, every rule run afresh (the reference the cache is tested against)."""
     comp = compiled(policy)
-    return _decision(_run(comp.checks, _context(record, policy, comp)))
+    return _decision(_run(comp.checks, _context(record, policy, comp, consents)))
 
 
 def _remember(memo: dict[tuple[Any, ...], _Entry], key: tuple[Any, ...], found: list[Finding]) -> _Entry:
@@ -305,13 +325,16 @@ def _step_entry(
     return _remember(group.memo, key, _run(group.checks, ctx))
 
 
-def evaluate(record: UseRecord, policy: Policy | None = None) -> Decision:
+def evaluate(record: UseRecord, policy: Policy | None = None, consents: ConsentBook | None = None) -> Decision:
     """Decide on one record: every enabled rule's findings, highest outcome first; baseline always present.
 
     ``policy`` None: the policy in force (``loading.policy_in_force``: CLEARANCE_POLICY, else the embedded
     defaults). Rules are pure functions of the questions they declare they read, so their findings are
     reused for records that answer those questions alike; a chain is keyed step by step. The findings are
     shared and frozen: never edit them.
+
+    ``consents``: the consent registry version 2 records' consent references are checked against (None: the
+    list pulled into the local cache, ``consent.book_in_force``). The service passes its own.
     """
     if policy is None:
         from clearance.policy.loading import policy_in_force
@@ -336,6 +359,27 @@ def evaluate(record: UseRecord, policy: Policy | None = None) -> Decision:
             approval.extend(entry[1])
         if entry[2]:
             notify.extend(entry[2])
+    if comp.consent_plan:
+        version_2 = record.schema_version >= 2
+        if version_2 and consents is None:
+            consents = book_in_force(policy)
+        # Reuse keyed on the registry's state and the day for version 2 records (entries expire, are withdrawn).
+        extra: tuple[Any, ...] = (consents.token, date.today().toordinal()) if version_2 and consents else ()
+        for start, end, memo, group in comp.consent_plan:
+            key = flat[start:end] + extra
+            entry = memo.get(key)
+            if entry is None:
+                if ctx is None:
+                    ctx = _context(record, policy, comp, consents)
+                elif ctx.consents is None:
+                    ctx.consents = consents
+                entry = _remember(memo, key, _run(group.checks, ctx))
+            if entry[0]:
+                prohibited.extend(entry[0])
+            if entry[1]:
+                approval.extend(entry[1])
+            if entry[2]:
+                notify.extend(entry[2])
     if comp.step_plan:
         tools = record.tools
         for step_getter, groups in comp.step_plan:
@@ -355,7 +399,7 @@ def evaluate(record: UseRecord, policy: Policy | None = None) -> Decision:
                         notify.extend(entry[2])
     for group in comp.uncached:
         if ctx is None:
-            ctx = _context(record, policy, comp)
+            ctx = _context(record, policy, comp, consents)
         for finding in _run(group.checks, ctx):
             {"prohibited": prohibited, "approval_required": approval, "notify": notify}[finding.outcome].append(finding)
     # Highest outcome first; within an outcome, findings come grouped by the questions their rules read

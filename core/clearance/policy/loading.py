@@ -30,6 +30,7 @@ from clearance.policy.rulebook import all_rules
 from clearance.policy.settings import Policy
 
 DEFAULTS_SOURCE = "embedded defaults"
+REFERENCE = "docs/policy-settings.md lists every setting; `clearance policy default` prints them"
 ENV_VAR = "CLEARANCE_POLICY"
 
 _ENV_RANK = {"enterprise": 0, "self_hosted": 1, "consumer": 2, "unknown": 3}
@@ -166,7 +167,7 @@ def load_layers(paths: list[str] | None = None) -> LoadedPolicy:
         try:
             policy = Policy.model_validate(effective)
         except ValidationError as exc:  # a combination that only fails merged, e.g. a list meeting another
-            raise ClearanceError(describe_validation_error(exc, doc.source, doc.line_of)) from None
+            raise ClearanceError(_describe(exc, doc)) from None
         _record_provenance(overlay, (), doc, loaded.provenance)
         loaded.policy = policy
         loaded.sources.append(doc.source)
@@ -185,7 +186,8 @@ def check_files(paths: list[str]) -> list[str]:
                 raise ClearanceError(
                     f"{doc.source}: a policy file must be a mapping of settings, got {type(data).__name__}"
                 )
-            _validate({k: v for k, v in data.items() if k != "signature"}, doc, all_errors=file_problems)
+            layer = _validate({k: v for k, v in data.items() if k != "signature"}, doc, all_errors=file_problems)
+            file_problems.extend(_publish_problems(layer, doc))
         except ClearanceError as exc:
             file_problems.insert(0, str(exc))  # the first problem of the file comes first
         problems.extend(file_problems)
@@ -200,31 +202,50 @@ def check_files(paths: list[str]) -> list[str]:
 # ------------------------------------------------------------------------------------------- validation
 
 
+def _describe(exc: Any, doc: Document) -> str:
+    return describe_validation_error(exc, doc.source, doc.line_of, model=Policy, reference=REFERENCE)
+
+
 def _validate(data: dict[str, Any], doc: Document, all_errors: list[str] | None = None) -> Policy:
+    """The file's settings as a Policy. ``all_errors``: collect every problem there (the first is raised)."""
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         if all_errors is not None:
             for error in exc.errors()[1:]:
-                all_errors.append(describe_validation_error(_OneError(error), doc.source, doc.line_of))  # type: ignore[arg-type]
-            first = describe_validation_error(_OneError(exc.errors()[0]), doc.source, doc.line_of)  # type: ignore[arg-type]
-            raise ClearanceError(first) from None
-        raise ClearanceError(describe_validation_error(exc, doc.source, doc.line_of)) from None
+                all_errors.append(_describe(_OneError(error), doc))
+            raise ClearanceError(_describe(_OneError(exc.errors()[0]), doc)) from None
+        raise ClearanceError(_describe(exc, doc)) from None
     codes = [rule.code for rule in all_rules()]
+    problems: list[str] = []
     for code, setting in policy.rules.items():
         where = _where(doc, ("rules", code))
         if code not in codes:
             close = difflib.get_close_matches(code, codes, n=1)
             hint = f"did you mean {close[0]}?" if close else f"expected one of {', '.join(codes)}"
-            raise ClearanceError(
+            problems.append(
                 f"{where}: field rules.{code}: unknown rule code ({hint}); `clearance policy rules` lists them"
             )
-        if code == "BASELINE" and not setting.enabled:
-            raise ClearanceError(
+        elif code == "BASELINE" and not setting.enabled:
+            problems.append(
                 f"{where}: field rules.BASELINE.enabled: the baseline notice cannot be switched off "
                 "(every use is disclosed); remove the line"
             )
+    if problems:
+        if all_errors is not None:
+            all_errors.extend(problems[1:])
+        raise ClearanceError(problems[0])
     return policy
+
+
+def _publish_problems(layer: Policy, doc: Document) -> list[str]:
+    """What publish, the hosts and the server would refuse in this file: validator ids and locked checks."""
+    from clearance.pyblish.settings import validator_problems
+
+    return [
+        f"{_where(doc, ('publish', 'validators', vid))}: field publish.validators.{vid}: {problem}"
+        for vid, problem in validator_problems(layer)
+    ]
 
 
 class _OneError:
@@ -338,7 +359,7 @@ def _check_stricter(
         info = model.model_fields[name]
         sub = _model_of(info.annotation)
         entry_model = _dict_value_model(info.annotation)
-        old_value = old.get(name) if isinstance(old, dict) else None
+        old_value = old.get(name)
         if sub is not None and isinstance(value, dict):
             _check_stricter(sub, old_value or sub().model_dump(mode="json"), value, (*path, name), doc, loaded)
         elif entry_model is not None and isinstance(value, dict):

@@ -67,8 +67,10 @@ def rules_markdown() -> str:
             f"- **Triggers:** {info.triggers}",
             f"- **Why:** {info.why}",
             f"- **How to resolve:** {info.resolve}",
-            f"- **Source:** {SOURCE_URL}",
         ]
+        if info.source:
+            lines.append(f"- **Source sentence:** {info.source}")
+        lines.append(f"- **Source:** {SOURCE_URL}")
     from clearance.policy import rules as rules_module
     from clearance.policy.engine import evaluate
     from clearance.policy.loading import default_policy
@@ -177,6 +179,8 @@ def _field_rows(props: dict[str, Any], defs: dict[str, Any], prefix: str) -> lis
         default = prop.get("default", "")
         shown = "" if "default" not in prop else f"`{json.dumps(default) if not isinstance(default, str) else default}`"
         desc = (prop.get("description") or "").replace("|", "\\|").replace("\n", " ")
+        if prop.get("since") == 2:
+            desc = "**Version 2.** " + desc
         rows.append(f"| `{prefix}{name}` | {_type_words(prop, defs)} | {shown} | {desc} |")
     return rows
 
@@ -193,6 +197,12 @@ def record_reference_markdown() -> str:
         "are YAML or JSON; `clearance schema` prints the JSON Schema this page is rendered from, and",
         "`clearance record new --preset NAME -o record.yaml` writes a filled-in one to start from.",
         "",
+        "Records are version 2 (`schema_version: 2`). Fields marked **Version 2** were added then; a version 1",
+        "record (release 0.1) may not set them, is still read and decided exactly as before, and",
+        "`clearance record migrate FILE` rewrites it as version 2 (the new questions stay unanswered, so unsure).",
+        "Hosts build their fields from the same list: `clearance.record.field_paths()` (every field, dotted),",
+        "`TRI_FIELDS` (the tri-state questions) and `V2_FIELDS` (what version 2 added).",
+        "",
         'Tri-state answers are `"yes"`, `"no"` or `"unsure"`. A missing answer means `"unsure"`, which is',
         "judged as the riskier answer and never below `approval_required` (see [rules](rules.md)). Quote",
         '`"yes"`/`"no"` in YAML; bare `yes`/`no` are read as booleans and accepted too.',
@@ -204,8 +214,10 @@ def record_reference_markdown() -> str:
     ]
     top = dict(schema.get("properties", {}))
     lines += _field_rows(top, defs, "")
-    order = ["Tool", "Use", "Inputs", "Training", "PromptReferences", "Output", "Talent", "Realism", "Target"]
-    where = {"Tool": "tool / tools[]", "Target": "targets[]"}
+    order = ["Tool", "ToolTerms", "StepInputs", "Use", "Inputs", "Training", "PromptReferences", "Output", "Talent",
+             "Realism", "Target"]
+    where = {"Tool": "tool / tools[]", "Target": "targets[]", "ToolTerms": "tools[].terms",
+             "StepInputs": "tools[].inputs"}
     for name in order + [n for n in defs if n not in order]:
         definition = defs[name]
         section = where.get(name) or next((k for k, v in top.items() if v.get("$ref", "").endswith(f"/{name}")), name)
@@ -214,4 +226,93 @@ def record_reference_markdown() -> str:
             lines += [definition["description"].strip().replace("\n", " "), ""]
         lines += ["| field | type | default | meaning |", "|---|---|---|---|"]
         lines += _field_rows(definition.get("properties", {}), defs, f"{section.split(' ')[0]}.")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ `clearance policy default`
+
+_EXAMPLES = {
+    "tools": [
+        "tools:",
+        "  Firefly:",
+        "    provider: Adobe",
+        "    environment: enterprise",
+        '    trains_on_inputs: "no"',
+        '    retains_inputs: "no"',
+        '    trains_on_outputs: "no"',
+        "    aliases: [adobe firefly]",
+    ],
+    "rules": ["rules:", "  P3: {outcome: approval_required}   # raise a rule; only the first file may switch one off"],
+    "validators": [
+        "validators:",
+        "  clearance.tool_registered: {optional: true, active: false}",
+        "  # locked (refused if switched off, made optional or narrowed): approval, not prohibited, tag readable,",
+        "  # set-up; `clearance policy check` says which",
+    ],
+    "trusted_keys": [
+        "trusted_keys:                      # paste the key_id and public_key of `clearance admin keys show`",
+        "  - key_id: 9307225eee1747a2",
+        "    public_key: BASE64-OF-THE-32-BYTE-ED25519-KEY=",
+    ],
+}
+
+
+def _yaml_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value) if value in ("yes", "no", "") or ":" in value or "#" in value else value
+    return json.dumps(value)
+
+
+def _comment(text: str, indent: str) -> list[str]:
+    import textwrap
+
+    return [f"{indent}# {line}" for line in textwrap.wrap(" ".join(text.split()), 110 - len(indent))]
+
+
+def _field_lines(name: str, info: Any, value: Any, indent: str) -> list[str]:
+    lines: list[str] = []
+    annotation = info.annotation
+    sub = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    stricter = _STRICT.get(str(extra.get("stricter", "any")), "")
+    note = f" (stricter: {stricter})" if stricter and stricter != "not a strictness matter" else ""
+    text = info.description or ((sub.__doc__ or "").strip().split("\n\n")[0] if sub is not None else "")
+    if text or note:
+        lines += _comment(text + note, indent)
+    if sub is not None:
+        lines.append(f"{indent}{name}:")
+        for inner, inner_info in sub.model_fields.items():
+            lines += _field_lines(inner, inner_info, (value or {}).get(inner), indent + "  ")
+        return lines
+    example = _EXAMPLES.get(name)
+    if example and not value:
+        lines += [f"{indent}# Example:"] + [f"{indent}#   {line}" for line in example]
+        lines.append(f"{indent}{name}: {'{}' if isinstance(value, dict) else '[]'}")
+        return lines
+    lines.append(f"{indent}{name}: {_yaml_value(value)}")
+    return lines
+
+
+def default_policy_commented() -> str:
+    """Every section and setting of the embedded defaults, each with what it means: a file to start from."""
+    from clearance.policy.loading import default_policy
+
+    lines = [
+        "# Clearance policy: every setting with its default (`clearance policy default`).",
+        "#",
+        "# Layering: embedded defaults -> studio file -> production file -> vendor file",
+        "# (`--policy studio.yaml --policy show.yaml`, or CLEARANCE_POLICY=studio.yaml:show.yaml). The first file",
+        "# may set anything; every later file may only make the policy stricter, unless it is a signed studio",
+        "# overlay. Keep only the lines you change. `clearance policy check FILE...` checks what publish, the hosts",
+        "# and the service will apply; docs/policy-settings.md explains every setting.",
+        f"# Source of the rules: {SOURCE_URL}",
+    ]
+    dumped = default_policy().model_dump(mode="json")
+    for name, info in Policy.model_fields.items():
+        lines.append("")
+        lines += _field_lines(name, info, dumped[name], "")
     return "\n".join(lines) + "\n"

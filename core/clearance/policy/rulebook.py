@@ -93,6 +93,7 @@ class Rule:
     step_reads: tuple[str, ...] = ()  # for rules judged tool by tool: the fields of one chain step
     source: str = ""  # the guidance's own sentence behind the rule (policy.md)
     pack: str = "core"
+    consents: bool = False  # reads the consent registry: reuse is keyed on the registry's state and the day
 
     @property
     def per_step(self) -> bool:
@@ -126,6 +127,7 @@ class RuleSet:
         cites: tuple[str, ...] = (),
         step_reads: tuple[str, ...] = (),
         source: str = "",
+        consents: bool = False,
     ) -> Callable[[Check], Rule]:
         """Declare the decorated function as the rule ``code``."""
         if not CODE_PATTERN.match(code):
@@ -138,7 +140,8 @@ class RuleSet:
 
         def register(check: Check) -> Rule:
             made = Rule(
-                code, title, cites, kind, triggers, why, resolve, check, declared, step_reads, source, self.name
+                code, title, cites, kind, triggers, why, resolve, check, declared, step_reads, source, self.name,
+                consents,
             )
             self._rules[code] = made
             return made
@@ -171,7 +174,9 @@ def _check_fields(code: str, fields: list[str], step_reads: tuple[str, ...]) -> 
         if name not in known:
             raise ValueError(f"rule {code} reads {name!r}, which is not a record field (see docs/record-reference.md)")
     for name in step_reads:
-        if name not in Tool.model_fields:
+        head, _, tail = name.partition(".")
+        sub = Tool.model_fields[head].annotation if head in Tool.model_fields else None
+        if head not in Tool.model_fields or (tail and tail not in getattr(sub, "model_fields", {})):
             raise ValueError(f"rule {code} reads tools[].{name}, which is not a field of a tool step")
 
 

@@ -36,12 +36,23 @@ Documented decisions where the source is silent or two codes meet:
   the source's own example is "a second killer doll".
 - CREATIVE-REFERENCE also covers ``inputs.third_party_material`` (input images of works owned by others),
   and applies at the ideation stage too: the source lists references among the always-escalate categories.
+- Version 2 records (``schema_version: 2``) are judged on the questions version 2 added; version 1
+  records are judged exactly as in release 0.1 (the new questions are not read for them).
+- Version 2, consent is checked, not trusted: a replica or new performance needs a consent registry entry
+  (``talent.consent_refs``) in force that covers the production, media, use and day, given by the performer
+  (the estate when ``talent.performer_deceased`` is yes or unsure; all parties for a reused talent model).
+  ``alteration: significant`` in a version 2 record is judged as possibly a new performance.
+- Version 2, a cleared and cited reference permission (or cleared third-party input) still tells the
+  approver (``cleared_reference_outcome``, default notify); cited nothing, uncleared or unsure: approval.
+- Version 2, DISCLOSURE-DEEPFAKE only reads material that may reach the audience; a credit counts as telling
+  the audience for non-factual work (``deepfake_credits_suffice``), never for documentary or unscripted work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from clearance.consent import ConsentBook, needed_use
 from clearance.decision import Finding, Outcome
 from clearance.policy.rulebook import Rule, RuleSet, when
 from clearance.policy.settings import Thresholds
@@ -102,6 +113,8 @@ class ToolView:
     retains_inputs: str
     registered: bool
     inherited: tuple[str, ...] = ()
+    trains_on_outputs: str = "unsure"  # read for version 2 records only
+    inputs: tuple[str | None, str | None, str | None] = (None, None, None)  # this step's sensitive inputs, if said
 
     @property
     def label(self) -> str:
@@ -118,6 +131,14 @@ class Context:
     th: Thresholds
     key_stages: frozenset[str] = field(default_factory=frozenset)
     registry_size: int = 0  # a policy-level fact, like th: the engine's reuse of findings stays per policy
+    consents: ConsentBook | None = None  # the registry to check consent references against (version 2)
+
+    def consent_book(self) -> ConsentBook:
+        if self.consents is None:
+            from clearance.consent import book_in_force
+
+            self.consents = book_in_force()
+        return self.consents
 
 
 # When an answer matters (for questions_read): conditions on the record, declared with the rules' reads.
@@ -138,6 +159,30 @@ def _model_reused(record: UseRecord) -> bool:
 
 def _depicts_real(record: UseRecord) -> bool:
     return record.realism.depicts_real_people_or_events != "no"
+
+
+def _v2(record: UseRecord) -> bool:
+    return record.schema_version >= 2
+
+
+def _v2_references(record: UseRecord) -> bool:
+    refs = record.prompt_references
+    return _v2(record) and any(v != "no" for v in (refs.copyrighted_work, refs.public_figure, refs.deceased_person))
+
+
+def _v2_third_party(record: UseRecord) -> bool:
+    return _v2(record) and record.inputs.third_party_material != "no"
+
+
+def _v2_needs_consent(record: UseRecord) -> bool:
+    return _v2(record) and (_needs_consent(record) or record.talent.alteration in ("new_performance", "significant"))
+
+
+def _v2_shown_real(record: UseRecord) -> bool:
+    realism = record.realism
+    return _v2(record) and record.use.in_final_deliverable != "no" and (
+        realism.depicts_real_people_or_events != "no" or realism.depicts_real_places != "no"
+    )
 
 
 # --------------------------------------------------------------------------------------------- baseline
@@ -224,8 +269,12 @@ def _unregistered_note(ctx: Context, tool: ToolView) -> str:
     ),
     why='Tools must not store, reuse or train on production inputs or outputs; unknown terms count as unsure.',
     resolve='Use an enterprise or registered tool known not to train or retain, or request approval.',
-    reads=(),
-    step_reads=("name", "environment", "trains_on_inputs", "retains_inputs"),
+    reads=("schema_version",),
+    step_reads=("name", "environment", "trains_on_inputs", "retains_inputs", "trains_on_outputs"),
+    source=(
+        'Version 2: "Principle 2 covers outputs as well as inputs: a tool that trains on or reuses generated '
+        'outputs fails P2" (policy.md, Refinements); tools[].trains_on_outputs is read for version 2 records.'
+    ),
 )
 def p2_no_training_or_retention(ctx: Context) -> list[Finding]:
     if not ctx.tools:
@@ -253,6 +302,11 @@ def p2_no_training_or_retention(ctx: Context) -> list[Finding]:
                 "may train on what goes in or comes out",
             ),
             ("retains_inputs", tool.retains_inputs, "stores or reuses your inputs", "may store or reuse your inputs"),
+            *(
+                [("trains_on_outputs", tool.trains_on_outputs, "trains on or reuses what it generates",
+                  "may train on or reuse what it generates")]
+                if ctx.record.schema_version >= 2 else []
+            ),
         ):
             if value == "no":
                 continue
@@ -263,7 +317,8 @@ def p2_no_training_or_retention(ctx: Context) -> list[Finding]:
             continue
         msg = f"The tool at {tool.label} {' and '.join(parts)}."
         from_registry = [
-            f for f in ("trains_on_inputs", "retains_inputs") if f in tool.inherited and tool.field(f) in bad
+            f for f in ("trains_on_inputs", "retains_inputs", "trains_on_outputs")
+            if f in tool.inherited and tool.field(f) in bad
         ]
         if from_registry:
             msg += f" (The studio's tool registry says so: {', '.join(from_registry)}.)"
@@ -304,7 +359,12 @@ _SENSITIVE_INPUTS = (
     why='Where possible tools run in an enterprise-secured environment that protects inputs.',
     resolve='Use an enterprise-agreement tool, or request approval.',
     reads=("inputs.studio_proprietary", "inputs.personal_data", "inputs.talent_material"),
-    step_reads=("name", "environment"),
+    step_reads=("name", "environment", "inputs.studio_proprietary", "inputs.personal_data", "inputs.talent_material"),
+    source=(
+        '"A custom workflow chained from several tools or models is judged tool by tool" (policy.md, '
+        'Baseline); version 2 lets each step say what went into it (tools[].inputs), so a consumer upscaler '
+        'that saw only generated frames is not judged on the script an enterprise step read.'
+    ),
 )
 def p3_secured_environment(ctx: Context) -> list[Finding]:
     if not ctx.tools:
@@ -320,9 +380,15 @@ def p3_secured_environment(ctx: Context) -> list[Finding]:
             )
         ]
     inputs = ctx.record.inputs
-    sensitive = [(name, words) for name, words in _SENSITIVE_INPUTS if getattr(inputs, name) != "no"]
     out: list[Finding] = []
     for tool in ctx.tools:
+        # A chain step that says what went into it is judged on that (version 2: only the enterprise step saw
+        # the script); otherwise on the record's inputs.
+        sensitive = [
+            (name if said is None else f"tools[{tool.index}].inputs.{name}", words)
+            for (name, words), said in zip(_SENSITIVE_INPUTS, tool.inputs, strict=True)
+            if (getattr(inputs, name) if said is None else said) != "no"
+        ]
         finding = _p3_step(ctx, tool, sensitive)
         if finding is None and ctx.registry_size and not tool.registered:
             # A studio that keeps a registry wants to hear about tools it does not know, even harmless ones.
@@ -379,7 +445,7 @@ def _p3_step(ctx: Context, tool: ToolView, sensitive: list[tuple[str, str]]) -> 
             f"Sensitive inputs ({words}) went into the tool at {tool.label}, which runs as {where}, not in an "
             "enterprise-secured environment.",
             "Use an enterprise-agreement tool for this material, or request written approval.",
-            [tool.field("environment")] + [f"inputs.{n}" for n, _ in sensitive],
+            [tool.field("environment")] + [n if n.startswith("tools[") else f"inputs.{n}" for n, _ in sensitive],
         )
     if th.non_enterprise_tools_need_approval:
         return _finding(
@@ -503,12 +569,25 @@ def _yes_or_unsure(ctx: Context, section: str, names: tuple[str, ...]) -> tuple[
         ' tools (e.g. uploading a script to a chatbot).'
     ),
     resolve='Request approval before uploading, or work without the studio material.',
-    reads=("inputs.studio_proprietary",),
+    reads=("inputs.studio_proprietary", "inputs.studio_proprietary_approval"),
 )
 def data_proprietary(ctx: Context) -> list[Finding]:
     value = ctx.record.inputs.studio_proprietary
     if value == "no":
         return []
+    ref = ctx.record.inputs.studio_proprietary_approval
+    if value == "yes" and ref:
+        return [
+            _finding(
+                "DATA-PROPRIETARY",
+                APPROVAL,
+                ["P2", "P3"],
+                f"Studio-owned material went into the tool under the approval you cite ({ref}); the approver checks it"
+                " and records the decision here, even on an enterprise tool.",
+                "Request written approval and make sure the cited approval covers this tool and this material.",
+                ["inputs.studio_proprietary", "inputs.studio_proprietary_approval"],
+            )
+        ]
     if value == "yes":
         msg = (
             "Studio-owned material (unreleased assets, scripts, production images, footage or contracts) went into the"
@@ -536,12 +615,25 @@ def data_proprietary(ctx: Context) -> list[Finding]:
     triggers='inputs.personal_data is yes or unsure.',
     why='Personal data of cast or crew (e.g. a crew contact sheet) must not go into tools without approval.',
     resolve='Remove the personal data, or request approval.',
-    reads=("inputs.personal_data",),
+    reads=("inputs.personal_data", "inputs.personal_data_approval"),
 )
 def data_personal(ctx: Context) -> list[Finding]:
     value = ctx.record.inputs.personal_data
     if value == "no":
         return []
+    ref = ctx.record.inputs.personal_data_approval
+    if value == "yes" and ref:
+        return [
+            _finding(
+                "DATA-PERSONAL",
+                APPROVAL,
+                ["P2", "P3"],
+                f"Personal data of cast or crew went into the tool under the approval you cite ({ref}); the approver"
+                " checks it and records the decision here.",
+                "Request written approval and make sure the cited approval covers this tool and this data.",
+                ["inputs.personal_data", "inputs.personal_data_approval"],
+            )
+        ]
     if value == "yes":
         msg = "Personal data of cast or crew went into the tool. That needs written approval."
     else:
@@ -701,9 +793,20 @@ def creative_key(ctx: Context) -> list[Finding]:
         "prompt_references.public_figure",
         "prompt_references.deceased_person",
         "inputs.third_party_material",
+        "schema_version",
+        when("prompt_references.permissions_cleared", _v2_references),
+        "prompt_references.permission_refs",
+        when("inputs.third_party_cleared", _v2_third_party),
+    ),
+    source=(
+        'Version 2: "prompts referencing copyrighted works, public figures or deceased people need appropriate'
+        ' permissions" (estates too). Cleared, with the permissions cited: the approver is still told'
+        " (cleared_reference_outcome, default notify); not cleared or unsure: written approval."
     ),
 )
 def creative_reference(ctx: Context) -> list[Finding]:
+    if ctx.record.schema_version >= 2:
+        return _creative_reference_v2(ctx)
     fields, unsure = _yes_or_unsure(ctx, "prompt_references", ("copyrighted_work", "public_figure", "deceased_person"))
     third = ctx.record.inputs.third_party_material
     if third != "no":
@@ -738,6 +841,70 @@ def creative_reference(ctx: Context) -> list[Finding]:
     ]
 
 
+def _creative_reference_v2(ctx: Context) -> list[Finding]:
+    record = ctx.record
+    refs = record.prompt_references
+    named, unsure = _yes_or_unsure(ctx, "prompt_references", ("copyrighted_work", "public_figure", "deceased_person"))
+    parts: list[str] = []
+    fields: list[str] = list(named)
+    outcome: Outcome = NOTIFY
+    cleared_outcome = ctx.th.cleared_reference_outcome
+    if named:
+        what = ", ".join(f.split(".")[1].replace("_", " ") for f in named)
+        if unsure:
+            outcome = APPROVAL
+            parts.append(f"You don't know whether prompts or input images reference a {what} (judged as yes).")
+        elif refs.permissions_cleared == "yes" and refs.permission_refs:
+            outcome = _at_least(outcome, cleared_outcome)
+            parts.append(
+                f"Prompts reference a {what}; the permissions are cleared ({', '.join(refs.permission_refs)}), so the"
+                " approver is told and checks them."
+            )
+            fields += ["prompt_references.permissions_cleared", "prompt_references.permission_refs"]
+        else:
+            outcome = APPROVAL
+            if refs.permissions_cleared == "yes":
+                why = "marked cleared, but no permission is cited (prompt_references.permission_refs)"
+            elif refs.permissions_cleared == "unsure":
+                why = "you don't know whether the permissions are cleared (judged as not cleared)"
+            else:
+                why = "the permissions are not cleared"
+            parts.append(f"Prompts or input images reference a {what}, and {why}.")
+            fields.append("prompt_references.permissions_cleared")
+    third = record.inputs.third_party_material
+    if third != "no":
+        fields.append("inputs.third_party_material")
+        cleared = record.inputs.third_party_cleared
+        if third == "yes" and cleared == "yes":
+            outcome = _at_least(outcome, cleared_outcome)
+            parts.append("Third-party material went in as input, cleared for this use.")
+        else:
+            outcome = APPROVAL
+            lead = (
+                "Third-party material went in"
+                if third == "yes"
+                else "You don't know whether third-party material went in"
+            )
+            state = {"no": "not cleared", "unsure": "not known to be cleared"}.get(cleared, "cleared")
+            parts.append(f"{lead} as input ({state}).")
+        fields.append("inputs.third_party_cleared")
+    if not parts:
+        return []
+    if outcome == APPROVAL and ("unsure" in (third, record.inputs.third_party_cleared) or unsure):
+        parts.append(UNSURE_NOTE.format(meaning="the riskier answer"))
+    return [
+        _finding(
+            "CREATIVE-REFERENCE",
+            outcome,
+            ["P1"],
+            " ".join(parts),
+            "Obtain and cite the permissions (rights holders, the person, or the estate) and clear third-party input,"
+            " or rewrite the prompt without the reference; otherwise request written approval.",
+            fields,
+        )
+    ]
+
+
 _EXCEPTION_WORDS = {
     "as_performed": "the output stays substantially as scripted, performed or recorded",
     "unsafe_activity": "it shows an activity the performer cannot safely perform",
@@ -754,9 +921,32 @@ def _consent(ctx: Context) -> tuple[str, bool]:
     return value, False
 
 
+def _checked_consent(ctx: Context, party: str = "", use: str | None = None) -> tuple[str, str]:
+    """Version 2: consent as the registry says (yes/no and one line why); version 1: the record's answer.
+
+    A version 2 record's consent counts only through registry entries in force that cover this production,
+    media, use and day, given by the party the use needs (policy.md, Refinements), unless the policy lets a
+    documented "yes" stand (consent_must_be_registered: false) and the record names no entry.
+    """
+    record = ctx.record
+    if record.schema_version < 2 or (not ctx.th.consent_must_be_registered and not record.talent.consent_refs):
+        value, missing = _consent(ctx)
+        note = "talent.consent_ref does not say where the consent lives, which this policy requires" if missing else ""
+        return value, note
+    if not party:
+        party = "estate" if record.talent.performer_deceased != "no" else "performer"
+    verdict = ctx.consent_book().judge(record, party=party, use=use or needed_use(record))  # type: ignore[arg-type]
+    return ("yes" if verdict.given else "no"), verdict.reason
+
+
+def _new_performance(ctx: Context) -> bool:
+    """Version 2: a new performance (or a significant change that may be one) needs consent like a replica."""
+    return ctx.record.schema_version >= 2 and ctx.record.talent.alteration in ("new_performance", "significant")
+
+
 def _replica_needs_consent(ctx: Context) -> bool:
     talent = ctx.record.talent
-    return talent.digital_replica != "no" and talent.replica_exception == "none"
+    return (talent.digital_replica != "no" and talent.replica_exception == "none") or _new_performance(ctx)
 
 
 @CORE.rule(
@@ -778,11 +968,27 @@ def _replica_needs_consent(ctx: Context) -> bool:
         "talent.replica_exception",
         when("talent.consent_documented", _needs_consent),
         "talent.consent_ref",
+        "schema_version",
+        "talent.alteration",
+        "talent.consent_refs",
+        when("talent.performer_deceased", _v2_needs_consent),
+        "production",
+        "use.media",
+    ),
+    consents=True,
+    source=(
+        'Version 2: "A new performance of real talent ... such as visual ADR that alters lip-sync or facial '
+        "performance to match new, unscripted dialogue, is a digital replica in the guidance's own "
+        'definition"; "consent is checked, not trusted: a consent reference counts only when it names a '
+        'registry entry that is in force and covers this production, media kind, use and date" (policy.md, '
+        'Refinements).'
     ),
 )
 def talent_replica(ctx: Context) -> list[Finding]:
     talent = ctx.record.talent
     replica = talent.digital_replica
+    if _new_performance(ctx) and (replica == "no" or talent.replica_exception != "none"):
+        return _new_performance_finding(ctx)
     if replica == "no":
         return []
     prefix = ""
@@ -809,6 +1015,8 @@ def talent_replica(ctx: Context) -> list[Finding]:
                 [*fields, "talent.replica_exception"],
             )
         ]
+    if ctx.record.schema_version >= 2:
+        return _replica_v2(ctx, prefix)
     consent, _ = _consent(ctx)
     fields.append("talent.consent_documented")
     if consent == "yes":
@@ -848,6 +1056,62 @@ def talent_replica(ctx: Context) -> list[Finding]:
     ]
 
 
+def _replica_v2(ctx: Context, prefix: str) -> list[Finding]:
+    consent, why = _checked_consent(ctx)
+    lead = (
+        prefix + "A digital replica of a real performer (voice, likeness or digital double) needs explicit, documented"
+        " consent and guild compliance."
+    )
+    if consent == "yes":
+        return [
+            _finding(
+                "TALENT-REPLICA",
+                APPROVAL,
+                ["P5"],
+                f"{lead} Checked: {why}.",
+                "Request written approval with the guild paperwork attached.",
+                ["talent.digital_replica", "talent.consent_refs"],
+            )
+        ]
+    return [
+        _finding(
+            "TALENT-REPLICA",
+            APPROVAL,
+            ["P5"],
+            f"{lead} No consent holds: {why}.",
+            "Have legal register the performer's signed consent (`clearance consents list` shows the entries), name"
+            " it in talent.consent_refs, then request written approval.",
+            ["talent.digital_replica", "talent.consent_refs"],
+        )
+    ]
+
+
+def _new_performance_finding(ctx: Context) -> list[Finding]:
+    consent, why = _checked_consent(ctx)
+    alteration = ctx.record.talent.alteration
+    lead = (
+        "A new performance of real talent (words, expressions or actions they never performed, such as visual ADR to"
+        " new unscripted dialogue) is a digital replica in the guidance's own definition."
+    )
+    if alteration == "significant":
+        lead = (
+            "A significant change to a performance may be a new performance (answer talent.alteration: tonal or"
+            " new_performance); judged as a new performance, which is a digital replica in the guidance's definition."
+        )
+    state = f"Checked: {why}." if consent == "yes" else f"No consent holds: {why}."
+    return [
+        _finding(
+            "TALENT-REPLICA",
+            APPROVAL,
+            ["P5"],
+            f"{lead} {state}",
+            "Name the registry entry of the performer's consent covering a new performance (talent.consent_refs), then"
+            " request written approval.",
+            ["talent.alteration", "talent.consent_refs"],
+        )
+    ]
+
+
 @CORE.rule(
     'TALENT-ALTERATION',
     title='Significant change to a performance',
@@ -863,9 +1127,26 @@ def talent_replica(ctx: Context) -> list[Finding]:
     ),
     resolve="Request approval with the performer's consent.",
     reads=("talent.alteration",),
+    source=(
+        'Version 2: "A tonal change to an existing performance stays TALENT-ALTERATION" (policy.md, '
+        'Refinements); a new performance is TALENT-REPLICA / TALENT-NO-CONSENT.'
+    ),
 )
 def talent_alteration(ctx: Context) -> list[Finding]:
-    if ctx.record.talent.alteration != "significant":
+    alteration = ctx.record.talent.alteration
+    if alteration == "tonal":
+        return [
+            _finding(
+                "TALENT-ALTERATION",
+                ctx.th.significant_alteration_outcome,
+                ["P5"],
+                "The tone, delivery or intent of an existing performance is changed significantly.",
+                "Request written approval with the performer's consent; customary changes need none (alteration:"
+                " customary); words or actions never performed are a new_performance.",
+                ["talent.alteration"],
+            )
+        ]
+    if alteration != "significant":
         return []
     return [
         _finding(
@@ -1078,11 +1359,25 @@ def ethics_misleading(ctx: Context) -> list[Finding]:
         "talent.replica_exception",
         when("talent.consent_documented", _needs_consent),
         "talent.consent_ref",
+        "schema_version",
+        "talent.alteration",
+        "talent.consent_refs",
+        when("talent.performer_deceased", _v2_needs_consent),
+        "production",
+        "use.media",
+    ),
+    consents=True,
+    source=(
+        'Version 2: a new performance or replica "without documented consent that covers it, TALENT-NO-'
+        'CONSENT (prohibited), as a declared replica is"; consent given by "the performer; an estate for '
+        'deceased people; all parties for a model reused elsewhere" (policy.md, Refinements).'
     ),
 )
 def talent_no_consent(ctx: Context) -> list[Finding]:
     if not _replica_needs_consent(ctx):
         return []
+    if ctx.record.schema_version >= 2:
+        return _no_consent_v2(ctx)
     consent, missing_ref = _consent(ctx)
     if consent == "yes":
         return []
@@ -1112,6 +1407,28 @@ def talent_no_consent(ctx: Context) -> list[Finding]:
     ]
 
 
+def _no_consent_v2(ctx: Context) -> list[Finding]:
+    consent, why = _checked_consent(ctx)
+    if consent == "yes":
+        return []
+    talent = ctx.record.talent
+    what = "new performance" if _new_performance(ctx) and talent.digital_replica == "no" else "digital replica"
+    msg = f"A {what} of a real performer without consent that covers it is a no-go: {why}."
+    if talent.digital_replica == "unsure" and what == "digital replica":
+        msg += " (You were unsure whether it is a replica; judged as yes.)"
+    return [
+        _finding(
+            "TALENT-NO-CONSENT",
+            PROHIBITED,
+            ["P5"],
+            msg,
+            "Stop. Have legal register the performer's (or estate's) signed consent covering this production, media"
+            " and use, name it in talent.consent_refs, then request approval.",
+            ["talent.digital_replica", "talent.alteration", "talent.consent_refs"],
+        )
+    ]
+
+
 @CORE.rule(
     'TALENT-MODEL-REUSE',
     title='Talent model reused elsewhere',
@@ -1127,6 +1444,15 @@ def talent_no_consent(ctx: Context) -> list[Finding]:
         "talent.model_from_other_production",
         when("talent.consent_documented", _model_reused),
         "talent.consent_ref",
+        "schema_version",
+        "talent.consent_refs",
+        "production",
+        "use.media",
+    ),
+    consents=True,
+    source=(
+        'Version 2: consent for "a model reused elsewhere" must come from all parties and be on the registry '
+        '(policy.md, Refinements).'
     ),
 )
 def talent_model_reuse(ctx: Context) -> list[Finding]:
@@ -1134,6 +1460,29 @@ def talent_model_reuse(ctx: Context) -> list[Finding]:
     reuse = talent.model_from_other_production
     if reuse == "no":
         return []
+    if ctx.record.schema_version >= 2:
+        consent, why = _checked_consent(ctx, party="all_parties", use="model_reuse")
+        lead = (
+            "A talent model made for another production, pitch or concept is reused here."
+            if reuse == "yes"
+            else "You don't know whether a talent model from another production is reused here (judged as yes)."
+        )
+        fields = ["talent.model_from_other_production", "talent.consent_refs"]
+        if consent == "yes":
+            outcome = _at_least(ctx.th.model_reuse_with_consent_outcome, APPROVAL if reuse == "unsure" else NOTIFY)
+            return [_finding("TALENT-MODEL-REUSE", outcome, ["P5"], f"{lead} Checked: {why}.",
+                             "Request written approval with every party's consent attached.", fields)]
+        return [
+            _finding(
+                "TALENT-MODEL-REUSE",
+                PROHIBITED,
+                ["P5"],
+                f"{lead} Without the consent of all parties this is a no-go: {why}.",
+                "Do not reuse the model. Have legal register the consent of all parties (uses: model_reuse), name it"
+                " in talent.consent_refs, then request approval.",
+                fields,
+            )
+        ]
     consent, _ = _consent(ctx)
     fields = ["talent.model_from_other_production", "talent.consent_documented"]
     lead = (
@@ -1162,6 +1511,103 @@ def talent_model_reuse(ctx: Context) -> list[Finding]:
             lead + " Without documented consent of all parties this is a no-go." + note,
             "Do not reuse the model. Get every party's written consent, record it, then request approval.",
             fields,
+        )
+    ]
+
+
+DEEPFAKE_TEXT = (
+    "This {what} was created or altered with artificial intelligence and does not show real events."
+)
+
+
+@CORE.rule(
+    "DISCLOSURE-DEEPFAKE",
+    title="Deep fake the audience is not told about",
+    kind="escalate",
+    triggers=(
+        "Version 2 records: material that may reach the audience (use.in_final_deliverable yes or unsure) depicts "
+        "real people, events or places (realism.depicts_real_people_or_events or depicts_real_places yes or unsure), "
+        "is realistic enough to pass as authentic (realism.photorealistic yes or unsure), and the audience is not "
+        "told (realism.audience_disclosure none or unsure; credits count only for non-factual work while "
+        "deepfake_credits_suffice holds). Outcome: deepfake_outcome (default approval_required)."
+    ),
+    why=(
+        "EU AI Act, Article 50(4) (applies from 2 August 2026): deployers of an AI system that generates or "
+        "manipulates image, audio or video content constituting a deep fake shall disclose that the content has been"
+        " artificially generated or manipulated; for evidently artistic, creative, satirical or fictional work, in an"
+        " appropriate manner that does not hamper the display or enjoyment of the work."
+    ),
+    resolve="Label it for the audience (on-screen label, or credits for fictional work), or request approval.",
+    reads=(
+        "schema_version",
+        "use.in_final_deliverable",
+        "use.content_type",
+        "realism.depicts_real_people_or_events",
+        "realism.depicts_real_places",
+        when("realism.photorealistic", _v2_shown_real),
+        "realism.audience_disclosure",
+        "use.media",
+    ),
+    source=(
+        "policy.md, Refinements: realistic synthetic or manipulated content depicting existing people, places or "
+        "events that could falsely appear authentic, where the audience is not told (EU AI Act, Article 50(4))."
+    ),
+)
+def disclosure_deepfake(ctx: Context) -> list[Finding]:
+    record = ctx.record
+    if record.schema_version < 2 or record.use.in_final_deliverable == "no":
+        return []
+    realism = record.realism
+    real = [
+        words
+        for value, words in (
+            (realism.depicts_real_people_or_events, "real people or events"),
+            (realism.depicts_real_places, "real places"),
+        )
+        if value != "no"
+    ]
+    if not real or realism.photorealistic == "no":
+        return []
+    told = realism.audience_disclosure
+    factual = record.use.content_type in ctx.th.factual_content_types
+    if told == "on_screen_label" or (told == "credits" and ctx.th.deepfake_credits_suffice and not factual):
+        return []
+    unsure = (
+        told == "unsure"
+        or realism.photorealistic == "unsure"
+        or "unsure" in (realism.depicts_real_people_or_events, realism.depicts_real_places)
+        or record.use.in_final_deliverable == "unsure"
+    )
+    outcome = ctx.th.deepfake_outcome
+    if unsure:
+        outcome = _at_least(outcome, APPROVAL)
+    how = {
+        "none": "the audience is not told",
+        "unsure": "you don't know whether the audience is told",
+        "credits": f"only the credits tell the audience, which is not enough for {record.use.content_type} work",
+    }[told]
+    what = {"image": "image", "audio": "audio", "voice": "voice"}.get(record.use.media, "scene")
+    msg = (
+        f"Realistic generated material depicting {' and '.join(real)} may reach the audience, and {how}: a deep fake"
+        " under the EU AI Act, Article 50(4), which must be disclosed."
+    )
+    if unsure:
+        msg += " " + UNSURE_NOTE.format(meaning="the riskier answer")
+    suggested = DEEPFAKE_TEXT.format(what=what)
+    return [
+        _finding(
+            "DISCLOSURE-DEEPFAKE",
+            outcome,
+            [],
+            msg,
+            f'Label it for the audience (realism.audience_disclosure: on_screen_label). Suggested text: "{suggested}"'
+            " For evidently fictional work a credit may do (credits). Otherwise request written approval.",
+            [
+                "realism.depicts_real_people_or_events",
+                "realism.depicts_real_places",
+                "realism.photorealistic",
+                "realism.audience_disclosure",
+            ],
         )
     ]
 

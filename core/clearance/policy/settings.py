@@ -89,6 +89,11 @@ class ToolFacts(Settings):
     retains_inputs: Tri = Field(
         default="unsure", description="Does it store or reuse inputs?", json_schema_extra=stricter("tri")
     )
+    trains_on_outputs: Tri = Field(
+        default="unsure",
+        description="Does it train on or reuse what it generates? (read for version 2 records)",
+        json_schema_extra=stricter("tri"),
+    )
     aliases: tuple[str, ...] = Field(
         default=(),
         description="Other names records may use for it (case-insensitive).",
@@ -446,6 +451,41 @@ class Thresholds(Settings):
             " factual."
         ),
         json_schema_extra=stricter("superset"),
+    )
+    consent_must_be_registered: bool = Field(
+        default=True,
+        description=(
+            'Version 2 records: consent counts only through consent registry entries (talent.consent_refs) that are in'
+            ' force and cover the production, media, use and day ("consent is checked, not trusted"). False: a'
+            ' version 2 record that names no entry may still rely on consent_documented, as version 1 records do.'
+        ),
+        json_schema_extra=stricter("true"),
+    )
+    cleared_reference_outcome: Outcome = Field(
+        default="notify",
+        description=(
+            "Version 2 records: a reference to a copyrighted work, public figure or deceased person whose permissions"
+            " are cleared and cited (or third-party input that is cleared). The approver is still told (notify);"
+            " raise it to require approval anyway."
+        ),
+        json_schema_extra=stricter("outcome"),
+    )
+    deepfake_outcome: Outcome = Field(
+        default="approval_required",
+        description=(
+            "DISCLOSURE-DEEPFAKE: realistic generated material depicting real people, places or events that reaches"
+            " the audience without being disclosed (EU AI Act, Article 50(4))."
+        ),
+        json_schema_extra=stricter("outcome"),
+    )
+    deepfake_credits_suffice: bool = Field(
+        default=True,
+        description=(
+            "Article 50(4) lets evidently artistic or fictional work disclose in a way that does not hamper it. True:"
+            " a credit counts as telling the audience for non-factual work (factual_content_types always need an"
+            " on-screen label). False: only an on-screen label counts."
+        ),
+        json_schema_extra=stricter("false"),
     )
     factual_real_depiction_outcome: Outcome = Field(
         default="approval_required",

@@ -26,8 +26,8 @@ def use_policy(policy: Policy | None) -> None:
 
 def active_policy() -> Policy:
     """The policy set by ``use_policy``, else the one CLEARANCE_POLICY names, else the embedded defaults."""
-    chosen: Policy | None = _state["policy"]
-    if chosen is not None:
+    chosen = _state["policy"]
+    if isinstance(chosen, Policy):
         return chosen
     from clearance.policy.loading import policy_in_force
 
@@ -41,22 +41,28 @@ def active_policy() -> Policy:
 
 def context_policy(context: Any) -> Policy:
     """The policy of a publish: set once on the context, so every plugin judges with the same one."""
-    policy: Policy | None = context.data.get("clearance_policy")
-    if policy is None:
-        policy = active_policy()
-        context.data["clearance_policy"] = policy
+    held = context.data.get("clearance_policy")
+    if isinstance(held, Policy):
+        return held
+    policy = active_policy()
+    context.data["clearance_policy"] = policy
     return policy
 
 
 def policy_problems(policy: Policy) -> list[str]:
     """Validator settings this policy may not have: unknown ids, and any bypass of a locked validator."""
-    problems: list[str] = []
+    return [f"policy publish.validators.{vid}: {problem}" for vid, problem in validator_problems(policy)]
+
+
+def validator_problems(policy: Policy) -> list[tuple[str, str]]:
+    """(validator id, problem) for every validator setting publish refuses; `clearance policy check` says
+    the same, with the file and line."""
+    problems: list[tuple[str, str]] = []
     for vid, setting in policy.publish.validators.items():
-        where = f"policy publish.validators.{vid}"
         if vid not in VALIDATORS:
             close = difflib.get_close_matches(vid, list(VALIDATORS), n=1)
             hint = f"did you mean {close[0]}?" if close else f"known ids: {', '.join(sorted(VALIDATORS))}"
-            problems.append(f"{where}: unknown validator ({hint})")
+            problems.append((vid, f"unknown validator ({hint})"))
             continue
         if vid not in LOCKED:
             continue
@@ -70,10 +76,11 @@ def policy_problems(policy: Policy) -> list[str]:
         if "*" not in setting.families:
             bypass.append(f"families: {setting.families}")
         if bypass:
-            problems.append(
-                f"{where}: {', '.join(bypass)} is not allowed: this check cannot be switched off, made optional "
-                "or narrowed (a waiver is an approval); remove the setting"
-            )
+            problems.append((
+                vid,
+                f"{', '.join(bypass)} is not allowed: this check cannot be switched off, made optional "
+                "or narrowed (a waiver is an approval); remove the setting",
+            ))
     return problems
 
 

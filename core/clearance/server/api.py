@@ -141,6 +141,13 @@ class DenyDecision(_Decision):
 DecisionRequest = Annotated[ApproveDecision | DenyDecision, Field(discriminator="decision")]
 
 
+class WhoAmI(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="The user's login name.")
+    roles: dict[str, list[str]] = Field(description="Roles per production code.")
+
+
 class RevokeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -332,6 +339,14 @@ def revocations(request: Request) -> dict[str, Any]:
     document = revoking.revocations(request.app.state.db, current_actor(request))
     signed: dict[str, Any] = request.app.state.keyring().sign_document(document)
     return signed
+
+
+@router.get("/me", summary="Who this token belongs to", tags=["service"], response_model=WhoAmI,
+            dependencies=authed, responses=answers({200: "The token's user and roles"}, 401))
+def me(request: Request) -> dict[str, Any]:
+    """The token's user name and roles per production (clients record it as `declared_by`)."""
+    actor = current_actor(request)
+    return {"name": actor.name, "roles": {code: sorted(roles) for code, roles in sorted(actor.roles.items())}}
 
 
 @router.get("/keys", summary="The public keys approvals are signed with", tags=["approvals"],

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from clearance import __version__
-from clearance.server import API_PREFIX, api, checkpoints, packet, web, writer
+from clearance.server import API_PREFIX, api, checkpoints, consents, packet, web, writer
 from clearance.server.config import ServerConfig
 from clearance.server.db import BUSY_RETRY_AFTER_SECONDS, Database
 from clearance.server.decider import Decider
@@ -86,6 +86,8 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
         chain, app.state.keyring(), app.state.checkpoint_schedule))
     app.state.login_throttle = LoginThrottle.from_config(config)
     app.state.auth_failures = FailureLog(config.auth_log_window_seconds)
+    database = app.state.db
+    app.state.decider.consents = lambda: consents.book_for(database)  # version 2 records: the service's registry
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> Response:
@@ -139,8 +141,10 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
         return JSONResponse(body, status_code=status, headers=headers or None)
 
     app.include_router(api.router)
+    app.include_router(consents.router, dependencies=api.authed)
     app.include_router(web.router)
     app.include_router(packet.router)
+    app.include_router(consents.pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(Guard, max_body_bytes=config.max_body_bytes)
     return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from clearance.decision import Decision
 from clearance.record import UseRecord
 
@@ -14,8 +17,11 @@ class Decider:
 
         self.policy = load_policy(policy_files or None)
         self.version = str(getattr(self.policy, "version", ""))
+        self.consents: Callable[[], Any] | None = None  # the service's consent registry (set by the app)
 
     def decide(self, record: UseRecord) -> Decision:
         from clearance.policy import evaluate
 
-        return evaluate(record, self.policy)
+        # Version 2 records' consent references are checked against this service's own registry.
+        book = self.consents() if self.consents is not None and record.schema_version >= 2 else None
+        return evaluate(record, self.policy, consents=book)

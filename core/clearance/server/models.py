@@ -28,7 +28,8 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("artist", "approver", "admin")
+ROLES = ("artist", "approver", "admin", "legal")
+"""legal registers and withdraws consent entries (the consent registry); it decides nothing else."""
 RECORD_STATUSES = ("notified", "waiting", "approved", "denied", "prohibited", "revoked")
 """notified: disclosed, no approval needed; waiting: an approval request awaits a decision;
 approved / denied: the latest version was decided; prohibited: cannot be approved; revoked: its approval was revoked."""
@@ -242,3 +243,26 @@ class Preview(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Consent(Base):
+    """A consent registry entry (clearance.consent.ConsentEntry). The signed document stays with legal."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    production_id: Mapped[int] = mapped_column(ForeignKey("productions.id"), index=True)
+    talent: Mapped[str] = mapped_column(String(300))
+    given_by: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[str] = mapped_column(Text)
+    guild_terms: Mapped[str] = mapped_column(Text, default="")
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    signed_json: Mapped[str] = mapped_column(Text)
+
+    production: Mapped[Production] = relationship(lazy="joined")
