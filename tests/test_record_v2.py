@@ -57,15 +57,19 @@ def test_version_1_dumps_and_digests_do_not_grow_version_2_fields() -> None:
     assert decision_digest(again) == decision_digest(record) and content_digest(again) == content_digest(record)
 
 
-def test_a_version_1_record_may_not_answer_version_2_questions() -> None:
+def test_a_record_answering_version_2_questions_is_version_2() -> None:
+    """Its answers are read, never dropped: a record saying version 1 that answers a version 2 question."""
     data = dict(GOLDEN["cases"][0]["record"])
-    data["realism"] = {**data["realism"], "photorealistic": "no"}
-    with pytest.raises(ClearanceError, match=r"realism\.photorealistic is a version 2 question.*record migrate"):
-        record_from_data(data, "old.yaml")
+    data["realism"] = {**data["realism"], "photorealistic": "yes"}
+    assert record_from_data(data, "old.yaml").schema_version == 2
     data = dict(GOLDEN["cases"][0]["record"])
     data["talent"] = {**data["talent"], "alteration": "new_performance"}
-    with pytest.raises(ClearanceError, match="version 2 answer"):
-        record_from_data(data, "old.yaml")
+    assert record_from_data(data, "old.yaml").schema_version == 2
+    data = dict(GOLDEN["cases"][0]["record"])
+    data["realism"] = {**data["realism"], "photorealistic": "unsure"}  # unanswered: says nothing
+    assert record_from_data(data, "old.yaml").schema_version == 1
+    with pytest.raises(ClearanceError, match="schema_version"):
+        record_from_data({**data, "schema_version": 3}, "new.yaml")
 
 
 def test_field_lists_come_from_the_model() -> None:

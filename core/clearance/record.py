@@ -311,8 +311,8 @@ class UseRecord(Section):
         default=UNSTATED_VERSION,
         description=(
             "The record format version: 2 (current; written by presets and `clearance record new`) or 1 (release"
-            " 0.1, still read and decided as before). A record that does not say is version 1, unless it answers"
-            " a version 2 question: then it is version 2."
+            " 0.1, still read and decided as before). A record that does not say is version 1; one that answers a"
+            " version 2 question is version 2."
         ),
     )
     id: uuid.UUID = Field(
@@ -345,13 +345,11 @@ class UseRecord(Section):
             if data.get("tools"):
                 raise ValueError("give either `tool` (one) or `tools` (a chain), not both")
             data["tools"] = [] if tool is None else ([tool] if isinstance(tool, dict) else tool)
-        if isinstance(data, dict) and "schema_version" not in data and _v2_answered(data):
-            # A record that does not state its version but answers version 2 questions is version 2: its
-            # answers are read, never dropped (hosts that build records from the model's fields land here).
+        if isinstance(data, dict) and data.get("schema_version", UNSTATED_VERSION) in (1, "1") and _v2_answered(data):
+            # A record that answers a version 2 question is version 2, whatever it says: its answers are read,
+            # never dropped (a host writing every field of the model lands here).
             data = {**data, "schema_version": 2}
-        if isinstance(data, dict) and data.get("schema_version", UNSTATED_VERSION) == 1:
-            _refuse_v2_answers(data)
-        elif isinstance(data, dict):
+        if isinstance(data, dict) and data.get("schema_version", UNSTATED_VERSION) != 1:
             # Version 2: a missing prominence is unsure, like every other missing answer.
             use = data.get("use")
             if use is None or (isinstance(use, dict) and "prominence" not in use):

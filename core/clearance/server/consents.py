@@ -209,7 +209,7 @@ def list_consents(
 
 
 @router.get("/consents/{consent_id}", summary="One consent entry, as signed", response_model=ConsentView,
-            responses=_answers({200: "The entry as signed when it last changed"}, 401, 404))
+            responses=_answers({200: "The entry as signed when it last changed"}, 401, 404, 422))
 def get_consent(consent_id: str, request: Request) -> dict[str, Any]:
     actor = _actor(request)
     with request.app.state.db.read() as session:
@@ -232,7 +232,7 @@ def withdraw_consent(consent_id: str, body: WithdrawRequest, request: Request) -
     return withdraw(request.app.state.db, _actor(request), consent_id, body.reason, request.app.state.keyring())
 
 
-pages = APIRouter()
+pages = APIRouter(include_in_schema=False)
 
 
 @pages.get("/consents", name="consents_page")
