@@ -43,36 +43,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _pull(server: str, timeline: object, token: str | None = None) -> tuple[dict[str, str], str | None]:
-    """Pull approvals for the timeline's records, and learn which the studio denied.
+    """Pull the keys, the signed revocation list and the approvals and status of the timeline's records (a few
+    batch requests however long the cut). Denials come with the records' status and reach the clips through
+    their standing (clearance.standing), which only ever blocks on them.
 
-    Returns (record id -> denial reason, a warning line when the service cannot be reached). A denial is
-    only ever used to block; what allows a clip is a valid signed approval, checked offline.
+    Returns (no extra denials, a warning line when the service cannot be reached).
     """
-    from clearance.client import ClientError, DisclosureClient, ServerUnreachable
+    from clearance.client import DisclosureClient, ServerUnreachable
     from clearance.editorial.check import tagged_record_ids
 
     ids = tagged_record_ids(timeline)
-    denials: dict[str, str] = {}
     if not ids:
-        return denials, None
+        return {}, None
     with DisclosureClient(server=server, token=token) as client:
         try:
             client.pull_approvals(ids)
-            for record_id in ids:
-                try:
-                    view = client.server_record(record_id)
-                except ClientError as exc:
-                    if exc.status == 404:
-                        continue  # never submitted: the check says it has no approval
-                    raise
-                if view.get("status") == "denied":
-                    last = (view.get("denials") or [{}])[-1]
-                    who = f" by {last['denied_by']}" if last.get("denied_by") else ""
-                    why = f": {last['reason']}" if last.get("reason") else ""
-                    denials[record_id] = f"the studio denied this use{who}{why}"
         except ServerUnreachable as exc:
-            return denials, f"warning: {exc}; checking against the approvals cached on this machine"
-    return denials, None
+            return {}, f"warning: {exc}; checking against the approvals cached on this machine"
+    return {}, None
 
 
 def _refresh(policy: object, timeline: object) -> str | None:
