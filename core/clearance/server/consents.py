@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from clearance.consent import ConsentBook, ConsentEntry, ConsentParty, ConsentScope
-from clearance.server import API_PREFIX, audit
+from clearance.server import API_PREFIX, audit, checkpoints
 from clearance.server.auth import Actor, iso, utcnow
 from clearance.server.db import Database
 from clearance.server.errors import ServiceError, refuse
@@ -91,6 +91,7 @@ def create(db: Database, actor: Actor, body: ConsentRequest, keyring: Any) -> di
         audit.append(session, actor.name, action, obj, body.production,
                      {"talent": body.talent, "given_by": body.given_by, "document_sha256": body.document_sha256,
                       "scope": body.scope.model_dump(mode="json")})
+        checkpoints.write(session, keyring)  # anchored by a signed audit checkpoint, like a decision
         return _signed(row)
 
 
@@ -116,6 +117,7 @@ def withdraw(db: Database, actor: Actor, consent_id: str, reason: str, keyring: 
         entry = _entry(row, code, _names(session))
         row.signed_json = json.dumps(keyring.sign_document(entry.model_dump(mode="json")), sort_keys=True)
         audit.append(session, actor.name, action, obj, code, {"reason": reason})
+        checkpoints.write(session, keyring)
         return _signed(row)
 
 

@@ -42,11 +42,9 @@ class Seeded:
 
 
 def example_records() -> list[UseRecord]:
-    """The bundled example production (clearance.examples) when present, else a few built-in uses."""
-    try:
-        from clearance.examples import example_records as bundled
-    except ImportError:
-        return [UseRecord.model_validate(_CLEAN | data) for data in _BUILT_IN]
+    """The bundled example production (clearance.examples ships in the same distribution)."""
+    from clearance.examples import example_records as bundled
+
     return list(bundled())
 
 
@@ -83,46 +81,3 @@ def seed(config: ServerConfig) -> Seeded:
     count = len(reads.queue(db, approver))
     db.dispose()
     return Seeded(production, len(stored), count, logins, tokens["artist"])
-
-
-_CLEAN: dict[str, Any] = {
-    "inputs": {
-        "studio_proprietary": "no", "personal_data": "no", "third_party_material": "no", "talent_material": "no",
-    },
-    "training": {"fine_tuned": "no"},
-    "prompt_references": {"copyrighted_work": "no", "public_figure": "no", "deceased_person": "no"},
-    "output": {"resembles_unowned_material": "no"},
-    "talent": {"digital_replica": "no", "model_from_other_production": "no", "replaces_union_work": "no"},
-    "realism": {"depicts_real_people_or_events": "no", "presented_as_authentic": "no"},
-}
-
-_BUILT_IN: list[dict[str, Any]] = [
-    {
-        "id": "3f0c6a52-9d1e-4a57-8a1c-0d2b7c1e9a01", "production": DEMO_PRODUCTION, "vendor": "Example VFX",
-        "declared_by": "jdoe", "description": "Mood board frames for the harbour at night (ideation only).",
-        "tool": {"name": "Firefly", "provider": "Adobe", "environment": "enterprise",
-                 "trains_on_inputs": "no", "retains_inputs": "no"},
-        "use": {"media": "image", "stage": "ideation", "in_final_deliverable": "no"},
-        "targets": [{"kind": "asset", "ref": "harbour_moodboard"}],
-    },
-    {
-        "id": "3f0c6a52-9d1e-4a57-8a1c-0d2b7c1e9a02", "production": DEMO_PRODUCTION, "vendor": "Example VFX",
-        "declared_by": "jdoe", "description": "Generated shop signage in the background of the market shots.",
-        "tool": {"name": "Firefly", "provider": "Adobe", "environment": "enterprise",
-                 "trains_on_inputs": "no", "retains_inputs": "no"},
-        "use": {"media": "image", "stage": "final", "in_final_deliverable": "yes", "creative_element": "background",
-                "prominence": "incidental"},
-        "targets": [{"kind": "shot", "ref": "sh010"}, {"kind": "shot", "ref": "sh020"}],
-    },
-    {
-        "id": "3f0c6a52-9d1e-4a57-8a1c-0d2b7c1e9a03", "production": DEMO_PRODUCTION, "vendor": "Example VFX",
-        "declared_by": "mlee", "description": "Voice clone of the lead for two pickup lines, with consent on file.",
-        "tool": {"name": "ElevenLabs", "environment": "enterprise", "trains_on_inputs": "no",
-                 "retains_inputs": "no"},
-        "use": {"media": "voice", "stage": "final", "in_final_deliverable": "yes", "creative_element": "main_character",
-                "prominence": "story_relevant"},
-        "talent": {"digital_replica": "yes", "consent_documented": "yes", "consent_ref": "contracts/lead-voice.pdf",
-                   "model_from_other_production": "no", "replaces_union_work": "no"},
-        "targets": [{"kind": "shot", "ref": "sh045"}],
-    },
-]
