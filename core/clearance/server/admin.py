@@ -205,6 +205,7 @@ def reset_password(session: Session, name: str, password: str, actor: str | None
         raise ClearanceError("the password is too short: use at least 8 characters")
     user = _user(session, name)
     user.password_hash = hash_password(password)
-    ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id)).rowcount
+    result = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    ended = int(getattr(result, "rowcount", 0) or 0)  # a DELETE's result is a CursorResult, which has rowcount
     audit.append(session, actor or cli_actor(), "user.password", f"user:{name}", None, {"sessions_ended": ended})
-    return int(ended or 0)
+    return ended
