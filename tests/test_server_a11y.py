@@ -69,6 +69,14 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         seeded.submit("changed", two)
         seeded.submit("changed", {**two, "description": "Sky replacement, second pass with a generated moon.",
                                   "targets": [{"kind": "shot", "ref": "sh010"}, {"kind": "shot", "ref": "sh011"}]})
+        server.add_user_direct("lee.legal", "legal", PRODUCTION, "legal-secret-1")
+        consent = {"id": "CONSENT-LEAD-DEAGEING", "production": PRODUCTION, "talent": "Mara Quinn",
+                   "given_by": "performer", "guild_terms": "SAG-AFTRA 2023 digital replica terms",
+                   "scope": {"productions": [PRODUCTION], "media": ["video"], "uses": ["digital_replica"],
+                             "starts_on": "2026-01-01", "ends_on": "2027-12-31"},
+                   "document_sha256": "ab" * 32}
+        registered = server.post("/consents", server.tokens["lee.legal"], consent)
+        assert registered.status_code == 201, registered.text
         yield seeded
     finally:
         server.stop()
@@ -153,6 +161,9 @@ def test_every_approver_page_passes_axe_and_reflows(seeded: Seeded, browser: Any
     check_page(page, "register", size)
     page.goto(f"{site.url}/audit")
     check_page(page, "audit", size)
+    page.goto(f"{site.url}/consents")
+    assert "Mara Quinn" in page.locator("main").inner_text()
+    check_page(page, "consents", size)
     page.goto(f"{site.url}/records/00000000-0000-4000-8000-000000000000")
     check_page(page, "not-found", size)
     page.context.close()
@@ -162,7 +173,7 @@ def test_pages_reflow_at_320_px(seeded: Seeded, browser: Any) -> None:
     site = seeded.site
     page = log_in(browser, site, "sam.approver", PASSWORDS["sam.approver"], viewport={"width": 320, "height": 640})
     for path in ("/queue", f"/records/{seeded.ids['waiting']}", f"/records/{seeded.ids['changed']}",
-                 f"/register/{PRODUCTION}", "/audit"):
+                 f"/register/{PRODUCTION}", "/audit", "/consents"):
         page.goto(f"{site.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow} px at 320 px"
