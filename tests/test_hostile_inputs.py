@@ -126,6 +126,7 @@ def _cases(corpus: dict[str, dict[str, tuple[Path, str]]], valid: dict[str, str]
         add(label, template, ".otio")
     add("check (EDL)", TIMELINE_COMMANDS["check"], ".edl")
     add("scan --trust-anchors", ["scan", "--verify", "--trust-anchors", "{}", str(IMAGE)], ".pem")
+    add("audit verify --checkpoint", ["audit", "verify", "--checkpoint", "{}"], ".json", (*PEM_INPUTS, "deep_json"))
     add("credentials verify --trust-anchors", ["credentials", "verify", "--trust-anchors", "{}", str(IMAGE)], ".pem")
     add("packet verify --trust-anchors", ["packet", "verify", "{work}", "--trust-anchors", "{}"], ".pem")
     (Path(valid["work"]) / "out").mkdir(exist_ok=True)

@@ -466,11 +466,13 @@ class DisclosureClient:
             return None
         key = hashlib.sha256(f"{self.server}\n{self.token}".encode()).hexdigest()
         path = data_dir() / "logins.json"
-        try:
-            known = json_module.loads(path.read_text(encoding="utf-8"))
-            known = known if isinstance(known, dict) else {}
-        except (OSError, ValueError):
-            known = {}
+        from clearance.documents import load_json
+
+        known: Any = {}
+        if path.exists():
+            with contextlib.suppress(ClearanceError):  # a damaged file only means the name is asked again
+                known = load_json(path, what="the remembered logins")
+        known = known if isinstance(known, dict) else {}
         try:
             answer = self.request("GET", "/me")
         except ClearanceError:

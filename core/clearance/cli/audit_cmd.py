@@ -71,22 +71,18 @@ def _trusted_keys(args: argparse.Namespace, keys_dir: str) -> Any:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from sqlalchemy import select
 
+    from clearance.documents import check_json_nesting, read_text
     from clearance.errors import ClearanceError
     from clearance.server import checkpoints
     from clearance.server.models import AuditEntry, AuditHead
 
     outside = []
     for name in args.checkpoint:
-        try:
-            text = Path(name).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ClearanceError(f"{name}: cannot read the checkpoint ({exc.strerror})") from None
-        except UnicodeDecodeError:
-            raise ClearanceError(f"{name}: not a checkpoint (not UTF-8 text)") from None
+        # bounded, never blocking, nesting checked: a checkpoint is a few hundred bytes of JSON
+        text = read_text(name, limit=1024 * 1024, what="an audit checkpoint (JSON)")
+        check_json_nesting(text.encode("utf-8"), name)
         try:
             outside.append((name, checkpoints.parse_file_checkpoint(text, name)))
         except ValueError as exc:
