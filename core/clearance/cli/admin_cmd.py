@@ -229,6 +229,9 @@ def run_keys_rotate(args: argparse.Namespace) -> int:
         audit.append(session, cli_actor(), "keys.rotate", f"key:{new}", None,
                      {"previous": old, "keys_dir": str(config.keys_dir)})
         checkpoints.write(session, ring, cli_actor())  # a key change is anchored at once, with the new key
+    from clearance.server import keyset
+
+    keyset.publish(db, ring)  # every host serves the new public key from now on
     print(f"new active signing key {new} (previous {old} still verifies the approvals it signed)")
     print("clients that pinned the previous key accept it on their next pull (the previous key announced it); "
           "studios pinning keys in their policy must add it there")

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from clearance import __version__
 from clearance.approvals import SignedApproval
 from clearance.record import UseRecord
-from clearance.server import API_PREFIX, decisions, previews, reads, writer
+from clearance.server import API_PREFIX, decisions, keyset, previews, reads, writer
 from clearance.server import revocations as revoking
 from clearance.server.auth import Actor, actor_from_token
 from clearance.server.errors import ServiceError
@@ -352,5 +352,5 @@ def me(request: Request) -> dict[str, Any]:
 @router.get("/keys", summary="The public keys approvals are signed with", tags=["approvals"],
             response_model=KeySet, responses=answers({200: "Every key, oldest first; the active one marked"}))
 def keys(request: Request) -> dict[str, Any]:
-    document: dict[str, Any] = request.app.state.keyring().public_keys_document()
-    return document
+    """Every host's keys, from the database: the same answer whichever host is asked."""
+    return keyset.document(request.app.state.db, request.app.state.keyring())

@@ -31,10 +31,21 @@ HERE = Path(__file__).resolve().parent
 class KeyRingHolder:
     """Opens the signing key folder on first use; the key ring itself notices rotations on disk."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, db: Database | None = None) -> None:
         self.directory = directory
+        self.db = db
         self._ring: Any = None
+        self._published: str | None = None
         self._lock = threading.Lock()
+
+    def ring(self) -> Any:
+        """The key ring without publishing (for callers that hold the write lock, which publishing takes)."""
+        with self._lock:
+            if self._ring is None:
+                from clearance.approvals import KeyRing
+
+                self._ring = KeyRing.open(Path(self.directory).expanduser())
+            return self._ring
 
     def __call__(self) -> Any:
         with self._lock:
@@ -42,6 +53,12 @@ class KeyRingHolder:
                 from clearance.approvals import KeyRing
 
                 self._ring = KeyRing.open(Path(self.directory).expanduser())
+            active = self._ring.active_key_id()
+            if self.db is not None and active != self._published:  # first use, or a rotation noticed on disk
+                from clearance.server import keyset
+
+                keyset.publish(self.db, self._ring)
+                self._published = active
             return self._ring
 
 
@@ -79,11 +96,11 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
     app.state.config = config
     app.state.db = db or Database(config.db)
     app.state.decider = Decider(config.policy)
-    app.state.keyring = KeyRingHolder(config.keys_dir)
+    app.state.keyring = KeyRingHolder(config.keys_dir, app.state.db)
     app.state.checkpoint_schedule = checkpoints.Schedule(config.audit_checkpoint_entries,
                                                          config.audit_checkpoint_minutes * 60)
     writer.checkpoint_batches(app.state.db, lambda chain: checkpoints.add_to_chain(
-        chain, app.state.keyring(), app.state.checkpoint_schedule))
+        chain, app.state.keyring.ring(), app.state.checkpoint_schedule))
     app.state.login_throttle = LoginThrottle.from_config(config)
     app.state.auth_failures = FailureLog(config.auth_log_window_seconds)
     database = app.state.db

@@ -102,6 +102,17 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PublicKey(Base):
+    """A signing key's public half as GET /api/v1/keys shows it, published by the host that holds the private
+    half: every host serves every key, so an approval from any host verifies after a pull from any."""
+
+    __tablename__ = "public_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ServerSecret(Base):
     """Secrets every server process behind a load balancer must share (the session-cookie key)."""
 

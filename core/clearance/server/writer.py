@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from clearance.approvals import uncovered_keys
 from clearance.record import UseRecord, content_digest, decision_digest
@@ -118,6 +119,8 @@ class SubmissionWriter:
             outcomes: list[Submitted | BaseException]
             try:
                 outcomes = list(store_batch(self.db, [(actor, new) for actor, new, _done in batch]))
+            except OperationalError as exc:  # a lock wait cut short, the database gone: every item alike (503)
+                outcomes = [exc] * len(batch)
             except Exception:  # e.g. a unique-constraint race: retry each on its own
                 outcomes = []
                 for actor, new, _done in batch:
