@@ -192,7 +192,7 @@ def alembic_config(connection: Any = None) -> Any:
     return config
 
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The newest migration's id (a test checks it against migrations/versions): a database already there is
 recognised with one query, without loading Alembic, which keeps every `clearance admin` call quick."""
 
