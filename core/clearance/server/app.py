@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,16 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(API_PREFIX) and request.url.path != "/openapi.json"
 
 
+def _api_routes(routes: Any) -> Iterator[APIRoute]:
+    """Every API route, including those of included routers (the API's and the consent registry's)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None) or getattr(route, "router", None)
+        if inner is not None and hasattr(inner, "routes"):
+            yield from _api_routes(inner.routes)
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method the resource at this path serves (RFC 9110 wants them all in `Allow`, not the first route's).
 
@@ -73,7 +84,7 @@ def _allowed_methods(request: Request) -> list[str]:
     (`/records/{record_id}`) would also match it."""
     path = request.url.path
     if path.startswith(API_PREFIX):
-        matching = [r for r in api.router.routes if isinstance(r, APIRoute) and r.path_regex.match(path)]
+        matching = [r for r in _api_routes(request.app.router.routes) if r.path_regex.match(path)]
         chosen = [r for r in matching if not r.param_convertors] or matching
         return sorted({m for r in chosen for m in (r.methods or ())} - {"HEAD"})
     return [
