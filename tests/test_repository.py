@@ -12,8 +12,8 @@ from vendored import LICENCES, TEST_DATA, VENDORED, missing_files
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 
-# A path that climbs out of the checkout ("../shared", parents[2], parent.parent.parent) or names the
-# workspace's data folder directly.
+# A path that climbs out of the checkout (to the data folder beside it, parents[2], parent.parent.parent)
+# or names the workspace's data folder directly.
 OUTSIDE = re.compile(r"""\.\./shared|["']shared["']|parents\[[2-9]\]|parent\.parent\.parent""")
 
 

@@ -944,6 +944,22 @@ def _new_performance(ctx: Context) -> bool:
     return ctx.record.schema_version >= 2 and ctx.record.talent.alteration in ("new_performance", "significant")
 
 
+# TALENT-REPLICA and TALENT-NO-CONSENT turn on the same answers (the replica or new performance, and the
+# consent that covers it), so an answer that changes one re-decides both.
+_REPLICA_CONSENT_READS = (
+    "talent.digital_replica",
+    "talent.replica_exception",
+    when("talent.consent_documented", _needs_consent),
+    "talent.consent_ref",
+    "schema_version",
+    "talent.alteration",
+    "talent.consent_refs",
+    when("talent.performer_deceased", _v2_needs_consent),
+    "production",
+    "use.media",
+)
+
+
 def _replica_needs_consent(ctx: Context) -> bool:
     talent = ctx.record.talent
     return (talent.digital_replica != "no" and talent.replica_exception == "none") or _new_performance(ctx)
@@ -963,18 +979,7 @@ def _replica_needs_consent(ctx: Context) -> bool:
         'compliance.'
     ),
     resolve='Document consent (consent_documented, consent_ref), then request approval.',
-    reads=(
-        "talent.digital_replica",
-        "talent.replica_exception",
-        when("talent.consent_documented", _needs_consent),
-        "talent.consent_ref",
-        "schema_version",
-        "talent.alteration",
-        "talent.consent_refs",
-        when("talent.performer_deceased", _v2_needs_consent),
-        "production",
-        "use.media",
-    ),
+    reads=_REPLICA_CONSENT_READS,
     consents=True,
     source=(
         'Version 2: "A new performance of real talent ... such as visual ADR that alters lip-sync or facial '
@@ -1354,18 +1359,7 @@ def ethics_misleading(ctx: Context) -> list[Finding]:
         'consent exists is judged as no consent.'
     ),
     resolve="Get and record the performer's written consent, then request approval.",
-    reads=(
-        "talent.digital_replica",
-        "talent.replica_exception",
-        when("talent.consent_documented", _needs_consent),
-        "talent.consent_ref",
-        "schema_version",
-        "talent.alteration",
-        "talent.consent_refs",
-        when("talent.performer_deceased", _v2_needs_consent),
-        "production",
-        "use.media",
-    ),
+    reads=_REPLICA_CONSENT_READS,
     consents=True,
     source=(
         'Version 2: a new performance or replica "without documented consent that covers it, TALENT-NO-'
