@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # an annotation only: commands that never validate a document do not import pydantic
+    from pydantic import ValidationError
 
 
 class ClearanceError(Exception):

@@ -6,9 +6,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clearance.errors import ClearanceError
+
+if TYPE_CHECKING:
+    from clearance.provenance.verdicts import EvidenceRecord, ScanRecord
 
 PROGRESS_MIN_FILES = 200  # below this a scan is over before a bar helps
 
@@ -78,76 +81,82 @@ class _Bar:
 HIT_VERDICTS = frozenset({"ai_generated", "ai_composite", "synthetic"})
 
 
-def _is_hit(result: Any) -> bool:
+def _is_hit(record: ScanRecord) -> bool:
     """What --hits-only keeps: media that says a generator made it (or made part of it), and files that could
     not be read, which need a look by hand."""
-    return result.verdict in HIT_VERDICTS or bool(result.error)
+    return record["verdict"] in HIT_VERDICTS or bool(record["error"])
 
 
 def run(args: argparse.Namespace) -> int:
     trust = _check_args(args)
     from clearance.progress import progress
-    from clearance.provenance import is_genai, scan_paths
+    from clearance.provenance.scanner import scan_records
+    from clearance.provenance.verdicts import is_genai
 
+    # Plain records, not the pydantic models of the Python API: the same fields and JSON, without the cost
+    # of importing pydantic and building its models, which is most of a small scan's time.
     with progress("Scanning files") as bar:
-        results = scan_paths(args.paths, recursive=args.recursive, jobs=args.jobs, progress=_Bar(bar),
-                             verify=args.verify, trust_anchors=trust)
+        records = scan_records(args.paths, recursive=args.recursive, jobs=args.jobs, progress=_Bar(bar),
+                               verify=args.verify, trust_anchors=trust)
     if args.json:
-        for result in results:
-            if args.hits_only and not _is_hit(result):
+        out = sys.stdout
+        for record in records:
+            if args.hits_only and not _is_hit(record):
                 continue
-            sys.stdout.write(json.dumps(result.model_dump(mode="json"), ensure_ascii=False) + "\n")
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
-        _print_human(results, args.verbose, args.hits_only)
-    if args.fail_on_genai and any(is_genai(r.verdict) for r in results):
+        _print_human(records, args.verbose, args.hits_only)
+    if args.fail_on_genai and any(is_genai(r["verdict"]) for r in records):
         return 1
     return 0
 
 
-def _describe(e: Any) -> str:
-    text = f"{e.format} {e.location}: {e.field}"
-    if e.value:
-        text += f" = {e.value}"
-    if e.generator:
-        text += f" (by {e.generator})"
-    if e.manifest is not None:
-        text += " [active manifest]" if e.active_manifest else " [ingredient manifest]"
-    if e.prompt_embedded:
+def _describe(e: EvidenceRecord) -> str:
+    text = f"{e['format']} {e['location']}: {e['field']}"
+    if e["value"]:
+        text += f" = {e['value']}"
+    if e["generator"]:
+        text += f" (by {e['generator']})"
+    if e["manifest"] is not None:
+        text += " [active manifest]" if e["active_manifest"] else " [ingredient manifest]"
+    if e["prompt_embedded"]:
         text += " [prompt embedded]"
-    if e.frames:
-        text += f" frames {e.frames}"
+    if e["frames"]:
+        text += f" frames {e['frames']}"
     return text
 
 
-def _print_human(results: list[Any], verbose: bool, hits_only: bool = False) -> None:
+def _print_human(records: list[ScanRecord], verbose: bool, hits_only: bool = False) -> None:
     counts: dict[str, int] = {}
     errors = 0
     not_media = 0
-    for r in results:
-        if r.format is None and r.error is None:
+    for r in records:
+        if r["format"] is None and r["error"] is None:
             not_media += 1
             continue
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
-        if r.error:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        if r["error"]:
             errors += 1
         if hits_only and not _is_hit(r):
             continue
-        name = r.path
-        if r.frames:
-            name += f"  frames {r.frames} ({r.frame_count} files"
-            name += f", missing {_short_list(r.missing_frames)})" if r.missing_frames else ")"
-        print(f"{r.verdict:<13} {r.confidence:4.2f}  {name}")
-        shown = r.evidence if verbose else r.evidence[:1]
+        name = r["path"]
+        if r["frames"]:
+            name += f"  frames {r['frames']} ({r['frame_count']} files"
+            name += f", missing {_short_list(r['missing_frames'])})" if r["missing_frames"] else ")"
+        print(f"{r['verdict']:<13} {r['confidence']:4.2f}  {name}")
+        evidence = r["evidence"]
+        shown = evidence if verbose else evidence[:1]
         for e in shown:
             print(f"    {_describe(e)}")
-        if not verbose and len(r.evidence) > 1:
-            print(f"    (+{len(r.evidence) - 1} more; -v lists all)")
-        if r.prompt_embedded:
+        if not verbose and len(evidence) > 1:
+            print(f"    (+{len(evidence) - 1} more; -v lists all)")
+        if r["prompt_embedded"]:
             print("    prompt embedded: yes")
-        if r.c2pa is not None:
-            print(f"    C2PA --verify: {r.c2pa.status}, verdict {r.c2pa.verdict} ({r.c2pa.detail})")
-        if r.error:
-            print(f"    error: {r.error}")
+        c2pa = r["c2pa"]
+        if c2pa is not None:
+            print(f"    C2PA --verify: {c2pa['status']}, verdict {c2pa['verdict']} ({c2pa['detail']})")
+        if r["error"]:
+            print(f"    error: {r['error']}")
     summary = ", ".join(f"{counts[v]} {v}" for v in ("ai_generated", "ai_composite", "synthetic", "camera", "none")
                         if counts.get(v))
     items = sum(counts.values())

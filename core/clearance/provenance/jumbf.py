@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 from clearance.provenance import cbor
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import CONFIDENCE_C2PA, agent_name, short, source_type_verdict, tool_name
 from clearance.provenance.source import MAX_ENTRIES, ScanProblem
+from clearance.provenance.verdicts import Hit
 
 C2PA_STORE_UUID = bytes.fromhex("6332706100110010800000aa00389b71")  # 'c2pa'
 

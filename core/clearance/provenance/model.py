@@ -6,62 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Verdict = Literal["ai_generated", "ai_composite", "synthetic", "camera", "none"]
+from clearance.provenance.verdicts import GENAI_VERDICTS, VERDICT_RANK, Hit, Verdict, is_genai
 
-# Strongest first. Across manifests, chunks and frames the strongest evidence decides the item's verdict:
-# a file whose history holds a wholly AI-made ingredient is ai_generated even when the last edit was a
-# composite (see docs/scanner.md, "Verdicts").
-VERDICT_RANK: dict[str, int] = {"ai_generated": 4, "ai_composite": 3, "synthetic": 2, "camera": 1, "none": 0}
-GENAI_VERDICTS = frozenset({"ai_generated", "ai_composite"})
-
-
-def is_genai(verdict: str) -> bool:
-    """True for the verdicts that mean a generative (trained) model made some or all of the media."""
-    return verdict in GENAI_VERDICTS
-
-
-class Hit:
-    """One raw finding of a reader. Plain slots class: readers stay free of pydantic in the hot path."""
-
-    __slots__ = (
-        "active",
-        "confidence",
-        "field",
-        "format",
-        "generator",
-        "location",
-        "manifest",
-        "prompt",
-        "value",
-        "verdict",
-    )
-
-    def __init__(
-        self,
-        verdict: str,
-        format: str,
-        location: str,
-        field: str,
-        value: str = "",
-        generator: str | None = None,
-        prompt: bool = False,
-        confidence: float = 0.5,
-        manifest: str | None = None,
-        active: bool | None = None,
-    ) -> None:
-        self.verdict = verdict
-        self.format = format
-        self.location = location
-        self.field = field
-        self.value = value
-        self.generator = generator
-        self.prompt = prompt
-        self.confidence = confidence
-        self.manifest = manifest
-        self.active = active
-
-    def key(self) -> tuple[str, str, str, str, str | None]:
-        return (self.format, self.location, self.field, self.value, self.manifest)
+__all__ = ["GENAI_VERDICTS", "VERDICT_RANK", "C2paValidation", "Evidence", "Hit", "ScanResult", "Verdict", "is_genai"]
 
 
 class Evidence(BaseModel):

@@ -1,16 +1,24 @@
-"""scan_file / scan_paths: read files through the format readers and turn their hits into verdicts."""
+"""scan_file / scan_paths: read files through the format readers and turn their hits into verdicts.
+
+The work is done on plain records (verdicts.ScanRecord); the public functions wrap each record in its
+pydantic model (model.ScanResult) and ``clearance scan`` writes the records themselves, so a command-line
+scan never imports pydantic.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING
 
-from clearance.provenance.model import VERDICT_RANK, Evidence, Hit, ScanResult, Verdict
 from clearance.provenance.sequences import Sequence, expand_pattern, frame_range, group, is_pattern
 from clearance.provenance.sniff import EXTENSION_FORMAT, detect, reader
 from clearance.provenance.source import ScanProblem, Source, printable
+from clearance.provenance.verdicts import VERDICT_RANK, EvidenceRecord, Hit, ScanRecord
+
+if TYPE_CHECKING:
+    from clearance.provenance.model import ScanResult
 
 Progress = Callable[[int, int], None]
 # (format, error, bytes read, hits): what one file yields; a plain tuple so worker processes ship it cheaply.
@@ -68,7 +76,7 @@ def _combine(confidences: list[float]) -> float:
     return round(min(0.99, 1.0 - miss), 3)
 
 
-def _verify(paths: list[str], result: ScanResult, trust_anchors: str | None) -> None:
+def _verify(paths: list[str], record: ScanRecord, trust_anchors: str | None) -> None:
     """Attach c2pa-python's validation; the worst status over the frames wins, confidence follows it."""
     from clearance.provenance.verify import verify_file
 
@@ -80,17 +88,20 @@ def _verify(paths: list[str], result: ScanResult, trust_anchors: str | None) -> 
             worst = check
     if worst is None:
         return
-    result.c2pa = worst
-    if worst.status == "tampered" and any(e.manifest for e in result.evidence):
-        result.confidence = round(result.confidence * 0.75, 3)
+    record["c2pa"] = {"status": worst.status, "verdict": worst.verdict, "detail": worst.detail,
+                      "failures": list(worst.failures)}
+    if worst.status == "tampered" and any(e["manifest"] for e in record["evidence"]):
+        record["confidence"] = round(record["confidence"] * 0.75, 3)
         note = f"C2PA validation failed ({', '.join(worst.failures[:3]) or worst.detail}): its claims may be forged"
-        result.error = f"{result.error}; {note}" if result.error else note
-    elif worst.status == "signed" and any(e.manifest and e.verdict == result.verdict for e in result.evidence):
-        result.confidence = max(result.confidence, 0.99)
+        record["error"] = f"{record['error']}; {note}" if record["error"] else note
+    elif worst.status == "signed" and any(
+        e["manifest"] and e["verdict"] == record["verdict"] for e in record["evidence"]
+    ):
+        record["confidence"] = max(record["confidence"], 0.99)
 
 
-def build_result(path: str, frames: list[tuple[int | None, RawScan]], sequence: Sequence | None = None) -> ScanResult:
-    """Aggregate the raw scans of one file (or of every frame of a sequence) into a ScanResult."""
+def build_record(path: str, frames: list[tuple[int | None, RawScan]], sequence: Sequence | None = None) -> ScanRecord:
+    """Aggregate the raw scans of one file (or of every frame of a sequence) into one item's record."""
     merged: dict[tuple[object, ...], tuple[Hit, list[int]]] = {}
     errors: list[str] = []
     formats: list[str] = []
@@ -108,9 +119,9 @@ def build_result(path: str, frames: list[tuple[int | None, RawScan]], sequence: 
             elif frame is not None:
                 entry[1].append(frame)
     hits = [h for h, _ in merged.values()]
-    verdict: Verdict = "none"
+    verdict = "none"
     if hits:
-        verdict = cast("Verdict", max(hits, key=lambda h: (VERDICT_RANK[h.verdict], h.confidence)).verdict)
+        verdict = max(hits, key=lambda h: (VERDICT_RANK[h.verdict], h.confidence)).verdict
     if verdict == "none":
         confidence = 0.5 if hits else 0.0
     else:
@@ -121,10 +132,11 @@ def build_result(path: str, frames: list[tuple[int | None, RawScan]], sequence: 
                 by_place[place] = max(by_place.get(place, 0.0), h.confidence)
         confidence = _combine(list(by_place.values()))
     ordered = sorted(merged.values(), key=lambda e: (-VERDICT_RANK[e[0].verdict], not e[0].active, -e[0].confidence))
-    evidence = [
-        Evidence(verdict=cast("Verdict", h.verdict), format=h.format, location=h.location, field=h.field, value=h.value,
-                 generator=h.generator, prompt_embedded=h.prompt, confidence=h.confidence, manifest=h.manifest,
-                 active_manifest=h.active, frames=frame_range(fr) if sequence is not None else None)
+    evidence: list[EvidenceRecord] = [
+        {"verdict": h.verdict, "format": h.format, "location": h.location, "field": h.field, "value": h.value,
+         "generator": h.generator, "prompt_embedded": h.prompt, "confidence": float(h.confidence),
+         "manifest": h.manifest, "active_manifest": h.active,
+         "frames": frame_range(fr) if sequence is not None else None}
         for h, fr in ordered
     ]
     generators: list[str] = []
@@ -137,17 +149,27 @@ def build_result(path: str, frames: list[tuple[int | None, RawScan]], sequence: 
     error = None
     if errors:
         error = errors[0] if len(errors) == 1 else f"{len(errors)} of {len(frames)} frames: {errors[0]}"
-    result = ScanResult(
-        path=path, verdict=verdict, confidence=confidence, evidence=evidence, error=error,
-        format="+".join(formats) or None, prompt_embedded=any(h.prompt for h in hits), generators=generators,
-        record_ids=record_ids, bytes_read=total_bytes, files=len(frames),
-    )
+    frame_span: str | None = None
+    frame_count: int | None = None
+    missing: list[int] = []
     if sequence is not None:
         numbers = sorted(sequence.frames)
-        result.frames = f"{numbers[0]}-{numbers[-1]}"
-        result.frame_count = len(numbers)
-        result.missing_frames = sequence.missing()
-    return result
+        frame_span = f"{numbers[0]}-{numbers[-1]}"
+        frame_count = len(numbers)
+        missing = sequence.missing()
+    return {
+        "path": path, "verdict": verdict, "confidence": float(confidence), "evidence": evidence, "error": error,
+        "format": "+".join(formats) or None, "prompt_embedded": any(h.prompt for h in hits),
+        "generators": generators, "record_ids": record_ids, "frames": frame_span, "frame_count": frame_count,
+        "missing_frames": missing, "files": len(frames), "bytes_read": total_bytes, "c2pa": None,
+    }
+
+
+def build_result(path: str, frames: list[tuple[int | None, RawScan]], sequence: Sequence | None = None) -> ScanResult:
+    """``build_record`` as the public model."""
+    from clearance.provenance.model import ScanResult
+
+    return ScanResult.model_validate(build_record(path, frames, sequence))
 
 
 def scan_file(path: str | os.PathLike[str], verify: bool = False, trust_anchors: str | None = None) -> ScanResult:
@@ -155,12 +177,14 @@ def scan_file(path: str | os.PathLike[str], verify: bool = False, trust_anchors:
 
     ``verify`` adds full C2PA validation through c2pa-python (offline) when the file carries a manifest.
     """
+    from clearance.provenance.model import ScanResult
+
     text = os.fspath(path)
     raw = read_raw(text)
-    result = build_result(text, [(None, raw)])
+    record = build_record(text, [(None, raw)])
     if verify and any(h.manifest for h in raw[3]):
-        _verify([text], result, trust_anchors)
-    return result
+        _verify([text], record, trust_anchors)
+    return ScanResult.model_validate(record)
 
 
 def _expand(paths: Iterable[str | os.PathLike[str]], recursive: bool) -> list[str | Sequence]:
@@ -204,6 +228,21 @@ def scan_paths(
     an item with ``error`` set; callers that want to refuse bad arguments check existence first (the CLI does).
     ``verify`` validates every file carrying a C2PA manifest with c2pa-python (offline; PEM ``trust_anchors``).
     """
+    from clearance.provenance.model import ScanResult
+
+    records = scan_records(paths, recursive, jobs, progress, verify, trust_anchors)
+    return [ScanResult.model_validate(record) for record in records]
+
+
+def scan_records(
+    paths: Iterable[str | os.PathLike[str]],
+    recursive: bool = False,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    verify: bool = False,
+    trust_anchors: str | None = None,
+) -> list[ScanRecord]:
+    """``scan_paths`` as plain records: what ``clearance scan`` writes (``--json``: one record a line)."""
     items = _expand(paths, recursive)
     flat: list[str] = []
     for item in items:
@@ -212,19 +251,19 @@ def scan_paths(
         else:
             flat.append(item)
     raws = _read_all(flat, max(1, jobs), progress)
-    results: list[ScanResult] = []
+    records: list[ScanRecord] = []
     for item in items:
         if isinstance(item, Sequence):
             members = item.ordered()
-            result = build_result(item.pattern, [(number, raws[p]) for number, p in members], item)
+            record = build_record(item.pattern, [(number, raws[p]) for number, p in members], item)
             signed = [p for _, p in members if any(h.manifest for h in raws[p][3])]
         else:
-            result = build_result(item, [(None, raws[item])])
+            record = build_record(item, [(None, raws[item])])
             signed = [item] if any(h.manifest for h in raws[item][3]) else []
         if verify and signed:
-            _verify(signed, result, trust_anchors)
-        results.append(result)
-    return results
+            _verify(signed, record, trust_anchors)
+        records.append(record)
+    return records
 
 
 def _read_all(files: list[str], jobs: int, progress: Progress | None) -> dict[str, RawScan]:

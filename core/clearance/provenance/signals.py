@@ -11,8 +11,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any, AnyStr
 
-from clearance.provenance.model import Hit
 from clearance.provenance.source import ScanProblem
+from clearance.provenance.verdicts import Hit
 
 # IPTC NewsCodes digital source type (last URI segment) -> verdict. Anything else reports 'none'.
 SOURCE_TYPE_VERDICT = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from clearance.provenance.formats import tiff
 from clearance.provenance.jumbf import c2pa_hits
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import xmp_hits
 from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits
 from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 # (offset, length, field) in the generic file header and image orientation header
 FIELDS = (

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import CONFIDENCE_CLEARANCE_RECORD, short, text_field_hits
 from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 MAGIC = b"\x76\x2f\x31\x01"
 MULTIPART = 0x1000

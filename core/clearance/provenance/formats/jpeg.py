@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from clearance.provenance.formats import tiff
 from clearance.provenance.jumbf import c2pa_hits
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits, xmp_hits
 from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 XMP_ID = b"http://ns.adobe.com/xap/1.0/\0"
 XMP_EXT_ID = b"http://ns.adobe.com/xmp/extension/\0"

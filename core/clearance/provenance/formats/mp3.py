@@ -8,9 +8,9 @@ there).
 from __future__ import annotations
 
 from clearance.provenance.jumbf import c2pa_hits
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits
 from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 C2PA_MIMES = (b"application/x-c2pa-manifest-store", b"application/c2pa")
 _TEXT_FRAMES = {b"TSSE": "TSSE (encoder settings)", b"TENC": "TENC (encoded by)", b"TIT3": "TIT3 (subtitle)",

@@ -11,9 +11,9 @@ import zlib
 
 from clearance.provenance.formats import tiff
 from clearance.provenance.jumbf import c2pa_hits
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import MAX_TEXT, text_field_hits, xmp_hits
 from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TEXT = frozenset([b"tEXt", b"zTXt", b"iTXt"])

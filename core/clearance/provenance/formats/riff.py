@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from clearance.provenance.formats import tiff
 from clearance.provenance.jumbf import c2pa_hits
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits, xmp_hits
 from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 MAX_CHUNK = 16 * 1024 * 1024
 _INFO_FIELDS = {b"ISFT": "ISFT (software)", b"ICMT": "ICMT (comment)", b"IART": "IART (artist)",

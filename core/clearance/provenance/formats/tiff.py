@@ -11,9 +11,9 @@ import struct
 from typing import Literal
 
 from clearance.provenance.jumbf import c2pa_hits
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import text_field_hits, xmp_hits
 from clearance.provenance.source import MAX_DEPTH, ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 ByteOrder = Literal["little", "big"]
 

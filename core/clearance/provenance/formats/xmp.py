@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from clearance.provenance.model import Hit
 from clearance.provenance.signals import MAX_TEXT, xmp_hits
 from clearance.provenance.source import ScanProblem, Source
+from clearance.provenance.verdicts import Hit
 
 
 def read(src: Source, hits: list[Hit]) -> None:
