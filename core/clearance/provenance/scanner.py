@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clearance.provenance.sequences import Sequence, expand_pattern, frame_range, group, is_pattern
@@ -18,6 +17,8 @@ from clearance.provenance.source import ScanProblem, Source, printable
 from clearance.provenance.verdicts import VERDICT_RANK, EvidenceRecord, Hit, ScanRecord
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from clearance.provenance.model import ScanResult
 
 Progress = Callable[[int, int], None]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any, AnyStr
 
 from clearance.provenance.source import ScanProblem
@@ -42,16 +42,32 @@ _TOOLS = (
     "Image Playground", "Google Gemini", "Made with Google AI", "Stable Audio", "Suno", "Udio", "ElevenLabs",
 )
 # Longest first, so 'Runway Gen-3' wins over 'Runway'.
-_TOOL_RE = re.compile(
-    r"(?<![\w-])(" + "|".join(re.escape(t) for t in sorted(_TOOLS, key=len, reverse=True)) + r")(?![\w-])",
-    re.IGNORECASE,
+_TOOL_PATTERN = (
+    r"(?<![\w-])(" + "|".join(re.escape(t) for t in sorted(_TOOLS, key=len, reverse=True)) + r")(?![\w-])"
 )
 # Plain substring tests are ~50x cheaper than the alternation: the regex only runs when one of these occurs.
 _LOWER = {t.lower() for t in _TOOLS}
 _ANCHORS = tuple(sorted(a for a in _LOWER if not any(b != a and b in a for b in _LOWER)))
 _ANCHORS_BYTES = tuple(a.encode("utf-8") for a in _ANCHORS)
-_TOOL_BYTES_RE = re.compile(_TOOL_RE.pattern.encode("utf-8"), re.IGNORECASE)
 _LONGEST = max(len(t) for t in _TOOLS) + 2
+# The alternation is compiled on first need (a few ms, paid only by scans that meet an anchor).
+_compiled: dict[str, Any] = {}
+
+
+def _tool_re() -> re.Pattern[str]:
+    found: re.Pattern[str] | None = _compiled.get("str")
+    if found is None:
+        found = _compiled["str"] = re.compile(_TOOL_PATTERN, re.IGNORECASE)
+    return found
+
+
+def _tool_bytes_re() -> re.Pattern[bytes]:
+    found: re.Pattern[bytes] | None = _compiled.get("bytes")
+    if found is None:
+        found = _compiled["bytes"] = re.compile(_TOOL_PATTERN.encode("utf-8"), re.IGNORECASE)
+    return found
+
+
 _XMP_MARKERS = re.compile(rb"DigitalSourceType|AIPromptInformation|AISystemUsed|provenance")
 _CANONICAL = {t.lower(): t for t in _TOOLS}
 
@@ -72,7 +88,7 @@ def tool_name(text: str) -> str | None:
     if not text:
         return None
     text = text[:4096]
-    match = _first_tool(text, text.lower(), _ANCHORS, _TOOL_RE)
+    match = _first_tool(text, text.lower(), _ANCHORS, _tool_re)
     if not match:
         return None
     name: str = match.group(1)
@@ -80,7 +96,7 @@ def tool_name(text: str) -> str | None:
 
 
 def _first_tool(
-    text: AnyStr, low: AnyStr, anchors: tuple[AnyStr, ...], regex: re.Pattern[AnyStr]
+    text: AnyStr, low: AnyStr, anchors: tuple[AnyStr, ...], compiled: Callable[[], re.Pattern[AnyStr]]
 ) -> re.Match[AnyStr] | None:
     """The leftmost tool name, searching only around occurrences of the anchors (plain substring finds): the
     alternation is slow over long text, and anchors such as 'udio' occur inside ordinary words ('audio')."""
@@ -88,7 +104,7 @@ def _first_tool(
     for anchor in anchors:
         i = low.find(anchor)
         while i >= 0:
-            match = regex.search(text, max(0, i - _LONGEST), i + len(anchor) + _LONGEST)
+            match = compiled().search(text, max(0, i - _LONGEST), i + len(anchor) + _LONGEST)
             if match and (best is None or match.start() < best.start()):
                 best = match
             if match:
@@ -246,6 +262,8 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
         raise ScanProblem(f"{location}: XMP packet declares a DTD/entities; refused")
     if not _XMP_MARKERS.search(body) and not _mentions_tool(body):
         return  # nothing the XML could tell us: skip the parse (most packets: camera and editing tools)
+    import xml.etree.ElementTree as ET  # here, not at the top: most scans never parse an XMP packet
+
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
@@ -290,7 +308,7 @@ def xmp_hits(packet: bytes, fmt: str, location: str, hits: list[Hit]) -> None:
 
 
 def _mentions_tool(data: bytes) -> bool:
-    return _first_tool(data, data.lower(), _ANCHORS_BYTES, _TOOL_BYTES_RE) is not None
+    return _first_tool(data, data.lower(), _ANCHORS_BYTES, _tool_bytes_re) is not None
 
 
 def agent_name(agent: Any) -> str | None:
