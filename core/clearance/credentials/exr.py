@@ -9,10 +9,10 @@ tables need the tile layout): they still get the ``.c2pa`` sidecar.
 
 from __future__ import annotations
 
-import shutil
 import struct
 from typing import BinaryIO
 
+from clearance.credentials.fileio import copy_rest
 from clearance.errors import ClearanceError
 
 MAGIC = b"\x76\x2f\x31\x01"
@@ -89,4 +89,4 @@ def write(src: BinaryIO, dst: BinaryIO, attributes: dict[str, str], where: str) 
     offsets = struct.unpack(f"<{chunks}Q", table)
     dst.write(header)
     dst.write(struct.pack(f"<{chunks}Q", *(o + shift for o in offsets)))
-    shutil.copyfileobj(src, dst, 1 << 20)
+    copy_rest(src, dst)

@@ -18,7 +18,6 @@ sidecar's hash covers them.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance import __version__
-from clearance.credentials import exr, xmp
+from clearance.credentials import detached, exr, fileio, xmp
 from clearance.credentials.identity import SigningIdentity, make_signer
 from clearance.credentials.uses import COMPOSITE, TRAINED, UseFacts
 from clearance.errors import ClearanceError
@@ -162,40 +161,6 @@ def ai_fields(facts: list[UseFacts], source_type: str) -> xmp.AiFields:
     )
 
 
-class _Discard(io.RawIOBase):
-    """A writable, seekable sink: sidecar signing copies the asset to the destination, which we do not need."""
-
-    def __init__(self) -> None:
-        self._pos = 0
-        self._size = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        n = len(data)
-        self._pos += n
-        self._size = max(self._size, self._pos)
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-
 def _context(large: bool) -> Any:
     import c2pa
 
@@ -287,14 +252,7 @@ def sign_file(
     signer = make_signer(identity)
     try:
         builder = c2pa.Builder(definition, context=context)
-        if parent:
-            with open(source, "rb") as fh:
-                builder.add_ingredient({"title": source.name, "relationship": "parentOf", "label": "parent"},
-                                       mime, fh)
-        for n, p in enumerate(placed):
-            with open(p, "rb") as fh:
-                builder.add_ingredient({"title": p.name, "relationship": "componentOf", "label": f"input{n}"},
-                                       format_of(p)[0], fh)
+        _add_ingredients(builder, source, mime, parent, placed)
     except c2pa.C2paError as exc:
         raise ClearanceError(f"{source}: the C2PA library refused the manifest ({_short(exc)})") from None
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -329,13 +287,17 @@ def sign_file(
                     result.exr_attributes = f"not written ({why}); the sidecar still covers the file"
         try:
             if embedded:
-                with open(signing_source, "rb") as src, open(temp, "w+b") as dst:
-                    builder.sign(signer, mime, src, dst)
+                fileio.sign_with_library(builder, signer, mime, signing_source, temp)
             else:
                 builder.set_no_embed()
                 hashed = temp if mime == "image/x-exr" else source
-                with open(hashed, "rb") as src:
-                    manifest = builder.sign(signer, mime, src, _Discard())
+                if detached.available():
+                    try:
+                        manifest = detached.sign(builder, signer, hashed)
+                    finally:
+                        builder.close()  # single use, as the library's own sign leaves it
+                else:
+                    manifest = fileio.sign_with_library(builder, signer, mime, hashed, None)
                 sidecar = sidecar_path(target)
                 fd, side_temp = tempfile.mkstemp(prefix=f".{sidecar.name}.", suffix=".part", dir=target.parent)
                 with os.fdopen(fd, "wb") as fh:
@@ -359,6 +321,16 @@ def sign_file(
         if staged is not None:
             staged.unlink(missing_ok=True)
     return result
+
+
+def _add_ingredients(builder: Any, source: Path, mime: str, parent: bool, placed: list[Path]) -> None:
+    if parent:
+        with open(source, "rb") as fh:
+            builder.add_ingredient({"title": source.name, "relationship": "parentOf", "label": "parent"}, mime, fh)
+    for n, p in enumerate(placed):
+        with open(p, "rb") as fh:
+            builder.add_ingredient({"title": p.name, "relationship": "componentOf", "label": f"input{n}"},
+                                   format_of(p)[0], fh)
 
 
 def exr_attributes(facts: list[UseFacts], source_type: str, sidecar_name: str) -> dict[str, str]:

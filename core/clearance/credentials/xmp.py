@@ -9,13 +9,13 @@ Only the headers before the image data are rewritten; the image data is copied a
 
 from __future__ import annotations
 
-import shutil
 import struct
 import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from clearance.credentials.fileio import copy_rest
 from clearance.errors import ClearanceError
 
 NS_IPTC = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
@@ -77,10 +77,6 @@ def packet(fields: AiFields, existing: bytes | None = None) -> bytes:
             '\n<?xpacket end="w"?>').encode("utf-8")
 
 
-def _copy_rest(src: BinaryIO, dst: BinaryIO) -> None:
-    shutil.copyfileobj(src, dst, 1 << 20)
-
-
 def write_jpeg(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> None:
     if src.read(2) != b"\xff\xd8":
         raise ClearanceError(f"{where}: not a JPEG file (no SOI marker)")
@@ -113,7 +109,7 @@ def write_jpeg(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> No
     for segment in segments:
         if segment not in lead:
             dst.write(segment)
-    _copy_rest(src, dst)
+    copy_rest(src, dst)
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
@@ -155,7 +151,7 @@ def write_png(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> Non
     dst.write(_chunk(b"iTXt", PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + data))
     for chunk in pending:
         dst.write(chunk)
-    _copy_rest(src, dst)
+    copy_rest(src, dst)
 
 
 WRITERS = {"image/jpeg": write_jpeg, "image/png": write_png}

@@ -1,0 +1,199 @@
+"""Moving a deliverable's bytes without passing them through Python: the kernel copies, the C2PA library reads.
+
+Signing a large file is mostly moving bytes: the XMP and EXR header rewrites copy everything after the header,
+and the C2PA library reads the whole file to hash it and writes the signed copy. Two costs are avoidable:
+
+- the copy after a rewritten header goes through the kernel (``copy_file_range``, else ``sendfile``) instead
+  of a Python read/write loop;
+- c2pa-python hands the library a stream whose every read and write (8 KB each: about 3,800 of each for a
+  30 MB movie) is a call back into Python. The library's stream is four C functions (a context, a buffer, a
+  length) -> a count or -1, with the error in ``errno`` (c2pa-rs ``c2pa_c_ffi/src/c2pa_stream.rs``: a negative
+  result becomes ``std::io::Error::last_os_error()``). POSIX ``read``, ``write`` and ``lseek`` have that shape
+  when the context is a file descriptor, and C2PA's seek modes are ``SEEK_SET``/``SEEK_CUR``/``SEEK_END``. On
+  64-bit Linux, where an ``int`` and a pointer argument travel in the same register and ``ssize_t``/``off_t``
+  are 64 bits, the library is given the descriptor and the C library's own functions: no Python between it
+  and the file. Elsewhere, or when this c2pa-python lacks a piece used here (checked, not assumed), signing
+  uses c2pa-python's own streams over buffered files: the same bytes, more slowly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import functools
+import inspect
+import io
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+BUFFER = 1 << 20
+_KERNEL_COPY_ERRORS = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.ETXTBSY}
+
+
+def copy_rest(src: BinaryIO, dst: BinaryIO) -> None:
+    """Copy what is left of ``src`` (from its position) to ``dst`` (at its position); both end at their ends."""
+    try:
+        in_fd, out_fd = src.fileno(), dst.fileno()
+    except (AttributeError, OSError, ValueError):
+        shutil.copyfileobj(src, dst, BUFFER)
+        return
+    dst.flush()
+    start, out_start = src.tell(), dst.tell()
+    end = os.fstat(in_fd).st_size
+    copied = _kernel_copy(in_fd, out_fd, start, out_start, end - start)
+    src.seek(start + copied)
+    dst.seek(out_start + copied)
+    shutil.copyfileobj(src, dst, BUFFER)  # whatever the kernel could not copy, and anything appended meanwhile
+
+
+def _kernel_copy(in_fd: int, out_fd: int, start: int, out_start: int, count: int) -> int:
+    done = 0
+    while done < count:
+        try:
+            if hasattr(os, "copy_file_range"):
+                n = os.copy_file_range(in_fd, out_fd, count - done, start + done, out_start + done)
+            else:
+                os.lseek(out_fd, out_start + done, os.SEEK_SET)
+                n = os.sendfile(out_fd, in_fd, start + done, count - done)
+        except OSError as exc:
+            if exc.errno in _KERNEL_COPY_ERRORS and done == 0:
+                return 0
+            if exc.errno in _KERNEL_COPY_ERRORS:
+                return done
+            raise
+        if n == 0:
+            break
+        done += n
+    return done
+
+
+class _NativeStream:
+    """A C2PA library stream whose read/write/seek are the C library's, on a file descriptor we own."""
+
+    def __init__(self, api: Any, fd: int) -> None:
+        self._api = api
+        context = ctypes.cast(ctypes.c_void_p(fd), ctypes.POINTER(api.module.StreamContext))
+        self._stream = api.module._lib.c2pa_create_stream(context, api.read, api.seek, api.write, api.flush)
+        if not self._stream:
+            raise OSError("the C2PA library could not make a stream")
+
+    def close(self) -> None:
+        if self._stream:
+            self._api.module._lib.c2pa_release_stream(self._stream)
+            self._stream = None
+
+
+class _Api:
+    def __init__(self, module: Any, libc: Any) -> None:
+        self.module = module
+        self.read = module.ReadCallback(ctypes.cast(libc.read, ctypes.c_void_p).value)
+        self.seek = module.SeekCallback(ctypes.cast(libc.lseek, ctypes.c_void_p).value)
+        self.write = module.WriteCallback(ctypes.cast(libc.write, ctypes.c_void_p).value)
+        # Flushing a descriptor is the kernel's business; the library calls this once or twice per file.
+        self.flush = module.FlushCallback(lambda _context: 0)
+
+
+@functools.cache
+def _native_api() -> _Api | None:
+    if os.environ.get("CLEARANCE_C2PA_PYTHON_STREAMS"):  # forces the portable path (tests, troubleshooting)
+        return None
+    if not sys.platform.startswith("linux") or ctypes.sizeof(ctypes.c_void_p) != 8:
+        return None
+    if platform.machine() not in ("x86_64", "AMD64", "aarch64", "arm64"):
+        return None
+    try:
+        import c2pa
+        from c2pa import c2pa as module
+
+        needed = ("ReadCallback", "SeekCallback", "WriteCallback", "FlushCallback", "StreamContext", "_lib")
+        if not all(hasattr(module, name) for name in needed) or not hasattr(c2pa.Builder, "_sign_internal"):
+            return None
+        shape = list(inspect.signature(c2pa.Builder._sign_internal).parameters)
+        if shape != ["self", "format", "source_stream", "dest_stream", "signer"]:
+            return None
+        lib = module._lib
+        if not (hasattr(lib, "c2pa_create_stream") and hasattr(lib, "c2pa_release_stream")):
+            return None
+        return _Api(module, ctypes.CDLL(None, use_errno=True))
+    except (ImportError, OSError, AttributeError, TypeError):
+        return None
+
+
+def native_streams() -> bool:
+    """Does this process hand files to the C2PA library directly?"""
+    return _native_api() is not None
+
+
+@contextmanager
+def _fd(path: Path, flags: int) -> Iterator[int]:
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def sign_with_library(builder: Any, signer: Any, mime: str, source: Path, dest: Path | None) -> bytes:
+    """``builder.sign`` from ``source`` to ``dest`` (None: the signed copy is not wanted, as for a sidecar);
+    returns the manifest bytes. Raises what ``c2pa.Builder.sign`` raises."""
+    api = _native_api()
+    if api is None:
+        return _sign_through_python(builder, signer, mime, source, dest)
+    target = Path(os.devnull) if dest is None else dest
+    flags = os.O_RDWR if dest is None else os.O_RDWR | os.O_CREAT | os.O_TRUNC
+    with _fd(source, os.O_RDONLY) as src_fd, _fd(target, flags) as dst_fd:
+        src, dst = _NativeStream(api, src_fd), _NativeStream(api, dst_fd)
+        try:
+            result: bytes = builder._sign_internal(mime, src, dst, signer=signer)
+            return result
+        finally:
+            src.close()
+            dst.close()
+
+
+class Discard(io.RawIOBase):
+    """A writable, seekable sink: sidecar signing copies the asset to the destination, which is not needed."""
+
+    def __init__(self) -> None:
+        self._pos = 0
+        self._size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        n = len(data)
+        self._pos += n
+        self._size = max(self._size, self._pos)
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def _sign_through_python(builder: Any, signer: Any, mime: str, source: Path, dest: Path | None) -> bytes:
+    with open(source, "rb", buffering=BUFFER) as src:
+        if dest is None:
+            return bytes(builder.sign(signer, mime, src, Discard()))
+        with open(dest, "w+b", buffering=BUFFER) as dst:
+            return bytes(builder.sign(signer, mime, src, dst))
