@@ -9,41 +9,107 @@ that is what ``--verify`` (c2pa-python) adds.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from typing import Any
 
 from clearance.provenance import cbor
 from clearance.provenance.signals import CONFIDENCE_C2PA, agent_name, short, source_type_verdict, tool_name
-from clearance.provenance.source import MAX_ENTRIES, ScanProblem
+from clearance.provenance.source import MAX_ENTRIES, ScanProblem, Source
 from clearance.provenance.verdicts import Hit
 
 C2PA_STORE_UUID = bytes.fromhex("6332706100110010800000aa00389b71")  # 'c2pa'
+READ_WHOLE = 96 * 1024  # stores up to this size are read at once; larger ones (thumbnails inside) in place
+
+
+class StoreBytes:
+    """The bytes of one manifest store, read on demand.
+
+    A store is mostly thumbnails, signatures and hashes that provenance never needs; only box headers,
+    description boxes, claims and actions assertions are read. The bytes come from memory, from a range
+    of the file (PNG caBX, RIFF C2PA, BMFF uuid) or from the APP11 packets a JPEG splits the store into, so
+    a 250 KB store with an ingredient's thumbnail costs a few KB of reads and no copy of the whole."""
+
+    __slots__ = ("_data", "_pieces", "_src", "_starts", "size")
+
+    def __init__(self, size: int, data: bytes | memoryview | None = None, src: Source | None = None,
+                 pieces: list[tuple[int, int]] | None = None) -> None:
+        self.size = size
+        self._data = data
+        self._src = src
+        self._pieces = pieces or []  # (file offset, length), in store order
+        starts, at = [], 0
+        for _, length in self._pieces:
+            starts.append(at)
+            at += length
+        self._starts = starts
+
+    @classmethod
+    def of(cls, data: bytes | memoryview) -> StoreBytes:
+        view = memoryview(data)
+        return cls(len(view), data=view)
+
+    @classmethod
+    def in_file(cls, src: Source, pieces: list[tuple[int, int]]) -> StoreBytes:
+        """The store as the concatenation of file ranges (already checked to lie inside the file). A small
+        store is read whole at once: one read costs less than the dozens of header reads of a walk in place."""
+        size = sum(length for _, length in pieces)
+        if size <= READ_WHOLE:
+            parts = [src.read(at, length) for at, length in pieces]
+            return cls.of(parts[0] if len(parts) == 1 else b"".join(parts))
+        return cls(size, src=src, pieces=pieces)
+
+    def read(self, offset: int, n: int) -> bytes | memoryview:
+        """Exactly ``n`` bytes at ``offset``; callers keep inside ``size``."""
+        if self._data is not None:
+            return self._data[offset : offset + n]
+        assert self._src is not None  # set by in_file whenever there is no data
+        if len(self._pieces) == 1:
+            return self._src.read(self._pieces[0][0] + offset, n)
+        out: list[bytes] = []
+        i = bisect_right(self._starts, offset) - 1
+        while n > 0 and i < len(self._pieces):
+            at, length = self._pieces[i]
+            skip = offset - self._starts[i]
+            take = min(n, length - skip)
+            if take > 0:
+                out.append(self._src.read(at + skip, take))
+                offset += take
+                n -= take
+            i += 1
+        return out[0] if len(out) == 1 else b"".join(out)
+
+
+# A box: (type, start of its payload, end of its payload), offsets into its StoreBytes.
+Box = tuple[str, int, int]
 
 
 class Superbox:
-    """A ``jumb`` box opened one level: its label, type UUID and raw children ``(type, payload)``.
+    """A ``jumb`` box opened one level: its label, type UUID and raw children ``(type, start, end)``.
 
     Children superboxes are opened only when asked for (``children_labelled``): a manifest store's
-    thumbnails, ingredients' data boxes and signatures are never parsed, and no hostile nesting is ever
+    thumbnails, ingredients' data boxes and signatures are never read, and no hostile nesting is ever
     descended into beyond the four levels a store has (store, manifest, assertion store, assertion)."""
 
-    __slots__ = ("_labels", "budget", "children", "label", "uuid")
+    __slots__ = ("_labels", "budget", "children", "label", "store", "uuid")
 
-    def __init__(self, label: str, uuid: bytes, children: list[tuple[str, memoryview]], budget: _Budget) -> None:
+    def __init__(self, store: StoreBytes, label: str, uuid: bytes, children: list[Box], budget: _Budget) -> None:
+        self.store = store
         self.label = label
         self.uuid = uuid
         self.children = children
         self.budget = budget
-        self._labels: list[tuple[str, memoryview]] | None = None
+        self._labels: list[tuple[str, int, int]] | None = None
 
     def children_labelled(self, prefix: str) -> list[Superbox]:
         if self._labels is None:
-            self._labels = [(_label(body), body) for kind, body in self.children if kind == "jumb"]
-        return [superbox(body, self.budget) for label, body in self._labels if label.startswith(prefix)]
+            self._labels = [(_description(self.store, s, e)[0], s, e) for kind, s, e in self.children
+                            if kind == "jumb"]
+        return [superbox(self.store, s, e, self.budget) for label, s, e in self._labels if label.startswith(prefix)]
 
-    def content(self) -> tuple[str, memoryview] | None:
-        for kind, body in self.children:
-            if kind != "jumb":
-                return kind, body
+    def content(self) -> Box | None:
+        for child in self.children:
+            if child[0] != "jumb":
+                return child
         return None
 
 
@@ -54,58 +120,59 @@ class _Budget:
         self.boxes = 0
 
 
-def boxes(buf: memoryview, budget: _Budget) -> list[tuple[str, memoryview]]:
-    """Split a run of boxes. Every length is checked against what is left."""
+def boxes(store: StoreBytes, start: int, end: int, budget: _Budget) -> list[Box]:
+    """Split a run of boxes. Every length is checked against what is left; only headers are read."""
     out = []
-    pos, end = 0, len(buf)
+    pos = start
     while pos < end:
         budget.boxes += 1
         if budget.boxes > MAX_ENTRIES:
             raise ScanProblem(f"JUMBF: more than {MAX_ENTRIES} boxes")
         if end - pos < 8:
             raise ScanProblem("JUMBF: truncated box header")
-        lbox = int.from_bytes(buf[pos : pos + 4], "big")
-        tbox = bytes(buf[pos + 4 : pos + 8]).decode("latin-1")
+        head = store.read(pos, 16 if end - pos >= 16 else 8)
+        lbox = int.from_bytes(head[:4], "big")
+        tbox = bytes(head[4:8]).decode("latin-1")
         header = 8
         if lbox == 1:
             if end - pos < 16:
                 raise ScanProblem("JUMBF: truncated extended box length")
-            lbox = int.from_bytes(buf[pos + 8 : pos + 16], "big")
+            lbox = int.from_bytes(head[8:16], "big")
             header = 16
         elif lbox == 0:
             lbox = end - pos
         if lbox < header or lbox > end - pos:
             raise ScanProblem(f"JUMBF: box '{tbox}' claims {lbox} bytes but {end - pos} are left (lying length)")
-        out.append((tbox, buf[pos + header : pos + lbox]))
+        out.append((tbox, pos + header, pos + lbox))
         pos += lbox
     return out
 
 
-def _description(payload: memoryview) -> tuple[str, bytes, int]:
-    """The leading ``jumd`` box of a superbox: (label, type UUID, where the children start)."""
-    if len(payload) < 8 or bytes(payload[4:8]) != b"jumd":
+def _description(store: StoreBytes, start: int, end: int) -> tuple[str, bytes, int]:
+    """The leading ``jumd`` box of a superbox's payload: (label, type UUID, length of the description box)."""
+    left = end - start
+    if left < 8:
         raise ScanProblem("JUMBF: a superbox does not start with its description box")
-    size = int.from_bytes(payload[:4], "big")
-    if size < 25 or size > len(payload):
-        raise ScanProblem(f"JUMBF: description box claims {size} bytes but {len(payload)} are left (lying length)")
-    desc = payload[8:size]
+    head = store.read(start, 8)
+    if bytes(head[4:8]) != b"jumd":
+        raise ScanProblem("JUMBF: a superbox does not start with its description box")
+    size = int.from_bytes(head[:4], "big")
+    if size < 25 or size > left:
+        raise ScanProblem(f"JUMBF: description box claims {size} bytes but {left} are left (lying length)")
+    desc = bytes(store.read(start + 8, size - 8))
     label = ""
     if desc[16] & 0x02:
-        raw = bytes(desc[17:])
-        end = raw.find(b"\0")
-        if end < 0:
+        raw = desc[17:]
+        stop = raw.find(b"\0")
+        if stop < 0:
             raise ScanProblem("JUMBF: description label is not terminated")
-        label = raw[:end].decode("utf-8", errors="replace")
-    return label, bytes(desc[:16]), size
+        label = raw[:stop].decode("utf-8", errors="replace")
+    return label, desc[:16], size
 
 
-def _label(payload: memoryview) -> str:
-    return _description(payload)[0]
-
-
-def superbox(payload: memoryview, budget: _Budget) -> Superbox:
-    label, uuid, start = _description(payload)
-    return Superbox(label, uuid, boxes(payload[start:], budget), budget)
+def superbox(store: StoreBytes, start: int, end: int, budget: _Budget) -> Superbox:
+    label, uuid, size = _description(store, start, end)
+    return Superbox(store, label, uuid, boxes(store, start + size, end, budget), budget)
 
 
 # Only these fields are built from the CBOR; hashes, ingredient lists, thumbnails' references are stepped over.
@@ -118,28 +185,29 @@ def _content_value(box: Superbox, keys: cbor.Spec = None) -> Any:
     content = box.content()
     if content is None:
         return None
-    kind, body = content
+    kind, start, end = content
     if kind == "cbor":
-        return cbor.loads(body, keys)
+        return cbor.loads(box.store.read(start, end - start), keys)
     if kind == "json":
-        if len(body) > 4 * 1024 * 1024:
+        if end - start > 4 * 1024 * 1024:
             raise ScanProblem(f"JUMBF: JSON assertion {box.label} is too large")
         try:
-            return json.loads(bytes(body))
+            return json.loads(bytes(box.store.read(start, end - start)))
         except ValueError as exc:
             raise ScanProblem(f"C2PA: assertion {box.label} holds invalid JSON ({exc})") from None
     return None
 
 
-def parse_store(data: bytes | memoryview) -> list[dict[str, Any]]:
+def parse_store(data: bytes | memoryview | StoreBytes) -> list[dict[str, Any]]:
     """The manifests of a C2PA store, oldest first (the last is active), each as
     ``{"label", "claim": dict, "assertions": [{"label", "data"}]}`` holding only the parts we interpret.
     A JUMBF superbox that is not a C2PA store (JPEG 360, other JUMBF uses) gives an empty list."""
     budget = _Budget()
-    top = boxes(memoryview(data), budget)
+    source = data if isinstance(data, StoreBytes) else StoreBytes.of(data)
+    top = boxes(source, 0, source.size, budget)
     if not top or top[0][0] != "jumb":
         raise ScanProblem("C2PA: the manifest store is not a JUMBF superbox")
-    store = superbox(top[0][1], budget)
+    store = superbox(source, top[0][1], top[0][2], budget)
     if store.label != "c2pa" and store.uuid != C2PA_STORE_UUID:
         return []
     manifests = []
@@ -215,5 +283,5 @@ def manifest_hits(
     return hits
 
 
-def c2pa_hits(data: bytes | memoryview, fmt: str, location: str, hits: list[Hit]) -> None:
+def c2pa_hits(data: bytes | memoryview | StoreBytes, fmt: str, location: str, hits: list[Hit]) -> None:
     hits.extend(manifest_hits(parse_store(data), fmt, location))

@@ -44,7 +44,8 @@ class ScanProblem(Exception):
 class Source:
     """A file (or an in-memory buffer) read only through bounded positioned reads."""
 
-    __slots__ = ("_block", "_block_at", "_data", "_fd", "_file", "budget", "bytes_read", "deadline", "size", "steps")
+    __slots__ = ("_block", "_block_at", "_data", "_fd", "_file", "budget", "bytes_read", "deadline", "reserved", "size",
+                 "steps")
 
     def __init__(
         self,
@@ -57,6 +58,7 @@ class Source:
         self._file: BinaryIO | None = None
         self._data = data
         self.bytes_read = 0
+        self.reserved = 0  # bytes of ranges taken on by require() and read only in part
         self.budget = budget
         self.deadline = time.monotonic() + seconds
         self._block_at = -1
@@ -141,3 +143,17 @@ class Source:
         if len(data) != n:
             raise ScanProblem(f"truncated: {what} needs {n} bytes at offset {offset}, the file ends at {self.size}")
         return data
+
+    def require(self, offset: int, n: int, what: str) -> None:
+        """The checks of ``exact`` without the read, for a range read later only in the parts needed (a C2PA
+        store's claims, not its thumbnails). The range still counts in full against the metadata budget: a
+        file declaring more metadata than the budget is refused whether or not all of it gets read."""
+        if n > self.budget:
+            raise ScanProblem(f"{what} claims {n} bytes, more than the metadata budget (lying length?)")
+        if offset < 0 or n < 0:
+            raise ScanProblem("negative offset or length in the file's structure")
+        if self._data is None and self.bytes_read + self.reserved + n > self.budget:
+            raise ScanProblem(f"more than {self.budget // (1024 * 1024)} MiB of metadata (read budget exceeded)")
+        self.reserved += n
+        if n and (offset >= self.size or offset + n > self.size):
+            raise ScanProblem(f"truncated: {what} needs {n} bytes at offset {offset}, the file ends at {self.size}")

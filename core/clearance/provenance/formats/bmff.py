@@ -9,7 +9,7 @@ items of the top-level ``meta`` box (``iinf`` names them, ``iloc`` says where th
 from __future__ import annotations
 
 from clearance.provenance.formats import tiff
-from clearance.provenance.jumbf import c2pa_hits
+from clearance.provenance.jumbf import StoreBytes, c2pa_hits
 from clearance.provenance.signals import xmp_hits
 from clearance.provenance.source import ScanProblem, Source
 from clearance.provenance.verdicts import Hit
@@ -42,11 +42,11 @@ def _walk(src: Source, start: int, end: int, hits: list[Hit], path: str, depth: 
             if usertype in (C2PA_UUID, XMP_UUID):
                 if body_len > MAX_BOX_READ:
                     raise ScanProblem(f"BMFF: {where} box of {body_len} bytes is over the metadata limit")
-                body = src.exact(body_at + 16, body_len - 16, f"BMFF {where} box")
                 if usertype == XMP_UUID:
-                    xmp_hits(body, "bmff", "uuid (XMP)", hits)
+                    xmp_hits(src.exact(body_at + 16, body_len - 16, f"BMFF {where} box"), "bmff", "uuid (XMP)", hits)
                 else:
-                    _c2pa_uuid(body, hits)
+                    src.require(body_at + 16, body_len - 16, f"BMFF {where} box")
+                    _c2pa_uuid(src, body_at + 16, body_len - 16, hits)
         elif kind == "meta" and not path:
             if body_len > MAX_BOX_READ:
                 raise ScanProblem(f"BMFF: meta box of {body_len} bytes is over the metadata limit")
@@ -60,15 +60,21 @@ def _walk(src: Source, start: int, end: int, hits: list[Hit], path: str, depth: 
         pos += size
 
 
-def _c2pa_uuid(body: bytes, hits: list[Hit]) -> None:
+def _c2pa_uuid(src: Source, at: int, length: int, hits: list[Hit]) -> None:
+    """The box after its usertype, read in place: the head for the purpose, then only what the store needs."""
     # FullBox version/flags, then a NUL-terminated purpose; 'manifest' adds an 8-byte merkle offset.
-    end = body.find(b"\0", 4)
+    head = src.read(at, min(length, 256))
+    end = head.find(b"\0", 4)
+    if end < 0 and len(head) < length:  # a purpose longer than any C2PA defines: look through the whole box
+        head = src.read(at, length)
+        end = head.find(b"\0", 4)
     if end < 0:
         raise ScanProblem("BMFF: C2PA uuid box without a purpose string")
-    purpose = body[4:end].decode("latin-1")
+    purpose = head[4:end].decode("latin-1")
     if purpose != "manifest":
         return  # 'merkle' boxes hold hashes of fragmented media, no provenance claims
-    c2pa_hits(body[end + 1 + 8 :], "bmff", "uuid (C2PA)", hits)
+    skip = min(end + 1 + 8, length)
+    c2pa_hits(StoreBytes.in_file(src, [(at + skip, length - skip)]), "bmff", "uuid (C2PA)", hits)
 
 
 def read(src: Source, hits: list[Hit]) -> None:

@@ -1,14 +1,15 @@
 """JPEG: walk marker segments up to the first SOS (scan data is never read).
 
 APP11 carries C2PA as JUMBF, possibly split over many segments (reassembled by box instance and
-packet sequence number); APP1 carries EXIF (UserComment, ImageDescription, Software) and XMP,
-including extended XMP split by GUID and offset; COM carries free text some generators write.
+packet sequence number, as file ranges: only the parts of the store provenance needs are read); APP1
+carries EXIF (UserComment, ImageDescription, Software) and XMP, including extended XMP split by GUID and
+offset; COM carries free text some generators write.
 """
 
 from __future__ import annotations
 
 from clearance.provenance.formats import tiff
-from clearance.provenance.jumbf import c2pa_hits
+from clearance.provenance.jumbf import StoreBytes, c2pa_hits
 from clearance.provenance.signals import text_field_hits, xmp_hits
 from clearance.provenance.source import ScanProblem, Source
 from clearance.provenance.verdicts import Hit
@@ -21,7 +22,7 @@ _STANDALONE = frozenset([0x01, 0xD8, *range(0xD0, 0xD8)])
 
 def read(src: Source, hits: list[Hit]) -> None:
     pos = 2
-    jumbf: dict[int, dict[int, bytes]] = {}
+    jumbf: dict[int, dict[int, tuple[int, int, bytes]]] = {}
     extended: dict[bytes, dict[int, bytes]] = {}
     extended_size: dict[bytes, int] = {}
     while True:
@@ -47,7 +48,8 @@ def read(src: Source, hits: list[Hit]) -> None:
             raise ScanProblem(f"JPEG: segment 0x{marker:02x} at byte {pos} has an impossible length {length}")
         body_at, body_len = pos + 4, length - 2
         if marker == 0xEB:
-            _app11(src.exact(body_at, body_len, "APP11 segment"), jumbf)
+            src.require(body_at, body_len, "APP11 segment")
+            _app11(src.read(body_at, min(body_len, 16)), body_at, body_len, jumbf)
         elif marker == 0xE1:
             body = src.exact(body_at, body_len, "APP1 segment")
             if body.startswith(b"Exif\0"):
@@ -62,8 +64,8 @@ def read(src: Source, hits: list[Hit]) -> None:
         pos = body_at + body_len
     for instance in sorted(jumbf):
         packets = jumbf[instance]
-        data = _reassemble(packets)
-        c2pa_hits(data, "jpeg", "APP11 JUMBF" + (f" (instance {instance})" if len(jumbf) > 1 else ""), hits)
+        store = StoreBytes.in_file(src, _reassemble(packets))
+        c2pa_hits(store, "jpeg", "APP11 JUMBF" + (f" (instance {instance})" if len(jumbf) > 1 else ""), hits)
     for guid, parts in extended.items():
         data = b"".join(parts[o] for o in sorted(parts))
         if len(data) < extended_size[guid]:
@@ -72,30 +74,32 @@ def read(src: Source, hits: list[Hit]) -> None:
         xmp_hits(data, "jpeg", "APP1 extended XMP", hits)
 
 
-def _app11(body: bytes, jumbf: dict[int, dict[int, bytes]]) -> None:
+def _app11(head: bytes, at: int, length: int, jumbf: dict[int, dict[int, tuple[int, int, bytes]]]) -> None:
+    """Note where one APP11 packet's box lies (``head``: its first 16 bytes). Nothing else is read here."""
     # JPEG XT: 'JP' common identifier, box instance number (En), packet sequence number (Z), then the box.
-    if len(body) < 16 or body[:2] != b"JP":
+    if length < 16 or head[:2] != b"JP":
         return
-    instance = int.from_bytes(body[2:4], "big")
-    sequence = int.from_bytes(body[4:8], "big")
-    box = body[8:]
+    instance = int.from_bytes(head[2:4], "big")
+    sequence = int.from_bytes(head[4:8], "big")
     packets = jumbf.setdefault(instance, {})
     if sequence in packets:
         raise ScanProblem(f"JPEG: APP11 box instance {instance} repeats packet {sequence}")
     if packets and len(packets) > 4096:
         raise ScanProblem("JPEG: too many APP11 packets")
-    packets[sequence] = box
+    packets[sequence] = (at + 8, length - 8, head[8:12])
 
 
-def _reassemble(packets: dict[int, bytes]) -> bytes:
+def _reassemble(packets: dict[int, tuple[int, int, bytes]]) -> list[tuple[int, int]]:
+    """The file ranges that make up the store, in packet order."""
     # Every packet repeats the superbox header (LBox, TBox, and XLBox when LBox == 1); keep the first one only.
     order = sorted(packets)
-    parts = [packets[order[0]]]
+    at, length, _ = packets[order[0]]
+    ranges = [(at, length)]
     for z in order[1:]:
-        box = packets[z]
-        header = 16 if box[:4] == b"\0\0\0\1" else 8
-        parts.append(box[header:])
-    return b"".join(parts)
+        at, length, box = packets[z]
+        header = 16 if box == b"\0\0\0\1" else 8
+        ranges.append((at + header, max(0, length - header)))
+    return ranges
 
 
 def _extended_xmp(body: bytes, extended: dict[bytes, dict[int, bytes]], sizes: dict[bytes, int]) -> None:

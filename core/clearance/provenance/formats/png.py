@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 
 from clearance.provenance.formats import tiff
-from clearance.provenance.jumbf import c2pa_hits
+from clearance.provenance.jumbf import StoreBytes, c2pa_hits
 from clearance.provenance.signals import MAX_TEXT, text_field_hits, xmp_hits
 from clearance.provenance.source import ScanProblem, Source
 from clearance.provenance.verdicts import Hit
@@ -42,10 +42,13 @@ def read(src: Source, hits: list[Hit]) -> None:
             if length > MAX_CHUNK:
                 raise ScanProblem(f"PNG: {kind.decode('latin-1')} chunk of {length} bytes is over the "
                                   f"{MAX_CHUNK // 1048576} MiB limit")
+            if kind == b"caBX":  # read in place: only the parts of the store provenance needs
+                src.require(pos + 8, length, "PNG caBX chunk")
+                c2pa_hits(StoreBytes.in_file(src, [(pos + 8, length)]), "png", "caBX", hits)
+                pos += 12 + length
+                continue
             body = src.exact(pos + 8, length, f"PNG {kind.decode('latin-1')} chunk")
-            if kind == b"caBX":
-                c2pa_hits(body, "png", "caBX", hits)
-            elif kind == b"eXIf":
+            if kind == b"eXIf":
                 tiff.read(Source(data=body), hits, fmt="png", location="eXIf")
             else:
                 _text_chunk(kind.decode("latin-1"), body, hits)

@@ -8,7 +8,7 @@ C2PA sits in a ``C2PA`` chunk, which writers may place after a large ``data`` ch
 from __future__ import annotations
 
 from clearance.provenance.formats import tiff
-from clearance.provenance.jumbf import c2pa_hits
+from clearance.provenance.jumbf import StoreBytes, c2pa_hits
 from clearance.provenance.signals import text_field_hits, xmp_hits
 from clearance.provenance.source import ScanProblem, Source
 from clearance.provenance.verdicts import Hit
@@ -42,10 +42,13 @@ def _walk(src: Source, start: int, end: int, hits: list[Hit], form: str, depth: 
         if kind in (b"C2PA", b"XMP ", b"_PMX", b"EXIF") or (depth and kind in _INFO_FIELDS):
             if size > MAX_CHUNK:
                 raise ScanProblem(f"RIFF: {name} chunk of {size} bytes is over the metadata limit")
+            if kind == b"C2PA":  # read in place: only the parts of the store provenance needs
+                src.require(body_at, size, f"RIFF {name} chunk")
+                c2pa_hits(StoreBytes.in_file(src, [(body_at, size)]), "riff", "C2PA chunk", hits)
+                pos = body_at + size + (size & 1)
+                continue
             body = src.exact(body_at, size, f"RIFF {name} chunk")
-            if kind == b"C2PA":
-                c2pa_hits(body, "riff", "C2PA chunk", hits)
-            elif kind in (b"XMP ", b"_PMX"):
+            if kind in (b"XMP ", b"_PMX"):
                 xmp_hits(body, "riff", f"{name.strip()} chunk", hits)
             elif kind == b"EXIF":
                 exif = body[6:] if body.startswith(b"Exif\0\0") else body
