@@ -104,6 +104,30 @@ def test_forty_wrong_passwords_then_the_right_one_does_not_log_in(guarded: LiveS
     assert _audit_count(guarded, "login") == 0
 
 
+def test_a_throttled_address_is_answered_before_its_form_is_read(guarded: LiveServer) -> None:
+    # The gate in front of the route answers from the request line: a login whose body never arrives still
+    # gets its 429 at once (the route would wait for the form), so a flood costs the server next to nothing.
+    for i in range(40):
+        if _login(guarded, f"flood-{i}", "guess").status_code == 429:
+            break
+    else:
+        pytest.fail("40 failed logins from one address were never throttled")
+    host, port = guarded.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: 5000\r\n\r\nname=ana")  # the rest of the form never comes
+        reply = b""
+        while b"</html>" not in reply:
+            data = sock.recv(65536)
+            assert data, reply[:300]
+            reply += data
+    head = reply.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 429"), head
+    assert int(re.search(rb"retry-after: (\d+)", head).group(1)) >= 1  # type: ignore[union-attr]
+    assert b"content-security-policy" in head and b"Too many failed attempts" in reply
+    assert b'href="/login"' in reply  # the way back to the form once the wait is over
+
+
 def test_unknown_users_read_like_wrong_passwords(guarded: LiveServer) -> None:
     # A fresh account name from the same address is throttled by the address after the test above; so
     # compare the two answers' words and status on a server-side unit: the page text is the same sentence.

@@ -24,6 +24,7 @@ from clearance.server.db import BUSY_RETRY_AFTER_SECONDS, Database
 from clearance.server.decider import Decider
 from clearance.server.errors import ServiceError, log_refusal
 from clearance.server.guard import Guard, validation_body
+from clearance.server.login_gate import LoginGate
 from clearance.server.throttle import FailureLog, LoginThrottle
 
 HERE = Path(__file__).resolve().parent
@@ -174,7 +175,9 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
     app.include_router(packet.router)
     app.include_router(consents.pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(Guard, max_body_bytes=config.max_body_bytes)
+    app.add_middleware(LoginGate, throttle=app.state.login_throttle, failures=app.state.auth_failures,
+                       db=app.state.db)
+    app.add_middleware(Guard, max_body_bytes=config.max_body_bytes)  # added last: the outermost
     return app
 
 

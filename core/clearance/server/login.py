@@ -44,8 +44,12 @@ def client_address(request: Request) -> str:
 def note_failure(db: Database, failures: FailureLog, source: str, kind: str) -> None:
     """Count an unauthenticated failure; write one audit entry when it opens the source's window."""
     previous = failures.count(source)
-    if previous is None:
-        return
+    if previous is not None:
+        log_failure_window(db, failures, source, kind, previous)
+
+
+def log_failure_window(db: Database, failures: FailureLog, source: str, kind: str, previous: int) -> None:
+    """The one audit entry of a source's new window, carrying the previous window's count."""
     with db.write() as session:
         audit.append(session, "anonymous", "auth.failures", f"address:{source}", None,
                      {"kind": kind, "window_seconds": failures.window_seconds,

@@ -49,7 +49,11 @@ class LoginThrottle:
 
     @staticmethod
     def keys(name: str, address: str) -> list[str]:
-        return [f"account:{name.strip().lower()[:100]}", f"address:{address}"]
+        return [f"account:{name.strip().lower()[:100]}", LoginThrottle.address_key(address)]
+
+    @staticmethod
+    def address_key(address: str) -> str:
+        return f"address:{address}"
 
     def wait_seconds(self, keys: list[str]) -> float:
         """0 when an attempt may be made now, else how long to wait (the largest of the keys')."""
