@@ -8,7 +8,7 @@ import io
 import json
 import platform
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,11 @@ from clearance.errors import ClearanceError
 PATHS = {
     "fast": {},
     "portable": {"CLEARANCE_C2PA_PYTHON_STREAMS": "1", "CLEARANCE_C2PA_LIBRARY_HASH": "1"},
+}
+
+
+MAKERS: dict[str, Callable[[Path], Path]] = {
+    "jpg": media.still, "png": media.still, "mp4": media.movie, "wav": media.sound, "exr": media.exr, "dpx": media.dpx,
 }
 
 
@@ -71,9 +76,9 @@ def test_the_fast_paths_are_the_ones_in_use_here() -> None:
 @pytest.mark.parametrize("kind", ["jpg", "png", "mp4", "wav", "exr", "dpx"])
 def test_each_path_writes_a_valid_manifest_with_the_same_content(
         io_path: str, kind: str, identity: Path, tmp_path: Path, notify_record: Path) -> None:
-    make = {"jpg": media.still, "png": media.still, "mp4": media.movie, "wav": media.sound, "exr": media.exr,
-            "dpx": media.dpx}[kind]
-    source = make(tmp_path / f"shot.{kind}")
+    if io_path == "portable":
+        assert not fileio.native_streams() and not detached.available()
+    source = MAKERS[kind](tmp_path / f"shot.{kind}")
     before = source.read_bytes()
     assert run("credentials", "sign", source, "--record", notify_record, "--composite") == 0
     assert source.read_bytes() == before, "the original is never touched"
@@ -101,16 +106,16 @@ def test_both_paths_agree_on_the_manifest(identity: Path, tmp_path: Path, notify
         detached._calls.cache_clear()
         folder = tmp_path / name
         folder.mkdir()
-        for kind, make in (("mp4", media.movie), ("exr", media.exr)):
+        for kind, make in MAKERS.items():
             source = make(folder / f"shot.{kind}")
             assert run("credentials", "sign", source, "--record", notify_record) == 0
-            signed = folder / f"shot.signed.{kind}"
-            state, manifest, _ = read(signed, signed.with_suffix(".c2pa") if kind == "exr" else None)
+            signed = folder / (f"shot.signed.{kind}" if kind != "dpx" else "shot.dpx")
+            state, manifest, _ = read(signed, signed.with_suffix(".c2pa") if kind in ("exr", "dpx") else None)
             assert state == "Valid"
             contents[(name, kind)] = _content(manifest)
     fileio._native_api.cache_clear()
     detached._calls.cache_clear()
-    for kind in ("mp4", "exr"):
+    for kind in MAKERS:
         assert contents[("fast", kind)] == contents[("portable", kind)]
         assert json.loads(contents[("fast", kind)][0])[0]["digitalSourceType"] == TRAINED
 
