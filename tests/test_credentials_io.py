@@ -14,8 +14,8 @@ from typing import Any
 
 import credentials_media as media
 import pytest
-from publish_fixtures import record_data, write_record
-from test_credentials import COMPOSITE, TRAINED, actions, disclosure, read, run
+from publish_fixtures import record_data, write_policy, write_record
+from test_credentials import COMPOSITE, SIGNER, TRAINED, actions, disclosure, read, run
 
 from clearance.credentials import detached, fileio
 from clearance.errors import ClearanceError
@@ -23,6 +23,7 @@ from clearance.errors import ClearanceError
 PATHS = {
     "fast": {},
     "portable": {"CLEARANCE_C2PA_PYTHON_STREAMS": "1", "CLEARANCE_C2PA_LIBRARY_HASH": "1"},
+    "direct-files-library-hash": {"CLEARANCE_C2PA_LIBRARY_HASH": "1"},  # a sidecar's sink is then /dev/null
 }
 
 
@@ -116,7 +117,7 @@ def test_both_paths_agree_on_the_manifest(identity: Path, tmp_path: Path, notify
     fileio._native_api.cache_clear()
     detached._calls.cache_clear()
     for kind in MAKERS:
-        assert contents[("fast", kind)] == contents[("portable", kind)]
+        assert contents[("fast", kind)] == contents[("portable", kind)] == contents[("direct-files-library-hash", kind)]
         assert json.loads(contents[("fast", kind)][0])[0]["digitalSourceType"] == TRAINED
 
 
@@ -170,3 +171,27 @@ def test_sha256_of_matches_hashlib(tmp_path: Path) -> None:
     path = tmp_path / "f.bin"
     path.write_bytes(b"x" * ((1 << 20) * 2 + 17))
     assert detached.sha256_of(path) == hashlib.sha256(path.read_bytes()).digest()
+
+
+@pytest.mark.parametrize("io_path", list(PATHS), indirect=True)
+def test_an_external_signer_signs_a_sidecar_and_its_failure_writes_nothing(
+        io_path: str, identity: Path, tmp_path: Path, notify_record: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "signer.py"
+    script.write_text(SIGNER, encoding="utf-8")
+    policy = write_policy(tmp_path / "policy.yaml", credentials={
+        "cert_chain": str(identity / "signer-chain.pem"),
+        "signer_command": [sys.executable, str(script), str(identity / "signer-key.pem")],
+    })
+    source = media.exr(tmp_path / "hsm.exr")
+    assert run("credentials", "sign", source, "--record", notify_record, "--policy", policy) == 0
+    assert read(tmp_path / "hsm.signed.exr", tmp_path / "hsm.signed.c2pa")[0] == "Valid"
+    broken = write_policy(tmp_path / "broken.yaml", credentials={
+        "cert_chain": str(identity / "signer-chain.pem"),
+        "signer_command": [sys.executable, "-c", "import sys; sys.exit('HSM offline')"]})
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", notify_record, "--policy", broken, "-o",
+               tmp_path / "x.exr") == 2
+    assert "HSM offline" in capsys.readouterr().err
+    assert not (tmp_path / "x.exr").exists() and not (tmp_path / "x.c2pa").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
