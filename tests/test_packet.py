@@ -245,8 +245,12 @@ def test_packet_from_a_real_service(tmp_path: Path, identity: Path, live_server:
     records = json.loads((out / "bundle" / "records.json").read_text(encoding="utf-8"))
     assert {b["id"] for b in bodies} <= set(records)
     assert json.loads((out / "bundle" / "revocations.json").read_text(encoding="utf-8"))["documents"][0]["signature"]
+    # the decision above was anchored by a signed checkpoint; the packet carries the newest one
+    checkpoint = json.loads((out / "bundle" / "checkpoint.json").read_text(encoding="utf-8"))
+    assert checkpoint == live_server.get("/audit/checkpoint", artist).json() and checkpoint["signature"]["value"]
     capsys.readouterr()
-    assert run("packet", "verify", out) == 0, capsys.readouterr().out
+    assert run("packet", "verify", out) == 0
+    assert "the audit checkpoint is signed by approver key" in capsys.readouterr().out
     keys = tmp_path / "studio-keys.json"
     keys.write_text(json.dumps(live_server.get("/keys", artist).json()), encoding="utf-8")
     assert run("packet", "verify", out, "--keys", keys) == 0

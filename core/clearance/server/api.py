@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from clearance import __version__
 from clearance.approvals import SignedApproval
 from clearance.record import UseRecord
-from clearance.server import API_PREFIX, decisions, keyset, previews, reads, writer
+from clearance.server import API_PREFIX, checkpoints, decisions, keyset, previews, reads, writer
 from clearance.server import revocations as revoking
 from clearance.server.auth import Actor, actor_from_token
 from clearance.server.errors import ServiceError
@@ -25,6 +25,7 @@ from clearance.server.login import client_address, note_failure
 from clearance.server.models import RECORD_STATUSES
 from clearance.server.responses import (
     ApprovalList,
+    AuditCheckpoint,
     Denied,
     ErrorBody,
     Health,
@@ -347,6 +348,23 @@ def me(request: Request) -> dict[str, Any]:
     """The token's user name and roles per production (clients record it as `declared_by`)."""
     actor = current_actor(request)
     return {"name": actor.name, "roles": {code: sorted(roles) for code, roles in sorted(actor.roles.items())}}
+
+
+@router.get("/audit/checkpoint", summary="The latest signed audit checkpoint", tags=["service"],
+            response_model=AuditCheckpoint, dependencies=authed,
+            responses=answers({200: "The newest checkpoint stored in the audit log, as signed"}, 401, 404))
+def audit_checkpoint(request: Request) -> dict[str, Any]:
+    """The chain head the service last signed (on every decision, revocation and key change, and every N
+    entries or M minutes). Keep it outside the database, or put it in a delivery packet: `clearance audit
+    verify --checkpoint FILE` later proves that nothing up to it was rewritten. It tells the log's length
+    and head hash, nothing about any entry."""
+    current_actor(request)
+    with request.app.state.db.read() as session:
+        latest = checkpoints.latest(session)
+    if latest is None:
+        raise ServiceError(404, "the service has signed no audit checkpoint yet (one is signed with the first "
+                           "decision, or run `clearance audit checkpoint` on the server)")
+    return latest
 
 
 @router.get("/keys", summary="The public keys approvals are signed with", tags=["approvals"],

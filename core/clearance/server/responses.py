@@ -198,6 +198,14 @@ class RevocationList(_Open):
     signature: DocumentSignature
 
 
+class AuditCheckpoint(_Open):
+    kind: Literal["clearance.audit.checkpoint"]
+    seq: int = Field(description="The audit entry the checkpoint anchors (every entry up to it).")
+    hash: str = Field(description="That entry's chain hash.")
+    at: str = Field(description="When the checkpoint was signed (UTC, ISO 8601).")
+    signature: DocumentSignature
+
+
 class PublicKey(_Open):
     key_id: str
     algorithm: str
