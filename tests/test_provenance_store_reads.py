@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def _big_store() -> bytes:
 STORE = _big_store()
 
 
-def _evidence(hits: list) -> list[tuple[object, ...]]:
+def _evidence(hits: list[Any]) -> list[tuple[object, ...]]:
     return [(h.verdict, h.field, h.value, h.generator, h.manifest, h.active) for h in hits]
 
 
@@ -120,3 +121,33 @@ def test_a_lying_length_inside_a_store_read_in_place_is_reported(tmp_path: Path)
     path.write_bytes(s.jpeg(c2pa=bytes(bad)))
     result = scan_file(path)
     assert result.error is not None and "lying length" in result.error
+
+
+def test_copies_of_a_store_are_parsed_once_and_read_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delivery's copies of one signed file share a store: parsed once per process, same evidence each."""
+    from clearance.provenance import jumbf, scan_paths
+
+    calls: list[int] = []
+    real_parse = jumbf.parse_store
+
+    def counting(data: Any) -> list[Any]:
+        calls.append(1)
+        return real_parse(data)
+
+    monkeypatch.setattr(jumbf, "parse_store", counting)
+    monkeypatch.setattr(jumbf, "_PARSED", {})
+    store = s.c2pa_store([{"label": "urn:c2pa:copy", "actions": [s.created("trainedAlgorithmicMedia", "Sora")]}])
+    other = store.replace(b"urn:c2pa:copy", b"urn:c2pa:cop2")  # one byte apart: a different store
+    for name in ("a_v1.jpg", "b_v2.jpg", "c_final.jpg"):
+        (tmp_path / name).write_bytes(s.jpeg(c2pa=store))
+    (tmp_path / "d_other.jpg").write_bytes(s.jpeg(c2pa=other))
+    broken = store[:-3]  # a truncated store fails every time it is met, never remembered as good
+    (tmp_path / "e_cut.jpg").write_bytes(s.jpeg(c2pa=broken))
+    (tmp_path / "f_cut.jpg").write_bytes(s.jpeg(c2pa=broken))
+    results = {Path(r.path).name: r for r in scan_paths([tmp_path])}
+    assert len(calls) == 1 + 1 + 2  # the three copies once, the other store once, each broken copy again
+    copies = [results[n] for n in ("a_v1.jpg", "b_v2.jpg", "c_final.jpg")]
+    assert {r.verdict for r in copies} == {"ai_generated"}
+    assert all(r.evidence == copies[0].evidence for r in copies)
+    assert results["d_other.jpg"].evidence[0].manifest == "urn:c2pa:cop2"
+    assert results["e_cut.jpg"].error and results["e_cut.jpg"].error == results["f_cut.jpg"].error

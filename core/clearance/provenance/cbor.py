@@ -46,28 +46,33 @@ class _Decoder:
     def skip(self, depth: int = 0) -> None:
         """Step over one item without building it (values nobody reads: hashes, ingredient lists).
 
-        Iterative: a stack of items still owed per open container (-1: indefinite, until a break)."""
+        Iterative: a stack of items still owed per open container (-1: indefinite, until a break). The
+        position and item count live in locals here: this loop steps over most of a C2PA claim."""
         data, end = self.data, self.end
+        pos, items = self.pos, self.items
         stack = [1]
+        deepest = MAX_DEPTH + 1 - depth
         while stack:
-            if stack[-1] == 0:
+            top = stack[-1]
+            if top == 0:
                 stack.pop()
                 continue
-            if len(stack) + depth > MAX_DEPTH + 1:
+            if len(stack) > deepest:
                 raise ScanProblem(f"CBOR: nested deeper than {MAX_DEPTH} levels (nesting bomb?)")
-            if self.pos >= end:
+            if pos >= end:
                 raise ScanProblem("CBOR: truncated item")
-            initial = data[self.pos]
-            if stack[-1] < 0 and initial == 0xFF:
-                self.pos += 1
-                stack.pop()
-                continue
-            if stack[-1] > 0:
-                stack[-1] -= 1
-            self.items += 1
-            if self.items > MAX_ITEMS:
+            initial = data[pos]
+            if top < 0:
+                if initial == 0xFF:
+                    pos += 1
+                    stack.pop()
+                    continue
+            else:
+                stack[-1] = top - 1
+            items += 1
+            if items > MAX_ITEMS:
                 raise ScanProblem(f"CBOR: more than {MAX_ITEMS} items")
-            self.pos += 1
+            pos += 1
             major, info = initial >> 5, initial & 0x1F
             if info == 31:
                 if major in (0, 1, 6, 7):
@@ -76,25 +81,39 @@ class _Decoder:
                 continue
             if major == 7:
                 if 24 <= info <= 27:
-                    self._take(_ARG_SIZE[info])
+                    size = _ARG_SIZE[info]
+                    if size > end - pos:
+                        raise ScanProblem(f"CBOR: a string claims {size} bytes but only {end - pos} are left "
+                                          "(lying length)")
+                    pos += size
                 elif info > 27:
                     raise ScanProblem(f"CBOR: reserved simple value {info}")
                 continue
-            arg = info if info < 24 else self._arg(info)
-            if major in {2, 3}:
-                if arg > end - self.pos:
-                    raise ScanProblem(f"CBOR: a string claims {arg} bytes but only {end - self.pos} are left "
+            if info < 24:
+                arg = info
+            else:
+                width = _ARG_SIZE.get(info)
+                if width is None:
+                    raise ScanProblem(f"CBOR: reserved additional information {info} at byte {pos}")
+                if pos + width > end:
+                    raise ScanProblem("CBOR: truncated length")
+                arg = data[pos] if width == 1 else int.from_bytes(data[pos : pos + width], "big")
+                pos += width
+            if major in (2, 3):
+                if arg > end - pos:
+                    raise ScanProblem(f"CBOR: a string claims {arg} bytes but only {end - pos} are left "
                                       "(lying length)")
-                self.pos += arg
-            elif major in {4, 5}:
+                pos += arg
+            elif major in (4, 5):
                 owed = arg if major == 4 else arg * 2
-                if owed > end - self.pos:
-                    raise ScanProblem(f"CBOR: a container claims {arg} entries but only {end - self.pos} bytes "
+                if owed > end - pos:
+                    raise ScanProblem(f"CBOR: a container claims {arg} entries but only {end - pos} bytes "
                                       "are left")
                 if owed:
                     stack.append(owed)
             elif major == 6:
                 stack.append(1)
+        self.pos, self.items = pos, items
 
     def decode_filtered(self, spec: Spec, depth: int = 0) -> Any:
         """Decode following ``spec``: None builds the item whole; a dict keeps only its keys of a map (each
@@ -125,7 +144,21 @@ class _Decoder:
             if major == 4:
                 out.append(self.decode_filtered(spec, depth + 1))
             else:
-                key = _hashable(self.decode(depth + 1))
+                initial = self.data[self.pos] if self.pos < self.end else 0
+                if 0x60 <= initial < 0x78 and depth + 1 <= MAX_DEPTH:
+                    # A short text key, as C2PA's are: read in place (what decode() would do, without the calls).
+                    self.items += 1
+                    if self.items > MAX_ITEMS:
+                        raise ScanProblem(f"CBOR: more than {MAX_ITEMS} items")
+                    at = self.pos + 1
+                    n = initial - 0x60
+                    if n > self.end - at:
+                        raise ScanProblem(f"CBOR: a string claims {n} bytes but only {self.end - at} are left "
+                                          "(lying length)")
+                    key = bytes(self.data[at : at + n]).decode("utf-8", errors="replace")
+                    self.pos = at + n
+                else:
+                    key = _hashable(self.decode(depth + 1))
                 if key in spec:
                     out[key] = self.decode_filtered(spec[key], depth + 1)
                 else:
@@ -155,7 +188,7 @@ class _Decoder:
             return self._simple(info)
         if info == 31:
             return self._indefinite(major, depth)
-        arg = self._arg(info)
+        arg = info if info < 24 else self._arg(info)
         if major == 0:
             return arg
         if major == 1:

@@ -29,12 +29,13 @@ class StoreBytes:
     of the file (PNG caBX, RIFF C2PA, BMFF uuid) or from the APP11 packets a JPEG splits the store into, so
     a 250 KB store with an ingredient's thumbnail costs a few KB of reads and no copy of the whole."""
 
-    __slots__ = ("_data", "_pieces", "_src", "_starts", "size")
+    __slots__ = ("_data", "_pieces", "_src", "_starts", "size", "whole")
 
     def __init__(self, size: int, data: bytes | memoryview | None = None, src: Source | None = None,
                  pieces: list[tuple[int, int]] | None = None) -> None:
         self.size = size
-        self._data = data
+        self.whole = data if isinstance(data, bytes) else None  # the store's bytes, when held whole
+        self._data = None if data is None else memoryview(data)
         self._src = src
         self._pieces = pieces or []  # (file offset, length), in store order
         starts, at = [], 0
@@ -45,8 +46,7 @@ class StoreBytes:
 
     @classmethod
     def of(cls, data: bytes | memoryview) -> StoreBytes:
-        view = memoryview(data)
-        return cls(len(view), data=view)
+        return cls(len(memoryview(data)), data=data)
 
     @classmethod
     def in_file(cls, src: Source, pieces: list[tuple[int, int]]) -> StoreBytes:
@@ -98,13 +98,14 @@ class Superbox:
         self.uuid = uuid
         self.children = children
         self.budget = budget
-        self._labels: list[tuple[str, int, int]] | None = None
+        self._labels: list[tuple[tuple[str, bytes, int], int, int]] | None = None
 
     def children_labelled(self, prefix: str) -> list[Superbox]:
-        if self._labels is None:
-            self._labels = [(_description(self.store, s, e)[0], s, e) for kind, s, e in self.children
-                            if kind == "jumb"]
-        return [superbox(self.store, s, e, self.budget) for label, s, e in self._labels if label.startswith(prefix)]
+        if self._labels is None:  # every child's description is checked, once, in order
+            self._labels = [(_description(self.store, s, e), s, e) for kind, s, e in self.children if kind == "jumb"]
+        store, budget = self.store, self.budget
+        return [Superbox(store, label, uuid, boxes(store, s + size, e, budget), budget)
+                for (label, uuid, size), s, e in self._labels if label.startswith(prefix)]
 
     def content(self) -> Box | None:
         for child in self.children:
@@ -283,5 +284,27 @@ def manifest_hits(
     return hits
 
 
+# Stores already parsed in this process, by their exact bytes: copies of one signed file (a delivery's
+# versions, the same still in several folders) are parsed once. Bounded; a store that fails is never kept.
+_PARSED: dict[bytes, list[dict[str, Any]]] = {}
+_PARSED_MAX_BYTES = 16 * 1024 * 1024
+_parsed_bytes = 0
+
+
 def c2pa_hits(data: bytes | memoryview | StoreBytes, fmt: str, location: str, hits: list[Hit]) -> None:
-    hits.extend(manifest_hits(parse_store(data), fmt, location))
+    global _parsed_bytes
+    store = data if isinstance(data, StoreBytes) else StoreBytes.of(data)
+    key = store.whole
+    if key is None:  # read in place, never held whole: nothing to key on
+        hits.extend(manifest_hits(parse_store(store), fmt, location))
+        return
+    manifests = _PARSED.get(key)
+    if manifests is None:
+        manifests = parse_store(store)
+        if _parsed_bytes + len(key) > _PARSED_MAX_BYTES:
+            _PARSED.clear()
+            _parsed_bytes = 0
+        _PARSED[key] = manifests
+        _parsed_bytes += len(key)
+    # manifest_hits only reads the manifests: a remembered list serves every copy unchanged.
+    hits.extend(manifest_hits(manifests, fmt, location))
