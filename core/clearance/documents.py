@@ -394,23 +394,39 @@ def _within_limits(data: Any, source: str) -> None:
 
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
 _NOT_ESCAPE_OR_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"\\/bfnrtu')
+_NOT_ESCAPE_STRUCTURE_OR_COLON = bytes(c for c in range(256) if c not in b'[]{}":\\/bfnrtu')
+_NOT_QUOTE_OR_COLON = bytes(c for c in range(256) if c not in b'":')
 _DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
 
 
-def check_json_nesting(raw: bytes, source: str, *, limit: int = MAX_JSON_NESTING) -> None:
+@dataclass(frozen=True, slots=True)
+class JsonOutline:
+    """What ``check_json_nesting`` sees of a document on the way, when asked."""
+
+    keys: int  # colons outside strings: one per key of every object
+    unicode_escapes: bool  # whether a string holds a \u escape
+
+
+def check_json_nesting(raw: bytes, source: str, *, limit: int = MAX_JSON_NESTING,
+                       outline: bool = False) -> JsonOutline | None:
     """Refuse JSON nested deeper than ``limit`` or with unbalanced brackets, without parsing it.
 
     For JSON handed to a parser that recurses on the C stack (OpenTimelineIO's), where a deep enough
     document crashes the process instead of raising. Escapes and strings are dropped and everything but
     brackets deleted (at C speed); leaf pairs are peeled off while that shrinks the rest a lot; what
-    remains is walked once.
+    remains is walked once. With ``outline``, it also counts the keys (the timeline check's reader compares
+    them with the keys it parsed: a key written twice in one object is kept once by Python's parser).
     """
     # The escapes first matter only for the characters around them, so the text is first cut down (at C
     # speed) to brackets, quotes, backslashes and the letters a JSON escape may use: a backslash still stands
     # before the very character it escapes, and the escape removal below runs on a fraction of the bytes.
     # (An invalid escape such as \x is where OpenTimelineIO's parser stops, so what follows it never counts.)
-    reduced = raw.translate(None, delete=_NOT_ESCAPE_OR_STRUCTURE)
+    reduced = raw.translate(None, delete=_NOT_ESCAPE_STRUCTURE_OR_COLON if outline else _NOT_ESCAPE_OR_STRUCTURE)
     unescaped = reduced.replace(b"\\\\", b"").replace(b'\\"', b"")  # no quote is escaped any more
+    found = None
+    if outline:
+        colons = unescaped.translate(None, delete=_NOT_QUOTE_OR_COLON).replace(b'""', b"")
+        found = JsonOutline(sum(piece.count(b":") for piece in colons.split(b'"')[0::2]), b"\\u" in unescaped)
     # Quotes now alternate open/close: the even pieces between them are outside strings (adjacent pairs go
     # first, cheaply; dropping them only joins strings with nothing structural between them).
     quoted = unescaped.translate(None, delete=_NOT_STRUCTURE).replace(b'""', b"")
@@ -428,6 +444,7 @@ def check_json_nesting(raw: bytes, source: str, *, limit: int = MAX_JSON_NESTING
         raise DocumentError(source, f"is nested deeper than the {limit}-level limit")
     if min(accumulate(steps), default=0) < 0 or sum(steps) != 0:
         raise DocumentError(source, "not valid JSON: its brackets do not match (is it cut short?)")
+    return found
 
 
 def parse_json_text(text: str, source: str) -> Any:

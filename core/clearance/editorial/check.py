@@ -21,7 +21,7 @@ from clearance.tags import BLOCKING_STATUSES, STATUS_LABELS
 
 from .media import MediaInspector, MediaSummary, media_url
 from .tagging import RawTag, RecordIndex, TagDecoder, parse_target, read_raw_tag
-from .walk import walk
+from .walk import walk, walk_json
 
 ClipStatus = Literal["notify", "approved", "approval_required", "denied", "prohibited", "invalid", "untagged_ai"]
 TAG_BROKEN = "TAG-BROKEN"
@@ -236,7 +236,7 @@ def _reel_in(metadata: Any, paths: dict[str, tuple[str, ...]], holds_tag: bool =
     # Listing an AnyDictionary's keys costs tens of microseconds: a clip whose only key is its tag has none.
     if not count or (count == 1 and holds_tag):
         return ""
-    for key in list(metadata):
+    for key in sorted(metadata):  # OpenTimelineIO's AnyDictionary iterates in key order; a dict would not
         path = paths.get(key)
         if path is None:
             continue
@@ -431,7 +431,10 @@ def _check_timeline(timeline: Any, options: CheckOptions | None) -> CheckReport:
         return untagged(clip)
 
     tally = [0]
-    placed_all = list(walk(timeline, inspect, tally))
+    from .otio_json import JsonTimeline
+
+    walker = walk_json if isinstance(timeline, JsonTimeline) else walk
+    placed_all = list(walker(timeline, inspect, tally))
     inspector.finish()
     summary.clips = tally[0]
     rate = _timeline_rate(timeline, placed_all[0].start if placed_all else None)
@@ -524,6 +527,14 @@ def check_file(path: str | Path, options: CheckOptions | None = None, *, rate: f
     options.source = str(p)
     if options.base_dir is None:
         options.base_dir = p.resolve().parent
+    if p.suffix.lower() == ".otio":
+        # Plain OTIO JSON is read without building OpenTimelineIO's objects (see otio_json); anything that
+        # reader does not model is read by OpenTimelineIO as before.
+        from .otio_json import load
+
+        fast = load(p)
+        if fast is not None:
+            return check_timeline(fast, options)
     timeline = read_timeline(p, rate=rate)
     return check_timeline(timeline, options)
 

@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, Field
 
+from .otio_json import JsonReference
+
 MAX_SEQUENCE_FRAMES_SCANNED = 3
 MAX_MEDIA_EXAMPLES = 10
 
@@ -96,6 +98,11 @@ class MediaInspector:
         """(what the media is, files to scan) for a clip's active media reference."""
         if ref is None:
             ref = clip.media_reference
+        if type(ref) is JsonReference:  # read from OTIO JSON without OpenTimelineIO (otio_json)
+            kind = ref.kind
+            if kind == "ExternalReference":
+                return self._by_url(ref.target_url or "")
+            return ("generator", []) if kind == "GeneratorReference" else ("missing", [])
         if type(ref) is self._external or isinstance(ref, self._external):
             return self._by_url(ref.target_url or "")
         if isinstance(ref, self._sequence):
@@ -155,7 +162,8 @@ class MediaInspector:
     def untagged(self, clip: Any) -> tuple[str, str | None] | None:
         """For an untagged clip: None when nothing to report, else (media kind, AI evidence)."""
         ref = clip.media_reference
-        if type(ref) is self._external:  # the common case, inlined: this runs for every clip of the cut
+        if type(ref) is self._external or (type(ref) is JsonReference and ref.kind == "ExternalReference"):
+            # the common case, inlined: this runs for every clip of the cut
             url = ref.target_url or ""
             found = self._urls.get(url)
             if found is not None:

@@ -132,3 +132,71 @@ def walk(
         yield from place(track, top_origin, label, kind, "", None)
     if tally is not None:
         tally[0] = counter  # every clip seen, placed or not
+
+
+def walk_json(
+    timeline: Any, inspect: Callable[[Any], Any] | None = None, tally: list[int] | None = None
+) -> Iterator[Placed]:
+    """``walk`` over a timeline read by ``otio_json`` (no OpenTimelineIO objects): the same places, computed
+    with OpenTimelineIO's own RationalTime and TimeRange for every clip placed."""
+    import opentimelineio as otio
+
+    from .otio_json import JsonClip, JsonComposition, child_ranges
+
+    rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
+    zero = rt(0, 1)
+    global_start = timeline.global_start_time or zero
+    counter = 0
+
+    def trim_of(node: JsonComposition) -> Any:
+        if node.source_range is None:
+            return None
+        (sv, sr), (dv, dr) = node.source_range
+        return tr(rt(sv, sr), rt(dv, dr))
+
+    def place(composition: JsonComposition, origin: Any, label: str, kind: str, nested: str,
+              window: Any) -> Iterator[Placed]:
+        nonlocal counter
+        ranges: Any = None
+        trim = trim_of(composition)
+        shift = origin - trim.start_time if trim is not None else origin
+        for i, child in enumerate(composition.children):
+            kind_of = type(child)
+            if kind_of is JsonClip:
+                counter += 1
+                found = inspect(child) if inspect is not None else True
+                if found is None:
+                    continue
+                if ranges is None:
+                    ranges = child_ranges(composition)
+                span = ranges[i]
+                start = span.start_time + shift
+                if window is None:
+                    yield Placed(child, found, counter, label, kind, start, span.duration, nested)
+                    continue
+                end = start + span.duration
+                lo, hi = window
+                start_v = start if start > lo else lo
+                end_v = end if end < hi else hi
+                hidden = not end_v > start_v
+                if hidden:
+                    start_v = end_v = hi if start >= hi else lo
+                yield Placed(child, found, counter, label, kind, start_v, end_v - start_v, nested, hidden)
+            elif kind_of is JsonComposition:
+                if ranges is None:
+                    ranges = child_ranges(composition)
+                span = ranges[i]
+                inner = f"{nested} > {child.name}" if nested else (child.name or child.schema)
+                lo = span.start_time + shift
+                hi = lo + span.duration
+                if window is not None:
+                    lo = lo if lo > window[0] else window[0]
+                    hi = hi if hi < window[1] else window[1]
+                yield from place(child, span.start_time + shift, label, kind, inner, (lo, hi))
+
+    top_trim = trim_of(timeline.tracks)
+    top_origin = global_start - top_trim.start_time if top_trim is not None else global_start
+    for track, label, kind in track_labels(timeline):
+        yield from place(track, top_origin, label, kind, "", None)
+    if tally is not None:
+        tally[0] = counter

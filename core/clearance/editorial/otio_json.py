@@ -1,0 +1,764 @@
+"""Read an OpenTimelineIO JSON file for the check without building OpenTimelineIO objects.
+
+``clearance check`` needs little of a cut: every clip's metadata, markers and active media reference, and
+where each clip sits. Building OpenTimelineIO's objects for all of it costs more than the check itself, so
+for ``.otio`` files the JSON is read here, a clip at a time (Python's C JSON scanner), into small objects
+that offer the attributes the check reads, and places are computed as OpenTimelineIO computes them.
+
+Answers must never differ from OpenTimelineIO's, so this reader models only what it has read in
+OpenTimelineIO's C++ source (``deserialization.cpp``, ``clip.cpp``, ``item.cpp``, ``track.cpp``,
+``stack.cpp``, ``opentime/rationalTime.h`` and ``timeRange.h``, release 0.18.1) and gives up on anything else
+(``Unsupported``), and the caller then reads the file through OpenTimelineIO. It gives up on: schemas or
+versions other than the ones listed in ``_SCHEMAS`` (older versions need OpenTimelineIO's upgrade
+functions), effects, colours, image bounds and image sequences, a clip whose length is unknown, any
+``OTIO_SCHEMA`` object it did not read itself (in metadata, say), object references, a key written twice
+in one object (Python keeps the last, OpenTimelineIO the first), ``\\u`` escapes (lone surrogates),
+NaN/Infinity, integers beyond 64 bits, numbers whose value OpenTimelineIO's JSON parser (RapidJSON without
+full precision) might round differently, and any JSON error (OpenTimelineIO then names it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_WINDOW = 1 << 20  # characters decoded at a time: the file's bytes are held once, not also as text
+_WS = re.compile(r"[ \t\n\r]*")
+_STREAMED = re.compile(r'\{[ \t\n\r]*"OTIO_SCHEMA"[ \t\n\r]*:[ \t\n\r]*"(Timeline\.1|Stack\.1|Track\.1)"')
+_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_NUMBER = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
+_FAST_PATH = (1 << 53) - 1
+_STRING_TYPES = (str, type(None))
+
+
+class Unsupported(Exception):
+    """Something this reader does not model: read the file through OpenTimelineIO instead."""
+
+
+# --- numbers as OpenTimelineIO's parser reads them ------------------------------------------------------
+
+
+def _rapidjson_double(text: str) -> float:
+    """The double RapidJSON's default (not full precision) number parser gives for ``text``.
+
+    It is the correctly rounded value when the digits fit in 53 bits and the power of ten is small (one
+    exact operation); past 2^53 it keeps one more digit in a rounded double, and that is modelled here for
+    numbers without an exponent (NTSC rates such as 23.976023976023978 are written that way).
+    """
+    found = _NUMBER.fullmatch(text)
+    if found is None:
+        raise Unsupported(f"number {text!r}")
+    minus, whole, frac, exp_text = found.groups()
+    frac = frac or ""
+    exponent = int(exp_text) if exp_text else 0
+    digits = int(whole + frac)
+    power = exponent - len(frac)
+    if digits <= _FAST_PATH and -22 <= power <= 22:
+        return float(text)
+    if exp_text or len(whole) > 15:
+        raise Unsupported(f"number {text!r}")
+    # reader.h ParseNumber: the integer part, then fraction digits into 64 bits while under 2^53, then
+    # into a double while fewer than 17 significant digits have been seen; then one division.
+    significant = len(whole) - 1 if whole != "0" else 0
+    i64 = int(whole)
+    k = 0
+    while k < len(frac) and i64 <= _FAST_PATH:
+        i64 = i64 * 10 + ord(frac[k]) - 48
+        k += 1
+        if i64:
+            significant += 1
+    d = float(i64)
+    expfrac = -k
+    while k < len(frac):
+        if significant < 17:
+            d = d * 10.0 + (ord(frac[k]) - 48)
+            expfrac -= 1
+            if d > 0.0:
+                significant += 1
+        k += 1
+    if expfrac < -308:
+        raise Unsupported(f"number {text!r}")
+    d = d / float(10 ** -expfrac) if expfrac < 0 else d * float(10 ** expfrac)
+    return -d if minus else d
+
+
+class _Floats(dict[str, float]):
+    """Float literals as RapidJSON reads them, each distinct literal worked out once (dict lookups in C)."""
+
+    def __missing__(self, text: str) -> float:
+        value = _rapidjson_double(text)
+        self[text] = value
+        return value
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if not -(1 << 63) <= value < (1 << 63):
+        raise Unsupported(f"integer {text[:30]}")  # RapidJSON stores it as a double or masks it
+    return value
+
+
+def _constant(text: str) -> Any:
+    raise Unsupported(f"constant {text}")
+
+
+_DECODER = json.JSONDecoder(parse_float=_Floats().__getitem__, parse_int=_int, parse_constant=_constant)
+
+
+# --- what the check reads -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class JsonMarker:
+    name: str
+    color: str
+    comment: str
+    metadata: dict[str, Any]
+
+
+@dataclass(slots=True)
+class JsonReference:
+    """A media reference: ``kind`` is OpenTimelineIO's schema name."""
+
+    kind: str
+    name: str
+    metadata: dict[str, Any]
+    available_range: tuple[tuple[float, float], tuple[float, float]] | None
+    target_url: str | None = None  # ExternalReference only
+
+
+@dataclass(slots=True)
+class JsonClip:
+    name: str
+    metadata: dict[str, Any]
+    markers: list[JsonMarker]
+    media_reference: JsonReference | None
+    source_range: tuple[tuple[float, float], tuple[float, float]] | None
+    duration: tuple[float, float]  # (value, rate) of the trimmed range's duration
+
+    def trimmed_range(self) -> Any:
+        import opentimelineio as otio
+
+        span = self.source_range
+        if span is None and self.media_reference is not None:
+            span = self.media_reference.available_range
+        if span is None:  # never: such clips are not read here
+            raise ValueError("no source range and no available range")
+        rt = otio.opentime.RationalTime
+        (sv, sr), (dv, dr) = span
+        return otio.opentime.TimeRange(rt(sv, sr), rt(dv, dr))
+
+
+@dataclass(slots=True)
+class JsonGap:
+    duration: tuple[float, float]
+
+
+@dataclass(slots=True)
+class JsonTransition:
+    in_offset: tuple[float, float]
+    out_offset: tuple[float, float]
+
+
+@dataclass(slots=True)
+class JsonComposition:
+    schema: str  # "Track" or "Stack"
+    name: str
+    kind: str
+    source_range: tuple[tuple[float, float], tuple[float, float]] | None
+    children: list[Any] = field(default_factory=list)
+    duration: tuple[float, float] = (0.0, 1.0)
+
+    def __iter__(self) -> Any:
+        return iter(self.children)
+
+
+@dataclass(slots=True)
+class JsonTimeline:
+    """A timeline read from OTIO JSON: what ``check_timeline`` needs, and no OpenTimelineIO objects."""
+
+    name: str
+    start: tuple[float, float] | None
+    tracks: JsonComposition
+
+    @property
+    def global_start_time(self) -> Any:
+        return None if self.start is None else _rt(self.start)
+
+
+# --- field checks, as OpenTimelineIO's reader checks them -----------------------------------------------
+
+
+def _number(value: Any) -> float:
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is int:  # the reader turns an integer into a double where it reads a double
+        return float(value)
+    raise Unsupported("a number of the wrong type")
+
+
+def _text(d: dict[str, Any], key: str, default: str = "", required: bool = False) -> str:
+    if key not in d:
+        if required:
+            raise Unsupported(f"no {key}")
+        return default
+    value = d[key]
+    if type(value) is str:
+        return value  # type: ignore[no-any-return]
+    if value is None:  # the reader reads null as an empty string
+        return ""
+    raise Unsupported(f"{key} of the wrong type")
+
+
+_EMPTY: dict[str, Any] = {}
+_NONE: list[Any] = []
+Range = tuple[tuple[float, float], tuple[float, float]]
+
+
+_TIME_KEYS = frozenset({"OTIO_SCHEMA", "value", "rate"})
+_RANGE_KEYS = frozenset({"OTIO_SCHEMA", "start_time", "duration"})
+_ITEM_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "source_range", "effects", "markers", "enabled", "color"})
+_CLIP_KEYS = _ITEM_KEYS | {"media_references", "active_media_reference_key"}
+_COMPOSITION_KEYS = _ITEM_KEYS | {"children", "kind"}
+_TRANSITION_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "in_offset", "out_offset", "transition_type"})
+_MARKER_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "color", "marked_range", "comment"})
+_EFFECT_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "effect_name", "enabled", "time_scalar"})
+_REFERENCE_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "available_range", "available_image_bounds",
+                             "target_url", "generator_kind", "parameters"})
+_TIMELINE_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "global_start_time", "tracks"})
+
+
+class _Reader:
+    """Reads OTIO objects from parsed JSON. Every object of the file is either read here as the schema it
+    names or, where OpenTimelineIO keeps plain data (metadata, fields it does not know), looked through to
+    make sure it holds no OTIO object; and every key is counted, so that the file's own count of keys finds
+    one written twice in an object."""
+
+    def __init__(self) -> None:
+        self.keys = 0
+
+    def plain(self, value: Any) -> None:
+        """Plain data (metadata, unknown fields): count its keys; an OTIO object in it is not modelled."""
+        kind = type(value)
+        if kind is not dict and kind is not list:
+            return
+        keys = 0
+        stack = [value]
+        pop, push = stack.pop, stack.extend
+        while stack:
+            v = pop()
+            kind = type(v)
+            if kind is dict:
+                if v:
+                    if "OTIO_SCHEMA" in v:
+                        raise Unsupported("an OTIO object inside plain data")
+                    keys += len(v)
+                    push(v.values())
+            elif kind is list:
+                push(v)
+        self.keys += keys
+
+    def rest(self, d: dict[str, Any], known: frozenset[str]) -> None:
+        """Count ``d``'s keys and look through the fields the schema does not define (OTIO keeps them)."""
+        self.keys += len(d)
+        extra = d.keys() - known
+        if extra:
+            if "OTIO_REF_ID" in extra:  # an object others may refer to: OpenTimelineIO's resolver is not modelled
+                raise Unsupported("an object reference id")
+            for key in extra:
+                self.plain(d[key])
+
+    def mapping(self, d: dict[str, Any], key: str) -> dict[str, Any]:
+        value = d.get(key, _EMPTY)
+        if type(value) is not dict:
+            raise Unsupported(f"{key} of the wrong type")
+        if value:
+            self.plain(value)
+        return value  # type: ignore[no-any-return]
+
+    def time(self, v: Any) -> tuple[float, float]:
+        try:
+            if v["OTIO_SCHEMA"] != "RationalTime.1":
+                raise Unsupported("a RationalTime of another schema")
+            value, rate = v["value"], v["rate"]
+        except (KeyError, TypeError):
+            raise Unsupported("a RationalTime without its value or rate") from None
+        if type(v) is not dict:
+            raise Unsupported("a RationalTime of the wrong type")
+        if len(v) == 3:
+            self.keys += 3
+        else:
+            self.rest(v, _TIME_KEYS)
+        if type(value) is not float:
+            value = _number(value)
+        if type(rate) is not float:
+            rate = _number(rate)
+        return value, rate
+
+    def range(self, v: Any) -> Range:
+        try:
+            if v["OTIO_SCHEMA"] != "TimeRange.1":
+                raise Unsupported("a TimeRange of another schema")
+            start, duration = v["start_time"], v["duration"]
+        except (KeyError, TypeError):
+            raise Unsupported("a TimeRange without its start or duration") from None
+        if type(v) is not dict:
+            raise Unsupported("a TimeRange of the wrong type")
+        if len(v) == 3:
+            self.keys += 3
+        else:
+            self.rest(v, _RANGE_KEYS)
+        return self.time(start), self.time(duration)
+
+    def optional_range(self, d: dict[str, Any], key: str) -> Range | None:
+        value = d.get(key)
+        return None if value is None else self.range(value)
+
+    def item(self, d: dict[str, Any]) -> list[JsonMarker]:
+        """An Item's own fields: effects, markers, enabled, colour (and name)."""
+        _text(d, "name")
+        effects = d.get("effects", _NONE)
+        if type(effects) is not list:
+            raise Unsupported("effects of the wrong type")
+        for effect in effects:
+            self.effect(effect)
+        if "enabled" in d and type(d["enabled"]) is not bool:
+            raise Unsupported("enabled of the wrong type")
+        if d.get("color") is not None:
+            raise Unsupported("an item colour")
+        markers = d.get("markers", _NONE)
+        if type(markers) is not list:
+            raise Unsupported("markers of the wrong type")
+        if not markers:
+            return []
+        out = []
+        for m in markers:
+            schema = m.get("OTIO_SCHEMA") if type(m) is dict else None
+            if schema == "Marker.1":  # the upgrade to Marker.2 renames "range" (typeRegistry.cpp)
+                if "range" not in m or "marked_range" in m:
+                    raise Unsupported("a Marker.1 without its range")
+                m = {k: v for k, v in m.items() if k != "range"} | {"marked_range": m["range"]}
+            elif schema != "Marker.2":
+                raise Unsupported("a marker of another schema")
+            if "marked_range" not in m:
+                raise Unsupported("a marker without marked_range")
+            self.rest(m, _MARKER_KEYS)
+            self.range(m["marked_range"])
+            # Marker's colour defaults to GREEN (marker.h); a null string reads as "".
+            out.append(JsonMarker(_text(m, "name"), _text(m, "color", "GREEN"), _text(m, "comment"),
+                                  self.mapping(m, "metadata")))
+        return out
+
+    def effect(self, d: Any) -> None:
+        """Effects change no range OpenTimelineIO computes (Item::duration ignores them): only checked."""
+        schema = d.get("OTIO_SCHEMA") if type(d) is dict else None
+        if schema not in ("Effect.1", "TimeEffect.1", "LinearTimeWarp.1", "FreezeFrame.1"):
+            raise Unsupported(f"effect {schema}")
+        known = _EFFECT_KEYS if schema in ("LinearTimeWarp.1", "FreezeFrame.1") else _EFFECT_KEYS - {"time_scalar"}
+        self.rest(d, known)
+        _text(d, "name")
+        self.mapping(d, "metadata")
+        _text(d, "effect_name", required=True)
+        if "enabled" in d and type(d["enabled"]) is not bool:
+            raise Unsupported("enabled of the wrong type")
+        if "time_scalar" in known:
+            if "time_scalar" not in d:
+                raise Unsupported("no time_scalar")
+            _number(d["time_scalar"])
+
+    def reference(self, d: Any) -> JsonReference | None:
+        if d is None:
+            return None
+        if type(d) is not dict:
+            raise Unsupported("a media reference of the wrong type")
+        schema = d.get("OTIO_SCHEMA")
+        if d.get("available_image_bounds") is not None:
+            raise Unsupported("image bounds")
+        if schema == "ExternalReference.1":
+            known = _REFERENCE_KEYS - {"generator_kind", "parameters"}
+        elif schema == "GeneratorReference.1":
+            known = _REFERENCE_KEYS - {"target_url"}
+        elif schema == "MissingReference.1":
+            known = _REFERENCE_KEYS - {"target_url", "generator_kind", "parameters"}
+        else:
+            raise Unsupported(f"media reference {schema}")
+        self.rest(d, known)
+        available = self.optional_range(d, "available_range")
+        name, metadata = _text(d, "name"), self.mapping(d, "metadata")
+        if schema == "ExternalReference.1":
+            return JsonReference("ExternalReference", name, metadata, available,
+                                 _text(d, "target_url", required=True))
+        if schema == "MissingReference.1":
+            return JsonReference("MissingReference", name, metadata, available)
+        _text(d, "generator_kind", required=True)
+        if type(d.get("parameters")) is not dict:
+            raise Unsupported("generator parameters")
+        self.mapping(d, "parameters")
+        return JsonReference("GeneratorReference", name, metadata, available)
+
+    def clip(self, d: dict[str, Any]) -> JsonClip:
+        if d.get("OTIO_SCHEMA") == "Clip.1":
+            # The upgrade to Clip.2 (typeRegistry.cpp): the one reference becomes DEFAULT_MEDIA, and what is
+            # not an OTIO object there (null, absent, plain data) becomes an empty MissingReference.
+            if "media_references" in d or "active_media_reference_key" in d:
+                raise Unsupported("a Clip.1 with Clip.2 fields")
+            ref = d.get("media_reference")
+            # Keys made here are not in the file: the two below and DEFAULT_MEDIA; "media_reference" was.
+            self.keys += (1 if "media_reference" in d else 0) - 3
+            if type(ref) is not dict or "OTIO_SCHEMA" not in ref:
+                self.plain(ref)
+                ref = {"OTIO_SCHEMA": "MissingReference.1"}
+                self.keys -= 1
+            d = {k: v for k, v in d.items() if k != "media_reference"}
+            d["media_references"] = {"DEFAULT_MEDIA": ref}
+            d["active_media_reference_key"] = "DEFAULT_MEDIA"
+        refs = d.get("media_references")
+        key = d.get("active_media_reference_key")
+        if type(refs) is not dict or type(key) is not str or "OTIO_SCHEMA" in refs:
+            raise Unsupported("a clip's media references")
+        self.rest(d, _CLIP_KEYS)
+        self.keys += len(refs)
+        active = None
+        for ref_key, ref in refs.items():
+            read = self.reference(ref)
+            if ref_key == key:
+                active = read
+        if active is None:  # OpenTimelineIO would hand out a placeholder reference
+            raise Unsupported("a clip without an active media reference")
+        source = self.optional_range(d, "source_range")
+        span = source if source is not None else active.available_range
+        if span is None:
+            raise Unsupported("a clip of unknown length")
+        return JsonClip(_text(d, "name"), self.mapping(d, "metadata"), self.item(d), active, source, span[1])
+
+    def node(self, d: Any) -> Any:
+        """A composition's child read in one piece (and compositions not written the way OTIO writes them)."""
+        if type(d) is not dict:
+            raise Unsupported("a child of the wrong type")
+        schema = d.get("OTIO_SCHEMA")
+        if schema == "Clip.2" or schema == "Clip.1":
+            return self.clip(d)
+        if schema == "Gap.1":
+            self.rest(d, _ITEM_KEYS)
+            self.mapping(d, "metadata")
+            self.item(d)
+            source = self.optional_range(d, "source_range")
+            if source is None:
+                raise Unsupported("a gap without a source range")
+            return JsonGap(source[1])
+        if schema == "Transition.1":
+            self.rest(d, _TRANSITION_KEYS)
+            _text(d, "name")
+            self.mapping(d, "metadata")
+            _text(d, "transition_type", required=True)
+            if "in_offset" not in d or "out_offset" not in d:
+                raise Unsupported("a transition without offsets")
+            return JsonTransition(self.time(d["in_offset"]), self.time(d["out_offset"]))
+        if schema in ("Track.1", "Stack.1"):
+            children = d.get("children")
+            if type(children) is not list:
+                raise Unsupported("children of the wrong type")
+            self.keys += len(d)
+            return self.composition(d, [self.node(c) for c in children])
+        raise Unsupported(f"schema {schema}")
+
+    def composition(self, d: dict[str, Any], children: list[Any]) -> JsonComposition:
+        """A Track or Stack whose own keys are counted by the caller (``d`` may lack ``children``)."""
+        schema = d.get("OTIO_SCHEMA")
+        if schema not in ("Track.1", "Stack.1"):
+            raise Unsupported(f"composition {schema}")
+        known = _COMPOSITION_KEYS if schema == "Track.1" else _COMPOSITION_KEYS - {"kind"}
+        self.rest(d, known)
+        self.keys -= len(d)  # counted by the caller
+        kind = _text(d, "kind", required=True) if schema == "Track.1" else ""
+        self.mapping(d, "metadata")
+        self.item(d)
+        node = JsonComposition(schema[:-2], _text(d, "name"), kind, self.optional_range(d, "source_range"),
+                               children)
+        node.duration = _composition_duration(node)
+        return node
+
+    def timeline(self, d: dict[str, Any], tracks: Any) -> JsonTimeline:
+        """The Timeline, whose own keys are counted by the caller (``d`` lacks ``tracks``)."""
+        self.rest(d, _TIMELINE_KEYS)
+        self.keys -= len(d)  # counted by the caller
+        _text(d, "name")
+        self.mapping(d, "metadata")
+        if not isinstance(tracks, JsonComposition) or tracks.schema != "Stack":
+            raise Unsupported("a timeline whose tracks are not a Stack")
+        if not all(isinstance(t, JsonComposition) for t in tracks.children):
+            raise Unsupported("a clip at the top of the stack")
+        start = d.get("global_start_time")
+        return JsonTimeline(_text(d, "name"), None if start is None else self.time(start), tracks)
+
+
+# --- time, as OpenTimelineIO computes it ----------------------------------------------------------------
+
+
+def _rt(t: tuple[float, float]) -> Any:
+    import opentimelineio as otio
+
+    return otio.opentime.RationalTime(t[0], t[1])
+
+
+def _duration_of(child: Any) -> Any:
+    if isinstance(child, JsonTransition):  # Transition::duration
+        return _rt(child.in_offset) + _rt(child.out_offset)
+    return _rt(child.duration)
+
+
+def _composition_duration(node: JsonComposition) -> tuple[float, float]:
+    """Item::duration of a nested composition: its source range's, else Track/Stack::available_range."""
+    if node.source_range is not None:
+        return node.source_range[1]
+    import opentimelineio as otio
+
+    children = node.children
+    if node.schema == "Track":
+        total = otio.opentime.RationalTime()  # RationalTime(0, 1), then += each item's duration
+        for child in children:
+            if not isinstance(child, JsonTransition):
+                total = total + _duration_of(child)
+        if children and isinstance(children[0], JsonTransition):
+            total = total + _rt(children[0].in_offset)
+        if children and isinstance(children[-1], JsonTransition):
+            total = total + _rt(children[-1].out_offset)
+    else:
+        if not children:
+            return (0.0, 1.0)
+        total = _duration_of(children[0])
+        for child in children[1:]:
+            other = _duration_of(child)
+            total = other if total < other else total  # std::max
+    return (total.value, total.rate)
+
+
+def child_ranges(node: JsonComposition) -> list[Any]:
+    """Composition::range_of_all_children, as OpenTimelineIO's TimeRange per child (None for transitions)."""
+    import opentimelineio as otio
+
+    rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
+    children = node.children
+    if node.schema == "Stack":
+        out = []
+        for child in children:
+            length = _duration_of(child)
+            out.append(tr(rt(0, length.rate), length))
+        return out
+    if not children:
+        return []
+    first = children[0]
+    rate = first.in_offset[1] if isinstance(first, JsonTransition) else first.duration[1]
+    if all(isinstance(c, JsonTransition) or c.duration[1] == rate for c in children):
+        # One rate throughout (the common case): RationalTime's sums are then plain double sums of values.
+        out = []
+        end = 0.0
+        for child in children:
+            if isinstance(child, JsonTransition):
+                out.append(None)
+                continue
+            value = child.duration[0]
+            out.append((end, value))
+            end = value + end  # end_time_exclusive(): duration + start, at the same rate
+        return [None if s is None else tr(rt(s[0], rate), rt(s[1], rate)) for s in out]
+    last_end = rt(0, rate)
+    ranges: list[Any] = []
+    for child in children:
+        if isinstance(child, JsonTransition):
+            ranges.append(None)
+            continue
+        span = tr(last_end, rt(*child.duration))
+        ranges.append(span)
+        last_end = span.end_time_exclusive()
+    return ranges
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+class _Text:
+    """The file's text a window at a time, over its bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.text = ""
+        self.base = 0  # byte offset of text[0]
+        self.ascii = True
+        self.at_end = False
+
+    def load(self, byte_offset: int, size: int = _WINDOW) -> None:
+        end = min(len(self.data), byte_offset + size)
+        while end < len(self.data) and (self.data[end] & 0xC0) == 0x80:  # not inside a UTF-8 character
+            end -= 1
+        chunk = self.data[byte_offset:end]
+        self.text = chunk.decode("utf-8")
+        self.ascii = chunk.isascii()
+        self.base = byte_offset
+        self.at_end = end >= len(self.data)
+
+    def byte_at(self, index: int) -> int:
+        if self.ascii:
+            return self.base + index
+        return self.base + len(self.text[:index].encode("utf-8"))
+
+    def value(self, index: int) -> tuple[Any, int]:
+        """The JSON value at ``index``, reloading the window when it runs past it."""
+        size = _WINDOW
+        while True:
+            text = self.text
+            try:
+                value, end = _DECODER.raw_decode(text, index)
+            except json.JSONDecodeError:
+                if self.at_end:
+                    raise Unsupported("not valid JSON") from None
+            except RecursionError:
+                raise Unsupported("nested too deep for Python's JSON scanner") from None
+            else:
+                if end < len(text) or self.at_end:
+                    return value, end
+            start = self.byte_at(index)
+            size *= 2
+            self.load(start, size)
+            index = 0
+
+    def skip(self, index: int) -> int:
+        """Past whitespace; reloads the window when it is used up."""
+        index = _WS.match(self.text, index).end()  # type: ignore[union-attr]
+        if index >= len(self.text) and not self.at_end:
+            self.load(self.byte_at(index))
+            index = _WS.match(self.text, 0).end()  # type: ignore[union-attr]
+        return index
+
+    def char(self, index: int) -> str:
+        return self.text[index] if index < len(self.text) else ""
+
+    def ensure(self, index: int, ahead: int) -> int:
+        """Make ``ahead`` characters from ``index`` visible (for a look-ahead); the new index."""
+        if index + ahead > len(self.text) and not self.at_end:
+            self.load(self.byte_at(index), max(_WINDOW, ahead * 2))
+            return 0
+        return index
+
+
+def _streamed(src: _Text, index: int, reader: _Reader) -> tuple[Any, int]:
+    """The object at ``index``. A Timeline or composition written as OpenTimelineIO writes it (its schema
+    first) is read key by key, so that its children are read one at a time; anything else in one scan."""
+    index = src.ensure(index, 120)
+    head = _STREAMED.match(src.text, index)
+    if head is None:
+        value, index = src.value(index)
+        return reader.node(value), index
+    schema = head.group(1)
+    nested = "tracks" if schema == "Timeline.1" else "children"
+    fields: dict[str, Any] = {}
+    inner: Any = None
+    index += 1
+    first = True
+    while True:
+        index = src.skip(index)
+        c = src.char(index)
+        if c == "}":
+            index += 1
+            break
+        if not first:
+            if c != ",":
+                raise Unsupported("not valid JSON")
+            index = src.skip(index + 1)
+        first = False
+        index = src.ensure(index, 4096)
+        key_match = _KEY.match(src.text, index)
+        if key_match is None:
+            raise Unsupported("a key this reader does not read")
+        key = key_match.group(1)
+        index = src.skip(key_match.end())
+        if key in fields:
+            raise Unsupported(f"key {key} twice")
+        if key != nested:
+            fields[key], index = src.value(index)
+            continue
+        fields[key] = None
+        if schema == "Timeline.1":
+            inner, index = _streamed(src, index, reader)
+            continue
+        if src.char(index) != "[":
+            raise Unsupported("children of the wrong type")
+        inner = []
+        index = src.skip(index + 1)
+        if src.char(index) == "]":
+            index += 1
+            continue
+        while True:
+            child, index = _streamed(src, index, reader)
+            inner.append(child)
+            index = src.skip(index)
+            c = src.char(index)
+            if c == "]":
+                index += 1
+                break
+            if c != ",":
+                raise Unsupported("not valid JSON")
+            index = src.skip(index + 1)
+    reader.keys += len(fields)
+    if nested not in fields:
+        raise Unsupported(f"no {nested}")
+    del fields[nested]
+    if schema == "Timeline.1":
+        return reader.timeline(fields, inner), index
+    fields["OTIO_SCHEMA"] = schema
+    return reader.composition(fields, inner), index
+
+
+def read_otio_json(data: bytes, keys: int) -> JsonTimeline:
+    """The timeline in OTIO JSON bytes (plain UTF-8, nesting checked, no \\u escapes) whose objects hold
+    ``keys`` keys in all; Unsupported when this reader cannot promise OpenTimelineIO's reading of them."""
+    src = _Text(data)
+    src.load(0)
+    reader = _Reader()
+    index = src.skip(0)
+    root, index = _streamed(src, index, reader)
+    if not isinstance(root, JsonTimeline):
+        raise Unsupported("not a timeline")
+    index = src.skip(index)
+    if index < len(src.text) or not src.at_end:
+        raise Unsupported("text after the timeline")
+    if reader.keys != keys:
+        raise Unsupported("a key written twice in one object")
+    return root
+
+
+def load(path: Path) -> JsonTimeline | None:
+    """The timeline in an ``.otio`` file read here, or None when it must be read through OpenTimelineIO
+    (which then gives the answer, or the one-line error, that it always gave)."""
+    from clearance.documents import DocumentError, check_json_nesting, read_bytes
+    from clearance.errors import ClearanceError
+
+    from .timeline_io import MAX_TIMELINE_BYTES, WHAT, _check_kind, _is_utf8, adapter_for
+
+    try:
+        _check_kind(path)
+        if adapter_for(path) != "otio_json":
+            return None
+        data = read_bytes(path, limit=MAX_TIMELINE_BYTES, what=WHAT)
+        outline = check_json_nesting(data, str(path), outline=True)
+    except (ClearanceError, DocumentError):
+        return None
+    if outline is None or outline.unicode_escapes:  # a \\u escape may be a lone surrogate, which RapidJSON refuses
+        return None
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _is_utf8(data):
+        return None
+    import gc
+
+    # Tens of thousands of small dicts and no cycles: the cyclic collector would only rescan them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return read_otio_json(data, outline.keys)
+    except (Unsupported, ValueError, RecursionError, MemoryError):
+        return None
+    finally:
+        if collecting:
+            gc.enable()
