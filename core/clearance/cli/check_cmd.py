@@ -111,8 +111,7 @@ def _print_table(report: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from clearance.editorial.check import CheckOptions, check_timeline
-    from clearance.editorial.timeline_io import read_timeline
+    from clearance.editorial.check import CheckOptions, check_timeline, read_for_check
     from clearance.progress import activity, progress
 
     for out in args.report:
@@ -123,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             raise ClearanceError(f"--records {folder}: folder not found; pass the folder that holds the record files")
     path = Path(args.timeline)
     with activity(f"Reading {path.name}"):
-        timeline = read_timeline(path, rate=args.rate)
+        timeline = read_for_check(path, rate=args.rate)
     if args.token and not args.server:
         raise ClearanceError("--token is for --server URL: give both, or neither")
     denials, warning = _pull(args.server, timeline, args.token) if args.server else ({}, None)

@@ -520,30 +520,38 @@ def _check_timeline(timeline: Any, options: CheckOptions | None) -> CheckReport:
 
 
 def check_file(path: str | Path, options: CheckOptions | None = None, *, rate: float = 24.0) -> CheckReport:
-    from .timeline_io import read_timeline
-
     options = options or CheckOptions()
     p = Path(path)
     options.source = str(p)
     if options.base_dir is None:
         options.base_dir = p.resolve().parent
+    return check_timeline(read_for_check(p, rate=rate), options)
+
+
+def read_for_check(path: str | Path, *, rate: float = 24.0) -> Any:
+    """The timeline to check: an ``.otio`` file is read without building OpenTimelineIO's objects when
+    ``otio_json`` models everything in it (the same answers, for a fraction of the cost); anything else, and
+    every error, comes from ``read_timeline`` as before."""
+    from .timeline_io import read_timeline
+
+    p = Path(path)
     if p.suffix.lower() == ".otio":
-        # Plain OTIO JSON is read without building OpenTimelineIO's objects (see otio_json); anything that
-        # reader does not model is read by OpenTimelineIO as before.
         from .otio_json import load
 
         fast = load(p)
         if fast is not None:
-            return check_timeline(fast, options)
-    timeline = read_timeline(p, rate=rate)
-    return check_timeline(timeline, options)
+            return fast
+    return read_timeline(p, rate=rate)
 
 
 def tagged_record_ids(timeline: Any) -> list[str]:
     """The record ids the timeline's tags name (for pulling their approvals), without judging anything."""
+    from .otio_json import JsonTimeline
+
     decoder = TagDecoder()
     ids: set[str] = set()
-    for placed in walk(timeline, read_raw_tag):
+    walker = walk_json if isinstance(timeline, JsonTimeline) else walk
+    for placed in walker(timeline, read_raw_tag):
         tag, record, _error = decoder.decode(placed.found, "clip")
         if record is not None:
             ids.add(str(record.id))

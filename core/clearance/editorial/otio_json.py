@@ -208,7 +208,7 @@ def _text(d: dict[str, Any], key: str, default: str = "", required: bool = False
         return default
     value = d[key]
     if type(value) is str:
-        return value  # type: ignore[no-any-return]
+        return value
     if value is None:  # the reader reads null as an empty string
         return ""
     raise Unsupported(f"{key} of the wrong type")
@@ -229,6 +229,11 @@ _MARKER_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "color", "marked_ra
 _EFFECT_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "effect_name", "enabled", "time_scalar"})
 _REFERENCE_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "available_range", "available_image_bounds",
                              "target_url", "generator_kind", "parameters"})
+_CLIP_SHAPE = ("OTIO_SCHEMA", "metadata", "name", "source_range", "effects", "markers", "enabled", "color",
+               "media_references", "active_media_reference_key")  # the keys in the order OTIO writes them
+_EXTERNAL_SHAPE = ("OTIO_SCHEMA", "metadata", "name", "available_range", "available_image_bounds", "target_url")
+_RANGE_SHAPE = ("OTIO_SCHEMA", "duration", "start_time")
+_TIME_SHAPE = ("OTIO_SCHEMA", "rate", "value")
 _TIMELINE_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "global_start_time", "tracks"})
 
 
@@ -278,7 +283,7 @@ class _Reader:
             raise Unsupported(f"{key} of the wrong type")
         if value:
             self.plain(value)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def time(self, v: Any) -> tuple[float, float]:
         try:
@@ -333,15 +338,17 @@ class _Reader:
         markers = d.get("markers", _NONE)
         if type(markers) is not list:
             raise Unsupported("markers of the wrong type")
-        if not markers:
-            return []
+        return self.markers(markers) if markers else []
+
+    def markers(self, markers: list[Any]) -> list[JsonMarker]:
         out = []
-        for m in markers:
-            schema = m.get("OTIO_SCHEMA") if type(m) is dict else None
+        for written in markers:
+            schema = written.get("OTIO_SCHEMA") if type(written) is dict else None
+            m = written
             if schema == "Marker.1":  # the upgrade to Marker.2 renames "range" (typeRegistry.cpp)
                 if "range" not in m or "marked_range" in m:
                     raise Unsupported("a Marker.1 without its range")
-                m = {k: v for k, v in m.items() if k != "range"} | {"marked_range": m["range"]}
+                m = {k: v for k, v in written.items() if k != "range"} | {"marked_range": written["range"]}
             elif schema != "Marker.2":
                 raise Unsupported("a marker of another schema")
             if "marked_range" not in m:
@@ -400,7 +407,47 @@ class _Reader:
         self.mapping(d, "parameters")
         return JsonReference("GeneratorReference", name, metadata, available)
 
+    def short_range(self, v: Any) -> Range:
+        """``range`` for a TimeRange written as OpenTimelineIO writes it (fewer look-ups), else ``range``."""
+        if type(v) is dict and tuple(v) == _RANGE_SHAPE and v["OTIO_SCHEMA"] == "TimeRange.1":
+            s, d = v["start_time"], v["duration"]
+            if type(s) is dict and type(d) is dict and tuple(s) == _TIME_SHAPE and tuple(d) == _TIME_SHAPE and \
+                    s["OTIO_SCHEMA"] == "RationalTime.1" and d["OTIO_SCHEMA"] == "RationalTime.1":
+                sv, sr, dv, dr = s["value"], s["rate"], d["value"], d["rate"]
+                if type(sv) is float and type(sr) is float and type(dv) is float and type(dr) is float:
+                    self.keys += 9
+                    return (sv, sr), (dv, dr)
+        return self.range(v)
+
     def clip(self, d: dict[str, Any]) -> JsonClip:
+        """A clip: those written as OpenTimelineIO writes them, with one external reference, take fewer
+        look-ups (the same checks); anything else goes through ``any_clip``."""
+        if tuple(d) == _CLIP_SHAPE and d["OTIO_SCHEMA"] == "Clip.2":
+            refs, key, name, metadata = d["media_references"], d["active_media_reference_key"], d["name"], d["metadata"]
+            effects, markers = d["effects"], d["markers"]
+            ref = refs.get(key) if type(refs) is dict and len(refs) == 1 and type(key) is str else None
+            if type(ref) is dict and tuple(ref) == _EXTERNAL_SHAPE and ref["OTIO_SCHEMA"] == "ExternalReference.1" \
+                    and type(name) is str and type(metadata) is dict and type(effects) is list and not effects \
+                    and type(markers) is list and type(d["enabled"]) is bool and d["color"] is None \
+                    and ref["available_image_bounds"] is None and type(ref["metadata"]) is dict \
+                    and type(ref["name"]) is str and type(ref["target_url"]) is str:
+                self.keys += 17  # the clip's ten, media_references' one, the reference's six
+                if metadata:
+                    self.plain(metadata)
+                if ref["metadata"]:
+                    self.plain(ref["metadata"])
+                available = None if ref["available_range"] is None else self.short_range(ref["available_range"])
+                source = None if d["source_range"] is None else self.short_range(d["source_range"])
+                span = source if source is not None else available
+                if span is None:
+                    raise Unsupported("a clip of unknown length")
+                reference = JsonReference("ExternalReference", ref["name"], ref["metadata"], available,
+                                          ref["target_url"])
+                return JsonClip(name, metadata, self.markers(markers) if markers else [], reference, source,
+                                span[1])
+        return self.any_clip(d)
+
+    def any_clip(self, d: dict[str, Any]) -> JsonClip:
         if d.get("OTIO_SCHEMA") == "Clip.1":
             # The upgrade to Clip.2 (typeRegistry.cpp): the one reference becomes DEFAULT_MEDIA, and what is
             # not an OTIO object there (null, absent, plain data) becomes an empty MissingReference.
@@ -440,7 +487,7 @@ class _Reader:
         if type(d) is not dict:
             raise Unsupported("a child of the wrong type")
         schema = d.get("OTIO_SCHEMA")
-        if schema == "Clip.2" or schema == "Clip.1":
+        if schema in {"Clip.2", "Clip.1"}:
             return self.clip(d)
         if schema == "Gap.1":
             self.rest(d, _ITEM_KEYS)
@@ -537,34 +584,52 @@ def _composition_duration(node: JsonComposition) -> tuple[float, float]:
     return (total.value, total.rate)
 
 
-def child_ranges(node: JsonComposition) -> list[Any]:
+class _Spans:
+    """Child ranges kept as (start, duration) values at one rate; OpenTimelineIO's TimeRange on demand."""
+
+    def __init__(self, spans: list[tuple[float, float] | None], rate: float) -> None:
+        self.spans = spans
+        self.rate = rate
+
+    def __getitem__(self, index: int) -> Any:
+        import opentimelineio as otio
+
+        span = self.spans[index]
+        if span is None:
+            return None
+        rt = otio.opentime.RationalTime
+        return otio.opentime.TimeRange(rt(span[0], self.rate), rt(span[1], self.rate))
+
+
+def child_ranges(node: JsonComposition) -> Any:
     """Composition::range_of_all_children, as OpenTimelineIO's TimeRange per child (None for transitions)."""
     import opentimelineio as otio
 
     rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
     children = node.children
     if node.schema == "Stack":
-        out = []
+        stacked = []
         for child in children:
             length = _duration_of(child)
-            out.append(tr(rt(0, length.rate), length))
-        return out
+            stacked.append(tr(rt(0, length.rate), length))
+        return stacked
     if not children:
         return []
     first = children[0]
     rate = first.in_offset[1] if isinstance(first, JsonTransition) else first.duration[1]
-    if all(isinstance(c, JsonTransition) or c.duration[1] == rate for c in children):
-        # One rate throughout (the common case): RationalTime's sums are then plain double sums of values.
-        out = []
+    if rate > 0 and all(type(c) is JsonTransition or c.duration[1] == rate for c in children):
+        # One rate throughout (the common case): RationalTime's sums are then plain double sums of values,
+        # and OpenTimelineIO's objects are made only for the children asked for.
+        out: list[tuple[float, float] | None] = []
         end = 0.0
         for child in children:
-            if isinstance(child, JsonTransition):
+            if type(child) is JsonTransition:
                 out.append(None)
                 continue
             value = child.duration[0]
             out.append((end, value))
             end = value + end  # end_time_exclusive(): duration + start, at the same rate
-        return [None if s is None else tr(rt(s[0], rate), rt(s[1], rate)) for s in out]
+        return _Spans(out, rate)
     last_end = rt(0, rate)
     ranges: list[Any] = []
     for child in children:
