@@ -367,11 +367,13 @@ class _TooLong(ValueError):
 
 def _unique_pairs(source: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise DocumentError(source, f"has key {key!r} twice in one object", fix="keep one")
-            result[key] = value
+        result = dict(pairs)
+        if len(result) != len(pairs):  # the first key given twice, found only then (objects are many)
+            seen: set[str] = set()
+            for key, _value in pairs:
+                if key in seen:
+                    raise DocumentError(source, f"has key {key!r} twice in one object", fix="keep one")
+                seen.add(key)
         return result
 
     return build
@@ -461,9 +463,17 @@ def parse_json_text(text: str, source: str) -> Any:
         ) from None
     except RecursionError:
         raise DocumentError(source, f"is nested deeper than the {MAX_DEPTH}-level limit") from None
-    if isinstance(data, dict | list):
+    if isinstance(data, dict | list) and not _surely_within_limits(text):
         _within_limits(data, source)
     return data
+
+
+def _surely_within_limits(text: str) -> bool:
+    """True when the text is too small to break the limits: it cannot nest deeper than it has opening
+    brackets, nor hold more values than commas and opening brackets (those in strings only add to both), so
+    the walk over the parsed data is skipped for the many small documents (tags, approvals)."""
+    opening = text.count("{") + text.count("[")
+    return opening <= MAX_DEPTH and opening + text.count(",") + 1 <= MAX_NODES
 
 
 # ------------------------------------------------------------------------------------------- documents
@@ -490,6 +500,25 @@ def load_json(path: str | Path, *, what: str = "a JSON file") -> Any:
     return parse_json_text(decode_text(raw, source), source)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""What ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` builds on every call:
+made once, since digests encode many small values (the encoder keeps no state between calls)."""
+
+
 def canonical_json(data: Any) -> bytes:
     """The one byte form that digests and signatures are computed over."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL.encode(data).encode("utf-8")
+
+
+def canonical_members(data: dict[str, Any]) -> dict[str, str]:
+    """Each member of a JSON object as ``canonical_json`` writes it (``"key":value``), for assembling the
+    canonical form of several objects that share members: ``canonical_object`` of any subset of them is
+    byte for byte ``canonical_json`` of that subset of ``data``."""
+    key_text = json.encoder.encode_basestring  # what the encoder above writes for a key (ensure_ascii off)
+    encode = _CANONICAL.encode
+    return {key: f"{key_text(key)}:{encode(value)}" for key, value in data.items()}
+
+
+def canonical_object(members: dict[str, str]) -> bytes:
+    """``canonical_json`` of the object whose members ``canonical_members`` encoded (sorted by key)."""
+    return ("{" + ",".join([members[key] for key in sorted(members)]) + "}").encode("utf-8")

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from clearance.documents import Document, canonical_json, load_document, parse_text
+from clearance.documents import Document, canonical_members, canonical_object, load_document, parse_text
 from clearance.errors import ClearanceError, describe_validation_error
 
 SCHEMA_VERSION = 2
@@ -544,22 +544,37 @@ V2_FIELDS = tuple(
 """Every tri-state question of a record, dotted, in schema order (``tools[].`` for each chain step)."""
 
 
-def _sha256(data: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(data)).hexdigest()
+def _encoded_fields(record: UseRecord) -> dict[str, str]:
+    """The record's JSON form, dumped once, as canonical JSON members: both digests are assembled from them
+    (tests/test_record_digest.py checks the bytes are exactly ``canonical_json`` of each form)."""
+    return canonical_members(record.model_dump(mode="json"))
+
+
+def _object_digest(members: dict[str, str]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_object(members)).hexdigest()
+
+
+def _decision_members(encoded: dict[str, str]) -> dict[str, str]:
+    relevant = {key: encoded[key] for key in DECISION_FIELDS if key in encoded}
+    if "tool" in encoded:  # one tool is written ``tool: {...}``; the decision digest always reads a chain
+        relevant["tools"] = '"tools":[' + encoded["tool"][len('"tool":'):] + "]"
+    return relevant
 
 
 def decision_digest(record: UseRecord) -> str:
     """Digest of the decision-relevant fields. A record edited after approval no longer matches."""
-    dumped = record.model_dump(mode="json")
-    relevant = {k: dumped[k] for k in DECISION_FIELDS if k in dumped}
-    if "tool" in dumped:
-        relevant["tools"] = [dumped["tool"]]
-    return _sha256(relevant)
+    return _object_digest(_decision_members(_encoded_fields(record)))
 
 
 def content_digest(record: UseRecord) -> str:
     """Digest of the whole record: a resubmission with the same id and digest is a retry, not a new version."""
-    return _sha256(record.model_dump(mode="json"))
+    return _object_digest(_encoded_fields(record))
+
+
+def record_digests(record: UseRecord) -> tuple[str, str]:
+    """``(decision_digest, content_digest)`` of one record version, from one dump and one encoding."""
+    encoded = _encoded_fields(record)
+    return _object_digest(_decision_members(encoded)), _object_digest(encoded)
 
 
 def record_from_data(data: Any, source: str = "record", document: Document | None = None) -> UseRecord:

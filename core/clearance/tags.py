@@ -13,11 +13,11 @@ import json
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from clearance.documents import DocumentError, parse_json_text
 from clearance.errors import ClearanceError, describe_validation_error
-from clearance.record import UseRecord, decision_digest
+from clearance.record import UseRecord, decision_digest, record_digests
 
 TAG_SCHEMA: Literal["clearance.tag/1"] = "clearance.tag/1"
 MARKER_NAME = "CLEARANCE"
@@ -73,6 +73,16 @@ class Tag(BaseModel):
     )
     approval_ids: list[str] = Field(default_factory=list)
 
+    _content_digest: str | None = PrivateAttr(default=None)
+
+    @property
+    def content_digest(self) -> str | None:
+        """The embedded record's content digest, computed with the digest check when the tag was decoded
+        (None for a tag not decoded by ``decode_tag`` or holding no record)."""
+        # pydantic keeps private attributes in this dict; reading it directly skips its slow attribute lookup
+        private = self.__pydantic_private__
+        return private.get("_content_digest") if private else None
+
     @classmethod
     def for_record(cls, record: UseRecord, *, embed: bool = True, target_ref: str | None = None, **extra: Any) -> Tag:
         return cls(
@@ -116,8 +126,11 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
         raise ClearanceError(
             f"{where}: the Clearance tag names record {tag.record_id} but holds {tag.record.id}; re-tag it"
         )
-    if tag.tampered():
-        raise ClearanceError(
-            f"{where}: the record in the Clearance tag was edited outside Clearance (digest mismatch); re-tag it"
-        )
+    if tag.record is not None:
+        decision, content = record_digests(tag.record)  # one encoding of the record for both digests
+        if decision != tag.digest:
+            raise ClearanceError(
+                f"{where}: the record in the Clearance tag was edited outside Clearance (digest mismatch); re-tag it"
+            )
+        tag._content_digest = content
     return tag

@@ -340,6 +340,13 @@ def untagged_generative(addons: Iterable[str] | None = None) -> list[Entry]:
 
 def collect_items(*, scenes: Iterable[Any] | None = None, untagged_media: bool = True) -> list[GenAIItem]:
     """The file as GenAI items for the Pyblish validators (see clearance.items)."""
+    from clearance.gc_pause import paused_collector
+
+    with paused_collector():
+        return _collect_items(scenes, untagged_media)
+
+
+def _collect_items(scenes: Iterable[Any] | None, untagged_media: bool) -> list[GenAIItem]:
     from clearance.hosts.status import current_policy
 
     cache: dict[str, Tag | ClearanceError] = {}
@@ -364,8 +371,12 @@ def collect_items(*, scenes: Iterable[Any] | None = None, untagged_media: bool =
         if tag is not None:
             extra["record_id"] = str(tag.record_id)
             if record is not None and tag.record is record:
-                # decode_tag checked it: the embedded record's decision digest is the tag's digest
+                # decode_tag checked it: the embedded record's decision digest is the tag's digest, and it
+                # computed the content digest with it (once per tag text and Blender session)
                 extra["record_digest"] = tag.digest
+                content = tag.content_digest
+                if content is not None:
+                    extra["content_digest"] = content
         if entry.ai_marker:
             extra["ai_node"] = entry.ai_marker
         items.append(

@@ -13,6 +13,7 @@ from typing import Any
 
 from clearance.decision import Decision
 from clearance.errors import ClearanceError
+from clearance.gc_pause import paused_collector
 from clearance.items import CONTEXT_KEY, GenAIItem
 from clearance.pyblish.manifest import LoadedManifest, load_manifest
 from clearance.pyblish.settings import context_policy
@@ -94,6 +95,11 @@ def standalone_items(manifest: LoadedManifest) -> list[GenAIItem]:
 
 def collect_checks(context: Any) -> list[ItemCheck]:
     """Evaluate every collected item and create its pyblish instance (called once per publish)."""
+    with paused_collector():
+        return _collect_checks(context)
+
+
+def _collect_checks(context: Any) -> list[ItemCheck]:
     from clearance.policy import evaluate
 
     policy = context_policy(context)
@@ -115,11 +121,12 @@ def collect_checks(context: Any) -> list[ItemCheck]:
         record = item.record if item.tag_error is None else None
         check = ItemCheck(item=item, name=name, families=families, record=record)
         if record is not None:
-            # a host that verified the record against its tag's digest hands the digest on (never recomputed)
+            # a host that verified the record against its tag's digest hands the digests on (never recomputed)
             check._digest = item.extra.get("record_digest")
             key = id(record)
             if key not in judged:
-                judged[key] = (evaluate(record, policy), str(record.id), content_digest(record))
+                content = item.extra.get("content_digest") or content_digest(record)
+                judged[key] = (evaluate(record, policy), str(record.id), content)
             check.decision, check.record_id, check.content = judged[key]
         check.instance = context.create_instance(
             name,

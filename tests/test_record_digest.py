@@ -1,0 +1,76 @@
+"""The two record digests are the canonical JSON of the record's forms, byte for byte.
+
+Approvals already signed are bound to these digests, so the way they are computed (one dump, members
+encoded once and assembled) must give exactly what hashing ``canonical_json`` of each form gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from records import make_record
+
+from clearance.documents import canonical_json
+from clearance.record import (
+    DECISION_FIELDS,
+    Target,
+    Tool,
+    UseRecord,
+    content_digest,
+    decision_digest,
+    load_record,
+    record_digests,
+)
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "core" / "clearance" / "examples").rglob("*.yaml"))
+
+
+def _reference(record: UseRecord) -> tuple[str, str]:
+    """The digests as release 0.1 defined them: sha256 over canonical_json of each form."""
+    dumped = record.model_dump(mode="json")
+    relevant: dict[str, Any] = {k: dumped[k] for k in DECISION_FIELDS if k in dumped}
+    if "tool" in dumped:
+        relevant["tools"] = [dumped["tool"]]
+    return ("sha256:" + hashlib.sha256(canonical_json(relevant)).hexdigest(),
+            "sha256:" + hashlib.sha256(canonical_json(dumped)).hexdigest())
+
+
+def _records() -> list[UseRecord]:
+    out = [load_record(path) for path in EXAMPLES if "policy" not in path.name]
+    out += [make_record(kind) for kind in ("notify", "approval", "prohibited")]
+    chain = make_record("approval")
+    chain.tools = [Tool(name="Midjourney"), Tool(name="Magnific")]
+    out.append(chain)
+    none = make_record("notify")
+    none.tools = []
+    out.append(none)
+    odd = make_record("notify", description='quotes " and \\ back\\slashes, accents é, CJK 字, emoji 🎬, \u2028, tab\t')
+    odd.targets = [Target(kind="shot", ref="EP101_SC12_SH010 \"take 2\""), Target(kind="datablock", ref="objects:Ä")]
+    out.append(odd)
+    out.append(UseRecord.model_validate({"schema_version": 1, "production": "OLD"}))
+    return out
+
+
+@pytest.mark.parametrize("record", _records(), ids=lambda r: str(r.description or r.production)[:24])
+def test_digests_are_the_canonical_json_of_each_form(record: UseRecord) -> None:
+    decision, content = _reference(record)
+    assert decision_digest(record) == decision
+    assert content_digest(record) == content
+    assert record_digests(record) == (decision, content)
+
+
+def test_examples_were_found() -> None:
+    assert len(EXAMPLES) >= 10
+
+
+def test_an_edit_to_a_decision_field_changes_the_decision_digest_only_then() -> None:
+    record = make_record("approval")
+    before = record_digests(record)
+    record.description = "another description"
+    after = record_digests(record)
+    assert after[0] == before[0] and after[1] != before[1]
+    record.output.resembles_unowned_material = "yes" if record.output.resembles_unowned_material != "yes" else "no"
+    assert record_digests(record)[0] != before[0]
