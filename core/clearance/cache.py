@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from clearance.approvals import REFRESH_HINT, Revocations, SignedApproval, TrustedKeys, now_utc, parse_approval
-from clearance.documents import load_json
+from clearance.documents import DocumentError, decode_text, load_json, parse_json_text, read_bytes
 from clearance.errors import ClearanceError
 from clearance.paths import cache_dir
 
@@ -54,6 +54,13 @@ def _safe_name(value: str, what: str) -> str:
     return value
 
 
+_PARSED: dict[bytes, SignedApproval] = {}
+_PARSED_KEPT = 20_000
+"""Approval files parsed in this process, by their exact bytes: a file read again with the same bytes is the
+same approval, and its in-memory signature memo (``SignedApproval.checked``, keyed on the key and the signed
+bytes) is kept with it. Keyed by content, never by name or time stamp, and never written anywhere."""
+
+
 class ApprovalCache:
     """Approvals by record, trusted keys and revocations, on disk; plus folders given with ``--approvals``."""
 
@@ -61,8 +68,8 @@ class ApprovalCache:
         self.root = Path(dir) if dir is not None else cache_dir()
         self.problems: list[str] = []
         self._extra: dict[str, dict[str, SignedApproval]] = {}
-        self._parsed: dict[Path, tuple[int, SignedApproval]] = {}
         self._facts_held: bool | None = None
+        self._listing: tuple[tuple[int, int, int], frozenset[str]] | None = None
 
     # ---------------------------------------------------------------- approvals
 
@@ -74,34 +81,74 @@ class ApprovalCache:
         folder = self._record_dir(approval.statement.record_id)
         path = folder / f"{_safe_name(approval.approval_id, 'approval id')}.json"
         atomic_write(path, approval.to_json())
+        self._listing = None
         return path
 
-    def _read_approval(self, path: Path) -> SignedApproval | None:
+    def _read_approval(self, path: str) -> SignedApproval | None:
         try:
-            mtime = path.stat().st_mtime_ns
-        except OSError:
+            raw = read_bytes(path, what="a signed approval")
+        except ClearanceError as exc:
+            if not os.path.lexists(path):  # removed since the folder was listed
+                return None
+            self.problems.append(f"{path}: damaged approval file skipped ({exc}); run `clearance approvals pull`")
             return None
-        cached = self._parsed.get(path)
-        if cached and cached[0] == mtime:
-            return cached[1]  # the same parsed object keeps its checked-signature memo
+        approval = _PARSED.get(raw)
+        if approval is not None:
+            return approval  # the same bytes parsed before: the same approval, its checked-signature memo kept
         try:
-            approval = parse_approval(load_json(path, what="a signed approval"), str(path))
+            if not raw.strip():
+                raise DocumentError(path, "is empty, expected a signed approval")
+            approval = parse_approval(parse_json_text(decode_text(raw, path), path), path)
         except ClearanceError as exc:
             self.problems.append(f"{path}: damaged approval file skipped ({exc}); run `clearance approvals pull`")
             return None
-        self._parsed[path] = (mtime, approval)
+        if len(_PARSED) >= _PARSED_KEPT:
+            _PARSED.clear()
+        _PARSED[raw] = approval
         return approval
 
+    def _record_folders(self) -> frozenset[str]:
+        """The names in the approvals folder, listed once and listed again only when the folder changed.
+
+        A record folder added or removed changes the folder's modification time and link count; a stale
+        listing could only leave an approval out (blocked, never let through): a folder listed but gone
+        reads as empty.
+        """
+        base = os.path.join(self.root, APPROVALS_DIR)
+        try:
+            info = os.stat(base)
+        except OSError:
+            return frozenset()
+        stamp = (info.st_ino, info.st_mtime_ns, info.st_nlink)
+        if self._listing is None or self._listing[0] != stamp:
+            try:
+                with os.scandir(base) as entries:
+                    names = frozenset(entry.name for entry in entries)
+            except OSError:
+                return frozenset()
+            self._listing = (stamp, names)
+        return self._listing[1]
+
     def approvals_for(self, record_id: UUID | str) -> list[SignedApproval]:
-        """Every approval held for the record, from the cache and from loaded folders."""
+        """Every approval held for the record, from the cache and from loaded folders.
+
+        The approvals folder is listed once (not searched per record); a record's own folder is read only
+        when the listing holds it.
+        """
         found: dict[str, SignedApproval] = {}
-        folder = self._record_dir(record_id)
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.json")):
-                approval = self._read_approval(path)
-                if approval is not None and str(approval.statement.record_id) == str(record_id):
+        name = _safe_name(str(record_id), "record id")
+        if name in self._record_folders():
+            folder = os.path.join(self.root, APPROVALS_DIR, name)
+            try:
+                with os.scandir(folder) as entries:
+                    files = sorted(e.name for e in entries if e.name.endswith(".json") and e.name[0] != ".")
+            except OSError:  # gone since the listing, or not a folder
+                files = []
+            for file in files:
+                approval = self._read_approval(os.path.join(folder, file))
+                if approval is not None and str(approval.statement.record_id) == name:
                     found[approval.approval_id] = approval
-        found.update(self._extra.get(str(record_id), {}))
+        found.update(self._extra.get(name, {}))
         return list(found.values())
 
     def record_ids(self) -> list[str]:

@@ -248,6 +248,7 @@ class Judge:
         self.now = now  # a Judge is a snapshot: one clock for all its answers
         self._decisions: dict[tuple[str, str], Decision] = {}
         self._held: dict[tuple[UUID, str], _Held] = {}
+        self._approvals: dict[str, list[SignedApproval]] = {}
         self._outbox: Any = None
 
     # -- inputs
@@ -272,16 +273,23 @@ class Judge:
                     now=trust.now, max_revocation_age=trust.max_revocation_age, record_digest=digest,
                     check_targets=False,
                 ))
-                for approval in trust.approvals_for(str(record.id))
+                for approval in self._approvals_for(str(record.id))
             ]
             held = self._held[key] = _Held(checked, _Facts(trust.facts_for(str(record.id)), digest), record)
+        return held
+
+    def _approvals_for(self, record_id: str) -> list[SignedApproval]:
+        # read once per Judge (a snapshot): prime() and the standings asked next share one read
+        held = self._approvals.get(record_id)
+        if held is None:
+            held = self._approvals[record_id] = self.trust.approvals_for(record_id)
         return held
 
     def prime(self, records: Iterable[UseRecord]) -> None:
         """Check the signatures of every approval held for these records in one batch (spread over the cores
         when there are many first checks); the standings asked next reuse the in-memory results."""
         ids = dict.fromkeys(str(r.id) for r in records)
-        check_signatures([a for rid in ids for a in self.trust.approvals_for(rid)], self.trust.keys)
+        check_signatures([a for rid in ids for a in self._approvals_for(rid)], self.trust.keys)
 
     # -- the answer
 
@@ -430,9 +438,14 @@ class Judge:
     def _made(decision: Decision, approval: SignedApproval | None, **fields: Any) -> Standing:
         # Built from values this module computed (typed above): validating them again would cost more than
         # the rest of a standing on a 10,000-item publish.
-        standing = Standing.model_construct(**{**_DEFAULTS, "rules": [], "changed_fields": [], **fields})
-        standing._approval = approval if fields.get("verdict") == "approved" else None
-        standing._decision = decision
+        # What model_construct does (every field given, so every field is "set"), without its per-call cost.
+        values = {**_DEFAULTS, "rules": [], "changed_fields": [], **fields}
+        standing = Standing.__new__(Standing)
+        object.__setattr__(standing, "__dict__", values)
+        object.__setattr__(standing, "__pydantic_fields_set__", set(values))
+        object.__setattr__(standing, "__pydantic_extra__", None)
+        object.__setattr__(standing, "__pydantic_private__", {
+            "_approval": approval if fields.get("verdict") == "approved" else None, "_decision": decision})
         return standing
 
     def standings(self, record: UseRecord, targets: Iterable[Target | None]) -> list[Standing]:
