@@ -11,6 +11,7 @@ from typing import Any
 
 import pyblish.api
 
+from clearance.gc_pause import paused_collector
 from clearance.pyblish import catalog, checks, settings
 from clearance.pyblish.catalog import ValidatorInfo
 from clearance.pyblish.checks import ItemFailure
@@ -18,6 +19,8 @@ from clearance.pyblish.collect import checks_of
 
 FAILURES_KEY = "clearance_failures"
 WARNINGS_KEY = "clearance_warnings"
+LOGGED_ONE_BY_ONE = 100
+"""Warnings logged as a record each; the rest of a large publish's warnings go into one record."""
 
 
 class ClearanceValidationError(Exception):
@@ -90,13 +93,18 @@ class ClearanceValidator(pyblish.api.ContextPlugin):
         items = checks_of(context)
         if "*" not in setting.families:
             items = [c for c in items if settings.families_match(setting, c.families)]
-        outcome = checks.CHECKS[self.validator_id](context, items, setting)
+        with paused_collector():
+            outcome = checks.CHECKS[self.validator_id](context, items, setting)
         for note in outcome.notes:
             self.log.info(note)
         if outcome.warnings:
             context.data.setdefault(WARNINGS_KEY, {})[self.validator_id] = outcome.warnings
-            for warning in outcome.warnings:
+            for warning in outcome.warnings[:LOGGED_ONE_BY_ONE]:
                 self.log.warning("%s: %s", warning.name, warning.message)
+            rest = outcome.warnings[LOGGED_ONE_BY_ONE:]
+            if rest:  # every warning is logged; past the first ones, in one record (a record costs ~30 us)
+                self.log.warning("%d more warning(s):\n%s", len(rest),
+                                 "\n".join(f"  - {w.name}: {w.message}" for w in rest))
         if outcome.failures:
             record_failures(context, self.validator_id, outcome.failures)
             for failure in outcome.failures:
