@@ -1,27 +1,31 @@
 """Bench: collect and validate 10,000 tagged objects in real Blender (bpy), through a real Pyblish publish.
 
-    .venv/bin/python bench/blender.py [--objects 10000] [--records 100]
+    .venv/bin/python bench/blender.py [--objects 10000] [--records 100] [--case shared|worst] [--profile FILE]
 
 Builds a scene of N empties tagged through the Clearance extension (enabled from plugins/blender), half
 of the records needing approval (each with a signed approval in the cache), then times:
 
 - baseline: a plain Python loop over the same objects reading each object's ``clearance.tag``;
-- collect: ``clearance.hosts.blender.collect_items()`` (what the Blender collector runs);
-- collect+validate: ``pyblish.util.validate()`` with host ``blender``: the Blender collector, the generic
-  collector (policy decisions) and every Clearance validator, approvals verified offline;
+- collect+validate, first run: ``pyblish.util.collect()`` + ``validate()`` with host ``blender`` once, in a
+  Blender session that has not read these tags or approvals yet (the Blender collector, the generic
+  collector (policy decisions) and every Clearance validator, approvals verified offline): what an artist
+  waits for the first time they validate a file. **This is the figure the target is about.**
+- collect: ``clearance.hosts.blender.collect_items()`` (what the Blender collector runs), best of 3;
+- collect+validate, repeated: the same publish again, best of 3 (tags are decoded once per session);
 - full publish: the same plus the extractor writing the disclosure manifest.
 
-Prints wall and CPU times and the ratio to the baseline (target: collect + validate under 2 s for
-10,000 objects). Each step is the best of 3 runs in one Blender session; a tag is decoded and checked
-once per session, so "collect, first run" is also shown: the cost when nothing was decoded yet.
-Runs twice: N objects sharing --records records (one record tagged on a selection, the usual case), and
-N objects each with its own record (the worst case).
+Prints wall and CPU times (CPU time stays honest on a busy machine) and the ratio to the baseline (target:
+collect + validate under 2 s of CPU for 10,000 objects). Two cases, each in a fresh Blender session (its
+own process): N objects sharing --records records (one record tagged on a selection, the usual case), and
+N objects each with its own record (the worst case). ``--profile FILE`` writes a cProfile of the first
+collect+validate (with ``--case``, one case).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -111,20 +115,14 @@ def build(objects: int, records: int, ring: object) -> None:
                 cache.add_approval(ring.sign(statement))  # type: ignore[attr-defined]
 
 
-FIRST: dict[str, tuple[float, float]] = {}
-"""The first run of each timed step (cold: nothing of this file decoded yet in this Blender session)."""
-
-
-def best_of(runs: int, function: object, name: str = "") -> tuple[float, float, object]:
+def best_of(runs: int, function: object) -> tuple[float, float, object]:
     """Best wall time and best CPU time of a few runs (CPU time stays honest on a busy machine)."""
     best = best_cpu = float("inf")
     result = None
-    for run in range(runs):
+    for _run in range(runs):
         started, started_cpu = time.perf_counter(), time.process_time()
         result = function()  # type: ignore[operator]
         wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
-        if run == 0 and name:
-            FIRST[name] = (wall, cpu)
         best = min(best, wall)
         best_cpu = min(best_cpu, cpu)
     return best, best_cpu, result
@@ -162,13 +160,24 @@ def _checked(context: object, objects: int) -> None:
     assert checked == objects, checked
 
 
-def measure(objects: int, records: int, ring: object) -> dict[str, tuple[float, float]]:
+def measure(objects: int, records: int, ring: object, profile: str | None = None) -> dict[str, tuple[float, float]]:
     from clearance.hosts import blender as host
 
     build(objects, records, ring)
     base, base_cpu, tagged = best_of(3, baseline)
     assert tagged == objects, tagged
-    collect, collect_cpu, items = best_of(3, host.collect_items, "collect")
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    first, first_cpu, context = best_of(1, validate)  # nothing of this scene decoded or read yet
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    _checked(context, objects)
+    collect, collect_cpu, items = best_of(3, host.collect_items)
     assert len(items) == objects  # type: ignore[arg-type]
     checked, checked_cpu, context = best_of(3, validate)
     _checked(context, objects)
@@ -176,18 +185,18 @@ def measure(objects: int, records: int, ring: object) -> dict[str, tuple[float, 
     _checked(context, objects)
     return {
         "baseline": (base, base_cpu),
-        "collect, first run": FIRST["collect"],
+        "collect+validate, first run": (first, first_cpu),
         "collect": (collect, collect_cpu),
-        "collect+validate": (checked, checked_cpu),
+        "collect+validate, repeated": (checked, checked_cpu),
         "full publish": (full, full_cpu),
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--objects", type=int, default=10_000)
-    parser.add_argument("--records", type=int, default=100)
-    args = parser.parse_args(argv)
+CASES = ("shared", "worst")
+
+
+def run_case(case: str, objects: int, records: int, profile: str | None) -> None:
+    """One case in this process (a fresh Blender session)."""
     with tempfile.TemporaryDirectory(prefix="clearance-bench-blender-") as tmp:
         work = Path(tmp)
         setup_environment(work)
@@ -198,16 +207,38 @@ def main(argv: list[str] | None = None) -> int:
         assert bpy.ops.preferences.addon_enable(module="bl_ext.user_default.clearance") == {"FINISHED"}
         ring = trust_and_sign(work)
         register("blender")
-        print(f"bpy {bpy.app.version_string}, Python {sys.version.split()[0]}")
-        for label, records in ((f"{args.records} records", args.records), ("one record per object", args.objects)):
-            times = measure(args.objects, records, ring)
-            print(f"{args.objects} tagged objects, {label}:            wall       cpu   ratio (wall)")
-            for name, (wall, cpu) in times.items():
-                ratio = wall / times["baseline"][0]
-                print(f"  {name:<20} {wall * 1000:9.1f} ms {cpu * 1000:9.1f} ms {ratio:7.1f}x")
-            wall, cpu = times["collect+validate"]
+        label, count = (f"{records} records", records) if case == "shared" else ("one record per object", objects)
+        times = measure(objects, count, ring, profile)
+        print(f"bpy {bpy.app.version_string}, Python {sys.version.split()[0]}, a fresh Blender session")
+        print(f"{objects} tagged objects, {label}:{'':12} wall       cpu   ratio (cpu)")
+        for name, (wall, cpu) in times.items():
+            ratio = cpu / times["baseline"][1]
+            print(f"  {name:<28} {wall * 1000:9.1f} ms {cpu * 1000:9.1f} ms {ratio:7.1f}x")
+        for name in ("collect+validate, first run", "collect+validate, repeated"):
+            wall, cpu = times[name]
             verdict = "met" if cpu < 2.0 else "NOT met"
-            print(f"  target, collect + validate under 2 s of CPU: {verdict} ({cpu:.2f} s CPU, {wall:.2f} s wall)")
+            print(f"  target, {name} under 2 s of CPU: {verdict} ({cpu:.2f} s CPU, {wall:.2f} s wall)")
+        sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--records", type=int, default=100)
+    parser.add_argument("--case", choices=CASES, help="run one case in this process (default: each in its own)")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the first collect+validate")
+    args = parser.parse_args(argv)
+    if args.case:
+        run_case(args.case, args.objects, args.records, args.profile)
+        return 0
+    for case in CASES:  # each in a fresh process: the first run is a first run in a new Blender session
+        command = [sys.executable, __file__, "--case", case, "--objects", str(args.objects),
+                   "--records", str(args.records)]
+        if args.profile:
+            command += ["--profile", f"{args.profile}.{case}"]
+        done = subprocess.run(command, check=False)
+        if done.returncode:
+            return done.returncode
     return 0
 
 
