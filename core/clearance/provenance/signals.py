@@ -50,6 +50,8 @@ _LOWER = {t.lower() for t in _TOOLS}
 _ANCHORS = tuple(sorted(a for a in _LOWER if not any(b != a and b in a for b in _LOWER)))
 _ANCHORS_BYTES = tuple(a.encode("utf-8") for a in _ANCHORS)
 _LONGEST = max(len(t) for t in _TOOLS) + 2
+# Up to this length (the common case: a Software or Encoder field) any window below spans the whole text.
+_WHOLE_WINDOW = _LONGEST + min(len(a) for a in _ANCHORS)
 # The alternation is compiled on first need (a few ms, paid only by scans that meet an anchor).
 _compiled: dict[str, Any] = {}
 
@@ -100,6 +102,11 @@ def _first_tool(
 ) -> re.Match[AnyStr] | None:
     """The leftmost tool name, searching only around occurrences of the anchors (plain substring finds): the
     alternation is slow over long text, and anchors such as 'udio' occur inside ordinary words ('audio')."""
+    if len(low) <= _WHOLE_WINDOW:
+        # Every anchor's window is the whole text: one search answers for all of them (the same match, as
+        # the loop below would find it), provided some anchor occurs at all.
+        found = compiled().search(text)
+        return found if found is not None and any(a in low for a in anchors) else None
     best: re.Match[AnyStr] | None = None
     for anchor in anchors:
         i = low.find(anchor)

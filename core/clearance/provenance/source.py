@@ -121,6 +121,9 @@ class Source:
 
     def read(self, offset: int, n: int) -> bytes:
         """Up to ``n`` bytes at ``offset`` (fewer at the end of the file). Small reads go through the block cache."""
+        start = offset - self._block_at
+        if start >= 0 and n >= 0 and self._block_at >= 0 and start + n <= len(self._block):
+            return self._block[start : start + n]  # the common case first: a header inside the block held
         if offset < 0 or n < 0:
             raise ScanProblem("negative offset or length in the file's structure")
         if offset >= self.size or n == 0:
