@@ -271,6 +271,26 @@ def test_what_the_reader_does_not_model_goes_to_opentimelineio(tmp_path: Path, c
     assert _report(read_for_check(path), path) == slow
 
 
+def test_hooks_and_media_linkers_that_change_a_read_go_to_opentimelineio(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cut.otio"
+    _bench_like(path)
+    assert otio_json.load(path) is not None
+    monkeypatch.setenv("OTIO_DEFAULT_MEDIA_LINKER", "studio_linker")
+    assert otio_json.load(path) is None
+    monkeypatch.delenv("OTIO_DEFAULT_MEDIA_LINKER")
+    real = otio.plugins.ActiveManifest()
+
+    class WithReadHook:
+        hooks = {"post_adapter_read": ["relink"]}
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    monkeypatch.setattr(otio.plugins, "ActiveManifest", lambda *a, **k: WithReadHook())
+    assert otio_json.load(path) is None
+
+
 NUMBERS = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
     st.from_regex(r"-?(0|[1-9][0-9]{0,20})\.[0-9]{1,25}", fullmatch=True),

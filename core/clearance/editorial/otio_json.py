@@ -795,6 +795,20 @@ def read_otio_json(data: bytes, keys: int) -> JsonTimeline:
     return root
 
 
+def _reading_is_customised() -> bool:
+    """Whether OpenTimelineIO's file reader would change what it read: a hook script run after every read
+    (``post_adapter_read``, ``post_media_linker``) or a default media linker ($OTIO_DEFAULT_MEDIA_LINKER)
+    that relinks media (Adapter.read_from_file in opentimelineio/adapters/adapter.py)."""
+    import os
+
+    import opentimelineio as otio
+
+    if os.environ.get("OTIO_DEFAULT_MEDIA_LINKER"):
+        return True
+    hooks = otio.plugins.ActiveManifest().hooks
+    return bool(hooks.get("post_adapter_read") or hooks.get("post_media_linker"))
+
+
 def load(path: Path) -> JsonTimeline | None:
     """The timeline in an ``.otio`` file read here, or None when it must be read through OpenTimelineIO
     (which then gives the answer, or the one-line error, that it always gave)."""
@@ -805,7 +819,7 @@ def load(path: Path) -> JsonTimeline | None:
 
     try:
         _check_kind(path)
-        if adapter_for(path) != "otio_json":
+        if adapter_for(path) != "otio_json" or _reading_is_customised():
             return None
         data = read_bytes(path, limit=MAX_TIMELINE_BYTES, what=WHAT)
         outline = check_json_nesting(data, str(path), outline=True)
