@@ -7,7 +7,10 @@ plain stills, so the untagged-media scan runs and finds AI media); the rest refe
 volume (offline). Then it measures in fresh subprocesses, best of --repeat runs:
 
 - read:   ``otio.adapters.read_from_file(path)``
-- check:  ``clearance.editorial.check.check_file(path)`` (reads the file too: the ratio is the whole cost)
+- check:  ``clearance.editorial.check.check_file(path)`` (reads the file too: the ratio is the whole cost;
+          a ``.otio`` file is read by the check's own JSON reader, ``clearance.editorial.otio_json``)
+- otio objects: the same check on the timeline read by OpenTimelineIO (``read_timeline``), as every other
+          format is read: for comparison
 - cli:    ``clearance check PATH --json`` as a user runs it, against ``python -c "read_from_file"``
           (CPU time of the whole process, start-up and imports included, and wall time)
 
@@ -123,6 +126,11 @@ start = time.perf_counter()
 cpu = time.process_time()
 if mode == "read":
     result = otio.adapters.read_from_file(path)
+elif mode == "check-otio":
+    from clearance.editorial.check import check_timeline
+    from clearance.editorial.timeline_io import read_timeline
+    report = check_timeline(read_timeline(path), CheckOptions(policy=policy, source=path,
+                                                              base_dir=os.path.dirname(os.path.abspath(path))))
 else:
     report = check_file(path, CheckOptions(policy=policy, scan_media=mode == "check"))
 seconds = time.perf_counter() - start
@@ -160,16 +168,20 @@ def wall(cmd: list[str]) -> tuple[float, float]:
 def bench(clips: int, repeat: int, folder: Path) -> dict:
     path = folder / f"bench_{clips}.otio"
     tagged = generate(path, clips)
-    reads, checks, noscans = [], [], []
+    reads, checks, noscans, objects = [], [], [], []
     for _ in range(repeat):  # interleaved, so a busy machine slows both alike
         reads.append(probe("read", path))
         checks.append(probe("check", path))
         noscans.append(probe("check-no-scan", path))
+        objects.append(probe("check-otio", path))
     read_s = min(r["seconds"] for r in reads)
     check_s = min(c["seconds"] for c in checks)
     read_cpu = min(r["cpu"] for r in reads)
     check_cpu = min(c["cpu"] for c in checks)
     noscan_cpu = min(c["cpu"] for c in noscans)
+    objects_cpu = min(c["cpu"] for c in objects)
+    assert objects[0]["clips"] == checks[0]["clips"] and objects[0]["tagged"] == checks[0]["tagged"]
+    assert objects[0]["untagged_ai"] == checks[0]["untagged_ai"] and objects[0]["verdict"] == checks[0]["verdict"]
     read_mem = min(r["peak_kb"] - r["base_kb"] for r in reads)
     check_mem = min(c["peak_kb"] - c["base_kb"] for c in checks)
     clearance = str(Path(sys.executable).with_name("clearance"))
@@ -187,7 +199,7 @@ def bench(clips: int, repeat: int, folder: Path) -> dict:
         "clips": clips, "tagged": tagged, "file_mb": path.stat().st_size / 1e6,
         "read_s": read_s, "check_s": check_s, "wall_ratio": check_s / read_s,
         "read_cpu": read_cpu, "check_cpu": check_cpu, "time_ratio": check_cpu / read_cpu,
-        "noscan_cpu": noscan_cpu, "noscan_ratio": noscan_cpu / read_cpu,
+        "noscan_cpu": noscan_cpu, "noscan_ratio": noscan_cpu / read_cpu, "objects_ratio": objects_cpu / read_cpu,
         "read_mb": read_mem / 1024, "check_mb": check_mem / 1024, "mem_ratio": check_mem / read_mem,
         "cli_read_s": cli_read, "cli_check_s": cli_check, "cli_ratio": cli_check / cli_read,
         "cli_read_cpu": cli_read_cpu, "cli_check_cpu": cli_check_cpu, "cli_cpu_ratio": cli_check_cpu / cli_read_cpu,
@@ -206,14 +218,14 @@ def main() -> int:
             rows.append(bench(clips, args.repeat, Path(tmp)))
     print("| clips | tagged | files scanned | untagged AI | file MB | read CPU s | check CPU s | CPU x "
           "| --no-scan CPU x | read MB | check MB | memory x | CLI: python read CPU s | CLI: clearance check CPU s "
-          "| CLI CPU x | CLI wall x |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| CLI CPU x | CLI wall x | OTIO-object path CPU x |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['clips']:,} | {r['tagged']:,} | {r['scanned']} | {r['untagged_ai']} | {r['file_mb']:.1f} "
               f"| {r['read_cpu']:.3f} | {r['check_cpu']:.3f} | {r['time_ratio']:.2f} | {r['noscan_ratio']:.2f} "
               f"| {r['read_mb']:.0f} | {r['check_mb']:.0f} | {r['mem_ratio']:.2f} "
               f"| {r['cli_read_cpu']:.2f} | {r['cli_check_cpu']:.2f} | {r['cli_cpu_ratio']:.2f} "
-              f"| {r['cli_ratio']:.2f} |")
+              f"| {r['cli_ratio']:.2f} | {r['objects_ratio']:.2f} |")
     if len(rows) >= 2:
         big, small = max(rows, key=lambda r: r["clips"]), min(rows, key=lambda r: r["clips"])
         growth = (big["check_cpu"] / small["check_cpu"]) / (big["clips"] / small["clips"])
