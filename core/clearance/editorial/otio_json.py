@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 _WINDOW = 1 << 20  # characters decoded at a time: the file's bytes are held once, not also as text
+_MARGIN = 1 << 16  # a value starting this close to the window's end is read from a new window
 _WS = re.compile(r"[ \t\n\r]*")
 _STREAMED = re.compile(r'\{[ \t\n\r]*"OTIO_SCHEMA"[ \t\n\r]*:[ \t\n\r]*"(Timeline\.1|Stack\.1|Track\.1)"')
 _KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
@@ -170,7 +171,13 @@ class JsonComposition:
     kind: str
     source_range: tuple[tuple[float, float], tuple[float, float]] | None
     children: list[Any] = field(default_factory=list)
-    duration: tuple[float, float] = (0.0, 1.0)
+    length: tuple[float, float] | None = None  # worked out when a parent needs it (top-level tracks never do)
+
+    @property
+    def duration(self) -> tuple[float, float]:
+        if self.length is None:
+            self.length = _composition_duration(self)
+        return self.length
 
     def __iter__(self) -> Any:
         return iter(self.children)
@@ -526,7 +533,6 @@ class _Reader:
         self.item(d)
         node = JsonComposition(schema[:-2], _text(d, "name"), kind, self.optional_range(d, "source_range"),
                                children)
-        node.duration = _composition_duration(node)
         return node
 
     def timeline(self, d: dict[str, Any], tracks: Any) -> JsonTimeline:
@@ -673,6 +679,10 @@ class _Text:
     def value(self, index: int) -> tuple[Any, int]:
         """The JSON value at ``index``, reloading the window when it runs past it."""
         size = _WINDOW
+        if len(self.text) - index < _MARGIN and not self.at_end:
+            # Move the window on before a value runs past its end: a failed scan costs a line count of it.
+            self.load(self.byte_at(index))
+            index = 0
         while True:
             text = self.text
             try:
