@@ -11,7 +11,7 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import opentimelineio as otio
 import pytest
@@ -282,7 +282,7 @@ def test_hooks_and_media_linkers_that_change_a_read_go_to_opentimelineio(
     real = otio.plugins.ActiveManifest()
 
     class WithReadHook:
-        hooks = {"post_adapter_read": ["relink"]}
+        hooks: ClassVar[dict[str, list[str]]] = {"post_adapter_read": ["relink"]}
 
         def __getattr__(self, name: str) -> Any:
             return getattr(real, name)
