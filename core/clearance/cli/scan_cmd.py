@@ -99,11 +99,11 @@ def run(args: argparse.Namespace) -> int:
         records = scan_records(args.paths, recursive=args.recursive, jobs=args.jobs, progress=_Bar(bar),
                                verify=args.verify, trust_anchors=trust)
     if args.json:
-        out = sys.stdout
+        encode = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(..., ensure_ascii=False) builds per call
+        write = sys.stdout.write
         for record in records:
-            if args.hits_only and not _is_hit(record):
-                continue
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if not args.hits_only or _is_hit(record):
+                write(encode(record) + "\n")
     else:
         _print_human(records, args.verbose, args.hits_only)
     if args.fail_on_genai and any(is_genai(r["verdict"]) for r in records):
