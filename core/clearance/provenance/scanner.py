@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 from clearance.provenance.sequences import Sequence, expand_pattern, frame_range, group, is_pattern
 from clearance.provenance.sniff import EXTENSION_FORMAT, detect, reader
 from clearance.provenance.source import ScanProblem, Source, printable
-from clearance.provenance.verdicts import VERDICT_RANK, EvidenceRecord, Hit, ScanRecord
+from clearance.provenance.verdicts import VERDICT_RANK, Hit
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from clearance.provenance.model import ScanResult
+    from clearance.provenance.verdicts import EvidenceRecord, ScanRecord
 
 Progress = Callable[[int, int], None]
 # (format, error, bytes read, hits): what one file yields; a plain tuple so worker processes ship it cheaply.

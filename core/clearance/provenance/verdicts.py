@@ -7,7 +7,7 @@ never imports pydantic, whose import and model building cost more than scanning 
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 Verdict = Literal["ai_generated", "ai_composite", "synthetic", "camera", "none"]
 
@@ -67,43 +67,42 @@ class Hit:
         return (self.format, self.location, self.field, self.value, self.manifest)
 
 
-# The plain forms of model.Evidence, model.C2paValidation and model.ScanResult: the same keys in the same
-# order, values already as ``model_dump(mode="json")`` gives them, so ``json.dumps`` of a record writes the
-# bytes the model would (tests/test_provenance_records.py holds the two to it).
-class EvidenceRecord(TypedDict):
-    verdict: str
-    format: str
-    location: str
-    field: str
-    value: str
-    generator: str | None
-    prompt_embedded: bool
-    confidence: float
-    manifest: str | None
-    active_manifest: bool | None
-    frames: str | None
+if TYPE_CHECKING:  # typing only: building TypedDict classes at import costs a few ms of every scan's start-up
+    # The plain forms of model.Evidence, model.C2paValidation and model.ScanResult: the same keys in the same
+    # order, values already as ``model_dump(mode="json")`` gives them, so ``json.dumps`` of a record writes the
+    # bytes the model would (tests/test_provenance_records.py holds the two to it).
+    class EvidenceRecord(TypedDict):
+        verdict: str
+        format: str
+        location: str
+        field: str
+        value: str
+        generator: str | None
+        prompt_embedded: bool
+        confidence: float
+        manifest: str | None
+        active_manifest: bool | None
+        frames: str | None
 
+    class C2paRecord(TypedDict):
+        status: str
+        verdict: str
+        detail: str
+        failures: list[str]
 
-class C2paRecord(TypedDict):
-    status: str
-    verdict: str
-    detail: str
-    failures: list[str]
-
-
-class ScanRecord(TypedDict):
-    path: str
-    verdict: str
-    confidence: float
-    evidence: list[EvidenceRecord]
-    error: str | None
-    format: str | None
-    prompt_embedded: bool
-    generators: list[str]
-    record_ids: list[str]
-    frames: str | None
-    frame_count: int | None
-    missing_frames: list[int]
-    files: int
-    bytes_read: int
-    c2pa: C2paRecord | None
+    class ScanRecord(TypedDict):
+        path: str
+        verdict: str
+        confidence: float
+        evidence: list[EvidenceRecord]
+        error: str | None
+        format: str | None
+        prompt_embedded: bool
+        generators: list[str]
+        record_ids: list[str]
+        frames: str | None
+        frame_count: int | None
+        missing_frames: list[int]
+        files: int
+        bytes_read: int
+        c2pa: C2paRecord | None
