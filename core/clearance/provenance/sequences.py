@@ -48,8 +48,23 @@ def frame_range(frames: list[int]) -> str:
     return ",".join(parts)
 
 
+# Numbered files are a sequence only when their numbers are dense enough to be frames: at most this many
+# missing numbers, or 100 per file found, inside their range. Stills named by an id or a timestamp
+# (unit_still_48213377.jpg, unit_still_90417725.jpg) stay separate files; as one "sequence" they would list
+# tens of millions of missing frames (memory and time without bound, and no use to anyone).
+MAX_MISSING = 10_000
+MISSING_PER_FRAME = 100
+
+
+def _dense(seq: Sequence) -> bool:
+    count = len(seq.frames)
+    span = max(seq.frames) - min(seq.frames) + 1
+    return count >= 2 and span - count <= max(MAX_MISSING, MISSING_PER_FRAME * count)
+
+
 def group(files: list[str]) -> list[str | Sequence]:
-    """Files in order; numbered files sharing a head, tail and padding become one Sequence at the first's place."""
+    """Files in order; numbered files sharing a head, tail and padding become one Sequence at the first's place
+    (when their numbers are dense enough to be frames: see MAX_MISSING)."""
     found: dict[tuple[str, str, str, int], Sequence] = {}
     keyed: list[tuple[str, tuple[str, str, str, int] | None]] = []
     for path in files:
@@ -67,8 +82,9 @@ def group(files: list[str]) -> list[str | Sequence]:
         keyed.append((path, key))
     out: list[str | Sequence] = []
     placed: set[tuple[str, str, str, int]] = set()
+    sequences = {key for key, seq in found.items() if _dense(seq)}
     for path, where in keyed:
-        if where is None or len(found[where].frames) < 2:
+        if where is None or where not in sequences:
             out.append(path)
         elif where not in placed:
             placed.add(where)
