@@ -38,6 +38,9 @@ def read(src: Source, hits: list[Hit]) -> None:
         if pos + 12 + length > src.size:
             raise ScanProblem(f"truncated: PNG chunk {kind.decode('latin-1')} at byte {pos} claims {length} bytes, "
                               f"the file ends at {src.size}")
+        if kind in _PAYLOAD:
+            pos = _skip_payload_run(src, pos + 12 + length)
+            continue
         if kind in _TEXT or kind in (b"caBX", b"eXIf"):
             if length > MAX_CHUNK:
                 raise ScanProblem(f"PNG: {kind.decode('latin-1')} chunk of {length} bytes is over the "
@@ -53,6 +56,30 @@ def read(src: Source, hits: list[Hit]) -> None:
             else:
                 _text_chunk(kind.decode("latin-1"), body, hits)
         pos += 12 + length
+
+
+# Image data chunks. Encoders split the image into many (libpng: 8 KiB each, so 12,000 for a 100 MB texture);
+# text chunks may follow them, so the walk goes on to IEND, but over these in a tight loop that neither
+# counts them as entries (a large image is not a hostile file) nor pays the general loop's cost per chunk.
+_PAYLOAD = frozenset([b"IDAT", b"fdAT"])
+
+
+def _skip_payload_run(src: Source, pos: int) -> int:
+    """The position of the first chunk after a run of whole image data chunks starting at ``pos``; anything
+    else (another chunk, a bad length, a cut-off file) is left to the main loop to read or report."""
+    size = src.size
+    walked = 0
+    while True:
+        head = src.header(pos, 8)
+        if len(head) < 8 or head[4:8] not in _PAYLOAD:
+            return pos
+        end = pos + 12 + int.from_bytes(head[:4], "big")
+        if end > size or end - pos - 12 > 0x7FFFFFFF:
+            return pos
+        pos = end
+        walked += 1
+        if not walked & 255:
+            src.check_time()
 
 
 def _inflate(data: bytes, what: str) -> bytes:
