@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import opentimelineio as otio
@@ -69,6 +71,20 @@ def test_edl_tag_resolves_on_this_machine_and_elsewhere_needs_the_records_folder
     assert run.code == 0 and run.json()["clips"][0]["status"] == "notify"
     run = cli("check", out, "--records", tmp_path / "nowhere")
     assert run.code == 2 and "--records" in run.err and "folder not found" in run.err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes are POSIX")
+def test_a_pipe_in_the_records_folder_is_named_not_skipped(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = tmp_path / "records"
+    record_file = write_record(records, make_record("notify"))
+    out = tmp_path / "cut.edl"
+    _tag(shared_data / "edl" / "avid_example.edl", ["take_2"], record_file, out)
+    os.mkfifo(records / "late.yaml")  # a record that is not a file: reading it must not block, nor pass unsaid
+    monkeypatch.setenv("CLEARANCE_HOME", str(tmp_path / "another-machine"))
+    run = cli("check", out, "--records", records, "--json")
+    assert run.code == 0 and run.json()["clips"][0]["status"] == "notify"
+    assert any("late.yaml" in note and "pipe" in note for note in run.json()["notes"]), run.json()["notes"]
 
 
 def test_edl_reference_refuses_an_edited_record(shared_data: Path, tmp_path: Path) -> None:

@@ -7,9 +7,11 @@ here wrote); the tests check the pages carry ink where the register is, not a bl
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -272,6 +274,20 @@ def test_without_a_cut_the_article_50_assessment_is_per_use(tmp_path: Path, loca
     replica = next(u for u in packet["uses"] if u["record_id"] == str(local_production["replica"].id))
     assert replica["article_50"]["deep_fake"] == "yes" and replica["article_50"]["suggested_disclosure"]
     assert packet["shots"] is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes are POSIX")
+def test_a_pipe_among_the_records_stops_the_packet(tmp_path: Path, local_production: dict[str, Any],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # A register missing a record would read as complete: the packet is refused, naming the file.
+    os.mkfifo(local_production["records"] / "late.yaml")
+    out = tmp_path / "packet"
+    capsys.readouterr()
+    assert run("packet", "EXAMPLE_S01", "--offline", "--records", local_production["records"], "--policy",
+               local_production["policy"], "-o", out, "--no-pdf") == 2
+    said = capsys.readouterr()
+    assert "late.yaml" in said.err and "pipe" in said.err and len(said.err.strip().splitlines()) == 1
+    assert not (out / "bundle").exists()
 
 
 def test_offline_packet_finds_records_this_machine_submitted(tmp_path: Path, identity: Path) -> None:

@@ -181,7 +181,8 @@ class RecordIndex:
             if not folder.is_dir():
                 raise ClearanceError(f"{folder}: records folder not found; pass the folder that holds the record files")
             for path in sorted(folder.rglob("*")):
-                if path.suffix.lower() not in {".yaml", ".yml", ".json"} or not path.is_file():
+                # Not only plain files: a pipe or device named like a record is refused by the reader, and said.
+                if path.suffix.lower() not in {".yaml", ".yml", ".json"} or path.is_dir():
                     continue
                 try:
                     record = load_record(path)
