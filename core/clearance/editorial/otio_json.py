@@ -794,6 +794,9 @@ def read_otio_json(data: bytes, keys: int) -> JsonTimeline:
     src.load(0)
     reader = _Reader()
     index = src.skip(0)
+    head = _STREAMED.match(src.text, index)
+    if head is None or head.group(1) != "Timeline.1":  # a collection, a bare track...: not parsed here at all
+        raise Unsupported("not a timeline written with its schema first")
     root, index = _streamed(src, index, reader)
     if not isinstance(root, JsonTimeline):
         raise Unsupported("not a timeline")
