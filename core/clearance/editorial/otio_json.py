@@ -6,15 +6,19 @@ for ``.otio`` files the JSON is read here, a clip at a time (Python's C JSON sca
 that offer the attributes the check reads, and places are computed as OpenTimelineIO computes them.
 
 Answers must never differ from OpenTimelineIO's, so this reader models only what it has read in
-OpenTimelineIO's C++ source (``deserialization.cpp``, ``clip.cpp``, ``item.cpp``, ``track.cpp``,
-``stack.cpp``, ``opentime/rationalTime.h`` and ``timeRange.h``, release 0.18.1) and gives up on anything else
-(``Unsupported``), and the caller then reads the file through OpenTimelineIO. It gives up on: schemas or
-versions other than the ones listed in ``_SCHEMAS`` (older versions need OpenTimelineIO's upgrade
-functions), effects, colours, image bounds and image sequences, a clip whose length is unknown, any
-``OTIO_SCHEMA`` object it did not read itself (in metadata, say), object references, a key written twice
-in one object (Python keeps the last, OpenTimelineIO the first), ``\\u`` escapes (lone surrogates),
-NaN/Infinity, integers beyond 64 bits, numbers whose value OpenTimelineIO's JSON parser (RapidJSON without
-full precision) might round differently, and any JSON error (OpenTimelineIO then names it).
+OpenTimelineIO's C++ source (release 0.18.1: ``deserialization.cpp`` for the JSON reader and its type checks,
+``typeRegistry.cpp`` for the Clip.1 and Marker.1 upgrades, ``clip.cpp``, ``item.cpp``, ``track.cpp``,
+``stack.cpp``, ``transition.cpp``, ``opentime/rationalTime.h`` and ``timeRange.h`` for the times) and gives up
+on anything else (``Unsupported``): the caller then reads the file through OpenTimelineIO, which gives the
+answer, or the error, it always gave. It gives up on: schemas or versions other than Timeline.1, Stack.1,
+Track.1, Clip.1/2, Gap.1, Transition.1, Marker.1/2, Effect.1, TimeEffect.1, LinearTimeWarp.1, FreezeFrame.1
+and External/Missing/GeneratorReference.1; item colours, image bounds; a clip or gap whose length is unknown;
+an OTIO object inside plain data (metadata, say); object reference ids; a key written twice in one object
+(Python's parser keeps the last, OpenTimelineIO's the first: found by comparing the keys parsed with the
+file's own count); ``\\u`` escapes (a lone surrogate is refused by RapidJSON, kept by Python); NaN and
+Infinity; integers beyond 64 bits; numbers RapidJSON (OpenTimelineIO's parser, not in full precision) may
+round otherwise than Python and that are not modelled in ``_rapidjson_double``; any JSON error; and an
+OpenTimelineIO set-up that changes what a read returns (hooks, a default media linker).
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ _WINDOW = 1 << 20  # characters decoded at a time: the file's bytes are held onc
 _MARGIN = 1 << 16  # a value starting this close to the window's end is read from a new window
 _WS = re.compile(r"[ \t\n\r]*")
 _STREAMED = re.compile(r'\{[ \t\n\r]*"OTIO_SCHEMA"[ \t\n\r]*:[ \t\n\r]*"(Timeline\.1|Stack\.1|Track\.1)"')
+_NEXT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # after a child: the next one, or the end of the list
 _KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
 _NUMBER = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
 _FAST_PATH = (1 << 53) - 1
-_STRING_TYPES = (str, type(None))
 
 
 class Unsupported(Exception):
@@ -766,9 +770,22 @@ def _streamed(src: _Text, index: int, reader: _Reader) -> tuple[Any, int]:
         if src.char(index) == "]":
             index += 1
             continue
+        clip, node, append = reader.clip, reader.node, inner.append
         while True:
-            child, index = _streamed(src, index, reader)
-            inner.append(child)
+            text = src.text
+            if len(text) - index > _MARGIN and text[index] == "{" and _STREAMED.match(text, index) is None:
+                # The common case in one piece: a clip, gap or transition, well inside the window.
+                value, index = src.value(index)
+                append(clip(value) if type(value) is dict and value.get("OTIO_SCHEMA") == "Clip.2" else node(value))
+            else:
+                child, index = _streamed(src, index, reader)
+                append(child)
+            after = _NEXT.match(src.text, index)
+            if after is not None and after.end() < len(src.text):
+                index = after.end()
+                if after.group(1) == "]":
+                    break
+                continue
             index = src.skip(index)
             c = src.char(index)
             if c == "]":
