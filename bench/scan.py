@@ -13,6 +13,7 @@ alternating rounds; wall and CPU ratios per round, median, best and worst.
 
     .venv/bin/python bench/scan.py [--files 2400] [--jobs 1] [--keep DIR] [--rounds 5]
     .venv/bin/python bench/scan.py --corpus real [--files 2000]
+    .venv/bin/python bench/scan.py --corpus stills [--files 1000]   # unlike ours: XMP stills named by ids
     .venv/bin/python bench/scan.py --corpus real --keep scan-real --processes-only   # headline only
 
 ``--corpus DIR`` scans a folder of your own media as it is (held-out corpora). ``--corpus real`` builds
@@ -266,8 +267,9 @@ def processes(folder: Path, n: int, rounds: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2400)
-    parser.add_argument("--corpus", default="synthetic", metavar="synthetic|real|DIR",
+    parser.add_argument("--corpus", default="synthetic", metavar="synthetic|real|stills|DIR",
                         help="synthetic: many small generated files; real: samples plus delivery-sized media; "
+                             "stills: stills with large XMP packets named by ids, and video XMP; "
                              "or a folder of your own media, scanned as it is (nothing is written to it)")
     parser.add_argument("--jobs", type=int, default=1, help="Clearance worker processes")
     parser.add_argument("--batch", type=int, default=200, help="files per exiftool -execute")
@@ -279,7 +281,7 @@ def main() -> int:
     if not shutil.which("exiftool"):
         print("exiftool is not installed (apt install libimage-exiftool-perl)", file=sys.stderr)
         return 2
-    own = args.corpus not in ("synthetic", "real")
+    own = args.corpus not in ("synthetic", "real", "stills")
     if own and not Path(args.corpus).is_dir():
         print(f"--corpus {args.corpus}: give synthetic, real or a folder of media", file=sys.stderr)
         return 2
@@ -288,11 +290,12 @@ def main() -> int:
     try:
         if own or (args.keep and corpus.is_dir()):
             n = sum(1 for p in corpus.rglob("*") if p.is_file() and not p.name.startswith("."))
-        elif args.corpus == "real":
+        elif args.corpus in ("real", "stills"):
             sys.path.insert(0, str(Path(__file__).resolve().parent))
-            from scan_corpus import build_real_corpus
+            from scan_corpus import build_real_corpus, build_stills_corpus
 
-            n = sum(build_real_corpus(corpus, args.files).values())
+            build = build_real_corpus if args.corpus == "real" else build_stills_corpus
+            n = sum(build(corpus, args.files).values())
         else:
             n = build_corpus(corpus, args.files)
         # Hidden files are skipped by the scanner's folder walk, so by this list too.

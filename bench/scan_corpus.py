@@ -11,11 +11,15 @@ gigabytes costs no disk, and any reader that reads a payload pays for it in time
   parameters; plain with 1-3 MB of IDAT), WebP;
 - audio/ (15.5%): WAV (C2PA; 20-200 MB of samples; ISFT software), MP3 (ID3 TSSE/COMM naming Suno or
   ElevenLabs; plain LAME).
+
+``build_stills_corpus`` (``--corpus stills``) is a corpus unlike it: stills with large XMP packets, named by
+random ids.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import struct
 from pathlib import Path
@@ -156,4 +160,65 @@ def build_real_corpus(root: Path, total: int) -> dict[str, int]:
             (audio / f"sfx_{i:05d}.mp3").write_bytes(s.mp3(encoder="LAME 3.100", audio=600_000))
         else:
             (audio / f"room_tone_{i:05d}.wav").write_bytes(s.wav(data_size=500_000, software="Sound Devices 833"))
+    return counts
+
+
+def _lightroom_xmp(rng: random.Random, i: int) -> bytes:
+    """An XMP packet shaped like a Lightroom export's: ~180 develop settings, a history, no AI marker."""
+    values = ["Adobe Standard", "As Shot", "+0.35", "True", "Custom", "Medium Contrast", "Linear", "0", "-12", "5500"]
+    settings = " ".join(f'crs:Param{j}="{rng.choice(values)}"' for j in range(180))
+    history = "".join(
+        f'<rdf:li stEvt:action="{action}" stEvt:instanceID="xmp.iid:{rng.getrandbits(64):x}" '
+        f'stEvt:when="2024-05-0{k + 1}T10:11:12+02:00" '
+        f'stEvt:softwareAgent="Adobe Photoshop Lightroom Classic 13.{k} (Windows)" stEvt:changed="/metadata"/>'
+        for k, action in enumerate(["derived", "saved", "saved", "saved"]))
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0-c000 1.000000"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:aux="http://ns.adobe.com/exif/1.0/aux/" '
+        'xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" '
+        'xmlns:stEvt="http://ns.adobe.com/xap/1.0/sType/ResourceEvent#" '
+        'xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        f'xmp:CreatorTool="Adobe Photoshop Lightroom Classic 13.{i % 4} (Windows)" '
+        f'aux:Lens="RF24-105mm F4 L IS USM" aux:SerialNumber="{rng.getrandbits(40)}" {settings}>'
+        f"<xmpMM:History><rdf:Seq>{history}</rdf:Seq></xmpMM:History>"
+        "<dc:creator><rdf:Seq><rdf:li>Unit Stills Photographer</rdf:li></rdf:Seq></dc:creator>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+
+
+def build_stills_corpus(root: Path, total: int) -> dict[str, int]:
+    """A corpus unlike ``real``: many small stills with large XMP packets, named by random ids (as exports
+    and asset libraries name them), some with AI provenance, and videos with video XMP.
+
+    - lr/ (64%): JPEG with a ~6 KB Lightroom-style XMP packet and EXIF, 200-260 KB of scan data; every
+      tenth says trainedAlgorithmicMedia in XMP (a generative fill exported from Lightroom);
+    - png/ (32%): PNG with the same kind of packet in iTXt; every tenth has A1111 parameters;
+    - video/ (4%): MP4 whose XMP is a video editor's (the vendored video1.mp4's packet)."""
+    rng = random.Random(11)
+    counts = {"lr": round(total * 0.64), "png": round(total * 0.32)}
+    counts["video"] = total - sum(counts.values())
+    for folder in counts:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    scan = rng.randbytes(260_000)
+    for i in range(counts["lr"]):
+        xmp = _lightroom_xmp(rng, i)
+        if i % 10 == 0:
+            xmp = xmp.replace(b"</rdf:Description>", b"<Iptc4xmpExt:DigitalSourceType xmlns:Iptc4xmpExt="
+                              b'"http://iptc.org/std/Iptc4xmpExt/2008-02-29/">http://cv.iptc.org/newscodes/'
+                              b"digitalsourcetype/trainedAlgorithmicMedia</Iptc4xmpExt:DigitalSourceType>"
+                              b"</rdf:Description>")
+        data = s.jpeg(xmp=xmp, exif_data=s.exif(software="Adobe Photoshop Lightroom Classic 13.0 (Windows)",
+                                                description=f"Unit still {i}"))
+        (root / "lr" / f"unit_still_{rng.getrandbits(32):08x}.jpg").write_bytes(
+            data[:-2] + scan[: 200_000 + (i * 97) % 60_000] + b"\xff\xd9")
+    a1111 = "a lighthouse at dusk\nSteps: 30, Sampler: Euler a, CFG scale: 7, Seed: {seed}, Model: sdxl_base"
+    for i in range(counts["png"]):
+        text = {"parameters": a1111.format(seed=i)} if i % 10 == 0 else None
+        data = s.png(text=text, itxt={"XML:com.adobe.xmp": _lightroom_xmp(rng, i).decode()}, size=64)
+        (root / "png" / f"graphic_{rng.getrandbits(32):08x}.png").write_bytes(data)
+    video = (SAMPLES / "video1.mp4").read_bytes()
+    packet = video[video.find(b"<x:xmpmeta") : video.find(b"</x:xmpmeta>") + len(b"</x:xmpmeta>")]
+    for _ in range(counts["video"]):
+        (root / "video" / f"clip_{rng.getrandbits(32):08x}.mp4").write_bytes(s.mp4(xmp=packet, mdat_size=1000))
     return counts
