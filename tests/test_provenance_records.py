@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from clearance.provenance import ScanResult, samples, scan_paths
-from clearance.provenance.scanner import scan_records
+from clearance.provenance import ScanResult, samples, scan_file, scan_paths
+from clearance.provenance.scanner import scan_record, scan_records
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +75,9 @@ def test_cli_json_is_the_models_json_without_pydantic(folder: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "NONE"
     assert proc.stdout.splitlines() == _model_lines(scan_paths([folder], recursive=True))
+
+
+def test_one_file_as_a_record_is_its_model_dump(folder: Path) -> None:
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            assert scan_record(path) == scan_file(path).model_dump(mode="json")

@@ -189,6 +189,13 @@ def scan_file(path: str | os.PathLike[str], verify: bool = False, trust_anchors:
     return ScanResult.model_validate(record)
 
 
+def scan_record(path: str | os.PathLike[str]) -> ScanRecord:
+    """``scan_file`` as a plain record, without pydantic: the keys and values ``ScanResult.model_dump(mode="json")``
+    gives, for callers that only read a verdict and want no model building at start-up."""
+    text = os.fspath(path)
+    return build_record(text, [(None, read_raw(text))])
+
+
 def _expand(paths: Iterable[str | os.PathLike[str]], recursive: bool) -> list[str | Sequence]:
     files: list[str] = []
     items: list[str | Sequence] = []
