@@ -281,11 +281,14 @@ def test_what_the_reader_does_not_model_goes_to_opentimelineio(tmp_path: Path, c
     assert _report(read_for_check(path), path) == slow
 
 
-def test_hooks_and_media_linkers_that_change_a_read_go_to_opentimelineio(
+def test_other_releases_hooks_and_media_linkers_go_to_opentimelineio(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "cut.otio"
     _bench_like(path)
     assert otio_json.load(path) is not None
+    monkeypatch.setattr(otio, "__version__", "0.19.0")  # a release whose reader was not modelled
+    assert otio_json.load(path) is None
+    monkeypatch.undo()
     monkeypatch.setenv("OTIO_DEFAULT_MEDIA_LINKER", "studio_linker")
     assert otio_json.load(path) is None
     monkeypatch.delenv("OTIO_DEFAULT_MEDIA_LINKER")

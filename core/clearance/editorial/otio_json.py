@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+_MODELLED_RELEASE = "0.18."  # the OpenTimelineIO release whose reader this one follows (see above)
 _WINDOW = 1 << 20  # characters decoded at a time: the file's bytes are held once, not also as text
 _MARGIN = 1 << 16  # a value starting this close to the window's end is read from a new window
 _WS = re.compile(r"[ \t\n\r]*")
@@ -826,13 +827,16 @@ def read_otio_json(data: bytes, keys: int) -> JsonTimeline:
 
 
 def _reading_is_customised() -> bool:
-    """Whether OpenTimelineIO's file reader would change what it read: a hook script run after every read
+    """Whether OpenTimelineIO's file reader may read otherwise than this one: another release than the one
+    modelled here, or a read changed after the fact by a hook script run after every read
     (``post_adapter_read``, ``post_media_linker``) or a default media linker ($OTIO_DEFAULT_MEDIA_LINKER)
     that relinks media (Adapter.read_from_file in opentimelineio/adapters/adapter.py)."""
     import os
 
     import opentimelineio as otio
 
+    if not str(otio.__version__).startswith(_MODELLED_RELEASE):  # another release may read otherwise
+        return True
     if os.environ.get("OTIO_DEFAULT_MEDIA_LINKER"):
         return True
     hooks = otio.plugins.ActiveManifest().hooks
