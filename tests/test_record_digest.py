@@ -7,6 +7,7 @@ encoded once and assembled) must give exactly what hashing ``canonical_json`` of
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from records import make_record
 
 from clearance.documents import canonical_json
+from clearance.errors import ClearanceError
 from clearance.record import (
     DECISION_FIELDS,
     Target,
@@ -24,6 +26,7 @@ from clearance.record import (
     load_record,
     record_digests,
 )
+from clearance.tags import Tag, decode_tag, encode_tag
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "core" / "clearance" / "examples").rglob("*.yaml"))
 
@@ -74,3 +77,18 @@ def test_an_edit_to_a_decision_field_changes_the_decision_digest_only_then() -> 
     assert after[0] == before[0] and after[1] != before[1]
     record.output.resembles_unowned_material = "yes" if record.output.resembles_unowned_material != "yes" else "no"
     assert record_digests(record)[0] != before[0]
+
+
+def test_a_decoded_tag_carries_its_records_content_digest_and_a_hand_edit_is_still_caught() -> None:
+    record = make_record("approval")
+    text = encode_tag(Tag.for_record(record))
+    tag = decode_tag(text, "Object Crowd")
+    assert tag.record is not None and tag.content_digest == content_digest(tag.record) == content_digest(record)
+    data = json.loads(text)
+    data["record"]["description"] = "edited by hand"  # not a decision field: the tag stays readable
+    edited = decode_tag(json.dumps(data), "Object Crowd")
+    assert edited.content_digest == content_digest(edited.record) != tag.content_digest  # type: ignore[arg-type]
+    data["record"]["use"]["stage"] = "temp" if record.use.stage != "temp" else "final"
+    with pytest.raises(ClearanceError, match="edited outside Clearance"):
+        decode_tag(json.dumps(data), "Object Crowd")
+    assert Tag.for_record(record).content_digest is None  # only decode_tag vouches for it
