@@ -1,6 +1,6 @@
 """Bench: collect and validate 10,000 tagged objects in real Blender (bpy), through a real Pyblish publish.
 
-    .venv/bin/python bench/blender.py [--objects 10000] [--records 100] [--case shared|worst] [--profile FILE]
+    .venv/bin/python bench/blender.py [--objects 10000] [--records 100] [--case usual|worst] [--profile FILE]
 
 Builds a scene of N empties tagged through the Clearance extension (enabled from plugins/blender), half
 of the records needing approval (each with a signed approval in the cache), then times:
@@ -192,7 +192,7 @@ def measure(objects: int, records: int, ring: object, profile: str | None = None
     }
 
 
-CASES = ("shared", "worst")
+CASES = ("usual", "worst")
 
 
 def run_case(case: str, objects: int, records: int, profile: str | None) -> None:
@@ -207,7 +207,7 @@ def run_case(case: str, objects: int, records: int, profile: str | None) -> None
         assert bpy.ops.preferences.addon_enable(module="bl_ext.user_default.clearance") == {"FINISHED"}
         ring = trust_and_sign(work)
         register("blender")
-        label, count = (f"{records} records", records) if case == "shared" else ("one record per object", objects)
+        label, count = (f"{records} records", records) if case == "usual" else ("one record per object", objects)
         times = measure(objects, count, ring, profile)
         print(f"bpy {bpy.app.version_string}, Python {sys.version.split()[0]}, a fresh Blender session")
         print(f"{objects} tagged objects, {label}:{'':12} wall       cpu   ratio (cpu)")
