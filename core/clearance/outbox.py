@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -331,6 +331,25 @@ class Outbox:
         return bool(row) and (row["state"] == "sent" or not row["permanent"])
 
     # --------------------------------------------------------------- claiming
+
+    def disclosed(self, versions: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (record id, content digest) pairs of ``versions`` that ``is_disclosed`` says yes to, found with
+        one query per 500 records instead of one per pair (a publish asks for every item at once)."""
+        wanted = {(str(record_id), digest) for record_id, digest in versions}
+        ids = sorted({record_id for record_id, _digest in wanted})
+        found: set[tuple[str, str]] = set()
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = self._db.execute(
+                    "SELECT record_id, content_digest, state, permanent FROM entries WHERE record_id IN "
+                    f"({','.join('?' * len(chunk))})", chunk,
+                ).fetchall()
+                for row in rows:
+                    key = (row["record_id"], row["content_digest"])
+                    if key in wanted and (row["state"] == "sent" or not row["permanent"]):
+                        found.add(key)
+        return found
 
     def claim(
         self, limit: int = 50, *, force: bool = False, only: tuple[str, str] | None = None

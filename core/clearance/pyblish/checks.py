@@ -62,8 +62,11 @@ def record_disclosed(context: Any, checks: list[ItemCheck], setting: ValidatorSe
     queue = policy.publish.queue_disclosures
     out = CheckOutcome()
     pending: list[ItemCheck] = []
-    seen: dict[tuple[str, str], bool] = {}
     with Outbox() as outbox:
+        # every record version of the publish looked up at once (one query per 500 records, not one per item)
+        disclosed = outbox.disclosed(
+            (c.record_id, c.content) for c in checks
+            if c.record is not None and c.content is not None and c.record_id is not None)
         for check in checks:
             record = check.record
             if record is None or check.content is None or check.record_id is None:
@@ -73,11 +76,7 @@ def record_disclosed(context: Any, checks: list[ItemCheck], setting: ValidatorSe
                     check, f"the record is for production {record.production or '(none)'}, this publish is for "
                     f"{production}"))
                 continue
-            key = (check.record_id, check.content)
-            disclosed = seen.get(key)
-            if disclosed is None:
-                disclosed = seen[key] = outbox.is_disclosed(check.record_id, check.content)
-            if disclosed:
+            if (check.record_id, check.content) in disclosed:
                 continue
             if queue:
                 pending.append(check)

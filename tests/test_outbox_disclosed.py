@@ -1,0 +1,33 @@
+"""The outbox's batch answer to "was this record version disclosed?" is ``is_disclosed`` pair by pair."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from records import make_record
+
+from clearance.outbox import Outbox
+from clearance.record import content_digest
+
+
+def test_disclosed_in_one_batch_is_is_disclosed_pair_by_pair(tmp_path: Path) -> None:
+    with Outbox(tmp_path / "outbox.sqlite") as outbox:
+        queued, sent, refused, retrying, never = (make_record() for _ in range(5))
+        outbox.add(queued)
+        outbox.mark_sent(outbox.add(sent)[0], "http://127.0.0.1:1", {"status": "notify"})
+        outbox.mark_failed(outbox.add(refused)[0], "422: fix the record", permanent=True)
+        outbox.mark_failed(outbox.add(retrying)[0], "connection refused")
+        edited = make_record()
+        edited.id = queued.id
+        edited.description = "edited after it was queued"  # another version of a disclosed record
+        many = [make_record() for _ in range(1200)]  # more records than one query asks for
+        for record in many[::2]:
+            outbox.add(record)
+        versions = [(str(r.id), content_digest(r)) for r in (queued, sent, refused, retrying, never, edited, *many)]
+        expected = {pair for pair in versions if outbox.is_disclosed(*pair)}
+        assert outbox.disclosed(versions) == expected
+        assert outbox.disclosed(iter(versions)) == expected
+        assert len(expected) == 3 + 600  # queued, sent, retrying (not the refusal), every other of the many
+        assert (str(refused.id), content_digest(refused)) not in expected
+        assert (str(edited.id), content_digest(edited)) not in expected
+        assert outbox.disclosed([]) == set()
