@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import resource
+import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +134,6 @@ def _cases(corpus: dict[str, dict[str, tuple[Path, str]]], valid: dict[str, str]
     return cases
 
 
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_")}
     env.update(CLEARANCE_HOME=str(home), PYTHONPATH=os.pathsep.join([str(ROOT / "core"), str(TESTS)]))
@@ -174,18 +169,16 @@ def test_every_command_refuses_every_hostile_input(
     assert len(cases) > 300  # the matrix is all there
     cases_file = tmp_path / "cases.json"
     cases_file.write_text(json.dumps(cases), encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, str(TESTS / "hostile_driver.py"), str(cases_file)], capture_output=True, text=True,
-        env=_env(tmp_path / "home"), preexec_fn=_limits, timeout=len(cases) * TIME_LIMIT_S, check=False,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout)
+    code, out, err, peak_mb = _run_measured([sys.executable, str(TESTS / "hostile_driver.py"), str(cases_file)],
+                                            _env(tmp_path / "home"), timeout=len(cases) * TIME_LIMIT_S)
+    assert code == 0, err[-2000:]
+    report = json.loads(out)
     by_id = {c["id"]: c for c in cases}
     problems = []
     for result in report["results"]:
         problems += _problems(by_id[result["id"]], result["code"], result["out"], result["err"], result["seconds"])
     assert problems == [], "\n".join(problems)
-    assert report["peak_rss_mb"] < MEMORY_LIMIT / 1024 / 1024
+    assert peak_mb < MEMORY_LIMIT / 1024 / 1024, f"the matrix peaked at {peak_mb:.0f} MB"
 
 
 # The most dangerous inputs, each through a different command in a real process of its own.
@@ -199,40 +192,45 @@ OWN_PROCESS = (
 )
 
 
-_CAP_THEN_EXEC = (
-    "import os, resource, sys; "
-    f"resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT}, {MEMORY_LIMIT})); "
-    "os.execv(sys.argv[1], sys.argv[1:])"
-)
+# Forks the command from a fresh, small interpreter, caps it and reports its peak memory. A process forked
+# from the test's own (a pytest worker that may hold hundreds of MB after earlier tests: browsers, Blender)
+# starts with the parent's pages resident, and Linux keeps that high-water mark in the child's ru_maxrss
+# through exec: every command would seem to peak at the worker's size.
+_LAUNCH = """
+import os, resource, sys
+report, limit, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+pid = os.fork()
+if pid == 0:
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as out:
+    out.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
-def _run_alone(argv: list[str], env: dict[str, str]) -> tuple[int | str, str, str, float]:
-    """Run one command; its exit code (or "timeout"), output and its own peak memory in MB.
-
-    The peak is read from wait4() for this child alone: RUSAGE_CHILDREN would report the largest process
-    any earlier test of this worker started (browsers, servers), which says nothing about the command.
-    """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        # The limit is set by the child itself, then it execs the command (same pid, so wait4 measures it):
-        # no preexec_fn, which is unsafe in a process with threads (pytest-xdist's workers have some).
-        capped = [sys.executable, "-c", _CAP_THEN_EXEC, *argv]
-        proc = subprocess.Popen(capped, stdout=out, stderr=err, env=env)
-        deadline = time.monotonic() + TIME_LIMIT_S
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                code: int | str = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                _, _, usage = os.wait4(proc.pid, 0)
+def _run_measured(argv: list[str], env: dict[str, str], timeout: float = TIME_LIMIT_S
+                  ) -> tuple[int | str, str, str, float]:
+    """Run one command under the memory cap: its exit code (or "timeout"), output and own peak memory in MB."""
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "peak"
+        out_path, err_path = Path(folder) / "out", Path(folder) / "err"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen([sys.executable, "-c", _LAUNCH, str(report), str(MEMORY_LIMIT), *argv],
+                                    stdout=out, stderr=err, env=env, start_new_session=True)
+            try:
+                code: int | str = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)  # the launcher and the command it forked
+                proc.wait()
                 code = "timeout"
-                break
-            time.sleep(0.02)
-        proc.returncode = 0  # reaped above; stops Popen from waiting on it again
-        out.seek(0)
-        err.seek(0)
-        return code, out.read().decode(errors="replace"), err.read().decode(errors="replace"), usage.ru_maxrss / 1024
+        peak_kb = int(report.read_text()) if report.is_file() and report.read_text() else 0
+        return (code, out_path.read_text(errors="replace"), err_path.read_text(errors="replace"), peak_kb / 1024)
 
 
 def test_each_command_as_its_own_process(
@@ -242,7 +240,7 @@ def test_each_command_as_its_own_process(
     problems = []
     for label, suffix, name in OWN_PROCESS:
         case = by_id[f"{label} <- {name}{suffix}"]
-        code, out, err, peak_mb = _run_alone(
+        code, out, err, peak_mb = _run_measured(
             [sys.executable, "-m", "clearance.cli.main", *case["argv"]], _env(tmp_path / "home")
         )
         if code == "timeout":
