@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bytecode import compile_clearance  # bench/, the script's own folder
+
 from clearance.provenance import samples as s
 from clearance.provenance import scan_paths
 from clearance.provenance.model import VERDICT_RANK
@@ -278,6 +280,7 @@ def main() -> int:
     parser.add_argument("--processes-only", action="store_true",
                         help="only the headline: one process each, start-up included")
     args = parser.parse_args()
+    print(compile_clearance(), flush=True)
     if not shutil.which("exiftool"):
         print("exiftool is not installed (apt install libimage-exiftool-perl)", file=sys.stderr)
         return 2

@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bytecode import compile_clearance  # bench/, the script's own folder
+
 TAGGED_EVERY = 10
 CLIPS_PER_RECORD = 10
 MEDIA_EVERY = 20  # one untagged clip in 20 has its media here
@@ -212,6 +214,7 @@ def main() -> int:
     parser.add_argument("--clips", type=int, nargs="+", default=[30000, 3000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    print(compile_clearance(), flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
         for clips in args.clips:

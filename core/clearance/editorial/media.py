@@ -29,9 +29,11 @@ class MediaSummary(BaseModel):
 
 
 def _provenance() -> tuple[Callable[[str], Any], Callable[[str], bool]] | None:
-    from clearance.provenance import is_genai, scan_file
+    # The scanner's plain records: the verdicts `scan_file` gives, without building its pydantic models.
+    from clearance.provenance.scanner import scan_record
+    from clearance.provenance.verdicts import is_genai
 
-    return scan_file, is_genai
+    return scan_record, is_genai
 
 
 def local_path(url: str) -> str | None:
@@ -213,23 +215,23 @@ class MediaInspector:
             if self._provenance is None:  # the scanner is not installed: nothing can be scanned
                 self.scan = False
                 return False, "not scanned"
-        scan_file, is_genai = self._provenance
+        scan_record, is_genai = self._provenance
         self.summary.scanned += 1
         try:
-            result = scan_file(path)
+            result = scan_record(path)
         except Exception as exc:  # a scanner bug must not hide the rest of the cut
             self.summary.scan_errors += 1
             known = (False, f"scan failed: {exc}")
         else:
-            if getattr(result, "error", None):
+            if result.get("error"):
                 self.summary.scan_errors += 1
-            verdict = str(getattr(result, "verdict", "none"))
-            evidence = [e for e in getattr(result, "evidence", []) or [] if getattr(e, "verdict", None) == verdict]
+            verdict = str(result.get("verdict") or "none")
+            evidence = [e for e in result.get("evidence") or [] if e.get("verdict") == verdict]
             detail = verdict
             if evidence:
                 first = evidence[0]
-                what = getattr(first, "generator", None) or getattr(first, "value", None) or ""
-                where = getattr(first, "location", None) or ""
+                what = first.get("generator") or first.get("value") or ""
+                where = first.get("location") or ""
                 detail = f"{verdict}: {what} in {where}" if what and where else f"{verdict}: {what or where}"
             known = (bool(is_genai(verdict)), detail)
         self._scanned[path] = known
