@@ -3,12 +3,14 @@ every route answering hostile parameters with a JSON 4xx (never a 5xx, never a r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +21,7 @@ from server_fixtures import OTHER_PRODUCTION, PRODUCTION, LiveServer, record_bod
 from sqlalchemy import func, select
 
 from clearance.server.db import Database
+from clearance.server.login_gate import LoginGate
 from clearance.server.models import AuditEntry
 from clearance.server.throttle import FailureLog, LoginThrottle
 
@@ -31,7 +34,8 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     settings_file = base / "server.yaml"
     # Short waits so the test sees the whole ladder: 3 free attempts, 1 s doubling, lockout at 8 failures.
     settings_file.write_text("login_free_attempts: 3\nlogin_delay_seconds: 1\nlogin_lockout_after: 8\n"
-                             "login_lockout_seconds: 600\nauth_log_window_seconds: 600\n", encoding="utf-8")
+                             "login_lockout_seconds: 600\nauth_log_window_seconds: 600\n"
+                             "login_refusal_seconds: 0.05\n", encoding="utf-8")
     server = start_server(base, extra_args=("--config", str(settings_file)))
     try:
         server.add_user_direct("ana.artist", "artist", PRODUCTION, password=PASSWORD)
@@ -91,6 +95,71 @@ def test_failures_are_logged_once_per_source_per_window() -> None:
     assert log.count("b") == 0
     now[0] = 61
     assert log.count("a") == 501  # the next window reports the last one's count
+
+
+def _gate_call(gate: LoginGate, address: str) -> Coroutine[Any, Any, list[dict[str, Any]]]:
+    async def call() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            raise AssertionError("the gate read the body of a throttled login")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await gate({"type": "http", "method": "POST", "path": "/login", "client": (address, 5000), "headers": [],
+                    "query_string": b"", "root_path": "", "scheme": "http", "server": ("127.0.0.1", 80)},
+                   receive, send)
+        return sent
+
+    return call()
+
+
+def test_a_throttled_address_waits_for_its_429_without_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearance.server import login_gate
+
+    now = [0.0]
+    throttle = LoginThrottle(free_attempts=1, delay_seconds=30, clock=lambda: now[0])
+    throttle.failed(throttle.keys("ana", "10.0.0.9"))
+    throttle.failed(throttle.keys("ana", "10.0.0.9"))  # the address must wait 60 s now (30 s, doubled)
+    routed: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        routed.append(scope["path"])
+
+    gate = LoginGate(app, throttle, FailureLog(clock=lambda: now[0]), db=None, hold_seconds=1.5)  # type: ignore[arg-type]
+    gate._page = f"<p>try again in {login_gate._SECONDS} seconds</p>"  # the page itself is rendered by the app
+    release = asyncio.Event()
+    slept: list[float] = []
+
+    async def held(seconds: float) -> None:  # stands in for the wait; released by the test
+        slept.append(seconds)
+        await release.wait()
+
+    gate.sleep = held
+    monkeypatch.setattr(login_gate, "MAX_HELD", 2)
+    monkeypatch.setattr(gate.failures, "count", lambda source: None)  # no audit entry due in this test
+
+    async def flood() -> list[list[dict[str, Any]]]:
+        tasks = [asyncio.ensure_future(_gate_call(gate, "10.0.0.9")) for _ in range(5)]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        answered_at_once = sum(task.done() for task in tasks)
+        assert (answered_at_once, gate.held) == (3, 2)  # two held; past the cap, answered without waiting
+        release.set()
+        done = await asyncio.gather(*tasks)
+        assert gate.held == 0
+        free = await _gate_call(gate, "10.0.0.10")  # another address goes to the route, unheld
+        assert free == [] and routed == ["/login"]
+        return done
+
+    answers = asyncio.run(flood())
+    assert slept == [1.5, 1.5]  # the smaller of the setting and the address's own wait
+    for sent in answers:
+        start, body = sent
+        headers = dict(start["headers"])
+        assert start["status"] == 429 and int(headers[b"retry-after"]) == 60
+        assert b"try again in 60 seconds" in body["body"]
 
 
 def test_forty_wrong_passwords_then_the_right_one_does_not_log_in(guarded: LiveServer) -> None:

@@ -176,7 +176,7 @@ def create_app(config: ServerConfig | None = None, db: Database | None = None) -
     app.include_router(consents.pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(LoginGate, throttle=app.state.login_throttle, failures=app.state.auth_failures,
-                       db=app.state.db)
+                       db=app.state.db, hold_seconds=config.login_refusal_seconds)
     app.add_middleware(Guard, max_body_bytes=config.max_body_bytes)  # added last: the outermost
     return app
 

@@ -58,6 +58,9 @@ class ServerConfig(BaseModel):
     login_lockout_after: int = Field(default=20, ge=2, description="Failed logins that lock the account or "
                                      "address for login_lockout_seconds.")
     login_lockout_seconds: float = Field(default=900.0, gt=0, description="How long a lockout lasts.")
+    login_refusal_seconds: float = Field(default=1.0, ge=0, le=10, description="How long a refused login from a "
+                                         "throttled address waits before its 429 (a client that waits for answers "
+                                         "then floods at most once per this many seconds per connection).")
     audit_checkpoint_entries: int = Field(default=500, ge=1, description="A signed audit checkpoint at least "
                                           "every this many entries (and on every decision, revocation, key change).")
     audit_checkpoint_minutes: float = Field(default=10.0, gt=0, description="... and at least every this many "
