@@ -128,7 +128,7 @@ def test_a_throttled_address_waits_for_its_429_without_a_thread(monkeypatch: pyt
         routed.append(scope["path"])
 
     gate = LoginGate(app, throttle, FailureLog(clock=lambda: now[0]), db=None, hold_seconds=1.5)  # type: ignore[arg-type]
-    gate._page = f"<p>try again in {login_gate._SECONDS} seconds</p>"  # the page itself is rendered by the app
+    gate._page = f"<p>try again in {login_gate._SECONDS}</p>"  # the page itself is rendered by the app
     release = asyncio.Event()
     slept: list[float] = []
 

@@ -26,7 +26,7 @@ from clearance.server.db import Database
 from clearance.server.login import log_failure_window
 from clearance.server.throttle import FailureLog, LoginThrottle
 
-_SECONDS = "CLEARANCE-RETRY-AFTER-SECONDS"  # stands in for the number in the page rendered once
+_SECONDS = "CLEARANCE-RETRY-AFTER"  # stands in for "N seconds" in the page rendered once
 MAX_HELD = 1024
 
 
@@ -63,7 +63,7 @@ class LoginGate:
                 self.held -= 1
             wait = self.throttle.wait_seconds([self.throttle.address_key(address)])
         seconds = str(max(1, math.ceil(wait)))
-        body = self._render(scope).replace(_SECONDS, seconds).encode()
+        body = self._render(scope).replace(_SECONDS, "1 second" if seconds == "1" else f"{seconds} seconds").encode()
         await send({"type": "http.response.start", "status": 429, "headers": [
             (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode()),
             (b"cache-control", b"no-store"), (b"retry-after", seconds.encode())]})
@@ -76,7 +76,7 @@ class LoginGate:
             request = Request({**scope, "path": "/login/throttled"})
             self._page = bytes(render(
                 request, "error.html", status=429, title="Too many attempts", heading="Too many attempts",
-                message=f"Too many failed attempts from this address: try again in {_SECONDS} seconds.",
-                back="/login",
+                message=f"Too many failed attempts from this address: try again in {_SECONDS}.",
+                back="/login", back_label="Back to log in",
             ).body).decode()
         return self._page

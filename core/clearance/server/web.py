@@ -182,7 +182,8 @@ def login(
     if wait > 0:  # refused before any password is hashed
         note_failure(db, request.app.state.auth_failures, address, "login")
         seconds = max(1, math.ceil(wait))
-        response = login_page(request, next, f"Too many failed attempts: try again in {seconds} seconds.")
+        wait_words = "1 second" if seconds == 1 else f"{seconds} seconds"
+        response = login_page(request, next, f"Too many failed attempts: try again in {wait_words}.")
         response.status_code = 429
         response.headers["Retry-After"] = str(seconds)
         return response
