@@ -69,6 +69,28 @@ def track_labels(timeline: Any) -> list[tuple[Any, str, str]]:
     return out
 
 
+def _on_screen(start: Any, duration: Any, window: tuple[Any, Any]) -> tuple[Any, Any, bool]:
+    """(start, duration, hidden) of a clip inside a trimmed nested composition: only the part within the
+    window is on screen; a clip wholly outside it sits, with no length, at the window's nearer edge."""
+    end = start + duration
+    lo, hi = window
+    start_v = start if start > lo else lo
+    end_v = end if end < hi else hi
+    hidden = not end_v > start_v
+    if hidden:
+        start_v = end_v = hi if start >= hi else lo
+    return start_v, end_v - start_v, hidden
+
+
+def _narrowed(start: Any, duration: Any, window: tuple[Any, Any] | None) -> tuple[Any, Any]:
+    """A nested composition's window: its own span, within its parent's window when it has one."""
+    lo, hi = start, start + duration
+    if window is not None:
+        lo = lo if lo > window[0] else window[0]
+        hi = hi if hi < window[1] else window[1]
+    return lo, hi
+
+
 def walk(
     timeline: Any, inspect: Callable[[Any], Any] | None = None, tally: list[int] | None = None
 ) -> Iterator[Placed]:
@@ -103,27 +125,16 @@ def walk(
                     yield Placed(child, found, counter, label, kind, start, span.duration, nested,
                                  unknown_length=id(child) in unknown)
                     continue
-                # Inside a trimmed nested composition only the part within its window is on screen.
-                end = start + span.duration
-                lo, hi = window
-                start_v = start if start > lo else lo
-                end_v = end if end < hi else hi
-                hidden = not end_v > start_v
-                if hidden:
-                    start_v = end_v = hi if start >= hi else lo
-                yield Placed(child, found, counter, label, kind, start_v, end_v - start_v, nested, hidden,
+                start_v, duration_v, hidden = _on_screen(start, span.duration, window)
+                yield Placed(child, found, counter, label, kind, start_v, duration_v, nested, hidden,
                              id(child) in unknown)
             elif isinstance(child, composition_type):
                 if ranges is None:
                     ranges, unknown = _ranges(composition, otio)
                 span = ranges[child]
                 inner = f"{nested} > {child.name}" if nested else (child.name or type(child).__name__)
-                lo = span.start_time + shift
-                hi = lo + span.duration
-                if window is not None:
-                    lo = lo if lo > window[0] else window[0]
-                    hi = hi if hi < window[1] else window[1]
-                yield from place(child, span.start_time + shift, label, kind, inner, (lo, hi))
+                yield from place(child, span.start_time + shift, label, kind, inner,
+                                 _narrowed(span.start_time + shift, span.duration, window))
 
     top = timeline.tracks
     top_trim = top.source_range
@@ -174,25 +185,15 @@ def walk_json(
                 if window is None:
                     yield Placed(child, found, counter, label, kind, start, span.duration, nested)
                     continue
-                end = start + span.duration
-                lo, hi = window
-                start_v = start if start > lo else lo
-                end_v = end if end < hi else hi
-                hidden = not end_v > start_v
-                if hidden:
-                    start_v = end_v = hi if start >= hi else lo
-                yield Placed(child, found, counter, label, kind, start_v, end_v - start_v, nested, hidden)
+                start_v, duration_v, hidden = _on_screen(start, span.duration, window)
+                yield Placed(child, found, counter, label, kind, start_v, duration_v, nested, hidden)
             elif kind_of is JsonComposition:
                 if ranges is None:
                     ranges = child_ranges(composition)
                 span = ranges[i]
                 inner = f"{nested} > {child.name}" if nested else (child.name or child.schema)
-                lo = span.start_time + shift
-                hi = lo + span.duration
-                if window is not None:
-                    lo = lo if lo > window[0] else window[0]
-                    hi = hi if hi < window[1] else window[1]
-                yield from place(child, span.start_time + shift, label, kind, inner, (lo, hi))
+                yield from place(child, span.start_time + shift, label, kind, inner,
+                                 _narrowed(span.start_time + shift, span.duration, window))
 
     top_trim = trim_of(timeline.tracks)
     top_origin = global_start - top_trim.start_time if top_trim is not None else global_start
