@@ -100,8 +100,8 @@ class Source:
         self.steps += 1
         if self.steps > MAX_ENTRIES:
             raise ScanProblem(f"more than {MAX_ENTRIES} boxes/segments/chunks: not a sane media file")
-        if not self.steps & 63 and time.monotonic() > self.deadline:
-            raise ScanProblem("took too long reading the headers (time budget exceeded)")
+        if not self.steps & 63:
+            self.check_time()
 
     def header(self, offset: int, n: int) -> bytes:
         """Up to ``n`` bytes at ``offset``, read as they are, past the block cache: for walks that only look at
@@ -109,31 +109,20 @@ class Source:
         the time budget (check_time) every so many headers."""
         if offset < 0 or n < 0:
             raise ScanProblem("negative offset or length in the file's structure")
-        if self._data is not None:
-            return self._data[offset : offset + n]
-        if self.bytes_read + n > self.budget:
-            raise ScanProblem(f"more than {self.budget // (1024 * 1024)} MiB of metadata (read budget exceeded)")
-        if self._fd >= 0:
-            chunk = os.pread(self._fd, n, offset)
-        else:  # pragma: no cover
-            assert self._file is not None  # opened in __init__ when there is no pread
-            self._file.seek(offset)
-            chunk = self._file.read(n)
-        self.bytes_read += len(chunk)
-        return chunk
+        return self._raw(offset, n, timed=False)
 
     def check_time(self) -> None:
         """The time budget alone, for walks over runs of chunks that are not counted as entries."""
         if time.monotonic() > self.deadline:
             raise ScanProblem("took too long reading the headers (time budget exceeded)")
 
-    def _raw(self, offset: int, n: int) -> bytes:
+    def _raw(self, offset: int, n: int, timed: bool = True) -> bytes:
         if self._data is not None:
             return self._data[offset : offset + n]
         if self.bytes_read + n > self.budget:
             raise ScanProblem(f"more than {self.budget // (1024 * 1024)} MiB of metadata (read budget exceeded)")
-        if time.monotonic() > self.deadline:
-            raise ScanProblem("took too long reading the headers (time budget exceeded)")
+        if timed:
+            self.check_time()
         if self._fd >= 0:
             chunk = os.pread(self._fd, n, offset)
         else:  # pragma: no cover
