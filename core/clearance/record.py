@@ -620,6 +620,17 @@ def migrate_data(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+RECORD_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def record_files_in(folder: Path, recursive: bool = True) -> list[Path]:
+    """The record files in a folder, sorted: everything named like a record but folders. A pipe, device or
+    broken link named x.yaml is listed, so that reading it refuses it in one line naming it: skipped in
+    silence, a record left unread could make a check or a register read as complete."""
+    entries = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in entries if p.suffix.lower() in RECORD_SUFFIXES and not p.is_dir())
+
+
 def load_record(path: str | Path) -> UseRecord:
     """Read a record from a YAML or JSON file; raises ClearanceError naming file, line and field."""
     doc = load_document(path)

@@ -15,7 +15,7 @@ from typing import Any
 from clearance.decision import Decision
 from clearance.errors import ClearanceError
 from clearance.policy import evaluate, load_policy
-from clearance.record import UseRecord, load_record
+from clearance.record import UseRecord, load_record, record_files_in
 
 OUTCOME_WORDS = {
     "notify": "NOTIFY: go ahead once the studio is notified (submit the record)",
@@ -76,18 +76,13 @@ def render_decision(decision: Decision, record: UseRecord | None = None, source:
     return "\n".join(lines)
 
 
-RECORD_SUFFIXES = (".yaml", ".yml", ".json")
-
-
 def record_files(arguments: list[str]) -> list[str]:
     """The record files the arguments name: files as given, folders expanded to their records."""
     files: list[str] = []
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            # Everything named like a record but a folder: a pipe or device named x.yaml is refused when read
-            # (one line naming it), never skipped in silence.
-            found = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in RECORD_SUFFIXES and not p.is_dir())
+            found = [str(p) for p in record_files_in(path, recursive=False)]
             if not found:
                 raise ClearanceError(f"{argument}: folder has no .yaml, .yml or .json records")
             files.extend(found)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.errors import ClearanceError
-from clearance.record import UseRecord, decision_digest, load_record
+from clearance.record import UseRecord, decision_digest, load_record, record_files_in
 from clearance.tags import MARKER_NAME, METADATA_KEY, STATUS_MARKER_COLOUR, Tag, decode_tag, encode_tag
 
 COMMENT_PREFIX = MARKER_NAME + " "
@@ -180,10 +180,7 @@ class RecordIndex:
         for folder in self.folders:
             if not folder.is_dir():
                 raise ClearanceError(f"{folder}: records folder not found; pass the folder that holds the record files")
-            for path in sorted(folder.rglob("*")):
-                # Not only plain files: a pipe or device named like a record is refused by the reader, and said.
-                if path.suffix.lower() not in {".yaml", ".yml", ".json"} or path.is_dir():
-                    continue
+            for path in record_files_in(folder):  # a pipe among them is refused when read, and said
                 try:
                     record = load_record(path)
                 except ClearanceError as exc:

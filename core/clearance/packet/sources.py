@@ -88,9 +88,9 @@ NO_CHECKPOINT = ("the service publishes no signed audit checkpoint (GET /api/v1/
 def _records_in(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return [folder]  # a file, or something that is not: the bounded reader names what is wrong with it
-    # Every entry named like a record but folders: a pipe or device is refused by the reader (exit 2, named),
-    # never skipped, since a register missing a record would read as complete.
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".yaml", ".yml", ".json") and not p.is_dir())
+    from clearance.record import record_files_in
+
+    return record_files_in(folder)  # a pipe among them stops the packet (exit 2, named) when read
 
 
 def _load_record(path: Path) -> Any:
