@@ -209,22 +209,15 @@ def _flood(url: str, account: str, niceness: int, waits: bool, ready: Any, stop:
     do (the server's hold on a refused login then slows it down); one that does not opens a connection,
     sends the attempt and hangs up, again and again, never waiting: every attempt costs the server a
     connection and a request however long it holds refusals (counted as status 0: sent, answer not read)."""
-    import re
     import socket
 
     os.nice(niceness)
-    from http.cookies import SimpleCookie
-
     host, port = url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
     conn.request("GET", "/login")
     page = conn.getresponse()
-    html = page.read().decode()
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no login form"
-    csrf = found.group(1)
-    cookie = SimpleCookie(page.headers.get("set-cookie", ""))
-    jar = "; ".join(f"{k}={m.value}" for k, m in cookie.items())
+    csrf, jar = _login_form(page.read().decode(), page.headers, "")
+    assert csrf, "no login form"
     counts: dict[int, int] = {}
     ready.put(account)
     if not waits:
@@ -243,14 +236,23 @@ def _flood(url: str, account: str, niceness: int, waits: bool, ready: Any, stop:
         conn.request("POST", "/login", body=form, headers={
             "Content-Type": "application/x-www-form-urlencoded", "Cookie": jar})
         answer = conn.getresponse()
-        text = answer.read().decode(errors="replace")
         counts[answer.status] = counts.get(answer.status, 0) + 1
-        fresh = re.search(r'name="csrf_token" value="([^"]+)"', text)  # each form has its own token
-        if fresh:
-            csrf = fresh.group(1)
-            cookie = SimpleCookie(answer.headers.get("set-cookie", ""))
-            jar = "; ".join(f"{k}={m.value}" for k, m in cookie.items()) or jar
+        fresh, jar = _login_form(answer.read().decode(errors="replace"), answer.headers, jar)
+        csrf = fresh or csrf  # each form has its own token
     answers.put(counts)
+
+
+def _login_form(html: str, headers: Any, jar: str) -> tuple[str | None, str]:
+    """The login form's CSRF token in a page (None when it holds no form), and the cookies to send with
+    it: the page's own when it sets them, else ``jar``."""
+    import re
+    from http.cookies import SimpleCookie
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if found is None:
+        return None, jar
+    cookie = SimpleCookie(headers.get("set-cookie", ""))
+    return found.group(1), "; ".join(f"{k}={m.value}" for k, m in cookie.items()) or jar
 
 
 def login_flood(server: LiveServer, token: str, production: str, flooders: int = 16, submissions: int = 400,

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from fastapi import Request
 from sqlalchemy import select
+from starlette.types import Scope
 
 from clearance.server import audit
 from clearance.server.auth import check_password, hash_password
@@ -38,7 +39,13 @@ def check_login(db: Database, name: str, password: str) -> int | None:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return address_of(request.scope)
+
+
+def address_of(scope: Scope) -> str:
+    """The client's address as the throttle counts it (a proxy's forwarded address when uvicorn trusts it)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def note_failure(db: Database, failures: FailureLog, source: str, kind: str) -> None:

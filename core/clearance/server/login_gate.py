@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clearance.server.db import Database
-from clearance.server.login import log_failure_window
+from clearance.server.login import address_of, log_failure_window
 from clearance.server.throttle import FailureLog, LoginThrottle
 
 _SECONDS = "CLEARANCE-RETRY-AFTER"  # stands in for "N seconds" in the page rendered once
@@ -46,8 +46,7 @@ class LoginGate:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/login":
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        address = client[0] if client else "unknown"  # what the route's client_address() reads
+        address = address_of(scope)
         wait = self.throttle.wait_seconds([self.throttle.address_key(address)])
         if wait <= 0:
             await self.app(scope, receive, send)
