@@ -17,11 +17,14 @@ from the installed c2pa-python, ``available()`` is False and the caller signs th
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import functools
 import hashlib
+import io
 import json
 import os
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from clearance.errors import ClearanceError
 SIDECAR_FORMAT = b"application/c2pa"  # the raw manifest store, as a .c2pa file holds it
 _HASH_BLOCK = 1 << 20
 _OK_STATES = ("Valid", "Trusted")
+CHECKED_VERSION = "0.38."  # c2pa-python, as pyproject.toml pins it
 
 
 class _Calls:
@@ -70,13 +74,23 @@ def _calls() -> _Calls | None:
             return None
         if not (hasattr(c2pa.Builder, "_ensure_valid_state") and hasattr(c2pa.Signer, "reserve_size")):
             return None
+        if not metadata.version("c2pa-python").startswith(CHECKED_VERSION):
+            return None  # the private handles and call shapes used here are those of this version
         return _Calls(module)
-    except (ImportError, OSError, AttributeError, TypeError):
+    except (ImportError, OSError, AttributeError, TypeError, metadata.PackageNotFoundError):
         return None
 
 
 def available() -> bool:
     return _calls() is not None
+
+
+def library_calls() -> _Calls:
+    """The data-hashed calls (only when ``available()``)."""
+    calls = _calls()
+    if calls is None:
+        raise RuntimeError("the C2PA library's data-hashed calls are used where available() is False")
+    return calls
 
 
 def sha256_of(path: Path) -> bytes:
@@ -90,11 +104,11 @@ def sha256_of(path: Path) -> bytes:
     return digest.digest()
 
 
-def sign(builder: Any, signer: Any, path: Path) -> bytes:
-    """The signed manifest store for ``path``, checked against it (only when ``available()``). Raises
-    ``c2pa.C2paError`` when the library refuses, ClearanceError when the read-back does not validate."""
-    calls = _calls()
-    assert calls is not None, "detached.sign called where available() is False"
+def sign(builder: Any, signer: Any, path: Path, digest: bytes | None = None) -> bytes:
+    """The signed manifest store for ``path`` (whose SHA-256 is ``digest`` when the caller computed it while
+    writing the file), checked against it (only when ``available()``). Raises ``c2pa.C2paError`` when the
+    library refuses, ClearanceError when the read-back does not validate."""
+    calls = library_calls()
     import c2pa
 
     builder._ensure_valid_state()
@@ -104,15 +118,47 @@ def sign(builder: Any, signer: Any, path: Path) -> bytes:
     if size < 0:
         raise c2pa.C2paError(calls.error())
     calls.take(reserved, size)
-    data_hash = {"name": "jumbf manifest", "alg": "sha256", "hash": list(sha256_of(path)), "pad": []}
+    digest = digest or sha256_of(path)
+    data_hash = {"name": "jumbf manifest", "alg": "sha256", "hash": list(digest), "pad": []}
     signed = byte_ptr()
     size = calls.sign(builder._handle, signer._handle, json.dumps(data_hash).encode("ascii"), SIDECAR_FORMAT, None,
                       ctypes.byref(signed))
     if size < 0:
         raise c2pa.C2paError(calls.error())
     manifest = calls.take(signed, size)
-    check(path, manifest)
+    check_claims(path, "application/octet-stream", b"", manifest, digest, [])
     return manifest
+
+
+def check_claims(where: Path, mime: str, stream: bytes, manifest: bytes | None, digest: bytes,
+                 exclusions: list[tuple[int, int]]) -> None:
+    """Read a manifest just signed back with c2pa-python's Reader, without the file's bytes (``stream`` is at
+    most the file's header, where an embedded manifest sits): the signature, the certificate and every
+    assertion must validate, and the hard binding must be the SHA-256 Clearance computed over the bytes it
+    wrote, with the exclusions it made. Only the data hash cannot match (the Reader has no data to hash):
+    the digest is compared instead, which is what re-hashing the file would have proved, at no cost."""
+    import c2pa
+
+    reader = c2pa.Reader(mime, io.BytesIO(stream), manifest)
+    try:
+        results = reader.get_validation_results() or {}
+        detailed = json.loads(reader.detailed_json())
+    finally:
+        reader.close()
+    active = results.get("activeManifest") or {}
+    failures = [str(f.get("code")) for f in active.get("failure") or []]
+    real = [c for c in failures if not c.endswith(".untrusted") and not c.startswith("signingCredential.ocsp")]
+    signed = any(s.get("code") == "claimSignature.validated" for s in active.get("success") or [])
+    try:
+        binding = detailed["manifests"][detailed["active_manifest"]]["assertion_store"]["c2pa.hash.data"]
+        bound = (binding.get("alg") == "sha256" and base64.b64decode(binding["hash"]) == digest
+                 and [(e["start"], e["length"]) for e in binding.get("exclusions") or []] == exclusions)
+    except (KeyError, TypeError, ValueError):
+        bound = False
+    if not (signed and bound and real == ["assertion.dataHash.mismatch"]):
+        problems = [c for c in real if c != "assertion.dataHash.mismatch"] or ["the data hash is not the file's"]
+        raise ClearanceError(f"{where}: the signed manifest does not read back as signed ({', '.join(problems)}); "
+                             "nothing was written. Sign again; if it repeats, report it with the file")
 
 
 def check(path: Path, manifest: bytes) -> None:

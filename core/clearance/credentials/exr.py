@@ -41,6 +41,12 @@ def _cstr(src: BinaryIO, where: str) -> bytes:
 
 def write(src: BinaryIO, dst: BinaryIO, attributes: dict[str, str], where: str) -> None:
     """Copy ``src`` to ``dst`` with the given string attributes set (replacing same-named ones)."""
+    dst.write(head(src, attributes, where))
+    copy_rest(src, dst)
+
+
+def head(src: BinaryIO, attributes: dict[str, str], where: str) -> bytes:
+    """The new header and offset table; ``src`` is left where the pixel data starts, to be copied as it is."""
     if src.read(4) != MAGIC:
         raise ClearanceError(f"{where}: not an OpenEXR file (bad magic number)")
     version = struct.unpack("<I", src.read(4))[0]
@@ -87,6 +93,4 @@ def write(src: BinaryIO, dst: BinaryIO, attributes: dict[str, str], where: str) 
     old_start = src.tell() - len(table)
     shift = len(header) - (old_start)
     offsets = struct.unpack(f"<{chunks}Q", table)
-    dst.write(header)
-    dst.write(struct.pack(f"<{chunks}Q", *(o + shift for o in offsets)))
-    copy_rest(src, dst)
+    return bytes(header) + struct.pack(f"<{chunks}Q", *(o + shift for o in offsets))

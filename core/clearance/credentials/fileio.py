@@ -21,14 +21,19 @@ from __future__ import annotations
 import ctypes
 import errno
 import functools
+import hashlib
 import inspect
 import io
+import mmap
 import os
 import platform
+import queue
 import shutil
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -131,7 +136,7 @@ def native_streams() -> bool:
 
 
 @contextmanager
-def _fd(path: Path, flags: int) -> Iterator[int]:
+def descriptor(path: Path, flags: int) -> Iterator[int]:
     fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
     try:
         yield fd
@@ -147,7 +152,7 @@ def sign_with_library(builder: Any, signer: Any, mime: str, source: Path, dest: 
         return _sign_through_python(builder, signer, mime, source, dest)
     target = Path(os.devnull) if dest is None else dest
     flags = os.O_RDWR if dest is None else os.O_RDWR | os.O_CREAT | os.O_TRUNC
-    with _fd(source, os.O_RDONLY) as src_fd, _fd(target, flags) as dst_fd:
+    with descriptor(source, os.O_RDONLY) as src_fd, descriptor(target, flags) as dst_fd:
         src, dst = _NativeStream(api, src_fd), _NativeStream(api, dst_fd)
         try:
             result: bytes = builder._sign_internal(mime, src, dst, signer=signer)
@@ -197,3 +202,91 @@ def _sign_through_python(builder: Any, signer: Any, mime: str, source: Path, des
             return bytes(builder.sign(signer, mime, src, Discard()))
         with open(dest, "w+b", buffering=BUFFER) as dst:
             return bytes(builder.sign(signer, mime, src, dst))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Bytes written but not hashed: the place a C2PA manifest takes (a data hash excludes it)."""
+
+    data: bytes
+
+
+Piece = bytes | Slot | tuple[int, int]  # literal bytes, a manifest slot, or a (start, end) range of the source
+_CHUNK = 4 << 20
+
+
+def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
+    """Write ``pieces`` to ``out_fd`` from its start; returns the SHA-256 of what was written, slots excluded,
+    and each slot's (start, length).
+
+    The source ranges are copied by the kernel while a second thread hashes what has just been written (read
+    back through a map of the output, so the hash is of the bytes that will be delivered, even if the source
+    changes meanwhile). ``hashlib`` releases the GIL while it hashes, so the copy and the hash run on two cores
+    and the whole costs about what the hash alone costs."""
+    total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, Slot) else p[1] - p[0]
+                for p in pieces)
+    digest = hashlib.sha256()
+    slots: list[tuple[int, int]] = []
+    os.ftruncate(out_fd, total)
+    if total == 0:
+        return digest.digest(), slots
+    ready: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+    failed: list[BaseException] = []
+    with mmap.mmap(out_fd, total, prot=mmap.PROT_READ) as mapped:
+        view = memoryview(mapped)
+
+        def hash_written() -> None:
+            try:
+                while (span := ready.get()) is not None:
+                    digest.update(view[span[0]:span[1]])
+            except BaseException as exc:  # reported by the writer below
+                failed.append(exc)
+
+        hasher = threading.Thread(target=hash_written, name="clearance-hash", daemon=True)
+        hasher.start()
+        try:
+            position = 0
+            for piece in pieces:
+                if isinstance(piece, Slot):
+                    pwrite_all(out_fd, piece.data, position)
+                    slots.append((position, len(piece.data)))
+                    position += len(piece.data)
+                elif isinstance(piece, bytes):
+                    pwrite_all(out_fd, piece, position)
+                    ready.put((position, position + len(piece)))
+                    position += len(piece)
+                else:
+                    start, end = piece
+                    while start < end:
+                        n = min(_CHUNK, end - start)
+                        copy_range(source_fd, out_fd, start, position, n)
+                        ready.put((position, position + n))
+                        start += n
+                        position += n
+        finally:
+            ready.put(None)
+            hasher.join()
+            view.release()
+    if failed:
+        raise failed[0]
+    return digest.digest(), slots
+
+
+def copy_range(in_fd: int, out_fd: int, start: int, out_start: int, count: int) -> None:
+    """Copy ``count`` bytes at ``start`` of ``in_fd`` to ``out_start`` of ``out_fd``: the kernel when it can."""
+    done = _kernel_copy(in_fd, out_fd, start, out_start, count)
+    while done < count:
+        block = os.pread(in_fd, min(BUFFER, count - done), start + done)
+        if not block:
+            raise OSError(errno.EIO, f"the file was cut short while it was copied ({start + done} of "
+                                     f"{start + count} bytes)")
+        pwrite_all(out_fd, block, out_start + done)
+        done += len(block)
+
+
+def pwrite_all(fd: int, data: bytes, position: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, position)
+        view = view[n:]
+        position += n

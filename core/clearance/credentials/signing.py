@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance import __version__
-from clearance.credentials import detached, exr, fileio, xmp
+from clearance.credentials import detached, embedding, exr, fileio, xmp
 from clearance.credentials.identity import SigningIdentity, make_signer
 from clearance.credentials.uses import COMPOSITE, TRAINED, UseFacts
 from clearance.errors import ClearanceError
@@ -263,39 +263,61 @@ def sign_file(
     try:
         fields = ai_fields(facts, source_type)
         signing_source = source
-        if embedded and mime in xmp.WRITERS:
-            staged = temp.with_suffix(".xmp.part")
-            with open(source, "rb") as src, open(staged, "wb") as dst:
-                xmp.WRITERS[mime](src, dst, fields, str(source))
-            signing_source = staged
+        head: xmp.Head | None = None
+        rest = 0
+        if embedded and mime in xmp.HEADS:
+            with open(source, "rb") as src:
+                head = xmp.HEADS[mime](src, fields, str(source))
+                rest = src.tell()
             result.xmp = "IPTC AI fields written (" + ", ".join(
                 n for n, v in (("DigitalSourceType", 1), ("AISystemUsed", fields.systems),
                                ("AISystemVersionUsed", fields.versions), ("AIPromptInformation", fields.prompt)) if v
             ) + ")"
+            if not embedding.usable(mime, head, parent):
+                staged = temp.with_suffix(".xmp.part")
+                with open(source, "rb") as src, open(staged, "wb") as dst:
+                    src.seek(rest)
+                    dst.write(head.data)
+                    fileio.copy_rest(src, dst)
+                signing_source, head = staged, None
         elif embedded:
             result.xmp = f"not written: Clearance writes XMP into JPEG and PNG only ({mime} carries the same " \
                          "facts in the C2PA manifest)"
+        pieces: list[fileio.Piece] | None = None  # what a sidecar's file is written from: it binds those bytes
         if mime == "image/x-exr":
-            with open(source, "rb") as src, open(temp, "wb") as dst:
-                try:
-                    exr.write(src, dst, exr_attributes(facts, source_type, sidecar_path(target).name), str(source))
-                    result.exr_attributes = "clearance/record_ids, clearance/decision, clearance/approval_ids, " \
-                                            "clearance/source_type, clearance/credentials"
-                except exr.NotWritable as why:
-                    dst.close()
-                    shutil.copyfile(source, temp)
-                    result.exr_attributes = f"not written ({why}); the sidecar still covers the file"
+            try:
+                with open(source, "rb") as src:
+                    pieces = [exr.head(src, exr_attributes(facts, source_type, sidecar_path(target).name),
+                                       str(source)), (src.tell(), size)]
+                result.exr_attributes = "clearance/record_ids, clearance/decision, clearance/approval_ids, " \
+                                        "clearance/source_type, clearance/credentials"
+            except exr.NotWritable as why:
+                pieces = [(0, size)]
+                result.exr_attributes = f"not written ({why}); the sidecar still covers the file"
+        elif not embedded and target.resolve() != source.resolve():
+            pieces = [(0, size)]  # DPX/MXF with -o: the sidecar binds these bytes, so they go along
         try:
-            if embedded:
+            if head is not None:
+                try:
+                    embedding.sign(builder, signer, mime, source, head, rest, temp)
+                finally:
+                    builder.close()  # single use, as the library's own sign leaves it
+            elif embedded:
                 fileio.sign_with_library(builder, signer, mime, signing_source, temp)
             else:
                 builder.set_no_embed()
-                hashed = temp if mime == "image/x-exr" else source
+                hashed = source
+                digest: bytes | None = None
+                if pieces is not None:
+                    with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
+                            fileio.descriptor(temp, os.O_RDWR) as out_fd:
+                        digest, _ = fileio.write_hashed(pieces, src_fd, out_fd)
+                    hashed = temp
                 if detached.available():
                     try:
-                        manifest = detached.sign(builder, signer, hashed)
+                        manifest = detached.sign(builder, signer, hashed, digest)
                     finally:
-                        builder.close()  # single use, as the library's own sign leaves it
+                        builder.close()
                 else:
                     manifest = fileio.sign_with_library(builder, signer, mime, hashed, None)
                 sidecar = sidecar_path(target)
@@ -309,11 +331,10 @@ def sign_file(
             if failures:
                 raise failures[0] from None
             raise ClearanceError(f"{source}: signing failed ({_short(exc)})") from None
-        if embedded or mime == "image/x-exr":
-            shutil.copymode(source, temp)
-            os.replace(temp, target)
-        elif target.resolve() != source.resolve():
-            shutil.copyfile(source, temp)  # DPX/MXF with -o: the sidecar binds these bytes, so they go along
+        except OSError as exc:
+            raise ClearanceError(f"{source}: cannot write the signed file ({exc.strerror or exc}); nothing was "
+                                 "written") from None
+        if embedded or pieces is not None:
             shutil.copymode(source, temp)
             os.replace(temp, target)
     finally:

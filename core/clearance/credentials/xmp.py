@@ -77,7 +77,19 @@ def packet(fields: AiFields, existing: bytes | None = None) -> bytes:
             '\n<?xpacket end="w"?>').encode("utf-8")
 
 
-def write_jpeg(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> None:
+@dataclass(frozen=True)
+class Head:
+    """A rewritten header: ``data`` replaces the source's header, whose image data then follows unchanged from
+    the source's current position. ``slot`` is where in ``data`` a C2PA manifest goes (where the C2PA library
+    puts it: JPEG after the JFIF/Exif segments, PNG right after IHDR); ``jumbf`` says the header already
+    holds JUMBF (JPEG APP11, PNG caBX), which only the C2PA library knows how to replace."""
+
+    data: bytes
+    slot: int
+    jumbf: bool
+
+
+def jpeg_head(src: BinaryIO, fields: AiFields, where: str) -> Head:
     if src.read(2) != b"\xff\xd8":
         raise ClearanceError(f"{where}: not a JPEG file (no SOI marker)")
     segments: list[bytes] = []
@@ -100,15 +112,21 @@ def write_jpeg(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> No
     if len(data) > MAX_JPEG_XMP:
         raise ClearanceError(f"{where}: the XMP packet would be {len(data)} bytes, more than one JPEG segment holds")
     app1 = b"\xff\xe1" + struct.pack(">H", len(JPEG_XMP_HEADER) + len(data) + 2) + JPEG_XMP_HEADER + data
-    dst.write(b"\xff\xd8")
+    out = bytearray(b"\xff\xd8")
     # XMP goes after JFIF/EXIF (APP0/APP1), as the XMP specification recommends, before the rest.
     lead = [s for s in segments if s[1] in (0xE0,) or (s[1] == 0xE1 and s[4:10] == b"Exif\x00\x00")]
     for segment in lead:
-        dst.write(segment)
-    dst.write(app1)
+        out += segment
+    slot = len(out)
+    out += app1
     for segment in segments:
         if segment not in lead:
-            dst.write(segment)
+            out += segment
+    return Head(bytes(out), slot, any(s[1] == 0xEB for s in segments))
+
+
+def write_jpeg(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> None:
+    dst.write(jpeg_head(src, fields, where).data)
     copy_rest(src, dst)
 
 
@@ -116,13 +134,14 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
 
-def write_png(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> None:
+def png_head(src: BinaryIO, fields: AiFields, where: str) -> Head:
     if src.read(8) != PNG_SIGNATURE:
         raise ClearanceError(f"{where}: not a PNG file (bad signature)")
-    dst.write(PNG_SIGNATURE)
+    out = bytearray(PNG_SIGNATURE)
     existing: bytes | None = None
     pending: list[bytes] = []
     wrote = False
+    jumbf = False
     while True:
         head = src.read(8)
         if len(head) < 8:
@@ -140,18 +159,25 @@ def write_png(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> Non
             rest = rest[rest.index(b"\x00") + 1:]  # translated keyword
             existing = zlib.decompress(rest) if flag else rest
             continue
+        jumbf = jumbf or kind == b"caBX"
         pending.append(head + body)
         if kind == b"IHDR":
-            dst.write(head + body)
+            out += head + body
             pending.clear()
             wrote = True
     if not wrote:
         raise ClearanceError(f"{where}: the PNG has no IHDR chunk first")
-    data = packet(fields, existing)
-    dst.write(_chunk(b"iTXt", PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + data))
+    slot = len(out)
+    out += _chunk(b"iTXt", PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + packet(fields, existing))
     for chunk in pending:
-        dst.write(chunk)
+        out += chunk
+    return Head(bytes(out), slot, jumbf)
+
+
+def write_png(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> None:
+    dst.write(png_head(src, fields, where).data)
     copy_rest(src, dst)
 
 
 WRITERS = {"image/jpeg": write_jpeg, "image/png": write_png}
+HEADS = {"image/jpeg": jpeg_head, "image/png": png_head}
