@@ -7,24 +7,29 @@ from __future__ import annotations
 import io
 import json
 import platform
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import c2pa
 import credentials_media as media
 import pytest
 from publish_fixtures import record_data, write_policy, write_record
 from test_credentials import COMPOSITE, SIGNER, TRAINED, actions, disclosure, read, run
 
-from clearance.credentials import detached, fileio
+from clearance.credentials import detached, embedding, fileio, signing
 from clearance.errors import ClearanceError
+from clearance.provenance import scan_file
 
 PATHS = {
     "fast": {},
     "portable": {"CLEARANCE_C2PA_PYTHON_STREAMS": "1", "CLEARANCE_C2PA_LIBRARY_HASH": "1"},
     "direct-files-library-hash": {"CLEARANCE_C2PA_LIBRARY_HASH": "1"},  # a sidecar's sink is then /dev/null
+    "library-embed": {"CLEARANCE_C2PA_LIBRARY_EMBED": "1"},  # JPEG and PNG signed by the library itself
 }
+SWITCHES = ("CLEARANCE_C2PA_PYTHON_STREAMS", "CLEARANCE_C2PA_LIBRARY_HASH", "CLEARANCE_C2PA_LIBRARY_EMBED")
 
 
 MAKERS: dict[str, Callable[[Path], Path]] = {
@@ -99,7 +104,7 @@ def test_both_paths_agree_on_the_manifest(identity: Path, tmp_path: Path, notify
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     contents = {}
     for name, env in PATHS.items():
-        for key in ("CLEARANCE_C2PA_PYTHON_STREAMS", "CLEARANCE_C2PA_LIBRARY_HASH"):
+        for key in SWITCHES:
             monkeypatch.delenv(key, raising=False)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
@@ -117,7 +122,7 @@ def test_both_paths_agree_on_the_manifest(identity: Path, tmp_path: Path, notify
     fileio._native_api.cache_clear()
     detached._calls.cache_clear()
     for kind in MAKERS:
-        assert contents[("fast", kind)] == contents[("portable", kind)] == contents[("direct-files-library-hash", kind)]
+        assert len({contents[(name, kind)] for name in PATHS}) == 1, kind
         assert json.loads(contents[("fast", kind)][0])[0]["digitalSourceType"] == TRAINED
 
 
@@ -195,3 +200,171 @@ def test_an_external_signer_signs_a_sidecar_and_its_failure_writes_nothing(
     assert "HSM offline" in capsys.readouterr().err
     assert not (tmp_path / "x.exr").exists() and not (tmp_path / "x.c2pa").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def _noise_still(path: Path, size: tuple[int, int] = (480, 360), exif: bool = False) -> Path:
+    """A still whose image data is noise (as large as its pixels), made by Pillow; with Exif when asked."""
+    import numpy as np
+    from PIL import Image
+
+    image = Image.fromarray(np.random.default_rng(3).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    if exif:
+        tags = Image.Exif()
+        tags[0x010F] = "Clearance test camera"  # Make
+        image.save(path, exif=tags)
+    else:
+        image.save(path)
+    return path
+
+
+def _spy_on_placement(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each file Clearance places a manifest in; every file counts as large (no thumbnail), as the
+    files over 10 MB that take this path are, so small test files take it too."""
+    monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)
+    placed: list[str] = []
+    real = embedding.sign
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        placed.append(str(args[2]))
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(embedding, "sign", spy)
+    return placed
+
+
+@pytest.mark.parametrize(("kind", "exif"), [("jpg", False), ("jpg", True), ("png", False)])
+def test_jpeg_and_png_are_placed_and_hashed_by_clearance_and_read_back_as_the_library_writes_them(
+        kind: str, exif: bool, identity: Path, tmp_path: Path, notify_record: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fileio, "_CHUNK", 16 << 10)  # many chunks: the hash follows the copy chunk by chunk
+    placed = _spy_on_placement(monkeypatch)
+    source = _noise_still(tmp_path / f"noise.{kind}", exif=exif)
+    assert source.stat().st_size > 4 * (16 << 10)
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / f"fast.{kind}") == 0
+    assert placed == [f"image/{'jpeg' if kind == 'jpg' else 'png'}"]
+    monkeypatch.setenv("CLEARANCE_C2PA_LIBRARY_EMBED", "1")
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / f"library.{kind}") == 0
+    assert len(placed) == 1, "the switch sends JPEG and PNG to the library's own path"
+    fast, library = read(tmp_path / f"fast.{kind}"), read(tmp_path / f"library.{kind}")
+    assert fast[0] == library[0] == "Valid"
+    assert _content(fast[1])[:2] == _content(library[1])[:2]
+    assert _same_manifest(fast[1], library[1])
+    assert [a["digitalSourceType"] for a in actions(fast[1])] == [TRAINED]
+    assert scan_file(tmp_path / f"fast.{kind}").verdict == "ai_generated"
+    # the same picture: everything but the header Clearance and the library each wrote is the source's own
+    original = source.read_bytes()
+    image_data = original[original.index(b"\xff\xda") if kind == "jpg" else original.index(b"IDAT") - 4:]
+    assert (tmp_path / f"fast.{kind}").read_bytes().endswith(image_data)
+    if exif:
+        from PIL import Image
+
+        with Image.open(tmp_path / f"fast.{kind}") as signed:
+            assert signed.getexif()[0x010F] == "Clearance test camera"
+
+
+@pytest.mark.parametrize("kind", ["jpg", "png"])
+def test_one_flipped_byte_in_the_image_data_of_a_placed_manifest_is_a_hash_mismatch(
+        kind: str, identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = _spy_on_placement(monkeypatch)
+    source = _noise_still(tmp_path / f"noise.{kind}")
+    assert run("credentials", "sign", source, "--record", notify_record, "--in-place") == 0
+    assert placed and read(source)[0] == "Valid"
+    data = bytearray(source.read_bytes())
+    data[len(data) * 2 // 3] ^= 0x10  # well inside the image data
+    source.write_bytes(bytes(data))
+    with open(source, "rb") as fh:
+        reader = c2pa.Reader(kind, fh)
+        results = reader.get_validation_results() or {}
+        state = reader.get_validation_state()
+    failures = [f["code"] for f in (results.get("activeManifest") or {}).get("failure") or []]
+    assert state == "Invalid" and "assertion.dataHash.mismatch" in failures
+
+
+def test_a_file_that_already_has_credentials_is_left_to_the_library_and_keeps_them(
+        identity: Path, tmp_path: Path, notify_record: Path, shared_data: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = _spy_on_placement(monkeypatch)
+    plate = shutil.copy(shared_data / "provenance" / "C.jpg", tmp_path / "plate.jpg")
+    assert run("credentials", "sign", plate, "--record", notify_record, "--composite") == 0
+    assert placed == []  # its store must be replaced, which only the library does
+    state, manifest, store = read(tmp_path / "plate.signed.jpg")
+    assert state == "Valid" and manifest["ingredients"][0]["relationship"] == "parentOf"
+    assert manifest["ingredients"][0]["active_manifest"] in store["manifests"]
+
+
+def test_an_external_signer_signs_a_placed_manifest(identity: Path, tmp_path: Path, notify_record: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = _spy_on_placement(monkeypatch)
+    script = tmp_path / "signer.py"
+    script.write_text(SIGNER, encoding="utf-8")
+    policy = write_policy(tmp_path / "policy.yaml", credentials={
+        "cert_chain": str(identity / "signer-chain.pem"),
+        "signer_command": [sys.executable, str(script), str(identity / "signer-key.pem")],
+    })
+    source = _noise_still(tmp_path / "hsm.jpg")
+    assert run("credentials", "sign", source, "--record", notify_record, "--policy", policy) == 0
+    assert placed == ["image/jpeg"] and read(tmp_path / "hsm.signed.jpg")[0] == "Valid"
+
+
+@pytest.mark.parametrize("kind", ["jpg", "exr"])
+def test_a_failure_while_the_signed_file_is_written_leaves_nothing(
+        kind: str, identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def full_disk(*_args: Any) -> tuple[bytes, list[tuple[int, int]]]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio, "write_hashed", full_disk)
+    monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)  # the JPEG takes the placing path
+    source = _noise_still(tmp_path / "still.jpg") if kind == "jpg" else media.exr(tmp_path / "still.exr")
+    assert run("credentials", "sign", source, "--record", notify_record) == 2
+    err = capsys.readouterr().err.strip()
+    assert "No space left on device" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["notify.yaml", source.name])
+
+
+def test_a_manifest_is_read_back_against_the_digest_clearance_computed(identity: Path, tmp_path: Path,
+                                                                       notify_record: Path) -> None:
+    source = media.dpx(tmp_path / "sh010.1001.dpx")
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    manifest = (tmp_path / "sh010.1001.c2pa").read_bytes()
+    digest = detached.sha256_of(source)
+    detached.check_claims(source, "application/octet-stream", b"", manifest, digest, [])
+    with pytest.raises(ClearanceError, match="does not read back as signed"):
+        detached.check_claims(source, "application/octet-stream", b"", manifest, bytes(32), [])
+    with pytest.raises(ClearanceError, match="does not read back as signed"):
+        detached.check_claims(source, "application/octet-stream", b"", manifest, digest, [(0, 10)])
+    damaged = bytearray(manifest)
+    at = damaged.index(b"org.clearance.disclosure") + 200  # inside the disclosure assertion's content
+    damaged[at] ^= 0x01
+    with pytest.raises(ClearanceError, match="does not read back as signed"):
+        detached.check_claims(source, "application/octet-stream", b"", bytes(damaged), digest, [])
+
+
+def test_write_hashed_writes_the_pieces_and_hashes_all_but_the_slots(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import os
+
+    monkeypatch.setattr(fileio, "_CHUNK", 1000)
+    data = bytes(range(256)) * 300
+    source = tmp_path / "in.bin"
+    source.write_bytes(data)
+    pieces: list[fileio.Piece] = [b"HEAD", fileio.Slot(b"S" * 17), b"MID", (10, 7010), (0, 0), b"END"]
+    with fileio.descriptor(source, os.O_RDONLY) as src, fileio.descriptor(tmp_path / "out.bin",
+                                                                         os.O_RDWR | os.O_CREAT) as out:
+        digest, slots = fileio.write_hashed(pieces, src, out)
+    written = (tmp_path / "out.bin").read_bytes()
+    assert written == b"HEAD" + b"S" * 17 + b"MID" + data[10:7010] + b"END"
+    assert slots == [(4, 17)]
+    assert digest == hashlib.sha256(b"HEAD" + b"MID" + data[10:7010] + b"END").digest()
+    source.write_bytes(data[:100])  # the source shrank after it was measured: refused, not padded
+    with fileio.descriptor(source, os.O_RDONLY) as src, \
+            fileio.descriptor(tmp_path / "short.bin", os.O_RDWR | os.O_CREAT) as out, \
+            pytest.raises(OSError, match="cut short"):
+        fileio.write_hashed([(0, 5000)], src, out)
+
+
+def _same_manifest(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Equal but for what differs between any two signings (ids, time, signature, the output's name)."""
+    varying = {"instance_id", "label", "signature_info", "title"}
+    return {k: v for k, v in one.items() if k not in varying} == {k: v for k, v in other.items() if k not in varying}

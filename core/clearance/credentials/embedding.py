@@ -18,9 +18,10 @@ The library checks the signed manifest before returning it (``verify.verify_afte
 the bytes written, read back from the output. The XMP (IPTC AI fields) is in the header written in step 2,
 so the signature covers it, as on the library's own path.
 
-Only what is modelled here takes this path: JPEG and PNG whose header holds no JUMBF yet (a file that
-already carries credentials, whose store must be replaced, is left to the library), with the c2pa-python
-version these calls were checked against. Anything else, and ``CLEARANCE_C2PA_LIBRARY_EMBED=1``, signs
+Only what is modelled here takes this path: JPEG and PNG over 10 MB (smaller ones get a thumbnail, which
+the library makes only when it writes the file) whose header holds no JUMBF yet (a file that already
+carries credentials, whose store must be replaced, is left to the library), with the c2pa-python version
+these calls were checked against. Anything else, and ``CLEARANCE_C2PA_LIBRARY_EMBED=1``, signs
 through the library's own path, before anything is written.
 """
 
@@ -47,9 +48,10 @@ def active() -> bool:
     return detached.available()
 
 
-def usable(mime: str, head: Head, parent: bool) -> bool:
-    """Can this file be signed here rather than by the library?"""
-    return mime in FORMATS and not head.jumbf and not parent and active()
+def usable(mime: str, head: Head, parent: bool, thumbnail: bool) -> bool:
+    """Can this file be signed here rather than by the library? Not when the manifest is to carry a thumbnail:
+    the library makes one only when it writes the file itself (files up to ``THUMBNAIL_MAX_BYTES``)."""
+    return mime in FORMATS and not head.jumbf and not parent and not thumbnail and active()
 
 
 def sign(builder: Any, signer: Any, mime: str, source: Path, head: Head, rest: int, out: Path) -> None:

@@ -273,7 +273,7 @@ def sign_file(
                 n for n, v in (("DigitalSourceType", 1), ("AISystemUsed", fields.systems),
                                ("AISystemVersionUsed", fields.versions), ("AIPromptInformation", fields.prompt)) if v
             ) + ")"
-            if not embedding.usable(mime, head, parent):
+            if not embedding.usable(mime, head, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES):
                 staged = temp.with_suffix(".xmp.part")
                 with open(source, "rb") as src, open(staged, "wb") as dst:
                     src.seek(rest)
