@@ -368,3 +368,33 @@ def _same_manifest(one: dict[str, Any], other: dict[str, Any]) -> bool:
     """Equal but for what differs between any two signings (ids, time, signature, the output's name)."""
     varying = {"instance_id", "label", "signature_info", "title"}
     return {k: v for k, v in one.items() if k not in varying} == {k: v for k, v in other.items() if k not in varying}
+
+
+def test_credentials_found_while_a_manifest_was_placed_restart_the_signing_on_the_library_path(
+        identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    placed = _spy_on_placement(monkeypatch)
+    source = _noise_still(tmp_path / "noise.jpg")
+    asked: list[str] = []
+
+    def has_credentials(path: Path, mime: str, context: Any) -> bool:
+        asked.append(path.name)
+        return path == source  # as if the library had found a manifest where Clearance's header parse did not
+
+    monkeypatch.setattr(signing, "_existing_credentials", has_credentials)
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    assert placed == ["image/jpeg"] and asked == ["noise.jpg", "noise.jpg"]
+    state, manifest, _ = read(tmp_path / "noise.signed.jpg")
+    assert state == "Valid"
+    assert [a["action"] for a in actions(manifest)] == ["c2pa.opened", "c2pa.edited"]  # signed again, as a parent
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+    def broken(path: Path, mime: str, context: Any) -> bool:
+        raise ClearanceError(f"{path}: its Content Credentials are invalid (assertion.dataHash.mismatch)")
+
+    monkeypatch.setattr(signing, "_existing_credentials", broken)
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "refused.jpg") == 2
+    assert "are invalid" in capsys.readouterr().err
+    assert not (tmp_path / "refused.jpg").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,12 +162,17 @@ def ai_fields(facts: list[UseFacts], source_type: str) -> xmp.AiFields:
     )
 
 
-def _context(large: bool) -> Any:
+def _context(large: bool, read_back_here: bool = False) -> Any:
+    """The library's settings: offline; no thumbnail for a large file; and no check of its own after it signs
+    when Clearance reads the manifest back itself (``detached.check_claims``: the same validation, and the
+    binding too), so that it is not done twice."""
     import c2pa
 
     settings = json.loads(json.dumps(OFFLINE))
     if large:
         settings["builder"] = {"thumbnail": {"enabled": False}}
+    if read_back_here:
+        settings["verify"]["verify_after_sign"] = False
     return c2pa.Context.from_dict(settings)
 
 
@@ -200,6 +206,10 @@ def _input_verdict(path: Path) -> str:
     return scan_file(str(path)).verdict
 
 
+class _HadCredentials(Exception):
+    """A file signed on the assumption that it carried no credentials turned out to carry them."""
+
+
 def sign_file(
     path: str | Path,
     facts: list[UseFacts],
@@ -211,6 +221,25 @@ def sign_file(
     inputs: list[str | Path] | None = None,
 ) -> SignResult:
     """Sign one file; returns what was written. Nothing is left half-written on failure."""
+    try:
+        return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place, inputs=inputs,
+                          speculate=True)
+    except _HadCredentials:
+        return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place, inputs=inputs,
+                          speculate=False)
+
+
+def _sign_file(
+    path: str | Path,
+    facts: list[UseFacts],
+    identity: SigningIdentity,
+    *,
+    out: str | Path | None,
+    composite: bool | None,
+    in_place: bool,
+    inputs: list[str | Path] | None,
+    speculate: bool,
+) -> SignResult:
     import c2pa
 
     source = Path(path)
@@ -234,8 +263,20 @@ def sign_file(
     if target.exists() and target.is_dir():
         raise ClearanceError(f"{target}: is a folder; give an output file name")
     size = source.stat().st_size
-    context = _context(size > THUMBNAIL_MAX_BYTES)
-    parent = _existing_credentials(source, mime, context) if embedded else False
+    placing = speculate and mime in embedding.FORMATS and size > THUMBNAIL_MAX_BYTES and embedding.active()
+    context = _context(size > THUMBNAIL_MAX_BYTES, read_back_here=placing or (not embedded and detached.available()))
+    pending: Future[bool] | None = None
+    if placing:
+        # To say whether a JPEG or PNG carries credentials the library reads and parses all of it, which costs
+        # about what hashing it does. A file that will have its manifest placed is assumed to carry none while
+        # it is read on another core; the answer is waited for before the signed file is kept, and a file
+        # that does carry credentials is signed again from the start, by the library.
+        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearance-credentials")
+        pending = background.submit(_existing_credentials, source, mime, _context(True))
+        background.shutdown(wait=False)
+        parent = False
+    else:
+        parent = _existing_credentials(source, mime, context) if embedded else False
     verdict = _input_verdict(source) if composite is None else ""
     source_type = source_type_for(facts, composite, verdict)
     placed = [Path(p) for p in (inputs or [])]
@@ -273,6 +314,8 @@ def sign_file(
                 n for n, v in (("DigitalSourceType", 1), ("AISystemUsed", fields.systems),
                                ("AISystemVersionUsed", fields.versions), ("AIPromptInformation", fields.prompt)) if v
             ) + ")"
+            if pending is not None and head.jumbf:
+                raise _HadCredentials  # JUMBF in the header: the library must replace it, knowing the parent
             if not embedding.usable(mime, head, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES):
                 staged = temp.with_suffix(".xmp.part")
                 with open(source, "rb") as src, open(staged, "wb") as dst:
@@ -302,6 +345,8 @@ def sign_file(
                     embedding.sign(builder, signer, mime, source, head, rest, temp)
                 finally:
                     builder.close()  # single use, as the library's own sign leaves it
+                if pending is not None and pending.result():  # raises as _existing_credentials does
+                    raise _HadCredentials
             elif embedded:
                 fileio.sign_with_library(builder, signer, mime, signing_source, temp)
             else:
