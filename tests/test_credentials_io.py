@@ -203,9 +203,20 @@ def test_an_external_signer_signs_a_sidecar_and_its_failure_writes_nothing(
 
 
 def _noise_still(path: Path, size: tuple[int, int] = (480, 360), exif: bool = False) -> Path:
-    """A still whose image data is noise (as large as its pixels), made by Pillow; with Exif when asked."""
+    """A still whose image data is noise (as large as its pixels), made by Pillow; with Exif when asked.
+    A ``.wav`` path gets noise sound by Python's wave module instead."""
     import numpy as np
     from PIL import Image
+
+    if path.suffix == ".wav":
+        import wave
+
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(2)
+            out.setsampwidth(3)
+            out.setframerate(48000)
+            out.writeframes(np.random.default_rng(3).integers(0, 256, 48000 * 6 // 5 * 3, dtype=np.uint8).tobytes())
+        return path
 
     image = Image.fromarray(np.random.default_rng(3).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
     if exif:
@@ -225,14 +236,14 @@ def _spy_on_placement(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = embedding.sign
 
     def spy(*args: Any, **kwargs: Any) -> None:
-        placed.append(str(args[2]))
+        placed.append(args[3].mime)
         real(*args, **kwargs)
 
     monkeypatch.setattr(embedding, "sign", spy)
     return placed
 
 
-@pytest.mark.parametrize(("kind", "exif"), [("jpg", False), ("jpg", True), ("png", False)])
+@pytest.mark.parametrize(("kind", "exif"), [("jpg", False), ("jpg", True), ("png", False), ("wav", False)])
 def test_jpeg_and_png_are_placed_and_hashed_by_clearance_and_read_back_as_the_library_writes_them(
         kind: str, exif: bool, identity: Path, tmp_path: Path, notify_record: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,7 +252,7 @@ def test_jpeg_and_png_are_placed_and_hashed_by_clearance_and_read_back_as_the_li
     source = _noise_still(tmp_path / f"noise.{kind}", exif=exif)
     assert source.stat().st_size > 4 * (16 << 10)
     assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / f"fast.{kind}") == 0
-    assert placed == [f"image/{'jpeg' if kind == 'jpg' else 'png'}"]
+    assert placed == [{"jpg": "image/jpeg", "png": "image/png", "wav": "audio/wav"}[kind]]
     monkeypatch.setenv("CLEARANCE_C2PA_LIBRARY_EMBED", "1")
     assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / f"library.{kind}") == 0
     assert len(placed) == 1, "the switch sends JPEG and PNG to the library's own path"
@@ -251,10 +262,13 @@ def test_jpeg_and_png_are_placed_and_hashed_by_clearance_and_read_back_as_the_li
     assert _same_manifest(fast[1], library[1])
     assert [a["digitalSourceType"] for a in actions(fast[1])] == [TRAINED]
     assert scan_file(tmp_path / f"fast.{kind}").verdict == "ai_generated"
-    # the same picture: everything but the header Clearance and the library each wrote is the source's own
-    original = source.read_bytes()
-    image_data = original[original.index(b"\xff\xda") if kind == "jpg" else original.index(b"IDAT") - 4:]
-    assert (tmp_path / f"fast.{kind}").read_bytes().endswith(image_data)
+    # the same picture or sound: all but what Clearance and the library each wrote is the source's own
+    original, signed = source.read_bytes(), (tmp_path / f"fast.{kind}").read_bytes()
+    if kind == "wav":
+        assert signed[8:len(original)] == original[8:] and signed[len(original):len(original) + 4] == b"C2PA"
+    else:
+        image_data = original[original.index(b"\xff\xda") if kind == "jpg" else original.index(b"IDAT") - 4:]
+        assert signed.endswith(image_data)
     if exif:
         from PIL import Image
 
@@ -262,7 +276,7 @@ def test_jpeg_and_png_are_placed_and_hashed_by_clearance_and_read_back_as_the_li
             assert signed.getexif()[0x010F] == "Clearance test camera"
 
 
-@pytest.mark.parametrize("kind", ["jpg", "png"])
+@pytest.mark.parametrize("kind", ["jpg", "png", "wav"])
 def test_one_flipped_byte_in_the_image_data_of_a_placed_manifest_is_a_hash_mismatch(
         kind: str, identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     placed = _spy_on_placement(monkeypatch)
@@ -270,7 +284,7 @@ def test_one_flipped_byte_in_the_image_data_of_a_placed_manifest_is_a_hash_misma
     assert run("credentials", "sign", source, "--record", notify_record, "--in-place") == 0
     assert placed and read(source)[0] == "Valid"
     data = bytearray(source.read_bytes())
-    data[len(data) * 2 // 3] ^= 0x10  # well inside the image data
+    data[len(data) // 2] ^= 0x10  # well inside the image or sound data
     source.write_bytes(bytes(data))
     with open(source, "rb") as fh:
         reader = c2pa.Reader(kind, fh)
@@ -398,3 +412,56 @@ def test_credentials_found_while_a_manifest_was_placed_restart_the_signing_on_th
     assert "are invalid" in capsys.readouterr().err
     assert not (tmp_path / "refused.jpg").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_only_a_plain_riff_wave_file_has_its_manifest_placed(tmp_path: Path) -> None:
+    sound = _noise_still(tmp_path / "noise.wav")
+    data = sound.read_bytes()
+    placement = embedding.at_riff_end(sound, len(data))
+    assert placement is not None and placement.riff_size == len(data) - 8
+    variants = {
+        "rf64.wav": b"RF64" + data[4:],
+        "trailing.wav": data + b"JUNK",
+        "short.wav": data[:-3],
+        "signed.wav": data[:4] + (len(data) - 8 + 16).to_bytes(4, "little") + data[8:] + b"C2PA" + bytes(4) + bytes(8),
+    }
+    for name, content in variants.items():
+        (tmp_path / name).write_bytes(content)
+        assert embedding.at_riff_end(tmp_path / name, len(content)) is None, name
+    odd = placement.framed(b"x" * 11)  # an odd manifest gets the pad byte RIFF asks for, outside the slot
+    pieces = placement.pieces(odd)
+    assert pieces[-1] == b"\x00" and pieces[0][4:] == (len(data) - 8 + len(odd) + 1).to_bytes(4, "little")
+
+
+@pytest.mark.skipif(not fileio.reads_natively(), reason="the direct file path is used on 64-bit Linux only")
+@pytest.mark.parametrize("name", ["C.jpg", "C_with_CAWG_data.jpg", "ocsp.jpg", "no_manifest.jpg", "libpng-test.png",
+                                  "comfy_sdxl_simple_example.png", "sample1_signed.wav", "video1.mp4"])
+def test_reading_a_store_directly_reports_what_c2pa_pythons_reader_reports(name: str, shared_data: Path,
+                                                                           tmp_path: Path) -> None:
+    path = shared_data / "provenance" / name
+    mime = signing.format_of(path)[0]
+    context = signing._context(False)
+    direct = fileio.read_store(path, mime, context)
+    with open(path, "rb") as fh:
+        reader = c2pa.Reader.try_create(mime, fh, None, context)
+        through_python = None if reader is None else json.loads(reader.json())
+    assert (direct is None) == (through_python is None)
+    if direct is not None and through_python is not None:
+        assert direct["active_manifest"] == through_python["active_manifest"]
+        assert direct.get("validation_state") == through_python.get("validation_state")
+        assert direct.get("validation_results") == through_python.get("validation_results")
+    damaged = tmp_path / f"damaged{path.suffix}"
+    damaged.write_bytes(path.read_bytes()[:200])
+
+    def through_python_reader() -> None:
+        with open(damaged, "rb") as fh:
+            c2pa.Reader.try_create(mime, fh, None, context)
+
+    errors = []
+    for read in (lambda: fileio.read_store(damaged, mime, context), through_python_reader):
+        try:
+            read()
+            errors.append("")
+        except c2pa.C2paError as exc:
+            errors.append(type(exc).__name__)
+    assert errors[0] == errors[1]

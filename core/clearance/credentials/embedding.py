@@ -30,15 +30,19 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import struct
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from clearance.credentials import detached, fileio
 from clearance.credentials.xmp import Head
 from clearance.errors import ClearanceError
 
-FORMATS = ("image/jpeg", "image/png")
+FORMATS = ("image/jpeg", "image/png", "audio/wav")
+RAW = "application/c2pa"  # the manifest store as it is, for a container whose chunk Clearance frames itself
 ENDS = {"image/jpeg": b"\xff\xd9", "image/png": b"\x00\x00\x00\x00IEND\xaeB`\x82"}  # EOI, the IEND chunk
+_RIFF_MAX = 0xFFFFFFFF
 
 
 def active() -> bool:
@@ -48,32 +52,117 @@ def active() -> bool:
     return detached.available()
 
 
-def usable(mime: str, head: Head, parent: bool, thumbnail: bool) -> bool:
-    """Can this file be signed here rather than by the library? Not when the manifest is to carry a thumbnail:
-    the library makes one only when it writes the file itself (files up to ``THUMBNAIL_MAX_BYTES``)."""
-    return mime in FORMATS and not head.jumbf and not parent and not thumbnail and active()
+@dataclass(frozen=True)
+class InHeader:
+    """JPEG or PNG: the rewritten header with the manifest at ``head.slot``, then the source from ``rest``."""
+
+    mime: str
+    head: Head
+    rest: int
+    end: int
+    compose = ""  # the library composes for ``mime`` itself
+
+    def framed(self, manifest: bytes) -> bytes:
+        return manifest
+
+    def pieces(self, framed: bytes) -> list[fileio.Piece]:
+        return [self.head.data[:self.head.slot], fileio.Slot(framed), self.head.data[self.head.slot:],
+                (self.rest, self.end)]
+
+    def found_by_reader(self, framed: bytes) -> bytes:
+        """The header as written, the manifest in its place, the image data left out: what a reader finds."""
+        return self.head.data[:self.head.slot] + framed + ENDS[self.mime]
 
 
-def sign(builder: Any, signer: Any, mime: str, source: Path, head: Head, rest: int, out: Path) -> None:
-    """Write ``out``: ``head`` with the manifest at ``head.slot``, then ``source`` from ``rest`` unchanged.
-    Raises ``c2pa.C2paError`` when the library refuses, ClearanceError or OSError when the file cannot be
-    written as modelled; ``out`` is then incomplete and the caller removes it."""
+@dataclass(frozen=True)
+class AtRiffEnd:
+    """WAV: the source whole, its RIFF size grown, and a ``C2PA`` chunk appended as the last top-level chunk,
+    where the C2PA library puts it (c2pa-rs ``riff_io``; RIFF chunks: id, little-endian size, data, a pad
+    byte to an even length)."""
+
+    mime: str
+    riff_size: int
+    end: int
+    compose = RAW
+
+    def framed(self, manifest: bytes) -> bytes:
+        return b"C2PA" + struct.pack("<I", len(manifest)) + manifest
+
+    def _grown(self, framed: bytes) -> bytes:
+        return b"RIFF" + struct.pack("<I", self.riff_size + len(framed) + len(framed) % 2)
+
+    def pieces(self, framed: bytes) -> list[fileio.Piece]:
+        return [self._grown(framed), (8, self.end), fileio.Slot(framed), b"\x00" * (len(framed) % 2)]
+
+    def found_by_reader(self, framed: bytes) -> None:
+        """A reader finds the chunk only after all the sound: too much to read back (``sign`` finds the chunk
+        where it wrote it, walking the top-level chunks as a reader does)."""
+        return None
+
+
+Placement = InHeader | AtRiffEnd
+
+
+def in_header(mime: str, head: Head, rest: int, end: int, parent: bool, thumbnail: bool) -> InHeader | None:
+    """A JPEG or PNG signed here rather than by the library, or None. Not when the manifest is to carry a
+    thumbnail: the library makes one only when it writes the file itself (files up to 10 MB)."""
+    if mime not in ENDS or head.jumbf or parent or thumbnail or not active():
+        return None
+    return InHeader(mime, head, rest, end)
+
+
+def at_riff_end(source: Path, end: int) -> AtRiffEnd | None:
+    """A WAV signed here rather than by the library, or None: a single RIFF ``WAVE`` chunk that is the whole
+    file, whose top-level chunks lie within it and include no ``C2PA`` chunk yet (RF64, a file with data after
+    its RIFF chunk or one whose sizes do not add up is left to the library, as one that has credentials)."""
+    if not active():
+        return None
+    with open(source, "rb") as fh:
+        header = fh.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:] != b"WAVE":
+            return None
+        riff_size = struct.unpack("<I", header[4:8])[0]
+        if riff_size + 8 != end or riff_size % 2 or end + (1 << 20) > _RIFF_MAX:
+            return None
+        chunks = _riff_chunks(fh, end)
+    if chunks is None or any(kind == b"C2PA" for kind, _, _ in chunks):
+        return None
+    return AtRiffEnd("audio/wav", riff_size, end)
+
+
+def _riff_chunks(fh: BinaryIO, end: int) -> list[tuple[bytes, int, int]] | None:
+    """The top-level chunks of a RIFF file (id, offset, size with header), or None when they overrun it."""
+    chunks = []
+    position = 12
+    while position < end:
+        fh.seek(position)
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        size = 8 + struct.unpack("<I", head[4:])[0]
+        chunks.append((head[:4], position, size))
+        position += size + size % 2
+    return chunks if position == end else None
+
+
+def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Path) -> None:
+    """Write ``out``, the source with the manifest placed as ``placement`` says, and sign it. Raises
+    ``c2pa.C2paError`` when the library refuses, ClearanceError or OSError when the file cannot be written as
+    modelled; ``out`` is then incomplete and the caller removes it."""
     calls = detached.library_calls()
     import c2pa
 
     builder._ensure_valid_state()
-    fmt = mime.encode("ascii")
+    fmt = (placement.compose or placement.mime).encode("ascii")
     byte_ptr = ctypes.POINTER(ctypes.c_ubyte)
     reserved = byte_ptr()
     size = calls.placeholder(builder._handle, signer.reserve_size(), fmt, ctypes.byref(reserved))
     if size < 0:
         raise c2pa.C2paError(calls.error())
-    placeholder = calls.take(reserved, size)
-    end = os.stat(source).st_size
-    pieces: list[fileio.Piece] = [head.data[:head.slot], fileio.Slot(placeholder), head.data[head.slot:], (rest, end)]
+    placeholder = placement.framed(calls.take(reserved, size))
     with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
             fileio.descriptor(out, os.O_RDWR | os.O_CREAT) as out_fd:
-        digest, slots = fileio.write_hashed(pieces, src_fd, out_fd)
+        digest, slots = fileio.write_hashed(placement.pieces(placeholder), src_fd, out_fd)
         [(start, length)] = slots
         data_hash = {"name": "jumbf manifest", "alg": "sha256", "hash": list(digest), "pad": [],
                      "exclusions": [{"start": start, "length": length}]}
@@ -82,12 +171,20 @@ def sign(builder: Any, signer: Any, mime: str, source: Path, head: Head, rest: i
                           ctypes.byref(signed))
         if size < 0:
             raise c2pa.C2paError(calls.error())
-        manifest = calls.take(signed, size)
+        manifest = placement.framed(calls.take(signed, size))
         if len(manifest) != length:
             raise ClearanceError(f"{source}: the C2PA library returned a manifest of {len(manifest)} bytes for a "
                                  f"place of {length}; nothing was written. Sign again with "
                                  "CLEARANCE_C2PA_LIBRARY_EMBED=1 and report it")
         fileio.pwrite_all(out_fd, manifest, start)
-    # The header as written, the manifest in its place, the image data left out: what a reader finds.
-    detached.check_claims(source, mime, head.data[:head.slot] + manifest + ENDS[mime], None, digest,
-                          [(start, length)])
+    seen = placement.found_by_reader(manifest)
+    if seen is not None:
+        detached.check_claims(source, placement.mime, seen, None, digest, [(start, length)])
+        return
+    with open(out, "rb") as fh:
+        chunks = _riff_chunks(fh, os.fstat(fh.fileno()).st_size)
+    first = next(((offset, size) for kind, offset, size in chunks or [] if kind == b"C2PA"), None)
+    if first != (start, length):
+        raise ClearanceError(f"{source}: the C2PA chunk is not where it was written ({first} for "
+                             f"{(start, length)}); nothing was written. Report it with the file")
+    detached.check_claims(source, RAW, b"", manifest[8:], digest, [(start, length)], located=False)

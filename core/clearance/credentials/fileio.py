@@ -24,6 +24,7 @@ import functools
 import hashlib
 import inspect
 import io
+import json
 import mmap
 import os
 import platform
@@ -160,6 +161,53 @@ def sign_with_library(builder: Any, signer: Any, mime: str, source: Path, dest: 
         finally:
             src.close()
             dst.close()
+
+
+_READER_CALLS = ("c2pa_reader_from_context", "c2pa_reader_with_stream", "c2pa_reader_json", "c2pa_free")
+
+
+def reads_natively() -> bool:
+    """Can ``read_store`` hand a file to the library's Reader directly?"""
+    api = _native_api()
+    return api is not None and all(hasattr(api.module._lib, name) for name in _READER_CALLS) and all(
+        hasattr(api.module, name) for name in ("_read_native_error", "_raise_typed_c2pa_error"))
+
+
+def read_store(path: Path, mime: str, context: Any) -> dict[str, Any] | None:
+    """The manifest store of ``path`` as c2pa-python's ``Reader(...).json()`` reports it, validation included,
+    or None when the file carries none; raises ``c2pa.C2paError`` as that Reader does (only when
+    ``reads_natively()``). The library reads the file through the C library: asked whether a large JPEG or
+    PNG carries credentials, it reads or seeks through all of it, which through Python streams costs a
+    callback into Python per read or seek (for a PNG, five per chunk)."""
+    api = _native_api()
+    if api is None:
+        raise RuntimeError("read_store is used where reads_natively() is False")
+    module, lib = api.module, api.module._lib
+    with descriptor(path, os.O_RDONLY) as fd:
+        stream = _NativeStream(api, fd)
+        try:
+            handle = lib.c2pa_reader_from_context(context.execution_context)
+            if not handle:
+                module._raise_typed_c2pa_error(module._read_native_error() or "Other: no reader")
+            reader = lib.c2pa_reader_with_stream(handle, mime.encode("ascii"), stream._stream)  # takes ``handle``
+            if not reader:
+                error = module._read_native_error() or "Other: the file could not be read"
+                if error.startswith("ManifestNotFound"):
+                    return None
+                module._raise_typed_c2pa_error(error)
+            try:
+                text = lib.c2pa_reader_json(reader)
+                if not text:
+                    module._raise_typed_c2pa_error(module._read_native_error() or "Other: no manifest store")
+                try:
+                    store: dict[str, Any] = json.loads(ctypes.string_at(text).decode("utf-8"))
+                    return store
+                finally:
+                    lib.c2pa_free(text)
+            finally:
+                lib.c2pa_free(reader)
+        finally:
+            stream.close()
 
 
 class Discard(io.RawIOBase):

@@ -182,13 +182,19 @@ def _existing_credentials(path: Path, mime: str, context: Any) -> bool:
     import c2pa
 
     try:
-        with open(path, "rb") as fh:
-            reader = c2pa.Reader.try_create(mime, fh, None, context)
-            if reader is None:
+        if fileio.reads_natively():
+            store = fileio.read_store(path, mime, context)
+            if store is None:
                 return False
-            state = reader.get_validation_state()
-            results = reader.get_validation_results() or {}
-            reader.close()
+            state, results = store.get("validation_state"), store.get("validation_results") or {}
+        else:
+            with open(path, "rb") as fh:
+                reader = c2pa.Reader.try_create(mime, fh, None, context)
+                if reader is None:
+                    return False
+                state = reader.get_validation_state()
+                results = reader.get_validation_results() or {}
+                reader.close()
     except c2pa.C2paError as exc:
         raise ClearanceError(f"{path}: its Content Credentials cannot be read ({_short(exc)}); sign from an intact "
                              "original, or strip its credentials on purpose first") from None
@@ -206,8 +212,9 @@ def _input_verdict(path: Path) -> str:
     return scan_file(str(path)).verdict
 
 
-class _HadCredentials(Exception):
-    """A file signed on the assumption that it carried no credentials turned out to carry them."""
+class _Restart(Exception):
+    """A file signed on the assumption that it carried no credentials turned out to carry them, or not to be
+    laid out as Clearance places manifests: it is signed again from the start, by the library."""
 
 
 def sign_file(
@@ -224,7 +231,7 @@ def sign_file(
     try:
         return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place, inputs=inputs,
                           speculate=True)
-    except _HadCredentials:
+    except _Restart:
         return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place, inputs=inputs,
                           speculate=False)
 
@@ -304,8 +311,7 @@ def _sign_file(
     try:
         fields = ai_fields(facts, source_type)
         signing_source = source
-        head: xmp.Head | None = None
-        rest = 0
+        placement: embedding.Placement | None = None
         if embedded and mime in xmp.HEADS:
             with open(source, "rb") as src:
                 head = xmp.HEADS[mime](src, fields, str(source))
@@ -314,18 +320,21 @@ def _sign_file(
                 n for n, v in (("DigitalSourceType", 1), ("AISystemUsed", fields.systems),
                                ("AISystemVersionUsed", fields.versions), ("AIPromptInformation", fields.prompt)) if v
             ) + ")"
-            if pending is not None and head.jumbf:
-                raise _HadCredentials  # JUMBF in the header: the library must replace it, knowing the parent
-            if not embedding.usable(mime, head, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES):
+            placement = embedding.in_header(mime, head, rest, size, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES)
+            if placement is None and pending is None:
                 staged = temp.with_suffix(".xmp.part")
                 with open(source, "rb") as src, open(staged, "wb") as dst:
                     src.seek(rest)
                     dst.write(head.data)
                     fileio.copy_rest(src, dst)
-                signing_source, head = staged, None
+                signing_source = staged
         elif embedded:
             result.xmp = f"not written: Clearance writes XMP into JPEG and PNG only ({mime} carries the same " \
                          "facts in the C2PA manifest)"
+            if pending is not None:
+                placement = embedding.at_riff_end(source, size)
+        if pending is not None and placement is None:
+            raise _Restart  # JUMBF in the header, or not laid out as modelled: the library signs it, parent known
         pieces: list[fileio.Piece] | None = None  # what a sidecar's file is written from: it binds those bytes
         if mime == "image/x-exr":
             try:
@@ -340,13 +349,13 @@ def _sign_file(
         elif not embedded and target.resolve() != source.resolve():
             pieces = [(0, size)]  # DPX/MXF with -o: the sidecar binds these bytes, so they go along
         try:
-            if head is not None:
+            if placement is not None:
                 try:
-                    embedding.sign(builder, signer, mime, source, head, rest, temp)
+                    embedding.sign(builder, signer, source, placement, temp)
                 finally:
                     builder.close()  # single use, as the library's own sign leaves it
                 if pending is not None and pending.result():  # raises as _existing_credentials does
-                    raise _HadCredentials
+                    raise _Restart
             elif embedded:
                 fileio.sign_with_library(builder, signer, mime, signing_source, temp)
             else:
