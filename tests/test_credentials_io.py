@@ -458,9 +458,9 @@ def test_reading_a_store_directly_reports_what_c2pa_pythons_reader_reports(name:
             c2pa.Reader.try_create(mime, fh, None, context)
 
     errors = []
-    for read in (lambda: fileio.read_store(damaged, mime, context), through_python_reader):
+    for attempt in (lambda: fileio.read_store(damaged, mime, context), through_python_reader):
         try:
-            read()
+            attempt()
             errors.append("")
         except c2pa.C2paError as exc:
             errors.append(type(exc).__name__)
