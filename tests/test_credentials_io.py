@@ -131,13 +131,16 @@ def test_a_sidecar_that_does_not_match_the_file_is_refused(identity: Path, tmp_p
     source = media.dpx(tmp_path / "sh010.1001.dpx")
     assert run("credentials", "sign", source, "--record", notify_record) == 0
     manifest = (tmp_path / "sh010.1001.c2pa").read_bytes()
-    detached.check(source, manifest)  # the file it was signed for
+    octets = "application/octet-stream"
+    detached.check_claims(source, octets, b"", manifest, detached.sha256_of(source), [])  # the file it was signed for
     data = bytearray(source.read_bytes())
     data[-1] ^= 0x01
     changed = tmp_path / "changed.dpx"
     changed.write_bytes(bytes(data))
-    with pytest.raises(ClearanceError, match="does not validate against the file"):
-        detached.check(changed, manifest)
+    with pytest.raises(ClearanceError, match="does not read back as signed"):
+        detached.check_claims(changed, octets, b"", manifest, detached.sha256_of(changed), [])
+    with open(changed, "rb") as fh:  # and a reader that hashes the file says the same
+        assert c2pa.Reader(octets, fh, manifest).get_validation_state() == "Invalid"
 
 
 @pytest.mark.parametrize("io_path", list(PATHS), indirect=True)

@@ -8,11 +8,14 @@ then ``c2pa_builder_sign_data_hashed_embeddable`` with the DataHash (c2pa-rs ``c
 method for advanced use cases where the caller handles embedding the manifest"). c2pa-python does not wrap
 those two calls, so they are made through the library c2pa-python loaded, on its own Builder and Signer.
 
-The sidecar is then read back with c2pa-python's Reader against the file before it is written: a full
-validation (signature, assertions, and the data hash recomputed by the library over the file). That is more
-than the library's ``verify_after_sign`` did for a detached manifest: with it on, the file was read once,
-to hash it, and never again (counted with a stream that tallies reads). When a piece used here is missing
-from the installed c2pa-python, ``available()`` is False and the caller signs through the library's own path.
+The hash is taken while the file is written (``fileio.write_hashed``: the EXR with its new header, or the
+copy ``-o`` asks for), or over the file as it is (a DPX or MXF signed where it lies). The sidecar is then
+read back with c2pa-python's Reader before it is written (``check_claims``): the signature, the certificate
+and every assertion must validate, and the hard binding must be the digest Clearance computed; re-hashing
+the file in the library, as a full validation does, would prove nothing more and cost about four hashes.
+The library's own ``verify_after_sign`` (which never re-hashed a detached manifest's file either) is then
+left off. When a piece used here is missing from the installed c2pa-python, ``available()`` is False and
+the caller signs through the library's own path.
 """
 
 from __future__ import annotations
@@ -162,23 +165,3 @@ def check_claims(where: Path, mime: str, stream: bytes, manifest: bytes | None, 
         problems = [c for c in real if c != "assertion.dataHash.mismatch"] or ["the data hash is not the file's"]
         raise ClearanceError(f"{where}: the signed manifest does not read back as signed ({', '.join(problems)}); "
                              "nothing was written. Sign again; if it repeats, report it with the file")
-
-
-def check(path: Path, manifest: bytes) -> None:
-    """Read the manifest back against the file with c2pa-python's Reader; refuse anything but a valid result."""
-    import c2pa
-
-    with open(path, "rb", buffering=_HASH_BLOCK) as fh:
-        reader = c2pa.Reader("application/octet-stream", fh, manifest)
-        try:
-            state = reader.get_validation_state()
-            results = reader.get_validation_results() or {}
-        finally:
-            reader.close()
-    active = results.get("activeManifest") or {}
-    bound = any(s.get("code") == "assertion.dataHash.match" for s in active.get("success") or [])
-    if state not in _OK_STATES or not bound:
-        codes = [f.get("code") for f in active.get("failure") or []]
-        raise ClearanceError(f"{path}: the signed sidecar does not validate against the file "
-                             f"({', '.join(c for c in codes if c) or state}); nothing was written. Sign again; if "
-                             "it repeats, report it with the file")

@@ -1,10 +1,12 @@
 """Moving a deliverable's bytes without passing them through Python: the kernel copies, the C2PA library reads.
 
 Signing a large file is mostly moving bytes: the XMP and EXR header rewrites copy everything after the header,
-and the C2PA library reads the whole file to hash it and writes the signed copy. Two costs are avoidable:
+and the file must be hashed whole (SHA-256) and written to a new file. What is avoidable:
 
 - the copy after a rewritten header goes through the kernel (``copy_file_range``, else ``sendfile``) instead
   of a Python read/write loop;
+- where Clearance places the manifest itself (``embedding``, ``detached``), ``write_hashed`` hashes what the
+  kernel has just copied on a second core, chunk by chunk, rather than reading the file again afterwards;
 - c2pa-python hands the library a stream whose every read and write (8 KB each: about 3,800 of each for a
   30 MB movie) is a call back into Python. The library's stream is four C functions (a context, a buffer, a
   length) -> a count or -1, with the error in ``errno`` (c2pa-rs ``c2pa_c_ffi/src/c2pa_stream.rs``: a negative
@@ -12,8 +14,9 @@ and the C2PA library reads the whole file to hash it and writes the signed copy.
   when the context is a file descriptor, and C2PA's seek modes are ``SEEK_SET``/``SEEK_CUR``/``SEEK_END``. On
   64-bit Linux, where an ``int`` and a pointer argument travel in the same register and ``ssize_t``/``off_t``
   are 64 bits, the library is given the descriptor and the C library's own functions: no Python between it
-  and the file. Elsewhere, or when this c2pa-python lacks a piece used here (checked, not assumed), signing
-  uses c2pa-python's own streams over buffered files: the same bytes, more slowly.
+  and the file. The same goes for the library's Reader asked whether a file already carries credentials
+  (``read_store``). Elsewhere, or when this c2pa-python lacks a piece used here (checked, not assumed),
+  signing uses c2pa-python's own streams over buffered files: the same bytes, more slowly.
 """
 
 from __future__ import annotations
