@@ -263,7 +263,7 @@ class Slot:
 
 
 Piece = bytes | Slot | tuple[int, int]  # literal bytes, a manifest slot, or a (start, end) range of the source
-_CHUNK = 4 << 20
+_CHUNK = 1 << 20  # small, so that hashing starts soon after copying does and ends soon after it
 
 
 def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
