@@ -357,12 +357,14 @@ def test_a_manifest_is_read_back_against_the_digest_clearance_computed(identity:
         detached.check_claims(source, "application/octet-stream", b"", bytes(damaged), digest, [])
 
 
-def test_write_hashed_writes_the_pieces_and_hashes_all_but_the_slots(tmp_path: Path,
+@pytest.mark.parametrize("overlapped", [True, False])
+def test_write_hashed_writes_the_pieces_and_hashes_all_but_the_slots(overlapped: bool, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
     import os
 
     monkeypatch.setattr(fileio, "_CHUNK", 1000)
+    monkeypatch.setattr(fileio, "overlapped", lambda: overlapped)
     data = bytes(range(256)) * 300
     source = tmp_path / "in.bin"
     source.write_bytes(data)
@@ -468,3 +470,15 @@ def test_reading_a_store_directly_reports_what_c2pa_pythons_reader_reports(name:
         except c2pa.C2paError as exc:
             errors.append(type(exc).__name__)
     assert errors[0] == errors[1]
+
+
+def test_a_sidecar_is_signed_where_files_cannot_be_mapped(identity: Path, tmp_path: Path, notify_record: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fileio, "overlapped", lambda: False)  # as on a platform without positioned I/O and maps
+    source = media.exr(tmp_path / "plate.exr")
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    assert read(tmp_path / "plate.signed.exr", tmp_path / "plate.signed.c2pa")[0] == "Valid"
+    placed = _spy_on_placement(monkeypatch)
+    still = _noise_still(tmp_path / "still.jpg")
+    assert run("credentials", "sign", still, "--record", notify_record) == 0
+    assert placed == [] and read(tmp_path / "still.signed.jpg")[0] == "Valid"  # the library placed it

@@ -49,7 +49,7 @@ def active() -> bool:
     """Are manifests placed and hashed here at all (this c2pa-python, not switched off)?"""
     if os.environ.get("CLEARANCE_C2PA_LIBRARY_EMBED"):  # forces the library's own path (tests, troubleshooting)
         return False
-    return detached.available()
+    return fileio.overlapped() and detached.available()  # tested on Linux; elsewhere the library places it
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Pat
             raise ClearanceError(f"{source}: the C2PA library returned a manifest of {len(manifest)} bytes for a "
                                  f"place of {length}; nothing was written. Sign again with "
                                  "CLEARANCE_C2PA_LIBRARY_EMBED=1 and report it")
-        fileio.pwrite_all(out_fd, manifest, start)
+        fileio.write_at(out_fd, manifest, start)
     seen = placement.found_by_reader(manifest)
     if seen is not None:
         detached.check_claims(source, placement.mime, seen, None, digest, [(start, length)])

@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 BUFFER = 1 << 20
-_KERNEL_COPY_ERRORS = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.ETXTBSY}
+_KERNEL_COPY_ERRORS = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.ETXTBSY,
+                       errno.ENOTSOCK}  # macOS's sendfile writes only to sockets
 
 
 def copy_rest(src: BinaryIO, dst: BinaryIO) -> None:
@@ -141,7 +142,7 @@ def native_streams() -> bool:
 
 @contextmanager
 def descriptor(path: Path, flags: int) -> Iterator[int]:
-    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0), 0o644)
     try:
         yield fd
     finally:
@@ -266,6 +267,11 @@ Piece = bytes | Slot | tuple[int, int]  # literal bytes, a manifest slot, or a (
 _CHUNK = 1 << 20  # small, so that hashing starts soon after copying does and ends soon after it
 
 
+def overlapped() -> bool:
+    """Can copying and hashing overlap here (positioned reads and writes, shared maps of files)?"""
+    return hasattr(os, "pwrite") and hasattr(os, "pread") and hasattr(mmap, "PROT_READ")
+
+
 def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
     """Write ``pieces`` to ``out_fd`` from its start; returns the SHA-256 of what was written, slots excluded,
     and each slot's (start, length).
@@ -273,17 +279,24 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[byte
     The source ranges are copied by the kernel while a second thread hashes what has just been written (read
     back through a map of the output, so the hash is of the bytes that will be delivered, even if the source
     changes meanwhile). ``hashlib`` releases the GIL while it hashes, so the copy and the hash run on two cores
-    and the whole costs about what the hash alone costs."""
+    and the whole costs about what the hash alone costs. Where files cannot be mapped, each block is hashed
+    as it is written, one after the other."""
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, Slot) else p[1] - p[0]
                 for p in pieces)
+    os.ftruncate(out_fd, total)
+    mapped = None
+    if total and overlapped():
+        try:
+            mapped = mmap.mmap(out_fd, total, prot=mmap.PROT_READ)
+        except (OSError, ValueError):
+            mapped = None  # a file system without shared maps
+    if mapped is None:
+        return _write_then_hash(pieces, source_fd, out_fd)
     digest = hashlib.sha256()
     slots: list[tuple[int, int]] = []
-    os.ftruncate(out_fd, total)
-    if total == 0:
-        return digest.digest(), slots
     ready: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
     failed: list[BaseException] = []
-    with mmap.mmap(out_fd, total, prot=mmap.PROT_READ) as mapped:
+    with mapped:
         view = memoryview(mapped)
 
         def hash_written() -> None:
@@ -299,11 +312,11 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[byte
             position = 0
             for piece in pieces:
                 if isinstance(piece, Slot):
-                    pwrite_all(out_fd, piece.data, position)
+                    write_at(out_fd, piece.data, position)
                     slots.append((position, len(piece.data)))
                     position += len(piece.data)
                 elif isinstance(piece, bytes):
-                    pwrite_all(out_fd, piece, position)
+                    write_at(out_fd, piece, position)
                     ready.put((position, position + len(piece)))
                     position += len(piece)
                 else:
@@ -323,21 +336,59 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[byte
     return digest.digest(), slots
 
 
+def _write_then_hash(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
+    digest = hashlib.sha256()
+    slots: list[tuple[int, int]] = []
+    position = 0
+    for piece in pieces:
+        if isinstance(piece, Slot):
+            write_at(out_fd, piece.data, position)
+            slots.append((position, len(piece.data)))
+            position += len(piece.data)
+        elif isinstance(piece, bytes):
+            write_at(out_fd, piece, position)
+            digest.update(piece)
+            position += len(piece)
+        else:
+            start, end = piece
+            while start < end:
+                block = _read_at(source_fd, min(BUFFER, end - start), start)
+                if not block:
+                    raise OSError(errno.EIO, f"the file was cut short while it was copied ({start} of {end} bytes)")
+                write_at(out_fd, block, position)
+                digest.update(block)
+                start += len(block)
+                position += len(block)
+    return digest.digest(), slots
+
+
 def copy_range(in_fd: int, out_fd: int, start: int, out_start: int, count: int) -> None:
     """Copy ``count`` bytes at ``start`` of ``in_fd`` to ``out_start`` of ``out_fd``: the kernel when it can."""
     done = _kernel_copy(in_fd, out_fd, start, out_start, count)
     while done < count:
-        block = os.pread(in_fd, min(BUFFER, count - done), start + done)
+        block = _read_at(in_fd, min(BUFFER, count - done), start + done)
         if not block:
             raise OSError(errno.EIO, f"the file was cut short while it was copied ({start + done} of "
                                      f"{start + count} bytes)")
-        pwrite_all(out_fd, block, out_start + done)
+        write_at(out_fd, block, out_start + done)
         done += len(block)
 
 
-def pwrite_all(fd: int, data: bytes, position: int) -> None:
+def _read_at(fd: int, size: int, position: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, position)
+    os.lseek(fd, position, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+def write_at(fd: int, data: bytes, position: int) -> None:
+    """Write all of ``data`` at ``position`` of ``fd``."""
     view = memoryview(data)
     while view:
-        n = os.pwrite(fd, view, position)
+        if hasattr(os, "pwrite"):
+            n = os.pwrite(fd, view, position)
+        else:
+            os.lseek(fd, position, os.SEEK_SET)
+            n = os.write(fd, view)
         view = view[n:]
         position += n
