@@ -284,56 +284,64 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[byte
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, Slot) else p[1] - p[0]
                 for p in pieces)
     os.ftruncate(out_fd, total)
-    mapped = None
-    if total and overlapped():
-        try:
-            mapped = mmap.mmap(out_fd, total, prot=mmap.PROT_READ)
-        except (OSError, ValueError):
-            mapped = None  # a file system without shared maps
-    if mapped is None:
+    if not (total and overlapped() and _maps(out_fd)):
         return _write_then_hash(pieces, source_fd, out_fd)
     digest = hashlib.sha256()
     slots: list[tuple[int, int]] = []
     ready: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
     failed: list[BaseException] = []
-    with mapped:
-        view = memoryview(mapped)
 
-        def hash_written() -> None:
-            try:
-                while (span := ready.get()) is not None:
-                    digest.update(view[span[0]:span[1]])
-            except BaseException as exc:  # reported by the writer below
-                failed.append(exc)
-
-        hasher = threading.Thread(target=hash_written, name="clearance-hash", daemon=True)
-        hasher.start()
+    def hash_written() -> None:
         try:
-            position = 0
-            for piece in pieces:
-                if isinstance(piece, Slot):
-                    write_at(out_fd, piece.data, position)
-                    slots.append((position, len(piece.data)))
-                    position += len(piece.data)
-                elif isinstance(piece, bytes):
+            while (span := ready.get()) is not None:
+                # Each span is mapped on its own, so that what has been hashed leaves this process's memory.
+                start = span[0] - span[0] % mmap.ALLOCATIONGRANULARITY
+                with mmap.mmap(out_fd, span[1] - start, prot=mmap.PROT_READ, offset=start) as mapped:
+                    view = memoryview(mapped)
+                    try:
+                        digest.update(view[span[0] - start:])
+                    finally:
+                        view.release()
+        except BaseException as exc:  # reported by the writer below
+            failed.append(exc)
+
+    hasher = threading.Thread(target=hash_written, name="clearance-hash", daemon=True)
+    hasher.start()
+    try:
+        position = 0
+        for piece in pieces:
+            if isinstance(piece, Slot):
+                write_at(out_fd, piece.data, position)
+                slots.append((position, len(piece.data)))
+                position += len(piece.data)
+            elif isinstance(piece, bytes):
+                if piece:
                     write_at(out_fd, piece, position)
                     ready.put((position, position + len(piece)))
-                    position += len(piece)
-                else:
-                    start, end = piece
-                    while start < end:
-                        n = min(_CHUNK, end - start)
-                        copy_range(source_fd, out_fd, start, position, n)
-                        ready.put((position, position + n))
-                        start += n
-                        position += n
-        finally:
-            ready.put(None)
-            hasher.join()
-            view.release()
+                position += len(piece)
+            else:
+                start, end = piece
+                while start < end:
+                    n = min(_CHUNK, end - start)
+                    copy_range(source_fd, out_fd, start, position, n)
+                    ready.put((position, position + n))
+                    start += n
+                    position += n
+    finally:
+        ready.put(None)
+        hasher.join()
     if failed:
         raise failed[0]
     return digest.digest(), slots
+
+
+def _maps(fd: int) -> bool:
+    """Can this file be mapped (not every file system allows it)?"""
+    try:
+        with mmap.mmap(fd, 1, prot=mmap.PROT_READ):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _write_then_hash(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
