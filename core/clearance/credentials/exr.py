@@ -12,7 +12,6 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
-from clearance.credentials.fileio import copy_rest
 from clearance.errors import ClearanceError
 
 MAGIC = b"\x76\x2f\x31\x01"
@@ -39,14 +38,9 @@ def _cstr(src: BinaryIO, where: str) -> bytes:
             raise ClearanceError(f"{where}: an EXR attribute name is too long; the header is damaged")
 
 
-def write(src: BinaryIO, dst: BinaryIO, attributes: dict[str, str], where: str) -> None:
-    """Copy ``src`` to ``dst`` with the given string attributes set (replacing same-named ones)."""
-    dst.write(head(src, attributes, where))
-    copy_rest(src, dst)
-
-
 def head(src: BinaryIO, attributes: dict[str, str], where: str) -> bytes:
-    """The new header and offset table; ``src`` is left where the pixel data starts, to be copied as it is."""
+    """The header with the given string attributes set (replacing same-named ones) and the shifted offset
+    table; ``src`` is left where the pixel data starts, to be copied after it as it is."""
     if src.read(4) != MAGIC:
         raise ClearanceError(f"{where}: not an OpenEXR file (bad magic number)")
     version = struct.unpack("<I", src.read(4))[0]

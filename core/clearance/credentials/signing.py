@@ -275,9 +275,9 @@ def _sign_file(
     pending: Future[bool] | None = None
     if placing:
         # To say whether a JPEG or PNG carries credentials the library reads and parses all of it, which costs
-        # about what hashing it does. A file that will have its manifest placed is assumed to carry none while
-        # it is read on another core; the answer is waited for before the signed file is kept, and a file
-        # that does carry credentials is signed again from the start, by the library.
+        # about what hashing it does (a WAV's chunks are only walked). A file that will have its manifest placed
+        # is assumed to carry none while it is read on another core; the answer is waited for before the signed
+        # file is kept, and a file that does carry credentials is signed again from the start, by the library.
         background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearance-credentials")
         pending = background.submit(_existing_credentials, source, mime, _context(True))
         background.shutdown(wait=False)
@@ -386,8 +386,8 @@ def _sign_file(
                 raise failures[0] from None
             raise ClearanceError(f"{source}: signing failed ({_short(exc)})") from None
         except OSError as exc:
-            raise ClearanceError(f"{source}: cannot write the signed file ({exc.strerror or exc}); nothing was "
-                                 "written") from None
+            raise ClearanceError(f"{source}: signing failed ({exc.strerror or exc}); nothing was written. Check "
+                                 "the file and the free space where the output goes") from None
         if embedded or pieces is not None:
             shutil.copymode(source, temp)
             os.replace(temp, target)

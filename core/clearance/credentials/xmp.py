@@ -4,7 +4,8 @@ Properties (IPTC Photo Metadata Standard 2025.1, namespace Iptc4xmpExt): Digital
 AISystemVersionUsed, AIPromptInformation (only when the record allows sharing the prompt). An existing XMP
 packet is kept: these properties are replaced in it, everything else stays. JPEG carries XMP in an APP1
 segment (XMP Specification Part 3, 1.1.3), PNG in an iTXt chunk keyed ``XML:com.adobe.xmp`` (ibid. 1.1.5).
-Only the headers before the image data are rewritten; the image data is copied as it is.
+Only the header before the image data is rewritten (``HEADS``: the new header, the source left where its image
+data starts); the caller writes the image data after it as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from clearance.credentials.fileio import copy_rest
 from clearance.errors import ClearanceError
 
 NS_IPTC = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
@@ -125,11 +125,6 @@ def jpeg_head(src: BinaryIO, fields: AiFields, where: str) -> Head:
     return Head(bytes(out), slot, any(s[1] == 0xEB for s in segments))
 
 
-def write_jpeg(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> None:
-    dst.write(jpeg_head(src, fields, where).data)
-    copy_rest(src, dst)
-
-
 def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
@@ -174,10 +169,4 @@ def png_head(src: BinaryIO, fields: AiFields, where: str) -> Head:
     return Head(bytes(out), slot, jumbf)
 
 
-def write_png(src: BinaryIO, dst: BinaryIO, fields: AiFields, where: str) -> None:
-    dst.write(png_head(src, fields, where).data)
-    copy_rest(src, dst)
-
-
-WRITERS = {"image/jpeg": write_jpeg, "image/png": write_png}
 HEADS = {"image/jpeg": jpeg_head, "image/png": png_head}
