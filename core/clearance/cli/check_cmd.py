@@ -111,6 +111,16 @@ def _print_table(report: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from clearance.gc_pause import paused_collector
+
+    # A cut is read into hundreds of thousands of small objects with no cycles between them, and the
+    # imports, the policy and the report make hundreds of thousands more: the cyclic collector would walk
+    # them all again and again (the read and the check already pause it; this covers the rest).
+    with paused_collector():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from clearance.editorial.check import CheckOptions, check_timeline, read_for_check
     from clearance.progress import activity, progress
 

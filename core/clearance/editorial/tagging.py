@@ -21,7 +21,6 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -441,6 +440,8 @@ def select_clips(timeline: Any, clip_names: list[str], shots: list[str], all_mat
             if not found:
                 found = [c for c in clips if (c.name or "").lower() == base.lower()]
         if not found:
+            from difflib import get_close_matches  # only for the error: `check` never needs it
+
             close = get_close_matches(base, sorted(set(names)), n=4, cutoff=0.5)
             hint = f"; close names: {', '.join(repr(c) for c in close)}" if close else ""
             raise ClearanceError(f"{source}: no clip named {base!r}{hint}")
@@ -459,6 +460,8 @@ def select_clips(timeline: Any, clip_names: list[str], shots: list[str], all_mat
         strong = [c for c, how in matched if how in {"field", "name", "word"}]
         found = strong or [c for c, how in matched if how == "suffix"]
         if not found:
+            from difflib import get_close_matches
+
             close = get_close_matches(code, sorted(set(names)), n=4, cutoff=0.4)
             hint = f"; close clip names: {', '.join(repr(c) for c in close)}" if close else ""
             raise ClearanceError(f"{source}: no clip belongs to shot {code!r}{hint}")

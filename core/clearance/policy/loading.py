@@ -14,7 +14,6 @@ tools in the studio file or a signed overlay. Lists replace the earlier list and
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -142,9 +141,9 @@ def load_policy(paths: list[str] | None = None) -> Policy:
 def load_layers(paths: list[str] | None = None) -> LoadedPolicy:
     if paths is None:
         paths = policy_paths_from_env()
-    base_doc = parse_text(default_policy_text(), DEFAULTS_SOURCE)
-    effective = _validate(base_doc.data or {}, base_doc).model_dump(mode="json")
     loaded = LoadedPolicy(policy=default_policy(), sources=[DEFAULTS_SOURCE])
+    # The embedded defaults are parsed and validated once (default_policy); the files are layered on them.
+    effective = loaded.policy.model_dump(mode="json") if paths else {}
     for position, path in enumerate(paths):
         doc = load_document(path)
         data = doc.data if doc.data is not None else {}
@@ -221,6 +220,8 @@ def _validate(data: dict[str, Any], doc: Document, all_errors: list[str] | None 
     for code, setting in policy.rules.items():
         where = _where(doc, ("rules", code))
         if code not in codes:
+            import difflib  # only for the error: loading a good policy never needs it
+
             close = difflib.get_close_matches(code, codes, n=1)
             hint = f"did you mean {close[0]}?" if close else f"expected one of {', '.join(codes)}"
             problems.append(

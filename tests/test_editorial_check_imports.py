@@ -1,0 +1,65 @@
+"""`clearance check` starts fast: what it does not need on a plain cut is never imported.
+
+The CLI's start-up is most of what a check costs beyond reading the cut (bench/timeline.py, CLI columns), so
+the modules kept out of it are held out here, in a fresh process, as a user runs the command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import opentimelineio as otio
+from editorial_fixtures import make_record
+
+from clearance.editorial.tagging import apply_tag
+from clearance.tags import Tag
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Modules a check of a cut without approvals to judge has no use for: the service and its client, report
+# writers, signatures, the publish tools and test and browser libraries; difflib only words error hints.
+KEPT_OUT = (
+    "difflib", "clearance.client", "clearance.server", "clearance.editorial.report", "clearance.approvals",
+    "httpx", "fastapi", "starlette", "uvicorn", "sqlalchemy", "psycopg", "jinja2", "cryptography", "nacl",
+    "pyblish", "hypothesis", "playwright", "rich", "numpy",
+)
+
+_PROBE = """
+import contextlib, io, json, sys
+from clearance.cli.main import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(["check", sys.argv[1], "--json"])
+kept_out = json.loads(sys.argv[2])
+print(json.dumps({"code": code, "verdict": json.loads(out.getvalue())["verdict"],
+                  "imported": sorted(m for m in kept_out if m in sys.modules)}))
+"""
+
+
+def _check_in_a_fresh_process(path: Path) -> dict[str, object]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "core"), os.environ.get("PYTHONPATH", "")])}
+    env.pop("CLEARANCE_SERVER", None)
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(path), json.dumps(KEPT_OUT)], capture_output=True,
+                          text=True, timeout=120, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    found: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_an_untagged_cut_imports_none_of_the_heavy_modules(shared_data: Path) -> None:
+    found = _check_in_a_fresh_process(shared_data / "otio" / "simple_cut.otio")
+    assert found == {"code": 0, "verdict": "deliverable", "imported": []}
+
+
+def test_a_cut_tagged_for_notice_only_imports_none_of_them_either(shared_data: Path, tmp_path: Path) -> None:
+    timeline = otio.adapters.read_from_file(str(shared_data / "otio" / "simple_cut.otio"))
+    clip = next(iter(timeline.find_clips()))
+    apply_tag(clip, Tag.for_record(make_record("notify"), status="notify"))
+    path = tmp_path / "tagged.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    found = _check_in_a_fresh_process(path)
+    assert found == {"code": 0, "verdict": "deliverable", "imported": []}
