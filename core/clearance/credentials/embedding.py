@@ -1,4 +1,4 @@
-"""An embedded manifest (JPEG, PNG) signed over a SHA-256 Clearance computes while it writes the signed file.
+"""An embedded manifest (JPEG, PNG, WAV) signed over a SHA-256 Clearance computes while it writes the file.
 
 Left to itself, the C2PA library reads the whole file into memory, parses it, writes the signed copy and
 hashes it in its own code, one step after another on one core: about ten times the cost of copying the
@@ -6,23 +6,28 @@ file. The C API has the documented alternative for callers that place the manife
 ``c2pa_c_ffi``, "a low-level method for advanced use cases where the caller handles embedding the
 manifest"):
 
-1. ``c2pa_builder_data_hashed_placeholder``: the manifest, composed for the format (JPEG: APP11 segments,
-   PNG: a ``caBX`` chunk), with room reserved for the hash and the signature;
-2. the caller writes the file with the placeholder where the library would put it (JPEG after the JFIF and
-   Exif segments, PNG right after IHDR) and hashes it, the placeholder excluded: here the kernel copies the
-   image data while a second thread hashes what has been written (``fileio.write_hashed``);
-3. ``c2pa_builder_sign_data_hashed_embeddable`` with that data hash returns the signed manifest, composed
-   and padded to the placeholder's exact size, which is written over the placeholder.
+1. ``c2pa_builder_data_hashed_placeholder``: the manifest, with room reserved for the hash and the
+   signature, composed for the format by the library (JPEG: APP11 segments, PNG: a ``caBX`` chunk) or
+   framed here (WAV: a ``C2PA`` RIFF chunk around the raw store, as c2pa-rs ``riff_io`` writes it);
+2. the caller writes the file with the placeholder where readers look for it (JPEG: after the JFIF and
+   Exif segments, the library puts it right after JFIF; PNG: right after IHDR, as the library does; WAV:
+   appended as the last top-level chunk, as the library does) and hashes it, the placeholder excluded:
+   here the kernel copies the image or sound data while a second thread hashes what has been written
+   (``fileio.write_hashed``);
+3. ``c2pa_builder_sign_data_hashed_embeddable`` with that data hash returns the signed manifest, padded to
+   the placeholder's exact size, which is written over the placeholder.
 
-The library checks the signed manifest before returning it (``verify.verify_after_sign``); the hash is of
-the bytes written, read back from the output. The XMP (IPTC AI fields) is in the header written in step 2,
-so the signature covers it, as on the library's own path.
+The hash is of the bytes written, read back from the output. The manifest is then read back with
+c2pa-python's Reader (``detached.check_claims``: signature, certificate, assertions, and the binding
+against that digest; for a WAV, whose chunk a reader finds only after the sound, its place is checked by
+walking the written file's chunks). The XMP (IPTC AI fields) is in the header written in step 2, so the
+signature covers it, as on the library's own path.
 
-Only what is modelled here takes this path: JPEG and PNG over 10 MB (smaller ones get a thumbnail, which
-the library makes only when it writes the file) whose header holds no JUMBF yet (a file that already
-carries credentials, whose store must be replaced, is left to the library), with the c2pa-python version
-these calls were checked against. Anything else, and ``CLEARANCE_C2PA_LIBRARY_EMBED=1``, signs
-through the library's own path, before anything is written.
+Only what is modelled here takes this path: JPEG, PNG and WAV over 10 MB (smaller ones get a thumbnail,
+which the library makes only when it writes the file) that carry no credentials yet (a store to replace is
+left to the library), on a system where the copy and the hash can overlap (``fileio.overlapped``), with the
+c2pa-python version these calls were checked against. Anything else, and ``CLEARANCE_C2PA_LIBRARY_EMBED=1``,
+signs through the library's own path.
 """
 
 from __future__ import annotations
