@@ -482,3 +482,28 @@ def test_a_sidecar_is_signed_where_files_cannot_be_mapped(identity: Path, tmp_pa
     still = _noise_still(tmp_path / "still.jpg")
     assert run("credentials", "sign", still, "--record", notify_record) == 0
     assert placed == [] and read(tmp_path / "still.signed.jpg")[0] == "Valid"  # the library placed it
+
+
+def test_a_placed_composite_keeps_its_inputs_credentials_as_ingredients(
+        identity: Path, tmp_path: Path, notify_record: Path, shared_data: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    placed = _spy_on_placement(monkeypatch)
+    element = shutil.copy(shared_data / "provenance" / "ocsp.jpg", tmp_path / "firefly.jpg")
+    plate = tmp_path / "plate.jpg"
+    with Image.open(_noise_still(tmp_path / "noise.png")) as image:
+        image.save(plate, progressive=True, quality=90)  # several scans: markers after the first SOS
+    assert run("credentials", "sign", plate, "--record", notify_record, "--composite", "--input", element) == 0
+    assert placed == ["image/jpeg"]
+    state, manifest, store = read(tmp_path / "plate.signed.jpg")
+    assert state == "Valid"
+    assert [a["digitalSourceType"] for a in actions(manifest)] == [COMPOSITE, COMPOSITE]
+    ingredient = next(i for i in manifest["ingredients"] if i["title"] == "firefly.jpg")
+    assert ingredient["relationship"] == "componentOf" and ingredient["active_manifest"] in store["manifests"]
+    monkeypatch.setenv("CLEARANCE_C2PA_LIBRARY_EMBED", "1")
+    assert run("credentials", "sign", plate, "--record", notify_record, "--composite", "--input", element, "-o",
+               tmp_path / "library.jpg") == 0
+    assert scan_file(tmp_path / "plate.signed.jpg").verdict == scan_file(tmp_path / "library.jpg").verdict
+    with Image.open(tmp_path / "plate.signed.jpg") as signed:
+        signed.load()  # still a JPEG any decoder reads
