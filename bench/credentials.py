@@ -17,7 +17,8 @@
    built offline with HTML only (`clearance packet ... --no-pdf`), through the library in this process;
    wall time. Target: < 20 s. The PDF of the same packet is timed once for information.
 
-    .venv/bin/python bench/credentials.py [--repeat 3] [--records 2000] [--clips 3000] [--skip-sign] [--pdf]
+    .venv/bin/python bench/credentials.py [--repeat 3] [--records 2000] [--clips 3000] [--skip-sign] [--skip-packet]
+                                          [--pdf]
 """
 
 from __future__ import annotations
