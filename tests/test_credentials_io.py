@@ -507,3 +507,9 @@ def test_a_placed_composite_keeps_its_inputs_credentials_as_ingredients(
     assert scan_file(tmp_path / "plate.signed.jpg").verdict == scan_file(tmp_path / "library.jpg").verdict
     with Image.open(tmp_path / "plate.signed.jpg") as signed:
         signed.load()  # still a JPEG any decoder reads
+
+
+def test_a_wav_that_its_manifest_would_push_past_4_gb_is_refused_in_one_line() -> None:
+    nearly_full = embedding.AtRiffEnd("audio/wav", 0xFFFFFFFF - 100, 0xFFFFFFFF - 92)
+    with pytest.raises(ClearanceError, match="more than a RIFF file holds"):
+        nearly_full.pieces(nearly_full.framed(b"x" * 200))

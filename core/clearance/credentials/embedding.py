@@ -94,7 +94,11 @@ class AtRiffEnd:
         return b"C2PA" + struct.pack("<I", len(manifest)) + manifest
 
     def _grown(self, framed: bytes) -> bytes:
-        return b"RIFF" + struct.pack("<I", self.riff_size + len(framed) + len(framed) % 2)
+        size = self.riff_size + len(framed) + len(framed) % 2
+        if size > _RIFF_MAX:
+            raise ClearanceError(f"the WAV would be {size + 8} bytes with its manifest, more than a RIFF file holds "
+                                 "(4 GB); deliver it as RF64/BW64 or split it")
+        return b"RIFF" + struct.pack("<I", size)
 
     def pieces(self, framed: bytes) -> list[fileio.Piece]:
         return [self._grown(framed), (8, self.end), fileio.Slot(framed), b"\x00" * (len(framed) % 2)]
@@ -165,9 +169,13 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Pat
     if size < 0:
         raise c2pa.C2paError(calls.error())
     placeholder = placement.framed(calls.take(reserved, size))
+    try:
+        pieces = placement.pieces(placeholder)
+    except ClearanceError as exc:
+        raise ClearanceError(f"{source}: {exc}") from None
     with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
             fileio.descriptor(out, os.O_RDWR | os.O_CREAT) as out_fd:
-        digest, slots = fileio.write_hashed(placement.pieces(placeholder), src_fd, out_fd)
+        digest, slots = fileio.write_hashed(pieces, src_fd, out_fd)
         [(start, length)] = slots
         data_hash = {"name": "jumbf manifest", "alg": "sha256", "hash": list(digest), "pad": [],
                      "exclusions": [{"start": start, "length": length}]}
