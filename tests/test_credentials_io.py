@@ -393,7 +393,7 @@ def test_credentials_found_while_a_manifest_was_placed_restart_the_signing_on_th
         identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     placed = _spy_on_placement(monkeypatch)
-    source = _noise_still(tmp_path / "noise.jpg")
+    source = _noise_still(tmp_path / "noise.png")  # not a JPEG: a plain JPEG's header says alone
     asked: list[str] = []
 
     def has_credentials(path: Path, mime: str, context: Any) -> bool:
@@ -402,8 +402,8 @@ def test_credentials_found_while_a_manifest_was_placed_restart_the_signing_on_th
 
     monkeypatch.setattr(signing, "_existing_credentials", has_credentials)
     assert run("credentials", "sign", source, "--record", notify_record) == 0
-    assert placed == ["image/jpeg"] and asked == ["noise.jpg", "noise.jpg"]
-    state, manifest, _ = read(tmp_path / "noise.signed.jpg")
+    assert placed == ["image/png"] and asked == ["noise.png", "noise.png"]
+    state, manifest, _ = read(tmp_path / "noise.signed.png")
     assert state == "Valid"
     assert [a["action"] for a in actions(manifest)] == ["c2pa.opened", "c2pa.edited"]  # signed again, as a parent
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
@@ -413,9 +413,9 @@ def test_credentials_found_while_a_manifest_was_placed_restart_the_signing_on_th
 
     monkeypatch.setattr(signing, "_existing_credentials", broken)
     capsys.readouterr()
-    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "refused.jpg") == 2
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "refused.png") == 2
     assert "are invalid" in capsys.readouterr().err
-    assert not (tmp_path / "refused.jpg").exists()
+    assert not (tmp_path / "refused.png").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
@@ -513,3 +513,41 @@ def test_a_wav_that_its_manifest_would_push_past_4_gb_is_refused_in_one_line() -
     nearly_full = embedding.AtRiffEnd("audio/wav", 0xFFFFFFFF - 100, 0xFFFFFFFF - 92)
     with pytest.raises(ClearanceError, match="more than a RIFF file holds"):
         nearly_full.pieces(nearly_full.framed(b"x" * 200))
+
+
+def test_a_plain_jpeg_is_known_to_carry_no_credentials_from_its_header(
+        identity: Path, tmp_path: Path, notify_record: Path, shared_data: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = _noise_still(tmp_path / "plain.jpg", exif=True)
+    data = plain.read_bytes()
+    assert embedding.jpeg_without_credentials(plain, len(data))
+    sos = data.index(b"\xff\xda")
+    jumbf = b"\xff\xeb" + (30).to_bytes(2, "big") + b"JP" + bytes(26)  # an APP11 after the tables, before SOS
+    remote = b"\xff\xe1" + (60).to_bytes(2, "big") + b"<x dcterms:provenance='https://example.com/m.c2pa'/>" + bytes(6)
+    variants = {
+        "app11.jpg": data[:sos] + jumbf + data[sos:],
+        "remote.jpg": data[:2] + remote + data[2:],
+        "cut.jpg": data[:sos - 3],
+        "junk.jpg": data[:sos] + b"\x00" + data[sos:],
+    }
+    for name, content in variants.items():
+        (tmp_path / name).write_bytes(content)
+        assert not embedding.jpeg_without_credentials(tmp_path / name, len(content)), name
+    # the vendored fixtures carry credentials, or (no_manifest.jpg) an XMP dcterms:provenance left behind
+    for fixture in ("C.jpg", "C_with_CAWG_data.jpg", "ocsp.jpg", "no_manifest.jpg"):
+        path = shared_data / "provenance" / fixture
+        assert not embedding.jpeg_without_credentials(path, path.stat().st_size), fixture
+    # signing a plain JPEG asks no reader; one with an APP11 before its image data is read and signed again
+    placed = _spy_on_placement(monkeypatch)
+    asked: list[str] = []
+    real = signing._existing_credentials
+
+    def reader(path: Path, mime: str, context: Any) -> bool:
+        asked.append(path.name)
+        return real(path, mime, context)
+
+    monkeypatch.setattr(signing, "_existing_credentials", reader)
+    assert run("credentials", "sign", plain, "--record", notify_record) == 0
+    assert asked == [] and placed == ["image/jpeg"] and read(tmp_path / "plain.signed.jpg")[0] == "Valid"
+    assert run("credentials", "sign", tmp_path / "app11.jpg", "--record", notify_record) == 0
+    assert asked and read(tmp_path / "app11.signed.jpg")[0] == "Valid"

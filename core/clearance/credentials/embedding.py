@@ -48,6 +48,7 @@ FORMATS = ("image/jpeg", "image/png", "audio/wav")
 RAW = "application/c2pa"  # the manifest store as it is, for a container whose chunk Clearance frames itself
 ENDS = {"image/jpeg": b"\xff\xd9", "image/png": b"\x00\x00\x00\x00IEND\xaeB`\x82"}  # EOI, the IEND chunk
 _RIFF_MAX = 0xFFFFFFFF
+_MAX_SEGMENTS = 4096  # a header with more is not plain: the library's Reader decides
 
 
 def active() -> bool:
@@ -118,6 +119,45 @@ def in_header(mime: str, head: Head, rest: int, end: int, parent: bool, thumbnai
     if mime not in ENDS or head.jumbf or parent or thumbnail or not active():
         return None
     return InHeader(mime, head, rest, end)
+
+
+def jpeg_without_credentials(source: Path, end: int) -> bool:
+    """True when a C2PA reader certainly finds no credentials in this JPEG, read from its header alone; False
+    when it may (or the header is not plain), and the library's Reader must say.
+
+    The library reads a JPEG's manifest from APP11 segments, and its JPEG parser (img-parts 0.4,
+    ``Jpeg::from_bytes``) stops at the first SOS: segments after it are image data to it. With no manifest
+    there it looks for a remote manifest named by ``dcterms:provenance`` in the XMP (APP1), and finds none
+    without it (c2pa-rs ``Store::load_jumbf_from_stream``). So a header up to SOS with no APP11 segment and
+    no APP1 segment mentioning ``provenance`` carries none; the Reader would read and parse the whole file
+    twice to say so."""
+    with open(source, "rb") as fh:
+        if fh.read(2) != b"\xff\xd8":
+            return False
+        position = 2
+        for _ in range(_MAX_SEGMENTS):
+            fh.seek(position)
+            head = fh.read(4)
+            if len(head) < 2 or head[0] != 0xFF:
+                return False
+            marker = head[1]
+            if marker == 0xFF:
+                position += 1  # fill byte
+                continue
+            if marker == 0xDA:
+                return True
+            if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+                position += 2
+                continue
+            if marker in (0xD8, 0xD9) or len(head) < 4:
+                return False
+            length = struct.unpack(">H", head[2:])[0]
+            if length < 2 or position + 2 + length > end or marker == 0xEB:
+                return False
+            if marker == 0xE1 and b"provenance" in fh.read(length - 2):
+                return False
+            position += 2 + length
+    return False
 
 
 def at_riff_end(source: Path, end: int) -> AtRiffEnd | None:

@@ -273,7 +273,9 @@ def _sign_file(
     placing = speculate and mime in embedding.FORMATS and size > THUMBNAIL_MAX_BYTES and embedding.active()
     context = _context(size > THUMBNAIL_MAX_BYTES, read_back_here=placing or (not embedded and detached.available()))
     pending: Future[bool] | None = None
-    if placing:
+    if placing and mime == "image/jpeg" and embedding.jpeg_without_credentials(source, size):
+        parent = False  # what the library's Reader would find, from the header alone
+    elif placing:
         # To say whether a JPEG or PNG carries credentials the library reads and parses all of it, which costs
         # about what hashing it does (a WAV's chunks are only walked). A file that will have its manifest placed
         # is assumed to carry none while it is read on another core; the answer is waited for before the signed
@@ -321,7 +323,7 @@ def _sign_file(
                                ("AISystemVersionUsed", fields.versions), ("AIPromptInformation", fields.prompt)) if v
             ) + ")"
             placement = embedding.in_header(mime, head, rest, size, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES)
-            if placement is None and pending is None:
+            if placement is None and not placing:
                 staged = temp.with_suffix(".xmp.part")
                 with open(source, "rb") as src, open(staged, "wb") as dst:
                     src.seek(rest)
@@ -331,9 +333,9 @@ def _sign_file(
         elif embedded:
             result.xmp = f"not written: Clearance writes XMP into JPEG and PNG only ({mime} carries the same " \
                          "facts in the C2PA manifest)"
-            if pending is not None:
+            if placing:
                 placement = embedding.at_riff_end(source, size)
-        if pending is not None and placement is None:
+        if placing and placement is None:
             raise _Restart  # JUMBF in the header, or not laid out as modelled: the library signs it, parent known
         pieces: list[fileio.Piece] | None = None  # what a sidecar's file is written from: it binds those bytes
         if mime == "image/x-exr":
