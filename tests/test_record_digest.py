@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from records import make_record
 
 from clearance.documents import canonical_json
@@ -92,3 +94,33 @@ def test_a_decoded_tag_carries_its_records_content_digest_and_a_hand_edit_is_sti
     with pytest.raises(ClearanceError, match="edited outside Clearance"):
         decode_tag(json.dumps(data), "Object Crowd")
     assert Tag.for_record(record).content_digest is None  # only decode_tag vouches for it
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_canonical_json_is_the_standard_librarys_sorted_compact_json(value: Any) -> None:
+    """canonical_json reuses one C encoder instead of json.dumps' per-call one: the bytes must not differ
+    (floats, NaN, escapes, non-ASCII text, bare strings and nesting included)."""
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        encoded = expected.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: both refuse it the same way
+        with pytest.raises(UnicodeEncodeError):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == encoded
+
+
+def test_canonical_json_refuses_what_json_refuses() -> None:
+    for bad in ({"a": object()}, [b"bytes"], {"a": {1, 2}}):
+        with pytest.raises(TypeError):
+            canonical_json(bad)
+    with pytest.raises(TypeError):
+        canonical_json({1: "x", "a": "y"})  # keys of two types cannot be sorted
