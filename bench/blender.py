@@ -198,8 +198,9 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
             parts.append((f"plugin {result['plugin'].__name__} (wall)", result["duration"] / 1000, 1))
     texts = list(dict.fromkeys(entry.tag_text for entry in host.iter_entries() if entry.tag_text))
     folder = os.path.join(cache_dir(), APPROVALS_DIR)
-    files = [os.path.join(folder, name, file) for name in sorted(os.listdir(folder))
-             for file in sorted(os.listdir(os.path.join(folder, name)))]
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []  # none when no record needs approval
+    files = [os.path.join(folder, name, file)
+             for name in names for file in sorted(os.listdir(os.path.join(folder, name)))]
     collecting = gc.isenabled()
     gc.disable()  # as the collectors and checks run
     try:
@@ -217,9 +218,9 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
         parts.append(("approvals: JSON parse + validation", seconds, len(files)))
         seconds, signed = _cpu(lambda: [a.statement.signed_bytes() for a in approvals])  # type: ignore[attr-defined]
         parts.append(("approvals: signed bytes", seconds, len(files)))
-        keys = context.data["clearance_judge"].trust.keys  # type: ignore[attr-defined]  # the first run's
-        work = [(keys.get(a.key_id).raw, base64.b64decode(a.signature), data)
-                for a, data in zip(approvals, signed, strict=True)]  # type: ignore[call-overload]
+        judge = context.data.get("clearance_judge")  # type: ignore[attr-defined]  # the first run's, if it judged
+        work = [(judge.trust.keys.get(a.key_id).raw, base64.b64decode(a.signature), data)
+                for a, data in zip(approvals, signed, strict=True)] if judge else []  # type: ignore[call-overload]
         seconds, checked = _cpu(lambda: [signatures.verify(*item) for item in work])
         assert all(checked), "a bench approval failed its signature check"  # type: ignore[attr-defined]
         parts.append((f"approvals: Ed25519 checks ({signatures.BACKEND}, one thread)", seconds, len(files)))
@@ -295,6 +296,8 @@ def run_case(case: str, objects: int, records: int, profile: str | None) -> None
         print("  where the first run goes (plugins: Pyblish's wall time in that run; the rest: CPU, timed again):")
         for what, seconds, count in parts:
             each = f" {seconds / count * 1e6:6.1f} us each x {count}" if count > 1 else ""
+            if count == 0:
+                continue
             print(f"    {what:<52} {seconds * 1000:8.1f} ms{each}")
         sys.stdout.flush()
 
