@@ -390,17 +390,12 @@ class _Checker:
 
 def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckReport:
     """Check an OTIO timeline already in memory (the hook's entry point; ``check_file`` reads first)."""
-    import gc
+    from clearance.gc_pause import paused_collector
 
     # The check makes tens of thousands of small objects and no reference cycles worth collecting; the
     # cyclic collector would otherwise run again and again over all of them (a fifth of the check's time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_collector():
         return _check_timeline(timeline, options)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _check_timeline(timeline: Any, options: CheckOptions | None) -> CheckReport:

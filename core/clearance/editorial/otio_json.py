@@ -863,15 +863,11 @@ def load(path: Path) -> JsonTimeline | None:
         return None
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _is_utf8(data):
         return None
-    import gc
+    from clearance.gc_pause import paused_collector
 
     # Tens of thousands of small dicts and no cycles: the cyclic collector would only rescan them.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        return read_otio_json(data, outline.keys)
+        with paused_collector():
+            return read_otio_json(data, outline.keys)
     except (Unsupported, ValueError, RecursionError, MemoryError):
         return None
-    finally:
-        if collecting:
-            gc.enable()
