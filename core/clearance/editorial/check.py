@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from clearance.decision import Decision
 from clearance.errors import ClearanceError
+from clearance.gc_pause import paused_collector
 from clearance.record import Target, UseRecord
 from clearance.tags import BLOCKING_STATUSES, STATUS_LABELS
 
@@ -390,8 +391,6 @@ class _Checker:
 
 def check_timeline(timeline: Any, options: CheckOptions | None = None) -> CheckReport:
     """Check an OTIO timeline already in memory (the hook's entry point; ``check_file`` reads first)."""
-    from clearance.gc_pause import paused_collector
-
     # The check makes tens of thousands of small objects and no reference cycles worth collecting; the
     # cyclic collector would otherwise run again and again over all of them (a fifth of the check's time).
     with paused_collector():
@@ -520,7 +519,10 @@ def check_file(path: str | Path, options: CheckOptions | None = None, *, rate: f
     options.source = str(p)
     if options.base_dir is None:
         options.base_dir = p.resolve().parent
-    return check_timeline(read_for_check(p, rate=rate), options)
+    # The read and the check each pause the cyclic collector; one pause over both spares the full collection
+    # that switching it back on between them starts over everything the read made (0.14 s at 30,000 clips).
+    with paused_collector():
+        return check_timeline(read_for_check(p, rate=rate), options)
 
 
 def read_for_check(path: str | Path, *, rate: float = 24.0) -> Any:
