@@ -107,3 +107,30 @@ def dpx(path: Path) -> Path:
     struct.pack_into(">I", header, 16, 2048 + 16)
     path.write_bytes(bytes(header) + bytes(range(16)))
     return path
+
+
+def tiff(path: Path, big_endian: bool = False, bigtiff: bool = False, size: tuple[int, int] = (8, 6)) -> Path:
+    """A baseline grayscale TIFF written from TIFF 6.0 (or BigTIFF): one uncompressed strip, IFD0 right after
+    the header, the pixels after it. Pillow writes only little-endian classic TIFF; this covers the rest."""
+    order = ">" if big_endian else "<"
+    width, height = size
+    pixels = bytes((x * 30 + y * 7) % 256 for y in range(height) for x in range(width))
+    tags = [(256, 3, width), (257, 3, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 0),
+            (277, 3, 1), (278, 3, height), (279, 4, len(pixels))]
+    if bigtiff:
+        header_size, entry, count_fmt, offset_fmt = 16, "HHQ8s", "Q", "Q"
+        header = (b"MM" if big_endian else b"II") + struct.pack(order + "HHHQ", 43, 8, 0, header_size)
+    else:
+        header_size, entry, count_fmt, offset_fmt = 8, "HHI4s", "H", "I"
+        header = (b"MM" if big_endian else b"II") + struct.pack(order + "HI", 42, header_size)
+    value_size = 8 if bigtiff else 4
+    ifd_size = struct.calcsize(order + count_fmt) + len(tags) * struct.calcsize(order + entry) + value_size
+    data_at = header_size + ifd_size
+    ifd = struct.pack(order + count_fmt, len(tags))
+    for tag, kind, value in tags:
+        number = data_at if tag == 273 else value
+        packed = struct.pack(order + ("H" if kind == 3 else "I"), number).ljust(value_size, b"\x00")
+        ifd += struct.pack(order + entry, tag, kind, 1, packed)
+    ifd += struct.pack(order + offset_fmt, 0)
+    path.write_bytes(header + ifd + pixels)
+    return path

@@ -158,18 +158,24 @@ def test_an_inputs_credentials_survive_as_an_ingredient(identity: Path, tmp_path
     assert view["clearance"]["uses"][0]["decision"] == "notify"
 
 
-def test_xmp_ai_fields_are_written_before_signing(identity: Path, tmp_path: Path, notify_record: Path) -> None:
+def exiftool_tags(path: Path) -> dict[str, Any]:
+    """The XMP properties exiftool reads from ``path``, keyed by group and name (``XMP-iptcExt:AISystemUsed``)."""
     exiftool = shutil.which("exiftool")
     if exiftool is None:
         pytest.fail("exiftool is needed (Debian libimage-exiftool-perl; ./dev test installs it)")
+    out = subprocess.run([exiftool, "-j", "-G1", "-XMP:all", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    tags: dict[str, Any] = json.loads(out)[0]
+    return tags
+
+
+def test_xmp_ai_fields_are_written_before_signing(identity: Path, tmp_path: Path, notify_record: Path) -> None:
     source = media.still(tmp_path / "still.jpg")
     assert run("credentials", "sign", source, "--record", notify_record) == 0
-    out = subprocess.run([exiftool, "-j", "-XMP-iptcExt:all", str(tmp_path / "still.signed.jpg")],
-                         capture_output=True, text=True, check=True).stdout
-    tags = json.loads(out)[0]
-    assert tags["AISystemUsed"] == "Firefly" and tags["AISystemVersionUsed"] == "Image 3"
-    assert tags["DigitalSourceType"] == TRAINED
-    assert "AIPromptInformation" not in tags  # the record does not allow sharing prompts
+    tags = exiftool_tags(tmp_path / "still.signed.jpg")
+    assert tags["XMP-iptcExt:AISystemUsed"] == "Firefly" and tags["XMP-iptcExt:AISystemVersionUsed"] == "Image 3"
+    assert tags["XMP-iptcExt:DigitalSourceType"] == TRAINED
+    assert "XMP-iptcExt:AIPromptInformation" not in tags  # the record does not allow sharing prompts
     assert read(tmp_path / "still.signed.jpg")[0] == "Valid"  # the signature covers the XMP
 
 

@@ -268,7 +268,12 @@ def test_jpeg_and_png_are_placed_and_hashed_by_clearance_and_read_back_as_the_li
     # the same picture or sound: all but what Clearance and the library each wrote is the source's own
     original, signed = source.read_bytes(), (tmp_path / f"fast.{kind}").read_bytes()
     if kind == "wav":
-        assert signed[8:len(original)] == original[8:] and signed[len(original):len(original) + 4] == b"C2PA"
+        assert signed[8:len(original)] == original[8:]
+        pmx = signed[len(original):]  # the XMP chunk, then the manifest's, as the library lays them out
+        length = int.from_bytes(pmx[4:8], "little")
+        assert pmx[:4] == b"_PMX" and pmx[8 + length + length % 2:][:4] == b"C2PA"
+        library_file = (tmp_path / f"library.{kind}").read_bytes()
+        assert library_file[len(original):len(original) + 8 + length] == pmx[:8 + length]
     else:
         image_data = original[original.index(b"\xff\xda") if kind == "jpg" else original.index(b"IDAT") - 4:]
         assert signed.endswith(image_data)

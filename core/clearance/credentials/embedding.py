@@ -38,10 +38,10 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from clearance.credentials import detached, fileio
-from clearance.credentials.xmp import Head
+from clearance.credentials.xmp import RIFF_HEADROOM, Rewrite, riff_chunks
 from clearance.errors import ClearanceError
 
 FORMATS = ("image/jpeg", "image/png", "audio/wav")
@@ -60,49 +60,50 @@ def active() -> bool:
 
 @dataclass(frozen=True)
 class InHeader:
-    """JPEG or PNG: the rewritten header with the manifest at ``head.slot``, then the source from ``rest``."""
+    """JPEG or PNG: the rewritten header with the manifest at its ``slot``, then the source's image data."""
 
     mime: str
-    head: Head
-    rest: int
-    end: int
+    rewrite: Rewrite
     compose = ""  # the library composes for ``mime`` itself
 
     def framed(self, manifest: bytes) -> bytes:
         return manifest
 
     def pieces(self, framed: bytes) -> list[fileio.Piece]:
-        return [self.head.data[:self.head.slot], fileio.Slot(framed), self.head.data[self.head.slot:],
-                (self.rest, self.end)]
+        return self.rewrite.pieces(manifest=framed)
 
     def found_by_reader(self, framed: bytes) -> bytes:
         """The header as written, the manifest in its place, the image data left out: what a reader finds."""
-        return self.head.data[:self.head.slot] + framed + ENDS[self.mime]
+        return self.rewrite.head[:self.rewrite.slot] + framed + ENDS[self.mime]
 
 
 @dataclass(frozen=True)
 class AtRiffEnd:
-    """WAV: the source whole, its RIFF size grown, and a ``C2PA`` chunk appended as the last top-level chunk,
-    where the C2PA library puts it (c2pa-rs ``riff_io``; RIFF chunks: id, little-endian size, data, a pad
-    byte to an even length)."""
+    """WAV: the source whole (or as ``rewrite`` stages it: the XMP's ``_PMX`` chunk appended), its RIFF size
+    grown, and a ``C2PA`` chunk appended as the last top-level chunk, where the C2PA library puts it (c2pa-rs
+    ``riff_io``; RIFF chunks: id, little-endian size, data, a pad byte to an even length)."""
 
     mime: str
     riff_size: int
     end: int
+    rewrite: Rewrite | None = None
     compose = RAW
 
     def framed(self, manifest: bytes) -> bytes:
         return b"C2PA" + struct.pack("<I", len(manifest)) + manifest
 
     def _grown(self, framed: bytes) -> bytes:
-        size = self.riff_size + len(framed) + len(framed) % 2
+        staged = self.riff_size + (len(self.rewrite.tail) if self.rewrite else 0)
+        size = staged + len(framed) + len(framed) % 2
         if size > _RIFF_MAX:
             raise ClearanceError(f"the WAV would be {size + 8} bytes with its manifest, more than a RIFF file holds "
                                  "(4 GB); deliver it as RF64/BW64 or split it")
         return b"RIFF" + struct.pack("<I", size)
 
     def pieces(self, framed: bytes) -> list[fileio.Piece]:
-        return [self._grown(framed), (8, self.end), fileio.Slot(framed), b"\x00" * (len(framed) % 2)]
+        grown = self._grown(framed)
+        body = self.rewrite.pieces(head=grown) if self.rewrite else [grown, (8, self.end)]
+        return [*body, fileio.Slot(framed), b"\x00" * (len(framed) % 2)]
 
     def found_by_reader(self, framed: bytes) -> None:
         """A reader finds the chunk only after all the sound: too much to read back (``sign`` finds the chunk
@@ -113,12 +114,12 @@ class AtRiffEnd:
 Placement = InHeader | AtRiffEnd
 
 
-def in_header(mime: str, head: Head, rest: int, end: int, parent: bool, thumbnail: bool) -> InHeader | None:
+def in_header(mime: str, rewrite: Rewrite, parent: bool, thumbnail: bool) -> InHeader | None:
     """A JPEG or PNG signed here rather than by the library, or None. Not when the manifest is to carry a
     thumbnail: the library makes one only when it writes the file itself (files up to 10 MB)."""
-    if mime not in ENDS or head.jumbf or parent or thumbnail or not active():
+    if mime not in ENDS or rewrite.jumbf or parent or thumbnail or not active():
         return None
-    return InHeader(mime, head, rest, end)
+    return InHeader(mime, rewrite)
 
 
 def jpeg_without_credentials(source: Path, end: int) -> bool:
@@ -160,10 +161,11 @@ def jpeg_without_credentials(source: Path, end: int) -> bool:
     return False
 
 
-def at_riff_end(source: Path, end: int) -> AtRiffEnd | None:
+def at_riff_end(source: Path, end: int, rewrite: Rewrite | None = None) -> AtRiffEnd | None:
     """A WAV signed here rather than by the library, or None: a single RIFF ``WAVE`` chunk that is the whole
     file, whose top-level chunks lie within it and include no ``C2PA`` chunk yet (RF64, a file with data after
-    its RIFF chunk or one whose sizes do not add up is left to the library, as one that has credentials)."""
+    its RIFF chunk or one whose sizes do not add up is left to the library, as one that has credentials).
+    ``rewrite``: how the XMP is staged (``xmp.wav_rewrite``), written before the manifest's chunk."""
     if not active():
         return None
     with open(source, "rb") as fh:
@@ -171,27 +173,13 @@ def at_riff_end(source: Path, end: int) -> AtRiffEnd | None:
         if len(header) < 12 or header[:4] != b"RIFF" or header[8:] != b"WAVE":
             return None
         riff_size = struct.unpack("<I", header[4:8])[0]
-        if riff_size + 8 != end or riff_size % 2 or end + (1 << 20) > _RIFF_MAX:
+        grown = end + (len(rewrite.tail) if rewrite else 0)
+        if riff_size + 8 != end or riff_size % 2 or grown + RIFF_HEADROOM > _RIFF_MAX:
             return None
-        chunks = _riff_chunks(fh, end)
+        chunks = riff_chunks(fh, end)
     if chunks is None or any(kind == b"C2PA" for kind, _, _ in chunks):
         return None
-    return AtRiffEnd("audio/wav", riff_size, end)
-
-
-def _riff_chunks(fh: BinaryIO, end: int) -> list[tuple[bytes, int, int]] | None:
-    """The top-level chunks of a RIFF file (id, offset, size with header), or None when they overrun it."""
-    chunks = []
-    position = 12
-    while position < end:
-        fh.seek(position)
-        head = fh.read(8)
-        if len(head) < 8:
-            return None
-        size = 8 + struct.unpack("<I", head[4:])[0]
-        chunks.append((head[:4], position, size))
-        position += size + size % 2
-    return chunks if position == end else None
+    return AtRiffEnd("audio/wav", riff_size, end, rewrite)
 
 
 def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Path) -> None:
@@ -235,7 +223,7 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Pat
         detached.check_claims(source, placement.mime, seen, None, digest, [(start, length)])
         return
     with open(out, "rb") as fh:
-        chunks = _riff_chunks(fh, os.fstat(fh.fileno()).st_size)
+        chunks = riff_chunks(fh, os.fstat(fh.fileno()).st_size)
     first = next(((offset, size) for kind, offset, size in chunks or [] if kind == b"C2PA"), None)
     if first != (start, length):
         raise ClearanceError(f"{source}: the C2PA chunk is not where it was written ({first} for "

@@ -370,6 +370,20 @@ def _write_then_hash(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[
     return digest.digest(), slots
 
 
+def write_pieces(pieces: list[Piece], source_fd: int, out_fd: int) -> None:
+    """Write ``pieces`` to ``out_fd`` from its start, unhashed (a staged file the C2PA library then reads):
+    literal bytes as they are, source ranges copied by the kernel."""
+    position = 0
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            copy_range(source_fd, out_fd, piece[0], position, piece[1] - piece[0])
+            position += piece[1] - piece[0]
+        else:
+            data = piece.data if isinstance(piece, Slot) else piece
+            write_at(out_fd, data, position)
+            position += len(data)
+
+
 def copy_range(in_fd: int, out_fd: int, start: int, out_start: int, count: int) -> None:
     """Copy ``count`` bytes at ``start`` of ``in_fd`` to ``out_start`` of ``out_fd``: the kernel when it can."""
     done = _kernel_copy(in_fd, out_fd, start, out_start, count)

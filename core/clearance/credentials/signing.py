@@ -314,27 +314,30 @@ def _sign_file(
         fields = ai_fields(facts, source_type)
         signing_source = source
         placement: embedding.Placement | None = None
-        if embedded and mime in xmp.HEADS:
-            with open(source, "rb") as src:
-                head = xmp.HEADS[mime](src, fields, str(source))
-                rest = src.tell()
-            result.xmp = "IPTC AI fields written (" + ", ".join(
-                n for n, v in (("DigitalSourceType", 1), ("AISystemUsed", fields.systems),
-                               ("AISystemVersionUsed", fields.versions), ("AIPromptInformation", fields.prompt)) if v
-            ) + ")"
-            placement = embedding.in_header(mime, head, rest, size, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES)
-            if placement is None and not placing:
-                staged = temp.with_suffix(".xmp.part")
-                with open(source, "rb") as src, open(staged, "wb") as dst:
-                    src.seek(rest)
-                    dst.write(head.data)
-                    fileio.copy_rest(src, dst)
-                signing_source = staged
+        rewrite: xmp.Rewrite | None = None
+        if embedded and mime in xmp.WRITERS:
+            try:
+                with open(source, "rb") as src:
+                    rewrite = xmp.WRITERS[mime](src, fields, str(source), size)
+                result.xmp = "IPTC AI fields written (" + ", ".join(
+                    n for n, v in (("DigitalSourceType", 1), ("AISystemUsed", fields.systems),
+                                   ("AISystemVersionUsed", fields.versions), ("AIPromptInformation", fields.prompt))
+                    if v) + ")"
+            except xmp.NotWritable as why:
+                result.xmp = f"not written ({why}); the C2PA manifest carries the same facts"
         elif embedded:
-            result.xmp = f"not written: Clearance writes XMP into JPEG and PNG only ({mime} carries the same " \
-                         "facts in the C2PA manifest)"
-            if placing:
-                placement = embedding.at_riff_end(source, size)
+            result.xmp = "not written: Clearance writes XMP into JPEG, PNG, TIFF/DNG, MP4/MOV and WAV only " \
+                         f"({mime} carries the same facts in the C2PA manifest)"
+        if rewrite is not None and mime in embedding.ENDS:
+            placement = embedding.in_header(mime, rewrite, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES)
+        elif placing and mime == "audio/wav":
+            placement = embedding.at_riff_end(source, size, rewrite)
+        if placement is None and rewrite is not None and not placing:
+            staged = temp.with_suffix(".xmp.part")
+            with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
+                    fileio.descriptor(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as staged_fd:
+                fileio.write_pieces(rewrite.pieces(), src_fd, staged_fd)
+            signing_source = staged
         if placing and placement is None:
             raise _Restart  # JUMBF in the header, or not laid out as modelled: the library signs it, parent known
         pieces: list[fileio.Piece] | None = None  # what a sidecar's file is written from: it binds those bytes

@@ -1,11 +1,23 @@
-"""IPTC 2025.1 AI fields in XMP, written into JPEG and PNG before the C2PA signature covers the bytes.
+"""IPTC 2025.1 AI fields in XMP, written into the file before the C2PA signature covers its bytes.
 
 Properties (IPTC Photo Metadata Standard 2025.1, namespace Iptc4xmpExt): DigitalSourceType, AISystemUsed,
 AISystemVersionUsed, AIPromptInformation (only when the record allows sharing the prompt). An existing XMP
-packet is kept: these properties are replaced in it, everything else stays. JPEG carries XMP in an APP1
-segment (XMP Specification Part 3, 1.1.3), PNG in an iTXt chunk keyed ``XML:com.adobe.xmp`` (ibid. 1.1.5).
-Only the header before the image data is rewritten (``HEADS``: the new header, the source left where its image
-data starts); the caller writes the image data after it as it is.
+packet is kept: these properties are replaced in it, everything else stays. Where each format carries XMP
+(XMP Specification Part 3, "Storage in Files", 2016; sections by title where numbering differs by edition):
+
+- JPEG: an APP1 segment (1.1.3); PNG: an iTXt chunk keyed ``XML:com.adobe.xmp`` (1.1.5). The header before
+  the image data is rewritten and the image data follows unchanged.
+- TIFF and DNG (classic TIFF): tag 700 (XMLPacket) in IFD0 (1.1.6 TIFF, 1.1.1 DNG; TIFF 6.0 for the layout).
+  The packet and a copy of IFD0 with tag 700 added or replaced are appended, and the header points at that
+  copy; every other value stays where it is.
+- MP4, MOV: a top-level ``uuid`` box with UUID BE7ACFCB-97A9-42E8-9C71-999491E3AFAC ("MPEG-4"), appended,
+  so that no sample offset (``stco``/``co64``) moves (exiftool reads it there in a MOV as well).
+- WAV: a ``_PMX`` RIFF chunk ("RIFF-based formats"), appended inside the RIFF chunk.
+
+In MP4, MOV and WAV an XMP box or chunk already there has its type renamed in place (``free``, ``JUNK``: the
+same length, so nothing moves) and its packet carried into the new one. How the staged file is made from the
+source is a ``Rewrite``, which the signing paths write from; a file laid out otherwise than modelled here
+raises ``NotWritable`` with the reason, and is signed without XMP.
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from clearance.credentials.fileio import Piece, Slot
 from clearance.errors import ClearanceError
 
 NS_IPTC = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
@@ -77,19 +90,41 @@ def packet(fields: AiFields, existing: bytes | None = None) -> bytes:
             '\n<?xpacket end="w"?>').encode("utf-8")
 
 
+class NotWritable(Exception):
+    """The format takes XMP, but this file is not laid out as Clearance writes it (BigTIFF, RF64, sizes that
+    do not add up...): it is signed without XMP, and the reason is reported."""
+
+
 @dataclass(frozen=True)
-class Head:
-    """A rewritten header: ``data`` replaces the source's header, whose image data then follows unchanged from
-    the source's current position. ``slot`` is where in ``data`` a C2PA manifest goes (where the C2PA library
-    puts it: JPEG after the JFIF/Exif segments, PNG right after IHDR); ``jumbf`` says the header already
-    holds JUMBF (JPEG APP11, PNG caBX), which only the C2PA library knows how to replace."""
+class Rewrite:
+    """How the staged file is made from the source: ``head`` replaces the source's first ``rest`` bytes; the
+    source follows from ``rest`` to ``end`` with each of ``patches`` (source offset, bytes) written over it;
+    then ``tail``. ``slot`` is where in ``head`` a C2PA manifest goes when Clearance places it in the header
+    (where the C2PA library puts it: JPEG after the JFIF/Exif segments, PNG right after IHDR); ``jumbf`` says
+    the header already holds JUMBF (JPEG APP11, PNG caBX), which only the C2PA library knows how to replace."""
 
-    data: bytes
-    slot: int
-    jumbf: bool
+    head: bytes
+    rest: int
+    end: int
+    slot: int = 0
+    jumbf: bool = False
+    patches: tuple[tuple[int, bytes], ...] = ()
+    tail: bytes = b""
+
+    def pieces(self, head: bytes | None = None, manifest: bytes | None = None) -> list[Piece]:
+        """The staged file as ``fileio`` writes it; ``head`` stands in for this one (same meaning, e.g. a RIFF
+        size grown further), ``manifest`` goes into a slot at ``slot``."""
+        lead = self.head if head is None else head
+        out: list[Piece] = [lead] if manifest is None else [lead[:self.slot], Slot(manifest), lead[self.slot:]]
+        position = self.rest
+        for offset, data in sorted(self.patches):
+            out += [(position, offset), data]
+            position = offset + len(data)
+        out += [(position, self.end), self.tail]
+        return out
 
 
-def jpeg_head(src: BinaryIO, fields: AiFields, where: str) -> Head:
+def jpeg_head(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
     if src.read(2) != b"\xff\xd8":
         raise ClearanceError(f"{where}: not a JPEG file (no SOI marker)")
     segments: list[bytes] = []
@@ -122,14 +157,14 @@ def jpeg_head(src: BinaryIO, fields: AiFields, where: str) -> Head:
     for segment in segments:
         if segment not in lead:
             out += segment
-    return Head(bytes(out), slot, any(s[1] == 0xEB for s in segments))
+    return Rewrite(bytes(out), src.tell(), end, slot, any(s[1] == 0xEB for s in segments))
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
 
-def png_head(src: BinaryIO, fields: AiFields, where: str) -> Head:
+def png_head(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
     if src.read(8) != PNG_SIGNATURE:
         raise ClearanceError(f"{where}: not a PNG file (bad signature)")
     out = bytearray(PNG_SIGNATURE)
@@ -166,7 +201,190 @@ def png_head(src: BinaryIO, fields: AiFields, where: str) -> Head:
     out += _chunk(b"iTXt", PNG_XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + packet(fields, existing))
     for chunk in pending:
         out += chunk
-    return Head(bytes(out), slot, jumbf)
+    return Rewrite(bytes(out), src.tell(), end, slot, jumbf)
 
 
-HEADS = {"image/jpeg": jpeg_head, "image/png": png_head}
+
+TIFF_XMP_TAG = 700
+_TIFF_UNDEFINED = 7
+_CLASSIC_MAX = 0xFFFFFFFF  # classic TIFF and RIFF address their bytes with 32-bit offsets and sizes
+
+
+def tiff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
+    """Classic TIFF (and DNG): the packet and a copy of IFD0 with tag 700 added or replaced, appended at the
+    end on word boundaries (TIFF 6.0: values and IFDs start on a word boundary); the header points at the copy.
+    The old IFD0 stays behind, unreferenced; every value it points to is still where it was."""
+    header = src.read(8)
+    order = {b"II": "<", b"MM": ">"}.get(header[:2])
+    if len(header) < 8 or order is None:
+        raise NotWritable("no TIFF header (byte order II or MM)")
+    magic, ifd = struct.unpack(order + "HI", header[2:])
+    if magic == 43:
+        raise NotWritable("BigTIFF: Clearance writes XMP into classic TIFF only")
+    if magic != 42:
+        raise NotWritable(f"not a TIFF header (version {magic}, expected 42)")
+    if ifd < 8 or ifd + 2 > end:
+        raise NotWritable(f"IFD0 at offset {ifd} is not inside the file")
+    src.seek(ifd)
+    (count,) = struct.unpack(order + "H", src.read(2))
+    if count == 0 or ifd + 2 + 12 * count + 4 > end:
+        raise NotWritable(f"IFD0 ({count} entries at offset {ifd}) does not fit in the file")
+    raw = src.read(12 * count)
+    follower = src.read(4)  # the next IFD's offset, kept: the copy replaces IFD0 only
+    entries: dict[int, bytes] = {}
+    for n in range(count):
+        entry = raw[12 * n:12 * n + 12]
+        tag = struct.unpack(order + "H", entry[:2])[0]
+        if tag in entries:
+            raise NotWritable(f"IFD0 has tag {tag} twice")
+        entries[tag] = entry
+    existing: bytes | None = None
+    kind = _TIFF_UNDEFINED
+    if TIFF_XMP_TAG in entries:
+        kind, length, value = struct.unpack(order + "HI4s", entries[TIFF_XMP_TAG][2:])
+        if kind not in (1, _TIFF_UNDEFINED):  # BYTE or UNDEFINED, as XMP Part 3 says; anything else is rewritten
+            kind = _TIFF_UNDEFINED
+        if length <= 4:
+            existing = value[:length]
+        else:
+            (offset,) = struct.unpack(order + "I", value)
+            if offset + length > end:
+                raise NotWritable(f"its XMP (tag 700, {length} bytes at offset {offset}) runs past the file's end")
+            src.seek(offset)
+            existing = src.read(length)
+    data = packet(fields, existing)
+    at = end + end % 2
+    ifd_at = at + len(data) + len(data) % 2
+    entries[TIFF_XMP_TAG] = struct.pack(order + "HHII", TIFF_XMP_TAG, kind, len(data), at)
+    copy = struct.pack(order + "H", len(entries)) + b"".join(entries[t] for t in sorted(entries)) + follower
+    if ifd_at + len(copy) > _CLASSIC_MAX:
+        raise NotWritable("with its XMP the file would pass the 4 GB a classic TIFF can address")
+    tail = b"\x00" * (end % 2) + data + b"\x00" * (len(data) % 2) + copy
+    return Rewrite(header[:4] + struct.pack(order + "I", ifd_at), 8, end, tail=tail)
+
+
+BMFF_XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
+_BOX_LIMIT = 100_000  # a file with more top-level boxes is not one a delivery tool wrote
+
+
+def bmff_boxes(src: BinaryIO, start: int, end: int, *, user_data: bool = False) -> list[tuple[bytes, int, int, int]]:
+    """The boxes from ``start`` to ``end`` (ISO/IEC 14496-12, 4.2): (type, offset, header length, size). A
+    size of 0 (to the end) is given its real size; boxes that do not add up to ``end`` raise NotWritable.
+    A QuickTime user data list may end with a 32-bit zero (QuickTime File Format, "User Data Atoms")."""
+    boxes: list[tuple[bytes, int, int, int]] = []
+    position = start
+    while position < end:
+        if len(boxes) >= _BOX_LIMIT:
+            raise NotWritable(f"more than {_BOX_LIMIT} boxes")
+        src.seek(position)
+        head = src.read(8)
+        if user_data and end - position == 4 and head == bytes(4):
+            break
+        if len(head) < 8:
+            raise NotWritable(f"a box header at offset {position} is cut short")
+        size, kind = struct.unpack(">I4s", head)
+        header = 8
+        if size == 1:
+            large = src.read(8)
+            if len(large) < 8:
+                raise NotWritable(f"a box header at offset {position} is cut short")
+            (size,) = struct.unpack(">Q", large)
+            header = 16
+        elif size == 0:
+            size = end - position
+        if size < header or position + size > end:
+            raise NotWritable(f"the '{kind.decode('latin-1')}' box at offset {position} runs past its container")
+        boxes.append((kind, position, header, size))
+        position += size
+    return boxes
+
+
+def bmff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
+    """MP4/MOV: a top-level XMP ``uuid`` box appended. XMP already in a top-level XMP ``uuid`` box or in
+    ``moov/udta/XMP_`` (where QuickTime tools put it) is carried over and its box renamed ``free``."""
+    src.seek(0)
+    boxes = bmff_boxes(src, 0, end)
+    kinds = [kind for kind, _, _, _ in boxes]
+    if b"moov" not in kinds:
+        raise NotWritable("no movie box (moov) at the top level")
+    if kinds[-1] == b"mfra":
+        raise NotWritable("its fragment index (mfra) must stay the last box, where readers look for it")
+    found: list[tuple[int, bytes]] = []  # (offset of the box's type, packet)
+    patches: list[tuple[int, bytes]] = []
+    for kind, offset, header, size in boxes:
+        if kind == b"uuid" and size >= header + 16:
+            src.seek(offset + header)
+            if src.read(16) == BMFF_XMP_UUID:
+                found.append((offset + 4, src.read(size - header - 16)))
+        elif kind == b"moov":
+            for child, c_offset, c_header, c_size in bmff_boxes(src, offset + header, offset + size):
+                if child != b"udta":
+                    continue
+                for item, i_offset, i_header, i_size in bmff_boxes(src, c_offset + c_header, c_offset + c_size,
+                                                                    user_data=True):
+                    if item == b"XMP_":
+                        src.seek(i_offset + i_header)
+                        found.append((i_offset + 4, src.read(i_size - i_header)))
+    _, last, _, last_size = boxes[-1]
+    src.seek(last)
+    if struct.unpack(">I", src.read(4))[0] == 0:  # "to the end of the file": a box appended would be inside it
+        if last_size > _CLASSIC_MAX:
+            raise NotWritable("its last box runs to the end of the file and is over 4 GB")
+        patches.append((last, struct.pack(">I", last_size)))
+    patches += [(at, b"free") for at, _ in found]
+    data = packet(fields, found[0][1] if found else None)
+    box = struct.pack(">I", 8 + 16 + len(data)) + b"uuid" + BMFF_XMP_UUID + data
+    return Rewrite(b"", 0, end, patches=tuple(patches), tail=box)
+
+
+def riff_chunks(fh: BinaryIO, end: int) -> list[tuple[bytes, int, int]] | None:
+    """The top-level chunks of a RIFF file (id, offset, size with header), or None when they overrun it
+    (chunks: id, little-endian size, data, a pad byte to an even length)."""
+    chunks: list[tuple[bytes, int, int]] = []
+    position = 12
+    while position < end:
+        fh.seek(position)
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        size = 8 + struct.unpack("<I", head[4:])[0]
+        chunks.append((head[:4], position, size))
+        position += size + size % 2
+    return chunks if position == end else None
+
+
+RIFF_HEADROOM = 1 << 20  # room kept for the C2PA chunk that follows
+
+
+def wav_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
+    """WAV: a ``_PMX`` chunk appended inside the RIFF chunk, whose size grows; a ``_PMX`` chunk already there
+    is renamed ``JUNK`` and its packet carried over."""
+    header = src.read(12)
+    if header[:4] in (b"RF64", b"BW64"):
+        raise NotWritable(f"{header[:4].decode()}: Clearance writes XMP into RIFF WAVE files only")
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:] != b"WAVE":
+        raise NotWritable("not a RIFF WAVE file")
+    riff_size = struct.unpack("<I", header[4:8])[0]
+    if riff_size + 8 != end or riff_size % 2:
+        raise NotWritable(f"its RIFF size ({riff_size}) does not match the file ({end} bytes)")
+    chunks = riff_chunks(src, end)
+    if chunks is None:
+        raise NotWritable("its chunks do not add up to its RIFF size")
+    existing: bytes | None = None
+    patches: list[tuple[int, bytes]] = []
+    for kind, offset, size in chunks:
+        if kind == b"_PMX":
+            if existing is None:
+                src.seek(offset + 8)
+                existing = src.read(size - 8)
+            patches.append((offset, b"JUNK"))
+    data = packet(fields, existing)
+    chunk = b"_PMX" + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) % 2)
+    if end + len(chunk) + RIFF_HEADROOM > _CLASSIC_MAX:
+        raise NotWritable("with its XMP the file would pass the 4 GB a RIFF file holds")
+    return Rewrite(b"RIFF" + struct.pack("<I", riff_size + len(chunk)), 8, end, patches=tuple(patches), tail=chunk)
+
+
+WRITERS = {"image/jpeg": jpeg_head, "image/png": png_head, "image/tiff": tiff_rewrite,
+           "image/x-adobe-dng": tiff_rewrite, "video/mp4": bmff_rewrite, "video/x-m4v": bmff_rewrite,
+           "video/quicktime": bmff_rewrite, "audio/wav": wav_rewrite}

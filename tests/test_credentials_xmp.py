@@ -1,0 +1,364 @@
+"""The IPTC AI fields in XMP beyond JPEG and PNG: TIFF/DNG (tag 700), MP4/MOV (the XMP ``uuid`` box) and WAV
+(the ``_PMX`` chunk), written before signing. Each signed file is read back by tools no one here wrote:
+c2pa-python's Reader (valid, source type, the XMP covered by the signature), exiftool (the XMP fields, an
+existing packet's other properties) and the format's own decoder (Pillow, FFmpeg through PyAV, ``wave``)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import subprocess
+import wave
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import c2pa
+import credentials_media as media
+import pytest
+from test_credentials import COMPOSITE, TRAINED, actions, exiftool_tags, read, run
+from test_credentials_io import _same_manifest, _spy_on_placement
+
+from clearance.credentials import embedding, xmp
+from clearance.credentials.uses import UseFacts
+from clearance.provenance import scan_file
+
+KEEP = "kept from the vendor's packet"
+
+
+def _pillow_tiff(path: Path) -> Path:
+    return media.still(path)
+
+
+def _pages(path: Path) -> Path:
+    """A two-page TIFF (Pillow): IFD0 points on to a second IFD, which must stay reachable."""
+    from PIL import Image
+
+    first = Image.open(media.still(path.with_name("page1.png")))
+    second = Image.open(media.still(path.with_name("page2.png"), size=(32, 24)))
+    first.save(path, save_all=True, append_images=[second])
+    return path
+
+
+def _dng(path: Path) -> Path:
+    """A TIFF carrying DNGVersion (tag 50706), as DNG files are: the same IFD0 rules apply."""
+    from PIL import Image
+
+    with Image.open(media.still(path.with_name("dng.png"))) as image:
+        image.save(path, format="TIFF", tiffinfo={50706: b"\x01\x04\x00\x00"})
+    return path
+
+
+MAKERS: dict[str, Callable[[Path], Path]] = {
+    "still.tif": _pillow_tiff,
+    "motorola.tif": lambda p: media.tiff(p, big_endian=True),
+    "pages.tiff": _pages,
+    "raw.dng": _dng,
+    "clip.mp4": media.movie,
+    "clip.mov": media.movie,
+    "clip.m4v": media.movie,
+    "sound.wav": media.sound,
+}
+
+
+@pytest.fixture
+def identity(clearance_home: Path) -> Path:
+    assert run("credentials", "init") == 0
+    return clearance_home / "credentials"
+
+
+@pytest.fixture
+def notify_record(tmp_path: Path) -> Path:
+    from publish_fixtures import record_data, write_record
+
+    data = record_data("notify")
+    data["tool"]["version"] = "Image 3"
+    write_record(tmp_path / "notify.yaml", data)
+    return tmp_path / "notify.yaml"
+
+
+def _wav_packet(path: Path, title: str) -> None:
+    """Add a ``_PMX`` chunk with a dc:title (exiftool does not write WAV), growing the RIFF size."""
+    data = path.read_bytes()
+    packet = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+              '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+              'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">'
+              f'{title}</rdf:li></rdf:Alt></dc:title></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+              ).encode()
+    chunk = b"_PMX" + struct.pack("<I", len(packet)) + packet + b"\x00" * (len(packet) % 2)
+    body = data[8:] + chunk
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def _add_packet(path: Path) -> None:
+    """An existing XMP packet with a property Clearance does not write: exiftool puts it where its format
+    keeps XMP (TIFF tag 700, an MP4's uuid box, a MOV's moov/udta/XMP_)."""
+    if path.suffix == ".wav":
+        _wav_packet(path, KEEP)
+        return
+    exiftool = shutil.which("exiftool")
+    assert exiftool is not None
+    subprocess.run([exiftool, "-q", "-overwrite_original", f"-XMP-dc:Title={KEEP}", str(path)], check=True)
+    assert exiftool_tags(path)["XMP-dc:Title"] == KEEP
+
+
+def _decoded(path: Path, pages: int = 2) -> Any:
+    """What a decoder makes of the file: the pixels of its first ``pages`` pages, video frames, or sound.
+
+    Not every page: on a multi-page TIFF the C2PA library chains one more IFD after the last page, holding
+    only its manifest (tag 52545), with or without XMP; Pillow counts it as a page without dimensions."""
+    if path.suffix in (".tif", ".tiff", ".dng"):
+        from PIL import Image
+
+        out = []
+        with Image.open(path) as image:
+            for n in range(pages):
+                try:
+                    image.seek(n)
+                except EOFError:
+                    break
+                out.append(image.convert("RGB").tobytes())
+        return out
+    if path.suffix == ".wav":
+        with wave.open(str(path), "rb") as sound:
+            return sound.getparams()[:4], sound.readframes(sound.getnframes())
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24").tobytes() for frame in container.decode(video=0)]
+
+
+def _flip_in_xmp(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    at = data.rindex(b"<Iptc4xmpExt:AISystemUsed>Firefly") + len("<Iptc4xmpExt:AISystemUsed>")
+    data[at] ^= 0x20  # "firefly": the XMP changed after signing
+    path.write_bytes(bytes(data))
+
+
+def _state(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return str(c2pa.Reader(path.suffix.lstrip("."), fh).get_validation_state())
+
+
+@pytest.mark.parametrize("composite", [False, True], ids=["generated", "composite"])
+@pytest.mark.parametrize("name", list(MAKERS))
+def test_the_ai_fields_are_written_into_the_format_and_read_back(
+        name: str, composite: bool, identity: Path, tmp_path: Path, notify_record: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    source = MAKERS[name](tmp_path / name)
+    _add_packet(source)
+    before = source.read_bytes()
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", notify_record,
+               "--composite" if composite else "--generated") == 0
+    assert "XMP: IPTC AI fields written (DigitalSourceType, AISystemUsed, AISystemVersionUsed)" in \
+        capsys.readouterr().out
+    assert source.read_bytes() == before, "the original is never touched"
+    signed = source.with_name(f"{source.stem}.signed{source.suffix}")
+    kind = COMPOSITE if composite else TRAINED
+    state, manifest, _ = read(signed)
+    assert state == "Valid" and {a["digitalSourceType"] for a in actions(manifest)} == {kind}
+    tags = exiftool_tags(signed)
+    assert tags["XMP-iptcExt:DigitalSourceType"] == kind
+    assert tags["XMP-iptcExt:AISystemUsed"] == "Firefly" and tags["XMP-iptcExt:AISystemVersionUsed"] == "Image 3"
+    assert "XMP-iptcExt:AIPromptInformation" not in tags  # the record does not allow sharing its prompt
+    assert tags["XMP-dc:Title"] == KEEP, "the existing packet's other properties are kept"
+    assert _titles(signed) == 1, "one XMP packet, not the old one beside the new"
+    assert _decoded(signed) == _decoded(source)
+    assert scan_file(signed).verdict == ("ai_composite" if composite else "ai_generated")
+    _flip_in_xmp(signed)
+    assert _state(signed) == "Invalid", "the signature covers the XMP"
+
+
+def _titles(path: Path) -> int:
+    exiftool = shutil.which("exiftool")
+    assert exiftool is not None
+    out = subprocess.run([exiftool, "-a", "-s", "-s", "-s", "-XMP-dc:Title", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    return len(out.splitlines())
+
+
+@pytest.mark.parametrize("name", ["still.tif", "clip.mov", "sound.wav"])
+def test_a_shareable_prompt_is_written_as_ai_prompt_information(
+        name: str, identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The record format does not define a shareable prompt yet: a record that allows sharing one is stood in for.
+    monkeypatch.setattr(UseFacts, "shared_prompt", lambda self: "a lighthouse at dusk, 35mm")
+    source = MAKERS[name](tmp_path / name)
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    signed = source.with_name(f"{source.stem}.signed{source.suffix}")
+    assert read(signed)[0] == "Valid"
+    assert exiftool_tags(signed)["XMP-iptcExt:AIPromptInformation"] == "a lighthouse at dusk, 35mm"
+
+
+def test_a_wav_with_its_manifest_placed_by_clearance_carries_the_xmp_first(
+        identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = _spy_on_placement(monkeypatch)
+    source = media.sound(tmp_path / "mix.wav", seconds=2)
+    _wav_packet(source, KEEP)
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "fast.wav") == 0
+    assert placed == ["audio/wav"]
+    monkeypatch.setenv("CLEARANCE_C2PA_LIBRARY_EMBED", "1")
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "library.wav") == 0
+    assert len(placed) == 1
+    fast, library = read(tmp_path / "fast.wav"), read(tmp_path / "library.wav")
+    assert fast[0] == library[0] == "Valid" and _same_manifest(fast[1], library[1])
+    for signed in (tmp_path / "fast.wav", tmp_path / "library.wav"):
+        with open(signed, "rb") as fh:
+            chunks = [kind for kind, _, _ in xmp.riff_chunks(fh, signed.stat().st_size) or []]
+        # the old packet's chunk renamed in place, the new packet, then the manifest as the last chunk
+        assert chunks == [b"fmt ", b"data", b"JUNK", b"_PMX", b"C2PA"], signed.name
+        tags = exiftool_tags(signed)
+        assert tags["XMP-dc:Title"] == KEEP and tags["XMP-iptcExt:AISystemUsed"] == "Firefly"
+        assert _decoded(signed) == _decoded(source)
+    _flip_in_xmp(tmp_path / "fast.wav")
+    assert _state(tmp_path / "fast.wav") == "Invalid"
+
+
+@pytest.mark.parametrize("name", ["video1.mp4", "sample1_signed.wav"])
+def test_a_file_with_credentials_keeps_them_as_its_parent_and_gets_the_xmp(
+        name: str, identity: Path, tmp_path: Path, notify_record: Path, shared_data: Path) -> None:
+    source = Path(shutil.copy(shared_data / "provenance" / name, tmp_path / name))
+    assert run("credentials", "sign", source, "--record", notify_record, "--composite") == 0
+    signed = source.with_name(f"{source.stem}.signed{source.suffix}")
+    state, manifest, store = read(signed)
+    assert state == "Valid"
+    assert manifest["ingredients"][0]["relationship"] == "parentOf"
+    assert manifest["ingredients"][0]["active_manifest"] in store["manifests"]
+    assert exiftool_tags(signed)["XMP-iptcExt:DigitalSourceType"] == COMPOSITE
+
+
+def test_a_movie_whose_last_box_runs_to_the_end_gets_its_size(identity: Path, tmp_path: Path,
+                                                              notify_record: Path) -> None:
+    source = media.movie(tmp_path / "open.mp4")
+    data = bytearray(source.read_bytes())
+    with open(source, "rb") as fh:
+        boxes = xmp.bmff_boxes(fh, 0, len(data))
+    _, last, _, _ = boxes[-1]
+    data[last:last + 4] = bytes(4)  # "size 0: to the end of the file", as a recorder still writing leaves it
+    source.write_bytes(bytes(data))
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    signed = tmp_path / "open.signed.mp4"
+    assert read(signed)[0] == "Valid"
+    assert exiftool_tags(signed)["XMP-iptcExt:AISystemUsed"] == "Firefly"
+    assert _decoded(signed) == _decoded(source)
+
+
+def _fragmented(path: Path) -> Path:
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w", options={"movflags": "frag_keyframe+empty_moov"}) as container:
+        stream = container.add_stream("mpeg4", rate=24)
+        stream.width, stream.height = 64, 48
+        stream.pix_fmt = "yuv420p"
+        for n in range(6):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), n * 40, dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(("name", "make", "reason"), [
+    ("big.tif", lambda p: media.tiff(p, bigtiff=True), "BigTIFF"),
+    ("fragments.mp4", _fragmented, "its fragment index (mfra) must stay the last box"),
+])
+def test_a_file_laid_out_otherwise_is_signed_without_xmp_and_says_why(
+        name: str, make: Callable[[Path], Path], reason: str, identity: Path, tmp_path: Path,
+        notify_record: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = make(tmp_path / name)
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    out = capsys.readouterr().out
+    assert f"XMP: not written ({reason}" in out and "the C2PA manifest carries the same facts" in out
+    signed = source.with_name(f"{source.stem}.signed{source.suffix}")
+    assert read(signed)[0] == "Valid"
+    assert "XMP-iptcExt:AISystemUsed" not in exiftool_tags(signed)
+    assert _decoded(signed) == _decoded(source)
+
+
+@pytest.mark.parametrize("name", ["cut.tif", "rf64.wav", "short.wav", "overrun.mov"])
+def test_a_damaged_file_fails_in_one_line_and_writes_nothing(
+        name: str, identity: Path, tmp_path: Path, notify_record: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / name
+    if name == "cut.tif":
+        data = bytearray(media.tiff(path).read_bytes())
+        data[4:8] = struct.pack("<I", 1 << 20)  # IFD0 past the end of the file
+    elif name.endswith(".wav"):
+        data = bytearray(media.sound(path).read_bytes())
+        if name == "rf64.wav":
+            data[:4] = b"RF64"
+        else:
+            data = data[:-7]  # cut short: the RIFF size says more than there is
+    else:
+        data = bytearray(media.movie(path).read_bytes())
+        data[:4] = struct.pack(">I", len(data) + 100)  # the first box claims more than the file
+    path.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert run("credentials", "sign", path, "--record", notify_record) == 2
+    err = capsys.readouterr().err.strip()
+    assert name in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["notify.yaml", name])
+
+
+FIELDS = xmp.AiFields(TRAINED, "Firefly", "Image 3")
+
+
+def _staged(source: Path, rewrite: xmp.Rewrite) -> bytes:
+    """The staged file ``rewrite`` describes, written as signing writes it."""
+    import os
+
+    from clearance.credentials import fileio
+
+    out = source.with_name("staged" + source.suffix)
+    with fileio.descriptor(source, os.O_RDONLY) as src, fileio.descriptor(out, os.O_RDWR | os.O_CREAT) as dst:
+        fileio.write_pieces(rewrite.pieces(), src, dst)
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_a_tiffs_ifd0_copy_is_sorted_word_aligned_and_leaves_every_value_where_it_was(
+        big_endian: bool, tmp_path: Path) -> None:
+    source = media.tiff(tmp_path / "plate.tif", big_endian=big_endian)
+    with open(source, "rb") as fh:
+        fh.seek(0, io.SEEK_END)
+        end = fh.tell()
+        fh.seek(0)
+        rewrite = xmp.tiff_rewrite(fh, FIELDS, str(source), end)
+    original = source.read_bytes()
+    staged = _staged(source, rewrite)
+    order = ">" if big_endian else "<"
+    assert staged[8:end] == original[8:end], "nothing before the end moves"
+    (ifd,) = struct.unpack(order + "I", staged[4:8])
+    assert ifd > end and ifd % 2 == 0
+    (count,) = struct.unpack(order + "H", staged[ifd:ifd + 2])
+    entries = [struct.unpack(order + "HHII", staged[ifd + 2 + 12 * n:ifd + 14 + 12 * n]) for n in range(count)]
+    tags = [e[0] for e in entries]
+    assert tags == sorted(tags) and 700 in tags and count == 10
+    (old_ifd,) = struct.unpack(order + "I", original[4:8])
+    old = original[old_ifd + 2:old_ifd + 2 + 12 * 9]
+    assert all(old[12 * n:12 * n + 12] in staged[ifd + 2:ifd + 2 + 12 * count] for n in range(9))
+    _, kind, length, at = next(e for e in entries if e[0] == 700)
+    assert kind == 7 and at % 2 == 0 and b"Iptc4xmpExt:AISystemUsed>Firefly<" in staged[at:at + length]
+    assert staged[ifd + 2 + 12 * count:ifd + 6 + 12 * count] == bytes(4), "the next-IFD offset is kept"
+    # once more over the staged file: its packet is replaced, not doubled
+    (tmp_path / "again.tif").write_bytes(staged)
+    with open(tmp_path / "again.tif", "rb") as fh:
+        again = _staged(tmp_path / "again.tif", xmp.tiff_rewrite(fh, FIELDS, "again.tif", len(staged)))
+    assert again.count(b"<Iptc4xmpExt:AISystemUsed>") == 2  # the old packet, unreferenced, and the new one
+
+
+def test_at_riff_end_counts_the_xmp_chunk_in_the_riff_size(tmp_path: Path) -> None:
+    sound = media.sound(tmp_path / "a.wav")
+    size = sound.stat().st_size
+    with open(sound, "rb") as fh:
+        rewrite = xmp.wav_rewrite(fh, FIELDS, "a.wav", size)
+    placement = embedding.AtRiffEnd("audio/wav", size - 8, size, rewrite)
+    framed = placement.framed(b"x" * 11)
+    pieces = placement.pieces(framed)
+    total = sum(len(p) if isinstance(p, bytes) else p[1] - p[0] if isinstance(p, tuple) else len(p.data)
+                for p in pieces)
+    assert struct.unpack("<I", pieces[0][4:8])[0] == total - 8  # type: ignore[index]
+    assert pieces[-1] == b"\x00" and total % 2 == 0
