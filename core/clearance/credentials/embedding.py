@@ -20,8 +20,9 @@ manifest"):
 The hash is of the bytes written, read back from the output. The manifest is then read back with
 c2pa-python's Reader (``detached.check_claims``: signature, certificate, assertions, and the binding
 against that digest; for a WAV, whose chunk a reader finds only after the sound, its place is checked by
-walking the written file's chunks). The XMP (IPTC AI fields) is in the header written in step 2, so the
-signature covers it, as on the library's own path.
+walking the written file's chunks). The XMP (IPTC AI fields) is written in step 2 (JPEG, PNG: in the header;
+WAV: a ``_PMX`` chunk before the ``C2PA`` chunk), from the same ``xmp.Rewrite`` the library's path stages, so
+the signature covers it there too.
 
 Only what is modelled here takes this path: JPEG, PNG and WAV over 10 MB (smaller ones get a thumbnail,
 which the library makes only when it writes the file) that carry no credentials yet (a store to replace is
