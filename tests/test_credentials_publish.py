@@ -116,3 +116,22 @@ def test_review_family_is_not_signed(studio: dict) -> None:
     assert not errors(context), errors(context)
     with open(studio["dest"] / "sh010_look.jpg", "rb") as fh:
         assert c2pa.Reader.try_create("image/jpeg", fh) is None
+
+
+def test_a_delivery_publish_writes_the_xmp_into_tiff_movies_and_sound(studio: dict) -> None:
+    from test_credentials import exiftool_tags
+
+    assert main(["credentials", "init"]) == 0
+    names = ["sh010_look.tif", "sh010_look.mov", "sh010_look.wav"]
+    media.still(studio["work"] / names[0])
+    media.movie(studio["work"] / names[1])
+    media.sound(studio["work"] / names[2])
+    context = _publish(studio, "delivery", names)
+    assert not errors(context), errors(context)
+    for name in names:
+        published = studio["dest"] / name
+        state, active = _active(published)
+        actions = next(a for a in active["assertions"] if a["label"] == "c2pa.actions.v2")["data"]["actions"]
+        assert state == "Valid" and actions[0]["digitalSourceType"] == TRAINED, name
+        tags = exiftool_tags(published)
+        assert tags["XMP-iptcExt:DigitalSourceType"] == TRAINED and tags["XMP-iptcExt:AISystemUsed"], name

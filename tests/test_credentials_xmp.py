@@ -362,3 +362,28 @@ def test_at_riff_end_counts_the_xmp_chunk_in_the_riff_size(tmp_path: Path) -> No
                 for p in pieces)
     assert struct.unpack("<I", pieces[0][4:8])[0] == total - 8  # type: ignore[index]
     assert pieces[-1] == b"\x00" and total % 2 == 0
+
+
+@pytest.mark.parametrize("name", ["still.tif", "clip.mp4", "sound.wav"])
+def test_signing_a_signed_file_again_keeps_it_as_the_parent_with_one_packet(
+        name: str, identity: Path, tmp_path: Path, notify_record: Path) -> None:
+    source = MAKERS[name](tmp_path / name)
+    first = tmp_path / f"first{source.suffix}"
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", first) == 0
+    assert run("credentials", "sign", first, "--record", notify_record, "--composite", "-o",
+               tmp_path / f"second{source.suffix}") == 0
+    state, manifest, store = read(tmp_path / f"second{source.suffix}")
+    assert state == "Valid" and [a["action"] for a in actions(manifest)] == ["c2pa.opened", "c2pa.edited"]
+    assert manifest["ingredients"][0]["active_manifest"] in store["manifests"]
+    assert exiftool_tags(tmp_path / f"second{source.suffix}")["XMP-iptcExt:DigitalSourceType"] == COMPOSITE
+    assert _titles_or_packets(tmp_path / f"second{source.suffix}") == 1
+    assert _decoded(tmp_path / f"second{source.suffix}") == _decoded(source)
+
+
+def _titles_or_packets(path: Path) -> int:
+    """How many XMP packets exiftool finds (each carries AISystemUsed once)."""
+    exiftool = shutil.which("exiftool")
+    assert exiftool is not None
+    out = subprocess.run([exiftool, "-a", "-s", "-s", "-s", "-XMP-iptcExt:AISystemUsed", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return len(out.splitlines())
