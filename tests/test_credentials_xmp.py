@@ -1,7 +1,8 @@
-"""The IPTC AI fields in XMP beyond JPEG and PNG: TIFF/DNG (tag 700), MP4/MOV (the XMP ``uuid`` box) and WAV
-(the ``_PMX`` chunk), written before signing. Each signed file is read back by tools no one here wrote:
-c2pa-python's Reader (valid, source type, the XMP covered by the signature), exiftool (the XMP fields, an
-existing packet's other properties) and the format's own decoder (Pillow, FFmpeg through PyAV, ``wave``)."""
+"""The IPTC AI fields in XMP beyond JPEG and PNG: TIFF/DNG (tag 700), MP4/MOV (the XMP ``uuid`` box), WAV
+(the ``_PMX`` chunk) and WebP (the ``XMP `` chunk, with VP8X), written before signing. Each signed file is
+read back by tools no one here wrote: c2pa-python's Reader (valid, source type, the XMP covered by the
+signature), exiftool (the XMP fields, an existing packet's other properties) and the format's own decoder
+(Pillow, FFmpeg through PyAV, ``wave``)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,28 @@ def _dng(path: Path) -> Path:
     return path
 
 
+def _webp(path: Path, **options: Any) -> Path:
+    """A WebP by Pillow (libwebp): lossy (a simple VP8 file), lossless with transparency (a simple VP8L file),
+    or animated (VP8X with ANIM/ANMF)."""
+    from PIL import Image
+
+    with Image.open(media.still(path.with_name(path.stem + ".png"))) as still:
+        image = still.convert("RGBA")
+    pixels = image.load()
+    assert pixels is not None
+    for x in range(12):
+        pixels[x, 0] = (1, 2, 3, 0)  # transparent: the lossless file's alpha is used
+    if options.pop("animated", False):
+        image.save(path, save_all=True, append_images=[image.rotate(180)], duration=40, lossless=True)
+    elif options.pop("lossless", False):
+        image.save(path, lossless=True)
+    else:
+        image.convert("RGB").save(path, quality=90)
+    return path
+
+
+SIMPLE_WEBP = {"lossy.webp": b"VP8 ", "transparent.webp": b"VP8L"}  # no packet: exiftool would add VP8X
+
 MAKERS: dict[str, Callable[[Path], Path]] = {
     "still.tif": _pillow_tiff,
     "motorola.tif": lambda p: media.tiff(p, big_endian=True),
@@ -59,6 +82,9 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
     "clip.mov": media.movie,
     "clip.m4v": media.movie,
     "sound.wav": media.sound,
+    "lossy.webp": _webp,
+    "transparent.webp": lambda p: _webp(p, lossless=True),
+    "animated.webp": lambda p: _webp(p, animated=True),
 }
 
 
@@ -108,7 +134,7 @@ def _decoded(path: Path, pages: int = 2) -> Any:
 
     Not every page: on a multi-page TIFF the C2PA library chains one more IFD after the last page, holding
     only its manifest (tag 52545), with or without XMP; Pillow counts it as a page without dimensions."""
-    if path.suffix in (".tif", ".tiff", ".dng"):
+    if path.suffix in (".tif", ".tiff", ".dng", ".webp"):
         from PIL import Image
 
         out = []
@@ -118,7 +144,7 @@ def _decoded(path: Path, pages: int = 2) -> Any:
                     image.seek(n)
                 except EOFError:
                     break
-                out.append(image.convert("RGB").tobytes())
+                out.append(image.convert("RGBA").tobytes())
         return out
     if path.suffix == ".wav":
         with wave.open(str(path), "rb") as sound:
@@ -147,7 +173,10 @@ def test_the_ai_fields_are_written_into_the_format_and_read_back(
         name: str, composite: bool, identity: Path, tmp_path: Path, notify_record: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     source = MAKERS[name](tmp_path / name)
-    _add_packet(source)
+    if name in SIMPLE_WEBP:
+        assert source.read_bytes()[12:16] == SIMPLE_WEBP[name]  # Clearance adds the VP8X chunk XMP needs
+    else:
+        _add_packet(source)
     before = source.read_bytes()
     capsys.readouterr()
     assert run("credentials", "sign", source, "--record", notify_record,
@@ -163,20 +192,12 @@ def test_the_ai_fields_are_written_into_the_format_and_read_back(
     assert tags["XMP-iptcExt:DigitalSourceType"] == kind
     assert tags["XMP-iptcExt:AISystemUsed"] == "Firefly" and tags["XMP-iptcExt:AISystemVersionUsed"] == "Image 3"
     assert "XMP-iptcExt:AIPromptInformation" not in tags  # the record does not allow sharing its prompt
-    assert tags["XMP-dc:Title"] == KEEP, "the existing packet's other properties are kept"
-    assert _titles(signed) == 1, "one XMP packet, not the old one beside the new"
+    assert tags.get("XMP-dc:Title") == (None if name in SIMPLE_WEBP else KEEP), "the old packet's other properties"
+    assert _packets(signed) == 1, "one XMP packet, not the old one beside the new"
     assert _decoded(signed) == _decoded(source)
     assert scan_file(signed).verdict == ("ai_composite" if composite else "ai_generated")
     _flip_in_xmp(signed)
     assert _state(signed) == "Invalid", "the signature covers the XMP"
-
-
-def _titles(path: Path) -> int:
-    exiftool = shutil.which("exiftool")
-    assert exiftool is not None
-    out = subprocess.run([exiftool, "-a", "-s", "-s", "-s", "-XMP-dc:Title", str(path)], capture_output=True,
-                         text=True, check=True).stdout
-    return len(out.splitlines())
 
 
 @pytest.mark.parametrize("name", ["still.tif", "clip.mov", "sound.wav"])
@@ -364,7 +385,7 @@ def test_at_riff_end_counts_the_xmp_chunk_in_the_riff_size(tmp_path: Path) -> No
     assert pieces[-1] == b"\x00" and total % 2 == 0
 
 
-@pytest.mark.parametrize("name", ["still.tif", "clip.mp4", "sound.wav"])
+@pytest.mark.parametrize("name", ["still.tif", "clip.mp4", "sound.wav", "lossy.webp"])
 def test_signing_a_signed_file_again_keeps_it_as_the_parent_with_one_packet(
         name: str, identity: Path, tmp_path: Path, notify_record: Path) -> None:
     source = MAKERS[name](tmp_path / name)
@@ -376,14 +397,37 @@ def test_signing_a_signed_file_again_keeps_it_as_the_parent_with_one_packet(
     assert state == "Valid" and [a["action"] for a in actions(manifest)] == ["c2pa.opened", "c2pa.edited"]
     assert manifest["ingredients"][0]["active_manifest"] in store["manifests"]
     assert exiftool_tags(tmp_path / f"second{source.suffix}")["XMP-iptcExt:DigitalSourceType"] == COMPOSITE
-    assert _titles_or_packets(tmp_path / f"second{source.suffix}") == 1
+    assert _packets(tmp_path / f"second{source.suffix}") == 1
     assert _decoded(tmp_path / f"second{source.suffix}") == _decoded(source)
 
 
-def _titles_or_packets(path: Path) -> int:
+def _packets(path: Path) -> int:
     """How many XMP packets exiftool finds (each carries AISystemUsed once)."""
     exiftool = shutil.which("exiftool")
     assert exiftool is not None
     out = subprocess.run([exiftool, "-a", "-s", "-s", "-s", "-XMP-iptcExt:AISystemUsed", str(path)],
                          capture_output=True, text=True, check=True).stdout
     return len(out.splitlines())
+
+
+@pytest.mark.parametrize(("name", "flags"), [("lossy.webp", 0x04), ("transparent.webp", 0x14),
+                                             ("animated.webp", None)])
+def test_a_webp_gets_the_vp8x_chunk_xmp_needs_with_its_canvas_and_flags(name: str, flags: int | None,
+                                                                      tmp_path: Path) -> None:
+    source = MAKERS[name](tmp_path / name)
+    original = source.read_bytes()
+    with open(source, "rb") as fh:
+        rewrite = xmp.webp_rewrite(fh, FIELDS, name, len(original))
+    staged = _staged(source, rewrite)
+    assert staged[:4] == b"RIFF" and int.from_bytes(staged[4:8], "little") == len(staged) - 8
+    assert staged[12:16] == b"VP8X"
+    if flags is None:  # already extended: only the XMP flag is added, in place
+        assert staged[20] == original[20] | 0x04 and staged[21:len(original)] == original[21:]
+    else:
+        assert staged[20] == flags and staged[30:].startswith(original[12:])
+        assert int.from_bytes(staged[24:27], "little") + 1 == 64 and int.from_bytes(staged[27:30], "little") + 1 == 48
+    assert staged.endswith(rewrite.tail) and rewrite.tail.startswith(b"XMP ")
+    (tmp_path / f"staged.{name}").write_bytes(staged)
+    assert _decoded(tmp_path / f"staged.{name}") == _decoded(source)
+    with open(source, "rb") as fh, pytest.raises(xmp.NotWritable, match="does not match the file"):
+        xmp.webp_rewrite(fh, FIELDS, name, len(original) + 2)  # as if bytes followed the RIFF chunk

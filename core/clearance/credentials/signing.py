@@ -326,7 +326,7 @@ def _sign_file(
             except xmp.NotWritable as why:
                 result.xmp = f"not written ({why}); the C2PA manifest carries the same facts"
         elif embedded:
-            result.xmp = "not written: Clearance writes XMP into JPEG, PNG, TIFF/DNG, MP4/MOV and WAV only " \
+            result.xmp = "not written: Clearance writes XMP into JPEG, PNG, TIFF/DNG, MP4/MOV, WAV and WebP only " \
                          f"({mime} carries the same facts in the C2PA manifest)"
         if rewrite is not None and mime in embedding.ENDS:
             placement = embedding.in_header(mime, rewrite, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES)

@@ -13,8 +13,10 @@ packet is kept: these properties are replaced in it, everything else stays. Wher
 - MP4, MOV: a top-level ``uuid`` box with UUID BE7ACFCB-97A9-42E8-9C71-999491E3AFAC ("MPEG-4"), appended,
   so that no sample offset (``stco``/``co64``) moves (exiftool reads it there in a MOV as well).
 - WAV: a ``_PMX`` RIFF chunk ("RIFF-based formats"), appended inside the RIFF chunk.
+- WebP: an ``XMP `` chunk appended inside the RIFF chunk, with the XMP flag set in the VP8X chunk (WebP
+  Container Specification, RFC 9649 "Extended File Format"); a simple file is given the VP8X chunk.
 
-In MP4, MOV and WAV an XMP box or chunk already there has its type renamed in place (``free``, ``JUNK``: the
+In MP4, MOV, WAV and WebP an XMP box or chunk already there has its type renamed in place (``free``, ``JUNK``: the
 same length, so nothing moves) and its packet carried into the new one. How the staged file is made from the
 source is a ``Rewrite``, which the signing paths write from; a file laid out otherwise than modelled here
 raises ``NotWritable`` with the reason, and is signed without XMP.
@@ -385,6 +387,74 @@ def wav_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrit
     return Rewrite(b"RIFF" + struct.pack("<I", riff_size + len(chunk)), 8, end, patches=tuple(patches), tail=chunk)
 
 
+_VP8X_XMP, _VP8X_ALPHA, _VP8X_EXIF = 0x04, 0x10, 0x08  # VP8X flag bits (WebP Container Specification)
+_SIMPLE = (b"VP8 ", b"VP8L")
+
+
+def _webp_canvas(src: BinaryIO, kind: bytes, offset: int, size: int) -> tuple[int, int, bool]:
+    """(width, height, alpha) of a simple WebP's one image, from its bitstream header (RFC 9649: VP8 key
+    frame header, VP8L header)."""
+    src.seek(offset + 8)
+    data = src.read(min(size - 8, 10))
+    if kind == b"VP8 ":
+        if len(data) < 10 or data[0] & 1 or data[3:6] != b"\x9d\x01\x2a":
+            raise NotWritable("its VP8 image does not start with a key frame")
+        width, height = struct.unpack("<HH", data[6:10])
+        return width & 0x3FFF, height & 0x3FFF, False
+    if len(data) < 5 or data[0] != 0x2F:
+        raise NotWritable("its VP8L image has no VP8L signature")
+    (bits,) = struct.unpack("<I", data[1:5])
+    if bits >> 29:
+        raise NotWritable(f"its VP8L image has version {bits >> 29}, not 0")
+    return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, bool(bits >> 28 & 1)
+
+
+def webp_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
+    """WebP: an ``XMP `` chunk appended inside the RIFF chunk, with the XMP flag set in VP8X; a simple
+    (VP8/VP8L only) file gets the VP8X chunk it then needs, its canvas the image's size. An ``XMP `` chunk
+    already there is renamed ``JUNK`` (an unknown chunk, which readers skip) and its packet carried over."""
+    header = src.read(12)
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:] != b"WEBP":
+        raise NotWritable("not a RIFF WEBP file")
+    riff_size = struct.unpack("<I", header[4:8])[0]
+    if riff_size + 8 != end or riff_size % 2:
+        raise NotWritable(f"its RIFF size ({riff_size}) does not match the file ({end} bytes)")
+    chunks = riff_chunks(src, end)
+    if not chunks:
+        raise NotWritable("its chunks do not add up to its RIFF size")
+    existing: bytes | None = None
+    patches: list[tuple[int, bytes]] = []
+    for kind, offset, size in chunks:
+        if kind == b"XMP ":
+            if existing is None:
+                src.seek(offset + 8)
+                existing = src.read(size - 8)
+            patches.append((offset, b"JUNK"))
+    kinds = {kind for kind, _, _ in chunks}
+    first, first_at, first_size = chunks[0]
+    extended = b""
+    if first == b"VP8X":
+        if first_size < 18:
+            raise NotWritable("its VP8X chunk is too short")
+        src.seek(first_at + 8)
+        patches.append((first_at + 8, bytes([src.read(1)[0] | _VP8X_XMP])))
+    elif first in _SIMPLE and not kinds & {b"VP8X", b"ICCP", b"ANIM", b"ANMF", b"ALPH"} and \
+            sum(kind in _SIMPLE for kind, _, _ in chunks) == 1:
+        width, height, alpha = _webp_canvas(src, first, first_at, first_size)
+        flags = _VP8X_XMP | (_VP8X_ALPHA if alpha else 0) | (_VP8X_EXIF if b"EXIF" in kinds else 0)
+        extended = b"VP8X" + struct.pack("<IB3x", 10, flags) + (width - 1).to_bytes(3, "little") + \
+            (height - 1).to_bytes(3, "little")
+    else:
+        raise NotWritable(f"its first chunk is '{first.decode('latin-1')}', not VP8X, VP8 or VP8L")
+    data = packet(fields, existing)
+    chunk = b"XMP " + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) % 2)
+    grown = riff_size + len(extended) + len(chunk)
+    if grown + 8 + RIFF_HEADROOM > _CLASSIC_MAX:
+        raise NotWritable("with its XMP the file would pass the 4 GB a RIFF file holds")
+    return Rewrite(b"RIFF" + struct.pack("<I", grown) + b"WEBP" + extended, 12, end, patches=tuple(patches),
+                   tail=chunk)
+
+
 WRITERS = {"image/jpeg": jpeg_head, "image/png": png_head, "image/tiff": tiff_rewrite,
            "image/x-adobe-dng": tiff_rewrite, "video/mp4": bmff_rewrite, "video/x-m4v": bmff_rewrite,
-           "video/quicktime": bmff_rewrite, "audio/wav": wav_rewrite}
+           "video/quicktime": bmff_rewrite, "audio/wav": wav_rewrite, "image/webp": webp_rewrite}
