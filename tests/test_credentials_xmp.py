@@ -431,3 +431,45 @@ def test_a_webp_gets_the_vp8x_chunk_xmp_needs_with_its_canvas_and_flags(name: st
     assert _decoded(tmp_path / f"staged.{name}") == _decoded(source)
     with open(source, "rb") as fh, pytest.raises(xmp.NotWritable, match="does not match the file"):
         xmp.webp_rewrite(fh, FIELDS, name, len(original) + 2)  # as if bytes followed the RIFF chunk
+
+
+def test_an_existing_packet_too_large_to_be_one_is_not_loaded(identity: Path, tmp_path: Path, notify_record: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(xmp, "MAX_CARRIED", 100)  # as a chunk claiming gigabytes would be
+    source = media.sound(tmp_path / "mix.wav")
+    _wav_packet(source, KEEP)
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    assert "XMP: not written (its XMP packet at offset" in capsys.readouterr().out
+    assert read(tmp_path / "mix.signed.wav")[0] == "Valid"
+
+
+@pytest.mark.parametrize("name", ["still.tif", "motorola.tif", "clip.mp4", "clip.mov", "sound.wav", "lossy.webp",
+                                  "animated.webp"])
+def test_a_damaged_header_is_refused_by_the_writer_or_described_within_the_file(name: str, tmp_path: Path) -> None:
+    import random
+
+    source = MAKERS[name](tmp_path / name)
+    if name.endswith(".wav"):
+        _wav_packet(source, KEEP)
+    data = source.read_bytes()
+    rng = random.Random(name)
+    writer = xmp.WRITERS[{"tif": "image/tiff", "mp4": "video/mp4", "mov": "video/quicktime", "wav": "audio/wav",
+                          "webp": "image/webp"}[name.rsplit(".", 1)[1]]]
+    written = 0
+    for _ in range(400):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            damaged[rng.randrange(min(len(damaged), 256))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            damaged = damaged[:rng.randrange(len(damaged))]
+        try:
+            rewrite = writer(io.BytesIO(bytes(damaged)), FIELDS, name, len(damaged))
+        except xmp.NotWritable:
+            continue
+        written += 1
+        ranges = [p for p in rewrite.pieces() if isinstance(p, tuple)]
+        assert all(0 <= start <= end <= len(damaged) for start, end in ranges)
+        assert [r[0] for r in ranges] == sorted(r[0] for r in ranges)  # patches neither overlap nor reorder
+    assert written, "some damage leaves a file Clearance can still write into"

@@ -207,6 +207,18 @@ def png_head(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
 
 
 
+MAX_CARRIED = 16 << 20  # an XMP packet is kilobytes; a size claiming more is damage, not metadata to load
+
+
+def _read_packet(src: BinaryIO, offset: int, length: int) -> bytes:
+    """The existing packet at ``offset``, to carry over; a packet too large to be one is refused."""
+    if length > MAX_CARRIED:
+        raise NotWritable(f"its XMP packet at offset {offset} claims {length} bytes, more than Clearance carries "
+                          f"over ({MAX_CARRIED >> 20} MB)")
+    src.seek(offset)
+    return src.read(length)
+
+
 TIFF_XMP_TAG = 700
 _TIFF_UNDEFINED = 7
 _CLASSIC_MAX = 0xFFFFFFFF  # classic TIFF and RIFF address their bytes with 32-bit offsets and sizes
@@ -252,8 +264,7 @@ def tiff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewri
             (offset,) = struct.unpack(order + "I", value)
             if offset + length > end:
                 raise NotWritable(f"its XMP (tag 700, {length} bytes at offset {offset}) runs past the file's end")
-            src.seek(offset)
-            existing = src.read(length)
+            existing = _read_packet(src, offset, length)
     data = packet(fields, existing)
     at = end + end % 2
     ifd_at = at + len(data) + len(data) % 2
@@ -317,7 +328,7 @@ def bmff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewri
         if kind == b"uuid" and size >= header + 16:
             src.seek(offset + header)
             if src.read(16) == BMFF_XMP_UUID:
-                found.append((offset + 4, src.read(size - header - 16)))
+                found.append((offset + 4, _read_packet(src, offset + header + 16, size - header - 16)))
         elif kind == b"moov":
             for child, c_offset, c_header, c_size in bmff_boxes(src, offset + header, offset + size):
                 if child != b"udta":
@@ -325,8 +336,7 @@ def bmff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewri
                 for item, i_offset, i_header, i_size in bmff_boxes(src, c_offset + c_header, c_offset + c_size,
                                                                     user_data=True):
                     if item == b"XMP_":
-                        src.seek(i_offset + i_header)
-                        found.append((i_offset + 4, src.read(i_size - i_header)))
+                        found.append((i_offset + 4, _read_packet(src, i_offset + i_header, i_size - i_header)))
     _, last, _, last_size = boxes[-1]
     src.seek(last)
     if struct.unpack(">I", src.read(4))[0] == 0:  # "to the end of the file": a box appended would be inside it
@@ -377,8 +387,7 @@ def wav_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrit
     for kind, offset, size in chunks:
         if kind == b"_PMX":
             if existing is None:
-                src.seek(offset + 8)
-                existing = src.read(size - 8)
+                existing = _read_packet(src, offset + 8, size - 8)
             patches.append((offset, b"JUNK"))
     data = packet(fields, existing)
     chunk = b"_PMX" + struct.pack("<I", len(data)) + data + b"\x00" * (len(data) % 2)
@@ -427,8 +436,7 @@ def webp_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewri
     for kind, offset, size in chunks:
         if kind == b"XMP ":
             if existing is None:
-                src.seek(offset + 8)
-                existing = src.read(size - 8)
+                existing = _read_packet(src, offset + 8, size - 8)
             patches.append((offset, b"JUNK"))
     kinds = {kind for kind, _, _ in chunks}
     first, first_at, first_size = chunks[0]
