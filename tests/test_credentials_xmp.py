@@ -473,3 +473,20 @@ def test_a_damaged_header_is_refused_by_the_writer_or_described_within_the_file(
         assert all(0 <= start <= end <= len(damaged) for start, end in ranges)
         assert [r[0] for r in ranges] == sorted(r[0] for r in ranges)  # patches neither overlap nor reorder
     assert written, "some damage leaves a file Clearance can still write into"
+
+
+def test_a_file_the_library_refuses_with_the_xmp_is_signed_as_it_came_and_says_so(
+        identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def unforeseen(src: Any, fields: xmp.AiFields, where: str, end: int) -> xmp.Rewrite:
+        return xmp.Rewrite(b"II*\x00" + (end + 1000).to_bytes(4, "little"), 8, end)  # IFD0 past the end
+
+    monkeypatch.setitem(xmp.WRITERS, "image/tiff", unforeseen)
+    source = media.still(tmp_path / "plate.tif")
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    assert "XMP: not written (the C2PA library refused the file with it" in capsys.readouterr().out
+    signed = tmp_path / "plate.signed.tif"
+    assert read(signed)[0] == "Valid" and _decoded(signed) == _decoded(source)
+    assert "XMP-iptcExt:AISystemUsed" not in exiftool_tags(signed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notify.yaml", "plate.signed.tif", "plate.tif"]

@@ -362,7 +362,17 @@ def _sign_file(
                 if pending is not None and pending.result():  # raises as _existing_credentials does
                     raise _Restart
             elif embedded:
-                fileio.sign_with_library(builder, signer, mime, signing_source, temp)
+                try:
+                    fileio.sign_with_library(builder, signer, mime, signing_source, temp)
+                except c2pa.C2paError as exc:
+                    if staged is None or getattr(signer, "_clearance_failures", None):
+                        raise
+                    # Refused with the XMP Clearance staged (a layout its writers did not foresee): the file is
+                    # signed as it came, without XMP, and says so; a file the library refuses either way fails.
+                    result.xmp = f"not written (the C2PA library refused the file with it: {_short(exc)})"
+                    builder = c2pa.Builder(definition, context=context)
+                    _add_ingredients(builder, source, mime, parent, placed)
+                    fileio.sign_with_library(builder, signer, mime, source, temp)
             else:
                 builder.set_no_embed()
                 hashed = source
