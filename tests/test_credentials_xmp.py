@@ -490,3 +490,20 @@ def test_a_file_the_library_refuses_with_the_xmp_is_signed_as_it_came_and_says_s
     assert read(signed)[0] == "Valid" and _decoded(signed) == _decoded(source)
     assert "XMP-iptcExt:AISystemUsed" not in exiftool_tags(signed)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notify.yaml", "plate.signed.tif", "plate.tif"]
+
+
+def test_a_full_disk_while_the_xmp_is_staged_fails_in_one_line_and_leaves_nothing(
+        identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from clearance.credentials import fileio
+
+    def full_disk(*_args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio, "write_pieces", full_disk)
+    source = media.movie(tmp_path / "clip.mov")
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", notify_record) == 2
+    err = capsys.readouterr().err.strip()
+    assert "clip.mov" in err and "No space left on device" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mov", "notify.yaml"]

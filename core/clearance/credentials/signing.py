@@ -334,9 +334,13 @@ def _sign_file(
             placement = embedding.at_riff_end(source, size, rewrite)
         if placement is None and rewrite is not None and not placing:
             staged = temp.with_suffix(".xmp.part")
-            with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
-                    fileio.descriptor(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as staged_fd:
-                fileio.write_pieces(rewrite.pieces(), src_fd, staged_fd)
+            try:
+                with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
+                        fileio.descriptor(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as staged_fd:
+                    fileio.write_pieces(rewrite.pieces(), src_fd, staged_fd)
+            except OSError as exc:
+                raise ClearanceError(f"{source}: signing failed ({exc.strerror or exc}); nothing was written. Check "
+                                     "the file and the free space where the output goes") from None
             signing_source = staged
         if placing and placement is None:
             raise _Restart  # JUMBF in the header, or not laid out as modelled: the library signs it, parent known

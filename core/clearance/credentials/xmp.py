@@ -206,7 +206,6 @@ def png_head(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
     return Rewrite(bytes(out), src.tell(), end, slot, jumbf)
 
 
-
 MAX_CARRIED = 16 << 20  # an XMP packet is kilobytes; a size claiming more is damage, not metadata to load
 
 
