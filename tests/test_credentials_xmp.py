@@ -507,3 +507,55 @@ def test_a_full_disk_while_the_xmp_is_staged_fails_in_one_line_and_leaves_nothin
     err = capsys.readouterr().err.strip()
     assert "clip.mov" in err and "No space left on device" in err and len(err.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mov", "notify.yaml"]
+
+
+def _movie(path: Path, faststart: bool) -> Path:
+    import av
+    import numpy as np
+
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream("mpeg4", rate=24)
+        stream.width, stream.height = 64, 48
+        stream.pix_fmt = "yuv420p"
+        for n in range(6):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), n * 40, dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def _xmp_places(path: Path) -> list[str]:
+    """Where the signed movie carries XMP: ``uuid`` (top level) and/or ``moov/udta/XMP_``."""
+    size = path.stat().st_size
+    places = []
+    with open(path, "rb") as fh:
+        for kind, offset, header, box_size in xmp.bmff_boxes(fh, 0, size):
+            fh.seek(offset + header)
+            if kind == b"uuid" and fh.read(16) == xmp.BMFF_XMP_UUID:
+                places.append("uuid")
+            if kind == b"moov":
+                for child, c_offset, c_header, c_size in xmp.bmff_boxes(fh, offset + header, offset + box_size):
+                    if child == b"udta" and any(item == b"XMP_" for item, _, _, _ in xmp.bmff_boxes(
+                            fh, c_offset + c_header, c_offset + c_size, user_data=True)):
+                        places.append("moov/udta/XMP_")
+    return places
+
+
+@pytest.mark.parametrize("faststart", [False, True], ids=["movie-box-last", "movie-box-first"])
+@pytest.mark.parametrize(("name", "place"), [("clip.mov", "moov/udta/XMP_"), ("clip.mp4", "uuid")])
+def test_a_movie_carries_its_xmp_where_its_kind_of_reader_looks(
+        name: str, place: str, faststart: bool, identity: Path, tmp_path: Path, notify_record: Path) -> None:
+    # The XMP Toolkit reads a QuickTime movie's XMP from moov/udta/XMP_ only, an ISO movie's from the uuid box
+    # first: one place each, the other renamed free.
+    source = _movie(tmp_path / name, faststart)
+    _add_packet(source)
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    signed = source.with_name(f"{source.stem}.signed{source.suffix}")
+    assert _xmp_places(signed) == [place]
+    assert read(signed)[0] == "Valid"
+    tags = exiftool_tags(signed)
+    assert tags["XMP-dc:Title"] == KEEP and tags["XMP-iptcExt:AISystemUsed"] == "Firefly"
+    assert _decoded(signed) == _decoded(source) and len(_decoded(source)) == 6

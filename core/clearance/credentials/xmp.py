@@ -10,16 +10,18 @@ packet is kept: these properties are replaced in it, everything else stays. Wher
 - TIFF and DNG (classic TIFF): tag 700 (XMLPacket) in IFD0 (1.1.6 TIFF, 1.1.1 DNG; TIFF 6.0 for the layout).
   The packet and a copy of IFD0 with tag 700 added or replaced are appended, and the header points at that
   copy; every other value stays where it is.
-- MP4, MOV: a top-level ``uuid`` box with UUID BE7ACFCB-97A9-42E8-9C71-999491E3AFAC ("MPEG-4"), appended,
-  so that no sample offset (``stco``/``co64``) moves (exiftool reads it there in a MOV as well).
+- MP4, M4V (ISO movies): a top-level ``uuid`` box with UUID BE7ACFCB-97A9-42E8-9C71-999491E3AFAC ("MPEG-4"),
+  appended. MOV (QuickTime movies, whose XMP the XMP Toolkit reads from ``moov/udta/XMP_`` only): a copy of the
+  movie box with ``udta/XMP_`` is appended and the old one renamed ``free``. Either way the media data does
+  not move, so no sample offset (``stco``/``co64``) changes.
 - WAV: a ``_PMX`` RIFF chunk ("RIFF-based formats"), appended inside the RIFF chunk.
 - WebP: an ``XMP `` chunk appended inside the RIFF chunk, with the XMP flag set in the VP8X chunk (WebP
   Container Specification, RFC 9649 "Extended File Format"); a simple file is given the VP8X chunk.
 
-In MP4, MOV, WAV and WebP an XMP box or chunk already there has its type renamed in place (``free``, ``JUNK``: the
-same length, so nothing moves) and its packet carried into the new one. How the staged file is made from the
-source is a ``Rewrite``, which the signing paths write from; a file laid out otherwise than modelled here
-raises ``NotWritable`` with the reason, and is signed without XMP.
+In MP4, MOV, WAV and WebP an XMP box or chunk already there has its type renamed in place (``free``,
+``JUNK``: the same length, so nothing moves) and its packet carried into the new one. How the staged file
+is made from the source is a ``Rewrite``, which the signing paths write from; a file laid out otherwise than
+modelled here raises ``NotWritable`` with the reason, and is signed without XMP.
 """
 
 from __future__ import annotations
@@ -311,41 +313,90 @@ def bmff_boxes(src: BinaryIO, start: int, end: int, *, user_data: bool = False) 
     return boxes
 
 
+MAX_MOOV = 64 << 20  # a movie box is kilobytes to a few megabytes; one claiming more is not copied
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    size = 8 + len(body)
+    if size <= _CLASSIC_MAX:
+        return struct.pack(">I", size) + kind + body
+    return struct.pack(">I", 1) + kind + struct.pack(">Q", size + 8) + body
+
+
+def _quicktime(src: BinaryIO, boxes: list[tuple[bytes, int, int, int]]) -> bool:
+    """A QuickTime movie rather than an ISO one: no ``ftyp``, or ``qt  `` among its brands (how the XMP
+    Toolkit's MPEG-4 handler tells them apart; it reads a QuickTime movie's XMP from ``moov/udta/XMP_`` only)."""
+    kind, offset, header, size = boxes[0]
+    if kind != b"ftyp":
+        return True
+    src.seek(offset + header)
+    brands = src.read(min(size - header, 4096))
+    return any(brands[n:n + 4] == b"qt  " for n in range(0, len(brands) - 3, 4) if n != 4)  # 4: minor version
+
+
 def bmff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
-    """MP4/MOV: a top-level XMP ``uuid`` box appended. XMP already in a top-level XMP ``uuid`` box or in
-    ``moov/udta/XMP_`` (where QuickTime tools put it) is carried over and its box renamed ``free``."""
+    """MP4/MOV, where each reader looks (XMP Toolkit, MPEG4_Handler): an ISO movie (MP4, M4V) gets a top-level
+    XMP ``uuid`` box appended; a QuickTime movie gets the packet in ``moov/udta/XMP_``, by appending a copy of
+    its movie box with it and renaming the old one ``free`` in place. Either way the media data does not move,
+    so no sample offset (``stco``/``co64``) changes. Any other XMP box is renamed ``free``; the packet the
+    reader prefers (QuickTime: ``XMP_``; ISO: the ``uuid`` box) is carried over."""
     src.seek(0)
     boxes = bmff_boxes(src, 0, end)
     kinds = [kind for kind, _, _, _ in boxes]
-    if b"moov" not in kinds:
-        raise NotWritable("no movie box (moov) at the top level")
+    if kinds.count(b"moov") != 1:
+        raise NotWritable(f"{kinds.count(b'moov')} movie boxes (moov) at the top level, not one")
     if kinds[-1] == b"mfra":
         raise NotWritable("its fragment index (mfra) must stay the last box, where readers look for it")
-    found: list[tuple[int, bytes]] = []  # (offset of the box's type, packet)
+    quicktime = _quicktime(src, boxes)
+    in_uuid: list[tuple[int, bytes]] = []  # (offset of the box's type, packet)
+    in_udta: list[tuple[int, bytes]] = []
     patches: list[tuple[int, bytes]] = []
+    moov = next(box for box in boxes if box[0] == b"moov")
     for kind, offset, header, size in boxes:
         if kind == b"uuid" and size >= header + 16:
             src.seek(offset + header)
             if src.read(16) == BMFF_XMP_UUID:
-                found.append((offset + 4, _read_packet(src, offset + header + 16, size - header - 16)))
-        elif kind == b"moov":
-            for child, c_offset, c_header, c_size in bmff_boxes(src, offset + header, offset + size):
-                if child != b"udta":
-                    continue
-                for item, i_offset, i_header, i_size in bmff_boxes(src, c_offset + c_header, c_offset + c_size,
-                                                                    user_data=True):
-                    if item == b"XMP_":
-                        found.append((i_offset + 4, _read_packet(src, i_offset + i_header, i_size - i_header)))
+                in_uuid.append((offset + 4, _read_packet(src, offset + header + 16, size - header - 16)))
+    _, moov_at, moov_header, moov_size = moov
+    children = bmff_boxes(src, moov_at + moov_header, moov_at + moov_size)
+    for child, c_offset, c_header, c_size in children:
+        if child == b"udta":
+            for item, i_offset, i_header, i_size in bmff_boxes(src, c_offset + c_header, c_offset + c_size,
+                                                                user_data=True):
+                if item == b"XMP_":
+                    in_udta.append((i_offset + 4, _read_packet(src, i_offset + i_header, i_size - i_header)))
     _, last, _, last_size = boxes[-1]
     src.seek(last)
     if struct.unpack(">I", src.read(4))[0] == 0:  # "to the end of the file": a box appended would be inside it
         if last_size > _CLASSIC_MAX:
             raise NotWritable("its last box runs to the end of the file and is over 4 GB")
         patches.append((last, struct.pack(">I", last_size)))
-    patches += [(at, b"free") for at, _ in found]
-    data = packet(fields, found[0][1] if found else None)
-    box = struct.pack(">I", 8 + 16 + len(data)) + b"uuid" + BMFF_XMP_UUID + data
-    return Rewrite(b"", 0, end, patches=tuple(patches), tail=box)
+    preferred = in_udta + in_uuid if quicktime else in_uuid + in_udta
+    data = packet(fields, preferred[0][1] if preferred else None)
+    patches += [(at, b"free") for at, _ in in_uuid]
+    if not quicktime:
+        patches += [(at, b"free") for at, _ in in_udta]
+        return Rewrite(b"", 0, end, patches=tuple(patches), tail=_box(b"uuid", BMFF_XMP_UUID + data))
+    if moov_size > MAX_MOOV:
+        raise NotWritable(f"its movie box (moov) is {moov_size} bytes, more than Clearance copies "
+                          f"({MAX_MOOV >> 20} MB)")
+    body = b""
+    for child, c_offset, _, c_size in children:
+        if child == b"udta":
+            continue  # rebuilt below, with the XMP_ box and without the old one
+        src.seek(c_offset)
+        body += src.read(c_size)
+    user_data = b""
+    for child, c_offset, c_header, c_size in children:
+        if child != b"udta":
+            continue
+        for item, i_offset, _, i_size in bmff_boxes(src, c_offset + c_header, c_offset + c_size, user_data=True):
+            if item != b"XMP_":
+                src.seek(i_offset)
+                user_data += src.read(i_size)
+    body += _box(b"udta", user_data + _box(b"XMP_", data))
+    patches.append((moov_at + 4, b"free"))  # the old movie box, left in place as free space
+    return Rewrite(b"", 0, end, patches=tuple(patches), tail=_box(b"moov", body))
 
 
 def riff_chunks(fh: BinaryIO, end: int) -> list[tuple[bytes, int, int]] | None:
