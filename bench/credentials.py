@@ -2,9 +2,10 @@
 
 1. Signing (`clearance.credentials.signing.sign_file`, the code `clearance credentials sign` and publish run)
    of files over 10 MB made here (a noise JPEG by Pillow, a noise PNG, an uncompressed noise TIFF, an MPEG-4
-   movie by FFmpeg through PyAV, a WAV, an EXR with a sidecar), against ``shutil.copyfile`` of the same file
-   to a new file, in the same run; best of --repeat, page cache warm for both, any earlier output removed
-   before each run of either (both write a new file, as `clearance credentials sign` does). Each file is
+   movie by FFmpeg through PyAV and the same stream as a QuickTime movie, a WAV, an EXR with a sidecar),
+   against ``shutil.copyfile`` of the same file to a new file, in the same run; best of --repeat, page cache
+   warm for both, any earlier output removed before each run of either (both write a new file, as
+   `clearance credentials sign` does). Each file is
    signed twice: as Clearance signs it, and through the C2PA library's own path
    (``CLEARANCE_C2PA_LIBRARY_EMBED=1``, ``CLEARANCE_C2PA_LIBRARY_HASH=1``: what signing cost before Clearance
    placed and hashed manifests itself). The XMP column says whether the IPTC AI fields went into the file.
@@ -93,6 +94,14 @@ def make_media(folder: Path) -> list[Path]:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    quicktime = folder / "noise.mov"  # the same stream remuxed: a QuickTime movie (its XMP goes in moov/udta)
+    with av.open(str(movie)) as source, av.open(str(quicktime), "w") as container:
+        video = source.streams.video[0]
+        stream = container.add_stream_from_template(video)
+        for packet in source.demux(video):
+            if packet.dts is not None:
+                packet.stream = stream
+                container.mux(packet)
     wav = folder / "tone.wav"
     import wave
 
@@ -105,7 +114,7 @@ def make_media(folder: Path) -> list[Path]:
     import credentials_media
 
     exr = credentials_media.exr(folder / "plate.exr", width=4096, height=2160)
-    return [jpeg, png, tiff, movie, wav, exr]
+    return [jpeg, png, tiff, movie, quicktime, wav, exr]
 
 
 def _sha256(source: Path) -> str:
