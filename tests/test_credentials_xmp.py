@@ -284,7 +284,6 @@ def _fragmented(path: Path) -> Path:
 
 @pytest.mark.parametrize(("name", "make", "reason"), [
     ("big.tif", lambda p: media.tiff(p, bigtiff=True), "BigTIFF"),
-    ("fragments.mp4", _fragmented, "its fragment index (mfra) must stay the last box"),
 ])
 def test_a_file_laid_out_otherwise_is_signed_without_xmp_and_says_why(
         name: str, make: Callable[[Path], Path], reason: str, identity: Path, tmp_path: Path,
@@ -559,3 +558,31 @@ def test_a_movie_carries_its_xmp_where_its_kind_of_reader_looks(
     tags = exiftool_tags(signed)
     assert tags["XMP-dc:Title"] == KEEP and tags["XMP-iptcExt:AISystemUsed"] == "Firefly"
     assert _decoded(signed) == _decoded(source) and len(_decoded(source)) == 6
+
+
+def test_a_fragmented_movie_gets_its_xmp_before_its_fragment_index(identity: Path, tmp_path: Path,
+                                                                    notify_record: Path) -> None:
+    source = _fragmented(tmp_path / "fragments.mp4")
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    signed = tmp_path / "fragments.signed.mp4"
+    assert read(signed)[0] == "Valid"
+    assert exiftool_tags(signed)["XMP-iptcExt:AISystemUsed"] == "Firefly"
+    assert _decoded(signed) == _decoded(source) and len(_decoded(source)) == 6
+    data = signed.read_bytes()
+    with open(signed, "rb") as fh:
+        boxes = xmp.bmff_boxes(fh, 0, len(data))
+    kind, offset, _, size = boxes[-1]
+    assert kind == b"mfra" and boxes[-2][0] == b"uuid"
+    # readers find the index from the end: the mfro box that closes it gives its size (ISO/IEC 14496-12, 8.8.11)
+    assert data[-12:-8] == b"mfro" and int.from_bytes(data[-4:], "big") == size and offset + size == len(data)
+
+
+def test_a_rewrite_inserts_its_tail_where_asked_and_refuses_overlapping_changes() -> None:
+    rewrite = xmp.Rewrite(b"H", 1, 20, patches=((4, b"ab"), (12, b"cd")), tail=b"T", insert_at=12)
+    assert rewrite.pieces() == [b"H", (1, 4), b"ab", (6, 12), b"T", (12, 12), b"cd", (14, 20)]
+    at_end = xmp.Rewrite(b"H", 1, 20, patches=((4, b"ab"),), tail=b"T")
+    assert at_end.pieces() == [b"H", (1, 4), b"ab", (6, 20), b"T", (20, 20)]
+    with pytest.raises(ValueError, match="overlapping"):
+        xmp.Rewrite(b"", 0, 20, patches=((4, b"abcd"), (6, b"x"))).pieces()
+    with pytest.raises(ValueError, match="inside a change"):
+        xmp.Rewrite(b"", 0, 20, patches=((4, b"abcd"),), tail=b"T", insert_at=6).pieces()

@@ -102,10 +102,11 @@ class NotWritable(Exception):
 @dataclass(frozen=True)
 class Rewrite:
     """How the staged file is made from the source: ``head`` replaces the source's first ``rest`` bytes; the
-    source follows from ``rest`` to ``end`` with each of ``patches`` (source offset, bytes) written over it;
-    then ``tail``. ``slot`` is where in ``head`` a C2PA manifest goes when Clearance places it in the header
-    (where the C2PA library puts it: JPEG after the JFIF/Exif segments, PNG right after IHDR); ``jumbf`` says
-    the header already holds JUMBF (JPEG APP11, PNG caBX), which only the C2PA library knows how to replace."""
+    source follows from ``rest`` to ``end`` with each of ``patches`` (source offset, bytes) written over it,
+    and ``tail`` inserted where the source reaches ``insert_at`` (None: after it all). ``slot`` is where in
+    ``head`` a C2PA manifest goes when Clearance places it in the header (where the C2PA library puts it: JPEG
+    after the JFIF/Exif segments, PNG right after IHDR); ``jumbf`` says the header already holds JUMBF (JPEG
+    APP11, PNG caBX), which only the C2PA library knows how to replace."""
 
     head: bytes
     rest: int
@@ -114,17 +115,30 @@ class Rewrite:
     jumbf: bool = False
     patches: tuple[tuple[int, bytes], ...] = ()
     tail: bytes = b""
+    insert_at: int | None = None
 
     def pieces(self, head: bytes | None = None, manifest: bytes | None = None) -> list[Piece]:
         """The staged file as ``fileio`` writes it; ``head`` stands in for this one (same meaning, e.g. a RIFF
         size grown further), ``manifest`` goes into a slot at ``slot``."""
         lead = self.head if head is None else head
         out: list[Piece] = [lead] if manifest is None else [lead[:self.slot], Slot(manifest), lead[self.slot:]]
+        insert = self.end if self.insert_at is None else self.insert_at
         position = self.rest
+        placed = False
         for offset, data in sorted(self.patches):
+            if not placed and offset >= insert:
+                out += [(position, insert), self.tail]
+                position, placed = insert, True
+            if offset < position:
+                raise ValueError(f"overlapping changes at source offset {offset}")  # a writer's bug
             out += [(position, offset), data]
             position = offset + len(data)
-        out += [(position, self.end), self.tail]
+        if not placed:
+            if insert < position:
+                raise ValueError(f"the tail's place {insert} is inside a change")  # a writer's bug
+            out += [(position, insert), self.tail]
+            position = insert
+        out.append((position, self.end))
         return out
 
 
@@ -345,8 +359,9 @@ def bmff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewri
     kinds = [kind for kind, _, _, _ in boxes]
     if kinds.count(b"moov") != 1:
         raise NotWritable(f"{kinds.count(b'moov')} movie boxes (moov) at the top level, not one")
-    if kinds[-1] == b"mfra":
-        raise NotWritable("its fragment index (mfra) must stay the last box, where readers look for it")
+    # A fragmented movie's index (mfra) stays last, where readers find it through the mfro box that ends it;
+    # what Clearance adds goes before it (the index points only at fragments, which do not move).
+    insert_at = boxes[-1][1] if kinds[-1] == b"mfra" else end
     quicktime = _quicktime(src, boxes)
     in_uuid: list[tuple[int, bytes]] = []  # (offset of the box's type, packet)
     in_udta: list[tuple[int, bytes]] = []
@@ -376,7 +391,8 @@ def bmff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewri
     patches += [(at, b"free") for at, _ in in_uuid]
     if not quicktime:
         patches += [(at, b"free") for at, _ in in_udta]
-        return Rewrite(b"", 0, end, patches=tuple(patches), tail=_box(b"uuid", BMFF_XMP_UUID + data))
+        return Rewrite(b"", 0, end, patches=tuple(patches), tail=_box(b"uuid", BMFF_XMP_UUID + data),
+                       insert_at=insert_at)
     if moov_size > MAX_MOOV:
         raise NotWritable(f"its movie box (moov) is {moov_size} bytes, more than Clearance copies "
                           f"({MAX_MOOV >> 20} MB)")
@@ -396,7 +412,7 @@ def bmff_rewrite(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewri
                 user_data += src.read(i_size)
     body += _box(b"udta", user_data + _box(b"XMP_", data))
     patches.append((moov_at + 4, b"free"))  # the old movie box, left in place as free space
-    return Rewrite(b"", 0, end, patches=tuple(patches), tail=_box(b"moov", body))
+    return Rewrite(b"", 0, end, patches=tuple(patches), tail=_box(b"moov", body), insert_at=insert_at)
 
 
 def riff_chunks(fh: BinaryIO, end: int) -> list[tuple[bytes, int, int]] | None:
