@@ -4,7 +4,6 @@ write what the portable path writes: the same manifest content, read back valid 
 
 from __future__ import annotations
 
-import io
 import json
 import platform
 import shutil
@@ -156,21 +155,24 @@ def test_a_damaged_file_fails_in_one_line_on_either_path(io_path: str, identity:
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
-def test_copy_rest_copies_from_both_positions(tmp_path: Path) -> None:
+def test_write_pieces_writes_literal_bytes_and_kernel_copied_ranges(tmp_path: Path) -> None:
+    import os
+
     data = bytes(range(256)) * 20_000
     source = tmp_path / "in.bin"
     source.write_bytes(data)
-    with open(source, "rb") as src, open(tmp_path / "out.bin", "w+b") as dst:
-        src.read(1000)  # a buffered reader ahead of its descriptor
-        dst.write(b"HEADER")
-        fileio.copy_rest(src, dst)
-        assert src.read() == b"" and dst.tell() == 6 + len(data) - 1000
-        dst.write(b"TAIL")
-    assert (tmp_path / "out.bin").read_bytes() == b"HEADER" + data[1000:] + b"TAIL"
-    memory_in, memory_out = io.BytesIO(data), io.BytesIO()
-    memory_in.seek(7)
-    fileio.copy_rest(memory_in, memory_out)  # no descriptors: copied through a buffer
-    assert memory_out.getvalue() == data[7:]
+    pieces: list[fileio.Piece] = [b"HEADER", (1000, 400_000), fileio.Slot(b"S" * 9), (0, 0), b"MID",
+                                  (400_000, len(data)), b"TAIL"]
+    with fileio.descriptor(source, os.O_RDONLY) as src, \
+            fileio.descriptor(tmp_path / "out.bin", os.O_WRONLY | os.O_CREAT) as dst:
+        fileio.write_pieces(pieces, src, dst)
+    assert (tmp_path / "out.bin").read_bytes() == (b"HEADER" + data[1000:400_000] + b"S" * 9 + b"MID" +
+                                                   data[400_000:] + b"TAIL")
+    source.write_bytes(data[:100])  # the source shrank after it was measured: refused, not padded
+    with fileio.descriptor(source, os.O_RDONLY) as src, \
+            fileio.descriptor(tmp_path / "short.bin", os.O_WRONLY | os.O_CREAT) as dst, \
+            pytest.raises(OSError, match="cut short"):
+        fileio.write_pieces([(0, 5000)], src, dst)
 
 
 def test_sha256_of_matches_hashlib(tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """Moving a deliverable's bytes without passing them through Python: the kernel copies, the C2PA library reads.
 
-Signing a large file is mostly moving bytes: the XMP and EXR header rewrites copy everything after the header,
+Signing a large file is mostly moving bytes: the XMP and EXR rewrites copy everything they leave unchanged,
 and the file must be hashed whole (SHA-256) and written to a new file. What is avoidable:
 
-- the copy after a rewritten header goes through the kernel (``copy_file_range``, else ``sendfile``) instead
-  of a Python read/write loop;
+- the copy of what a rewrite leaves unchanged goes through the kernel (``copy_file_range``, else
+  ``sendfile``) instead of a Python read/write loop (``write_pieces``, ``write_hashed``);
 - where Clearance places the manifest itself (``embedding``, ``detached``), ``write_hashed`` hashes what the
   kernel has just copied on a second core, chunk by chunk, rather than reading the file again afterwards;
 - c2pa-python hands the library a stream whose every read and write (8 KB each: about 3,800 of each for a
@@ -32,34 +32,17 @@ import mmap
 import os
 import platform
 import queue
-import shutil
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 BUFFER = 1 << 20
 _KERNEL_COPY_ERRORS = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.ETXTBSY,
                        errno.ENOTSOCK}  # macOS's sendfile writes only to sockets
-
-
-def copy_rest(src: BinaryIO, dst: BinaryIO) -> None:
-    """Copy what is left of ``src`` (from its position) to ``dst`` (at its position); both end at their ends."""
-    try:
-        in_fd, out_fd = src.fileno(), dst.fileno()
-    except (AttributeError, OSError, ValueError):
-        shutil.copyfileobj(src, dst, BUFFER)
-        return
-    dst.flush()
-    start, out_start = src.tell(), dst.tell()
-    end = os.fstat(in_fd).st_size
-    copied = _kernel_copy(in_fd, out_fd, start, out_start, end - start)
-    src.seek(start + copied)
-    dst.seek(out_start + copied)
-    shutil.copyfileobj(src, dst, BUFFER)  # whatever the kernel could not copy, and anything appended meanwhile
 
 
 def _kernel_copy(in_fd: int, out_fd: int, start: int, out_start: int, count: int) -> int:
