@@ -70,7 +70,8 @@ def test_approver_approves_in_the_browser_and_the_artist_holds_a_valid_approval(
     page.get_by_label(re.compile("^Conditions")).fill("Background only; not in marketing material.")
     page.get_by_label(re.compile("^Approval expires")).fill("2099-12-31")
     page.screenshot(path=str(SCREENS / "record.png"), full_page=True)
-    page.get_by_role("button", name="Approve version 1…").click()
+    with page.expect_navigation():  # the title is read from the page the click leads to, once it has loaded
+        page.get_by_role("button", name="Approve version 1…").click()
     assert page.title().startswith("Confirm: Approve version 1")
     assert "Background only; not in marketing material." in page.locator("main").inner_text()
     assert client.request("GET", f"/records/{record.id}")["status"] == "waiting", "the first step decides nothing"

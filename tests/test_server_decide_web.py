@@ -187,7 +187,8 @@ def test_a_newer_version_answers_409_and_shows_what_changed(site: LiveServer, br
     page = approver_page(browser, site)
     page.goto(f"{site.url}/records/{body['id']}")
     page.get_by_label(re.compile("^Conditions")).fill("Background only.")
-    page.get_by_role("button", name="Approve version 1…").click()
+    with page.expect_navigation():  # the title is read from the page the click leads to, once it has loaded
+        page.get_by_role("button", name="Approve version 1…").click()
     assert page.title().startswith("Confirm: Approve version 1")
     # Meanwhile the artist sends version 2: a digital replica now.
     changed = {**body, "talent": {**body.get("talent", {}), "digital_replica": "yes", "consent_documented": "yes",
@@ -246,7 +247,8 @@ def test_several_like_requests_denied_together(site: LiveServer, browser: Any) -
     page.goto(f"{site.url}/queue?q=Bulk+sign")
     for box in page.get_by_role("checkbox").all():
         box.check()
-    page.get_by_role("button", name="Deny selected…").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Deny selected…").click()
     assert page.title().startswith("Confirm: Deny 2 requests")
     page.get_by_role("button", name="Deny these 2").click()
     assert page.locator("#reason-error").count() == 1, "a denial of several needs a reason too"
