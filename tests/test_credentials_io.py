@@ -15,12 +15,14 @@ from typing import Any
 import c2pa
 import credentials_media as media
 import pytest
-from publish_fixtures import record_data, write_policy, write_record
-from test_credentials import COMPOSITE, SIGNER, TRAINED, actions, disclosure, read, run
+from publish_fixtures import write_policy
+from test_credentials import COMPOSITE, SIGNER, TRAINED, actions, disclosure, identity, notify_record, read, run
 
 from clearance.credentials import detached, embedding, fileio, signing
 from clearance.errors import ClearanceError
 from clearance.provenance import scan_file
+
+__all__ = ["identity", "notify_record"]  # the fixtures, imported from test_credentials for this module's tests
 
 PATHS = {
     "fast": {},
@@ -34,20 +36,6 @@ SWITCHES = ("CLEARANCE_C2PA_PYTHON_STREAMS", "CLEARANCE_C2PA_LIBRARY_HASH", "CLE
 MAKERS: dict[str, Callable[[Path], Path]] = {
     "jpg": media.still, "png": media.still, "mp4": media.movie, "wav": media.sound, "exr": media.exr, "dpx": media.dpx,
 }
-
-
-@pytest.fixture
-def identity(clearance_home: Path) -> Path:
-    assert run("credentials", "init") == 0
-    return clearance_home / "credentials"
-
-
-@pytest.fixture
-def notify_record(tmp_path: Path) -> Path:
-    data = record_data("notify")
-    data["tool"]["version"] = "Image 3"
-    write_record(tmp_path / "notify.yaml", data)
-    return tmp_path / "notify.yaml"
 
 
 @pytest.fixture

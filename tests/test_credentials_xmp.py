@@ -18,12 +18,14 @@ from typing import Any
 import c2pa
 import credentials_media as media
 import pytest
-from test_credentials import COMPOSITE, TRAINED, actions, exiftool_tags, read, run
+from test_credentials import COMPOSITE, TRAINED, actions, exiftool_tags, identity, notify_record, read, run
 from test_credentials_io import _same_manifest, _spy_on_placement
 
 from clearance.credentials import embedding, xmp
 from clearance.credentials.uses import UseFacts
 from clearance.provenance import scan_file
+
+__all__ = ["identity", "notify_record"]  # the fixtures, imported from test_credentials for this module's tests
 
 KEEP = "kept from the vendor's packet"
 
@@ -86,22 +88,6 @@ MAKERS: dict[str, Callable[[Path], Path]] = {
     "transparent.webp": lambda p: _webp(p, lossless=True),
     "animated.webp": lambda p: _webp(p, animated=True),
 }
-
-
-@pytest.fixture
-def identity(clearance_home: Path) -> Path:
-    assert run("credentials", "init") == 0
-    return clearance_home / "credentials"
-
-
-@pytest.fixture
-def notify_record(tmp_path: Path) -> Path:
-    from publish_fixtures import record_data, write_record
-
-    data = record_data("notify")
-    data["tool"]["version"] = "Image 3"
-    write_record(tmp_path / "notify.yaml", data)
-    return tmp_path / "notify.yaml"
 
 
 def _wav_packet(path: Path, title: str) -> None:
