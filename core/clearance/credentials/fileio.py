@@ -34,7 +34,7 @@ import platform
 import queue
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,15 +262,14 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[byte
     The source ranges are copied by the kernel while a second thread hashes what has just been written (read
     back through a map of the output, so the hash is of the bytes that will be delivered, even if the source
     changes meanwhile). ``hashlib`` releases the GIL while it hashes, so the copy and the hash run on two cores
-    and the whole costs about what the hash alone costs. Where files cannot be mapped, each block is hashed
-    as it is written, one after the other."""
+    and the whole costs about what the hash alone costs. Where files cannot be mapped, each span is read back
+    and hashed right after it is written, one after the other."""
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, Slot) else p[1] - p[0]
                 for p in pieces)
     os.ftruncate(out_fd, total)
     if not (total and overlapped() and _maps(out_fd)):
         return _write_then_hash(pieces, source_fd, out_fd)
     digest = hashlib.sha256()
-    slots: list[tuple[int, int]] = []
     ready: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
     failed: list[BaseException] = []
 
@@ -291,25 +290,7 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[byte
     hasher = threading.Thread(target=hash_written, name="clearance-hash", daemon=True)
     hasher.start()
     try:
-        position = 0
-        for piece in pieces:
-            if isinstance(piece, Slot):
-                write_at(out_fd, piece.data, position)
-                slots.append((position, len(piece.data)))
-                position += len(piece.data)
-            elif isinstance(piece, bytes):
-                if piece:
-                    write_at(out_fd, piece, position)
-                    ready.put((position, position + len(piece)))
-                position += len(piece)
-            else:
-                start, end = piece
-                while start < end:
-                    n = min(_CHUNK, end - start)
-                    copy_range(source_fd, out_fd, start, position, n)
-                    ready.put((position, position + n))
-                    start += n
-                    position += n
+        slots = _write(pieces, source_fd, out_fd, lambda start, end: ready.put((start, end)))
     finally:
         ready.put(None)
         hasher.join()
@@ -329,42 +310,51 @@ def _maps(fd: int) -> bool:
 
 def _write_then_hash(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
     digest = hashlib.sha256()
-    slots: list[tuple[int, int]] = []
-    position = 0
-    for piece in pieces:
-        if isinstance(piece, Slot):
-            write_at(out_fd, piece.data, position)
-            slots.append((position, len(piece.data)))
-            position += len(piece.data)
-        elif isinstance(piece, bytes):
-            write_at(out_fd, piece, position)
-            digest.update(piece)
-            position += len(piece)
-        else:
-            start, end = piece
-            while start < end:
-                block = _read_at(source_fd, min(BUFFER, end - start), start)
-                if not block:
-                    raise OSError(errno.EIO, f"the file was cut short while it was copied ({start} of {end} bytes)")
-                write_at(out_fd, block, position)
-                digest.update(block)
-                start += len(block)
-                position += len(block)
+
+    def hash_back(start: int, end: int) -> None:  # read back: the hash is of the bytes written, as above
+        while start < end:
+            block = _read_at(out_fd, min(BUFFER, end - start), start)
+            if not block:
+                raise OSError(errno.EIO, f"the signed file was cut short while it was hashed ({start} of {end} bytes)")
+            digest.update(block)
+            start += len(block)
+
+    slots = _write(pieces, source_fd, out_fd, hash_back)
     return digest.digest(), slots
 
 
 def write_pieces(pieces: list[Piece], source_fd: int, out_fd: int) -> None:
     """Write ``pieces`` to ``out_fd`` from its start, unhashed (a staged file the C2PA library then reads):
     literal bytes as they are, source ranges copied by the kernel."""
+    _write(pieces, source_fd, out_fd)
+
+
+def _write(pieces: list[Piece], source_fd: int, out_fd: int,
+           written: Callable[[int, int], None] | None = None) -> list[tuple[int, int]]:
+    """The one writer of ``pieces`` to ``out_fd`` from its start: literal bytes and slots as they are, source
+    ranges copied by the kernel. ``written(start, end)`` is told of every span written other than a slot, a
+    source range ``_CHUNK`` at a time, so that it can be hashed soon after; returns each slot's (start, length)."""
+    slots = []
     position = 0
     for piece in pieces:
         if isinstance(piece, tuple):
-            copy_range(source_fd, out_fd, piece[0], position, piece[1] - piece[0])
-            position += piece[1] - piece[0]
-        else:
-            data = piece.data if isinstance(piece, Slot) else piece
-            write_at(out_fd, data, position)
-            position += len(data)
+            start, end = piece
+            while start < end:
+                n = end - start if written is None else min(_CHUNK, end - start)
+                copy_range(source_fd, out_fd, start, position, n)
+                if written is not None:
+                    written(position, position + n)
+                start += n
+                position += n
+            continue
+        data = piece.data if isinstance(piece, Slot) else piece
+        write_at(out_fd, data, position)
+        if isinstance(piece, Slot):
+            slots.append((position, len(data)))
+        elif data and written is not None:
+            written(position, position + len(data))
+        position += len(data)
+    return slots
 
 
 def copy_range(in_fd: int, out_fd: int, start: int, out_start: int, count: int) -> None:
