@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 MAX_BYTES = 512 * 1024
-"""The service's limit for one preview."""
+"""The limit of one preview, which the service enforces: 512 KiB holds a 1280 px JPEG with room to spare."""
 LONG_EDGE = 960
 MOVIES = {".mov", ".mp4", ".m4v", ".mkv", ".avi", ".mxf", ".webm"}
 _FRAME = re.compile(r"(#+|@+|%0?(\d*)d)")
 
 
 def sniff(data: bytes) -> str | None:
-    """JPEG, PNG or WebP by their bytes (the same test the service applies), or None."""
+    """JPEG, PNG or WebP by their bytes, or None: what the client sends and the service accepts as a preview."""
     if data[:3] == b"\xff\xd8\xff":
         return "image/jpeg"
     if data[:8] == b"\x89PNG\r\n\x1a\n":

@@ -20,23 +20,11 @@ from clearance.server.db import Database
 from clearance.server.errors import ServiceError, refuse
 from clearance.server.models import Preview, Record, RecordVersion
 from clearance.server.reads import visible_record
+from clearance.thumbnails import MAX_BYTES, sniff
 
-MAX_BYTES = 512 * 1024
-"""A preview is a thumbnail: 512 KiB holds a 1280 px JPEG with room to spare."""
 MAX_PER_RECORD = 50
 """Pictures kept per record (one per target): a record with hundreds of targets gets the first 50."""
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp")
-
-
-def sniff(data: bytes) -> str | None:
-    """The image type the bytes are, or None: JPEG, PNG or WebP only."""
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _record(session: Any, actor: Actor, record_id: str, action: str) -> Record:
