@@ -486,12 +486,12 @@ def test_a_full_disk_while_the_xmp_is_staged_fails_in_one_line_and_leaves_nothin
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(fileio, "write_pieces", full_disk)
-    source = media.movie(tmp_path / "clip.mov")
+    source = media.still(tmp_path / "plate.tif")  # a movie is no longer staged: see test_credentials_bmff
     capsys.readouterr()
     assert run("credentials", "sign", source, "--record", notify_record) == 2
     err = capsys.readouterr().err.strip()
-    assert "clip.mov" in err and "No space left on device" in err and len(err.splitlines()) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mov", "notify.yaml"]
+    assert "plate.tif" in err and "No space left on device" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notify.yaml", "plate.tif"]
 
 
 def _movie(path: Path, faststart: bool) -> Path:

@@ -329,6 +329,13 @@ def write_pieces(pieces: list[Piece], source_fd: int, out_fd: int) -> None:
     _write(pieces, source_fd, out_fd)
 
 
+def write_reporting(pieces: list[Piece], source_fd: int, out_fd: int,
+                    written: Callable[[int, int], None]) -> list[tuple[int, int]]:
+    """Write ``pieces`` as ``_write`` does, telling ``written`` of each span written (a caller that hashes
+    other than ``write_hashed`` does: a movie's BMFF hash); returns each slot's (start, length)."""
+    return _write(pieces, source_fd, out_fd, written)
+
+
 def _write(pieces: list[Piece], source_fd: int, out_fd: int,
            written: Callable[[int, int], None] | None = None) -> list[tuple[int, int]]:
     """The one writer of ``pieces`` to ``out_fd`` from its start: literal bytes and slots as they are, source

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance import __version__
-from clearance.credentials import detached, embedding, exr, fileio, xmp
+from clearance.credentials import bmff, detached, embedding, exr, fileio, xmp
 from clearance.credentials.identity import SigningIdentity, make_signer
 from clearance.credentials.uses import COMPOSITE, TRAINED, UseFacts
 from clearance.errors import ClearanceError
@@ -163,17 +163,21 @@ def ai_fields(facts: list[UseFacts], source_type: str) -> xmp.AiFields:
 
 
 def _context(large: bool, read_back_here: bool = False) -> Any:
+    import c2pa
+
+    return c2pa.Context.from_dict(_settings(large, read_back_here))
+
+
+def _settings(large: bool, read_back_here: bool = False) -> dict[str, Any]:
     """The library's settings: offline; no thumbnail for a large file; and no check of its own after it signs
     when Clearance reads the manifest back itself (``detached.check_claims``: the same validation, and the
     binding too), so that it is not done twice."""
-    import c2pa
-
-    settings = json.loads(json.dumps(OFFLINE))
+    settings: dict[str, Any] = json.loads(json.dumps(OFFLINE))
     if large:
         settings["builder"] = {"thumbnail": {"enabled": False}}
     if read_back_here:
         settings["verify"]["verify_after_sign"] = False
-    return c2pa.Context.from_dict(settings)
+    return settings
 
 
 def _existing_credentials(path: Path, mime: str, context: Any) -> bool:
@@ -300,6 +304,7 @@ def _sign_file(
     result = SignResult(source, target, None, source_type, parent, [p.name for p in placed],
                         identity=identity.subject, test_identity=identity.test)
     signer = make_signer(identity)
+    movie_signers: list[Any] = []
     try:
         builder = c2pa.Builder(definition, context=context)
         _add_ingredients(builder, source, mime, parent, placed)
@@ -328,11 +333,17 @@ def _sign_file(
         elif embedded:
             result.xmp = "not written: Clearance writes XMP into JPEG, PNG, TIFF/DNG, MP4/MOV, WAV and WebP only " \
                          f"({mime} carries the same facts in the C2PA manifest)"
+        movie: bmff.Plan | None = None  # the library makes no thumbnail for a movie: placed here at any size
+        if speculate and mime in bmff.FORMATS and not parent and bmff.active():
+            try:
+                movie = bmff.plan(source, rewrite.pieces() if rewrite is not None else [(0, size)])
+            except bmff.NotModelled:
+                movie = None  # signed by the library, as before
         if rewrite is not None and mime in embedding.ENDS:
             placement = embedding.in_header(mime, rewrite, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES)
         elif placing and mime == "audio/wav":
             placement = embedding.at_riff_end(source, size, rewrite)
-        if placement is None and rewrite is not None and not placing:
+        if placement is None and movie is None and rewrite is not None and not placing:
             staged = temp.with_suffix(".xmp.part")
             try:
                 with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
@@ -365,6 +376,13 @@ def _sign_file(
                     builder.close()  # single use, as the library's own sign leaves it
                 if pending is not None and pending.result():  # raises as _existing_credentials does
                     raise _Restart
+            elif movie is not None:
+                builder.close()  # the movie's manifest is built twice below, sized then signed, with its hash
+                try:
+                    bmff.sign(movie, _movie_builder(definition, identity, source, mime, placed, movie_signers),
+                              mime, temp)
+                except bmff.NotModelled:
+                    raise _Restart from None  # a chunk offset past 4 GB once the box is in: the library signs it
             elif embedded:
                 try:
                     fileio.sign_with_library(builder, signer, mime, signing_source, temp)
@@ -400,9 +418,10 @@ def _sign_file(
                 os.replace(side_temp, sidecar)
                 result.sidecar = sidecar
         except c2pa.C2paError as exc:
-            failures = getattr(signer, "_clearance_failures", None)
-            if failures:
-                raise failures[0] from None
+            for used in (signer, *movie_signers):
+                failures = getattr(used, "_clearance_failures", None)
+                if failures:
+                    raise failures[0] from None
             raise ClearanceError(f"{source}: signing failed ({_short(exc)})") from None
         except OSError as exc:
             raise ClearanceError(f"{source}: signing failed ({exc.strerror or exc}); nothing was written. Check "
@@ -415,6 +434,29 @@ def _sign_file(
         if staged is not None:
             staged.unlink(missing_ok=True)
     return result
+
+
+def _movie_builder(definition: dict[str, Any], identity: SigningIdentity, source: Path, mime: str,
+                   placed: list[Path], signers: list[Any]) -> Any:
+    """Builders of the manifest with a hash assertion added, for ``bmff.sign``: each with a Context that holds
+    a signer of the identity (the library's caller-placed calls take the signer from there)."""
+    import c2pa
+
+    settings = _settings(large=True, read_back_here=True)
+
+    def new_builder(binding: dict[str, Any]) -> Any:
+        signer = make_signer(identity)
+        signers.append(signer)
+        movie = {**definition, "assertions": [*definition["assertions"], binding]}
+        builder = c2pa.Builder(movie, context=c2pa.Context.from_dict(settings, signer=signer))
+        try:
+            _add_ingredients(builder, source, mime, False, placed)
+        except BaseException:
+            builder.close()
+            raise
+        return builder
+
+    return new_builder
 
 
 def _add_ingredients(builder: Any, source: Path, mime: str, parent: bool, placed: list[Path]) -> None:
