@@ -257,6 +257,8 @@ class _Reader:
 
     def __init__(self) -> None:
         self.keys = 0
+        self.names: set[str] = set()  # the keys of plain data, fields the schema does not define, reference keys
+        self.plain_depth = 0  # at least the deepest nesting of plain data (levels of objects and lists)
 
     def plain(self, value: Any) -> None:
         """Plain data (metadata, unknown fields): count its keys; an OTIO object in it is not modelled."""
@@ -264,20 +266,27 @@ class _Reader:
         if kind is not dict and kind is not list:
             return
         keys = 0
-        stack = [value]
-        pop, push = stack.pop, stack.extend
-        while stack:
-            v = pop()
-            kind = type(v)
-            if kind is dict:
-                if v:
-                    if "OTIO_SCHEMA" in v:
-                        raise Unsupported("an OTIO object inside plain data")
-                    keys += len(v)
-                    push(v.values())
-            elif kind is list:
-                push(v)
+        names = self.names
+        level = [value]
+        depth = 0
+        while level:  # a level at a time: its count is the depth (one more when the last holds no container)
+            depth += 1
+            below: list[Any] = []
+            push = below.extend
+            for v in level:
+                kind = type(v)
+                if kind is dict:
+                    if v:
+                        if "OTIO_SCHEMA" in v:
+                            raise Unsupported("an OTIO object inside plain data")
+                        keys += len(v)
+                        names.update(v)
+                        push(v.values())
+                elif kind is list:
+                    push(v)
+            level = below
         self.keys += keys
+        self.plain_depth = max(self.plain_depth, depth)
 
     def rest(self, d: dict[str, Any], known: frozenset[str]) -> None:
         """Count ``d``'s keys and look through the fields the schema does not define (OTIO keeps them)."""
@@ -286,6 +295,7 @@ class _Reader:
         if extra:
             if "OTIO_REF_ID" in extra:  # an object others may refer to: OpenTimelineIO's resolver is not modelled
                 raise Unsupported("an object reference id")
+            self.names.update(extra)
             for key in extra:
                 self.plain(d[key])
 
@@ -444,6 +454,8 @@ class _Reader:
                     and ref["available_image_bounds"] is None and type(ref["metadata"]) is dict \
                     and type(ref["name"]) is str and type(ref["target_url"]) is str:
                 self.keys += 17  # the clip's ten, media_references' one, the reference's six
+                if key != "DEFAULT_MEDIA":
+                    self.names.add(key)
                 if metadata:
                     self.plain(metadata)
                 if ref["metadata"]:
@@ -481,6 +493,7 @@ class _Reader:
             raise Unsupported("a clip's media references")
         self.rest(d, _CLIP_KEYS)
         self.keys += len(refs)
+        self.names.update(refs)
         active = None
         for ref_key, ref in refs.items():
             read = self.reference(ref)
@@ -805,9 +818,16 @@ def _streamed(src: _Text, index: int, reader: _Reader) -> tuple[Any, int]:
     return reader.composition(fields, inner), index
 
 
-def read_otio_json(data: bytes, keys: int) -> JsonTimeline:
+def read_otio_json(data: bytes, keys: int | None = None) -> JsonTimeline:
     """The timeline in OTIO JSON bytes (plain UTF-8, nesting checked, no \\u escapes) whose objects hold
     ``keys`` keys in all; Unsupported when this reader cannot promise OpenTimelineIO's reading of them."""
+    root, reader = _read(data)
+    if keys is not None and reader.keys != keys:
+        raise Unsupported("a key written twice in one object")
+    return root
+
+
+def _read(data: bytes) -> tuple[JsonTimeline, _Reader]:
     src = _Text(data)
     src.load(0)
     reader = _Reader()
@@ -821,9 +841,79 @@ def read_otio_json(data: bytes, keys: int) -> JsonTimeline:
     index = src.skip(index)
     if index < len(src.text) or not src.at_end:
         raise Unsupported("text after the timeline")
-    if reader.keys != keys:
-        raise Unsupported("a key written twice in one object")
-    return root
+    return root, reader
+
+
+# --- what the file's bytes must show, cheaply when they can -----------------------------------------------
+#
+# Before its reading is trusted, a file must pass ``clearance.documents.check_json_nesting`` (as the file
+# OpenTimelineIO reads must) and hold exactly the keys the reader parsed: Python's parser keeps the last of
+# a key written twice in one object, OpenTimelineIO's the first. That exact pass reads every byte and costs
+# a fifth of the read; for a file the reader has parsed whole (so valid JSON) cheap facts settle both
+# questions in the usual case, and the exact pass runs whenever they do not.
+#
+# Keys. Delete every byte but  \ " : [ ] { } u /  (one pass in C) and count the  ": pairs left that are not
+# preceded by \. Take a key of the file and q its closing quote:
+#  - only whitespace lies between q and the key's colon, so  ": stands at q;
+#  - what precedes q is the last kept byte of the key's text, or its opening quote. With no \u escape in
+#    the file (no \u pair survives the deletion) and no parsed key holding \, \b, \f, \n, \r or \t, a key's
+#    only escapes are \" and \/, whose two bytes are both kept, so that byte is never a lone \.
+# So every key has its own counted pair: the count >= keys in the file >= keys parsed (a key written twice
+# is parsed once), and when the count equals the keys parsed, no key was written twice. Strings that start
+# with : or / (file:// URLs, timecodes) add pairs; a second count drops brackets and u and writes / as :,
+# so that what follows a key's colon is always a quote (a value's first kept byte, or the next key's), and
+# leaves out the pairs followed by : as well.
+#
+# Nesting. The exact pass refuses depth beyond MAX_JSON_NESTING - 8 (the levels it peels) and more than
+# MAX_JSON_BRACKETS brackets; it never finds valid JSON unbalanced. Every object and list the reader accepts
+# is an OTIO object at its place or plain data measured by ``_Reader.plain``: an item inside c compositions
+# sits at level 2 + 2c (Timeline, Stack, children, Track, children...), OTIO objects reach at most four
+# levels below an item (markers, a marker, its range, a time), and plain data starts at most one level
+# below those. So depth <= 2c + 6 + the deepest plain data; and brackets outside strings <= the bytes kept.
+
+_KEPT = b'\\":[]{}u/'
+_NOT_KEPT = bytes(c for c in range(256) if c not in _KEPT)
+_SLASH_AS_COLON = bytes.maketrans(b"/", b":")
+_ESCAPE_IN_KEY = re.compile(r"[\\\x08\x0c\n\r\t]")
+
+
+def _kept(data: bytes) -> bytes | None:
+    """The bytes kept for the counts above, or None when the file may hold a \\u escape."""
+    kept = data.translate(None, delete=_NOT_KEPT)
+    return None if b"\\u" in kept else kept
+
+
+def _no_key_twice(kept: bytes, keys: int) -> bool:
+    count = kept.count
+    pairs = count(b'":') - count(b'\\":')
+    if pairs == keys:
+        return True
+    narrowed = kept.translate(_SLASH_AS_COLON, delete=b"[]{}u")
+    count = narrowed.count
+    return count(b'":') - count(b'\\":') - count(b'"::') + count(b'\\"::') == keys
+
+
+def _compositions_deep(timeline: JsonTimeline) -> int:
+    """The most compositions one inside another (the top stack counts one)."""
+    deepest = 0
+    level = [timeline.tracks]
+    while level:
+        deepest += 1
+        level = [c for node in level for c in node.children if type(c) is JsonComposition]
+    return deepest
+
+
+def _settled(kept: bytes | None, reader: _Reader, timeline: JsonTimeline) -> bool:
+    """Whether the cheap facts above prove what the exact pass would: within limits, no key twice."""
+    from clearance.documents import MAX_JSON_BRACKETS, MAX_JSON_NESTING
+
+    if kept is None or len(kept) > MAX_JSON_BRACKETS:
+        return False
+    if 2 * _compositions_deep(timeline) + 6 + reader.plain_depth > MAX_JSON_NESTING - 8:
+        return False
+    if any(_ESCAPE_IN_KEY.search(name) for name in reader.names):
+        return False
+    return _no_key_twice(kept, reader.keys)
 
 
 def _reading_is_customised() -> bool:
@@ -856,10 +946,7 @@ def load(path: Path) -> JsonTimeline | None:
         if adapter_for(path) != "otio_json" or _reading_is_customised():
             return None
         data = read_bytes(path, limit=MAX_TIMELINE_BYTES, what=WHAT)
-        outline = check_json_nesting(data, str(path), outline=True)
     except (ClearanceError, DocumentError):
-        return None
-    if outline is None or outline.unicode_escapes:  # a \\u escape may be a lone surrogate, which RapidJSON refuses
         return None
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _is_utf8(data):
         return None
@@ -867,7 +954,17 @@ def load(path: Path) -> JsonTimeline | None:
 
     # Tens of thousands of small dicts and no cycles: the cyclic collector would only rescan them.
     try:
+        kept = _kept(data)
         with paused_collector():
-            return read_otio_json(data, outline.keys)
+            timeline, reader = _read(data)
+        if _settled(kept, reader, timeline):
+            return timeline
     except (Unsupported, ValueError, RecursionError, MemoryError):
         return None
+    try:
+        outline = check_json_nesting(data, str(path), outline=True)
+    except DocumentError:
+        return None
+    if outline is None or outline.unicode_escapes:  # a \\u escape may be a lone surrogate, which RapidJSON refuses
+        return None
+    return timeline if outline.keys == reader.keys else None
