@@ -263,13 +263,14 @@ def main() -> int:
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} CPUs")
     if not args.skip_sign:
-        from clearance.credentials import detached, embedding, fileio
+        from clearance.credentials import bmff, detached, embedding, fileio
 
         print("C2PA library reads files " + ("directly (C library read/write)" if fileio.native_streams() else
                                              "through c2pa-python's Python streams")
               + "; sidecars signed over " + ("a hashlib SHA-256" if detached.available() else "the library's hash")
               + "; JPEG, PNG and WAV manifests placed and hashed by Clearance: "
-              + ("yes" if embedding.active() else "no"))
+              + ("yes" if embedding.active() else "no")
+              + "; MP4/MOV: " + ("yes" if bmff.active() else "no"))
         print("target (issue 15): signing adds at most 2x the copy: added/copy = (sign - copy) / copy <= 2.0; "
               "the stricter sign/copy <= 2.0 is shown too")
         print(f"{'file':<10} {'MB':>5} {'copy ms':>7} {'sign ms':>7} | {'sign/copy':>9} {'added/copy':>10} "

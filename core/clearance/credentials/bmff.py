@@ -47,7 +47,6 @@ import ctypes
 import hashlib
 import io
 import json
-import mmap
 import os
 import queue
 import struct
@@ -69,6 +68,7 @@ TOP_LEVEL = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid")  # m
 MAX_MOOV = 64 << 20  # a movie box is kilobytes to a few megabytes; one claiming more is left to the library
 _STBL_PATH = (b"trak", b"mdia", b"minf", b"stbl")
 _U32 = 0xFFFFFFFF
+_READ_BLOCK = 1 << 20
 _OK_STATES = ("Valid", "Trusted")
 
 
@@ -284,13 +284,18 @@ def write_hashed(pieces: list[fileio.Piece], hashed: list[tuple[int, int]], sour
                  out_fd: int) -> tuple[bytes, int]:
     """Write ``pieces`` to ``out_fd`` and return the BMFF hash of the ``hashed`` ranges (a range of length 0:
     its offset as 8 big-endian bytes) and where the one slot starts. The kernel copies; a second thread hashes
-    each range once the output holds it, read back through a map of the output (as ``fileio.write_hashed``)."""
+    each range once the output holds it, read back from the output into one reused buffer (so the hash is of
+    the bytes that will be delivered; a map of the output, as ``fileio.write_hashed`` reads it, measured no
+    faster here)."""
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, fileio.Slot) else p[1] - p[0]
                 for p in pieces)
     os.ftruncate(out_fd, total)
     digest = hashlib.sha256()
     ready: queue.SimpleQueue[int | None] = queue.SimpleQueue()
     failed: list[BaseException] = []
+
+    block = bytearray(_READ_BLOCK)
+    view = memoryview(block)
 
     def hash_written() -> None:
         written = 0
@@ -309,14 +314,12 @@ def write_hashed(pieces: list[fileio.Piece], hashed: list[tuple[int, int]], sour
                             raise OSError(f"the output ended at {written} bytes before the hashed range {start}")
                         written = max(written, mark)
                     stop = min(end, written)
-                    base = start - start % mmap.ALLOCATIONGRANULARITY
-                    with mmap.mmap(out_fd, stop - base, prot=mmap.PROT_READ, offset=base) as mapped:
-                        view = memoryview(mapped)
-                        try:
-                            digest.update(view[start - base:])
-                        finally:
-                            view.release()
-                    start = stop
+                    while start < stop:
+                        n = os.preadv(out_fd, [view[:min(len(block), stop - start)]], start)
+                        if n <= 0:
+                            raise OSError(f"the output was cut short at {start} bytes while it was hashed")
+                        digest.update(view[:n])
+                        start += n
         except BaseException as exc:  # reported by the writer below
             failed.append(exc)
             while not ended:  # let the writer finish
@@ -366,7 +369,7 @@ def _calls() -> _Calls | None:
 
 def active() -> bool:
     """Are movies' manifests placed and hashed here (this c2pa-python, not switched off)?"""
-    return embedding.active() and _calls() is not None
+    return embedding.active() and hasattr(os, "preadv") and _calls() is not None
 
 
 def _composed(builder: Any, call: Callable[..., int], mime: str) -> bytes:
