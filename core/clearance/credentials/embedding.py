@@ -42,10 +42,12 @@ from pathlib import Path
 from typing import Any
 
 from clearance.credentials import detached, fileio
+from clearance.credentials.tiff import FORMATS as TIFF_FORMATS
+from clearance.credentials.tiff import AtTiffEnd
 from clearance.credentials.xmp import RIFF_HEADROOM, Rewrite, riff_chunks
 from clearance.errors import ClearanceError
 
-FORMATS = ("image/jpeg", "image/png", "audio/wav")
+FORMATS = ("image/jpeg", "image/png", "audio/wav", *TIFF_FORMATS)
 RAW = "application/c2pa"  # the manifest store as it is, for a container whose chunk Clearance frames itself
 ENDS = {"image/jpeg": b"\xff\xd9", "image/png": b"\x00\x00\x00\x00IEND\xaeB`\x82"}  # EOI, the IEND chunk
 _RIFF_MAX = 0xFFFFFFFF
@@ -107,12 +109,21 @@ class AtRiffEnd:
         return [*body, fileio.Slot(framed), b"\x00" * (len(framed) % 2)]
 
     def found_by_reader(self, framed: bytes) -> None:
-        """A reader finds the chunk only after all the sound: too much to read back (``sign`` finds the chunk
-        where it wrote it, walking the top-level chunks as a reader does)."""
+        """A reader finds the chunk only after all the sound: too much to read back (``placed_at`` finds the
+        chunk where it was written, walking the top-level chunks as a reader does)."""
         return None
 
+    def store(self, framed: bytes) -> bytes:
+        return framed[8:]
 
-Placement = InHeader | AtRiffEnd
+    def placed_at(self, out: Path) -> tuple[int, int] | None:
+        """The first ``C2PA`` chunk of the written file (offset, size with header), as a reader finds it."""
+        with open(out, "rb") as fh:
+            chunks = riff_chunks(fh, os.fstat(fh.fileno()).st_size)
+        return next(((offset, size) for kind, offset, size in chunks or [] if kind == b"C2PA"), None)
+
+
+Placement = InHeader | AtRiffEnd | AtTiffEnd
 
 
 def in_header(mime: str, rewrite: Rewrite, parent: bool, thumbnail: bool) -> InHeader | None:
@@ -223,10 +234,9 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Pat
     if seen is not None:
         detached.check_claims(source, placement.mime, seen, None, digest, [(start, length)])
         return
-    with open(out, "rb") as fh:
-        chunks = riff_chunks(fh, os.fstat(fh.fileno()).st_size)
-    first = next(((offset, size) for kind, offset, size in chunks or [] if kind == b"C2PA"), None)
-    if first != (start, length):
-        raise ClearanceError(f"{source}: the C2PA chunk is not where it was written ({first} for "
+    assert not isinstance(placement, InHeader)
+    found = placement.placed_at(out)
+    if found != (start, length):
+        raise ClearanceError(f"{source}: the manifest is not where it was written ({found} for "
                              f"{(start, length)}); nothing was written. Report it with the file")
-    detached.check_claims(source, RAW, b"", manifest[8:], digest, [(start, length)], located=False)
+    detached.check_claims(source, RAW, b"", placement.store(manifest), digest, [(start, length)], located=False)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance import __version__
-from clearance.credentials import bmff, detached, embedding, exr, fileio, xmp
+from clearance.credentials import bmff, detached, embedding, exr, fileio, tiff, xmp
 from clearance.credentials.identity import SigningIdentity, make_signer
 from clearance.credentials.uses import COMPOSITE, TRAINED, UseFacts
 from clearance.errors import ClearanceError
@@ -343,6 +343,8 @@ def _sign_file(
             placement = embedding.in_header(mime, rewrite, parent, thumbnail=size <= THUMBNAIL_MAX_BYTES)
         elif placing and mime == "audio/wav":
             placement = embedding.at_riff_end(source, size, rewrite)
+        elif placing and rewrite is not None and mime in tiff.FORMATS:
+            placement = tiff.at_tiff_end(mime, rewrite)
         if placement is None and movie is None and rewrite is not None and not placing:
             staged = temp.with_suffix(".xmp.part")
             try:
