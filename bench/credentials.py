@@ -268,7 +268,7 @@ def main() -> int:
         print("C2PA library reads files " + ("directly (C library read/write)" if fileio.native_streams() else
                                              "through c2pa-python's Python streams")
               + "; sidecars signed over " + ("a hashlib SHA-256" if detached.available() else "the library's hash")
-              + "; JPEG, PNG and WAV manifests placed and hashed by Clearance: "
+              + "; JPEG, PNG, WAV and single-page TIFF manifests placed and hashed by Clearance: "
               + ("yes" if embedding.active() else "no")
               + "; MP4/MOV: " + ("yes" if bmff.active() else "no"))
         print("target (issue 15): signing adds at most 2x the copy: added/copy = (sign - copy) / copy <= 2.0; "
