@@ -268,3 +268,59 @@ def test_signing_picks_the_movie_path_only_when_it_is_on(identity: Path, tmp_pat
     monkeypatch.setenv("CLEARANCE_C2PA_LIBRARY_EMBED", "1")
     assert not bmff.active()
     assert signing.format_of(tmp_path / "a.m4v")[0] in bmff.FORMATS
+
+
+def test_damaged_movie_headers_are_modelled_or_left_to_the_library_never_half_read(
+        identity: Path, tmp_path: Path, notify_record: Path) -> None:
+    import random
+
+    source = _movie(tmp_path / "clip.mp4", frames=2)
+    data = source.read_bytes()
+    moov = next(offset for kind, offset, _, _ in _boxes(data) if kind == b"moov")
+    rng = random.Random(11)
+    outcomes = {"planned": 0, "left": 0}
+    for n in range(300):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(0, 64) if n % 2 else moov + rng.randrange(0, len(data) - moov)
+            damaged[at] = rng.randrange(256)
+        path = tmp_path / f"damaged{n}.mp4"
+        path.write_bytes(bytes(damaged))
+        try:
+            movie = bmff.plan(path, [(0, len(damaged))])
+        except bmff.NotModelled:
+            outcomes["left"] += 1
+            path.unlink()
+            continue
+        outcomes["planned"] += 1
+        start, end = movie.layout.moov
+        assert movie.layout.boxes[0][:2] == (b"ftyp", 0) and 0 < start < end <= len(damaged)
+        assert all(at + count * width <= end - start for at, count, width in movie.layout.chunk_offsets)
+        try:
+            pieces = movie.layout.pieces(movie.staged, b"\x00" * 100)
+        except bmff.NotModelled:
+            continue
+        assert sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, fileio.Slot) else p[1] - p[0]
+                   for p in pieces) == len(damaged) + 100
+        if outcomes["planned"] % 10 == 1:  # signed whole: a valid manifest over whatever the file holds, or
+            out = tmp_path / f"signed{n}.mp4"  # refused in one line when the library cannot parse the source
+            code = run("credentials", "sign", path, "--record", notify_record, "-o", out)
+            assert (code == 2 and not out.exists()) or (code == 0 and read(out)[0] == "Valid")
+        path.unlink()
+    assert outcomes["planned"] and outcomes["left"]
+
+
+def test_a_movie_found_not_modelled_while_it_is_signed_is_signed_again_by_the_library(
+        identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    placed = _spy(monkeypatch)
+
+    def too_far(self: bmff.Layout, delta: int) -> bytes:
+        raise bmff.NotModelled("a chunk offset would pass 4 GB in a 32-bit stco box")
+
+    monkeypatch.setattr(bmff.Layout, "moved_moov", too_far)
+    source = _movie(tmp_path / "clip.mp4")
+    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    assert placed == ["clip.mp4"]  # tried, found not modelled before anything was written, then the library
+    assert read(tmp_path / "clip.signed.mp4")[0] == "Valid"
+    assert exiftool_tags(tmp_path / "clip.signed.mp4")["XMP-iptcExt:AISystemUsed"] == "Firefly"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []

@@ -37,7 +37,10 @@ chunk offsets and no ``saio``, top-level boxes among ``ftyp`` (first), ``moov``,
 ``skip``, ``wide`` and non-C2PA ``uuid``, none running "to the end of the file", that carry no credentials yet,
 with the c2pa-python version these calls were checked against. Anything else (fragmented movies, several
 movie boxes, HEIF-style ``meta``, a chunk offset that would pass 4 GB in ``stco``) signs through the library's
-own path, decided before anything is written; ``CLEARANCE_C2PA_LIBRARY_EMBED=1`` forces that path.
+own path, decided before anything is written; ``CLEARANCE_C2PA_LIBRARY_EMBED=1`` forces that path. The
+library's Reader has parsed the source's boxes by then (asked whether it carries credentials), so a movie its
+parser refuses is refused before this module writes anything; what this module adds (a ``uuid`` box, moved
+chunk offsets, the XMP box) is what the library's own writer adds.
 """
 
 from __future__ import annotations
@@ -230,6 +233,8 @@ def _layout(staged: _Staged) -> Layout:
         raise NotModelled("not one movie box (moov) of a modelled size")
     moov_at, moov_size = movies[0]
     moov = staged.read_at(moov_at, moov_size)
+    if len(moov) != moov_size:
+        raise NotModelled("the movie box was cut short while it was read")
     offsets = list(_chunk_offsets(moov))
     return Layout(boxes[0][2], (moov_at, moov_at + moov_size), boxes, offsets, moov)
 
