@@ -352,30 +352,78 @@ def test_a_manifest_is_read_back_against_the_digest_clearance_computed(identity:
         detached.check_claims(source, "application/octet-stream", b"", bytes(damaged), digest, [])
 
 
-@pytest.mark.parametrize("overlapped", [True, False])
-def test_write_hashed_writes_the_pieces_and_hashes_all_but_the_slots(overlapped: bool, tmp_path: Path,
+@pytest.mark.parametrize("preadv", [True, False])
+def test_write_hashed_writes_the_pieces_and_hashes_all_but_the_slots(preadv: bool, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
     import os
 
-    monkeypatch.setattr(fileio, "_CHUNK", 1000)
-    monkeypatch.setattr(fileio, "overlapped", lambda: overlapped)
+    monkeypatch.setattr(fileio, "_CHUNK", 1000)  # many more chunks than buffers: each buffer is reused
+    if not preadv:
+        monkeypatch.delattr(os, "preadv")  # as where positioned reads into a buffer are missing
     data = bytes(range(256)) * 300
     source = tmp_path / "in.bin"
     source.write_bytes(data)
-    pieces: list[fileio.Piece] = [b"HEAD", fileio.Slot(b"S" * 17), b"MID", (10, 7010), (0, 0), b"END"]
+    pieces: list[fileio.Piece] = [b"HEAD", fileio.Slot(b"S" * 17), b"MID", (10, 17010), (0, 0), b"END",
+                                  (5, 1005), b"", (20000, 76800)]
     with fileio.descriptor(source, os.O_RDONLY) as src, fileio.descriptor(tmp_path / "out.bin",
                                                                          os.O_RDWR | os.O_CREAT) as out:
         digest, slots = fileio.write_hashed(pieces, src, out)
+    kept = b"HEAD" + b"MID" + data[10:17010] + b"END" + data[5:1005] + data[20000:76800]
     written = (tmp_path / "out.bin").read_bytes()
-    assert written == b"HEAD" + b"S" * 17 + b"MID" + data[10:7010] + b"END"
+    assert written == b"HEAD" + b"S" * 17 + kept[4:]
     assert slots == [(4, 17)]
-    assert digest == hashlib.sha256(b"HEAD" + b"MID" + data[10:7010] + b"END").digest()
+    assert digest == hashlib.sha256(kept).digest()
     source.write_bytes(data[:100])  # the source shrank after it was measured: refused, not padded
     with fileio.descriptor(source, os.O_RDONLY) as src, \
             fileio.descriptor(tmp_path / "short.bin", os.O_RDWR | os.O_CREAT) as out, \
             pytest.raises(OSError, match="cut short"):
         fileio.write_hashed([(0, 5000)], src, out)
+
+
+def test_write_hashed_stops_its_hashing_thread_when_a_write_fails(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+
+    monkeypatch.setattr(fileio, "_CHUNK", 1000)
+    source = tmp_path / "in.bin"
+    source.write_bytes(bytes(20000))
+    writes = []
+
+    def full_disk(fd: int, data: Any, position: int) -> None:
+        writes.append(position)
+        if len(writes) == 7:  # after the ring of buffers has been reused
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio, "write_at", full_disk)
+    before = threading.active_count()
+    with fileio.descriptor(source, os.O_RDONLY) as src, \
+            fileio.descriptor(tmp_path / "out.bin", os.O_RDWR | os.O_CREAT) as out, \
+            pytest.raises(OSError, match="No space left"):
+        fileio.write_hashed([b"H", (0, 20000)], src, out)
+    assert threading.active_count() == before  # no thread left waiting for buffers
+
+
+def test_a_hashing_failure_is_reported_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(fileio, "_CHUNK", 1000)
+    source = tmp_path / "in.bin"
+    source.write_bytes(bytes(20000))
+
+    class Broken:
+        def update(self, data: Any) -> None:
+            raise MemoryError("hash state lost")
+
+        def digest(self) -> bytes:
+            return bytes(32)
+
+    monkeypatch.setattr(fileio.hashlib, "sha256", Broken)
+    with fileio.descriptor(source, os.O_RDONLY) as src, \
+            fileio.descriptor(tmp_path / "out.bin", os.O_RDWR | os.O_CREAT) as out, \
+            pytest.raises(MemoryError, match="hash state lost"):
+        fileio.write_hashed([(0, 20000)], src, out)
 
 
 def _same_manifest(one: dict[str, Any], other: dict[str, Any]) -> bool:
@@ -546,3 +594,33 @@ def test_a_plain_jpeg_is_known_to_carry_no_credentials_from_its_header(
     assert asked == [] and placed == ["image/jpeg"] and read(tmp_path / "plain.signed.jpg")[0] == "Valid"
     assert run("credentials", "sign", tmp_path / "app11.jpg", "--record", notify_record) == 0
     assert asked and read(tmp_path / "app11.signed.jpg")[0] == "Valid"
+
+
+def test_a_signer_is_kept_for_the_next_file_of_the_same_identity_in_the_same_thread_only(
+        identity: Path, tmp_path: Path, notify_record: Path) -> None:
+    import dataclasses
+    import threading
+
+    from clearance.credentials.identity import init_test_identity, resolve_identity, signer_for
+
+    first = resolve_identity(None)
+    signer = signer_for(first)
+    assert signer_for(first) is signer and signer_for(resolve_identity(None)) is signer
+    elsewhere: list[Any] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(signer_for(first)))
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not signer  # never shared between threads
+    other = tmp_path / "other-identity"
+    init_test_identity(other)
+    second = dataclasses.replace(first, chain_pem=(other / "signer-chain.pem").read_bytes(),
+                                 key_pem=(other / "signer-key.pem").read_bytes())
+    assert signer_for(second) is not signer and signer_for(first) is not signer  # only the last one is kept
+    by_command = dataclasses.replace(first, key_pem=None, command=(sys.executable, "-c", "pass"))
+    assert signer_for(by_command) is not signer_for(by_command)  # carries its own command's failures
+    # files signed one after the other with the kept signer each read back valid, each with its own signature
+    still = _noise_still(tmp_path / "still.jpg")
+    for n in range(2):
+        assert run("credentials", "sign", still, "--record", notify_record, "-o", tmp_path / f"s{n}.jpg") == 0
+        assert read(tmp_path / f"s{n}.jpg")[0] == "Valid"
+    assert (tmp_path / "s0.jpg").read_bytes() != (tmp_path / "s1.jpg").read_bytes()

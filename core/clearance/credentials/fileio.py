@@ -4,9 +4,9 @@ Signing a large file is mostly moving bytes: the XMP and EXR rewrites copy every
 and the file must be hashed whole (SHA-256) and written to a new file. What is avoidable:
 
 - the copy of what a rewrite leaves unchanged goes through the kernel (``copy_file_range``, else
-  ``sendfile``) instead of a Python read/write loop (``write_pieces``, ``write_hashed``);
-- where Clearance places the manifest itself (``embedding``, ``detached``), ``write_hashed`` hashes what the
-  kernel has just copied on a second core, chunk by chunk, rather than reading the file again afterwards;
+  ``sendfile``) instead of a Python read/write loop (``write_pieces``);
+- where Clearance places the manifest itself (``embedding``, ``detached``), ``write_hashed`` reads each chunk
+  once and hashes it on a second core while it writes it, rather than reading the file again afterwards;
 - c2pa-python hands the library a stream whose every read and write (8 KB each: about 3,800 of each for a
   30 MB movie) is a call back into Python. The library's stream is four C functions (a context, a buffer, a
   length) -> a count or -1, with the error in ``errno`` (c2pa-rs ``c2pa_c_ffi/src/c2pa_stream.rs``: a negative
@@ -28,7 +28,6 @@ import hashlib
 import inspect
 import io
 import json
-import mmap
 import os
 import platform
 import queue
@@ -247,80 +246,100 @@ class Slot:
 
 
 Piece = bytes | Slot | tuple[int, int]  # literal bytes, a manifest slot, or a (start, end) range of the source
-_CHUNK = 1 << 20  # small, so that hashing starts soon after copying does and ends soon after it
+_CHUNK = 1 << 20  # small, so that hashing starts soon after reading does and ends soon after it
+_RING = 4  # buffers of _CHUNK: one being read and written while the others wait to be hashed
 
 
 def overlapped() -> bool:
-    """Can copying and hashing overlap here (positioned reads and writes, shared maps of files)?"""
-    return hasattr(os, "pwrite") and hasattr(os, "pread") and hasattr(mmap, "PROT_READ")
+    """Can writing and hashing overlap here (positioned reads and writes)?"""
+    return hasattr(os, "pwrite") and hasattr(os, "pread")
+
+
+class _Hasher:
+    """SHA-256, on a second thread, of what this thread writes: each source range is read once, a chunk at a
+    time, into one of a few reused buffers, which the second thread hashes while this one writes it out.
+    ``hashlib`` releases the GIL while it hashes, so the two run on two cores. A buffer is read into again
+    only once it has been hashed (and written: the writer writes it before it reads the next)."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self._ring = [memoryview(bytearray(_CHUNK)) for _ in range(_RING)]
+        self._free = list(range(_RING))
+        self._todo: queue.SimpleQueue[tuple[memoryview, int | None] | None] = queue.SimpleQueue()
+        self._hashed: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._failed: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, name="clearance-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._todo.get()) is not None:
+            view, buffer = item
+            if not self._failed:
+                try:
+                    self.digest.update(view)
+                except BaseException as exc:  # reported by finish(); the buffers still go back
+                    self._failed.append(exc)
+            if buffer is not None:
+                self._hashed.put(buffer)
+
+    def read(self, fd: int, position: int, count: int) -> memoryview:
+        """``count`` bytes of ``fd`` at ``position``, read into a free buffer and queued to be hashed."""
+        if not self._free:
+            self._free.append(self._hashed.get())
+        buffer = self._free.pop()
+        view = self._ring[buffer][:count]
+        done = 0
+        while done < count:
+            n = _read_into(fd, view[done:], position + done)
+            if n <= 0:
+                self._free.append(buffer)
+                raise OSError(errno.EIO, f"the file was cut short while it was copied ({position + done} of "
+                                         f"{position + count} bytes)")
+            done += n
+        self._todo.put((view, buffer))
+        return view
+
+    def add(self, data: bytes) -> None:
+        self._todo.put((memoryview(data), None))
+
+    def stop(self) -> None:
+        self._todo.put(None)
+        self._thread.join()
+
+    def finish(self) -> bytes:
+        self.stop()
+        if self._failed:
+            raise self._failed[0]
+        return self.digest.digest()
+
+
+def _read_into(fd: int, view: memoryview, position: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], position)
+    block = _read_at(fd, len(view), position)
+    view[:len(block)] = block
+    return len(block)
 
 
 def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
     """Write ``pieces`` to ``out_fd`` from its start; returns the SHA-256 of what was written, slots excluded,
     and each slot's (start, length).
 
-    The source ranges are copied by the kernel while a second thread hashes what has just been written (read
-    back through a map of the output, so the hash is of the bytes that will be delivered, even if the source
-    changes meanwhile). ``hashlib`` releases the GIL while it hashes, so the copy and the hash run on two cores
-    and the whole costs about what the hash alone costs. Where files cannot be mapped, each span is read back
-    and hashed right after it is written, one after the other."""
+    The hash is of the very bytes handed to the kernel for the output: each is read once from the source
+    into a buffer that is both hashed and written, so what is delivered is what was hashed even if the
+    source changes meanwhile. Reading the output back after the kernel copied it (a map, or reads) was the
+    alternative: it proves nothing more (both trust the page cache the kernel keeps for the output) and
+    costs a second pass over the bytes and the page faults of the map: measured by bench/credentials.py."""
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, Slot) else p[1] - p[0]
                 for p in pieces)
     os.ftruncate(out_fd, total)
-    if not (total and overlapped() and _maps(out_fd)):
-        return _write_then_hash(pieces, source_fd, out_fd)
-    digest = hashlib.sha256()
-    ready: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
-    failed: list[BaseException] = []
-
-    def hash_written() -> None:
-        try:
-            while (span := ready.get()) is not None:
-                # Each span is mapped on its own, so that what has been hashed leaves this process's memory.
-                start = span[0] - span[0] % mmap.ALLOCATIONGRANULARITY
-                with mmap.mmap(out_fd, span[1] - start, prot=mmap.PROT_READ, offset=start) as mapped:
-                    view = memoryview(mapped)
-                    try:
-                        digest.update(view[span[0] - start:])
-                    finally:
-                        view.release()
-        except BaseException as exc:  # reported by the writer below
-            failed.append(exc)
-
-    hasher = threading.Thread(target=hash_written, name="clearance-hash", daemon=True)
-    hasher.start()
+    hasher = _Hasher()
     try:
-        slots = _write(pieces, source_fd, out_fd, lambda start, end: ready.put((start, end)))
-    finally:
-        ready.put(None)
-        hasher.join()
-    if failed:
-        raise failed[0]
-    return digest.digest(), slots
-
-
-def _maps(fd: int) -> bool:
-    """Can this file be mapped (not every file system allows it)?"""
-    try:
-        with mmap.mmap(fd, 1, prot=mmap.PROT_READ):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
-def _write_then_hash(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
-    digest = hashlib.sha256()
-
-    def hash_back(start: int, end: int) -> None:  # read back: the hash is of the bytes written, as above
-        while start < end:
-            block = _read_at(out_fd, min(BUFFER, end - start), start)
-            if not block:
-                raise OSError(errno.EIO, f"the signed file was cut short while it was hashed ({start} of {end} bytes)")
-            digest.update(block)
-            start += len(block)
-
-    slots = _write(pieces, source_fd, out_fd, hash_back)
-    return digest.digest(), slots
+        slots = _write(pieces, source_fd, out_fd, hasher=hasher)
+    except BaseException:
+        hasher.stop()
+        raise
+    return hasher.finish(), slots
 
 
 def write_pieces(pieces: list[Piece], source_fd: int, out_fd: int) -> None:
@@ -336,19 +355,24 @@ def write_reporting(pieces: list[Piece], source_fd: int, out_fd: int,
     return _write(pieces, source_fd, out_fd, written)
 
 
-def _write(pieces: list[Piece], source_fd: int, out_fd: int,
-           written: Callable[[int, int], None] | None = None) -> list[tuple[int, int]]:
+def _write(pieces: list[Piece], source_fd: int, out_fd: int, written: Callable[[int, int], None] | None = None,
+           hasher: _Hasher | None = None) -> list[tuple[int, int]]:
     """The one writer of ``pieces`` to ``out_fd`` from its start: literal bytes and slots as they are, source
-    ranges copied by the kernel. ``written(start, end)`` is told of every span written other than a slot, a
-    source range ``_CHUNK`` at a time, so that it can be hashed soon after; returns each slot's (start, length)."""
+    ranges copied by the kernel, or, with a ``hasher``, read once into its buffers, hashed and written.
+    ``written(start, end)`` is told of every span written other than a slot, a source range ``_CHUNK`` at a
+    time, so that it can be hashed soon after; returns each slot's (start, length)."""
     slots = []
     position = 0
+    chunked = written is not None or hasher is not None
     for piece in pieces:
         if isinstance(piece, tuple):
             start, end = piece
             while start < end:
-                n = end - start if written is None else min(_CHUNK, end - start)
-                copy_range(source_fd, out_fd, start, position, n)
+                n = min(_CHUNK, end - start) if chunked else end - start
+                if hasher is not None:
+                    write_at(out_fd, hasher.read(source_fd, start, n), position)
+                else:
+                    copy_range(source_fd, out_fd, start, position, n)
                 if written is not None:
                     written(position, position + n)
                 start += n
@@ -358,6 +382,8 @@ def _write(pieces: list[Piece], source_fd: int, out_fd: int,
         write_at(out_fd, data, position)
         if isinstance(piece, Slot):
             slots.append((position, len(data)))
+        elif data and hasher is not None:
+            hasher.add(data)
         elif data and written is not None:
             written(position, position + len(data))
         position += len(data)
@@ -383,7 +409,7 @@ def _read_at(fd: int, size: int, position: int) -> bytes:
     return os.read(fd, size)
 
 
-def write_at(fd: int, data: bytes, position: int) -> None:
+def write_at(fd: int, data: bytes | memoryview, position: int) -> None:
     """Write all of ``data`` at ``position`` of ``fd``."""
     view = memoryview(data)
     while view:

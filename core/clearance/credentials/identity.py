@@ -22,6 +22,7 @@ import shlex
 import stat
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,25 @@ def make_signer(identity: SigningIdentity) -> Any:
     except c2pa.C2paError as exc:
         raise ClearanceError(f"{identity.source}: the C2PA library refuses this identity ({_short(exc)}); check "
                              "that the chain starts with the signing certificate and matches the key") from None
+
+
+_kept = threading.local()
+
+
+def signer_for(identity: SigningIdentity) -> Any:
+    """``make_signer(identity)``, kept for the next file this thread of this process signs with the same chain,
+    key and timestamp authority: making one loads and checks the certificate and key, which costs about what
+    signing does, and a publish signs many files. Only in memory, where the key already is (never on disk, never
+    shared with another process or thread). A signer command's signer is made afresh: it carries the
+    command's failures of its own signing. The identity's validity was checked when it was resolved."""
+    if identity.key_pem is None:
+        return make_signer(identity)
+    key = (os.getpid(), identity.algorithm, identity.chain_pem, identity.key_pem, identity.tsa_url)
+    kept: tuple[tuple[Any, ...], Any] | None = getattr(_kept, "signer", None)
+    if kept is None or kept[0] != key:
+        kept = (key, make_signer(identity))
+        _kept.signer = kept
+    return kept[1]
 
 
 def _short(exc: BaseException) -> str:

@@ -18,6 +18,7 @@ sidecar's hash covers them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from typing import Any
 
 from clearance import __version__
 from clearance.credentials import bmff, detached, embedding, exr, fileio, tiff, xmp
-from clearance.credentials.identity import SigningIdentity, make_signer
+from clearance.credentials.identity import SigningIdentity, make_signer, signer_for
 from clearance.credentials.uses import COMPOSITE, TRAINED, UseFacts
 from clearance.errors import ClearanceError
 
@@ -43,7 +44,9 @@ EMBEDDED: dict[str, str] = {
 }
 SIDECAR: dict[str, str] = {"exr": "image/x-exr", "dpx": "image/x-dpx", "mxf": "application/mxf"}
 OFFLINE: dict[str, Any] = {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False}}
-THUMBNAIL_MAX_BYTES = 10 << 20  # above this no thumbnail: decoding a big still costs several times the signing
+# Above this no thumbnail: decoding a big still costs several times the signing. 10 MB as the speed target counts
+# "files over 10 MB" (a file of 10.0-10.49 MB took the slow path when this was 10 MiB).
+THUMBNAIL_MAX_BYTES = 10_000_000
 
 
 @dataclass
@@ -163,6 +166,13 @@ def ai_fields(facts: list[UseFacts], source_type: str) -> xmp.AiFields:
 
 
 def _context(large: bool, read_back_here: bool = False) -> Any:
+    """A Context with ``_settings``, made once per process for each of the four (c2pa-python shares a Context
+    between Readers and Builders, behind its own locks); never one that holds a signer."""
+    return _contexts(os.getpid(), large, read_back_here)
+
+
+@functools.cache
+def _contexts(pid: int, large: bool, read_back_here: bool) -> Any:
     import c2pa
 
     return c2pa.Context.from_dict(_settings(large, read_back_here))
@@ -303,7 +313,7 @@ def _sign_file(
                                      placed=[p.name for p in placed], test_identity=identity.test)
     result = SignResult(source, target, None, source_type, parent, [p.name for p in placed],
                         identity=identity.subject, test_identity=identity.test)
-    signer = make_signer(identity)
+    signer = signer_for(identity)
     movie_signers: list[Any] = []
     try:
         builder = c2pa.Builder(definition, context=context)
@@ -447,7 +457,7 @@ def _movie_builder(definition: dict[str, Any], identity: SigningIdentity, source
     settings = _settings(large=True, read_back_here=True)
 
     def new_builder(binding: dict[str, Any]) -> Any:
-        signer = make_signer(identity)
+        signer = make_signer(identity)  # consumed by its Context: never one kept for other files
         signers.append(signer)
         movie = {**definition, "assertions": [*definition["assertions"], binding]}
         builder = c2pa.Builder(movie, context=c2pa.Context.from_dict(settings, signer=signer))
