@@ -23,7 +23,14 @@ from pydantic import (
     model_validator,
 )
 
-from clearance.documents import Document, canonical_members, canonical_object, load_document, parse_text
+from clearance.documents import (
+    Document,
+    canonical_json,
+    canonical_members,
+    canonical_object,
+    load_document,
+    parse_text,
+)
 from clearance.errors import ClearanceError, describe_validation_error
 
 SCHEMA_VERSION = 2
@@ -481,6 +488,9 @@ DECISION_FIELDS = (
 )
 """What an approval is bound to, besides the record id and targets: an edit to any of these voids it."""
 
+_OTHER_FIELDS: set[str] = {name for name in UseRecord.model_fields if name not in DECISION_FIELDS}
+"""The rest of a record: its id, who made it and when, its description and its targets."""
+
 
 def _is_tri(info: Any) -> bool:
     return any(getattr(m, "func", None) is _tri for m in info.metadata)
@@ -575,6 +585,104 @@ def record_digests(record: UseRecord) -> tuple[str, str]:
     """``(decision_digest, content_digest)`` of one record version, from one dump and one encoding."""
     encoded = _encoded_fields(record)
     return _object_digest(_decision_members(encoded)), _object_digest(encoded)
+
+
+_DECIDING_KEYS = frozenset((*DECISION_FIELDS, "tool"))
+"""The members of a record's data that its decision part is read from (one tool is written ``tool``)."""
+
+_SHARED_KEPT = 10_000
+_shared: dict[bytes, tuple[dict[str, Any], dict[str, str], str]] = {}
+"""Decision parts validated in this process, by the canonical JSON of the data they were validated from: copies of
+the validated values (never handed out: each record gets its own copy), their encoded members and their decision digest.
+In memory only, bounded, keyed by content."""
+
+
+def _holds_parts(annotation: Any) -> bool:
+    """Whether a field of this type can hold a section or a list (the mutable parts a copy must not share)."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, BaseModel | list)
+    if get_origin(annotation) is list:
+        return True
+    return any(_holds_parts(arg) for arg in getattr(annotation, "__args__", ()))
+
+
+_MUTABLE_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+_set_slot = object.__setattr__
+_new_object = object.__new__
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a validated section that shares no mutable part with it (lists and nested sections copied;
+    strings, tuples, dates and None are immutable). Records never share a section object, so editing one
+    record's answers cannot change another's."""
+    if isinstance(value, list):
+        return [_fresh(item) for item in value]
+    if not isinstance(value, BaseModel):
+        return value
+    model = type(value)
+    mutable = _MUTABLE_FIELDS.get(model)
+    if mutable is None:
+        mutable = _MUTABLE_FIELDS[model] = tuple(
+            name for name, info in model.model_fields.items() if _holds_parts(info.annotation)
+        )
+    fields = value.__dict__.copy()
+    for name in mutable:
+        part = fields[name]
+        if part is not None:
+            fields[name] = _fresh(part)
+    copied = _new_object(model)
+    _set_slot(copied, "__dict__", fields)
+    _set_slot(copied, "__pydantic_fields_set__", value.__pydantic_fields_set__.copy())
+    _set_slot(copied, "__pydantic_extra__", None)
+    _set_slot(copied, "__pydantic_private__", None)
+    return copied
+
+
+def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str] | None:
+    """``(record, decision_digest, content_digest)`` of a record's JSON data, validating its decision part once
+    per distinct content in this process; None when this path cannot answer (the caller validates in full).
+
+    Records made from one preset or tagged across a crowd differ in their id, targets and dates but share
+    every answer the policy reads. The decision part (``DECISION_FIELDS``) is validated, dumped and encoded
+    the first time its exact data is seen, with the whole record (full validation); a later record with the
+    same decision data validates only the rest, given copies of those sections already validated. The record
+    validator reads only the decision part (``tool``/``tools``, version 1 or 2, a missing prominence), and
+    each other field validates alone, so the result is the record full validation gives, fields set
+    included (tests/test_record_shared.py compares them). Anything unusual answers None: a key that is not
+    JSON-encodable, any validation error (full validation words it), a broken memo entry.
+    """
+    deciding = {key: value for key, value in data.items() if key in _DECIDING_KEYS}
+    try:
+        key = canonical_json(deciding)
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return None
+    shared = _shared.get(key)
+    if shared is None:
+        try:
+            record = UseRecord.model_validate(data)
+        except ValidationError:
+            return None
+        dumped = canonical_members(record.model_dump(mode="json"))
+        members = {k: v for k, v in dumped.items() if k in _DECIDING_KEYS}
+        decision = _object_digest(_decision_members(members))
+        # the decision fields full validation set (given, or added by the record validator), as copies: the
+        # record returned here is the caller's to use
+        given = {name: _fresh(getattr(record, name)) for name in record.model_fields_set if name in DECISION_FIELDS}
+        if len(_shared) >= _SHARED_KEPT:
+            _shared.clear()
+        _shared[key] = (given, members, decision)
+        return record, decision, _object_digest(dumped)
+    given, members, decision = shared
+    rest = {key: value for key, value in data.items() if key not in _DECIDING_KEYS}
+    try:
+        record = UseRecord.model_validate({**rest, **{name: _fresh(value) for name, value in given.items()}})
+    except ValidationError:
+        return None
+    encoded = canonical_members(record.model_dump(mode="json", include=_OTHER_FIELDS))
+    encoded = {k: v for k, v in encoded.items() if k in _OTHER_FIELDS}
+    return record, decision, _object_digest({**members, **encoded})
 
 
 def record_from_data(data: Any, source: str = "record", document: Document | None = None) -> UseRecord:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from clearance.documents import DocumentError, parse_json_text
 from clearance.errors import ClearanceError, describe_validation_error
-from clearance.record import UseRecord, decision_digest, record_digests
+from clearance.record import UseRecord, decision_digest, record_and_digests, record_digests
 
 TAG_SCHEMA: Literal["clearance.tag/1"] = "clearance.tag/1"
 MARKER_NAME = "CLEARANCE"
@@ -118,6 +118,13 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
         data = text
     if not isinstance(data, dict):
         raise ClearanceError(f"{where}: the Clearance tag is not a JSON object; re-tag it")
+    fast = _decode_embedded(data)
+    if fast is not None:
+        tag, decision, content = fast
+        if tag.record is not None and tag.record.id == tag.record_id and decision == tag.digest:
+            tag._content_digest = content
+            return tag
+        # a mismatch is worded by the full path below, which finds it again
     try:
         tag = Tag.model_validate(data)
     except ValidationError as exc:
@@ -134,3 +141,22 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
             )
         tag._content_digest = content
     return tag
+
+
+def _decode_embedded(data: dict[str, Any]) -> tuple[Tag, str, str] | None:
+    """The tag with its embedded record, validated through ``record_and_digests`` (a decision part seen before
+    in this process is not validated, dumped or encoded again), and the record's two digests; None for
+    anything else (no embedded record, or any error: ``decode_tag``'s full path then decides and words it)."""
+    embedded = data.get("record")
+    if not isinstance(embedded, dict):
+        return None
+    found = record_and_digests(embedded)
+    if found is None:
+        return None
+    try:
+        tag = Tag.model_validate({key: value for key, value in data.items() if key != "record"})
+    except ValidationError:
+        return None
+    record, decision, content = found
+    tag.record = record  # set as validation sets it: the field counts as given
+    return tag, decision, content
