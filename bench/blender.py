@@ -182,6 +182,7 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
     """
     import gc
 
+    from clearance import record as record_module
     from clearance import signatures
     from clearance.approvals import parse_approval
     from clearance.cache import APPROVALS_DIR
@@ -189,8 +190,7 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
     from clearance.hosts import blender as host
     from clearance.paths import cache_dir
     from clearance.policy import evaluate
-    from clearance.record import _shared as shared
-    from clearance.record import record_digests
+    from clearance.record import forget_shared_parts, record_digests
     from clearance.tags import Tag, decode_tag
 
     parts: list[tuple[str, float, int]] = []
@@ -207,10 +207,10 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
     try:
         seconds, data = _cpu(lambda: [parse_json_text(text, "tag") for text in texts])
         parts.append(("tags: JSON parse", seconds, len(texts)))
-        shared.clear()  # decision parts validated once per distinct content: a first run starts with none
+        forget_shared_parts()  # decision parts validated once per distinct content: a first run starts with none
         seconds, tags = _cpu(lambda: [decode_tag(text, "tag") for text in texts])
         parts.append(("tags: decode_tag (parse, validation, both digests)", seconds, len(texts)))
-        distinct = len(shared)
+        distinct = len(record_module._parts)
         parts.append((f"  of which distinct decision parts, validated in full: {distinct}", 0.0, 1))
         records = [tag.record for tag in tags]  # type: ignore[attr-defined]
         seconds, _ = _cpu(lambda: [Tag.model_validate(item) for item in data])  # type: ignore[attr-defined]
@@ -252,9 +252,9 @@ def measure(objects: int, records: int, ring: object,
 
         profiler = cProfile.Profile()
         profiler.enable()
-    from clearance.record import _shared as shared
+    from clearance import record as record_module
 
-    assert not shared, "a decision part was validated before the first run: it would not be a first run"
+    assert not record_module._parts, "a decision part was validated before the first run: it would not be a first run"
     first, first_cpu, context = best_of(1, validate)  # nothing of this scene decoded or read yet
     if profiler is not None:
         profiler.disable()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from records import record_data
@@ -22,15 +22,15 @@ from records import record_data
 from clearance import record as record_module
 from clearance import tags as tags_module
 from clearance.errors import ClearanceError
-from clearance.record import UseRecord, record_and_digests, record_digests
+from clearance.record import DECIDING_KEYS, UseRecord, forget_shared_parts, record_and_digests, record_digests
 from clearance.tags import Tag, decode_tag, encode_tag
 
 
 @pytest.fixture(autouse=True)
 def _empty_memo() -> Iterator[None]:
-    record_module._shared.clear()
+    forget_shared_parts()
     yield
-    record_module._shared.clear()
+    forget_shared_parts()
 
 
 def _fields_set(value: Any) -> Any:
@@ -47,7 +47,7 @@ def _same_as_full(data: dict[str, Any]) -> UseRecord:
     """The shared path's answer for ``data``, checked against full validation."""
     found = record_and_digests(data)
     assert found is not None
-    record, decision, content = found
+    record, decision, content, _part = found
     full = UseRecord.model_validate(data)
     assert record == full
     assert _fields_set(record) == _fields_set(full)
@@ -86,9 +86,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
 def test_a_shared_decision_part_gives_the_record_full_validation_gives(name: str) -> None:
     data = {**VARIANTS[name], "id": str(uuid.uuid4()), "targets": [{"kind": "datablock", "ref": "objects:First"}]}
     first = _same_as_full(data)  # full validation, remembered
-    assert len(record_module._shared) == 1
+    assert len(record_module._parts) == 1
     seconds = [_same_as_full(_another(data, index)) for index in range(3)]  # validated against the memo
-    assert len(record_module._shared) == 1
+    assert len(record_module._parts) == 1
     assert len({str(r.id) for r in [first, *seconds]}) == 4
 
 
@@ -122,7 +122,7 @@ def test_an_error_outside_the_decision_part_goes_to_full_validation(broken: dict
 def test_a_broken_decision_part_is_never_remembered() -> None:
     data = {**record_data("approval"), "use": {"stage": "sometime"}}
     assert record_and_digests(data) is None
-    assert not record_module._shared
+    assert not record_module._parts
     both = {**record_data("approval"), "tools": [{"name": "A"}]}  # `tool` and `tools` together
     assert record_and_digests(both) is None
 
@@ -133,14 +133,15 @@ def _tag_text(data: dict[str, Any]) -> str:
 
 def _full_path_answer(text: str, where: str) -> Any:
     """What decode_tag answers with the shared path switched off (the behaviour before it existed)."""
-    saved = tags_module._decode_embedded
+    saved = tags_module._decode_embedded, tags_module._decode_written
     tags_module._decode_embedded = lambda data: None
+    tags_module._decode_written = lambda text: None
     try:
         tag = decode_tag(text, where)
     except ClearanceError as exc:
         return str(exc)
     finally:
-        tags_module._decode_embedded = saved
+        tags_module._decode_embedded, tags_module._decode_written = saved
     return tag
 
 
@@ -222,3 +223,140 @@ def test_shared_records_match_full_validation(answers: dict[str, Any], stage: st
             assert record_and_digests(one) is None
             continue
         _same_as_full(one)
+
+
+def test_the_tag_writer_puts_the_decision_members_first_and_together() -> None:
+    record = UseRecord.model_validate({**record_data("approval"), "vendor": "V"})
+    text = encode_tag(Tag.for_record(record))
+    keys = list(json.loads(text)["record"])
+    deciding = [key for key in keys if key in DECIDING_KEYS]
+    assert keys[:len(deciding)] == deciding and len(deciding) >= 9
+    assert json.loads(text)["record"] == record.model_dump(mode="json", exclude_none=True)  # only the order moved
+    assert decode_tag(text, "x").record == record
+
+
+def _counting_written_hits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    hits: list[bool] = []
+    real = tags_module._decode_written
+
+    def counted(text: str) -> Tag | None:
+        tag = real(text)
+        hits.append(tag is not None)
+        return tag
+
+    monkeypatch.setattr(tags_module, "_decode_written", counted)
+    return hits
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_tags_sharing_members_text_parse_only_the_rest(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    hits = _counting_written_hits(monkeypatch)
+    data = {**VARIANTS[name], "targets": [{"kind": "datablock", "ref": "objects:First"}]}
+    texts = [_tag_text(_another(data, index)) for index in range(4)]
+    answers = [decode_tag(text, "Object A") for text in texts]
+    assert hits == [False, True, True, True]  # the first is read in full and remembered
+    for text, answer in zip(texts, answers, strict=True):
+        before = _full_path_answer(text, "Object A")
+        assert isinstance(before, Tag) and answer == before and _fields_set(answer) == _fields_set(before)
+        assert answer.content_digest == record_digests(before.record)[1]
+
+
+def test_an_older_layout_is_read_in_full_and_still_shared() -> None:
+    data = record_data("approval")
+    for index in range(3):
+        record = UseRecord.model_validate(_another(data, index))
+        old = json.dumps(Tag.for_record(record).model_dump(mode="json", by_alias=True, exclude_none=True),
+                         separators=(",", ":"))  # the record in its model order: id before production
+        assert old.index('"id":') < old.index('"production":')
+        assert decode_tag(old, "x") == _full_path_answer(old, "x")
+    assert not record_module._written and len(record_module._parts) == 1
+
+
+def _variations(text: str) -> list[str]:
+    """A good tag changed where only the text path could be fooled: in the rest of the record (after its
+    remembered members), around the members and in the rest of the tag."""
+    start = text.index('"record":{') + len('"record":{')
+    end = text.index(',"id":')
+    members = text[start:end]
+    after_id = text.index('"', end + len(',"id":"')) + 1  # just after the id's value
+    record_end = text.index(',"approval_ids":') - 1  # the record's closing brace
+    assert text[record_end] == "}"
+    return [
+        text[:after_id] + ',"production":"OTHER"' + text[after_id:],  # a decision key again, in the rest
+        text[:record_end] + ',"use":{"stage":"temp"}' + text[record_end:],  # and at the end of the record
+        text[:record_end] + ',"tool":null' + text[record_end:],
+        text[:record_end] + ',"tools":[]' + text[record_end:],
+        text[:record_end] + ',"id":"' + str(uuid.UUID(int=9, version=4)) + '"' + text[record_end:],  # id twice
+        text[:record_end] + ',"extra":1' + text[record_end:],
+        text[:-1] + ',"record":{"id":"x"}}',  # a second record key
+        text[:start] + text[end + 1:],  # no decision members at all
+        text[:start] + members + "," + members + text[end:],  # the members twice
+        text.replace(',"id":', ', "id":', 1),  # a space: another layout
+        text.replace(',"id":"', ',"id":"X', 1),  # a broken id
+        text.replace(',"id":"', ',"id":"' + "0" * 70, 1),
+        text.replace('"digest":"sha256:', '"digest":"sha256:0', 1),
+        text.replace('"schema":"clearance.tag/1"', '"schema":"clearance.tag/2"', 1),
+        text.replace('"record":{', '"reckord":{', 1),
+        text.replace('"record_id":"', '"record_id":"1', 1),
+        text[:after_id] + ',"schema_version":1' + text[after_id:],
+        text[: len(text) // 2],
+        text + " ",
+        "\ufeff" + text,
+        text.replace('"approval_ids":[]', '"approval_ids":[' + "[" * 80 + "]" * 80 + "]", 1),  # too deep
+    ]
+
+
+def test_variations_of_a_remembered_tag_get_the_full_answer() -> None:
+    data = {**record_data("approval"), "vendor": "V"}
+    good = _tag_text(data)
+    decode_tag(good, "warm")  # its members text is now remembered
+    assert record_module._written
+    assert tags_module._decode_written(_tag_text(_another(data, 1))) is not None
+    for index, text in enumerate(_variations(_tag_text(_another(data, 1)))):
+        before = _full_path_answer(text, "Object A")
+        after = _answer(text, "Object A")
+        assert (after == before) if isinstance(before, str) else (isinstance(after, Tag) and after == before), index
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.integers(min_value=0, max_value=2000), length=st.integers(min_value=0, max_value=3),
+       insert=st.text(alphabet='{}[]",:\\ aeiou01-', max_size=3))
+def test_any_small_edit_of_a_remembered_tag_gets_the_full_answer(position: int, length: int, insert: str) -> None:
+    data = {**record_data("approval"), "vendor": "V", "id": str(uuid.UUID(int=7, version=4))}
+    good = _tag_text(data)
+    decode_tag(good, "warm")
+    where = position % (len(good) + 1)
+    text = good[:where] + insert + good[where + length:]
+    before = _full_path_answer(text, "Object A")
+    after = _answer(text, "Object A")
+    if isinstance(before, str):
+        assert after == before
+    else:
+        assert isinstance(after, Tag) and after == before and _fields_set(after) == _fields_set(before)
+        assert after.content_digest == record_digests(before.record)[1]
+
+
+def test_a_lookalike_of_the_boundary_inside_a_string_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    hits = _counting_written_hits(monkeypatch)
+    data = record_data("approval")
+    decode_tag(_tag_text(data), "warm")
+    tricky = {**_another(data, 1), "description": 'a ","id":"x", and \\"record\\":{ too', "vendor": ',"id":'}
+    text = _tag_text(tricky)
+    assert decode_tag(text, "Object A") == _full_path_answer(text, "Object A")
+    assert hits == [False, True]
+
+
+def test_limits_count_the_remembered_members_too() -> None:
+    """A tag just over the document limits, whose rest alone is within them, is refused as before."""
+    from clearance.documents import MAX_NODES, parse_json_text
+
+    data = record_data("approval")
+    decode_tag(_tag_text(data), "warm")
+    record = UseRecord.model_validate(_another(data, 1))
+    text = encode_tag(Tag.for_record(record, approval_ids=["a"] * (MAX_NODES - 30)))
+    start = text.index('"record":{') + len('"record":{')
+    end = text.index(',"id":')
+    parse_json_text(text[:start] + text[end + 1:], "rest")  # the rest alone is within the limits
+    before = _full_path_answer(text, "Object A")
+    assert isinstance(before, str) and f"more than {MAX_NODES} values" in before
+    assert _answer(text, "Object A") == before

@@ -463,12 +463,12 @@ def parse_json_text(text: str, source: str) -> Any:
         ) from None
     except RecursionError:
         raise DocumentError(source, f"is nested deeper than the {MAX_DEPTH}-level limit") from None
-    if isinstance(data, dict | list) and not _surely_within_limits(text):
+    if isinstance(data, dict | list) and not surely_within_limits(text):
         _within_limits(data, source)
     return data
 
 
-def _surely_within_limits(text: str) -> bool:
+def surely_within_limits(text: str) -> bool:
     """True when the text is too small to break the limits: it cannot nest deeper than it has opening
     brackets, nor hold more values than commas and opening brackets (those in strings only add to both), so
     the walk over the parsed data is skipped for the many small documents (tags, approvals)."""

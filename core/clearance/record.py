@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_origin
@@ -488,7 +489,7 @@ DECISION_FIELDS = (
 )
 """What an approval is bound to, besides the record id and targets: an edit to any of these voids it."""
 
-_OTHER_FIELDS: set[str] = {name for name in UseRecord.model_fields if name not in DECISION_FIELDS}
+OTHER_FIELDS: set[str] = {name for name in UseRecord.model_fields if name not in DECISION_FIELDS}
 """The rest of a record: its id, who made it and when, its description and its targets."""
 
 
@@ -587,14 +588,34 @@ def record_digests(record: UseRecord) -> tuple[str, str]:
     return _object_digest(_decision_members(encoded)), _object_digest(encoded)
 
 
-_DECIDING_KEYS = frozenset((*DECISION_FIELDS, "tool"))
+DECIDING_KEYS = frozenset((*DECISION_FIELDS, "tool"))
 """The members of a record's data that its decision part is read from (one tool is written ``tool``)."""
 
-_SHARED_KEPT = 10_000
-_shared: dict[bytes, tuple[dict[str, Any], dict[str, str], str]] = {}
-"""Decision parts validated in this process, by the canonical JSON of the data they were validated from: copies of
-the validated values (never handed out: each record gets its own copy), their encoded members and their decision digest.
-In memory only, bounded, keyed by content."""
+
+@dataclass(frozen=True, slots=True)
+class SharedPart:
+    """A decision part validated once: the values full validation set for it (copied for each record that
+    uses them, never handed out), their canonical members as ``canonical_members`` writes them, and the
+    decision digest they make."""
+
+    given: dict[str, Any]
+    members: dict[str, str]
+    decision: str
+
+
+_PARTS_KEPT = 10_000
+_parts: dict[bytes, SharedPart] = {}
+"""Decision parts validated in this process, by the canonical JSON of the data they were validated from. In
+memory only, bounded, keyed by content; a part is remembered only once its record validated in full."""
+_written: dict[str, SharedPart] = {}
+"""The same parts by the exact text of their members in a tag (see ``tags.encode_tag``), remembered only once
+that text was parsed in full and found to be exactly those members."""
+
+
+def forget_shared_parts() -> None:
+    """Empty both memos (a bench's first run, a test)."""
+    _parts.clear()
+    _written.clear()
 
 
 def _holds_parts(annotation: Any) -> bool:
@@ -640,9 +661,9 @@ def _fresh(value: Any) -> Any:
     return copied
 
 
-def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str] | None:
-    """``(record, decision_digest, content_digest)`` of a record's JSON data, validating its decision part once
-    per distinct content in this process; None when this path cannot answer (the caller validates in full).
+def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, SharedPart] | None:
+    """``(record, decision_digest, content_digest, part)`` of a record's JSON data, validating its decision part
+    once per distinct content in this process; None when this path cannot answer (the caller validates in full).
 
     Records made from one preset or tagged across a crowd differ in their id, targets and dates but share
     every answer the policy reads. The decision part (``DECISION_FIELDS``) is validated, dumped and encoded
@@ -650,39 +671,56 @@ def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str] | Non
     same decision data validates only the rest, given copies of those sections already validated. The record
     validator reads only the decision part (``tool``/``tools``, version 1 or 2, a missing prominence), and
     each other field validates alone, so the result is the record full validation gives, fields set
-    included (tests/test_record_shared.py compares them). Anything unusual answers None: a key that is not
-    JSON-encodable, any validation error (full validation words it), a broken memo entry.
+    included (tests/test_record_shared.py compares them). Anything unusual answers None: data that is not
+    JSON-encodable, any validation error (full validation words it).
     """
-    deciding = {key: value for key, value in data.items() if key in _DECIDING_KEYS}
+    deciding = {key: value for key, value in data.items() if key in DECIDING_KEYS}
     try:
         key = canonical_json(deciding)
     except (TypeError, ValueError, UnicodeEncodeError):
         return None
-    shared = _shared.get(key)
-    if shared is None:
-        try:
-            record = UseRecord.model_validate(data)
-        except ValidationError:
-            return None
-        dumped = canonical_members(record.model_dump(mode="json"))
-        members = {k: v for k, v in dumped.items() if k in _DECIDING_KEYS}
-        decision = _object_digest(_decision_members(members))
-        # the decision fields full validation set (given, or added by the record validator), as copies: the
-        # record returned here is the caller's to use
-        given = {name: _fresh(getattr(record, name)) for name in record.model_fields_set if name in DECISION_FIELDS}
-        if len(_shared) >= _SHARED_KEPT:
-            _shared.clear()
-        _shared[key] = (given, members, decision)
-        return record, decision, _object_digest(dumped)
-    given, members, decision = shared
-    rest = {key: value for key, value in data.items() if key not in _DECIDING_KEYS}
+    part = _parts.get(key)
+    if part is not None:
+        found = record_with_part(part, {key: value for key, value in data.items() if key not in DECIDING_KEYS})
+        return None if found is None else (*found, part)
     try:
-        record = UseRecord.model_validate({**rest, **{name: _fresh(value) for name, value in given.items()}})
+        record = UseRecord.model_validate(data)
     except ValidationError:
         return None
-    encoded = canonical_members(record.model_dump(mode="json", include=_OTHER_FIELDS))
-    encoded = {k: v for k, v in encoded.items() if k in _OTHER_FIELDS}
-    return record, decision, _object_digest({**members, **encoded})
+    dumped = canonical_members(record.model_dump(mode="json"))
+    members = {k: v for k, v in dumped.items() if k in DECIDING_KEYS}
+    # the decision fields full validation set (given, or added by the record validator), as copies: the
+    # record returned here is the caller's to use
+    given = {name: _fresh(getattr(record, name)) for name in record.model_fields_set if name in DECISION_FIELDS}
+    part = SharedPart(given, members, _object_digest(_decision_members(members)))
+    if len(_parts) >= _PARTS_KEPT:
+        _parts.clear()
+    _parts[key] = part
+    return record, part.decision, _object_digest(dumped), part
+
+
+def record_with_part(part: SharedPart, rest: dict[str, Any]) -> tuple[UseRecord, str, str] | None:
+    """``(record, decision_digest, content_digest)`` of the record made of a validated decision part and the
+    rest of its data (no decision member in it); None on any validation error (full validation words it)."""
+    try:
+        record = UseRecord.model_validate({**rest, **{name: _fresh(value) for name, value in part.given.items()}})
+    except ValidationError:
+        return None
+    encoded = canonical_members(record.model_dump(mode="json", include=OTHER_FIELDS))
+    encoded = {k: v for k, v in encoded.items() if k in OTHER_FIELDS}
+    return record, part.decision, _object_digest({**part.members, **encoded})
+
+
+def remember_written(text: str, part: SharedPart) -> None:
+    """Remember ``part`` by the exact text of its members in a tag (the caller checked the text is exactly them)."""
+    if len(_written) >= _PARTS_KEPT:
+        _written.clear()
+    _written[text] = part
+
+
+def written_part(text: str) -> SharedPart | None:
+    """The decision part remembered for this exact members text, if any."""
+    return _written.get(text)
 
 
 def record_from_data(data: Any, source: str = "record", document: Document | None = None) -> UseRecord:

@@ -10,14 +10,26 @@ edited outside Clearance.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from clearance.documents import DocumentError, parse_json_text
+from clearance.documents import DocumentError, parse_json_text, surely_within_limits
 from clearance.errors import ClearanceError, describe_validation_error
-from clearance.record import UseRecord, decision_digest, record_and_digests, record_digests
+from clearance.record import (
+    DECIDING_KEYS,
+    OTHER_FIELDS,
+    SharedPart,
+    UseRecord,
+    decision_digest,
+    record_and_digests,
+    record_digests,
+    record_with_part,
+    remember_written,
+    written_part,
+)
 
 TAG_SCHEMA: Literal["clearance.tag/1"] = "clearance.tag/1"
 MARKER_NAME = "CLEARANCE"
@@ -99,9 +111,15 @@ class Tag(BaseModel):
 
 
 def encode_tag(tag: Tag) -> str:
-    return json.dumps(
-        tag.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":"), ensure_ascii=False
-    )
+    """The tag as compact JSON. An embedded record's decision members come first and together (JSON members
+    have no order, so every reader reads it the same): a reader finds them as one piece of text, and the
+    many tags that share them (a crowd tagged from one preset) are validated once (``_decode_written``)."""
+    data = tag.model_dump(mode="json", by_alias=True, exclude_none=True)
+    record = data.get("record")
+    if isinstance(record, dict):
+        data["record"] = {**{k: v for k, v in record.items() if k in DECIDING_KEYS},
+                          **{k: v for k, v in record.items() if k not in DECIDING_KEYS}}
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
@@ -109,6 +127,9 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     if isinstance(text, str):
+        written = _decode_written(text)
+        if written is not None:
+            return written
         try:
             data = parse_json_text(text, where)
         except DocumentError as exc:
@@ -120,9 +141,10 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
         raise ClearanceError(f"{where}: the Clearance tag is not a JSON object; re-tag it")
     fast = _decode_embedded(data)
     if fast is not None:
-        tag, decision, content = fast
-        if tag.record is not None and tag.record.id == tag.record_id and decision == tag.digest:
-            tag._content_digest = content
+        tag, part = fast
+        if tag.content_digest is not None:
+            if isinstance(text, str):
+                _remember_members_text(text, data, part)
             return tag
         # a mismatch is worded by the full path below, which finds it again
     try:
@@ -143,10 +165,19 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
     return tag
 
 
-def _decode_embedded(data: dict[str, Any]) -> tuple[Tag, str, str] | None:
+def _checked(tag: Tag, record: UseRecord, decision: str, content: str) -> Tag:
+    """``tag`` holding ``record``; its content digest is set only when the record is the one the tag names and
+    its decision digest is the tag's (otherwise the caller takes the full path, which words the problem)."""
+    tag.record = record  # set as validation sets it: the field counts as given
+    if record.id == tag.record_id and decision == tag.digest:
+        tag._content_digest = content
+    return tag
+
+
+def _decode_embedded(data: dict[str, Any]) -> tuple[Tag, SharedPart] | None:
     """The tag with its embedded record, validated through ``record_and_digests`` (a decision part seen before
-    in this process is not validated, dumped or encoded again), and the record's two digests; None for
-    anything else (no embedded record, or any error: ``decode_tag``'s full path then decides and words it)."""
+    in this process is not validated, dumped or encoded again), and that part; None for anything else (no
+    embedded record, or any error: ``decode_tag``'s full path then decides and words it)."""
     embedded = data.get("record")
     if not isinstance(embedded, dict):
         return None
@@ -157,6 +188,73 @@ def _decode_embedded(data: dict[str, Any]) -> tuple[Tag, str, str] | None:
         tag = Tag.model_validate({key: value for key, value in data.items() if key != "record"})
     except ValidationError:
         return None
-    record, decision, content = found
-    tag.record = record  # set as validation sets it: the field counts as given
-    return tag, decision, content
+    record, decision, content, part = found
+    return _checked(tag, record, decision, content), part
+
+
+_RECORD_OPENS = '"record":{'
+_REST_OPENS = re.compile(",(?:" + "|".join(re.escape(json.dumps(name)) for name in sorted(OTHER_FIELDS)) + "):")
+"""Where a record's first member that is not part of its decision part starts (``,"id":``). A quote inside
+a JSON string is escaped, so in valid JSON ``,"id":`` with bare quotes is a comma between members and a key,
+never text inside a string; at which level of nesting is not known from the text alone (so it is checked)."""
+
+
+def _members_span(text: str) -> tuple[int, int] | None:
+    """Where the decision members of the embedded record would be in a tag written by ``encode_tag``: from
+    just inside the record's brace to just before the first other member. Only a guess until checked."""
+    start = text.find(_RECORD_OPENS)
+    if start < 0:
+        return None
+    begin = start + len(_RECORD_OPENS)
+    end = _REST_OPENS.search(text, begin)
+    return None if end is None else (begin, end.start())
+
+
+def _remember_members_text(text: str, data: dict[str, Any], part: SharedPart) -> None:
+    """After a full parse of ``text``: remember ``part`` by the text of its members when that text is exactly
+    the record's decision members (parsed alone, it gives exactly them). A tag laid out otherwise (written by
+    an older Clearance, or by hand) is just not remembered this way."""
+    span = _members_span(text)
+    if span is None:
+        return
+    members = text[span[0]:span[1]]
+    deciding = {key: value for key, value in data["record"].items() if key in DECIDING_KEYS}
+    try:
+        alone = parse_json_text("{" + members + "}", "tag")
+    except DocumentError:
+        return
+    if alone == deciding and list(alone) == list(deciding):
+        remember_written(members, part)
+
+
+def _decode_written(text: str) -> Tag | None:
+    """A tag whose record's decision members are, text for text, members already validated in this process:
+    only the rest of the tag is parsed and validated. None whenever this does not apply or anything fails
+    (``decode_tag`` then parses and validates the whole tag, and words any problem).
+
+    Exact: the members text was checked, when remembered, to be a complete run of members holding exactly
+    the decision part, so the tag parses to that part plus what the text holds without it. The rest is parsed
+    with the same reader and limits (a key given twice, in the rest or once in each, goes the full way), and
+    the tag is checked like any other: record id, decision digest."""
+    span = _members_span(text)
+    if span is None:
+        return None
+    part = written_part(text[span[0]:span[1]])
+    if part is None or not surely_within_limits(text):
+        return None
+    try:
+        data = parse_json_text(text[:span[0]] + text[span[1] + 1:], "tag")  # the members and their comma out
+    except DocumentError:
+        return None
+    rest = data.get("record") if isinstance(data, dict) else None
+    if not isinstance(rest, dict) or not DECIDING_KEYS.isdisjoint(rest):
+        return None
+    found = record_with_part(part, rest)
+    if found is None:
+        return None
+    try:
+        tag = Tag.model_validate({key: value for key, value in data.items() if key != "record"})
+    except ValidationError:
+        return None
+    tag = _checked(tag, *found)
+    return tag if tag.content_digest is not None else None
