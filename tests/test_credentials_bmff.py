@@ -324,3 +324,42 @@ def test_a_movie_found_not_modelled_while_it_is_signed_is_signed_again_by_the_li
     assert read(tmp_path / "clip.signed.mp4")[0] == "Valid"
     assert exiftool_tags(tmp_path / "clip.signed.mp4")["XMP-iptcExt:AISystemUsed"] == "Firefly"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_a_movie_with_an_input_keeps_its_credentials_as_an_ingredient_as_the_library_does(
+        identity: Path, tmp_path: Path, notify_record: Path, shared_data: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    placed = _spy(monkeypatch)
+    element = shutil.copy(shared_data / "provenance" / "ocsp.jpg", tmp_path / "firefly.jpg")
+    source = _movie(tmp_path / "comp.mp4")
+    args = ("--record", notify_record, "--composite", "--input", element)
+    assert run("credentials", "sign", source, *args, "-o", tmp_path / "fast.mp4") == 0
+    monkeypatch.setenv("CLEARANCE_C2PA_LIBRARY_EMBED", "1")
+    assert run("credentials", "sign", source, *args, "-o", tmp_path / "slow.mp4") == 0
+    assert placed == ["comp.mp4"]
+    fast, library = read(tmp_path / "fast.mp4"), read(tmp_path / "slow.mp4")
+    assert fast[0] == library[0] == "Valid"
+
+
+    def without_ids(manifest: dict[str, Any]) -> dict[str, Any]:
+        """The manifest but the ids two signings of the same thing choose afresh: an ingredient's instance id
+        (and the hashes of what holds it), the manifest's label in a thumbnail's address."""
+        text = json.dumps(manifest).replace(manifest["label"], "LABEL")
+        out: dict[str, Any] = json.loads(text)
+        for ingredient in out["ingredients"]:
+            ingredient.pop("instance_id", None)
+        for assertion in out["assertions"]:
+            for action in assertion["data"].get("actions", []) if assertion["label"].startswith("c2pa.actions") else []:
+                for reference in action.get("parameters", {}).get("ingredients", []):
+                    reference.pop("hash")  # of the ingredient assertion, which holds its instance id
+        return {k: v for k, v in out.items() if k not in ("instance_id", "label", "signature_info", "title")}
+
+    assert without_ids(fast[1]) == without_ids(library[1])
+    ingredient = next(i for i in fast[1]["ingredients"] if i["title"] == "firefly.jpg")
+    assert ingredient["relationship"] == "componentOf" and ingredient["active_manifest"] in fast[2]["manifests"]
+    assert len(fast[2]["manifests"]) == len(library[2]["manifests"]) >= 3
+    ours, theirs = (tmp_path / "fast.mp4").read_bytes(), (tmp_path / "slow.mp4").read_bytes()
+    offset, size = _manifest_box(ours)
+    assert _manifest_box(theirs) == (offset, size) and ours[offset + size:] == theirs[offset + size:]

@@ -391,8 +391,8 @@ def _sign_file(
             elif movie is not None:
                 builder.close()  # the movie's manifest is built twice below, sized then signed, with its hash
                 try:
-                    bmff.sign(movie, _movie_builder(definition, identity, source, mime, placed, movie_signers),
-                              mime, temp)
+                    bmff.sign(movie, _movie_builder(definition, identity, source, mime, placed, movie_signers,
+                                                    large=size > THUMBNAIL_MAX_BYTES), mime, temp)
                 except bmff.NotModelled:
                     raise _Restart from None  # a chunk offset past 4 GB once the box is in: the library signs it
             elif embedded:
@@ -449,12 +449,13 @@ def _sign_file(
 
 
 def _movie_builder(definition: dict[str, Any], identity: SigningIdentity, source: Path, mime: str,
-                   placed: list[Path], signers: list[Any]) -> Any:
+                   placed: list[Path], signers: list[Any], *, large: bool) -> Any:
     """Builders of the manifest with a hash assertion added, for ``bmff.sign``: each with a Context that holds
-    a signer of the identity (the library's caller-placed calls take the signer from there)."""
+    a signer of the identity (the library's caller-placed calls take the signer from there), and the settings
+    the library's own path would have (a small movie's inputs get ingredient thumbnails)."""
     import c2pa
 
-    settings = _settings(large=True, read_back_here=True)
+    settings = _settings(large, read_back_here=True)
 
     def new_builder(binding: dict[str, Any]) -> Any:
         signer = make_signer(identity)  # consumed by its Context: never one kept for other files
