@@ -157,6 +157,7 @@ def _cut(path: Path, clips: int = 6, metadata: Any = None, nested: int = 0) -> P
 def test_a_cut_as_opentimelineio_writes_it_is_settled_without_the_exact_pass(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _cut(tmp_path / "cut.otio")
+    import clearance.editorial.timeline_io  # noqa: F401 - imported first, so that it keeps the real pass
 
     def exact(*_a: Any, **_k: Any) -> None:
         raise AssertionError("the exact pass ran")
@@ -194,3 +195,25 @@ def test_deep_compositions_are_refused_exactly_when_the_exact_pass_refuses_them(
         refused = True
     assert (otio_json.load(path) is None) is refused
     assert refused is (nested >= 125)
+
+
+def test_a_cut_longer_than_the_read_window_with_text_beyond_ascii_reads_as_opentimelineio_reads_it(
+        tmp_path: Path) -> None:
+    """The reader decodes a megabyte at a time: characters of two to four bytes fall across the windows."""
+    from test_editorial_otio_json import assert_same_answer
+
+    timeline = otio.schema.Timeline("t", global_start_time=RT(86400, 24))
+    track = otio.schema.Track("V1")
+    record = make_record("approval")
+    for i in range(2500):
+        clip = otio.schema.Clip(f"plan é{i} 日本 🎬" + "ü" * (i % 7), media_reference=otio.schema.ExternalReference(
+            target_url=f"/mnt/absent/é{i}.mov", available_range=TR(RT(0, 24), RT(100, 24))),
+            source_range=TR(RT(i % 5, 24), RT(10, 24)), metadata={"note": "ß" * (i % 11)})
+        if i % 50 == 0:
+            apply_tag(clip, Tag.for_record(record, target_ref=f"shot:é{i}", status="approval_required"))
+        track.append(clip)
+    timeline.tracks.append(track)
+    path = tmp_path / "long.otio"
+    otio.adapters.write_to_file(timeline, str(path))
+    assert path.stat().st_size > 3 * otio_json._WINDOW
+    assert assert_same_answer(path)

@@ -674,6 +674,7 @@ class _Text:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.view = memoryview(data)
         self.text = ""
         self.base = 0  # byte offset of text[0]
         self.ascii = True
@@ -683,9 +684,10 @@ class _Text:
         end = min(len(self.data), byte_offset + size)
         while end < len(self.data) and (self.data[end] & 0xC0) == 0x80:  # not inside a UTF-8 character
             end -= 1
-        chunk = self.data[byte_offset:end]
-        self.text = chunk.decode("utf-8")
-        self.ascii = chunk.isascii()
+        # Decoded from a view (no copy of the window's bytes); a window is ASCII when no character took more
+        # than one byte.
+        self.text = str(self.view[byte_offset:end], "utf-8")
+        self.ascii = len(self.text) == end - byte_offset
         self.base = byte_offset
         self.at_end = end >= len(self.data)
 
