@@ -20,7 +20,7 @@ printed). Memory is the peak resident set (ru_maxrss) of each subprocess minus i
 so it measures the work, not the interpreter and libraries. Targets: check <= 1.3x read in CPU time, in
 process and as the CLI, scanning untagged media included; memory <= 1.2x.
 
-    .venv/bin/python bench/timeline.py [--clips 30000 3000] [--repeat 3]
+    .venv/bin/python bench/timeline.py [--clips 30000 3000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ def start_up(repeat: int, folder: Path) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, nargs="+", default=[30000, 3000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(compile_clearance(), flush=True)
     rows = []

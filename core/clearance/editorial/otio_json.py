@@ -786,12 +786,21 @@ def _streamed(src: _Text, index: int, reader: _Reader) -> tuple[Any, int]:
         if src.char(index) == "]":
             index += 1
             continue
-        clip, node, append = reader.clip, reader.node, inner.append
+        clip, node, append, scan = reader.clip, reader.node, inner.append, _DECODER.scan_once
         while True:
             text = src.text
             if len(text) - index > _MARGIN and text[index] == "{" and _STREAMED.match(text, index) is None:
-                # The common case in one piece: a clip, gap or transition, well inside the window.
-                value, index = src.value(index)
+                # The common case in one piece: a clip, gap or transition, well inside the window. The scanner
+                # is called as ``src.value`` calls it; anything but a value ending inside the window (an error,
+                # a value running past it) goes to ``src.value``, which gives the same value or error.
+                try:
+                    value, end = scan(text, index)
+                except (StopIteration, ValueError, RecursionError):
+                    end = len(text)
+                if end < len(text):
+                    index = end
+                else:
+                    value, index = src.value(index)
                 append(clip(value) if type(value) is dict and value.get("OTIO_SCHEMA") == "Clip.2" else node(value))
             else:
                 child, index = _streamed(src, index, reader)
