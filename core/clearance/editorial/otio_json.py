@@ -24,10 +24,11 @@ OpenTimelineIO set-up that changes what a read returns (hooks, a default media l
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 _MODELLED_RELEASE = "0.18."  # the OpenTimelineIO release whose reader this one follows (see above)
 _WINDOW = 1 << 20  # characters decoded at a time: the file's bytes are held once, not also as text
@@ -112,6 +113,7 @@ def _constant(text: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_float=_Floats().__getitem__, parse_int=_int, parse_constant=_constant)
+_SCAN = json.scanner.make_scanner(cast(Any, _DECODER))  # what ``_DECODER.raw_decode`` calls, without its wrapper
 
 
 # --- what the check reads -------------------------------------------------------------------------------
@@ -786,7 +788,7 @@ def _streamed(src: _Text, index: int, reader: _Reader) -> tuple[Any, int]:
         if src.char(index) == "]":
             index += 1
             continue
-        clip, node, append, scan = reader.clip, reader.node, inner.append, _DECODER.scan_once
+        clip, node, append, scan = reader.clip, reader.node, inner.append, _SCAN
         while True:
             text = src.text
             if len(text) - index > _MARGIN and text[index] == "{" and _STREAMED.match(text, index) is None:
