@@ -624,3 +624,65 @@ def test_a_signer_is_kept_for_the_next_file_of_the_same_identity_in_the_same_thr
         assert run("credentials", "sign", still, "--record", notify_record, "-o", tmp_path / f"s{n}.jpg") == 0
         assert read(tmp_path / f"s{n}.jpg")[0] == "Valid"
     assert (tmp_path / "s0.jpg").read_bytes() != (tmp_path / "s1.jpg").read_bytes()
+
+
+def test_bytes_hashed_ahead_are_the_bytes_written_in_the_same_order(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import os
+    import threading
+
+    monkeypatch.setattr(fileio, "_CHUNK", 1000)
+    data = bytes(range(251)) * 100
+    source = tmp_path / "in.bin"
+    source.write_bytes(data)
+    later: list[fileio.Piece] = [b"HEAD", fileio.Slot(b"S" * 9), b"TAIL", (3, 24003)]
+    ahead = fileio.HashAhead(source, [b"HEAD", fileio.Slot(b""), b"TAIL", (3, 24003)])  # slot not sized yet
+    try:
+        with fileio.descriptor(tmp_path / "out.bin", os.O_RDWR | os.O_CREAT) as out:
+            digest, slots = fileio.write_hashed(later, ahead.fd, out, ahead)
+    finally:
+        ahead.close()
+    assert slots == [(4, 9)]
+    assert (tmp_path / "out.bin").read_bytes() == b"HEAD" + b"S" * 9 + b"TAIL" + data[3:24003]
+    assert digest == hashlib.sha256(b"HEADTAIL" + data[3:24003]).digest()
+    # the same thread writes another file with the kept buffers: nothing of the first one leaks into it
+    other = bytes(reversed(data))
+    source.write_bytes(other)
+    with fileio.descriptor(source, os.O_RDONLY) as src, \
+            fileio.descriptor(tmp_path / "other.bin", os.O_RDWR | os.O_CREAT) as out:
+        digest, _ = fileio.write_hashed([(0, 2500)], src, out)
+    assert (tmp_path / "other.bin").read_bytes() == other[:2500]
+    assert digest == hashlib.sha256(other[:2500]).digest()
+    before = threading.active_count()
+    for written in ([b"HEAD", fileio.Slot(b"S"), b"TAIL", (4, 24003)], [b"HEAD", fileio.Slot(b"S"), (3, 24003)]):
+        ahead = fileio.HashAhead(source, [b"HEAD", fileio.Slot(b""), b"TAIL", (3, 24003)])
+        try:
+            with fileio.descriptor(tmp_path / "bad.bin", os.O_RDWR | os.O_CREAT) as out, \
+                    pytest.raises(RuntimeError, match="hashed ahead"):
+                fileio.write_hashed(written, ahead.fd, out, ahead)
+        finally:
+            ahead.close()
+    ahead = fileio.HashAhead(source, [(0, 24000)])  # started, then the signing failed before it was written
+    ahead.close()
+    assert threading.active_count() == before
+
+
+def test_jpeg_and_png_are_hashed_while_their_manifest_is_made(identity: Path, tmp_path: Path,
+                                                              notify_record: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)
+    started: list[bool] = []
+    real = embedding.hash_ahead
+
+    def spy(source: Path, placement: embedding.Placement) -> fileio.HashAhead | None:
+        ahead = real(source, placement)
+        started.append(ahead is not None)
+        return ahead
+
+    monkeypatch.setattr(embedding, "hash_ahead", spy)
+    for kind in ("jpg", "png", "wav"):
+        source = _noise_still(tmp_path / f"noise.{kind}")
+        assert run("credentials", "sign", source, "--record", notify_record) == 0
+        assert read(tmp_path / f"noise.signed.{kind}")[0] == "Valid"
+    assert started == [True, True, False]  # a WAV's RIFF size, hashed first, waits for the manifest's size

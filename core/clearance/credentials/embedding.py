@@ -33,6 +33,7 @@ signs through the library's own path.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -194,10 +195,21 @@ def at_riff_end(source: Path, end: int, rewrite: Rewrite | None = None) -> AtRif
     return AtRiffEnd("audio/wav", riff_size, end, rewrite)
 
 
-def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Path) -> None:
-    """Write ``out``, the source with the manifest placed as ``placement`` says, and sign it. Raises
-    ``c2pa.C2paError`` when the library refuses, ClearanceError or OSError when the file cannot be written as
-    modelled; ``out`` is then incomplete and the caller removes it."""
+def hash_ahead(source: Path, placement: Placement) -> fileio.HashAhead | None:
+    """Start hashing the file ``placement`` will write, before its manifest is made, where what is hashed does
+    not depend on the manifest's size (JPEG, PNG: the header and image data around the slot; a WAV's RIFF
+    size and a TIFF's offsets do); None elsewhere. ``sign(..., ahead=)`` takes it; the caller closes it."""
+    if not isinstance(placement, InHeader):
+        return None
+    return fileio.HashAhead(source, placement.pieces(b""))
+
+
+def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Path,
+         ahead: fileio.HashAhead | None = None) -> None:
+    """Write ``out``, the source with the manifest placed as ``placement`` says, and sign it (``ahead``: its
+    hash already started, ``hash_ahead``). Raises ``c2pa.C2paError`` when the library refuses, ClearanceError
+    or OSError when the file cannot be written as modelled; ``out`` is then incomplete and the caller removes
+    it."""
     calls = detached.library_calls()
     import c2pa
 
@@ -213,9 +225,9 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Pat
         pieces = placement.pieces(placeholder)
     except ClearanceError as exc:
         raise ClearanceError(f"{source}: {exc}") from None
-    with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
+    with (contextlib.nullcontext(ahead.fd) if ahead else fileio.descriptor(source, os.O_RDONLY)) as src_fd, \
             fileio.descriptor(out, os.O_RDWR | os.O_CREAT) as out_fd:
-        digest, slots = fileio.write_hashed(pieces, src_fd, out_fd)
+        digest, slots = fileio.write_hashed(pieces, src_fd, out_fd, ahead)
         [(start, length)] = slots
         data_hash = {"name": "jumbf manifest", "alg": "sha256", "hash": list(digest), "pad": [],
                      "exclusions": [{"start": start, "length": length}]}

@@ -21,6 +21,7 @@ and the file must be hashed whole (SHA-256) and written to a new file. What is a
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import errno
 import functools
@@ -259,15 +260,24 @@ class _Hasher:
     """SHA-256, on a second thread, of what this thread writes: each source range is read once, a chunk at a
     time, into one of a few reused buffers, which the second thread hashes while this one writes it out.
     ``hashlib`` releases the GIL while it hashes, so the two run on two cores. A buffer is read into again
-    only once it has been hashed (and written: the writer writes it before it reads the next)."""
+    only once it has been hashed (and written: the writer writes it before it reads the next).
+
+    ``read_ahead`` starts on the bytes to be hashed before where they go is known (the manifest's slot is
+    not hashed, so its size does not change the hash): what it read is then taken, in order, by the writer,
+    which checks that it writes exactly those pieces."""
 
     def __init__(self) -> None:
         self.digest = hashlib.sha256()
-        self._ring = [memoryview(bytearray(_CHUNK)) for _ in range(_RING)]
+        # A new buffer costs a page fault per 4 KB the first time it is filled (about as much as hashing it):
+        # the ring is kept for the next file this thread writes, and a buffer is made only when first needed.
+        kept: list[memoryview | None] | None = getattr(_rings, "ring", None)
+        _rings.ring = None  # in use (a thread writes one file at a time; another would make its own)
+        self._ring: list[memoryview | None] = kept if kept and len(kept) == _RING and _sized(kept) else [None] * _RING
         self._free = list(range(_RING))
         self._todo: queue.SimpleQueue[tuple[memoryview, int | None] | None] = queue.SimpleQueue()
         self._hashed: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._failed: list[BaseException] = []
+        self._ahead: collections.deque[tuple[bytes | tuple[int, int], memoryview]] = collections.deque()
         self._thread = threading.Thread(target=self._run, name="clearance-hash", daemon=True)
         self._thread.start()
 
@@ -282,12 +292,36 @@ class _Hasher:
             if buffer is not None:
                 self._hashed.put(buffer)
 
+    def read_ahead(self, fd: int, pieces: list[Piece]) -> None:
+        """Queue the first of ``pieces``' hashed bytes (slots left out), as far as the free buffers go."""
+        for piece in _chunked(pieces):
+            if isinstance(piece, Slot):
+                continue
+            if isinstance(piece, bytes):
+                self._ahead.append((piece, self._queue(piece)))
+                continue
+            if not self._free:
+                return
+            try:
+                self._ahead.append((piece, self._read(fd, *piece)))
+            except OSError:
+                return  # the writer reads it again and reports it
+
     def read(self, fd: int, position: int, count: int) -> memoryview:
         """``count`` bytes of ``fd`` at ``position``, read into a free buffer and queued to be hashed."""
+        if self._ahead:
+            return self._take((position, count))
         if not self._free:
             self._free.append(self._hashed.get())
+        return self._read(fd, position, count)
+
+    def _read(self, fd: int, position: int, count: int) -> memoryview:
         buffer = self._free.pop()
-        view = self._ring[buffer][:count]
+        whole = self._ring[buffer]
+        if whole is None:
+            whole = memoryview(bytearray(_CHUNK))
+            self._ring[buffer] = whole
+        view = whole[:count]
         done = 0
         while done < count:
             n = _read_into(fd, view[done:], position + done)
@@ -300,17 +334,59 @@ class _Hasher:
         return view
 
     def add(self, data: bytes) -> None:
-        self._todo.put((memoryview(data), None))
+        if self._ahead:
+            self._take(data)
+        else:
+            self._queue(data)
+
+    def _queue(self, data: bytes) -> memoryview:
+        view = memoryview(data)
+        self._todo.put((view, None))
+        return view
+
+    def _take(self, piece: bytes | tuple[int, int]) -> memoryview:
+        hashed, view = self._ahead.popleft()
+        if hashed != piece:  # what was hashed ahead must be what is written, in the same order
+            raise RuntimeError(f"the bytes hashed ahead ({_describe(hashed)}) are not those written next "
+                               f"({_describe(piece)})")
+        return view
 
     def stop(self) -> None:
         self._todo.put(None)
         self._thread.join()
+        _rings.ring = self._ring  # nothing reads it any more: the hashing thread has ended
 
     def finish(self) -> bytes:
         self.stop()
         if self._failed:
             raise self._failed[0]
+        if self._ahead:
+            raise RuntimeError(f"{len(self._ahead)} pieces hashed ahead were never written")
         return self.digest.digest()
+
+
+_rings = threading.local()
+
+
+def _sized(ring: list[memoryview | None]) -> bool:
+    return all(view is None or len(view) == _CHUNK for view in ring)
+
+
+def _describe(piece: bytes | tuple[int, int]) -> str:
+    return f"{len(piece)} literal bytes" if isinstance(piece, bytes) else f"bytes {piece[0]}+{piece[1]} of the source"
+
+
+def _chunked(pieces: list[Piece]) -> Iterator[bytes | Slot | tuple[int, int]]:
+    """The pieces as the hashing writer takes them: literal bytes and slots whole, each source range as
+    (start, count) chunks of at most ``_CHUNK``."""
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            start, end = piece
+            while start < end:
+                yield start, min(_CHUNK, end - start)
+                start += _CHUNK
+        elif piece:
+            yield piece
 
 
 def _read_into(fd: int, view: memoryview, position: int) -> int:
@@ -321,9 +397,40 @@ def _read_into(fd: int, view: memoryview, position: int) -> int:
     return len(block)
 
 
-def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[bytes, list[tuple[int, int]]]:
+class HashAhead:
+    """A hashing writer started on a source before the pieces it is to write are settled: the first buffers
+    of the hashed bytes (slots left out) are read and hashed while the caller prepares the manifest, whose
+    size decides where they go but not what is hashed. ``write_hashed(..., ahead=)`` then writes them."""
+
+    def __init__(self, source: Path, pieces: list[Piece]) -> None:
+        self.fd = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            self.hasher: _Hasher | None = _Hasher()
+            self.hasher.read_ahead(self.fd, pieces)
+        except BaseException:
+            self.close()
+            raise
+
+    def take(self) -> _Hasher:
+        """The hasher, for the one write it serves."""
+        if self.hasher is None:
+            raise RuntimeError("a hash started ahead serves one write")
+        hasher, self.hasher = self.hasher, None
+        return hasher
+
+    def close(self) -> None:
+        if getattr(self, "hasher", None) is not None:
+            self.take().stop()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int,
+                 ahead: HashAhead | None = None) -> tuple[bytes, list[tuple[int, int]]]:
     """Write ``pieces`` to ``out_fd`` from its start; returns the SHA-256 of what was written, slots excluded,
-    and each slot's (start, length).
+    and each slot's (start, length). ``ahead``: the same pieces, slots aside, already being hashed from
+    ``source_fd`` (``HashAhead``).
 
     The hash is of the very bytes handed to the kernel for the output: each is read once from the source
     into a buffer that is both hashed and written, so what is delivered is what was hashed even if the
@@ -333,7 +440,7 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int) -> tuple[byte
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, Slot) else p[1] - p[0]
                 for p in pieces)
     os.ftruncate(out_fd, total)
-    hasher = _Hasher()
+    hasher = _Hasher() if ahead is None else ahead.take()
     try:
         slots = _write(pieces, source_fd, out_fd, hasher=hasher)
     except BaseException:

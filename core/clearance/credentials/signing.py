@@ -315,16 +315,12 @@ def _sign_file(
                         identity=identity.subject, test_identity=identity.test)
     signer = signer_for(identity)
     movie_signers: list[Any] = []
-    try:
-        builder = c2pa.Builder(definition, context=context)
-        _add_ingredients(builder, source, mime, parent, placed)
-    except c2pa.C2paError as exc:
-        raise ClearanceError(f"{source}: the C2PA library refused the manifest ({_short(exc)})") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     temp = Path(temp_name)
     staged: Path | None = None
+    ahead: fileio.HashAhead | None = None
     try:
         fields = ai_fields(facts, source_type)
         signing_source = source
@@ -381,9 +377,16 @@ def _sign_file(
         elif not embedded and target.resolve() != source.resolve():
             pieces = [(0, size)]  # DPX/MXF with -o: the sidecar binds these bytes, so they go along
         try:
+            if placement is not None:  # hashed on another core while the manifest is made
+                ahead = embedding.hash_ahead(source, placement)
+            try:
+                builder = c2pa.Builder(definition, context=context)
+                _add_ingredients(builder, source, mime, parent, placed)
+            except c2pa.C2paError as exc:
+                raise ClearanceError(f"{source}: the C2PA library refused the manifest ({_short(exc)})") from None
             if placement is not None:
                 try:
-                    embedding.sign(builder, signer, source, placement, temp)
+                    embedding.sign(builder, signer, source, placement, temp, ahead)
                 finally:
                     builder.close()  # single use, as the library's own sign leaves it
                 if pending is not None and pending.result():  # raises as _existing_credentials does
@@ -442,6 +445,8 @@ def _sign_file(
             shutil.copymode(source, temp)
             os.replace(temp, target)
     finally:
+        if ahead is not None:
+            ahead.close()
         temp.unlink(missing_ok=True)
         if staged is not None:
             staged.unlink(missing_ok=True)
