@@ -217,3 +217,36 @@ def test_a_cut_longer_than_the_read_window_with_text_beyond_ascii_reads_as_opent
     otio.adapters.write_to_file(timeline, str(path))
     assert path.stat().st_size > 3 * otio_json._WINDOW
     assert assert_same_answer(path)
+
+
+_PLACES = {
+    # where plain data can sit in a file the reader reads, from shallow to the deepest it accepts
+    "timeline metadata": lambda doc: doc["metadata"],
+    "clip metadata": lambda doc: doc["tracks"]["children"][0]["children"][1]["metadata"],
+    "marker metadata": lambda doc: doc["tracks"]["children"][0]["children"][1]["markers"][0]["metadata"],
+    "reference metadata": lambda doc: doc["tracks"]["children"][0]["children"][1]["media_references"][
+        "DEFAULT_MEDIA"]["metadata"],
+    "a marker's time": lambda doc: doc["tracks"]["children"][0]["children"][1]["markers"][0]["marked_range"][
+        "start_time"],
+}
+
+
+@pytest.mark.parametrize("place", sorted(_PLACES))
+def test_deep_plain_data_anywhere_is_refused_exactly_when_the_exact_pass_refuses_it(tmp_path: Path,
+                                                                                    place: str) -> None:
+    """The depth bound must hold where plain data sits deepest (an unknown field of a marker's time)."""
+    base = json.loads(_cut(tmp_path / "base.otio").read_text("utf-8"))
+    outcomes = set()
+    for levels in range(494, 510):
+        doc = json.loads(json.dumps(base))
+        _PLACES[place](doc)["deep"] = _deep(levels)
+        path = tmp_path / f"{levels}.otio"
+        path.write_text(json.dumps(doc, indent=4), "utf-8")
+        try:
+            check_json_nesting(path.read_bytes(), str(path))
+            refused = False
+        except DocumentError:
+            refused = True
+        assert (otio_json.load(path) is None) is refused, (place, levels)
+        outcomes.add(refused)
+    assert outcomes == {False, True}  # the sweep crosses the limit
