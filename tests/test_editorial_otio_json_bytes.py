@@ -241,7 +241,7 @@ def test_deep_plain_data_anywhere_is_refused_exactly_when_the_exact_pass_refuses
         doc = json.loads(json.dumps(base))
         _PLACES[place](doc)["deep"] = _deep(levels)
         path = tmp_path / f"{levels}.otio"
-        path.write_text(json.dumps(doc, indent=4), "utf-8")
+        path.write_text(json.dumps(doc), "utf-8")  # one line: no indentation 500 levels deep
         try:
             check_json_nesting(path.read_bytes(), str(path))
             refused = False
