@@ -686,3 +686,45 @@ def test_jpeg_and_png_are_hashed_while_their_manifest_is_made(identity: Path, tm
         assert run("credentials", "sign", source, "--record", notify_record) == 0
         assert read(tmp_path / f"noise.signed.{kind}")[0] == "Valid"
     assert started == [True, True, False]  # a WAV's RIFF size, hashed first, waits for the manifest's size
+
+
+def test_a_plain_wav_is_known_to_carry_no_credentials_from_its_chunk_headers(
+        identity: Path, tmp_path: Path, notify_record: Path, shared_data: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import struct
+
+    plain = _noise_still(tmp_path / "plain.wav")
+    data = plain.read_bytes()
+    assert embedding.wav_without_credentials(plain, len(data))
+    assert fileio.read_store(plain, "audio/wav", signing._context(True)) is None  # the library's Reader agrees
+
+    def with_chunk(kind: bytes, body: bytes) -> bytes:
+        chunk = kind + struct.pack("<I", len(body)) + body + b"\x00" * (len(body) % 2)
+        return b"RIFF" + struct.pack("<I", len(data) - 8 + len(chunk)) + data[8:] + chunk
+
+    variants = {
+        "c2pa.wav": with_chunk(b"C2PA", bytes(40)),
+        "remote.wav": with_chunk(b"_PMX", b"<x dcterms:provenance='https://example.com/m.c2pa'/>"),
+        "sizes.wav": data[:-2],  # its RIFF size no longer matches the file
+        "rf64.wav": b"RF64" + data[4:],
+    }
+    for name, content in variants.items():
+        (tmp_path / name).write_bytes(content)
+        assert not embedding.wav_without_credentials(tmp_path / name, len(content)), name
+    (tmp_path / "xmp.wav").write_bytes(with_chunk(b"_PMX", b"<x:xmpmeta>no remote manifest</x:xmpmeta>"))
+    assert embedding.wav_without_credentials(tmp_path / "xmp.wav", (tmp_path / "xmp.wav").stat().st_size)
+    signed = shared_data / "provenance" / "sample1_signed.wav"
+    assert not embedding.wav_without_credentials(signed, signed.stat().st_size)
+    # signing a plain WAV asks no reader
+    monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)
+    placed = _spy_on_placement(monkeypatch)
+    asked: list[str] = []
+    real = signing._existing_credentials
+
+    def reader(path: Path, mime: str, context: Any) -> bool:
+        asked.append(path.name)
+        return real(path, mime, context)
+
+    monkeypatch.setattr(signing, "_existing_credentials", reader)
+    assert run("credentials", "sign", plain, "--record", notify_record) == 0
+    assert asked == [] and placed == ["audio/wav"] and read(tmp_path / "plain.signed.wav")[0] == "Valid"

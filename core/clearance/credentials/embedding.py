@@ -174,6 +174,39 @@ def jpeg_without_credentials(source: Path, end: int) -> bool:
     return False
 
 
+_XMP_MAX = 16 << 20  # an XMP chunk larger than this is not plain: the library's Reader decides
+
+
+def wav_without_credentials(source: Path, end: int) -> bool:
+    """True when a C2PA reader certainly finds no credentials in this WAV, read from its chunk headers alone;
+    False when it may (or the file is not a plain RIFF WAVE), and the library's Reader must say.
+
+    The library reads a WAV's manifest from a top-level ``C2PA`` chunk of its RIFF chunk (c2pa-rs
+    ``riff_io``); with none, it looks for a remote manifest named by ``dcterms:provenance`` in the XMP, the
+    top-level ``_PMX`` chunk (c2pa-rs ``Store::load_jumbf_from_stream``). So a RIFF WAVE whose top-level chunks
+    fill it exactly, with no ``C2PA`` chunk and no ``_PMX`` chunk mentioning ``provenance``, carries none;
+    asking the Reader costs a thread and a walk of the file beside the hash."""
+    with open(source, "rb") as fh:
+        header = fh.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:] != b"WAVE":
+            return False
+        if struct.unpack("<I", header[4:8])[0] + 8 != end:
+            return False
+        chunks = riff_chunks(fh, end)
+        if chunks is None:
+            return False
+        for kind, offset, size in chunks:
+            if kind == b"C2PA":
+                return False
+            if kind == b"_PMX":
+                if size > _XMP_MAX:
+                    return False
+                fh.seek(offset + 8)
+                if b"provenance" in fh.read(size - 8):
+                    return False
+    return True
+
+
 def at_riff_end(source: Path, end: int, rewrite: Rewrite | None = None) -> AtRiffEnd | None:
     """A WAV signed here rather than by the library, or None: a single RIFF ``WAVE`` chunk that is the whole
     file, whose top-level chunks lie within it and include no ``C2PA`` chunk yet (RF64, a file with data after

@@ -287,8 +287,9 @@ def _sign_file(
     placing = speculate and mime in embedding.FORMATS and size > THUMBNAIL_MAX_BYTES and embedding.active()
     context = _context(size > THUMBNAIL_MAX_BYTES, read_back_here=placing or (not embedded and detached.available()))
     pending: Future[bool] | None = None
-    if placing and mime == "image/jpeg" and embedding.jpeg_without_credentials(source, size):
-        parent = False  # what the library's Reader would find, from the header alone
+    plain = {"image/jpeg": embedding.jpeg_without_credentials, "audio/wav": embedding.wav_without_credentials}
+    if placing and mime in plain and plain[mime](source, size):
+        parent = False  # what the library's Reader would find, from the header or the chunk headers alone
     elif placing:
         # To say whether a JPEG or PNG carries credentials the library reads and parses all of it, which costs
         # about what hashing it does (a WAV's chunks are only walked). A file that will have its manifest placed
