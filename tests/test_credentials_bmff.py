@@ -363,3 +363,32 @@ def test_a_movie_with_an_input_keeps_its_credentials_as_an_ingredient_as_the_lib
     ours, theirs = (tmp_path / "fast.mp4").read_bytes(), (tmp_path / "slow.mp4").read_bytes()
     offset, size = _manifest_box(ours)
     assert _manifest_box(theirs) == (offset, size) and ours[offset + size:] == theirs[offset + size:]
+
+
+def test_an_external_signer_command_signs_a_placed_movie_and_its_failure_is_reported(
+        identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from publish_fixtures import write_policy
+    from test_credentials import SIGNER
+
+    placed = _spy(monkeypatch)
+    script = tmp_path / "signer.py"
+    script.write_text(SIGNER, encoding="utf-8")
+    policy = write_policy(tmp_path / "policy.yaml", credentials={
+        "cert_chain": str(identity / "signer-chain.pem"),
+        "signer_command": [sys.executable, str(script), str(identity / "signer-key.pem")],
+    })
+    source = _movie(tmp_path / "hsm.mov")
+    assert run("credentials", "sign", source, "--record", notify_record, "--policy", policy) == 0
+    assert placed == ["hsm.mov"] and read(tmp_path / "hsm.signed.mov")[0] == "Valid"
+    broken = write_policy(tmp_path / "broken.yaml", credentials={
+        "cert_chain": str(identity / "signer-chain.pem"),
+        "signer_command": [sys.executable, "-c", "import sys; sys.exit('HSM offline')"]})
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", notify_record, "--policy", broken, "-o",
+               tmp_path / "x.mov") == 2
+    err = capsys.readouterr().err.strip()
+    assert "HSM offline" in err and len(err.splitlines()) == 1 and placed == ["hsm.mov", "hsm.mov"]
+    assert not (tmp_path / "x.mov").exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]

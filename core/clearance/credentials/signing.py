@@ -461,13 +461,15 @@ def _movie_builder(definition: dict[str, Any], identity: SigningIdentity, source
     the library's own path would have (a small movie's inputs get ingredient thumbnails)."""
     import c2pa
 
-    settings = _settings(large, read_back_here=True)
+    contexts: list[Any] = []  # one for both Builders of this file
 
     def new_builder(binding: dict[str, Any]) -> Any:
-        signer = make_signer(identity)  # consumed by its Context: never one kept for other files
-        signers.append(signer)
+        if not contexts:
+            signer = make_signer(identity)  # consumed by its Context: never one kept for other files
+            signers.append(signer)
+            contexts.append(c2pa.Context.from_dict(_settings(large, read_back_here=True), signer=signer))
         movie = {**definition, "assertions": [*definition["assertions"], binding]}
-        builder = c2pa.Builder(movie, context=c2pa.Context.from_dict(settings, signer=signer))
+        builder = c2pa.Builder(movie, context=contexts[0])
         try:
             _add_ingredients(builder, source, mime, False, placed)
         except BaseException:
