@@ -250,3 +250,34 @@ def test_deep_plain_data_anywhere_is_refused_exactly_when_the_exact_pass_refuses
         assert (otio_json.load(path) is None) is refused, (place, levels)
         outcomes.add(refused)
     assert outcomes == {False, True}  # the sweep crosses the limit
+
+
+@pytest.fixture(scope="module")
+def long_cut(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return _cut(tmp_path_factory.mktemp("long") / "good.otio", clips=800).read_bytes()
+
+
+@pytest.mark.parametrize("bad", [
+    b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\x80" * 70_000, b"\x80" * ((1 << 20) + 10), b"\xe2\x82",
+])
+def test_a_file_not_in_utf8_anywhere_is_left_to_opentimelineio_with_its_error(
+        tmp_path: Path, long_cut: bytes, bad: bytes) -> None:
+    """The reader decodes every window strictly before it answers: bytes that are not UTF-8 deep in a long
+    cut (a lone byte, a surrogate, a run of continuation bytes longer than a window's margin, a cut-off
+    character) leave the file to OpenTimelineIO's path, which refuses it with its own one-line error."""
+    from clearance.editorial.check import read_for_check
+    from clearance.editorial.timeline_io import read_timeline
+    from clearance.errors import ClearanceError
+
+    good = long_cut
+    at = good.rindex(b"\"name\": \"c799\"") + len(b"\"name\": \"c7")  # in the last window
+    path = tmp_path / "cut.otio"
+    path.write_bytes(good[:at] + bad + good[at:])
+    assert len(good) > 2 * otio_json._WINDOW
+    assert otio_json.load(path) is None
+    with pytest.raises(ClearanceError) as slow:
+        read_timeline(path)
+    with pytest.raises(ClearanceError) as fast:
+        read_for_check(path)
+    assert str(fast.value) == str(slow.value)
+    assert "UTF-8" in str(fast.value)

@@ -684,8 +684,11 @@ class _Text:
 
     def load(self, byte_offset: int, size: int = _WINDOW) -> None:
         end = min(len(self.data), byte_offset + size)
+        lead = end - 3  # a UTF-8 character is at most four bytes: its first within three of any of them
         while end < len(self.data) and (self.data[end] & 0xC0) == 0x80:  # not inside a UTF-8 character
             end -= 1
+            if end < lead:
+                raise Unsupported("not UTF-8")
         # Decoded from a view (no copy of the window's bytes); a window is ASCII when no character took more
         # than one byte.
         self.text = str(self.view[byte_offset:end], "utf-8")
@@ -952,7 +955,7 @@ def load(path: Path) -> JsonTimeline | None:
     from clearance.documents import DocumentError, check_json_nesting, read_bytes
     from clearance.errors import ClearanceError
 
-    from .timeline_io import MAX_TIMELINE_BYTES, WHAT, _check_kind, _is_utf8, adapter_for
+    from .timeline_io import MAX_TIMELINE_BYTES, WHAT, _check_kind, adapter_for
 
     try:
         _check_kind(path)
@@ -961,7 +964,8 @@ def load(path: Path) -> JsonTimeline | None:
         data = read_bytes(path, limit=MAX_TIMELINE_BYTES, what=WHAT)
     except (ClearanceError, DocumentError):
         return None
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _is_utf8(data):
+    # Not UTF-8: each window is decoded strictly, and the reader decodes every byte before it answers.
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return None
     from clearance.gc_pause import paused_collector
 
