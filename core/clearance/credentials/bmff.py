@@ -11,7 +11,8 @@ Specification 2.x, "BMFF-Based Hash"), so placing the manifest means what the li
   the ``ftyp`` box, so every top-level box after it moves by the box's size;
 - the chunk offsets that point into the file (``moov/trak/mdia/minf/stbl/stco`` and ``co64``) grow by that
   size; the other boxes the library adjusts (``meta/iloc``, ``moof/traf/tfhd``, ``mfra/tfra``, ``saio``)
-  are not modelled here, and a movie that has them is left to the library, as a fragmented one is.
+  are not modelled here, and a movie that has them is left to the library, as a fragmented one is. A 32-bit
+  offset that would pass 4 GB is refused (the library would wrap it).
 
 The hash follows the library's BMFF hash (c2pa-rs ``sdk/src/assertions/bmff_hash.rs``, default exclusions, and
 ``bmff_to_jumbf_exclusions``): the top-level boxes in file order, leaving out ``ftyp``, ``free``, ``skip``,
@@ -156,6 +157,12 @@ class NotModelled(Exception):
     """The movie is not laid out as modelled here: the library's own path signs it."""
 
 
+class OffsetsTooFar(Exception):
+    """A 32-bit chunk offset (``stco``) would pass 4 GB once the manifest's box is in. The library's writer
+    would wrap it (c2pa-rs ``adjust_known_offsets`` adds without a check, and its release build does not trap
+    overflow), breaking the movie under a valid manifest: refused, not left to the library."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where the manifest's box goes (right after ``ftyp``), the movie box with its chunk offsets moved by the
@@ -173,7 +180,7 @@ class Layout:
             form = f">{count}{'I' if width == 4 else 'Q'}"
             values = struct.unpack_from(form, moov, at)
             if width == 4 and values and max(values) + delta > _U32:
-                raise NotModelled("a chunk offset would pass 4 GB in a 32-bit stco box")
+                raise OffsetsTooFar(f"a chunk offset ({max(values)}) would pass 4 GB in a 32-bit stco box")
             struct.pack_into(form, moov, at, *(v + delta for v in values))
         return bytes(moov)
 
@@ -396,7 +403,7 @@ def _composed(builder: Any, call: Callable[..., int], mime: str) -> bytes:
 def sign(movie: Plan, new_builder: Callable[[dict[str, Any]], Any], mime: str, out: Path) -> None:
     """Write ``out``: the staged movie with its manifest placed and signed. ``new_builder(hash_assertion)``
     makes a Builder of the manifest with that assertion added, its Context holding the signer. Raises
-    NotModelled before anything is written when a chunk offset would not fit once the box is in;
+    ClearanceError before anything is written when a chunk offset would not fit once the box is in;
     ``c2pa.C2paError`` when the library refuses; ClearanceError or OSError when the file cannot be written as
     modelled (``out`` is then incomplete and the caller removes it)."""
     calls = _calls()
@@ -407,7 +414,12 @@ def sign(movie: Plan, new_builder: Callable[[dict[str, Any]], Any], mime: str, o
         placeholder = _composed(sizing, calls.placeholder, mime)
     finally:
         sizing.close()
-    output = movie.layout.pieces(movie.staged, placeholder)  # NotModelled: an stco offset past 4 GB
+    try:
+        output = movie.layout.pieces(movie.staged, placeholder)
+    except OffsetsTooFar as why:
+        raise ClearanceError(f"{source}: {why} once the {len(placeholder)}-byte manifest box is inserted after "
+                             "ftyp; nothing was written. Remux it with 64-bit chunk offsets (co64) and sign again") \
+            from None
     with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
             fileio.descriptor(out, os.O_RDWR | os.O_CREAT) as out_fd:
         digest, slot = write_hashed(output, movie.layout.hashed(len(placeholder)), src_fd, out_fd)

@@ -394,11 +394,8 @@ def _sign_file(
                     raise _Restart
             elif movie is not None:
                 builder.close()  # the movie's manifest is built twice below, sized then signed, with its hash
-                try:
-                    bmff.sign(movie, _movie_builder(definition, identity, source, mime, placed, movie_signers,
-                                                    large=size > THUMBNAIL_MAX_BYTES), mime, temp)
-                except bmff.NotModelled:
-                    raise _Restart from None  # a chunk offset past 4 GB once the box is in: the library signs it
+                bmff.sign(movie, _movie_builder(definition, identity, source, mime, placed, movie_signers,
+                                                large=size > THUMBNAIL_MAX_BYTES), mime, temp)
             elif embedded:
                 try:
                     fileio.sign_with_library(builder, signer, mime, signing_source, temp)
