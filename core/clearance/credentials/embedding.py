@@ -12,12 +12,13 @@ manifest"):
 2. the caller writes the file with the placeholder where readers look for it (JPEG: after the JFIF and
    Exif segments, the library puts it right after JFIF; PNG: right after IHDR, as the library does; WAV:
    appended as the last top-level chunk, as the library does) and hashes it, the placeholder excluded:
-   here the kernel copies the image or sound data while a second thread hashes what has been written
-   (``fileio.write_hashed``);
+   here the image or sound data is read once into a few reused buffers, each hashed by a second thread
+   while this one writes it (``fileio.write_hashed``). For a JPEG or PNG, whose hashed bytes do not depend
+   on the placeholder's size, the hash starts before step 1 (``hash_ahead``);
 3. ``c2pa_builder_sign_data_hashed_embeddable`` with that data hash returns the signed manifest, padded to
    the placeholder's exact size, which is written over the placeholder.
 
-The hash is of the bytes written, read back from the output. The manifest is then read back with
+The hash is of the very buffers written to the output. The manifest is then read back with
 c2pa-python's Reader (``detached.check_claims``: signature, certificate, assertions, and the binding
 against that digest; for a WAV, whose chunk a reader finds only after the sound, its place is checked by
 walking the written file's chunks). The XMP (IPTC AI fields) is written in step 2 (JPEG, PNG: in the header;
@@ -26,7 +27,7 @@ the signature covers it there too.
 
 Only what is modelled here takes this path: JPEG, PNG and WAV over 10 MB (smaller ones get a thumbnail,
 which the library makes only when it writes the file) that carry no credentials yet (a store to replace is
-left to the library), on a system where the copy and the hash can overlap (``fileio.overlapped``), with the
+left to the library), on a system with positioned reads and writes (``fileio.overlapped``), with the
 c2pa-python version these calls were checked against. Anything else, and ``CLEARANCE_C2PA_LIBRARY_EMBED=1``,
 signs through the library's own path.
 """
