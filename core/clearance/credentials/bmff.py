@@ -33,12 +33,12 @@ BMFF hash must be the one Clearance computed with the exclusions above; re-hashi
 as a full validation does, would cost one more pass over the file and prove nothing more about these bytes.
 
 Only what is modelled here takes this path: MP4, M4V and MOV (of any size: the library makes no thumbnail
-for a movie), one ``moov`` with ``stco``/``co64``
-chunk offsets and no ``saio``, top-level boxes among ``ftyp`` (first), ``moov``, ``mdat``, ``free``,
-``skip``, ``wide`` and non-C2PA ``uuid``, none running "to the end of the file", that carry no credentials yet,
-with the c2pa-python version these calls were checked against. Anything else (fragmented movies, several
-movie boxes, HEIF-style ``meta``, a chunk offset that would pass 4 GB in ``stco``) signs through the library's
-own path, decided before anything is written; ``CLEARANCE_C2PA_LIBRARY_EMBED=1`` forces that path. The
+for a movie), one ``moov`` with ``stco``/``co64`` chunk offsets and no ``saio``, top-level boxes among
+``ftyp`` (first), ``moov``, ``mdat``, ``free``, ``skip``, ``wide`` and non-C2PA ``uuid``, none running "to
+the end of the file", that carry no credentials yet, with the c2pa-python version these calls were checked
+against. Anything else (fragmented movies, several movie boxes, HEIF-style ``meta``) signs through the
+library's own path, decided before anything is written; ``CLEARANCE_C2PA_LIBRARY_EMBED=1`` forces that path.
+The
 library's Reader has parsed the source's boxes by then (asked whether it carries credentials), so a movie its
 parser refuses is refused before this module writes anything; what this module adds (a ``uuid`` box, moved
 chunk offsets, the XMP box) is what the library's own writer adds.
@@ -65,7 +65,7 @@ from clearance.credentials.xmp import NotWritable, bmff_boxes
 from clearance.errors import ClearanceError
 
 FORMATS = ("video/mp4", "video/x-m4v", "video/quicktime")
-C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C9297582887 7EC481".replace(" ", ""))
+C2PA_UUID = bytes.fromhex("D8FEC3D61B0E483C92975828877EC481")
 HASH_LABEL = "c2pa.hash.bmff.v3"
 EXCLUDED = (b"ftyp", b"mfra", b"free", b"skip")  # the library's default exclusions, with the C2PA uuid box
 TOP_LEVEL = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid")  # modelled; others hold offsets
@@ -73,7 +73,6 @@ MAX_MOOV = 64 << 20  # a movie box is kilobytes to a few megabytes; one claiming
 _STBL_PATH = (b"trak", b"mdia", b"minf", b"stbl")
 _U32 = 0xFFFFFFFF
 _READ_BLOCK = 1 << 20
-_OK_STATES = ("Valid", "Trusted")
 
 
 def exclusions() -> list[dict[str, Any]]:
