@@ -254,7 +254,7 @@ def test_tags_sharing_members_text_parse_only_the_rest(name: str, monkeypatch: p
     data = {**VARIANTS[name], "targets": [{"kind": "datablock", "ref": "objects:First"}]}
     texts = [_tag_text(_another(data, index)) for index in range(4)]
     answers = [decode_tag(text, "Object A") for text in texts]
-    assert hits == [False, True, True, True]  # the first is read in full and remembered
+    assert hits == [False, False, True, True]  # the first read in full, the second shared and remembered
     for text, answer in zip(texts, answers, strict=True):
         before = _full_path_answer(text, "Object A")
         assert isinstance(before, Tag) and answer == before and _fields_set(answer) == _fields_set(before)
@@ -308,8 +308,8 @@ def _variations(text: str) -> list[str]:
 
 def test_variations_of_a_remembered_tag_get_the_full_answer() -> None:
     data = {**record_data("approval"), "vendor": "V"}
-    good = _tag_text(data)
-    decode_tag(good, "warm")  # its members text is now remembered
+    decode_tag(_tag_text(data), "warm")
+    decode_tag(_tag_text(_another(data, 5)), "warm")  # a second record: its members text is now remembered
     assert record_module._written
     assert tags_module._decode_written(_tag_text(_another(data, 1))) is not None
     for index, text in enumerate(_variations(_tag_text(_another(data, 1)))):
@@ -325,6 +325,7 @@ def test_any_small_edit_of_a_remembered_tag_gets_the_full_answer(position: int, 
     data = {**record_data("approval"), "vendor": "V", "id": str(uuid.UUID(int=7, version=4))}
     good = _tag_text(data)
     decode_tag(good, "warm")
+    decode_tag(_tag_text(_another(data, 5)), "warm")
     where = position % (len(good) + 1)
     text = good[:where] + insert + good[where + length:]
     before = _full_path_answer(text, "Object A")
@@ -340,10 +341,11 @@ def test_a_lookalike_of_the_boundary_inside_a_string_changes_nothing(monkeypatch
     hits = _counting_written_hits(monkeypatch)
     data = record_data("approval")
     decode_tag(_tag_text(data), "warm")
+    decode_tag(_tag_text(_another(data, 5)), "warm")
     tricky = {**_another(data, 1), "description": 'a ","id":"x", and \\"record\\":{ too', "vendor": ',"id":'}
     text = _tag_text(tricky)
     assert decode_tag(text, "Object A") == _full_path_answer(text, "Object A")
-    assert hits == [False, True]
+    assert hits == [False, False, True]
 
 
 def test_limits_count_the_remembered_members_too() -> None:
@@ -352,6 +354,8 @@ def test_limits_count_the_remembered_members_too() -> None:
 
     data = record_data("approval")
     decode_tag(_tag_text(data), "warm")
+    decode_tag(_tag_text(_another(data, 5)), "warm")
+    assert record_module._written
     record = UseRecord.model_validate(_another(data, 1))
     text = encode_tag(Tag.for_record(record, approval_ids=["a"] * (MAX_NODES - 30)))
     start = text.index('"record":{') + len('"record":{')
@@ -360,3 +364,25 @@ def test_limits_count_the_remembered_members_too() -> None:
     before = _full_path_answer(text, "Object A")
     assert isinstance(before, str) and f"more than {MAX_NODES} values" in before
     assert _answer(text, "Object A") == before
+
+
+def test_a_decision_part_seen_once_costs_no_memo() -> None:
+    """Records that share nothing (every answer differs) keep nothing but a hint each, and read as before."""
+    texts = [_tag_text({**record_data("approval"), "production": f"P{index}"}) for index in range(5)]
+    for text in texts:
+        assert decode_tag(text, "x") == _full_path_answer(text, "x")
+    assert not record_module._parts and not record_module._written
+    assert decode_tag(texts[0], "x") == _full_path_answer(texts[0], "x")  # the same digest again: now shared
+    assert len(record_module._parts) == 1
+
+
+def test_a_stated_digest_is_only_a_hint() -> None:
+    """Two tags stating the same digest over different decision parts: each gets its own answer."""
+    good = json.loads(_tag_text(record_data("approval")))
+    other = copy.deepcopy(good)
+    other["record"]["use"]["stage"] = "temp"  # the digest no longer matches: edited outside Clearance
+    texts = [json.dumps(good), json.dumps(other), json.dumps(other), json.dumps(good)]
+    for text in texts:
+        before = _full_path_answer(text, "x")
+        assert _answer(text, "x") == before
+    assert isinstance(_full_path_answer(texts[1], "x"), str)

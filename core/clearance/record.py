@@ -612,10 +612,34 @@ _written: dict[str, SharedPart] = {}
 that text was parsed in full and found to be exactly those members."""
 
 
+_hinted: set[str] = set()
+"""Decision digests stated by tags read in this process: a hint, never trusted, of which decision parts come
+back (see ``seen_before``)."""
+
+
+def seen_before(stated_digest: object) -> bool:
+    """Whether a tag stating this decision digest was read before in this process (and note it).
+
+    Sharing a decision part pays off from its second record on; for the first it is pure cost (the memo key,
+    the copies kept). So a tag's first record takes the full path, and only a digest stated again sends its
+    records through ``record_and_digests``. The stated digest only chooses the path: the memo is keyed by
+    the data itself, and both paths check the digest.
+    """
+    if not isinstance(stated_digest, str):
+        return False
+    if stated_digest in _hinted:
+        return True
+    if len(_hinted) >= _PARTS_KEPT * 5:
+        _hinted.clear()
+    _hinted.add(stated_digest)
+    return False
+
+
 def forget_shared_parts() -> None:
-    """Empty both memos (a bench's first run, a test)."""
+    """Empty the memos and the hints (a bench's first run, a test)."""
     _parts.clear()
     _written.clear()
+    _hinted.clear()
 
 
 def _holds_parts(annotation: Any) -> bool:

@@ -28,6 +28,7 @@ from clearance.record import (
     record_digests,
     record_with_part,
     remember_written,
+    seen_before,
     written_part,
 )
 
@@ -139,7 +140,7 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
         data = text
     if not isinstance(data, dict):
         raise ClearanceError(f"{where}: the Clearance tag is not a JSON object; re-tag it")
-    fast = _decode_embedded(data)
+    fast = _decode_embedded(data) if seen_before(data.get("digest")) else None
     if fast is not None:
         tag, part = fast
         if tag.content_digest is not None:
