@@ -705,6 +705,7 @@ def test_a_plain_wav_is_known_to_carry_no_credentials_from_its_chunk_headers(
     variants = {
         "c2pa.wav": with_chunk(b"C2PA", bytes(40)),
         "remote.wav": with_chunk(b"_PMX", b"<x dcterms:provenance='https://example.com/m.c2pa'/>"),
+        "remote-xmp.wav": with_chunk(b"XMP ", b"<x dcterms:provenance='https://example.com/m.c2pa'/>"),  # c2pa-rs
         "sizes.wav": data[:-2],  # its RIFF size no longer matches the file
         "rf64.wav": b"RF64" + data[4:],
     }

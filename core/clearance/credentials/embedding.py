@@ -183,10 +183,11 @@ def wav_without_credentials(source: Path, end: int) -> bool:
     False when it may (or the file is not a plain RIFF WAVE), and the library's Reader must say.
 
     The library reads a WAV's manifest from a top-level ``C2PA`` chunk of its RIFF chunk (c2pa-rs
-    ``riff_io``); with none, it looks for a remote manifest named by ``dcterms:provenance`` in the XMP, the
-    top-level ``_PMX`` chunk (c2pa-rs ``Store::load_jumbf_from_stream``). So a RIFF WAVE whose top-level chunks
-    fill it exactly, with no ``C2PA`` chunk and no ``_PMX`` chunk mentioning ``provenance``, carries none;
-    asking the Reader costs a thread and a walk of the file beside the hash."""
+    ``riff_io``); with none, it looks for a remote manifest named by ``dcterms:provenance`` in the XMP, which
+    it reads from a top-level ``XMP `` chunk (``riff_io`` ``read_xmp``; Clearance and Adobe write WAV XMP as
+    ``_PMX``: both are looked at). So a RIFF WAVE whose top-level chunks fill it exactly, with no ``C2PA``
+    chunk and no XMP chunk mentioning ``provenance``, carries none; asking the Reader costs a thread and a walk
+    of the file beside the hash."""
     with open(source, "rb") as fh:
         header = fh.read(12)
         if len(header) < 12 or header[:4] != b"RIFF" or header[8:] != b"WAVE":
@@ -199,7 +200,7 @@ def wav_without_credentials(source: Path, end: int) -> bool:
         for kind, offset, size in chunks:
             if kind == b"C2PA":
                 return False
-            if kind == b"_PMX":
+            if kind in (b"_PMX", b"XMP "):
                 if size > _XMP_MAX:
                     return False
                 fh.seek(offset + 8)
