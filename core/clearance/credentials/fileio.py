@@ -436,7 +436,8 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int,
     into a buffer that is both hashed and written, so what is delivered is what was hashed even if the
     source changes meanwhile. Reading the output back after the kernel copied it (a map, or reads) was the
     alternative: it proves nothing more (both trust the page cache the kernel keeps for the output) and
-    costs a second pass over the bytes and the page faults of the map: measured by bench/credentials.py."""
+    costs a second pass over the bytes and the page faults of the map (about a fifth more CPU, and the hash
+    waits for the copy: bench/RESULTS.md, "Signing fixed cost")."""
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, Slot) else p[1] - p[0]
                 for p in pieces)
     os.ftruncate(out_fd, total)
