@@ -281,3 +281,19 @@ def test_a_file_not_in_utf8_anywhere_is_left_to_opentimelineio_with_its_error(
         read_for_check(path)
     assert str(fast.value) == str(slow.value)
     assert "UTF-8" in str(fast.value)
+
+
+def test_a_file_with_more_brackets_than_the_limit_is_refused_before_it_is_parsed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the cheap facts cannot bound the brackets, the exact pass runs first, as it always did: a file
+    over the bracket limit is refused before the reader builds anything from it."""
+    path = _cut(tmp_path / "cut.otio", metadata=_deep(40))
+    assert otio_json.load(path) is not None
+
+    def parse(*_a: Any) -> None:
+        raise AssertionError("parsed before the exact pass refused it")
+
+    monkeypatch.setattr(documents, "MAX_JSON_BRACKETS", 16)  # the deep metadata keeps more after peeling
+    monkeypatch.setattr(otio_json, "_read", parse)
+    monkeypatch.setattr(otio_json, "read_otio_json", parse)
+    assert otio_json.load(path) is None

@@ -29,7 +29,10 @@ import json.scanner
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from clearance.documents import JsonOutline
 
 _MODELLED_RELEASE = "0.18."  # the OpenTimelineIO release whose reader this one follows (see above)
 _WINDOW = 1 << 20  # characters decoded at a time: the file's bytes are held once, not also as text
@@ -920,12 +923,11 @@ def _compositions_deep(timeline: JsonTimeline) -> int:
     return deepest
 
 
-def _settled(kept: bytes | None, reader: _Reader, timeline: JsonTimeline) -> bool:
-    """Whether the cheap facts above prove what the exact pass would: within limits, no key twice."""
-    from clearance.documents import MAX_JSON_BRACKETS, MAX_JSON_NESTING
+def _settled(kept: bytes, reader: _Reader, timeline: JsonTimeline) -> bool:
+    """Whether the cheap facts above prove what the exact pass would: within limits, no key twice (``kept``
+    holds at most MAX_JSON_BRACKETS bytes: the caller checks that before the read)."""
+    from clearance.documents import MAX_JSON_NESTING
 
-    if kept is None or len(kept) > MAX_JSON_BRACKETS:
-        return False
     if 2 * _compositions_deep(timeline) + 6 + reader.plain_depth > MAX_JSON_NESTING - 8:
         return False
     if any(_ESCAPE_IN_KEY.search(name) for name in reader.names):
@@ -953,7 +955,7 @@ def _reading_is_customised() -> bool:
 def load(path: Path) -> JsonTimeline | None:
     """The timeline in an ``.otio`` file read here, or None when it must be read through OpenTimelineIO
     (which then gives the answer, or the one-line error, that it always gave)."""
-    from clearance.documents import DocumentError, check_json_nesting, read_bytes
+    from clearance.documents import DocumentError, read_bytes
     from clearance.errors import ClearanceError
 
     from .timeline_io import MAX_TIMELINE_BYTES, WHAT, _check_kind, adapter_for
@@ -968,21 +970,40 @@ def load(path: Path) -> JsonTimeline | None:
     # Not UTF-8: each window is decoded strictly, and the reader decodes every byte before it answers.
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return None
+    from clearance.documents import MAX_JSON_BRACKETS
     from clearance.gc_pause import paused_collector
 
+    kept = _kept(data)
+    if kept is None or len(kept) > MAX_JSON_BRACKETS:
+        # A \\u escape may be there, or more brackets than the exact pass allows: it runs first, as it always
+        # did, so that such a file is refused before it is parsed.
+        outline = _exact(data, path)
+        if outline is None:
+            return None
+        try:
+            with paused_collector():
+                return read_otio_json(data, outline.keys)
+        except (Unsupported, ValueError, RecursionError, MemoryError):
+            return None
     # Tens of thousands of small dicts and no cycles: the cyclic collector would only rescan them.
     try:
-        kept = _kept(data)
         with paused_collector():
             timeline, reader = _read(data)
         if _settled(kept, reader, timeline):
             return timeline
     except (Unsupported, ValueError, RecursionError, MemoryError):
         return None
+    outline = _exact(data, path)
+    return timeline if outline is not None and outline.keys == reader.keys else None
+
+
+def _exact(data: bytes, path: Path) -> JsonOutline | None:
+    """The exact pass's outline of the file, or None when it refuses the file or finds a \\u escape (a lone
+    surrogate is refused by RapidJSON, kept by Python)."""
+    from clearance.documents import DocumentError, check_json_nesting
+
     try:
         outline = check_json_nesting(data, str(path), outline=True)
     except DocumentError:
         return None
-    if outline is None or outline.unicode_escapes:  # a \\u escape may be a lone surrogate, which RapidJSON refuses
-        return None
-    return timeline if outline.keys == reader.keys else None
+    return None if outline is None or outline.unicode_escapes else outline
