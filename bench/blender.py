@@ -211,7 +211,7 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
         seconds, tags = _cpu(lambda: [decode_tag(text, "tag") for text in texts])
         parts.append(("tags: decode_tag (parse, validation, both digests)", seconds, len(texts)))
         distinct = len(record_module._parts)
-        parts.append((f"  of which distinct decision parts, validated in full: {distinct}", 0.0, 1))
+        parts.append((f"  decision parts shared between tags (each validated in full once): {distinct}", 0.0, 1))
         records = [tag.record for tag in tags]  # type: ignore[attr-defined]
         seconds, _ = _cpu(lambda: [Tag.model_validate(item) for item in data])  # type: ignore[attr-defined]
         parts.append(("  (full pydantic validation of every tag, for comparison)", seconds, len(texts)))

@@ -386,3 +386,26 @@ def test_a_stated_digest_is_only_a_hint() -> None:
         before = _full_path_answer(text, "x")
         assert _answer(text, "x") == before
     assert isinstance(_full_path_answer(texts[1], "x"), str)
+
+
+def test_a_record_on_many_targets_is_shared_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More brackets than the nesting limit (a record on 100 objects) is not too deep: its text path applies,
+    and one nested too deep is refused as before."""
+    hits = _counting_written_hits(monkeypatch)
+    data = record_data("approval")
+
+    def on_many(index: int) -> dict[str, Any]:
+        many = _another(data, index)
+        many["targets"] = [{"kind": "datablock", "ref": f"objects:Crowd{index}.{n:03d}"} for n in range(100)]
+        return many
+
+    texts = [_tag_text(on_many(index)) for index in range(3)]
+    answers = [decode_tag(text, "x") for text in texts]
+    assert hits == [False, False, True]
+    for text, answer in zip(texts, answers, strict=True):
+        before = _full_path_answer(text, "x")
+        assert isinstance(before, Tag) and answer == before
+    deep = texts[2].replace('"approval_ids":[]', '"approval_ids":[' + "[" * 70 + "]" * 70 + "]", 1)
+    before = _full_path_answer(deep, "x")
+    assert isinstance(before, str) and "nested deeper" in before
+    assert _answer(deep, "x") == before

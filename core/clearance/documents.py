@@ -468,6 +468,12 @@ def parse_json_text(text: str, source: str) -> Any:
     return data
 
 
+def surely_within_value_limit(text: str) -> bool:
+    """True when the text is too small to hold more than ``MAX_NODES`` values (the second half of
+    ``surely_within_limits``: values are at most its commas and opening brackets, plus one)."""
+    return text.count("{") + text.count("[") + text.count(",") + 1 <= MAX_NODES
+
+
 def surely_within_limits(text: str) -> bool:
     """True when the text is too small to break the limits: it cannot nest deeper than it has opening
     brackets, nor hold more values than commas and opening brackets (those in strings only add to both), so

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from clearance.documents import DocumentError, parse_json_text, surely_within_limits
+from clearance.documents import DocumentError, parse_json_text, surely_within_value_limit
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import (
     DECIDING_KEYS,
@@ -236,12 +236,15 @@ def _decode_written(text: str) -> Tag | None:
     Exact: the members text was checked, when remembered, to be a complete run of members holding exactly
     the decision part, so the tag parses to that part plus what the text holds without it. The rest is parsed
     with the same reader and limits (a key given twice, in the rest or once in each, goes the full way), and
-    the tag is checked like any other: record id, decision digest."""
+    the tag is checked like any other: record id, decision digest. The limits hold for the whole tag: its
+    nesting, because the members sit where they sat in the tag they were checked in (inside the record, in
+    the tag) and the rest is checked; its number of values, bounded from the whole text (a tag too large to
+    be sure of goes the full way)."""
     span = _members_span(text)
     if span is None:
         return None
     part = written_part(text[span[0]:span[1]])
-    if part is None or not surely_within_limits(text):
+    if part is None or not surely_within_value_limit(text):
         return None
     try:
         data = parse_json_text(text[:span[0]] + text[span[1] + 1:], "tag")  # the members and their comma out
