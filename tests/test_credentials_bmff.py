@@ -223,16 +223,14 @@ def test_a_full_disk_while_the_movie_is_written_fails_in_one_line_and_leaves_not
         identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     placed = _spy(monkeypatch)
-    calls: list[int] = []
-    real = fileio.copy_range
+    real = fileio.write_at
 
-    def full_disk(*args: Any) -> None:
-        calls.append(1)
-        if len(calls) > 1:
+    def full_disk(fd: int, data: bytes | memoryview, position: int) -> None:
+        if position > 64 << 10:  # the disk fills up once the media data is under way
             raise OSError(28, "No space left on device")
-        real(*args)
+        real(fd, data, position)
 
-    monkeypatch.setattr(fileio, "copy_range", full_disk)
+    monkeypatch.setattr(fileio, "write_at", full_disk)
     source = _movie(tmp_path / "clip.mov")
     capsys.readouterr()
     assert run("credentials", "sign", source, "--record", notify_record) == 2

@@ -17,8 +17,9 @@ Specification 2.x, "BMFF-Based Hash"), so placing the manifest means what the li
 The hash follows the library's BMFF hash (c2pa-rs ``sdk/src/assertions/bmff_hash.rs``, default exclusions, and
 ``bmff_to_jumbf_exclusions``): the top-level boxes in file order, leaving out ``ftyp``, ``free``, ``skip``,
 ``mfra`` and the C2PA ``uuid`` box; before each box kept, its offset in the file as 8 big-endian bytes
-(hashes of version 2 and later bind where boxes sit). Here the kernel copies the media data while a second
-thread hashes what has just been written, read back from the output.
+(hashes of version 2 and later bind where boxes sit). Here the media data is read once, a chunk at a time,
+into buffers that a second thread hashes while they are written out (``fileio``'s hashing writer): one
+pass over the data, and the hash is of the very bytes written.
 
 Signing uses the C API's caller-placed workflow (c2pa-rs ``c2pa_c_ffi``: ``c2pa_builder_placeholder``, then
 ``c2pa_builder_sign_embeddable``, which pads the signed manifest to the placeholder's exact size): a first
@@ -48,13 +49,10 @@ from __future__ import annotations
 
 import base64
 import ctypes
-import hashlib
 import io
 import json
 import os
-import queue
 import struct
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +70,6 @@ TOP_LEVEL = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid")  # m
 MAX_MOOV = 64 << 20  # a movie box is kilobytes to a few megabytes; one claiming more is left to the library
 _STBL_PATH = (b"trak", b"mdia", b"minf", b"stbl")
 _U32 = 0xFFFFFFFF
-_READ_BLOCK = 1 << 20
 
 
 def exclusions() -> list[dict[str, Any]]:
@@ -294,59 +291,74 @@ def _chunk_offsets(moov: bytes) -> Iterator[tuple[int, int, int]]:
 def write_hashed(pieces: list[fileio.Piece], hashed: list[tuple[int, int]], source_fd: int,
                  out_fd: int) -> tuple[bytes, int]:
     """Write ``pieces`` to ``out_fd`` and return the BMFF hash of the ``hashed`` ranges (a range of length 0:
-    its offset as 8 big-endian bytes) and where the one slot starts. The kernel copies; a second thread hashes
-    each range once the output holds it, read back from the output into one reused buffer (so the hash is of
-    the bytes that will be delivered; a map of the output, as ``fileio.write_hashed`` reads it, measured no
-    faster here)."""
+    its offset as 8 big-endian bytes) and where the one slot starts. As ``fileio.write_hashed`` does, each
+    source range that is hashed is read once into the hashing thread's buffers, hashed there and written
+    from that very buffer (what is delivered is what was hashed); what is left out of the hash (``ftyp``,
+    ``free``, the manifest's box) is written without, copied by the kernel when it comes from the source."""
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, fileio.Slot) else p[1] - p[0]
                 for p in pieces)
     os.ftruncate(out_fd, total)
-    digest = hashlib.sha256()
-    ready: queue.SimpleQueue[int | None] = queue.SimpleQueue()
-    failed: list[BaseException] = []
-
-    block = bytearray(_READ_BLOCK)
-    view = memoryview(block)
-
-    def hash_written() -> None:
-        written = 0
-        ended = False
-        try:
-            for first, end in hashed:
-                if first == end:
-                    digest.update(struct.pack(">Q", first))
-                    continue
-                start = first
-                while start < end:
-                    while written <= start:
-                        mark = ready.get()
-                        if mark is None:
-                            ended = True
-                            raise OSError(f"the output ended at {written} bytes before the hashed range {start}")
-                        written = max(written, mark)
-                    stop = min(end, written)
-                    while start < stop:
-                        n = os.preadv(out_fd, [view[:min(len(block), stop - start)]], start)
-                        if n <= 0:
-                            raise OSError(f"the output was cut short at {start} bytes while it was hashed")
-                        digest.update(view[:n])
-                        start += n
-        except BaseException as exc:  # reported by the writer below
-            failed.append(exc)
-            while not ended:  # let the writer finish
-                ended = ready.get() is None
-
-    hasher = threading.Thread(target=hash_written, name="clearance-bmff-hash", daemon=True)
-    hasher.start()
+    hasher = fileio._Hasher()
     try:
-        slots = fileio.write_reporting(pieces, source_fd, out_fd, lambda _start, end: ready.put(end))
-    finally:
-        ready.put(None)
-        hasher.join()
-    if failed:
-        raise failed[0]
+        slots = _write(pieces, hashed, source_fd, out_fd, hasher)
+    except BaseException:
+        hasher.stop()
+        raise
+    digest = hasher.finish()
     [(slot, _)] = slots
-    return digest.digest(), slot
+    return digest, slot
+
+
+def _write(pieces: list[fileio.Piece], hashed: list[tuple[int, int]], source_fd: int, out_fd: int,
+           hasher: Any) -> list[tuple[int, int]]:
+    slots: list[tuple[int, int]] = []
+    k = 0  # the next of ``hashed`` not yet fully hashed
+    position = 0
+    for piece in pieces:
+        length = piece[1] - piece[0] if isinstance(piece, tuple) else len(_data(piece))
+        end = position + length
+        if isinstance(piece, fileio.Slot):
+            if k < len(hashed) and hashed[k][0] < end:
+                raise ValueError(f"the manifest's place at {position} is inside a hashed range")  # a plan's bug
+            fileio.write_at(out_fd, piece.data, position)
+            slots.append((position, length))
+            position = end
+            continue
+        cur = position
+        while cur < end:
+            while k < len(hashed) and hashed[k][0] == hashed[k][1] and hashed[k][0] <= cur:
+                hasher.add(struct.pack(">Q", hashed[k][0]))  # a box's offset, before the box
+                k += 1
+            inside = k < len(hashed) and hashed[k][0] <= cur < hashed[k][1]
+            stop = min(end, hashed[k][1]) if inside else min(end, hashed[k][0]) if k < len(hashed) else end
+            _span(piece, position, cur, stop, inside, source_fd, out_fd, hasher)
+            cur = stop
+            if inside and cur == hashed[k][1]:
+                k += 1
+        position = end
+    if k != len(hashed):
+        raise ValueError(f"{len(hashed) - k} hashed ranges lie past the end of the output")  # a plan's bug
+    return slots
+
+
+def _span(piece: fileio.Piece, at: int, start: int, stop: int, hashed: bool, source_fd: int, out_fd: int,
+          hasher: Any) -> None:
+    """Write the part of ``piece`` (written from ``at``) that goes from ``start`` to ``stop``, hashed or not."""
+    if not isinstance(piece, tuple):
+        data = _data(piece)[start - at:stop - at]
+        fileio.write_at(out_fd, data, start)
+        if hashed:
+            hasher.add(data)
+        return
+    source = piece[0] + start - at
+    if not hashed:
+        fileio.copy_range(source_fd, out_fd, source, start, stop - start)
+        return
+    while start < stop:
+        n = min(fileio._CHUNK, stop - start)
+        fileio.write_at(out_fd, hasher.read(source_fd, source, n), start)
+        source += n
+        start += n
 
 
 class _Calls:
