@@ -298,7 +298,7 @@ def write_hashed(pieces: list[fileio.Piece], hashed: list[tuple[int, int]], sour
     total = sum(len(p) if isinstance(p, bytes) else len(p.data) if isinstance(p, fileio.Slot) else p[1] - p[0]
                 for p in pieces)
     os.ftruncate(out_fd, total)
-    hasher = fileio._Hasher()
+    hasher = fileio._Hasher()  # fileio's hashing writer's own: read(), add(), finish(), stop() are what is used
     try:
         slots = _write(pieces, hashed, source_fd, out_fd, hasher)
     except BaseException:
