@@ -34,7 +34,7 @@ import platform
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -456,33 +456,21 @@ def write_pieces(pieces: list[Piece], source_fd: int, out_fd: int) -> None:
     _write(pieces, source_fd, out_fd)
 
 
-def write_reporting(pieces: list[Piece], source_fd: int, out_fd: int,
-                    written: Callable[[int, int], None]) -> list[tuple[int, int]]:
-    """Write ``pieces`` as ``_write`` does, telling ``written`` of each span written (a caller that hashes
-    other than ``write_hashed`` does: a movie's BMFF hash); returns each slot's (start, length)."""
-    return _write(pieces, source_fd, out_fd, written)
-
-
-def _write(pieces: list[Piece], source_fd: int, out_fd: int, written: Callable[[int, int], None] | None = None,
-           hasher: _Hasher | None = None) -> list[tuple[int, int]]:
+def _write(pieces: list[Piece], source_fd: int, out_fd: int, hasher: _Hasher | None = None) -> list[tuple[int, int]]:
     """The one writer of ``pieces`` to ``out_fd`` from its start: literal bytes and slots as they are, source
-    ranges copied by the kernel, or, with a ``hasher``, read once into its buffers, hashed and written.
-    ``written(start, end)`` is told of every span written other than a slot, a source range ``_CHUNK`` at a
-    time, so that it can be hashed soon after; returns each slot's (start, length)."""
+    ranges copied by the kernel, or, with a ``hasher``, read once into its buffers, a ``_CHUNK`` at a time,
+    hashed and written; returns each slot's (start, length)."""
     slots = []
     position = 0
-    chunked = written is not None or hasher is not None
     for piece in pieces:
         if isinstance(piece, tuple):
             start, end = piece
             while start < end:
-                n = min(_CHUNK, end - start) if chunked else end - start
+                n = min(_CHUNK, end - start) if hasher is not None else end - start
                 if hasher is not None:
                     write_at(out_fd, hasher.read(source_fd, start, n), position)
                 else:
                     copy_range(source_fd, out_fd, start, position, n)
-                if written is not None:
-                    written(position, position + n)
                 start += n
                 position += n
             continue
@@ -492,8 +480,6 @@ def _write(pieces: list[Piece], source_fd: int, out_fd: int, written: Callable[[
             slots.append((position, len(data)))
         elif data and hasher is not None:
             hasher.add(data)
-        elif data and written is not None:
-            written(position, position + len(data))
         position += len(data)
     return slots
 
