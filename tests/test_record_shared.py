@@ -465,3 +465,17 @@ def test_tags_of_generated_records_read_as_before(
         assert isinstance(before, Tag) and answer == before and answer.record == record
         assert _fields_set(answer) == _fields_set(before)
         assert answer.content_digest == record_digests(before.record)[1]
+
+
+def test_a_huge_decision_part_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    hits = _counting_written_hits(monkeypatch)
+    data = {**record_data("approval"), "tool": {"name": "x" * (record_module.PART_BYTES_KEPT + 1)}}
+    texts = [_tag_text(_another(data, index)) for index in range(3)]
+    for text in texts:
+        assert decode_tag(text, "x") == _full_path_answer(text, "x")
+    assert hits == [False, False, False]
+    assert not record_module._parts and not record_module._written
+    part = record_module.SharedPart({}, {}, "sha256:0")
+    record_module.remember_written("x" * (record_module.PART_BYTES_KEPT + 1), part)
+    record_module.remember_written("y", part)
+    assert list(record_module._written) == ["y"]

@@ -604,6 +604,9 @@ class SharedPart:
 
 
 _PARTS_KEPT = 10_000
+PART_BYTES_KEPT = 64 * 1024
+"""A decision part larger than this (a chain of thousands of steps, a tool named with a novel) is not
+remembered: the memos stay a few megabytes whatever the tags hold."""
 _parts: dict[bytes, SharedPart] = {}
 """Decision parts validated in this process, by the canonical JSON of the data they were validated from. In
 memory only, bounded, keyed by content; a part is remembered only once its record validated in full."""
@@ -703,6 +706,8 @@ def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, Share
         key = canonical_json(deciding)
     except (TypeError, ValueError, UnicodeEncodeError):
         return None
+    if len(key) > PART_BYTES_KEPT:
+        return None
     part = _parts.get(key)
     if part is not None:
         found = record_with_part(part, {key: value for key, value in data.items() if key not in DECIDING_KEYS})
@@ -737,6 +742,8 @@ def record_with_part(part: SharedPart, rest: dict[str, Any]) -> tuple[UseRecord,
 
 def remember_written(text: str, part: SharedPart) -> None:
     """Remember ``part`` by the exact text of its members in a tag (the caller checked the text is exactly them)."""
+    if len(text) > PART_BYTES_KEPT:
+        return
     if len(_written) >= _PARTS_KEPT:
         _written.clear()
     _written[text] = part
