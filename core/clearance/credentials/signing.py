@@ -382,7 +382,8 @@ def _sign_file(
                 ahead = embedding.hash_ahead(source, placement)
             try:
                 builder = c2pa.Builder(definition, context=context)
-                _add_ingredients(builder, source, mime, parent, placed)
+                if movie is None:  # a movie's Builders get the ingredients themselves (_movie_builder)
+                    _add_ingredients(builder, source, mime, parent, placed)
             except c2pa.C2paError as exc:
                 raise ClearanceError(f"{source}: the C2PA library refused the manifest ({_short(exc)})") from None
             if placement is not None:
