@@ -13,28 +13,13 @@ import c2pa
 import credentials_media as media
 import pytest
 from test_credentials import TRAINED, actions, exiftool_tags, identity, notify_record, read, run
-from test_credentials_io import _noise_still
+from test_credentials_io import _noise_still, _spy_on_placement
 from test_credentials_xmp import _decoded, _dng, _pages
 
 from clearance.credentials import embedding, signing, tiff
 from clearance.provenance import scan_file
 
 __all__ = ["identity", "notify_record"]  # the fixtures, imported from test_credentials for this module's tests
-
-
-def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record each file whose manifest Clearance places; every file counts as large (no thumbnail, as for
-    files over 10 MB), so small test files take the path too."""
-    monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)
-    placed: list[str] = []
-    real = embedding.sign
-
-    def spy(*args: Any, **kwargs: Any) -> None:
-        placed.append(args[3].mime)
-        real(*args, **kwargs)
-
-    monkeypatch.setattr(embedding, "sign", spy)
-    return placed
 
 
 def _without_binding(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +46,7 @@ MAKERS = {
 @pytest.mark.parametrize("name", list(MAKERS))
 def test_a_single_page_tiff_is_placed_by_clearance_and_reads_back_as_the_library_writes_it(
         name: str, identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    placed = _spy(monkeypatch)
+    placed = _spy_on_placement(monkeypatch)
     source = MAKERS[name](tmp_path / name)
     suffix = source.suffix
     assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / f"fast{suffix}") == 0
@@ -109,7 +94,7 @@ def test_a_tiff_not_modelled_is_signed_by_the_library(kind: str, identity: Path,
         first = _noise_still(tmp_path / "first.tif")
         assert run("credentials", "sign", first, "--record", notify_record, "-o", tmp_path / "clip.tif") == 0
         source = tmp_path / "clip.tif"
-    placed = _spy(monkeypatch)
+    placed = _spy_on_placement(monkeypatch)
     assert run("credentials", "sign", source, "--record", notify_record) == 0
     assert placed == []
     state, manifest, _ = read(tmp_path / "clip.signed.tif")
