@@ -173,6 +173,20 @@ def _cpu(function: object) -> tuple[float, object]:
     return time.process_time() - started, result
 
 
+def _without_sharing(function: object) -> object:
+    """Run ``function`` with decode_tag's shared paths switched off: every tag parsed, validated and
+    digest-checked in full, as before decision parts were shared (for the same-run comparison)."""
+    from clearance import tags
+
+    saved = tags._decode_written, tags._decode_embedded
+    tags._decode_written = lambda text: None  # type: ignore[assignment]
+    tags._decode_embedded = lambda data: None  # type: ignore[assignment]
+    try:
+        return function()  # type: ignore[operator]
+    finally:
+        tags._decode_written, tags._decode_embedded = saved
+
+
 def first_run_parts(context: object) -> list[tuple[str, float, int]]:
     """Where a first collect + validate goes: (what, seconds, how many), measured after it on the same data.
 
@@ -212,6 +226,10 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
         parts.append(("tags: decode_tag (parse, validation, both digests)", seconds, len(texts)))
         distinct = len(record_module._parts)
         parts.append((f"  decision parts shared between tags (each validated in full once): {distinct}", 0.0, 1))
+        forget_shared_parts()
+        full, _ = _cpu(lambda: _without_sharing(lambda: [decode_tag(text, "tag") for text in texts]))
+        parts.append(("  (decode_tag without sharing: the full path for every tag)", full, len(texts)))
+        parts.append((f"  decode_tag with / without sharing, same run: {seconds / full:.2f}", 0.0, 1))
         records = [tag.record for tag in tags]  # type: ignore[attr-defined]
         seconds, _ = _cpu(lambda: [Tag.model_validate(item) for item in data])  # type: ignore[attr-defined]
         parts.append(("  (full pydantic validation of every tag, for comparison)", seconds, len(texts)))
