@@ -435,7 +435,8 @@ def test_credentials_found_while_a_manifest_was_placed_restart_the_signing_on_th
         identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     placed = _spy_on_placement(monkeypatch)
-    source = _noise_still(tmp_path / "noise.png")  # not a JPEG: a plain JPEG's header says alone
+    source = _noise_still(tmp_path / "noise.png")
+    monkeypatch.setattr(embedding, "png_without_credentials", lambda *_: False)  # as if its chunks did not say
     asked: list[str] = []
 
     def has_credentials(path: Path, mime: str, context: Any) -> bool:
@@ -727,3 +728,69 @@ def test_a_plain_wav_is_known_to_carry_no_credentials_from_its_chunk_headers(
     monkeypatch.setattr(signing, "_existing_credentials", reader)
     assert run("credentials", "sign", plain, "--record", notify_record) == 0
     assert asked == [] and placed == ["audio/wav"] and read(tmp_path / "plain.signed.wav")[0] == "Valid"
+
+
+def test_a_plain_png_is_known_to_carry_no_credentials_from_its_chunk_headers(
+        identity: Path, tmp_path: Path, notify_record: Path, shared_data: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import struct
+    import zlib
+
+    plain = _noise_still(tmp_path / "plain.png")
+    data = plain.read_bytes()
+    assert embedding.png_without_credentials(plain, len(data))
+    context = signing._context(True)
+    assert fileio.read_store(plain, "image/png", context) is None  # the library's Reader agrees
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr_end = 8 + 12 + struct.unpack(">I", data[8:12])[0]
+    iend = len(data) - 12
+
+    def after_ihdr(extra: bytes) -> bytes:
+        return data[:ihdr_end] + extra + data[ihdr_end:]
+
+    remote = b"<x:xmpmeta><rdf:Description dcterms:provenance='https://example.com/m.c2pa'/></x:xmpmeta>"
+    variants = {
+        "cabx.png": after_ihdr(chunk(b"caBX", bytes(40))),
+        "cabx-late.png": data[:iend] + chunk(b"caBX", bytes(40)) + data[iend:],  # the library finds it anywhere
+        "remote.png": after_ihdr(chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + remote)),
+        "remote-text.png": after_ihdr(chunk(b"tEXt", b"Comment\x00" + remote)),
+        "compressed.png": after_ihdr(chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + zlib.compress(remote))),
+        "ztxt.png": after_ihdr(chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(b"x"))),
+        "trailing.png": data + b"JUNK",
+        "cut.png": data[:-3],
+        "no-ihdr.png": data[:8] + chunk(b"tEXt", b"Comment\x00x") + data[8:],
+        "not.png": b"\x89PNX" + data[4:],
+    }
+    for name, content in variants.items():
+        (tmp_path / name).write_bytes(content)
+        assert not embedding.png_without_credentials(tmp_path / name, len(content)), name
+    # text that names no remote manifest is plain, and the library's Reader agrees
+    plain_xmp = after_ihdr(chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00<x:xmpmeta/>"))
+    (tmp_path / "xmp.png").write_bytes(plain_xmp)
+    assert embedding.png_without_credentials(tmp_path / "xmp.png", len(plain_xmp))
+    assert fileio.read_store(tmp_path / "xmp.png", "image/png", context) is None
+    for fixture in ("libpng-test.png", "comfy_sdxl_simple_example.png"):
+        path = shared_data / "provenance" / fixture
+        if embedding.png_without_credentials(path, path.stat().st_size):
+            assert fileio.read_store(path, "image/png", context) is None, fixture
+    # signing a plain PNG asks no reader; a signed PNG (its caBX) is read, and kept as the parent
+    placed = _spy_on_placement(monkeypatch)
+    asked: list[str] = []
+    real = signing._existing_credentials
+
+    def reader(path: Path, mime: str, context: Any) -> bool:
+        asked.append(path.name)
+        return real(path, mime, context)
+
+    monkeypatch.setattr(signing, "_existing_credentials", reader)
+    assert run("credentials", "sign", plain, "--record", notify_record) == 0
+    assert asked == [] and placed == ["image/png"] and read(tmp_path / "plain.signed.png")[0] == "Valid"
+    signed = tmp_path / "plain.signed.png"
+    assert not embedding.png_without_credentials(signed, signed.stat().st_size)
+    assert run("credentials", "sign", signed, "--record", notify_record, "-o", tmp_path / "again.png") == 0
+    state, manifest, _ = read(tmp_path / "again.png")
+    assert asked and state == "Valid"
+    assert [a["action"] for a in actions(manifest)][:2] == ["c2pa.opened", "c2pa.edited"]

@@ -209,6 +209,52 @@ def wav_without_credentials(source: Path, end: int) -> bool:
     return True
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_MAX_CHUNKS = 1 << 16  # a PNG cut finer than this is not plain: the library's Reader decides
+_PNG_TEXT = (b"iTXt", b"tEXt", b"zTXt")
+
+
+def png_without_credentials(source: Path, end: int) -> bool:
+    """True when a C2PA reader certainly finds no credentials in this PNG, read from its chunk headers alone;
+    False when it may (or the file is not a plain PNG), and the library's Reader must say.
+
+    The library reads a PNG's manifest from a ``caBX`` chunk, found by walking every chunk's header from the
+    signature to ``IEND`` (c2pa-rs ``png_io`` ``get_png_chunk_positions``, ``get_cai_data``); with none, it
+    looks for a remote manifest named by ``dcterms:provenance`` in the XMP, which it reads from an ``iTXt``
+    chunk keyed ``XML:com.adobe.xmp`` (``png_io`` ``read_xmp``). So a PNG whose chunks, IHDR first, fill it
+    exactly up to an ``IEND`` at its end, with no ``caBX`` chunk, no text chunk mentioning ``provenance``
+    (any keyword) and no compressed text (``zTXt``, a compressed ``iTXt``: a newer reader may inflate it),
+    carries none; the Reader would read and parse the whole file beside the hash, on a core the hash and
+    the copy need."""
+    with open(source, "rb", buffering=0) as fh:
+        if fh.read(8) != _PNG_SIGNATURE:
+            return False
+        position = 8
+        for n in range(_PNG_MAX_CHUNKS):
+            fh.seek(position)
+            header = fh.read(8)
+            if len(header) < 8:
+                return False
+            length: int = struct.unpack(">I", header[:4])[0]
+            kind = header[4:]
+            if not kind.isalpha() or kind == b"caBX" or (n == 0) != (kind == b"IHDR") or length > 0x7FFFFFFF:
+                return False
+            following = position + 12 + length
+            if following > end:
+                return False
+            if kind in _PNG_TEXT:
+                if length > _XMP_MAX or kind == b"zTXt":
+                    return False
+                body = fh.read(length)
+                rest = body.partition(b"\x00")[2]
+                if b"provenance" in body or (kind == b"iTXt" and rest[:1] != b"\x00"):
+                    return False  # named, or compressed where a newer reader might inflate it
+            if kind == b"IEND":
+                return following == end
+            position = following
+    return False
+
+
 def at_riff_end(source: Path, end: int, rewrite: Rewrite | None = None) -> AtRiffEnd | None:
     """A WAV signed here rather than by the library, or None: a single RIFF ``WAVE`` chunk that is the whole
     file, whose top-level chunks lie within it and include no ``C2PA`` chunk yet (RF64, a file with data after

@@ -287,14 +287,16 @@ def _sign_file(
     placing = speculate and mime in embedding.FORMATS and size > THUMBNAIL_MAX_BYTES and embedding.active()
     context = _context(size > THUMBNAIL_MAX_BYTES, read_back_here=placing or (not embedded and detached.available()))
     pending: Future[bool] | None = None
-    plain = {"image/jpeg": embedding.jpeg_without_credentials, "audio/wav": embedding.wav_without_credentials}
+    plain = {"image/jpeg": embedding.jpeg_without_credentials, "image/png": embedding.png_without_credentials,
+             "audio/wav": embedding.wav_without_credentials}
     if placing and mime in plain and plain[mime](source, size):
         parent = False  # what the library's Reader would find, from the header or the chunk headers alone
     elif placing:
         # To say whether a JPEG or PNG carries credentials the library reads and parses all of it, which costs
-        # about what hashing it does (a WAV's chunks are only walked). A file that will have its manifest placed
-        # is assumed to carry none while it is read on another core; the answer is waited for before the signed
-        # file is kept, and a file that does carry credentials is signed again from the start, by the library.
+        # about what hashing it does. A file whose headers do not say it alone, and that will have its manifest
+        # placed, is assumed to carry none while it is read on another core; the answer is waited for before the
+        # signed file is kept, and a file that does carry credentials is signed again from the start, by the
+        # library.
         background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearance-credentials")
         pending = background.submit(_existing_credentials, source, mime, _context(True))
         background.shutdown(wait=False)
