@@ -794,3 +794,31 @@ def test_a_plain_png_is_known_to_carry_no_credentials_from_its_chunk_headers(
     state, manifest, _ = read(tmp_path / "again.png")
     assert asked and state == "Valid"
     assert [a["action"] for a in actions(manifest)][:2] == ["c2pa.opened", "c2pa.edited"]
+
+
+def test_hashing_threads_are_kept_for_the_next_file_and_serve_files_written_at_once(tmp_path: Path) -> None:
+    import hashlib
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = bytes(range(256)) * 9000
+    source = tmp_path / "in.bin"
+    source.write_bytes(data)
+
+    def write(n: int) -> bytes:
+        with fileio.descriptor(source, os.O_RDONLY) as src, \
+                fileio.descriptor(tmp_path / f"out{n}.bin", os.O_RDWR | os.O_CREAT) as out:
+            digest, _ = fileio.write_hashed([b"H%d" % n, (n, len(data))], src, out)
+        return digest
+
+    write(0)
+    before = {t.ident for t in threading.enumerate() if t.name.startswith("clearance-hash")}
+    assert write(1) == hashlib.sha256(b"H1" + data[1:]).digest()
+    after = {t.ident for t in threading.enumerate() if t.name.startswith("clearance-hash")}
+    assert after == before  # the second file was hashed by a kept thread, not a new one
+    with ThreadPoolExecutor(max_workers=4) as pool:  # more files at once than idle threads: each gets one
+        digests = list(pool.map(write, range(2, 10)))
+    assert digests == [hashlib.sha256(b"H%d" % n + data[n:]).digest() for n in range(2, 10)]
+    assert not [t for t in threading.enumerate() if t.name == "clearance-hash"]  # all idle again
+    assert len([t for t in threading.enumerate() if t.name == "clearance-hash-idle"]) <= (os.cpu_count() or 1)

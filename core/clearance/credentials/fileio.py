@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 BUFFER = 1 << 20
 _KERNEL_COPY_ERRORS = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF, errno.ETXTBSY,
@@ -278,19 +278,23 @@ class _Hasher:
         self._hashed: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._failed: list[BaseException] = []
         self._ahead: collections.deque[tuple[bytes | tuple[int, int], memoryview]] = collections.deque()
-        self._thread = threading.Thread(target=self._run, name="clearance-hash", daemon=True)
-        self._thread.start()
+        self._done: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._worker = _Worker.take()
+        self._worker.jobs.put(self._run)
 
     def _run(self) -> None:
-        while (item := self._todo.get()) is not None:
-            view, buffer = item
-            if not self._failed:
-                try:
-                    self.digest.update(view)
-                except BaseException as exc:  # reported by finish(); the buffers still go back
-                    self._failed.append(exc)
-            if buffer is not None:
-                self._hashed.put(buffer)
+        try:
+            while (item := self._todo.get()) is not None:
+                view, buffer = item
+                if not self._failed:
+                    try:
+                        self.digest.update(view)
+                    except BaseException as exc:  # reported by finish(); the buffers still go back
+                        self._failed.append(exc)
+                if buffer is not None:
+                    self._hashed.put(buffer)
+        finally:
+            self._done.put(True)
 
     def read_ahead(self, fd: int, pieces: list[Piece]) -> None:
         """Queue the first of ``pieces``' hashed bytes (slots left out), as far as the free buffers go."""
@@ -353,8 +357,9 @@ class _Hasher:
 
     def stop(self) -> None:
         self._todo.put(None)
-        self._thread.join()
-        _rings.ring = self._ring  # nothing reads it any more: the hashing thread has ended
+        self._done.get()
+        self._worker.give_back()
+        _rings.ring = self._ring  # nothing reads it any more: the hashing job has ended
 
     def finish(self) -> bytes:
         self.stop()
@@ -366,6 +371,46 @@ class _Hasher:
 
 
 _rings = threading.local()
+
+
+class _Worker:
+    """A thread that hashes for one ``_Hasher`` at a time, kept for the next: starting a thread per file cost
+    about a tenth of a millisecond before the first byte could be hashed (bench/RESULTS.md, "Signing 10 MB
+    stills"). Idle, it is named ``clearance-hash-idle``; a few are kept, one per core, and more are made when
+    more files are hashed at once. Daemon threads: an idle one never holds up the interpreter's exit."""
+
+    _idle: ClassVar[list[_Worker]] = []
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _pid: ClassVar[int] = os.getpid()
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="clearance-hash", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            job()  # a _Hasher's _run: it reports its own failures
+
+    @classmethod
+    def take(cls) -> _Worker:
+        with cls._lock:
+            if cls._pid != os.getpid():  # a forked child has none of its parent's threads
+                cls._idle, cls._pid = [], os.getpid()
+            worker = cls._idle.pop() if cls._idle else None
+        if worker is None or not worker.thread.is_alive():
+            return cls()
+        worker.thread.name = "clearance-hash"
+        return worker
+
+    def give_back(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid() and len(self._idle) < (os.cpu_count() or 1):
+                self.thread.name = "clearance-hash-idle"
+                self._idle.append(self)
+                return
+        self.thread.name = "clearance-hash-ended"
+        self.jobs.put(None)
 
 
 def _sized(ring: list[memoryview | None]) -> bool:

@@ -16,6 +16,7 @@ from a CA that readers trust.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shlex
@@ -61,6 +62,7 @@ def identity_dir() -> Path:
     return data_dir() / IDENTITY_DIR
 
 
+@functools.lru_cache(maxsize=32)  # parsing the chain costs a tenth of a millisecond per signed file otherwise
 def describe_certificate(chain_pem: bytes) -> str:
     """'CN, O (valid until DATE)' for the leaf certificate of a chain."""
     from cryptography import x509

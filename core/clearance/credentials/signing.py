@@ -312,8 +312,6 @@ def _sign_file(
         input_mime, input_embedded = format_of(p)
         if input_embedded:
             _existing_credentials(p, input_mime, context)  # refuses an input whose credentials were broken
-    definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
-                                     placed=[p.name for p in placed], test_identity=identity.test)
     result = SignResult(source, target, None, source_type, parent, [p.name for p in placed],
                         identity=identity.subject, test_identity=identity.test)
     signer = signer_for(identity)
@@ -382,6 +380,8 @@ def _sign_file(
         try:
             if placement is not None:  # hashed on another core while the manifest is made
                 ahead = embedding.hash_ahead(source, placement)
+            definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
+                                             placed=[p.name for p in placed], test_identity=identity.test)
             try:
                 builder = c2pa.Builder(definition, context=context)
                 if movie is None:  # a movie's Builders get the ingredients themselves (_movie_builder)
