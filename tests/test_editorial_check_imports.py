@@ -28,6 +28,11 @@ KEPT_OUT = (
     "pyblish", "hypothesis", "playwright", "rich", "numpy",
 )
 
+# Models a check makes without validating (the engine constructs its findings and decisions) or never meets
+# (consents are read only for records that need them): their validators are built on first use, not at import.
+NOT_BUILT = ("clearance.decision:Finding", "clearance.decision:Decision", "clearance.consent:ConsentScope",
+             "clearance.consent:ConsentEntry")
+
 _PROBE = """
 import contextlib, io, json, sys
 from clearance.cli.main import main
@@ -35,16 +40,21 @@ out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = main(["check", sys.argv[1], "--json"])
 kept_out = json.loads(sys.argv[2])
+built = []
+for name in json.loads(sys.argv[3]):
+    module, _, model = name.partition(":")
+    if module in sys.modules and getattr(sys.modules[module], model).__pydantic_complete__:
+        built.append(name)
 print(json.dumps({"code": code, "verdict": json.loads(out.getvalue())["verdict"],
-                  "imported": sorted(m for m in kept_out if m in sys.modules)}))
+                  "imported": sorted(m for m in kept_out if m in sys.modules), "built": built}))
 """
 
 
 def _check_in_a_fresh_process(path: Path) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "core"), os.environ.get("PYTHONPATH", "")])}
     env.pop("CLEARANCE_SERVER", None)
-    done = subprocess.run([sys.executable, "-c", _PROBE, str(path), json.dumps(KEPT_OUT)], capture_output=True,
-                          text=True, timeout=120, env=env, check=False)
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(path), json.dumps(KEPT_OUT), json.dumps(NOT_BUILT)],
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
     assert done.returncode == 0, done.stderr
     found: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
@@ -52,7 +62,7 @@ def _check_in_a_fresh_process(path: Path) -> dict[str, object]:
 
 def test_an_untagged_cut_imports_none_of_the_heavy_modules(shared_data: Path) -> None:
     found = _check_in_a_fresh_process(shared_data / "otio" / "simple_cut.otio")
-    assert found == {"code": 0, "verdict": "deliverable", "imported": []}
+    assert found == {"code": 0, "verdict": "deliverable", "imported": [], "built": []}
 
 
 def test_a_cut_tagged_for_notice_only_imports_none_of_them_either(shared_data: Path, tmp_path: Path) -> None:
@@ -62,4 +72,4 @@ def test_a_cut_tagged_for_notice_only_imports_none_of_them_either(shared_data: P
     path = tmp_path / "tagged.otio"
     otio.adapters.write_to_file(timeline, str(path))
     found = _check_in_a_fresh_process(path)
-    assert found == {"code": 0, "verdict": "deliverable", "imported": []}
+    assert found == {"code": 0, "verdict": "deliverable", "imported": [], "built": []}

@@ -40,7 +40,9 @@ CONSENTS_FILE = "consents.json"
 class ConsentScope(BaseModel):
     """What a consent covers. Empty lists never mean "everything": an entry must name what it allows."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first validation, not at import: only records that need consent read the registry, so most
+    # checks and gates never validate a consent entry.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     productions: tuple[str, ...] = Field(min_length=1, description="Production codes the consent is given for.")
     media: tuple[Media, ...] = Field(min_length=1, description="Media kinds: image, video, audio, voice, 3d ...")
@@ -55,7 +57,7 @@ class ConsentScope(BaseModel):
 class ConsentEntry(BaseModel):
     """One consent on the registry. The signed document itself never leaves legal: only its digest."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # as ConsentScope
 
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     production: str = Field(min_length=1, description="The production that registered it.")

@@ -23,7 +23,9 @@ def highest(outcomes: list[Outcome] | tuple[Outcome, ...]) -> Outcome:
 class Finding(BaseModel):
     """One rule's verdict on one record."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first validation, not at import: the policy engine makes its findings without validating them
+    # (model_construct), so a check or a gate that only evaluates never needs this validator.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     rule: str = Field(description="The rule code from the policy, e.g. CREATIVE-KEY or P2.")
     outcome: Outcome
@@ -36,7 +38,7 @@ class Finding(BaseModel):
 class Decision(BaseModel):
     """The policy's decision on a record: the highest outcome of its findings."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # as Finding: the engine constructs decisions
 
     outcome: Outcome
     findings: list[Finding]

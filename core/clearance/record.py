@@ -6,6 +6,7 @@ tri-state answer means "unsure"; YAML's bare yes/no (read as booleans) are accep
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -532,6 +533,7 @@ def _tri_fields() -> tuple[str, ...]:
     return tuple(out)
 
 
+@functools.cache  # the record's fields are fixed: the engine's planner asks about the same few fields again and again
 def answer_count(dotted: str) -> int:
     """How many answers a field can take (3 for a tri-state, the choices of a list; 4 for free text)."""
     section, _, name = dotted.partition(".")
