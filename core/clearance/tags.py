@@ -84,7 +84,7 @@ class Tag(BaseModel):
     status: Status | None = Field(
         default=None, description="Last known status, for display only: never trusted for a verdict"
     )
-    approval_ids: list[str] = Field(default_factory=list)
+    approval_ids: list[str] = Field(default_factory=lambda: [])  # not `list`: see UseRecord.targets
 
     _content_digest: str | None = PrivateAttr(default=None)
 

@@ -25,7 +25,9 @@ class MediaSummary(BaseModel):
     scanned: int = 0
     scan_errors: int = 0
     zero_length: int = 0
-    examples: list[str] = Field(default_factory=list, description="A few untagged clips with offline or missing media")
+    examples: list[str] = Field(  # a lambda, not `list`: see ClipResult in clearance.editorial.check
+        default_factory=lambda: [], description="A few untagged clips with offline or missing media"
+    )
 
 
 def _provenance() -> tuple[Callable[[str], Any], Callable[[str], bool]] | None:
