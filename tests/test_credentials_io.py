@@ -792,8 +792,10 @@ def test_a_plain_png_is_known_to_carry_no_credentials_from_its_chunk_headers(
     assert not embedding.png_without_credentials(signed, signed.stat().st_size)
     assert run("credentials", "sign", signed, "--record", notify_record, "-o", tmp_path / "again.png") == 0
     state, manifest, _ = read(tmp_path / "again.png")
-    assert asked and state == "Valid"
+    assert asked == ["plain.signed.png"] * 2 and state == "Valid"  # read beside the hash, then signed again
     assert [a["action"] for a in actions(manifest)][:2] == ["c2pa.opened", "c2pa.edited"]
+    run("credentials", "sign", tmp_path / "remote.png", "--record", notify_record)  # whatever the library says
+    assert asked[2] == "remote.png"  # a remote manifest named in the XMP: the library's Reader is asked
 
 
 def test_hashing_threads_are_kept_for_the_next_file_and_serve_files_written_at_once(tmp_path: Path) -> None:
