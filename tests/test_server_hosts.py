@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -148,3 +149,22 @@ def test_kill_9_of_the_parent_ends_its_workers(tmp_path: Path, request: pytest.F
     finally:
         again.send_signal(signal.SIGINT)
         again.wait(timeout=30)
+
+
+@pytest.mark.skipif(os.uname().sysname != "Linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_worker_whose_parent_died_before_it_loaded_ends_itself() -> None:
+    """A worker still loading when `clearance serve` was killed has been handed to another process already:
+    it must judge its parent by the pid `serve` announced, or it would serve the port on for ever."""
+    from clearance.server.config import PARENT_ENV
+
+    script = "from clearance.server.app import die_with_parent; die_with_parent(); import time; time.sleep(30)"
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+    orphan = subprocess.run([sys.executable, "-c", script], env={**env, PARENT_ENV: "0"}, timeout=60, check=False)
+    assert orphan.returncode == -signal.SIGTERM, orphan.returncode
+    child = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        time.sleep(3)  # the import and the check are done by now: its announced parent (this process) lives
+        assert child.poll() is None, "a worker whose parent lives ended"
+    finally:
+        child.kill()
+        child.wait(timeout=10)

@@ -200,9 +200,14 @@ def die_with_parent() -> None:
     import signal
     import sys
 
+    from clearance.server.config import PARENT_ENV
+
     if not sys.platform.startswith("linux"):
         return
-    parent = os.getppid()
+    # The parent as `clearance serve` announced it, not as found now: a worker still loading when its parent
+    # was killed has already been handed to another process, and would serve the port on for ever.
+    announced = os.environ.get(PARENT_ENV, "")
+    parent = int(announced) if announced.isdigit() else os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1

@@ -22,6 +22,7 @@ ENV_VARS = {
     "policy": "CLEARANCE_POLICY",
 }
 CONFIG_ENV = "CLEARANCE_SERVER_CONFIG_JSON"  # hands the resolved settings to uvicorn worker processes
+PARENT_ENV = "CLEARANCE_SERVER_PARENT_PID"  # the `clearance serve` process its workers must die with
 
 
 def server_dir() -> Path:

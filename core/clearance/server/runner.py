@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clearance.errors import ClearanceError
-from clearance.server.config import CONFIG_ENV, ServerConfig, resolve
+from clearance.server.config import CONFIG_ENV, PARENT_ENV, ServerConfig, resolve
 from clearance.server.db import Database, migrate
 
 
@@ -70,6 +70,7 @@ def serve(config: ServerConfig, banner: Callable[[str], None] | None = None) -> 
     if config.workers > 1:
         db.dispose()
         os.environ[CONFIG_ENV] = config.to_env()
+        os.environ[PARENT_ENV] = str(os.getpid())
         uvicorn.run("clearance.server.app:app_from_env", factory=True, workers=config.workers, **options)
     else:
         from clearance.server.app import create_app, settle_memory
