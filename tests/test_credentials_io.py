@@ -236,6 +236,20 @@ def _spy_on_placement(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return placed
 
 
+def _spy_on_reader(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each file whose existing credentials are asked of the library's Reader (the answer is the
+    Reader's own)."""
+    asked: list[str] = []
+    real = signing._existing_credentials
+
+    def reader(path: Path, mime: str, context: Any) -> bool:
+        asked.append(path.name)
+        return real(path, mime, context)
+
+    monkeypatch.setattr(signing, "_existing_credentials", reader)
+    return asked
+
+
 @pytest.mark.parametrize(("kind", "exif"), [("jpg", False), ("jpg", True), ("png", False), ("wav", False)])
 def test_jpeg_and_png_are_placed_and_hashed_by_clearance_and_read_back_as_the_library_writes_them(
         kind: str, exif: bool, identity: Path, tmp_path: Path, notify_record: Path,
@@ -582,14 +596,7 @@ def test_a_plain_jpeg_is_known_to_carry_no_credentials_from_its_header(
         assert not embedding.jpeg_without_credentials(path, path.stat().st_size), fixture
     # signing a plain JPEG asks no reader; one with an APP11 before its image data is read and signed again
     placed = _spy_on_placement(monkeypatch)
-    asked: list[str] = []
-    real = signing._existing_credentials
-
-    def reader(path: Path, mime: str, context: Any) -> bool:
-        asked.append(path.name)
-        return real(path, mime, context)
-
-    monkeypatch.setattr(signing, "_existing_credentials", reader)
+    asked = _spy_on_reader(monkeypatch)
     assert run("credentials", "sign", plain, "--record", notify_record) == 0
     assert asked == [] and placed == ["image/jpeg"] and read(tmp_path / "plain.signed.jpg")[0] == "Valid"
     assert run("credentials", "sign", tmp_path / "app11.jpg", "--record", notify_record) == 0
@@ -716,16 +723,8 @@ def test_a_plain_wav_is_known_to_carry_no_credentials_from_its_chunk_headers(
     signed = shared_data / "provenance" / "sample1_signed.wav"
     assert not embedding.wav_without_credentials(signed, signed.stat().st_size)
     # signing a plain WAV asks no reader
-    monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)
     placed = _spy_on_placement(monkeypatch)
-    asked: list[str] = []
-    real = signing._existing_credentials
-
-    def reader(path: Path, mime: str, context: Any) -> bool:
-        asked.append(path.name)
-        return real(path, mime, context)
-
-    monkeypatch.setattr(signing, "_existing_credentials", reader)
+    asked = _spy_on_reader(monkeypatch)
     assert run("credentials", "sign", plain, "--record", notify_record) == 0
     assert asked == [] and placed == ["audio/wav"] and read(tmp_path / "plain.signed.wav")[0] == "Valid"
 
@@ -778,14 +777,7 @@ def test_a_plain_png_is_known_to_carry_no_credentials_from_its_chunk_headers(
             assert fileio.read_store(path, "image/png", context) is None, fixture
     # signing a plain PNG asks no reader; a signed PNG (its caBX) is read, and kept as the parent
     placed = _spy_on_placement(monkeypatch)
-    asked: list[str] = []
-    real = signing._existing_credentials
-
-    def reader(path: Path, mime: str, context: Any) -> bool:
-        asked.append(path.name)
-        return real(path, mime, context)
-
-    monkeypatch.setattr(signing, "_existing_credentials", reader)
+    asked = _spy_on_reader(monkeypatch)
     assert run("credentials", "sign", plain, "--record", notify_record) == 0
     assert asked == [] and placed == ["image/png"] and read(tmp_path / "plain.signed.png")[0] == "Valid"
     signed = tmp_path / "plain.signed.png"
