@@ -25,11 +25,13 @@ def still(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
     return path
 
 
-def movie(path: Path, frames: int = 6, size: tuple[int, int] = (64, 48)) -> Path:
+def movie(path: Path, frames: int = 6, size: tuple[int, int] = (64, 48), movflags: str | None = None) -> Path:
+    """An MPEG-4 movie; ``movflags`` as FFmpeg's MP4 muxer takes them (``faststart``: the movie box first;
+    ``frag_keyframe+empty_moov``: a fragmented movie)."""
     import av
     import numpy as np
 
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options={"movflags": movflags} if movflags else {}) as container:
         stream = container.add_stream("mpeg4", rate=24)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"

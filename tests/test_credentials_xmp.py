@@ -252,20 +252,7 @@ def test_a_movie_whose_last_box_runs_to_the_end_gets_its_size(identity: Path, tm
 
 
 def _fragmented(path: Path) -> Path:
-    import av
-    import numpy as np
-
-    with av.open(str(path), "w", options={"movflags": "frag_keyframe+empty_moov"}) as container:
-        stream = container.add_stream("mpeg4", rate=24)
-        stream.width, stream.height = 64, 48
-        stream.pix_fmt = "yuv420p"
-        for n in range(6):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), n * 40, dtype=np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return media.movie(path, movflags="frag_keyframe+empty_moov")
 
 
 @pytest.mark.parametrize(("name", "make", "reason"), [
@@ -495,21 +482,7 @@ def test_a_full_disk_while_the_xmp_is_staged_fails_in_one_line_and_leaves_nothin
 
 
 def _movie(path: Path, faststart: bool) -> Path:
-    import av
-    import numpy as np
-
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(path), "w", options=options) as container:
-        stream = container.add_stream("mpeg4", rate=24)
-        stream.width, stream.height = 64, 48
-        stream.pix_fmt = "yuv420p"
-        for n in range(6):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), n * 40, dtype=np.uint8), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return media.movie(path, movflags="faststart" if faststart else None)
 
 
 def _xmp_places(path: Path) -> list[str]:
