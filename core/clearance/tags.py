@@ -166,9 +166,15 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
     return tag
 
 
-def _checked(tag: Tag, record: UseRecord, decision: str, content: str) -> Tag:
-    """``tag`` holding ``record``; its content digest is set only when the record is the one the tag names and
-    its decision digest is the tag's (otherwise the caller takes the full path, which words the problem)."""
+def _checked(data: dict[str, Any], record: UseRecord, decision: str, content: str) -> Tag | None:
+    """The tag ``data`` holds, with ``record`` (already validated) in place of its embedded record; None when
+    the rest of the tag does not validate. Its content digest is set only when the record is the one the tag
+    names and its decision digest is the tag's (otherwise the caller takes the full path, which words the
+    problem)."""
+    try:
+        tag = Tag.model_validate({key: value for key, value in data.items() if key != "record"})
+    except ValidationError:
+        return None
     tag.record = record  # set as validation sets it: the field counts as given
     if record.id == tag.record_id and decision == tag.digest:
         tag._content_digest = content
@@ -185,12 +191,9 @@ def _decode_embedded(data: dict[str, Any]) -> tuple[Tag, SharedPart] | None:
     found = record_and_digests(embedded)
     if found is None:
         return None
-    try:
-        tag = Tag.model_validate({key: value for key, value in data.items() if key != "record"})
-    except ValidationError:
-        return None
     record, decision, content, part = found
-    return _checked(tag, record, decision, content), part
+    tag = _checked(data, record, decision, content)
+    return None if tag is None else (tag, part)
 
 
 _RECORD_OPENS = '"record":{'
@@ -256,9 +259,5 @@ def _decode_written(text: str) -> Tag | None:
     found = record_with_part(part, rest)
     if found is None:
         return None
-    try:
-        tag = Tag.model_validate({key: value for key, value in data.items() if key != "record"})
-    except ValidationError:
-        return None
-    tag = _checked(tag, *found)
-    return tag if tag.content_digest is not None else None
+    tag = _checked(data, *found)
+    return tag if tag is not None and tag.content_digest is not None else None
