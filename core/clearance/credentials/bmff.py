@@ -361,54 +361,22 @@ def _span(piece: fileio.Piece, at: int, start: int, stop: int, hashed: bool, sou
         start += n
 
 
-class _Calls:
-    def __init__(self, module: Any) -> None:
-        self.module = module
-        lib = ctypes.CDLL(module._lib._name)  # the same loaded library, with call signatures of our own
-        byte_ptr = ctypes.POINTER(ctypes.c_ubyte)
-        self.placeholder = lib.c2pa_builder_placeholder
-        self.placeholder.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(byte_ptr)]
-        self.placeholder.restype = ctypes.c_int64
-        self.sign = lib.c2pa_builder_sign_embeddable
-        self.sign.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(byte_ptr)]
-        self.sign.restype = ctypes.c_int64
-
-
-_CALLS: list[_Calls | None] = []
-
-
-def _calls() -> _Calls | None:
-    if not _CALLS:
-        try:
-            from c2pa import c2pa as module
-
-            lib = module._lib
-            names = ("c2pa_builder_placeholder", "c2pa_builder_sign_embeddable", "c2pa_free")
-            _CALLS.append(_Calls(module) if all(hasattr(lib, n) for n in names) else None)
-        except (ImportError, OSError, AttributeError):
-            _CALLS.append(None)
-    return _CALLS[0]
-
-
 def active() -> bool:
     """Are movies' manifests placed and hashed here (this c2pa-python, not switched off)?"""
-    return embedding.active() and hasattr(os, "preadv") and _calls() is not None
+    return (embedding.active() and hasattr(os, "preadv")
+            and detached.library_calls().sign_embeddable is not None)
 
 
 def _composed(builder: Any, call: Callable[..., int], mime: str) -> bytes:
     import c2pa
 
-    calls = _calls()
-    assert calls is not None
+    calls = detached.library_calls()
     builder._ensure_valid_state()
     pointer = ctypes.POINTER(ctypes.c_ubyte)()
     size = call(builder._handle, mime.encode("ascii"), ctypes.byref(pointer))
     if size < 0:
-        raise c2pa.C2paError(detached.library_calls().error())
-    try:
-        return ctypes.string_at(pointer, size)
-    finally:
-        calls.module._lib.c2pa_free(pointer)
+        raise c2pa.C2paError(calls.error())
+    return calls.take(pointer, size)
 
 
 def sign(movie: Plan, new_builder: Callable[[dict[str, Any]], Any], mime: str, out: Path) -> None:
@@ -417,12 +385,11 @@ def sign(movie: Plan, new_builder: Callable[[dict[str, Any]], Any], mime: str, o
     ClearanceError before anything is written when a chunk offset would not fit once the box is in;
     ``c2pa.C2paError`` when the library refuses; ClearanceError or OSError when the file cannot be written as
     modelled (``out`` is then incomplete and the caller removes it)."""
-    calls = _calls()
-    assert calls is not None
+    calls = detached.library_calls()
     source = movie.source
     sizing = new_builder(hash_assertion(bytes(32)))
     try:
-        placeholder = _composed(sizing, calls.placeholder, mime)
+        placeholder = _composed(sizing, calls.placeholder_embeddable, mime)
     finally:
         sizing.close()
     try:
@@ -436,10 +403,10 @@ def sign(movie: Plan, new_builder: Callable[[dict[str, Any]], Any], mime: str, o
         digest, slot = write_hashed(output, movie.layout.hashed(len(placeholder)), src_fd, out_fd)
         signing = new_builder(hash_assertion(digest))
         try:
-            if len(_composed(signing, calls.placeholder, mime)) != len(placeholder):
+            if len(_composed(signing, calls.placeholder_embeddable, mime)) != len(placeholder):
                 raise ClearanceError(f"{source}: the C2PA library sized the manifest differently twice; nothing "
                                      "was written. Sign again with CLEARANCE_C2PA_LIBRARY_EMBED=1 and report it")
-            box = _composed(signing, calls.sign, mime)
+            box = _composed(signing, calls.sign_embeddable, mime)
         finally:
             signing.close()
         if len(box) != len(placeholder) or box[:24] != placeholder[:24]:

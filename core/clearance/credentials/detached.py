@@ -51,6 +51,15 @@ class _Calls:
         self.sign.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p,
                               ctypes.POINTER(byte_ptr)]
         self.sign.restype = ctypes.c_int64
+        # The caller-placed calls a movie's BMFF hash is signed with (``bmff``); None in a library without them.
+        self.placeholder_embeddable: Any = None
+        self.sign_embeddable: Any = None
+        if hasattr(lib, "c2pa_builder_placeholder") and hasattr(lib, "c2pa_builder_sign_embeddable"):
+            self.placeholder_embeddable = lib.c2pa_builder_placeholder
+            self.sign_embeddable = lib.c2pa_builder_sign_embeddable
+            for call in (self.placeholder_embeddable, self.sign_embeddable):
+                call.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(byte_ptr)]
+                call.restype = ctypes.c_int64
 
     def take(self, pointer: Any, size: int) -> bytes:
         try:
