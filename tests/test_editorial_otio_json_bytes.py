@@ -166,6 +166,14 @@ def test_a_cut_as_opentimelineio_writes_it_is_settled_without_the_exact_pass(
     assert isinstance(otio_json.load(path), otio_json.JsonTimeline)
 
 
+def _refused_by_exact_pass(path: Path) -> bool:
+    try:
+        check_json_nesting(path.read_bytes(), str(path))
+    except DocumentError:
+        return True
+    return False
+
+
 def _deep(levels: int) -> Any:
     value: Any = 1
     for i in range(levels):
@@ -176,11 +184,7 @@ def _deep(levels: int) -> Any:
 @pytest.mark.parametrize("levels", [3, 480, 490, 495, 498, 499, 500, 501, 502, 503, 506, 520, 700])
 def test_deep_metadata_is_refused_exactly_when_the_exact_pass_refuses_it(tmp_path: Path, levels: int) -> None:
     path = _cut(tmp_path / "cut.otio", metadata=_deep(levels))
-    try:
-        check_json_nesting(path.read_bytes(), str(path))
-        refused = False
-    except DocumentError:
-        refused = True
+    refused = _refused_by_exact_pass(path)
     assert (otio_json.load(path) is None) is refused
     assert refused is (levels > MAX_JSON_NESTING - 12)  # the sweep crosses the limit
 
@@ -188,11 +192,7 @@ def test_deep_metadata_is_refused_exactly_when_the_exact_pass_refuses_it(tmp_pat
 @pytest.mark.parametrize("nested", [1, 60, 120, 124, 125, 126, 127, 130])
 def test_deep_compositions_are_refused_exactly_when_the_exact_pass_refuses_them(tmp_path: Path, nested: int) -> None:
     path = _cut(tmp_path / "cut.otio", clips=2, nested=nested)
-    try:
-        check_json_nesting(path.read_bytes(), str(path))
-        refused = False
-    except DocumentError:
-        refused = True
+    refused = _refused_by_exact_pass(path)
     assert (otio_json.load(path) is None) is refused
     assert refused is (nested >= 125)
 
