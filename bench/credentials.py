@@ -108,25 +108,21 @@ def make_media(folder: Path) -> list[Path]:
             if packet.dts is not None:
                 packet.stream = stream
                 container.mux(packet)
-    wav = folder / "tone.wav"
     import wave
 
-    with wave.open(str(wav), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(3)
-        out.setframerate(48000)
-        out.writeframes(rng.integers(0, 256, 48000 * 6 * 60, dtype=np.uint8).tobytes())
-    wav_small = folder / "short.wav"
-    with wave.open(str(wav_small), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(3)
-        out.setframerate(48000)
-        out.writeframes(rng.integers(0, 256, 48000 * 6 * 36, dtype=np.uint8).tobytes())
+    sounds = []
+    for name, seconds in (("tone.wav", 60), ("short.wav", 36)):  # 17.3 MB, and just over 10 MB
+        sounds.append(folder / name)
+        with wave.open(str(sounds[-1]), "wb") as out:
+            out.setnchannels(2)
+            out.setsampwidth(3)
+            out.setframerate(48000)
+            out.writeframes(rng.integers(0, 256, 48000 * 6 * seconds, dtype=np.uint8).tobytes())
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     import credentials_media
 
     exr = credentials_media.exr(folder / "plate.exr", width=4096, height=2160)
-    return [jpeg, jpeg_small, png, png_small, tiff, movie, quicktime, wav, wav_small, exr]
+    return [jpeg, jpeg_small, png, png_small, tiff, movie, quicktime, *sounds, exr]
 
 
 def _sha256(source: Path) -> str:
