@@ -18,11 +18,11 @@ from typing import Any
 import c2pa
 import credentials_media as media
 import pytest
+from publish_fixtures import record_data, write_record
 from test_credentials import COMPOSITE, TRAINED, actions, exiftool_tags, identity, notify_record, read, run
 from test_credentials_io import _same_manifest, _spy_on_placement
 
 from clearance.credentials import embedding, xmp
-from clearance.credentials.uses import UseFacts
 from clearance.provenance import scan_file
 
 __all__ = ["identity", "notify_record"]  # the fixtures, imported from test_credentials for this module's tests
@@ -188,11 +188,12 @@ def test_the_ai_fields_are_written_into_the_format_and_read_back(
 
 @pytest.mark.parametrize("name", ["still.tif", "clip.mov", "sound.wav"])
 def test_a_shareable_prompt_is_written_as_ai_prompt_information(
-        name: str, identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The record format does not define a shareable prompt yet: a record that allows sharing one is stood in for.
-    monkeypatch.setattr(UseFacts, "shared_prompt", lambda self: "a lighthouse at dusk, 35mm")
+        name: str, identity: Path, tmp_path: Path) -> None:
+    data = record_data("notify", schema_version=2, prompt={"text": "a lighthouse at dusk, 35mm", "shareable": "yes"})
+    data["tool"].update(trains_on_outputs="no")
+    write_record(tmp_path / "shared.yaml", data)
     source = MAKERS[name](tmp_path / name)
-    assert run("credentials", "sign", source, "--record", notify_record) == 0
+    assert run("credentials", "sign", source, "--record", tmp_path / "shared.yaml") == 0
     signed = source.with_name(f"{source.stem}.signed{source.suffix}")
     assert read(signed)[0] == "Valid"
     assert exiftool_tags(signed)["XMP-iptcExt:AIPromptInformation"] == "a lighthouse at dusk, 35mm"

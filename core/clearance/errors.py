@@ -70,6 +70,30 @@ def known_fields(model: Any, loc: Sequence[Any]) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
+SHOWN_CHARS = 80
+"""How much of a refused value an error shows: enough to find it, never a page of text on one line."""
+
+
+def _private(model: Any, loc: Sequence[Any]) -> bool:
+    """Whether the field at ``loc`` is marked ``private`` (its value is never repeated in an error)."""
+    names = [part for part in loc if isinstance(part, str)]
+    current: Any = model
+    for index, name in enumerate(names):
+        fields = getattr(current, "model_fields", {})
+        if name not in fields:
+            return False
+        info = fields[name]
+        extra = info.json_schema_extra
+        if index == len(names) - 1:
+            return isinstance(extra, dict) and extra.get("private") is True
+        current = info.annotation
+        for inner in (current, *getattr(current, "__args__", ())):
+            if hasattr(inner, "model_fields"):
+                current = inner
+                break
+    return False
+
+
 def describe_validation_error(
     err: ValidationError,
     source: str,
@@ -103,8 +127,19 @@ def describe_validation_error(
         detail = f"is not a known field ({hint}{reference})"
     elif kind == "missing":
         detail = "is required"
+    elif kind == "string_too_long" and isinstance(value, str):
+        # never the text itself: it can be pages long, or private (a prompt)
+        limit = (first.get("ctx") or {}).get("max_length")
+        detail = f"is {len(value)} characters long; the limit is {limit} characters: shorten it"
     else:
-        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+        if model is not None and _private(model, loc):
+            shown = "(value not repeated)"
+        elif isinstance(value, dict | list):
+            shown = type(value).__name__
+        else:
+            shown = repr(value)
+            if len(shown) > SHOWN_CHARS:
+                shown = f"{shown[:SHOWN_CHARS]}... ({len(str(value))} characters)"
         detail = f"{shown} is not valid: {_expected(first)}"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: field {field} {detail}{more}"

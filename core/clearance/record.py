@@ -230,6 +230,58 @@ class PromptReferences(Section):
     )
 
 
+PROMPT_MAX_CHARS = 8000
+"""The longest prompt text a record holds. Tools take a few thousand characters at most, and a shared prompt is
+written into a deliverable's XMP, which a JPEG holds in one 64 KB segment (XML escapes included)."""
+
+_FORBIDDEN_IN_PROMPT = frozenset(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F))
+
+
+def _prompt_text(value: Any) -> Any:
+    """A prompt is written into XMP (XML 1.0) and C2PA assertions as given, so it must be text XML can hold:
+    control characters (other than tab and line breaks) and unpaired surrogates are refused, never dropped."""
+    if not isinstance(value, str):
+        return value
+    if any(ch in _FORBIDDEN_IN_PROMPT for ch in value):
+        raise ValueError("holds a control character (only tab and line breaks may appear in a prompt); remove it")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("holds an unpaired UTF-16 surrogate, which is not text; re-type the prompt")
+    return value if value.strip() else None
+
+
+class Prompt(Section):
+    """The prompt given to the tool, and whether the deliverables may carry it (IPTC Photo Metadata 2025.1, AI Prompt
+    Information). Only `shareable: yes` lets the text out of the studio: into a signed file's XMP and Content
+    Credentials, and into the delivery packet (its register, and the records it bundles). With `no` or unsure the
+    text stays with the studio: the service, its record page and the hosts' tags keep it; the packet says a prompt
+    was withheld. Like the description, the prompt is part of the record's content digest (an edit is a new
+    version the approver sees) but not of the decision digest: the policy does not read it, so an approval still
+    stands after the prompt is edited or its sharing answer changes."""
+
+    text: Annotated[str | None, BeforeValidator(_prompt_text)] = Field(
+        default=None,
+        max_length=PROMPT_MAX_CHARS,
+        description=(
+            f"The prompt (or prompts, one a line) given to the tool, as written; at most {PROMPT_MAX_CHARS} "
+            "characters. Recorded for the approver; it goes out only where shareable is yes."
+        ),
+        json_schema_extra={**V2, "private": True},  # errors never repeat it (clearance.errors)
+    )
+    shareable: Tri = Field(
+        default="unsure",
+        description=(
+            "May the prompt text go out with the deliverables: the IPTC AI Prompt Information field in a signed "
+            "file's XMP, the Clearance assertion of its Content Credentials, the delivery packet? Only yes shares "
+            "it; no or unsure (missing) keep it inside the studio."
+        ),
+        json_schema_extra=V2,
+    )
+
+    def shared_text(self) -> str | None:
+        """The prompt text when the record allows sharing it; None when it does not, or there is none."""
+        return self.text if self.shareable == "yes" and self.text else None
+
+
 class Output(Section):
     resembles_unowned_material: Tri = Field(
         default="unsure", description="Does the output recreate identifiable traits of unowned material? (P1)"
@@ -340,6 +392,14 @@ class UseRecord(Section):
     inputs: Inputs = Field(default_factory=Inputs)
     training: Training = Field(default_factory=Training)
     prompt_references: PromptReferences = Field(default_factory=PromptReferences)
+    prompt: Prompt = Field(
+        default_factory=Prompt,
+        description=(
+            "The prompt text, and whether it may go out with the deliverables. Not read by the policy and"
+            " not bound by approvals, like the description; left out of the record's form while unanswered."
+        ),
+        json_schema_extra=V2,
+    )
     output: Output = Field(default_factory=Output)
     talent: Talent = Field(default_factory=Talent)
     realism: Realism = Field(default_factory=Realism)
@@ -373,6 +433,10 @@ class UseRecord(Section):
         data = handler(self)
         if data.get("schema_version") == 1:
             _drop_v2(data)
+        if "prompt" in data and _prompt_unanswered(data["prompt"]):
+            # An unanswered prompt section is not written: records without a prompt (every version 1 record, and
+            # version 2 records made before the section existed) keep their form and both digests.
+            del data["prompt"]
         tools = data.pop("tools", [])
         ordered: dict[str, Any] = {}
         for key, value in data.items():
@@ -411,6 +475,16 @@ def _unanswered(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip().lower() in ("", "unsure"))
 
 
+def _prompt_unanswered(value: Any) -> bool:
+    """No prompt text and no sharing answer. Any text counts, even the word "unsure": a prompt is never dropped."""
+    if isinstance(value, Prompt):  # assignment to a validated record validates its sections as they are
+        value = value.__dict__
+    if not isinstance(value, dict):
+        return value is None
+    text = value.get("text")
+    return not (isinstance(text, str) and text.strip()) and _unanswered({k: v for k, v in value.items() if k != "text"})
+
+
 def _v2_answered(data: dict[str, Any]) -> bool:
     try:
         _refuse_v2_answers(data)
@@ -438,6 +512,12 @@ def _refuse_v2_answers(data: dict[str, Any]) -> None:
                     f"{where}.{field} is a version 2 question, but this record says schema_version: 1; run `clearance"
                     " record migrate FILE` (or set schema_version: 2)"
                 )
+    prompt = data.get("prompt")
+    if prompt is not None and not _prompt_unanswered(prompt):
+        raise ValueError(
+            "prompt is a version 2 section, but this record says schema_version: 1; run `clearance record migrate"
+            " FILE` (or set schema_version: 2)"
+        )
     for (section, field), answers in _V2_ANSWERS.items():
         part = data.get(section)
         if isinstance(part, dict) and isinstance(part.get(field), str) and part[field].strip().lower() in answers:

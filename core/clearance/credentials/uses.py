@@ -82,12 +82,13 @@ class UseFacts:
         return list(dict.fromkeys(r for r in refs if r))
 
     def shared_prompt(self) -> str | None:
-        """The prompt text, only when the record says it may be shared with the audience (v2); else None."""
-        share = getattr(self.record, "share_prompt", None) or _nested(self.record, "prompt", "shareable")
-        if share not in (True, "yes"):
-            return None
-        text = getattr(self.record, "prompt_text", None) or _nested(self.record, "prompt", "text")
-        return str(text) if text else None
+        """The prompt text, only when the record says it may go out with the deliverables (record v2's
+        ``prompt.shareable: yes``); None for a private or unanswered one, and for a v1 record."""
+        return self.record.prompt.shared_text()
+
+    def prompt_withheld(self) -> bool:
+        """The record holds a prompt it does not allow sharing (a register says so, without the text)."""
+        return bool(self.record.prompt.text) and self.shared_prompt() is None
 
     def audience_disclosure(self) -> str:
         """v2's audience disclosure (none, credits, on_screen_label); 'unsure' for a v1 record."""

@@ -214,8 +214,8 @@ def record_reference_markdown() -> str:
     ]
     top = dict(schema.get("properties", {}))
     lines += _field_rows(top, defs, "")
-    order = ["Tool", "ToolTerms", "StepInputs", "Use", "Inputs", "Training", "PromptReferences", "Output", "Talent",
-             "Realism", "Target"]
+    order = ["Tool", "ToolTerms", "StepInputs", "Use", "Inputs", "Training", "PromptReferences", "Prompt", "Output",
+             "Talent", "Realism", "Target"]
     where = {"Tool": "tool / tools[]", "Target": "targets[]", "ToolTerms": "tools[].terms",
              "StepInputs": "tools[].inputs"}
     for name in order + [n for n in defs if n not in order]:
