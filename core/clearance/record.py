@@ -281,6 +281,10 @@ class Prompt(Section):
         """The prompt text when the record allows sharing it; None when it does not, or there is none."""
         return self.text if self.shareable == "yes" and self.text else None
 
+    def withheld(self) -> bool:
+        """A prompt is recorded but may not go out (what leaves the studio says so, without the text)."""
+        return bool(self.text) and self.shared_text() is None
+
 
 class Output(Section):
     resembles_unowned_material: Tri = Field(
@@ -836,6 +840,25 @@ def remember_written(text: str, part: SharedPart) -> None:
 def written_part(text: str) -> SharedPart | None:
     """The decision part remembered for this exact members text, if any."""
     return _written.get(text)
+
+
+def without_private_prompt(data: dict[str, Any]) -> dict[str, Any]:
+    """A record's data as it may leave the studio (the delivery packet): the text of a prompt it does not allow
+    sharing is removed, the rest kept as is. Fails closed: a prompt section that does not validate loses its
+    text too. The decision digest does not cover the prompt, so approvals still bind the record."""
+    prompt = data.get("prompt")
+    if prompt is None:
+        return data
+    if not isinstance(prompt, dict):
+        return {key: value for key, value in data.items() if key != "prompt"}
+    if not prompt.get("text"):
+        return data
+    try:
+        if Prompt.model_validate(prompt).shared_text() is not None:
+            return data
+    except ValidationError:
+        pass
+    return {**data, "prompt": {**prompt, "text": None}}
 
 
 def record_from_data(data: Any, source: str = "record", document: Document | None = None) -> UseRecord:

@@ -88,7 +88,7 @@ class UseFacts:
 
     def prompt_withheld(self) -> bool:
         """The record holds a prompt it does not allow sharing (a register says so, without the text)."""
-        return bool(self.record.prompt.text) and self.shared_prompt() is None
+        return self.record.prompt.withheld()
 
     def audience_disclosure(self) -> str:
         """v2's audience disclosure (none, credits, on_screen_label); 'unsure' for a v1 record."""

@@ -4,7 +4,8 @@ Layout::
 
     DIR/register.html  register.pdf           the readable register
     DIR/bundle/packet.json                    production, time, origin, per-use and per-shot summary
-    DIR/bundle/records.json decisions.json    every record (latest version) and its decision
+    DIR/bundle/records.json decisions.json    every record (latest version, less prompts it keeps private) and its
+                                              decision
     DIR/bundle/approvals.json                 the approvals exactly as the service signed them
     DIR/bundle/revocations.json keys.json     the signed revocation list, the approver keys
     DIR/bundle/checkpoint.json                the service's signed audit checkpoint, when it gives one
@@ -38,6 +39,7 @@ from clearance.credentials.identity import (
 from clearance.documents import canonical_json
 from clearance.errors import ClearanceError
 from clearance.packet.assess import Assessment, ShotView, UseView, assess
+from clearance.record import without_private_prompt
 
 FORMAT = "clearance.packet/1"
 MANIFEST = "MANIFEST.json"
@@ -70,7 +72,9 @@ def summary(uses: list[UseView], shots: list[ShotView] | None) -> dict[str, Any]
                   "approvals": [{"approval_id": a.approval_id, "approver": a.approver, "issued_at": a.issued_at,
                                  "expires_at": a.expires_at or None, "conditions": a.conditions, "state": a.state}
                                 for a in u.approvals],
-                  "denial": u.denial or None, "article_50": _article_50(assess([u]))} for u in uses],
+                  "denial": u.denial or None, "prompt": u.record.prompt.shared_text(),
+                  "prompt_withheld": u.record.prompt.withheld(),
+                  "article_50": _article_50(assess([u]))} for u in uses],
         "shots": None if shots is None else [
             {"shot": s.shot, "record_in": s.timecode_in, "record_out": s.timecode_out, "record_ids": s.record_ids,
              "clips": [{"name": c.name, "track": c.track, "in": c.timecode_in, "out": c.timecode_out,
@@ -99,7 +103,9 @@ def write_packet(
     packet = {"format": FORMAT, "production": production, "generated_at": generated_at.isoformat(),
               "generator": f"Clearance {__version__}", "origin": origin, "notes": notes, **summary(uses, shots)}
     _write(bundle / "packet.json", _dump(packet), files, out)
-    _write(bundle / "records.json", _dump(records), files, out)
+    # the records as the studio holds them, less the prompts they do not allow sharing: a packet leaves the studio
+    shareable = {key: without_private_prompt(data) if isinstance(data, dict) else data for key, data in records.items()}
+    _write(bundle / "records.json", _dump(shareable), files, out)
     _write(bundle / "decisions.json", _dump(decisions), files, out)
     _write(bundle / "approvals.json", _dump(approvals), files, out)
     for name, doc in (("revocations.json", revocations), ("keys.json", keys), ("checkpoint.json", checkpoint)):

@@ -31,6 +31,7 @@ th { background: #e8e8e8; } tr { break-inside: avoid; } thead { display: table-h
 .ok { color: #0a5d1e; font-weight: bold; } .warn { color: #8a4b00; font-weight: bold; }
 .bad { color: #a00000; font-weight: bold; } .id { font-family: "DejaVu Sans Mono", monospace; font-size: 9px; }
 .summary td { border: none; padding: 1px 12px 1px 0; } .note { color: #444; }
+.prompt { font-style: italic; white-space: pre-line; }
 """
 
 
@@ -93,6 +94,17 @@ def _consents(use: UseView) -> str:
     return "<br>".join(_e(r) for r in refs) if refs else "-"
 
 
+def _prompt(use: UseView) -> str:
+    """The prompt where its record allows sharing it; a withheld one is named as such, never shown."""
+    prompt = use.record.prompt
+    shared = prompt.shared_text()
+    if shared is not None:
+        return f'<br><span class="prompt">Prompt: {_e(shared)}</span>'
+    if prompt.withheld():
+        return '<br><span class="note">Prompt: withheld (the record keeps it private to the studio)</span>'
+    return ""
+
+
 def register_html(
     production: str, generated_at: str, origin: str, uses: list[UseView], shots: list[ShotView] | None,
     cut_name: str | None, notes: list[str], signer: str,
@@ -106,7 +118,8 @@ def register_html(
         if use.rules:
             decision += f'<br><span class="note">{_e(", ".join(use.rules))}</span>'
         rows.append(
-            f"<tr><td>{n}</td><td>{_e(r.description or '-')}<br><span class=\"id\">{_e(use.record_id)}</span></td>"
+            f"<tr><td>{n}</td><td>{_e(r.description or '-')}{_prompt(use)}"
+            f"<br><span class=\"id\">{_e(use.record_id)}</span></td>"
             f"<td>{_e(r.vendor or '-')}<br>{_e(r.declared_by or '')}</td>"
             f"<td>{_e(r.use.media)}, {_e(r.use.stage)}<br>{_e(', '.join(t.key() for t in r.targets) or '-')}</td>"
             f"<td>{_tools_cell(use)}</td><td>{decision}</td>"
