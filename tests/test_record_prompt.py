@@ -146,3 +146,15 @@ def test_migrate_keeps_a_record_without_a_prompt_free_of_one(tmp_path: Path,
     assert main(["record", "migrate", str(old), "-o", str(tmp_path / "new.json")]) == 0
     migrated = json.loads((tmp_path / "new.json").read_text(encoding="utf-8"))
     assert migrated["schema_version"] == 2 and "prompt" not in migrated
+
+
+def test_record_new_writes_the_prompt_section_private_to_fill_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("CLEARANCE_SERVER", raising=False)
+    out = tmp_path / "sign.yaml"
+    assert main(["record", "new", "--preset", "background-signage", "-o", str(out), "--production", "P1"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "prompt:\n  text: null\n  shareable: 'no'\n" in text
+    filled = text.replace("  text: null\n", f"  text: {PROMPT}\n")
+    record = parse_record(filled, "sign.yaml")
+    assert record.prompt.text == PROMPT and record.prompt.shared_text() is None

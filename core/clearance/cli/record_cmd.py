@@ -11,7 +11,7 @@ from clearance.cli import show_help
 from clearance.errors import ClearanceError
 from clearance.policy import default_policy, evaluate
 from clearance.presets import new_record, parse_target, presets
-from clearance.record import dump_record, load_record
+from clearance.record import Prompt, dump_record, load_record
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,6 +69,9 @@ def run_new(args: argparse.Namespace) -> int:
         )
     login, who = _declared_by()
     record = new_record(args.preset, production=production, targets=targets, vendor=args.vendor, declared_by=login)
+    if record.schema_version == 2 and "prompt" not in record.model_fields_set:
+        # The file is a form to fill in: the prompt section is written out, private until someone says yes.
+        record = record.model_copy(update={"prompt": Prompt(shareable="no")})
     fmt = "json" if out.suffix.lower() == ".json" else "yaml"
     text = dump_record(record, fmt)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
