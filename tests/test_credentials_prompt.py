@@ -16,7 +16,7 @@ from test_credentials import disclosure, exiftool_tags, read, run
 from clearance.credentials.signing import ai_fields
 from clearance.credentials.uses import TRAINED, UseFacts
 from clearance.decision import Decision
-from clearance.record import UseRecord
+from clearance.record import PROMPT_MAX_CHARS, UseRecord
 
 SHARED = "a lighthouse at dusk, 35mm, storm clouds & spray <wide>"
 PRIVATE = "EPISODE 4 SPOILER: the keeper's double, Mara Quill, walks into the sea"
@@ -92,3 +92,18 @@ def test_only_the_shareable_prompts_of_several_uses_are_written(tmp_path: Path) 
     assert [("prompt" in f.summary()) for f in facts] == [False, True, False, False]
     assert "prompt" not in facts[1].summary(include_prompt=False)
     assert ai_fields([facts[0], facts[2]], TRAINED).prompt is None
+
+
+def test_shared_prompts_too_long_for_a_jpeg_segment_refuse_naming_the_fix(
+        identity: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A JPEG holds its XMP in one 64 KB segment: two records' longest prompts, escaped, do not fit. Nothing is
+    signed then (the file would go out without the fields its records asked for), and the line says what to do."""
+    long = "<&>" * (PROMPT_MAX_CHARS // 3)
+    records = [_record(tmp_path, f"long{n}", long, "yes") for n in range(2)]
+    source = media.still(tmp_path / "long.jpg")
+    capsys.readouterr()
+    assert run("credentials", "sign", source, "--record", records[0], "--record", records[1]) == 2
+    err = capsys.readouterr().err
+    assert "prompt.text" in err and "more than one JPEG segment holds" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "long.signed.jpg").exists()
+    assert run("credentials", "sign", source, "--record", records[0]) == 0  # one fits

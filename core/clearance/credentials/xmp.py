@@ -29,7 +29,7 @@ from __future__ import annotations
 import struct
 import xml.etree.ElementTree as ET
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from clearance.credentials.fileio import Piece, Slot
@@ -163,7 +163,11 @@ def jpeg_head(src: BinaryIO, fields: AiFields, where: str, end: int) -> Rewrite:
         segments.append(head + body)
     data = packet(fields, existing)
     if len(data) > MAX_JPEG_XMP:
-        raise ClearanceError(f"{where}: the XMP packet would be {len(data)} bytes, more than one JPEG segment holds")
+        fix = ("; the shared prompts make most of it: shorten their records' prompt.text, or share fewer "
+               "(prompt.shareable)" if fields.prompt and len(packet(replace(fields, prompt=None), existing))
+               <= MAX_JPEG_XMP else "")
+        raise ClearanceError(f"{where}: the XMP packet would be {len(data)} bytes, more than one JPEG segment holds"
+                             + fix)
     app1 = b"\xff\xe1" + struct.pack(">H", len(JPEG_XMP_HEADER) + len(data) + 2) + JPEG_XMP_HEADER + data
     out = bytearray(b"\xff\xd8")
     # XMP goes after JFIF/EXIF (APP0/APP1), as the XMP specification recommends, before the rest.
