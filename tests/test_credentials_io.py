@@ -784,10 +784,11 @@ def test_a_plain_png_is_known_to_carry_no_credentials_from_its_chunk_headers(
     assert not embedding.png_without_credentials(signed, signed.stat().st_size)
     assert run("credentials", "sign", signed, "--record", notify_record, "-o", tmp_path / "again.png") == 0
     state, manifest, _ = read(tmp_path / "again.png")
-    assert asked == ["plain.signed.png"] * 2 and state == "Valid"  # read beside the hash, then signed again
+    # its caBX in the header sends it to the library's path before any hash starts: read there, once
+    assert asked == ["plain.signed.png"] and state == "Valid"
     assert [a["action"] for a in actions(manifest)][:2] == ["c2pa.opened", "c2pa.edited"]
     run("credentials", "sign", tmp_path / "remote.png", "--record", notify_record)  # whatever the library says
-    assert asked[2] == "remote.png"  # a remote manifest named in the XMP: the library's Reader is asked
+    assert asked[1] == "remote.png"  # a remote manifest named in the XMP: the library's Reader is asked
 
 
 def test_hashing_threads_are_kept_for_the_next_file_and_serve_files_written_at_once(tmp_path: Path) -> None:
@@ -816,3 +817,79 @@ def test_hashing_threads_are_kept_for_the_next_file_and_serve_files_written_at_o
     assert digests == [hashlib.sha256(b"H%d" % n + data[n:]).digest() for n in range(2, 10)]
     assert not [t for t in threading.enumerate() if t.name == "clearance-hash"]  # all idle again
     assert len([t for t in threading.enumerate() if t.name == "clearance-hash-idle"]) <= (os.cpu_count() or 1)
+
+
+CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+
+
+@pytest.mark.parametrize("kind", ["jpg", "png", "wav"])
+def test_a_capture_whose_source_type_was_guessed_while_it_was_hashed_is_signed_again_as_a_composite(
+        kind: str, identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from clearance.credentials import xmp
+
+    # the input says it is a camera capture (IPTC DigitalSourceType in its XMP): the scanner's verdict is "camera"
+    plain = _noise_still(tmp_path / f"plain.{kind}")
+    mime = signing.format_of(plain)[0]
+    with open(plain, "rb") as src:
+        rewrite = xmp.WRITERS[mime](src, xmp.AiFields(CAPTURE, "", ""), str(plain), plain.stat().st_size)
+    capture = tmp_path / f"capture.{kind}"
+    with fileio.descriptor(plain, os.O_RDONLY) as src_fd, \
+            fileio.descriptor(capture, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as out_fd:
+        fileio.write_pieces(rewrite.pieces(), src_fd, out_fd)
+    assert scan_file(capture).verdict == "camera"
+    placed = _spy_on_placement(monkeypatch)
+    scanned: list[str] = []
+    real = signing._input_verdict
+
+    def scan(path: Path) -> str:
+        scanned.append(f"{len(placed)} placed")
+        return real(path)
+
+    monkeypatch.setattr(signing, "_input_verdict", scan)
+    assert run("credentials", "sign", capture, "--record", notify_record, "-o", tmp_path / f"fast.{kind}") == 0
+    # scanned once, while the first attempt was written and hashed, then signed again with the scanner's answer
+    assert scanned == ["1 placed"] and placed == [mime, mime]
+    state, manifest, _ = read(tmp_path / f"fast.{kind}")
+    assert state == "Valid"
+    assert [a["digitalSourceType"] for a in actions(manifest)] == [COMPOSITE]
+    assert disclosure(manifest)["digital_source_type"] == "compositeWithTrainedAlgorithmicMedia"
+    assert b"compositeWithTrainedAlgorithmicMedia" in (tmp_path / f"fast.{kind}").read_bytes()  # the XMP too
+    # the same as the library's own path, which scans before it signs
+    monkeypatch.setenv("CLEARANCE_C2PA_LIBRARY_EMBED", "1")
+    assert run("credentials", "sign", capture, "--record", notify_record, "-o", tmp_path / f"library.{kind}") == 0
+    library = read(tmp_path / f"library.{kind}")
+    assert library[0] == "Valid" and _content(manifest)[:2] == _content(library[1])[:2]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]  # the first attempt left nothing
+
+
+def test_a_hash_given_up_hands_back_its_buffers_unhashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setattr(fileio, "_CHUNK", 1000)
+    source = tmp_path / "in.bin"
+    source.write_bytes(bytes(range(256)) * 100)
+    hashed: list[int] = []
+    giving_up = threading.Event()
+
+    class Slow:
+        def update(self, data: Any) -> None:
+            giving_up.wait(5)  # the first buffer is still being hashed when the hash is given up
+            hashed.append(len(data))
+
+        def digest(self) -> bytes:
+            return bytes(32)
+
+    real_end = fileio._Hasher._end
+
+    def end(self: Any) -> None:
+        giving_up.set()
+        real_end(self)
+
+    monkeypatch.setattr(fileio.hashlib, "sha256", Slow)
+    monkeypatch.setattr(fileio._Hasher, "_end", end)
+    ahead = fileio.HashAhead(source, [(0, 25600)])  # a ring's worth of buffers read and queued to be hashed
+    ahead.close()  # given up (the assumption it was started on was wrong): the queued ones are not hashed
+    assert hashed == [1000]
+    assert not [t for t in threading.enumerate() if t.name == "clearance-hash"]

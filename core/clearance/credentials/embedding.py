@@ -39,6 +39,7 @@ import ctypes
 import json
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,13 +227,12 @@ def png_without_credentials(source: Path, end: int) -> bool:
     (any keyword) and no compressed text (``zTXt``, a compressed ``iTXt``: a newer reader may inflate it),
     carries none; the Reader would read and parse the whole file beside the hash, on a core the hash and
     the copy need."""
-    with open(source, "rb", buffering=0) as fh:
-        if fh.read(8) != _PNG_SIGNATURE:
+    with fileio.descriptor(source, os.O_RDONLY) as fd:  # one positioned read per chunk: it runs beside the hash
+        if os.pread(fd, 8, 0) != _PNG_SIGNATURE:
             return False
         position = 8
         for n in range(_PNG_MAX_CHUNKS):
-            fh.seek(position)
-            header = fh.read(8)
+            header = os.pread(fd, 8, position)
             if len(header) < 8:
                 return False
             length: int = struct.unpack(">I", header[:4])[0]
@@ -245,7 +245,7 @@ def png_without_credentials(source: Path, end: int) -> bool:
             if kind in _PNG_TEXT:
                 if length > _XMP_MAX or kind == b"zTXt":
                     return False
-                body = fh.read(length)
+                body = os.pread(fd, length, position + 8)
                 rest = body.partition(b"\x00")[2]
                 if b"provenance" in body or (kind == b"iTXt" and rest[:1] != b"\x00"):
                     return False  # named, or compressed where a newer reader might inflate it
@@ -286,11 +286,11 @@ def hash_ahead(source: Path, placement: Placement) -> fileio.HashAhead | None:
 
 
 def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Path,
-         ahead: fileio.HashAhead | None = None) -> None:
+         ahead: fileio.HashAhead | None = None, beside: Callable[[], None] | None = None) -> None:
     """Write ``out``, the source with the manifest placed as ``placement`` says, and sign it (``ahead``: its
-    hash already started, ``hash_ahead``). Raises ``c2pa.C2paError`` when the library refuses, ClearanceError
-    or OSError when the file cannot be written as modelled; ``out`` is then incomplete and the caller removes
-    it."""
+    hash already started, ``hash_ahead``; ``beside``: run while the hash is, ``fileio.write_hashed``). Raises
+    ``c2pa.C2paError`` when the library refuses, ClearanceError or OSError when the file cannot be written as
+    modelled, and what ``beside`` raises; ``out`` is then incomplete and the caller removes it."""
     calls = detached.library_calls()
     import c2pa
 
@@ -308,7 +308,7 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Pat
         raise ClearanceError(f"{source}: {exc}") from None
     with (contextlib.nullcontext(ahead.fd) if ahead else fileio.descriptor(source, os.O_RDONLY)) as src_fd, \
             fileio.descriptor(out, os.O_RDWR | os.O_CREAT) as out_fd:
-        digest, slots = fileio.write_hashed(pieces, src_fd, out_fd, ahead)
+        digest, slots = fileio.write_hashed(pieces, src_fd, out_fd, ahead, beside)
         [(start, length)] = slots
         data_hash = {"name": "jumbf manifest", "alg": "sha256", "hash": list(digest), "pad": [],
                      "exclusions": [{"start": start, "length": length}]}

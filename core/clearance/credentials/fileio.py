@@ -34,7 +34,7 @@ import platform
 import queue
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,6 +279,7 @@ class _Hasher:
         self._failed: list[BaseException] = []
         self._ahead: collections.deque[tuple[bytes | tuple[int, int], memoryview]] = collections.deque()
         self._done: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._abandoned = False  # the digest will not be asked for: what is still queued is not hashed
         self._worker = _Worker.take()
         self._worker.jobs.put(self._run)
 
@@ -286,7 +287,7 @@ class _Hasher:
         try:
             while (item := self._todo.get()) is not None:
                 view, buffer = item
-                if not self._failed:
+                if not self._failed and not self._abandoned:
                     try:
                         self.digest.update(view)
                     except BaseException as exc:  # reported by finish(); the buffers still go back
@@ -337,6 +338,10 @@ class _Hasher:
         self._todo.put((view, buffer))
         return view
 
+    def ring_full(self) -> bool:
+        """Is every buffer read and queued (the hashing thread has work for a while)?"""
+        return not self._free
+
     def add(self, data: bytes) -> None:
         if self._ahead:
             self._take(data)
@@ -356,13 +361,19 @@ class _Hasher:
         return view
 
     def stop(self) -> None:
+        """End the hashing job without its digest (the write failed or was given up): the buffers still queued
+        are handed back unhashed, so that giving up costs at most the one buffer being hashed."""
+        self._abandoned = True
+        self._end()
+
+    def _end(self) -> None:
         self._todo.put(None)
         self._done.get()
         self._worker.give_back()
         _rings.ring = self._ring  # nothing reads it any more: the hashing job has ended
 
     def finish(self) -> bytes:
-        self.stop()
+        self._end()
         if self._failed:
             raise self._failed[0]
         if self._ahead:
@@ -471,11 +482,14 @@ class HashAhead:
             self.fd = -1
 
 
-def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int,
-                 ahead: HashAhead | None = None) -> tuple[bytes, list[tuple[int, int]]]:
+def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int, ahead: HashAhead | None = None,
+                 beside: Callable[[], None] | None = None) -> tuple[bytes, list[tuple[int, int]]]:
     """Write ``pieces`` to ``out_fd`` from its start; returns the SHA-256 of what was written, slots excluded,
     and each slot's (start, length). ``ahead``: the same pieces, slots aside, already being hashed from
-    ``source_fd`` (``HashAhead``).
+    ``source_fd`` (``HashAhead``). ``beside``: called once on this thread as soon as every buffer is queued to be
+    hashed (or the pieces are written, for a short file), to do on this core what the answer does not wait
+    for while the other hashes (the hashing thread is the longer of the two); what it raises ends the write,
+    the hash given up.
 
     The hash is of the very bytes handed to the kernel for the output: each is read once from the source
     into a buffer that is both hashed and written, so what is delivered is what was hashed even if the
@@ -488,7 +502,10 @@ def write_hashed(pieces: list[Piece], source_fd: int, out_fd: int,
     os.ftruncate(out_fd, total)
     hasher = _Hasher() if ahead is None else ahead.take()
     try:
-        slots = _write(pieces, source_fd, out_fd, hasher=hasher)
+        waiting = [beside] if beside is not None else []
+        slots = _write(pieces, source_fd, out_fd, hasher=hasher, beside=waiting)
+        if waiting:
+            waiting.pop()()
     except BaseException:
         hasher.stop()
         raise
@@ -501,10 +518,12 @@ def write_pieces(pieces: list[Piece], source_fd: int, out_fd: int) -> None:
     _write(pieces, source_fd, out_fd)
 
 
-def _write(pieces: list[Piece], source_fd: int, out_fd: int, hasher: _Hasher | None = None) -> list[tuple[int, int]]:
+def _write(pieces: list[Piece], source_fd: int, out_fd: int, hasher: _Hasher | None = None,
+           beside: list[Callable[[], None]] | None = None) -> list[tuple[int, int]]:
     """The one writer of ``pieces`` to ``out_fd`` from its start: literal bytes and slots as they are, source
     ranges copied by the kernel, or, with a ``hasher``, read once into its buffers, a ``_CHUNK`` at a time,
-    hashed and written; returns each slot's (start, length)."""
+    hashed and written (``beside``'s one call taken out and made once every buffer is queued to be hashed);
+    returns each slot's (start, length)."""
     slots = []
     position = 0
     for piece in pieces:
@@ -514,6 +533,8 @@ def _write(pieces: list[Piece], source_fd: int, out_fd: int, hasher: _Hasher | N
                 n = min(_CHUNK, end - start) if hasher is not None else end - start
                 if hasher is not None:
                     write_at(out_fd, hasher.read(source_fd, start, n), position)
+                    if beside and hasher.ring_full():
+                        beside.pop()()
                 else:
                     copy_range(source_fd, out_fd, start, position, n)
                 start += n

@@ -221,14 +221,20 @@ def _existing_credentials(path: Path, mime: str, context: Any) -> bool:
 
 
 def _input_verdict(path: Path) -> str:
-    from clearance.provenance import scan_file
+    """The scanner's verdict on the input (what picks the source type when none is asked for)."""
+    from clearance.provenance.scanner import scan_record
 
-    return scan_file(str(path)).verdict
+    return scan_record(str(path))["verdict"]  # scan_file's verdict, without building its pydantic model
 
 
 class _Restart(Exception):
-    """A file signed on the assumption that it carried no credentials turned out to carry them, or not to be
-    laid out as Clearance places manifests: it is signed again from the start, by the library."""
+    """A file signed on an assumption that turned out wrong is signed again from the start: by the library
+    when it carried credentials or is not laid out as Clearance places manifests (``verdict`` None); as
+    before, with the scanner's ``verdict`` known, when the source type guessed before the scan was not it."""
+
+    def __init__(self, verdict: str | None = None) -> None:
+        super().__init__(verdict)
+        self.verdict = verdict
 
 
 def sign_file(
@@ -242,12 +248,19 @@ def sign_file(
     inputs: list[str | Path] | None = None,
 ) -> SignResult:
     """Sign one file; returns what was written. Nothing is left half-written on failure."""
-    try:
-        return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place, inputs=inputs,
-                          speculate=True)
-    except _Restart:
-        return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place, inputs=inputs,
-                          speculate=False)
+    verdict: str | None = None
+    # At most two restarts: the guessed source type is only guessed once, and the library's path (speculate
+    # False) never restarts.
+    for speculate in (True, True, False):
+        try:
+            return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place,
+                              inputs=inputs, speculate=speculate, verdict=verdict)
+        except _Restart as again:
+            if again.verdict is None:
+                return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place,
+                                  inputs=inputs, speculate=False, verdict=verdict)
+            verdict = again.verdict
+    raise AssertionError("unreachable: the library's path does not restart")
 
 
 def _sign_file(
@@ -260,6 +273,7 @@ def _sign_file(
     in_place: bool,
     inputs: list[str | Path] | None,
     speculate: bool,
+    verdict: str | None,
 ) -> SignResult:
     import c2pa
 
@@ -289,8 +303,8 @@ def _sign_file(
     pending: Future[bool] | None = None
     plain = {"image/jpeg": embedding.jpeg_without_credentials, "image/png": embedding.png_without_credentials,
              "audio/wav": embedding.wav_without_credentials}
-    if placing and mime in plain and plain[mime](source, size):
-        parent = False  # what the library's Reader would find, from the header or the chunk headers alone
+    if placing and mime in plain:
+        parent = False  # assumed, and checked from its headers alone while it is hashed (``beside``)
     elif placing:
         # To say whether a JPEG or PNG carries credentials the library reads and parses all of it, which costs
         # about what hashing it does. A file whose headers do not say it alone, and that will have its manifest
@@ -303,8 +317,30 @@ def _sign_file(
         parent = False
     else:
         parent = _existing_credentials(source, mime, context) if embedded else False
-    verdict = _input_verdict(source) if composite is None else ""
+    # Where the manifest is placed here, the scan for the source type (which goes into the XMP, hashed first)
+    # runs while the hash does, on the other core: the common answer (neither a capture nor a composite) is
+    # assumed, and a file that is one is signed again from the start with the scanner's verdict.
+    guessed = placing and composite is None and verdict is None
+    if verdict is None:
+        verdict = _input_verdict(source) if composite is None and not guessed else ""
     source_type = source_type_for(facts, composite, verdict)
+
+    checked: list[bool] = []
+
+    def beside() -> None:
+        """What the signed file does not wait for, done while it is hashed; raises _Restart when what was
+        assumed is not so."""
+        nonlocal pending
+        checked.append(True)
+        if guessed:
+            scanned = _input_verdict(source)
+            if source_type_for(facts, composite, scanned) != source_type:
+                raise _Restart(scanned)
+        if placing and mime in plain and not plain[mime](source, size):
+            # Its headers do not say it alone: the library's Reader reads it on another core (as below).
+            background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearance-credentials")
+            pending = background.submit(_existing_credentials, source, mime, _context(True))
+            background.shutdown(wait=False)
     placed = [Path(p) for p in (inputs or [])]
     for p in placed:
         if not p.is_file():
@@ -317,9 +353,7 @@ def _sign_file(
     signer = signer_for(identity)
     movie_signers: list[Any] = []
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    temp = Path(temp_name)
+    made: list[Path] = []  # the temporary output, made where it is first needed (after a hash started ahead)
     staged: Path | None = None
     ahead: fileio.HashAhead | None = None
     try:
@@ -353,7 +387,7 @@ def _sign_file(
         elif placing and rewrite is not None and mime in tiff.FORMATS:
             placement = tiff.at_tiff_end(mime, rewrite)
         if placement is None and movie is None and rewrite is not None and not placing:
-            staged = temp.with_suffix(".xmp.part")
+            staged = _temporary(target, made).with_suffix(".xmp.part")
             try:
                 with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
                         fileio.descriptor(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as staged_fd:
@@ -380,6 +414,7 @@ def _sign_file(
         try:
             if placement is not None:  # hashed on another core while the manifest is made
                 ahead = embedding.hash_ahead(source, placement)
+            temp = _temporary(target, made)
             definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
                                              placed=[p.name for p in placed], test_identity=identity.test)
             try:
@@ -390,9 +425,11 @@ def _sign_file(
                 raise ClearanceError(f"{source}: the C2PA library refused the manifest ({_short(exc)})") from None
             if placement is not None:
                 try:
-                    embedding.sign(builder, signer, source, placement, temp, ahead)
+                    embedding.sign(builder, signer, source, placement, temp, ahead, beside)
                 finally:
                     builder.close()  # single use, as the library's own sign leaves it
+                if not checked:  # a file with no source bytes to hash beside: checked now, before it is kept
+                    beside()
                 if pending is not None and pending.result():  # raises as _existing_credentials does
                     raise _Restart
             elif movie is not None:
@@ -448,10 +485,21 @@ def _sign_file(
     finally:
         if ahead is not None:
             ahead.close()
-        temp.unlink(missing_ok=True)
+        for part in made:
+            part.unlink(missing_ok=True)
         if staged is not None:
             staged.unlink(missing_ok=True)
     return result
+
+
+def _temporary(target: Path, made: list[Path]) -> Path:
+    """The temporary file the output is written to beside ``target`` (kept in ``made``, which the caller
+    removes), made on first use."""
+    if not made:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        os.close(fd)
+        made.append(Path(name))
+    return made[0]
 
 
 def _movie_builder(definition: dict[str, Any], identity: SigningIdentity, source: Path, mime: str,
