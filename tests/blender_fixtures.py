@@ -597,9 +597,11 @@ def scenario_operators(params: dict[str, Any]) -> dict[str, Any]:
     out["edit"] = run_op(bpy.ops.clearance.edit, handle="objects:Crowd")
     text = next(t for t in bpy.data.texts if t.name.startswith("clearance-"))
     data = yaml.safe_load(text.as_string())
+    out["form_prompt"] = dict(data.get("prompt") or {})  # the unanswered prompt section is offered to fill in
     data["use"]["stage"] = "ideation"
     data["use"]["in_final_deliverable"] = "no"
     data["description"] = "signage mock-up for the art department only"
+    data["prompt"]["text"] = "hand-painted shop sign, 1950s, [weathered]"
     before = crowd.clearance.tag
     text.clear()
     text.write(yaml.safe_dump(data, sort_keys=False))
@@ -608,6 +610,7 @@ def scenario_operators(params: dict[str, Any]) -> dict[str, Any]:
         "status": crowd.clearance.status,
         "changed": crowd.clearance.tag != before,
         "description": record_on("objects:Crowd").description,
+        "prompt": record_on("objects:Crowd").prompt.model_dump(mode="json"),
     }
     before = crowd.clearance.tag
     text.clear()

@@ -141,10 +141,12 @@ def test_operators_on_real_datablocks_and_strips(tmp_path: Path, shared_data: Pa
     assert "select objects first" in out["nothing_selected"]["error"]
 
     assert out["edit"]["result"] == ["FINISHED"] and out["apply"]["result"] == ["FINISHED"]
+    assert out["form_prompt"] == {"text": None, "shareable": "unsure"}
     assert out["after_apply"] == {
         "status": "notify",
         "changed": True,
         "description": "signage mock-up for the art department only",
+        "prompt": {"text": "hand-painted shop sign, 1950s, [weathered]", "shareable": "unsure"},
     }
     assert out["apply_broken"]["result"] == ["CANCELLED"]
     assert "use.stage" in out["apply_broken"]["error"] and "sometimes" in out["apply_broken"]["error"]

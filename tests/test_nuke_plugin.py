@@ -454,3 +454,20 @@ def test_the_node_and_the_panel_show_who_approved_under_which_conditions_until_w
     assert "expires" in text and "UTC" in text
     (row,) = PanelModel().reload()
     assert row.label == "Approved" and "conditions: background only; not in marketing" in row.reason
+
+
+def test_the_prompt_is_typed_on_the_tab_and_editing_it_keeps_the_approval(fake_nuke: Any, approver: Any) -> None:
+    node = fake_nuke.nodes.Read(file="/plates/sign.exr")
+    record = final_record().model_copy(update={"schema_version": 2})
+    _knobs().tag_node(node, record)
+    assert node["clearance_prompt_shareable"].value() == "unsure"  # private until someone says yes
+    approver.approve(host.read_tag(node).record)
+    assert _knobs().refresh(node).status == "approved"
+    fake_nuke.fake_set_knob(node, "clearance_prompt_text", "weathered shop sign [neon]\nharbour at dusk")
+    tag = decode_tag(node["clearance_tag"].value(), "test")
+    assert tag.record is not None and tag.record.prompt.text == "weathered shop sign [neon]\nharbour at dusk"
+    assert tag.record.prompt.shared_text() is None
+    assert _knobs().standing(node).status == "approved", "the prompt is not bound by the approval"
+    fake_nuke.fake_set_knob(node, "clearance_prompt_shareable", "yes")
+    tag = decode_tag(node["clearance_tag"].value(), "test")
+    assert tag.record is not None and tag.record.prompt.shared_text() == "weathered shop sign [neon]\nharbour at dusk"

@@ -158,3 +158,19 @@ def test_record_new_writes_the_prompt_section_private_to_fill_in(tmp_path: Path,
     filled = text.replace("  text: null\n", f"  text: {PROMPT}\n")
     record = parse_record(filled, "sign.yaml")
     assert record.prompt.text == PROMPT and record.prompt.shared_text() is None
+
+
+def test_the_form_writes_an_unanswered_prompt_out_and_reads_back_unchanged() -> None:
+    from clearance.record import dump_record_form
+
+    record = record_from_data(record_data("approval", schema_version=2), "r.yaml")
+    text = dump_record_form(record)
+    assert "prompt:\n  text: null\n  shareable: unsure\n" in text
+    assert text.index("prompt_references:") < text.index("prompt:\n") < text.index("output:")
+    again = parse_record(text, "form.yaml")
+    assert record_digests(again) == record_digests(record)
+    assert parse_record(dump_record_form(record, "json"), "form.json") == record
+    v1 = record_from_data(record_data("approval"), "old.yaml")
+    assert "\nprompt:" not in dump_record_form(v1), "a version 1 record is not offered a version 2 question"
+    given = record_from_data(_v2(text=PROMPT, shareable="no"), "r.yaml")
+    assert dump_record_form(given) == dump_record(given)

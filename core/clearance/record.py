@@ -927,7 +927,25 @@ def parse_record(text: str, source: str = "record") -> UseRecord:
 
 
 def dump_record(record: UseRecord, fmt: str = "yaml") -> str:
+    return _dump_data(record.model_dump(mode="json", exclude_none=False), fmt)
+
+
+def dump_record_form(record: UseRecord, fmt: str = "yaml") -> str:
+    """The record as a form to edit (a file from ``clearance record new``, Blender's Edit record): as
+    ``dump_record``, with a version 2 record's unanswered prompt section written out, so that whoever edits it
+    sees the question. Read back untouched, that section is unanswered again: the record does not change."""
     data = record.model_dump(mode="json", exclude_none=False)
+    if data.get("schema_version") == 2 and "prompt" not in data:
+        form: dict[str, Any] = {}
+        for name, part in data.items():
+            form[name] = part
+            if name == "prompt_references":  # where the model declares it
+                form["prompt"] = Prompt().model_dump(mode="json")
+        data = form
+    return _dump_data(data, fmt)
+
+
+def _dump_data(data: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     import yaml

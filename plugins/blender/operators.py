@@ -16,7 +16,7 @@ from bpy.props import BoolProperty, EnumProperty, StringProperty
 from clearance.documents import load_document
 from clearance.errors import ClearanceError
 from clearance.hosts import blender as host
-from clearance.record import UseRecord, dump_record, parse_record, record_from_data
+from clearance.record import UseRecord, dump_record_form, parse_record, record_from_data
 from clearance.tags import STATUS_LABELS, Tag
 
 from . import status
@@ -222,7 +222,7 @@ class CLEARANCE_OT_edit(ClearanceOperator):
         name = _text_name(record)
         text = bpy.data.texts.get(name) or bpy.data.texts.new(name)
         text.clear()
-        text.write(dump_record(record))
+        text.write(dump_record_form(record))
         for area in context.screen.areas if context.screen else ():
             if area.type == "TEXT_EDITOR":
                 area.spaces.active.text = text

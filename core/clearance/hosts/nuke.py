@@ -109,7 +109,8 @@ def _answers_of(section: str, model: type[Any], prefix: tuple[str, ...]) -> list
             # final), never the most lenient answer
             choices = (info.default, *(c for c in choices if c != info.default))
         label = name.replace("_", " ")
-        out.append(AnswerKnob(f"clearance_{section}_{name}", label, (*prefix, name), choices))
+        out.append(AnswerKnob(f"clearance_{section}_{name}", label, (*prefix, name), choices,
+                              multiline=(section, name) == ("prompt", "text")))  # prompts run to several lines
     return out
 
 
