@@ -50,7 +50,7 @@ def _sign(tmp_path: Path, record: Path, name: str, capsys: pytest.CaptureFixture
 
 def test_a_shareable_prompt_is_in_the_xmp_and_the_assertion(
         identity: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    signed, out = _sign(tmp_path, _record(tmp_path, "shared", SHARED, "yes"), "shared", capsys)
+    signed, out = _sign(tmp_path, _record(tmp_path, "public", SHARED, "yes"), "public", capsys)
     assert "AIPromptInformation" in out
     tags = exiftool_tags(signed)
     assert tags["XMP-iptcExt:AIPromptInformation"] == SHARED

@@ -43,7 +43,7 @@ def production(tmp_path: Path, identity: Path) -> dict[str, Any]:
     cache.store_revocations(ring.sign_document({"revocations": [], "generated_at": NOW.isoformat()}),
                             TrustedKeys.from_document(ring.public_keys_document()))
     return {"policy": policy, "records": records, "ids": {k: str(r.id) for k, r in
-                                                          (("shared", shared), ("private", private),
+                                                          (("public", shared), ("private", private),
                                                            ("unsure", unsure), ("none", none))}}
 
 
@@ -63,13 +63,13 @@ def test_the_packet_carries_shareable_prompts_only(tmp_path: Path, production: d
     assert "Harbour Diner" in html and "&lt;neon&gt; &amp; rust" in html  # shown, escaped
     assert html.count("Prompt: withheld") == 2
     uses = {u["record_id"]: u for u in json.loads((out / "bundle" / "packet.json").read_text("utf-8"))["uses"]}
-    assert uses[ids["shared"]]["prompt"] == SHARED and not uses[ids["shared"]]["prompt_withheld"]
+    assert uses[ids["public"]]["prompt"] == SHARED and not uses[ids["public"]]["prompt_withheld"]
     for key in ("private", "unsure"):
         assert uses[ids[key]]["prompt"] is None and uses[ids[key]]["prompt_withheld"] is True
     assert uses[ids["none"]]["prompt"] is None and uses[ids["none"]]["prompt_withheld"] is False
     assert uses[ids["private"]]["status"] == "approved"
     records = json.loads((out / "bundle" / "records.json").read_text("utf-8"))
-    assert records[ids["shared"]]["prompt"]["text"] == SHARED
+    assert records[ids["public"]]["prompt"]["text"] == SHARED
     assert records[ids["private"]]["prompt"] == {"text": None, "shareable": "no"}
     assert "prompt" not in records[ids["none"]]
     capsys.readouterr()

@@ -75,7 +75,7 @@ def test_the_record_page_shows_the_prompt_and_whether_it_is_shared(site: LiveSer
     page.screenshot(path=str(tmp_path / "record-prompt.png"), full_page=True)
     page.goto(f"{site.url}/records/{shared['id']}")
     assert page.locator("p.prompt").inner_text() == "a brass lighthouse lamp, macro"
-    assert "shared" in page.locator(".prompt-sharing").inner_text()
+    assert "shared:" in page.locator(".prompt-sharing").inner_text()
     page.goto(f"{site.url}/records/{plain['id']}")
     assert page.locator("#prompt-h").count() == 0  # no prompt, no heading
     page.context.close()
