@@ -87,7 +87,7 @@ def test_only_the_shareable_prompts_of_several_uses_are_written(tmp_path: Path) 
     notify = Decision(outcome="notify", findings=[])
     facts = [UseFacts(record=r, decision=notify) for r in (private, shared, unanswered, none)]
     assert [f.shared_prompt() for f in facts] == [None, SHARED, None, None]
-    assert [f.prompt_withheld() for f in facts] == [True, False, True, False]
+    assert [f.record.prompt.withheld() for f in facts] == [True, False, True, False]
     assert ai_fields(facts, TRAINED).prompt == SHARED
     assert [("prompt" in f.summary()) for f in facts] == [False, True, False, False]
     assert "prompt" not in facts[1].summary(include_prompt=False)

@@ -86,10 +86,6 @@ class UseFacts:
         ``prompt.shareable: yes``); None for a private or unanswered one, and for a v1 record."""
         return self.record.prompt.shared_text()
 
-    def prompt_withheld(self) -> bool:
-        """The record holds a prompt it does not allow sharing (a register says so, without the text)."""
-        return self.record.prompt.withheld()
-
     def audience_disclosure(self) -> str:
         """v2's audience disclosure (none, credits, on_screen_label); 'unsure' for a v1 record."""
         value = getattr(self.record, "audience_disclosure", None) or _nested(self.record, "realism",
