@@ -14,13 +14,14 @@ import binascii
 import hashlib
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from cryptography.hazmat.primitives import serialization
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from clearance import signatures
-from clearance.documents import canonical_json, load_json, read_bytes
+from clearance.documents import canonical_json, load_json, parse_json_text, read_bytes
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import Target, UseRecord, decision_digest
 
@@ -149,9 +150,109 @@ def parse_approval(data: Any, source: str = "approval") -> SignedApproval:
     if not isinstance(data, dict):
         raise ClearanceError(f"{source}: a signed approval must be a JSON object, got {type(data).__name__}")
     try:
-        return SignedApproval.model_validate(data)
+        approval = SignedApproval.model_validate(data)
     except ValidationError as exc:
         raise ClearanceError(describe_validation_error(exc, source)) from None
+    try:
+        approval.canonical_bytes()
+    except UnicodeEncodeError:  # JSON may escape half a character (\ud800); the signed bytes cannot hold it
+        raise ClearanceError(f"{source}: the statement holds an escaped half character (a lone surrogate such as "
+                             "\\ud800), which is not text, so it cannot be the signed approval; pull it again") \
+            from None
+    return approval
+
+
+# The plain reading of an approval file, for the many files a publish reads: what ``parse_approval`` makes
+# of a document exactly as ``SignedApproval.to_json`` writes it, built without pydantic's validation. Any
+# other shape (a key missing or extra, a value of another type or in another spelling, a key given twice,
+# text that cannot be encoded) is left to the full reader, so its answers and error messages stay the only
+# ones (tests/test_approvals_plain_read.py compares both on generated documents).
+_STATEMENT_ORDER = tuple(ApprovalStatement.model_fields)
+_STATEMENT_FIELDS = frozenset(_STATEMENT_ORDER)
+_APPROVAL_FIELDS = frozenset(SignedApproval.model_fields)
+_Model = TypeVar("_Model", bound=BaseModel)
+_STATEMENT_TEXT = ("approval_id", "record_digest", "production", "approver", "conditions", "key_id")
+_UUID_FORM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
+_TIME_FORM = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?Z", re.ASCII)
+_TARGETS_KEPT = 1000
+"""More targets than this go to the full reader (which applies the document limits to them)."""
+
+
+class _Unusual(Exception):
+    """Raised inside the plain reading: leave this document to the full reader."""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):  # a key given twice: the full reader names it
+        raise _Unusual
+    return found
+
+
+_PLAIN_JSON = json.JSONDecoder(object_pairs_hook=_pairs)
+
+
+def _plain_time(text: Any) -> datetime:
+    # Only pydantic's own spelling of a UTC time (what to_json writes: six digits of fraction, or none when
+    # they would all be 0), so that the signed bytes below are the very text read; any other spelling is
+    # another byte form and goes to the full reader. (Built from the digits: Python 3.10's fromisoformat
+    # reads no "Z".)
+    if type(text) is not str or _TIME_FORM.fullmatch(text) is None or text[19:] == ".000000Z":
+        raise _Unusual
+    micro = int(text[20:26]) if len(text) > 20 else 0
+    return datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]),
+                    int(text[17:19]), micro, tzinfo=timezone.utc)  # ValueError for a 30 February
+
+
+def _plain_approval(text: str) -> SignedApproval | None:
+    """The approval in ``text`` when it is exactly in the form Clearance writes, else None."""
+    try:
+        data = _PLAIN_JSON.decode(text)
+        if type(data) is not dict or data.keys() != _APPROVAL_FIELDS:
+            return None
+        body, signature, key_id = data["statement"], data["signature"], data["key_id"]
+        if type(body) is not dict or body.keys() != _STATEMENT_FIELDS or type(signature) is not str \
+                or type(key_id) is not str:
+            return None
+        approval_id = body["approval_id"]
+        if any(type(body[name]) is not str for name in _STATEMENT_TEXT) or not 1 <= len(approval_id) <= 200:
+            return None
+        targets = body["targets"]
+        if type(targets) is not list or len(targets) > _TARGETS_KEPT or any(type(t) is not str for t in targets):
+            return None
+        record_id = body["record_id"]
+        if type(record_id) is not str or _UUID_FORM.fullmatch(record_id) is None:
+            return None
+        issued_at = _plain_time(body["issued_at"])
+        expires = body["expires_at"]
+        expires_at = None if expires is None else _plain_time(expires)
+        signed = canonical_json(body)
+    except (_Unusual, ValueError, RecursionError, UnicodeError):
+        return None
+    fields = {name: body[name] for name in _STATEMENT_ORDER}  # in the model's order, as validation leaves them
+    fields.update(record_id=UUID(record_id), issued_at=issued_at, expires_at=expires_at)
+    statement = _built(ApprovalStatement, fields, None)
+    return _built(SignedApproval, {"statement": statement, "signature": signature, "key_id": key_id},
+                  {"_canonical": signed, "_checked": None})
+
+
+def _built(model: type[_Model], fields: dict[str, Any], private: dict[str, Any] | None) -> _Model:
+    # What model_validate leaves behind for a document giving every field, for values checked above.
+    made = model.__new__(model)
+    object.__setattr__(made, "__dict__", fields)
+    object.__setattr__(made, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(made, "__pydantic_extra__", None)
+    object.__setattr__(made, "__pydantic_private__", private)
+    return made
+
+
+def read_approval_text(text: str, source: str) -> SignedApproval:
+    """The approval in a file's text (``parse_approval`` of it, read plainly when it is in the form Clearance
+    writes); ClearanceError naming ``source`` when it is not a signed approval."""
+    plain = _plain_approval(text)
+    if plain is not None:
+        return plain
+    return parse_approval(parse_json_text(text, source), source)
 
 
 class RevocationEntry(BaseModel):
@@ -663,62 +764,93 @@ def verify(
 
     ``revocations=None`` (no list pulled) refuses: an approval cannot be trusted without knowing it was
     not revoked. ``max_revocation_age`` defaults to 24 hours. ``record_digest`` lets a caller checking
-    many approvals pass decision_digest(record) once.
+    many approvals pass decision_digest(record) once (or use a ``Checker``).
     """
-    st = approval.statement
-    kid = approval.key_id
-    if st.key_id != kid:
-        return _refuse("bad_signature", f"the key id {kid} does not match the statement's key id {st.key_id}: "
-                       "the approval was altered", approval, kid)
-    info = keys.get(kid)
-    if info is None:
-        return _refuse(
-            "unknown_key",
-            f"signed with key {kid}, which is not trusted here: add it to the policy's approvals.trusted_keys "
-            f"or {PULL_HINT}",
-            approval, kid,
-        )
-    problem = _check_signature(approval, info)
-    if problem:
-        return _refuse("bad_signature", problem, approval, kid)
-    if st.record_id != record.id:
-        return _refuse("wrong_record", f"the approval is for another record ({st.record_id}), not {record.id}",
-                       approval, kid)
-    wanted = production if production is not None else record.production
-    if st.production != wanted or st.production != record.production:
-        return _refuse(
-            "wrong_production",
-            f"the approval is for production {st.production or '(none)'}, not {wanted or '(none)'}",
-            approval, kid,
-        )
-    digest = record_digest or decision_digest(record)
-    if st.record_digest != digest:
-        return _refuse("record_edited", "the record was edited after approval: re-request approval", approval, kid)
-    uncovered = uncovered_targets(st.targets, record.targets, target) if check_targets else []
-    if uncovered:
-        what = ", ".join(st.targets) if st.targets else "only the record as it was, with no targets"
-        return _refuse("target_not_covered", f"the approval does not cover target {', '.join(uncovered)} "
-                       f"(it covers {what}): request approval for it", approval, kid)
-    moment = _utc(now) or now_utc()
-    if st.issued_at - CLOCK_SKEW > moment:
-        return _refuse("not_yet_valid", f"the approval is not valid yet (issued {st.issued_at.isoformat()}): "
-                       "check this machine's clock", approval, kid)
-    if st.expires_at is not None and st.expires_at <= moment:
-        return _refuse("expired", f"the approval expired at {st.expires_at.isoformat()}: request a new one",
-                       approval, kid)
-    if revocations is None:
-        return _refuse("revocations_missing", f"no revocation list is cached: {PULL_HINT}", approval, kid)
-    entry = revocations.revoked.get(st.approval_id)
-    if entry is not None:
-        why = f": {entry.reason}" if entry.reason else ""
-        return _refuse("revoked", f"the approval was revoked at {entry.revoked_at.isoformat()}{why}", approval, kid)
-    as_of = revocations.as_of()
-    limit = max_revocation_age if max_revocation_age is not None else DEFAULT_REVOCATION_MAX_AGE
-    if as_of is None or moment - as_of > limit:
-        age = "of unknown age" if as_of is None else f"from {as_of.isoformat()}"
-        return _refuse("revocations_stale", f"the cached revocation list is {age}, older than {limit}: {PULL_HINT}",
-                       approval, kid)
-    return Verification(True, f"valid approval {st.approval_id} by {st.approver} (key {kid})", "valid", approval, kid)
+    checker = Checker(keys=keys, revocations=revocations, production=production, now=now,
+                      max_revocation_age=max_revocation_age)
+    return checker.check(approval, record, target=target, record_digest=record_digest, check_targets=check_targets)
+
+
+class Checker:
+    """``verify`` for many approvals against one snapshot of the trust inputs (keys, revocation list, the
+    production, one moment): what does not depend on the approval is worked out once, not per approval."""
+
+    __slots__ = ("keys", "limit", "moment", "production", "revocations", "stale")
+
+    def __init__(
+        self, *, keys: TrustedKeys, revocations: Revocations | None, production: str | None = None,
+        now: datetime | None = None, max_revocation_age: timedelta | None = None,
+    ) -> None:
+        self.keys = keys
+        self.revocations = revocations
+        self.production = production
+        self.moment = _utc(now) or now_utc()
+        self.limit = max_revocation_age if max_revocation_age is not None else DEFAULT_REVOCATION_MAX_AGE
+        as_of = revocations.as_of() if revocations is not None else None
+        self.stale: str | None = None  # why the revocation list cannot be relied on at this moment, if so
+        if revocations is not None and (as_of is None or self.moment - as_of > self.limit):
+            age = "of unknown age" if as_of is None else f"from {as_of.isoformat()}"
+            self.stale = f"the cached revocation list is {age}, older than {self.limit}: {PULL_HINT}"
+
+    def check(
+        self, approval: SignedApproval, record: UseRecord, *, target: Target | None = None,
+        record_digest: str | None = None, check_targets: bool = True,
+    ) -> Verification:
+        """``verify`` of one approval for one record (the checks in the same order, the same answers)."""
+        st = approval.statement
+        kid = approval.key_id
+        if st.key_id != kid:
+            return _refuse("bad_signature", f"the key id {kid} does not match the statement's key id {st.key_id}: "
+                           "the approval was altered", approval, kid)
+        info = self.keys.get(kid)
+        if info is None:
+            return _refuse(
+                "unknown_key",
+                f"signed with key {kid}, which is not trusted here: add it to the policy's approvals.trusted_keys "
+                f"or {PULL_HINT}",
+                approval, kid,
+            )
+        problem = _check_signature(approval, info)
+        if problem:
+            return _refuse("bad_signature", problem, approval, kid)
+        if st.record_id != record.id:
+            return _refuse("wrong_record", f"the approval is for another record ({st.record_id}), not {record.id}",
+                           approval, kid)
+        wanted = self.production if self.production is not None else record.production
+        if st.production != wanted or st.production != record.production:
+            return _refuse(
+                "wrong_production",
+                f"the approval is for production {st.production or '(none)'}, not {wanted or '(none)'}",
+                approval, kid,
+            )
+        digest = record_digest or decision_digest(record)
+        if st.record_digest != digest:
+            return _refuse("record_edited", "the record was edited after approval: re-request approval", approval,
+                           kid)
+        uncovered = uncovered_targets(st.targets, record.targets, target) if check_targets else []
+        if uncovered:
+            what = ", ".join(st.targets) if st.targets else "only the record as it was, with no targets"
+            return _refuse("target_not_covered", f"the approval does not cover target {', '.join(uncovered)} "
+                           f"(it covers {what}): request approval for it", approval, kid)
+        moment = self.moment
+        if st.issued_at - CLOCK_SKEW > moment:
+            return _refuse("not_yet_valid", f"the approval is not valid yet (issued {st.issued_at.isoformat()}): "
+                           "check this machine's clock", approval, kid)
+        if st.expires_at is not None and st.expires_at <= moment:
+            return _refuse("expired", f"the approval expired at {st.expires_at.isoformat()}: request a new one",
+                           approval, kid)
+        revocations = self.revocations
+        if revocations is None:
+            return _refuse("revocations_missing", f"no revocation list is cached: {PULL_HINT}", approval, kid)
+        entry = revocations.revoked.get(st.approval_id)
+        if entry is not None:
+            why = f": {entry.reason}" if entry.reason else ""
+            return _refuse("revoked", f"the approval was revoked at {entry.revoked_at.isoformat()}{why}", approval,
+                           kid)
+        if self.stale is not None:
+            return _refuse("revocations_stale", self.stale, approval, kid)
+        return Verification(True, f"valid approval {st.approval_id} by {st.approver} (key {kid})", "valid", approval,
+                            kid)
 
 
 def find_valid_approval(

@@ -15,14 +15,23 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from clearance.approvals import REFRESH_HINT, Revocations, SignedApproval, TrustedKeys, now_utc, parse_approval
-from clearance.documents import DocumentError, decode_text, load_json, parse_json_text, read_bytes
+from clearance.approvals import (
+    REFRESH_HINT,
+    Revocations,
+    SignedApproval,
+    TrustedKeys,
+    now_utc,
+    parse_approval,
+    read_approval_text,
+)
+from clearance.documents import DocumentError, decode_text, load_json, read_bytes
 from clearance.errors import ClearanceError
 from clearance.paths import cache_dir
 
@@ -60,6 +69,55 @@ _PARSED_KEPT = 20_000
 same approval, and its in-memory signature memo (``SignedApproval.checked``, keyed on the key and the signed
 bytes) is kept with it. Keyed by content, never by name or time stamp, and never written anywhere."""
 
+Stamp = tuple[int, int, int, int, int]
+"""(device, inode, size, mtime_ns, ctime_ns) of a file or folder, as ``os.stat`` gives it."""
+
+SETTLE_NS = 2_000_000_000
+"""How long ago a file or folder must have last changed for what was read from it to be kept by its stamp.
+File systems stamp changes with a coarse clock, so a second change within the same tick may leave every
+stamp as it was; one that has not changed for this long cannot be changed again without its ctime moving
+(the rule git applies to "racily clean" index entries)."""
+
+_FILES: dict[str, tuple[Stamp, SignedApproval, str]] = {}
+"""Approval files read in this process: path -> (the stamp taken just before the read, the approval, its
+record id). A later read re-reads only a file whose stamp changed (a rewrite moves its ctime, a replacement
+its inode). Kept in memory only, and only for files that had settled (SETTLE_NS)."""
+
+_FOLDERS: dict[str, tuple[Stamp, frozenset[str]]] = {}
+"""Names in the approval folders, listed again only when a folder's stamp changed (an entry added, removed
+or renamed moves its mtime and ctime), for folders that had settled."""
+
+_KEPT = 50_000
+
+
+def _stamp(info: os.stat_result) -> Stamp:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _settled(info: os.stat_result, now_ns: int) -> bool:
+    return max(info.st_mtime_ns, info.st_ctime_ns) + SETTLE_NS <= now_ns
+
+
+def _names(folder: str, now_ns: int) -> frozenset[str]:
+    """The names in ``folder`` (none when it is missing or not a folder), listed once per change."""
+    try:
+        info = os.stat(folder)
+    except (OSError, ValueError):
+        return frozenset()
+    kept = _FOLDERS.get(folder)
+    if kept is not None and kept[0] == _stamp(info):
+        return kept[1]
+    try:
+        with os.scandir(folder) as entries:
+            names = frozenset(entry.name for entry in entries)
+    except OSError:  # gone since the stat, or not a folder
+        return frozenset()
+    if _settled(info, now_ns):
+        if len(_FOLDERS) >= _KEPT:
+            _FOLDERS.clear()
+        _FOLDERS[folder] = (_stamp(info), names)
+    return names
+
 
 class ApprovalCache:
     """Approvals by record, trusted keys and revocations, on disk; plus folders given with ``--approvals``."""
@@ -69,7 +127,6 @@ class ApprovalCache:
         self.problems: list[str] = []
         self._extra: dict[str, dict[str, SignedApproval]] = {}
         self._facts_held: bool | None = None
-        self._listing: tuple[tuple[int, int, int], frozenset[str]] | None = None
 
     # ---------------------------------------------------------------- approvals
 
@@ -81,7 +138,6 @@ class ApprovalCache:
         folder = self._record_dir(approval.statement.record_id)
         path = folder / f"{_safe_name(approval.approval_id, 'approval id')}.json"
         atomic_write(path, approval.to_json())
-        self._listing = None
         return path
 
     def _read_approval(self, path: str) -> SignedApproval | None:
@@ -98,7 +154,7 @@ class ApprovalCache:
         try:
             if not raw.strip():
                 raise DocumentError(path, "is empty, expected a signed approval")
-            approval = parse_approval(parse_json_text(decode_text(raw, path), path), path)
+            approval = read_approval_text(decode_text(raw, path), path)
         except ClearanceError as exc:
             self.problems.append(f"{path}: damaged approval file skipped ({exc}); run `clearance approvals pull`")
             return None
@@ -107,49 +163,51 @@ class ApprovalCache:
         _PARSED[raw] = approval
         return approval
 
-    def _record_folders(self) -> frozenset[str]:
-        """The names in the approvals folder, listed once and listed again only when the folder changed.
-
-        A record folder added or removed changes the folder's modification time and link count; a stale
-        listing could only leave an approval out (blocked, never let through): a folder listed but gone
-        reads as empty.
-        """
-        base = os.path.join(self.root, APPROVALS_DIR)
+    def _approval_file(self, path: str, now_ns: int) -> tuple[SignedApproval, str] | None:
+        """The approval in one file and its record id, read again only when the file's stamp changed."""
         try:
-            info = os.stat(base)
-        except OSError:
-            return frozenset()
-        stamp = (info.st_ino, info.st_mtime_ns, info.st_nlink)
-        if self._listing is None or self._listing[0] != stamp:
-            try:
-                with os.scandir(base) as entries:
-                    names = frozenset(entry.name for entry in entries)
-            except OSError:
-                return frozenset()
-            self._listing = (stamp, names)
-        return self._listing[1]
+            info: os.stat_result | None = os.stat(path)
+        except (OSError, ValueError):
+            info = None  # the read below says why (or that it is gone)
+        if info is not None:
+            kept = _FILES.get(path)
+            if kept is not None and kept[0] == _stamp(info):
+                return kept[1], kept[2]
+        approval = self._read_approval(path)  # after the stamp: a change in between only makes it look newer
+        if approval is None:
+            return None
+        record_id = str(approval.statement.record_id)
+        if info is not None and _settled(info, now_ns):
+            if len(_FILES) >= _KEPT:
+                _FILES.clear()
+            _FILES[path] = (_stamp(info), approval, record_id)
+        return approval, record_id
+
+    def approvals_for_many(self, record_ids: Iterable[UUID | str]) -> dict[str, list[SignedApproval]]:
+        """``approvals_for`` of many records, by record id: the approvals folder is listed once; a record's
+        folder is listed and its files read only when they changed since this process last read them."""
+        now_ns = time.time_ns()
+        base = os.path.join(self.root, APPROVALS_DIR)
+        listed = _names(base, now_ns)
+        out: dict[str, list[SignedApproval]] = {}
+        for record_id in record_ids:
+            name = _safe_name(str(record_id), "record id")
+            found: dict[str, SignedApproval] = {}
+            if name in listed:
+                folder = os.path.join(base, name)
+                for file in sorted(n for n in _names(folder, now_ns) if n.endswith(".json") and n[0] != "."):
+                    read = self._approval_file(os.path.join(folder, file), now_ns)
+                    if read is not None and read[1] == name:
+                        found[read[0].approval_id] = read[0]
+            extra = self._extra.get(name)
+            if extra:
+                found.update(extra)
+            out[name] = list(found.values())
+        return out
 
     def approvals_for(self, record_id: UUID | str) -> list[SignedApproval]:
-        """Every approval held for the record, from the cache and from loaded folders.
-
-        The approvals folder is listed once (not searched per record); a record's own folder is read only
-        when the listing holds it.
-        """
-        found: dict[str, SignedApproval] = {}
-        name = _safe_name(str(record_id), "record id")
-        if name in self._record_folders():
-            folder = os.path.join(self.root, APPROVALS_DIR, name)
-            try:
-                with os.scandir(folder) as entries:
-                    files = sorted(e.name for e in entries if e.name.endswith(".json") and e.name[0] != ".")
-            except OSError:  # gone since the listing, or not a folder
-                files = []
-            for file in files:
-                approval = self._read_approval(os.path.join(folder, file))
-                if approval is not None and str(approval.statement.record_id) == name:
-                    found[approval.approval_id] = approval
-        found.update(self._extra.get(name, {}))
-        return list(found.values())
+        """Every approval held for the record, from the cache and from loaded folders."""
+        return next(iter(self.approvals_for_many([record_id]).values()))
 
     def record_ids(self) -> list[str]:
         base = self.root / APPROVALS_DIR

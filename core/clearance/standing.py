@@ -34,7 +34,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from clearance.approvals import SignedApproval, Verification, _utc, check_signatures, uncovered_targets, verify
+from clearance.approvals import Checker, SignedApproval, Verification, _utc, check_signatures, uncovered_targets
 from clearance.decision import Decision, Outcome
 from clearance.record import Target, UseRecord, decision_digest
 from clearance.trust import TrustInputs
@@ -220,9 +220,8 @@ class _Held:
             key=lambda pair: pair[0].statement.issued_at, reverse=True)
         self.approved: dict[str, Standing] = {}  # approval id -> its standing for the record as a whole
 
-    def covering(self, target: Target | None) -> SignedApproval | None:
-        """The newest valid approval that covers ``target`` (or every target of the record)."""
-        key = target.key() if target is not None else None
+    def covering(self, key: str | None) -> SignedApproval | None:
+        """The newest valid approval that covers target ``key`` ("kind:ref"; None: every target of the record)."""
         for approval, listed in self.valid:
             if not listed and not self.names:
                 return approval
@@ -249,7 +248,11 @@ class Judge:
         self._decisions: dict[tuple[str, str], Decision] = {}
         self._held: dict[tuple[UUID, str], _Held] = {}
         self._approvals: dict[str, list[SignedApproval]] = {}
+        self._ids: dict[UUID, str] = {}
         self._outbox: Any = None
+        # one moment and one revocation list for every approval this Judge checks
+        self._checker = Checker(keys=trust.keys, revocations=trust.revocations, production=production, now=now,
+                                max_revocation_age=trust.max_revocation_age)
 
     # -- inputs
 
@@ -266,17 +269,19 @@ class Judge:
         key = (record.id, digest)
         held = self._held.get(key)
         if held is None:
-            trust = self.trust
-            checked = [
-                (approval, verify(
-                    approval, record, keys=trust.keys, revocations=trust.revocations, production=self.production,
-                    now=trust.now, max_revocation_age=trust.max_revocation_age, record_digest=digest,
-                    check_targets=False,
-                ))
-                for approval in self._approvals_for(str(record.id))
-            ]
-            held = self._held[key] = _Held(checked, _Facts(trust.facts_for(str(record.id)), digest), record)
+            record_id = self._record_id(record)
+            check = self._checker.check
+            checked = [(approval, check(approval, record, record_digest=digest, check_targets=False))
+                       for approval in self._approvals_for(record_id)]
+            held = self._held[key] = _Held(checked, _Facts(self.trust.facts_for(record_id), digest), record)
         return held
+
+    def _record_id(self, record: UseRecord) -> str:
+        # a record's id as text, once per Judge (UUID's str() is a Python function, asked several times a record)
+        found = self._ids.get(record.id)
+        if found is None:
+            found = self._ids[record.id] = str(record.id)
+        return found
 
     def _approvals_for(self, record_id: str) -> list[SignedApproval]:
         # read once per Judge (a snapshot): prime() and the standings asked next share one read
@@ -286,9 +291,13 @@ class Judge:
         return held
 
     def prime(self, records: Iterable[UseRecord]) -> None:
-        """Check the signatures of every approval held for these records in one batch (spread over the cores
-        when there are many first checks); the standings asked next reuse the in-memory results."""
-        ids = dict.fromkeys(str(r.id) for r in records)
+        """Read the approvals held for these records in one pass and check their signatures in one batch
+        (spread over the cores when there are many first checks); the standings asked next reuse both."""
+        ids = dict.fromkeys(self._record_id(r) for r in records)
+        wanted = [rid for rid in ids if rid not in self._approvals]
+        cache = self.trust.cache
+        if wanted and cache is not None and self.trust.approvals_for == cache.approvals_for:
+            self._approvals.update(cache.approvals_for_many(wanted))  # one listing, not one per record
         check_signatures([a for rid in ids for a in self._approvals_for(rid)], self.trust.keys)
 
     # -- the answer
@@ -299,19 +308,23 @@ class Judge:
     ) -> Standing:
         digest = digest or decision_digest(record)
         decision = decision or self.decide(record, digest)
+        key = target.key() if target is not None else None
         if decision.outcome == "approval_required":  # the common case first: an approval that covers it
             held = self._held_for(record, digest)
-            approval = held.covering(target)
-            if approval is not None and approval.approval_id in held.approved:
-                return _retargeted(held.approved[approval.approval_id], target.key() if target is not None else None)
-        now = self.now
-        base: dict[str, Any] = {
-            "record_id": str(record.id), "target": target.key() if target is not None else None,
-            "outcome": decision.outcome, "judged_at": now,
-        }
-        deciding = [f for f in decision.findings if f.outcome == decision.outcome]
-        base["rules"] = list(dict.fromkeys(f.rule for f in deciding)) if decision.outcome != "notify" else []
+            approval = held.covering(key)
+            if approval is not None:
+                made = held.approved.get(approval.approval_id)
+                if made is not None:
+                    return _retargeted(made, key)
+                denial = held.denial
+                if denial is None or _later(approval.statement.issued_at, denial.get("denied_at")):
+                    # one standing per approval, copied per target: a record on 10 shots is judged once
+                    made = held.approved[approval.approval_id] = self._approved(
+                        decision, approval, self._base(record, key, decision, held))
+                    return made
+        base = self._base(record, key, decision, None)
         if decision.outcome == "prohibited":
+            deciding = [f for f in decision.findings if f.outcome == decision.outcome]
             why = "; ".join(f"{f.rule}: {f.message}" for f in deciding[:2])
             return self._made(decision, None, verdict="prohibited", reason=f"prohibited by {why}",
                               fix=next((f.remedy for f in deciding if f.remedy), ""), **base)
@@ -323,14 +336,6 @@ class Judge:
         valid = [a for a, _listed in held.valid]
         revoked_by_service = held.revoked_by_service
         denial = held.denial
-        approval = held.covering(target)
-        if approval is not None and (denial is None or _later(approval.statement.issued_at, denial.get("denied_at"))):
-            whole = held.approved.get(approval.approval_id)
-            if whole is None:
-                whole = self._approved(decision, approval, {**base, "target": None})
-                held.approved[approval.approval_id] = whole
-            # one standing per approval, copied per target: a record on 10 shots is judged once
-            return _retargeted(whole, base["target"])
         rules = ", ".join(base["rules"])
         if denial is not None:
             return self._made(
@@ -394,6 +399,18 @@ class Judge:
         return self._made(
             decision, None, verdict="missing", reason=f"needs written approval ({rules}); never requested",
             fix="request it (`clearance submit RECORD`), then publish again once approved", **base)
+
+    def _base(self, record: UseRecord, key: str | None, decision: Decision, held: _Held | None) -> dict[str, Any]:
+        """The fields every standing of this record version on this target carries."""
+        outcome = decision.outcome
+        base: dict[str, Any] = {
+            "record_id": self._record_id(record), "target": key, "outcome": outcome, "judged_at": self.now,
+            "rules": [] if outcome == "notify" else
+            list(dict.fromkeys(f.rule for f in decision.findings if f.outcome == outcome)),
+        }
+        if held is not None:
+            base["version"] = held.facts.version
+        return base
 
     def _approved(self, decision: Decision, approval: SignedApproval, base: dict[str, Any]) -> Standing:
         st = approval.statement
