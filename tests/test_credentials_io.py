@@ -891,5 +891,5 @@ def test_a_hash_given_up_hands_back_its_buffers_unhashed(tmp_path: Path, monkeyp
     monkeypatch.setattr(fileio._Hasher, "_end", end)
     ahead = fileio.HashAhead(source, [(0, 25600)])  # a ring's worth of buffers read and queued to be hashed
     ahead.close()  # given up (the assumption it was started on was wrong): the queued ones are not hashed
-    assert hashed == [1000]
+    assert hashed in ([], [1000])  # at most the one the hashing thread had started on, of the four queued
     assert not [t for t in threading.enumerate() if t.name == "clearance-hash"]

@@ -285,12 +285,14 @@ def hash_ahead(source: Path, placement: Placement) -> fileio.HashAhead | None:
     return fileio.HashAhead(source, placement.pieces(b""))
 
 
-def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Path,
+def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Callable[[], Path],
          ahead: fileio.HashAhead | None = None, beside: Callable[[], None] | None = None) -> None:
-    """Write ``out``, the source with the manifest placed as ``placement`` says, and sign it (``ahead``: its
-    hash already started, ``hash_ahead``; ``beside``: run while the hash is, ``fileio.write_hashed``). Raises
-    ``c2pa.C2paError`` when the library refuses, ClearanceError or OSError when the file cannot be written as
-    modelled, and what ``beside`` raises; ``out`` is then incomplete and the caller removes it."""
+    """Write the file ``out()`` names (made when first called), the source with the manifest placed as
+    ``placement`` says, and sign it (``ahead``: its hash already started, ``hash_ahead``; else it starts as
+    soon as the manifest's size is known, before the output is made; ``beside``: run while the hash is,
+    ``fileio.write_hashed``). Raises ``c2pa.C2paError`` when the library refuses, ClearanceError or OSError
+    when the file cannot be written as modelled, and what ``beside`` raises; the output is then incomplete
+    and the caller removes it."""
     calls = detached.library_calls()
     import c2pa
 
@@ -306,9 +308,13 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Pat
         pieces = placement.pieces(placeholder)
     except ClearanceError as exc:
         raise ClearanceError(f"{source}: {exc}") from None
-    with (contextlib.nullcontext(ahead.fd) if ahead else fileio.descriptor(source, os.O_RDONLY)) as src_fd, \
-            fileio.descriptor(out, os.O_RDWR | os.O_CREAT) as out_fd:
-        digest, slots = fileio.write_hashed(pieces, src_fd, out_fd, ahead, beside)
+    with contextlib.ExitStack() as stack:
+        if ahead is None:
+            ahead = fileio.HashAhead(source, pieces)
+            stack.callback(ahead.close)
+        path = out()
+        out_fd = stack.enter_context(fileio.descriptor(path, os.O_RDWR | os.O_CREAT))
+        digest, slots = fileio.write_hashed(pieces, ahead.fd, out_fd, ahead, beside)
         [(start, length)] = slots
         data_hash = {"name": "jumbf manifest", "alg": "sha256", "hash": list(digest), "pad": [],
                      "exclusions": [{"start": start, "length": length}]}
@@ -328,7 +334,7 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Pat
         detached.check_claims(source, placement.mime, seen, None, digest, [(start, length)])
         return
     assert not isinstance(placement, InHeader)
-    found = placement.placed_at(out)
+    found = placement.placed_at(path)
     if found != (start, length):
         raise ClearanceError(f"{source}: the manifest is not where it was written ({found} for "
                              f"{(start, length)}); nothing was written. Report it with the file")

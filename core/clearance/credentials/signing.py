@@ -414,7 +414,6 @@ def _sign_file(
         try:
             if placement is not None:  # hashed on another core while the manifest is made
                 ahead = embedding.hash_ahead(source, placement)
-            temp = _temporary(target, made)
             definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
                                              placed=[p.name for p in placed], test_identity=identity.test)
             try:
@@ -425,18 +424,22 @@ def _sign_file(
                 raise ClearanceError(f"{source}: the C2PA library refused the manifest ({_short(exc)})") from None
             if placement is not None:
                 try:
-                    embedding.sign(builder, signer, source, placement, temp, ahead, beside)
+                    embedding.sign(builder, signer, source, placement, lambda: _temporary(target, made), ahead,
+                                   beside)
                 finally:
                     builder.close()  # single use, as the library's own sign leaves it
                 if not checked:  # a file with no source bytes to hash beside: checked now, before it is kept
                     beside()
                 if pending is not None and pending.result():  # raises as _existing_credentials does
                     raise _Restart
+                temp = made[0]
             elif movie is not None:
+                temp = _temporary(target, made)
                 builder.close()  # the movie's manifest is built twice below, sized then signed, with its hash
                 bmff.sign(movie, _movie_builder(definition, identity, source, mime, placed, movie_signers,
                                                 large=size > THUMBNAIL_MAX_BYTES), mime, temp)
             elif embedded:
+                temp = _temporary(target, made)
                 try:
                     fileio.sign_with_library(builder, signer, mime, signing_source, temp)
                 except c2pa.C2paError as exc:
@@ -453,6 +456,7 @@ def _sign_file(
                 hashed = source
                 digest: bytes | None = None
                 if pieces is not None:
+                    temp = _temporary(target, made)
                     with fileio.descriptor(source, os.O_RDONLY) as src_fd, \
                             fileio.descriptor(temp, os.O_RDWR) as out_fd:
                         digest, _ = fileio.write_hashed(pieces, src_fd, out_fd)
