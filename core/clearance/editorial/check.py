@@ -21,6 +21,7 @@ from clearance.record import Target, UseRecord
 from clearance.tags import BLOCKING_STATUSES, STATUS_LABELS
 
 from .media import MediaInspector, MediaSummary, media_url
+from .otio_json import JsonClip, JsonTimeline
 from .tagging import RawTag, RecordIndex, TagDecoder, parse_target, read_raw_tag
 from .walk import walk, walk_json
 
@@ -262,6 +263,20 @@ def reel_name(clip: Any, ref: Any = None, holds_tag: bool = False) -> str:
 
 def source_timecodes(clip: Any) -> tuple[str, str]:
     """Source in and out (exclusive) at the media's own rate; ("", "") when the clip has no known range."""
+    if type(clip) is JsonClip:
+        # Whole frames at a whole rate, read without OpenTimelineIO: the values the general path below reads
+        # from the TimeRange that JsonClip.trimmed_range builds of the same two pairs, and the same text.
+        span = clip.source_range
+        if span is None and clip.media_reference is not None:
+            span = clip.media_reference.available_range
+        if span is not None:
+            (value, rate), (length, length_rate) = span
+            if rate in _WHOLE_RATES and value.is_integer() and 0 <= value < _DAY_SECONDS * rate \
+                    and length_rate == rate and length.is_integer():
+                start = int(value)
+                end = start + int(length)
+                if end < _DAY_SECONDS * rate:
+                    return _clock(start, int(rate)), _clock(end, int(rate))
     try:
         span = clip.trimmed_range()
     except Exception:
@@ -429,8 +444,6 @@ def _check_timeline(timeline: Any, options: CheckOptions | None) -> CheckReport:
         return untagged(clip)
 
     tally = [0]
-    from .otio_json import JsonTimeline
-
     walker = walk_json if isinstance(timeline, JsonTimeline) else walk
     placed_all = list(walker(timeline, inspect, tally))
     inspector.finish()
@@ -547,8 +560,6 @@ def read_for_check(path: str | Path, *, rate: float = 24.0) -> Any:
 
 def tagged_record_ids(timeline: Any) -> list[str]:
     """The record ids the timeline's tags name (for pulling their approvals), without judging anything."""
-    from .otio_json import JsonTimeline
-
     decoder = TagDecoder()
     ids: set[str] = set()
     walker = walk_json if isinstance(timeline, JsonTimeline) else walk

@@ -28,6 +28,7 @@ import json
 import json.scanner
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -247,11 +248,13 @@ _MARKER_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "color", "marked_ra
 _EFFECT_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "effect_name", "enabled", "time_scalar"})
 _REFERENCE_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "available_range", "available_image_bounds",
                              "target_url", "generator_kind", "parameters"})
-_CLIP_SHAPE = ("OTIO_SCHEMA", "metadata", "name", "source_range", "effects", "markers", "enabled", "color",
-               "media_references", "active_media_reference_key")  # the keys in the order OTIO writes them
-_EXTERNAL_SHAPE = ("OTIO_SCHEMA", "metadata", "name", "available_range", "available_image_bounds", "target_url")
-_RANGE_SHAPE = ("OTIO_SCHEMA", "duration", "start_time")
-_TIME_SHAPE = ("OTIO_SCHEMA", "rate", "value")
+# The fields of the objects OpenTimelineIO writes most, fetched in one call each (``_Reader.clip``).
+_CLIP_FIELDS = itemgetter("OTIO_SCHEMA", "media_references", "active_media_reference_key", "name", "metadata",
+                          "effects", "markers", "enabled", "color", "source_range")
+_EXTERNAL_FIELDS = itemgetter("OTIO_SCHEMA", "metadata", "name", "available_range", "available_image_bounds",
+                              "target_url")
+_RANGE_FIELDS = itemgetter("OTIO_SCHEMA", "start_time", "duration")
+_TIME_FIELDS = itemgetter("OTIO_SCHEMA", "value", "rate")
 _TIMELINE_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "global_start_time", "tracks"})
 
 
@@ -382,7 +385,7 @@ class _Reader:
             if "marked_range" not in m:
                 raise Unsupported("a marker without marked_range")
             self.rest(m, _MARKER_KEYS)
-            self.range(m["marked_range"])
+            self.short_range(m["marked_range"])
             # Marker's colour defaults to GREEN (marker.h); a null string reads as "".
             out.append(JsonMarker(_text(m, "name"), _text(m, "color", "GREEN"), _text(m, "comment"),
                                   self.mapping(m, "metadata")))
@@ -436,45 +439,61 @@ class _Reader:
         return JsonReference("GeneratorReference", name, metadata, available)
 
     def short_range(self, v: Any) -> Range:
-        """``range`` for a TimeRange written as OpenTimelineIO writes it (fewer look-ups), else ``range``."""
-        if type(v) is dict and tuple(v) == _RANGE_SHAPE and v["OTIO_SCHEMA"] == "TimeRange.1":
-            s, d = v["start_time"], v["duration"]
-            if type(s) is dict and type(d) is dict and tuple(s) == _TIME_SHAPE and tuple(d) == _TIME_SHAPE and \
-                    s["OTIO_SCHEMA"] == "RationalTime.1" and d["OTIO_SCHEMA"] == "RationalTime.1":
-                sv, sr, dv, dr = s["value"], s["rate"], d["value"], d["rate"]
-                if type(sv) is float and type(sr) is float and type(dv) is float and type(dr) is float:
-                    self.keys += 9
-                    return (sv, sr), (dv, dr)
+        """``range`` for a TimeRange written as OpenTimelineIO writes it (fewer look-ups), else ``range``.
+
+        Three keys each and every one of them found is the key set ``range`` would count (9 keys); a
+        missing key or a value that is not an object goes to ``range``, which gives the same answer or error.
+        """
+        if type(v) is dict and len(v) == 3:
+            try:
+                schema, s, d = _RANGE_FIELDS(v)
+                s_schema, sv, sr = _TIME_FIELDS(s)
+                d_schema, dv, dr = _TIME_FIELDS(d)
+            except (KeyError, TypeError):
+                return self.range(v)
+            if schema == "TimeRange.1" and s_schema == "RationalTime.1" and d_schema == "RationalTime.1" \
+                    and type(s) is dict and type(d) is dict and len(s) == 3 and len(d) == 3 \
+                    and type(sv) is float and type(sr) is float and type(dv) is float and type(dr) is float:
+                self.keys += 9
+                return (sv, sr), (dv, dr)
         return self.range(v)
 
     def clip(self, d: dict[str, Any]) -> JsonClip:
         """A clip: those written as OpenTimelineIO writes them, with one external reference, take fewer
-        look-ups (the same checks); anything else goes through ``any_clip``."""
-        if tuple(d) == _CLIP_SHAPE and d["OTIO_SCHEMA"] == "Clip.2":
-            refs, key, name, metadata = d["media_references"], d["active_media_reference_key"], d["name"], d["metadata"]
-            effects, markers = d["effects"], d["markers"]
-            ref = refs.get(key) if type(refs) is dict and len(refs) == 1 and type(key) is str else None
-            if type(ref) is dict and tuple(ref) == _EXTERNAL_SHAPE and ref["OTIO_SCHEMA"] == "ExternalReference.1" \
-                    and type(name) is str and type(metadata) is dict and type(effects) is list and not effects \
-                    and type(markers) is list and type(d["enabled"]) is bool and d["color"] is None \
-                    and ref["available_image_bounds"] is None and type(ref["metadata"]) is dict \
-                    and type(ref["name"]) is str and type(ref["target_url"]) is str:
-                self.keys += 17  # the clip's ten, media_references' one, the reference's six
-                if key != "DEFAULT_MEDIA":
-                    self.names.add(key)
-                if metadata:
-                    self.plain(metadata)
-                if ref["metadata"]:
-                    self.plain(ref["metadata"])
-                available = None if ref["available_range"] is None else self.short_range(ref["available_range"])
-                source = None if d["source_range"] is None else self.short_range(d["source_range"])
-                span = source if source is not None else available
-                if span is None:
-                    raise Unsupported("a clip of unknown length")
-                reference = JsonReference("ExternalReference", ref["name"], ref["metadata"], available,
-                                          ref["target_url"])
-                return JsonClip(name, metadata, self.markers(markers) if markers else [], reference, source,
-                                span[1])
+        look-ups (the same checks); anything else goes through ``any_clip``. Ten keys and all ten of the
+        fast path's found (six for the reference) is the key set ``any_clip`` would count."""
+        if len(d) != 10:
+            return self.any_clip(d)
+        try:
+            schema, refs, key, name, metadata, effects, markers, enabled, color, source_range = _CLIP_FIELDS(d)
+        except KeyError:
+            return self.any_clip(d)
+        ref = refs.get(key) if type(refs) is dict and len(refs) == 1 and type(key) is str else None
+        if schema != "Clip.2" or type(ref) is not dict or len(ref) != 6:
+            return self.any_clip(d)
+        try:
+            ref_schema, ref_metadata, ref_name, available_range, bounds, url = _EXTERNAL_FIELDS(ref)
+        except KeyError:
+            return self.any_clip(d)
+        if ref_schema == "ExternalReference.1" and type(name) is str and type(metadata) is dict \
+                and type(effects) is list and not effects and type(markers) is list and type(enabled) is bool \
+                and color is None and bounds is None and type(ref_metadata) is dict and type(ref_name) is str \
+                and type(url) is str:
+            self.keys += 17  # the clip's ten, media_references' one, the reference's six
+            if key != "DEFAULT_MEDIA":
+                self.names.add(key)
+            if metadata:
+                self.plain(metadata)
+            if ref_metadata:
+                self.plain(ref_metadata)
+            available = None if available_range is None else self.short_range(available_range)
+            source = None if source_range is None else self.short_range(source_range)
+            span = source if source is not None else available
+            if span is None:
+                raise Unsupported("a clip of unknown length")
+            return JsonClip(name, metadata, self.markers(markers) if markers else [],
+                            JsonReference("ExternalReference", ref_name, ref_metadata, available, url), source,
+                            span[1])
         return self.any_clip(d)
 
     def any_clip(self, d: dict[str, Any]) -> JsonClip:
@@ -647,19 +666,24 @@ def child_ranges(node: JsonComposition) -> Any:
         return []
     first = children[0]
     rate = first.in_offset[1] if isinstance(first, JsonTransition) else first.duration[1]
-    if rate > 0 and all(type(c) is JsonTransition or c.duration[1] == rate for c in children):
+    if rate > 0:
         # One rate throughout (the common case): RationalTime's sums are then plain double sums of values,
-        # and OpenTimelineIO's objects are made only for the children asked for.
+        # and OpenTimelineIO's objects are made only for the children asked for. A child at another rate
+        # stops this and the general sums below answer.
         out: list[tuple[float, float] | None] = []
+        append = out.append
         end = 0.0
         for child in children:
             if type(child) is JsonTransition:
-                out.append(None)
+                append(None)
                 continue
-            value = child.duration[0]
-            out.append((end, value))
+            value, child_rate = child.duration
+            if child_rate != rate:
+                break
+            append((end, value))
             end = value + end  # end_time_exclusive(): duration + start, at the same rate
-        return _Spans(out, rate)
+        else:
+            return _Spans(out, rate)
     last_end = rt(0, rate)
     ranges: list[Any] = []
     for child in children:
