@@ -281,6 +281,51 @@ def test_what_the_reader_does_not_model_goes_to_opentimelineio(tmp_path: Path, c
     assert _report(read_for_check(path), path) == slow
 
 
+@pytest.mark.parametrize("change", [
+    "integer rate", "keys in another order", "unknown clip field", "unknown reference field", "time with a fourth key",
+    "range without duration", "marker range with integers", "source past 24 hours", "source at another rate",
+])
+def test_clips_and_ranges_off_the_short_path_give_opentimelineio_answer(tmp_path: Path, change: str) -> None:
+    """The reader's short path for clips and ranges written as OpenTimelineIO writes them hands anything else
+    to the general path: the report is still OpenTimelineIO's (or the file goes to OpenTimelineIO)."""
+    path = tmp_path / "cut.otio"
+    doc = _bench_like(path)
+    track = doc["tracks"]["children"][0]["children"]
+    clip, reference = track[1], track[1]["media_references"]["DEFAULT_MEDIA"]  # the tagged one: reported
+    if change == "integer rate":
+        clip["source_range"]["duration"]["rate"] = 24
+    elif change == "keys in another order":
+        track[1] = {k: clip[k] for k in reversed(list(clip))}
+        track[2]["source_range"] = {k: track[2]["source_range"][k] for k in ("start_time", "duration", "OTIO_SCHEMA")}
+    elif change == "unknown clip field":
+        clip["colour"] = clip.pop("color")  # still ten fields, one of them not Clip's
+    elif change == "unknown reference field":
+        reference["image_bounds"] = reference.pop("available_image_bounds")
+    elif change == "time with a fourth key":
+        clip["source_range"]["start_time"]["note"] = "x"
+    elif change == "range without duration":
+        reference["available_range"]["length"] = reference["available_range"].pop("duration")
+    elif change == "marker range with integers":
+        marked = clip["markers"][0]["marked_range"]
+        marked["start_time"]["value"] = 0
+        marked["duration"]["value"] = 0
+    elif change == "source past 24 hours":
+        clip["source_range"]["start_time"]["value"] = 86400.0 * 24 - 4
+    elif change == "source at another rate":
+        clip["source_range"]["duration"]["rate"] = 25.0
+    _write(path, json.dumps(doc, indent=4))
+    try:
+        slow = _report(read_timeline(path), path)
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            _report(read_for_check(path), path)
+        return
+    assert _report(read_for_check(path), path) == slow
+    if change in ("integer rate", "keys in another order", "unknown clip field", "marker range with integers",
+                  "source past 24 hours", "source at another rate"):
+        assert otio_json.load(path) is not None  # read here, by the general path
+
+
 def test_other_releases_hooks_and_media_linkers_go_to_opentimelineio(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "cut.otio"
