@@ -174,3 +174,24 @@ def test_the_form_writes_an_unanswered_prompt_out_and_reads_back_unchanged() -> 
     assert "\nprompt:" not in dump_record_form(v1), "a version 1 record is not offered a version 2 question"
     given = record_from_data(_v2(text=PROMPT, shareable="no"), "r.yaml")
     assert dump_record_form(given) == dump_record(given)
+
+
+def test_a_prompt_making_a_version_1_record_version_2_is_never_given_a_remembered_version_1_part() -> None:
+    """Records sharing a decision part are validated once (record_and_digests); a prompt lies outside that part
+    but makes an unstated-version record version 2, so such a record must get full validation's answer."""
+    from clearance.record import forget_shared_parts, record_and_digests
+
+    forget_shared_parts()
+    plain = record_data("notify")
+    assert "schema_version" not in plain
+    first = record_and_digests(plain)
+    assert first is not None and first[0].schema_version == 1
+    prompted = {**plain, "id": "6f1c2d7e-0000-4000-8000-000000000001", "prompt": {"text": PROMPT}}
+    full = UseRecord.model_validate(prompted)
+    found = record_and_digests(prompted)
+    if found is not None:
+        assert found[0] == full and found[1:3] == record_digests(full)
+    assert full.schema_version == 2 and decision_digest(full) != first[1]
+    again = record_and_digests({**plain, "id": "6f1c2d7e-0000-4000-8000-000000000002"})
+    assert again is not None and again[0].schema_version == 1 and again[1] == first[1]
+    forget_shared_parts()

@@ -784,7 +784,8 @@ def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, Share
     every answer the policy reads. The decision part (``DECISION_FIELDS``) is validated, dumped and encoded
     the first time its exact data is seen, with the whole record (full validation); a later record with the
     same decision data validates only the rest, given copies of those sections already validated. The record
-    validator reads only the decision part (``tool``/``tools``, version 1 or 2, a missing prominence), and
+    validator reads only the decision part (``tool``/``tools``, version 1 or 2, a missing prominence) and
+    whether a prompt is answered (which makes a version 1 record version 2: then this answers None), and
     each other field validates alone, so the result is the record full validation gives, fields set
     included (tests/test_record_shared.py compares them). Anything unusual answers None: data that is not
     JSON-encodable, any validation error (full validation words it).
@@ -823,6 +824,8 @@ def record_with_part(part: SharedPart, rest: dict[str, Any]) -> tuple[UseRecord,
         record = UseRecord.model_validate({**rest, **{name: _fresh(value) for name, value in part.given.items()}})
     except ValidationError:
         return None
+    if record.schema_version != part.given.get("schema_version", UNSTATED_VERSION):
+        return None  # the rest made it version 2 (a prompt answered): the part's version 1 answers do not hold
     encoded = canonical_members(record.model_dump(mode="json", include=OTHER_FIELDS))
     encoded = {k: v for k, v in encoded.items() if k in OTHER_FIELDS}
     return record, part.decision, _object_digest({**part.members, **encoded})
