@@ -132,3 +132,18 @@ def test_timeline_list_shows_tagged_clips(shared_data: Path, tmp_path: Path) -> 
     assert "ZZ100_504C (LAY1)" in lines[1] and str(record_obj.id) in lines[1] and "Needs approval" in lines[1]
     rows = cli("timeline", "list", out, "--json").json()
     assert [r["name"] for r in rows] == ["ZZ100_504C (LAY1)"]
+
+
+@pytest.mark.parametrize("rate", [24, 25, 30, 48, 50, 60])
+def test_the_check_timecode_text_is_opentimelineio_text(rate: int) -> None:
+    """The check writes whole-frame timecodes itself (cheaper than a call into OpenTimelineIO per clip): the
+    same text as OpenTimelineIO's to_timecode over the whole day, and the plain format outside it."""
+    from clearance.editorial.check import _clock
+
+    day = 86400 * rate
+    frames = [0, 1, rate - 1, rate, 60 * rate - 1, 3600 * rate, day // 2 + 7, day - 2, day - 1]
+    frames += list(range(0, day, 9973))
+    for n in frames:
+        assert _clock(n, rate) == timecode(n, rate), n
+    for n, text in ((-1, f"-1:59:59:{rate - 1:02d}"), (day, "24:00:00:00"), (100 * 3600 * rate, "100:00:00:00")):
+        assert _clock(n, rate) == text
