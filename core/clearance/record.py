@@ -934,9 +934,10 @@ def dump_record(record: UseRecord, fmt: str = "yaml") -> str:
 
 
 def dump_record_form(record: UseRecord, fmt: str = "yaml") -> str:
-    """The record as a form to edit (a file from ``clearance record new``, Blender's Edit record): as
-    ``dump_record``, with a version 2 record's unanswered prompt section written out, so that whoever edits it
-    sees the question. Read back untouched, that section is unanswered again: the record does not change."""
+    """The record as a form to edit (Blender's Edit record): as ``dump_record``, with a version 2 record's
+    unanswered prompt section written out, so that whoever edits it sees the question. Read back untouched,
+    that section is unanswered again: the record does not change. (``clearance record new`` writes a new
+    record's section answered ``shareable: "no"`` instead: nothing is bound to a record not yet made.)"""
     data = record.model_dump(mode="json", exclude_none=False)
     if data.get("schema_version") == 2 and "prompt" not in data:
         form: dict[str, Any] = {}
