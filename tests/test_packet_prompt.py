@@ -5,6 +5,8 @@ approvals still bind the records the packet holds (the prompt is not part of the
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,7 @@ def test_the_packet_carries_shareable_prompts_only(tmp_path: Path, production: d
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "packet"
     assert run("packet", "EXAMPLE_S01", "--offline", "--records", production["records"], "--policy",
-               production["policy"], "-o", out, "--no-pdf") == 0
+               production["policy"], "-o", out) == 0
     said = capsys.readouterr()
     ids = production["ids"]
     for path in _files(out):
@@ -59,6 +61,13 @@ def test_the_packet_carries_shareable_prompts_only(tmp_path: Path, production: d
         for piece in ("Jonah Vell", "press kit", "aged down"):
             assert piece.encode("utf-8") not in data, (path.name, piece)
     assert "Jonah Vell" not in said.out + said.err
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.fail("pdftotext is needed (Debian poppler-utils, which also gives the packet tests pdftoppm)")
+    printed = subprocess.run([pdftotext, str(out / "register.pdf"), "-"], capture_output=True, text=True,
+                             check=True).stdout
+    assert "Harbour" in printed and "withheld" in printed  # the PDF's text streams are compressed
+    assert "Jonah" not in printed and "press kit" not in printed
     html = (out / "register.html").read_text(encoding="utf-8")
     assert "Harbour Diner" in html and "&lt;neon&gt; &amp; rust" in html  # shown, escaped
     assert html.count("Prompt: withheld") == 2
