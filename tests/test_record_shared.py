@@ -462,8 +462,12 @@ def test_tags_of_generated_records_read_as_before(
     assert hits == [False, False, True]
     for text, answer, record in zip(texts, answers, records, strict=True):
         before = _full_path_answer(text, "x")
-        assert isinstance(before, Tag) and answer == before and answer.record == record
+        assert isinstance(before, Tag) and answer == before
         assert _fields_set(answer) == _fields_set(before)
+        # Not `answer.record == record`: a version 1 record given an empty version 2 section (`terms: {}`) holds
+        # it in memory but never writes it, so every reader reads it back without; what must hold is the form.
+        assert record_digests(answer.record) == record_digests(record)
+        assert answer.record.model_dump(mode="json") == record.model_dump(mode="json")
         assert answer.content_digest == record_digests(before.record)[1]
 
 
