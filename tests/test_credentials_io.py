@@ -826,6 +826,7 @@ CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
 def test_a_capture_whose_source_type_was_guessed_while_it_was_hashed_is_signed_again_as_a_composite(
         kind: str, identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
+    import threading
 
     from clearance.credentials import xmp
 
@@ -839,18 +840,20 @@ def test_a_capture_whose_source_type_was_guessed_while_it_was_hashed_is_signed_a
             fileio.descriptor(capture, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) as out_fd:
         fileio.write_pieces(rewrite.pieces(), src_fd, out_fd)
     assert scan_file(capture).verdict == "camera"
+    monkeypatch.setattr(fileio, "_CHUNK", 16 << 10)  # many chunks: the scan runs once every buffer is queued
     placed = _spy_on_placement(monkeypatch)
     scanned: list[str] = []
     real = signing._input_verdict
 
     def scan(path: Path) -> str:
-        scanned.append(f"{len(placed)} placed")
+        hashing = any(t.name == "clearance-hash" for t in threading.enumerate())
+        scanned.append(f"{len(placed)} placed" + (", while hashed" if hashing else ""))
         return real(path)
 
     monkeypatch.setattr(signing, "_input_verdict", scan)
     assert run("credentials", "sign", capture, "--record", notify_record, "-o", tmp_path / f"fast.{kind}") == 0
     # scanned once, while the first attempt was written and hashed, then signed again with the scanner's answer
-    assert scanned == ["1 placed"] and placed == [mime, mime]
+    assert scanned == ["1 placed, while hashed"] and placed == [mime, mime]
     state, manifest, _ = read(tmp_path / f"fast.{kind}")
     assert state == "Valid"
     assert [a["digitalSourceType"] for a in actions(manifest)] == [COMPOSITE]
