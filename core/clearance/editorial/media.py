@@ -14,6 +14,7 @@ from .otio_json import JsonReference
 
 MAX_SEQUENCE_FRAMES_SCANNED = 3
 MAX_MEDIA_EXAMPLES = 10
+_OFFLINE: tuple[str, list[str]] = ("offline", [])  # shared: the file lists handed out are only read
 
 
 class MediaSummary(BaseModel):
@@ -166,22 +167,21 @@ class MediaInspector:
     def untagged(self, clip: Any) -> tuple[str, str | None] | None:
         """For an untagged clip: None when nothing to report, else (media kind, AI evidence)."""
         ref = clip.media_reference
-        if type(ref) is self._external or (type(ref) is JsonReference and ref.kind == "ExternalReference"):
+        kind_of = type(ref)
+        if (kind_of is JsonReference and ref.kind == "ExternalReference") or kind_of is self._external:
             # the common case, inlined: this runs for every clip of the cut
             url = ref.target_url or ""
             found = self._urls.get(url)
-            if found is not None:
-                kind, files = found
-            elif url[:1] == "/" and self._posix and "://" not in url:
+            if found is None and url[:1] == "/" and self._posix and "://" not in url:
                 # A plain path: a folder known to be missing (an unmounted volume) answers at once,
                 # without remembering every offline file.
                 folder = url.rpartition("/")[0] or "/"
                 here = self._dirs.get(folder)
                 if here is None:
                     here = self._dir_exists(folder)
-                kind, files = self._by_url(url) if here else ("offline", [])
-            else:
-                kind, files = self._by_url(url)
+                if not here:
+                    found = _OFFLINE
+            kind, files = found if found is not None else self._by_url(url)
         else:
             kind, files = self.describe(clip)
         counts = self.counts
