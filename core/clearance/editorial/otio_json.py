@@ -637,17 +637,18 @@ class _Spans:
     """Child ranges kept as (start, duration) values at one rate; OpenTimelineIO's TimeRange on demand."""
 
     def __init__(self, spans: list[tuple[float, float] | None], rate: float) -> None:
-        self.spans = spans
-        self.rate = rate
-
-    def __getitem__(self, index: int) -> Any:
         import opentimelineio as otio
 
+        self.spans = spans
+        self.rate = rate
+        self.rt, self.tr = otio.opentime.RationalTime, otio.opentime.TimeRange  # looked up once, not per clip
+
+    def __getitem__(self, index: int) -> Any:
         span = self.spans[index]
         if span is None:
             return None
-        rt = otio.opentime.RationalTime
-        return otio.opentime.TimeRange(rt(span[0], self.rate), rt(span[1], self.rate))
+        rt, rate = self.rt, self.rate
+        return self.tr(rt(span[0], rate), rt(span[1], rate))
 
 
 def child_ranges(node: JsonComposition) -> Any:
