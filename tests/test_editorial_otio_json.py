@@ -229,7 +229,7 @@ def test_a_plain_file_is_read_without_opentimelineio(tmp_path: Path) -> None:
 @pytest.mark.parametrize("change", [
     "duplicate key", "duplicate metadata key", "otio object in metadata", "unicode escape", "nan",
     "unknown schema", "newer schema", "image sequence", "reference id", "int where a string is read",
-    "big integer", "trailing text", "null metadata", "clip without length",
+    "big integer", "trailing text", "null metadata", "clip without length", "media reference keyed OTIO_SCHEMA",
 ])
 def test_what_the_reader_does_not_model_goes_to_opentimelineio(tmp_path: Path, change: str) -> None:
     path = tmp_path / "cut.otio"
@@ -266,6 +266,11 @@ def test_what_the_reader_does_not_model_goes_to_opentimelineio(tmp_path: Path, c
         text += "\n{}"
     elif change == "null metadata":
         text = text.replace('"metadata": {}', '"metadata": null', 1)
+    elif change == "media reference keyed OTIO_SCHEMA":  # OpenTimelineIO reads such a mapping as an object
+        clip = doc["tracks"]["children"][0]["children"][0]
+        clip["media_references"] = {"OTIO_SCHEMA": clip["media_references"]["DEFAULT_MEDIA"]}
+        clip["active_media_reference_key"] = "OTIO_SCHEMA"
+        text = json.dumps(doc, indent=4)
     elif change == "clip without length":
         doc["tracks"]["children"][0]["children"][0]["source_range"] = None
         doc["tracks"]["children"][0]["children"][0]["media_references"]["DEFAULT_MEDIA"]["available_range"] = None

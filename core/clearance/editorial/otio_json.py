@@ -468,7 +468,10 @@ class _Reader:
             schema, refs, key, name, metadata, effects, markers, enabled, color, source_range = _CLIP_FIELDS(d)
         except KeyError:
             return self.any_clip(d)
-        ref = refs.get(key) if type(refs) is dict and len(refs) == 1 and type(key) is str else None
+        # The one reference's key may not be OTIO_SCHEMA: OpenTimelineIO would read the mapping as an object
+        # (and refuse it); ``any_clip`` gives up on it.
+        ref = refs.get(key) if type(refs) is dict and len(refs) == 1 and type(key) is str \
+            and key != "OTIO_SCHEMA" else None
         if schema != "Clip.2" or type(ref) is not dict or len(ref) != 6:
             return self.any_clip(d)
         try:
