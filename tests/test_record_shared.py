@@ -479,7 +479,78 @@ def test_a_huge_decision_part_is_not_remembered(monkeypatch: pytest.MonkeyPatch)
         assert decode_tag(text, "x") == _full_path_answer(text, "x")
     assert hits == [False, False, False]
     assert not record_module._parts and not record_module._written
-    part = record_module.SharedPart({}, {}, "sha256:0")
+    part = record_module.SharedPart({}, "sha256:0")
     record_module.remember_written("x" * (record_module.PART_BYTES_KEPT + 1), part)
     record_module.remember_written("y", part)
     assert list(record_module._written) == ["y"]
+
+
+def test_the_plain_fields_are_those_no_validator_or_serializer_reads_across() -> None:
+    """Only these are validated alone on the shared path; a field added to the record must be judged here."""
+    from clearance.record import PLAIN_REST, V2, _RecordRest
+
+    assert sorted(PLAIN_REST) == ["declared_at", "declared_by", "description", "id", "targets", "vendor"]
+    for name in PLAIN_REST:
+        info = UseRecord.model_fields[name]
+        assert info.json_schema_extra != V2
+        assert _RecordRest.model_fields[name].annotation == info.annotation
+        assert _RecordRest.model_fields[name].metadata == info.metadata
+        assert _RecordRest.model_json_schema()["properties"][name] == UseRecord.model_json_schema()["properties"][name]
+    assert not UseRecord.__private_attributes__  # a shared record is assembled with none
+
+
+def test_data_with_a_field_outside_the_plain_ones_takes_the_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = {**record_data("approval"), "description": "d"}
+    _same_as_full(data)
+    monkeypatch.setattr(record_module, "PLAIN_REST", record_module.PLAIN_REST - {"description"})
+    assert record_and_digests(_another(data, 1)) is None
+    rest = {key: value for key, value in _another(data, 1).items() if key not in DECIDING_KEYS}
+    assert record_module.record_with_part(next(iter(record_module._parts.values())), rest) is None
+
+
+_REST = st.fixed_dictionaries({}, optional={
+    "vendor": st.sampled_from(["V", "", None, 3]),
+    "declared_by": st.sampled_from(["me", None]),
+    "declared_at": st.sampled_from(["2026-11-30T10:00:00Z", "2026-11-30T10:00:00+02:00", "2026-11-30", None,
+                                    "yesterday", 1764496800]),
+    "description": st.text(max_size=8) | st.just("x" * 20001),
+    "targets": st.lists(st.fixed_dictionaries({"kind": st.sampled_from(["datablock", "SHOT", "teapot"]),
+                                               "ref": st.sampled_from(["a", ""])},
+                                              optional={"path": st.sampled_from(["/p", None]),
+                                                        "sha256": st.sampled_from(["ab" * 32, "AB"])}), max_size=2),
+    "id": st.sampled_from([str(uuid.UUID(int=5, version=4)), "not-a-uuid", uuid.UUID(int=6, version=4).hex]),
+})
+
+
+@settings(max_examples=120, deadline=None)
+@given(rest=_REST, name=st.sampled_from(sorted(VARIANTS)))
+def test_plain_fields_validate_and_dump_on_the_shared_path_as_in_full(rest: dict[str, Any], name: str) -> None:
+    forget_shared_parts()
+    _same_as_full({**VARIANTS[name], "id": str(uuid.uuid4())})  # the part, remembered
+    data = {**VARIANTS[name], "id": str(uuid.UUID(int=4, version=4)), **rest}  # an id made up would differ
+    try:
+        UseRecord.model_validate(data)
+    except ValueError:
+        assert record_and_digests(data) is None
+        return
+    _same_as_full(data)
+
+
+def test_copies_share_no_nested_part_nor_fields_set() -> None:
+    data = {**record_data("approval"), "tools": [{"name": "Firefly", "terms": {"licence_tier": "pro"},
+                                                  "inputs": {"personal_data": "no"}}], "schema_version": 2}
+    data.pop("tool", None)
+    data["prompt_references"] = {"permission_refs": ["ref-1"]}
+    data["targets"] = [{"kind": "datablock", "ref": "objects:First"}]
+    first = _same_as_full(data)
+    second, third = (_same_as_full(_another(data, index)) for index in (1, 2))
+    second.tools[0].terms.licence_tier = "free"  # type: ignore[union-attr]
+    second.tools[0].inputs.talent_material = "yes"
+    second.prompt_references.permission_refs = ("ref-2",)
+    second.targets.append(second.targets[0])
+    for other in (first, third, _same_as_full(_another(data, 3))):
+        assert other.tools[0].terms.licence_tier == "pro"  # type: ignore[union-attr]
+        step = other.tools[0].inputs
+        assert step.talent_material is None and "talent_material" not in step.model_fields_set
+        assert other.prompt_references.permission_refs == ("ref-1",)
+        assert len(other.targets) == 1

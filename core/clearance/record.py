@@ -10,7 +10,9 @@ import functools
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_origin
@@ -21,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     model_serializer,
     model_validator,
 )
@@ -680,15 +683,41 @@ DECIDING_KEYS = frozenset((*DECISION_FIELDS, "tool"))
 """The members of a record's data that its decision part is read from (one tool is written ``tool``)."""
 
 
+PLAIN_REST: frozenset[str] = frozenset(
+    name for name in OTHER_FIELDS
+    if not (isinstance(UseRecord.model_fields[name].json_schema_extra, dict)
+            and UseRecord.model_fields[name].json_schema_extra.get("since") == 2)  # type: ignore[union-attr]
+    and not _v2_names(_section_model(UseRecord.model_fields[name].annotation) or Section)
+)
+"""The fields outside the decision part that the record validator and serializer handle field by field (id,
+vendor, who and when, description, targets): neither reads them to decide another field, nor writes them
+otherwise than their own type does. A record whose data holds any other field outside its decision part (a
+version 2 section, which says what version the record is) is never built from a shared part."""
+
+_RecordRest: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "RecordRest",
+    __config__=ConfigDict(extra="forbid"),
+    **{name: (info.annotation, info) for name, info in UseRecord.model_fields.items() if name in PLAIN_REST},
+)
+"""``PLAIN_REST`` alone, with UseRecord's own field definitions: validating and dumping it is validating and
+dumping those fields of a record (tests/test_record_shared.py compares them)."""
+
+_Maker = Callable[[], Any]
+
+
 @dataclass(frozen=True, slots=True)
 class SharedPart:
-    """A decision part validated once: the values full validation set for it (copied for each record that
-    uses them, never handed out), their canonical members as ``canonical_members`` writes them, and the
-    decision digest they make."""
+    """A decision part validated once: its canonical members as ``canonical_members`` writes them, the decision
+    digest they make, and what every record built on it gets besides its own plain fields (``PLAIN_REST``):
+    for each other field, in model order, a maker of fresh copies of the value full validation gave it (never
+    the value itself), the names of those fields full validation counted as set, and the canonical members of
+    the fields neither in the decision part nor plain (their defaults, as the serializer writes them)."""
 
-    given: dict[str, Any]
     members: dict[str, str]
     decision: str
+    fields: tuple[tuple[str, _Maker | None], ...] = ()
+    fields_set: frozenset[str] = frozenset()
+    constant_members: dict[str, str] = dc_field(default_factory=lambda: {})
 
 
 _PARTS_KEPT = 10_000
@@ -742,38 +771,66 @@ def _holds_parts(annotation: Any) -> bool:
     return any(_holds_parts(arg) for arg in getattr(annotation, "__args__", ()))
 
 
-_MUTABLE_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {}
+@functools.cache  # a model's fields are fixed
+def _mutable_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name, info in model.model_fields.items() if _holds_parts(info.annotation))
 
 
 _set_slot = object.__setattr__
 _new_object = object.__new__
 
 
-def _fresh(value: Any) -> Any:
-    """A copy of a validated section that shares no mutable part with it (lists and nested sections copied;
-    strings, tuples, dates and None are immutable). Records never share a section object, so editing one
-    record's answers cannot change another's."""
+def _maker(value: Any) -> _Maker:
+    """A function making copies of a validated value as it is now, sharing no mutable part with it or with
+    each other (lists and sections copied; strings, tuples, dates and None are immutable). Records never
+    share a section object, so editing one record's answers cannot change another's. Everything is taken
+    when the maker is made: later edits of ``value`` do not reach the copies."""
     if isinstance(value, list):
-        return [_fresh(item) for item in value]
+        items = [_maker(item) for item in value]
+        return lambda: [make() for make in items]
     if not isinstance(value, BaseModel):
-        return value
+        return lambda: value
     model = type(value)
-    mutable = _MUTABLE_FIELDS.get(model)
-    if mutable is None:
-        mutable = _MUTABLE_FIELDS[model] = tuple(
-            name for name, info in model.model_fields.items() if _holds_parts(info.annotation)
-        )
-    fields = value.__dict__.copy()
-    for name in mutable:
-        part = fields[name]
-        if part is not None:
-            fields[name] = _fresh(part)
-    copied = _new_object(model)
-    _set_slot(copied, "__dict__", fields)
-    _set_slot(copied, "__pydantic_fields_set__", value.__pydantic_fields_set__.copy())
-    _set_slot(copied, "__pydantic_extra__", None)
-    _set_slot(copied, "__pydantic_private__", None)
-    return copied
+    template = dict(value.__dict__)
+    fields_set = frozenset(value.__pydantic_fields_set__)
+    parts = tuple((name, _maker(template[name])) for name in _mutable_fields(model) if template[name] is not None)
+
+    # _assembled written out: a record's copies are a good part of a shared record's cost
+    def make() -> Any:
+        fields = template.copy()
+        for name, make_part in parts:
+            fields[name] = make_part()
+        made = _new_object(model)
+        _set_slot(made, "__dict__", fields)
+        _set_slot(made, "__pydantic_fields_set__", set(fields_set))
+        _set_slot(made, "__pydantic_extra__", None)
+        _set_slot(made, "__pydantic_private__", None)
+        return made
+
+    return make
+
+
+def _assembled(model: type[BaseModel], fields: dict[str, Any], fields_set: set[str]) -> Any:
+    """A model instance of already validated values, as validation leaves it (no extra, no private values)."""
+    made = _new_object(model)
+    _set_slot(made, "__dict__", fields)
+    _set_slot(made, "__pydantic_fields_set__", fields_set)
+    _set_slot(made, "__pydantic_extra__", None)
+    _set_slot(made, "__pydantic_private__", None)
+    return made
+
+
+def _part_of(record: UseRecord, dumped: dict[str, str]) -> SharedPart:
+    """The shared part of a record just validated in full from data holding no field outside its decision part
+    but plain ones; ``dumped`` is its canonical members."""
+    members = {k: v for k, v in dumped.items() if k in DECIDING_KEYS}
+    return SharedPart(
+        members,
+        _object_digest(_decision_members(members)),
+        tuple((name, None if name in PLAIN_REST else _maker(record.__dict__[name])) for name in UseRecord.model_fields),
+        frozenset(record.model_fields_set - PLAIN_REST),
+        {k: v for k, v in dumped.items() if k not in DECIDING_KEYS and k not in PLAIN_REST},
+    )
 
 
 def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, SharedPart] | None:
@@ -783,13 +840,15 @@ def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, Share
     Records made from one preset or tagged across a crowd differ in their id, targets and dates but share
     every answer the policy reads. The decision part (``DECISION_FIELDS``) is validated, dumped and encoded
     the first time its exact data is seen, with the whole record (full validation); a later record with the
-    same decision data validates only the rest, given copies of those sections already validated. The record
-    validator reads only the decision part (``tool``/``tools``, version 1 or 2, a missing prominence) and
-    whether a prompt is answered (which makes a version 1 record version 2: then this answers None), and
-    each other field validates alone, so the result is the record full validation gives, fields set
-    included (tests/test_record_shared.py compares them). Anything unusual answers None: data that is not
+    same decision data validates only its plain fields (``PLAIN_REST``) and is given copies of the rest. The
+    record validator reads only the decision part (``tool``/``tools``, version 1 or 2, a missing prominence)
+    and any version 2 section, such as a prompt, which makes a version 1 record version 2 (data holding one
+    outside the decision part takes the full path), and each plain field validates alone, so the result is
+    the record full validation gives, fields set included (tests/test_record_shared.py compares them). Anything unusual answers None: data that is not
     JSON-encodable, any validation error (full validation words it).
     """
+    if not PLAIN_REST.issuperset(key for key in data if key not in DECIDING_KEYS):
+        return None
     deciding = {key: value for key, value in data.items() if key in DECIDING_KEYS}
     try:
         key = canonical_json(deciding)
@@ -806,29 +865,34 @@ def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, Share
     except ValidationError:
         return None
     dumped = canonical_members(record.model_dump(mode="json"))
-    members = {k: v for k, v in dumped.items() if k in DECIDING_KEYS}
-    # the decision fields full validation set (given, or added by the record validator), as copies: the
-    # record returned here is the caller's to use
-    given = {name: _fresh(getattr(record, name)) for name in record.model_fields_set if name in DECISION_FIELDS}
-    part = SharedPart(given, members, _object_digest(_decision_members(members)))
+    part = _part_of(record, dumped)
     if len(_parts) >= _PARTS_KEPT:
         _parts.clear()
     _parts[key] = part
     return record, part.decision, _object_digest(dumped), part
 
 
+_rest_dump = _RecordRest.__pydantic_serializer__.to_python
+
+
 def record_with_part(part: SharedPart, rest: dict[str, Any]) -> tuple[UseRecord, str, str] | None:
     """``(record, decision_digest, content_digest)`` of the record made of a validated decision part and the
-    rest of its data (no decision member in it); None on any validation error (full validation words it)."""
+    rest of its data (no decision member in it); None for a field that is not plain or on any validation error
+    (full validation words it)."""
+    if not PLAIN_REST.issuperset(rest):
+        return None
     try:
-        record = UseRecord.model_validate({**rest, **{name: _fresh(value) for name, value in part.given.items()}})
+        plain = _RecordRest.model_validate(rest)
     except ValidationError:
         return None
-    if record.schema_version != part.given.get("schema_version", UNSTATED_VERSION):
-        return None  # the rest made it version 2 (a prompt answered): the part's version 1 answers do not hold
-    encoded = canonical_members(record.model_dump(mode="json", include=OTHER_FIELDS))
-    encoded = {k: v for k, v in encoded.items() if k in OTHER_FIELDS}
-    return record, part.decision, _object_digest({**part.members, **encoded})
+    values = plain.__dict__
+    fields_set = set(part.fields_set)
+    fields_set.update(plain.__pydantic_fields_set__)
+    record: UseRecord = _assembled(
+        UseRecord, {name: values[name] if make is None else make() for name, make in part.fields}, fields_set
+    )
+    encoded = canonical_members(_rest_dump(plain, mode="json"))
+    return record, part.decision, _object_digest({**part.members, **part.constant_members, **encoded})
 
 
 def remember_written(text: str, part: SharedPart) -> None:

@@ -14,7 +14,7 @@ import re
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
 from clearance.documents import DocumentError, parse_json_text, surely_within_value_limit
 from clearance.errors import ClearanceError, describe_validation_error
@@ -166,18 +166,36 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
     return tag
 
 
+_TagRest: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "TagRest", __config__=Tag.model_config,
+    **{name: (info.annotation, info) for name, info in Tag.model_fields.items() if name != "record"},
+)
+"""A tag but its record, with Tag's own field definitions and settings: validating it is validating those
+fields of a tag (tests/test_record_shared.py compares the tags both paths make)."""
+
+_TAG_PRIVATE = {name: attr.get_default() for name, attr in Tag.__private_attributes__.items()}
+_new_object = object.__new__
+_set_slot = object.__setattr__
+
+
 def _checked(data: dict[str, Any], record: UseRecord, decision: str, content: str) -> Tag | None:
     """The tag ``data`` holds, with ``record`` (already validated) in place of its embedded record; None when
     the rest of the tag does not validate. Its content digest is set only when the record is the one the tag
     names and its decision digest is the tag's (otherwise the caller takes the full path, which words the
-    problem)."""
+    problem). Made as ``Tag.model_validate`` makes it, record given, without validating the record again."""
     try:
-        tag = Tag.model_validate({key: value for key, value in data.items() if key != "record"})
+        rest = _TagRest.model_validate({key: value for key, value in data.items() if key != "record"})
     except ValidationError:
         return None
-    tag.record = record  # set as validation sets it: the field counts as given
-    if record.id == tag.record_id and decision == tag.digest:
-        tag._content_digest = content
+    values = rest.__dict__
+    fields_set = set(rest.__pydantic_fields_set__)
+    fields_set.add("record")
+    exact = record.id == values["record_id"] and decision == values["digest"]
+    tag = _new_object(Tag)
+    _set_slot(tag, "__dict__", {name: record if name == "record" else values[name] for name in Tag.model_fields})
+    _set_slot(tag, "__pydantic_fields_set__", fields_set)
+    _set_slot(tag, "__pydantic_extra__", None)
+    _set_slot(tag, "__pydantic_private__", {**_TAG_PRIVATE, "_content_digest": content if exact else None})
     return tag
 
 

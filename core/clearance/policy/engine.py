@@ -69,6 +69,8 @@ class CompiledPolicy:
         tuple[Callable[[Any], tuple[Any, ...]], list[tuple[int, int, int, dict[tuple[Any, ...], _Entry], Group]]]
     ] = field(default_factory=list)
     uncached: list[Group] = field(default_factory=list)
+    decisions: dict[tuple[Any, ...], tuple[str, tuple[Finding, ...]]] = field(default_factory=dict)
+    """Whole decisions by every answer the plan reads (see ``evaluate``): empty while a rule runs afresh."""
 
     def __post_init__(self) -> None:
         # Step groups share one step getter when their step fields are a prefix of the longest ones (the
@@ -342,6 +344,33 @@ def evaluate(record: UseRecord, policy: Policy | None = None, consents: ConsentB
         policy = policy_in_force()
     comp = compiled(policy)
     flat = comp.getter(record)
+    # Every group's findings are a function of its key, and the keys are made of these answers alone (the
+    # record's, each chain step's, the consent registry's state and the day): records answering them all alike
+    # get the same decision, so it is reused whole. Not with a rule that runs afresh (it may read anything).
+    extra: tuple[Any, ...] = ()
+    if comp.consent_plan and record.schema_version >= 2:
+        if consents is None:
+            consents = book_in_force(policy)
+        # Reuse keyed on the registry's state and the day for version 2 records (entries expire, are withdrawn).
+        extra = (consents.token, date.today().toordinal()) if consents else ()
+    whole: tuple[Any, ...] | None = None
+    if not comp.uncached:
+        tools = record.tools
+        whole = (flat, extra, *(tuple(getter(tool) for tool in tools) for getter, _groups in comp.step_plan))
+        known = comp.decisions.get(whole)
+        if known is not None:
+            return _new_decision(known[0], list(known[1]))
+    decision = _evaluate(record, policy, comp, flat, extra, consents)
+    if whole is not None:
+        if len(comp.decisions) >= MEMO_LIMIT:
+            comp.decisions.clear()
+        comp.decisions[whole] = (decision.outcome, tuple(decision.findings))
+    return decision
+
+
+def _evaluate(record: UseRecord, policy: Policy, comp: CompiledPolicy, flat: tuple[Any, ...], extra: tuple[Any, ...],
+              consents: ConsentBook | None) -> Decision:
+    """``evaluate`` group by group (the whole decision was not known)."""
     prohibited: list[Finding] = []
     approval: list[Finding] = []
     notify: list[Finding] = []
@@ -360,11 +389,6 @@ def evaluate(record: UseRecord, policy: Policy | None = None, consents: ConsentB
         if entry[2]:
             notify.extend(entry[2])
     if comp.consent_plan:
-        version_2 = record.schema_version >= 2
-        if version_2 and consents is None:
-            consents = book_in_force(policy)
-        # Reuse keyed on the registry's state and the day for version 2 records (entries expire, are withdrawn).
-        extra: tuple[Any, ...] = (consents.token, date.today().toordinal()) if version_2 and consents else ()
         for start, end, memo, group in comp.consent_plan:
             key = flat[start:end] + extra
             entry = memo.get(key)

@@ -1,0 +1,130 @@
+"""Whole decisions reused (policy.engine.evaluate): records answering every question the rules read alike get
+the decision of running every rule afresh, and nothing the key leaves out can make two records share one."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from policy_fixtures import record_data
+from test_policy_unsure import records as v1_records
+from test_policy_v2 import ADR, BOOK, base, entry, v2_records
+
+from clearance.consent import ConsentBook
+from clearance.decision import Decision, Finding
+from clearance.policy import default_policy, evaluate, rulebook
+from clearance.policy.engine import compiled, evaluate_uncached
+from clearance.policy.rulebook import RuleSet
+from clearance.policy.settings import Policy
+from clearance.record import UseRecord
+
+
+def _canonical(decision: Decision) -> tuple[str, list[str]]:
+    """The outcome and findings (in any order: the engine groups findings by what their rules read)."""
+    return decision.outcome, sorted(f.model_dump_json() for f in decision.findings)
+
+
+def _fresh_policy() -> Policy:
+    """A policy of its own: its compiled form (and memos) start empty."""
+    return default_policy().model_copy()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(v1_records(), v2_records()), min_size=2, max_size=6))
+def test_a_run_of_records_decides_as_afresh_one_by_one(batch: list[dict[str, Any]]) -> None:
+    policy = _fresh_policy()
+    for data in batch * 2:  # the second pass reads every decision from the memo
+        record = UseRecord.model_validate(data)
+        reused = evaluate(record, policy, consents=BOOK)
+        fresh = evaluate_uncached(record, policy, consents=BOOK)
+        assert _canonical(reused) == _canonical(fresh)
+    assert compiled(policy).decisions
+
+
+def test_the_second_record_answering_alike_gets_the_same_decision_not_the_same_object() -> None:
+    policy = _fresh_policy()
+    data = record_data(**{"use.stage": "final"})
+    first = evaluate(UseRecord.model_validate(data), policy)
+    again = evaluate(UseRecord.model_validate({**data, "description": "other"}), policy)
+    assert len(compiled(policy).decisions) == 1
+    assert first.model_dump() == again.model_dump()  # findings in the same order too
+    assert again is not first and again.findings is not first.findings  # a caller's list is its own
+    again.findings.clear()
+    assert _canonical(evaluate(UseRecord.model_validate(record_data()), policy))[1]
+
+
+def test_a_later_chain_step_is_part_of_the_key() -> None:
+    """Two chains alike but for their second step: the records' own answers are the same, the steps differ."""
+    policy = _fresh_policy()
+    data = record_data()
+    data.pop("tool", None)
+    safe = {**data, "tools": [{"name": "Firefly", "environment": "enterprise"},
+                              {"name": "Photoshop", "environment": "enterprise", "trains_on_inputs": "no"}]}
+    risky = copy.deepcopy(safe)
+    risky["tools"][1] = {"name": "Unknown", "environment": "consumer", "trains_on_inputs": "yes"}
+    for data in (safe, risky, safe, risky):
+        record = UseRecord.model_validate(data)
+        assert _canonical(evaluate(record, policy)) == _canonical(evaluate_uncached(record, policy))
+    assert _canonical(evaluate(UseRecord.model_validate(safe), policy)) != _canonical(
+        evaluate(UseRecord.model_validate(risky), policy))
+    assert len(compiled(policy).decisions) == 2
+
+
+def test_the_consent_registry_state_is_part_of_the_key() -> None:
+    """One version 2 record judged against two registries: one covers its consent reference, one does not."""
+    policy = _fresh_policy()
+    record = UseRecord.model_validate(base(**ADR, **{"talent.consent_refs": ["C-1"]}))
+    other = ConsentBook([entry("C-9")])
+    answers = [evaluate(record, policy, consents=book) for book in (BOOK, other, BOOK, other)]
+    for answer, book in zip(answers, (BOOK, other, BOOK, other), strict=True):
+        assert _canonical(answer) == _canonical(evaluate_uncached(record, policy, consents=book))
+    assert "TALENT-NO-CONSENT" not in {f.rule for f in answers[0].findings}
+    assert "TALENT-NO-CONSENT" in {f.rule for f in answers[1].findings}
+
+
+@pytest.fixture
+def rule_reading_the_description() -> Iterator[None]:
+    """A pack rule that cannot say what it reads (it reads the description, outside every key)."""
+    pack = RuleSet("memo-test")
+
+    @pack.rule("MEMO-DESCRIPTION", title="t", kind="escalate", triggers="t", why="w", resolve="r", reads=None)
+    def _check(ctx: Any) -> list[Finding]:
+        if "secret" not in ctx.record.description:
+            return []
+        return [Finding(rule="MEMO-DESCRIPTION", outcome="prohibited", message="m", remedy="r")]
+
+    saved = rulebook._installed
+    rulebook._installed = (*rulebook.all_rules(), *pack)
+    try:
+        yield
+    finally:
+        rulebook._installed = saved
+
+
+@pytest.mark.usefixtures("rule_reading_the_description")
+def test_a_rule_run_afresh_turns_the_whole_decision_memo_off() -> None:
+    policy = _fresh_policy()
+    plain = UseRecord.model_validate(record_data())
+    secret = UseRecord.model_validate({**record_data(), "description": "a secret"})
+    assert evaluate(plain, policy).outcome != "prohibited"
+    assert evaluate(secret, policy).outcome == "prohibited"
+    assert evaluate(plain, policy).outcome != "prohibited"
+    assert not compiled(policy).decisions
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(v1_records())
+def test_a_full_memo_starts_again(data: dict[str, Any]) -> None:
+    from clearance.policy import engine
+
+    policy = _fresh_policy()
+    record = UseRecord.model_validate(data)
+    comp = compiled(policy)
+    for index in range(engine.MEMO_LIMIT):
+        comp.decisions[(index,)] = ("notify", ())
+    assert _canonical(evaluate(record, policy)) == _canonical(evaluate_uncached(record, policy))
+    assert len(comp.decisions) == 1
