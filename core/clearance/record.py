@@ -844,8 +844,9 @@ def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, Share
     record validator reads only the decision part (``tool``/``tools``, version 1 or 2, a missing prominence)
     and any version 2 section, such as a prompt, which makes a version 1 record version 2 (data holding one
     outside the decision part takes the full path), and each plain field validates alone, so the result is
-    the record full validation gives, fields set included (tests/test_record_shared.py compares them). Anything unusual answers None: data that is not
-    JSON-encodable, any validation error (full validation words it).
+    the record full validation gives, fields set included (tests/test_record_shared.py compares them).
+    Anything unusual answers None: data that is not JSON-encodable, any validation error (full validation
+    words it).
     """
     if not PLAIN_REST.issuperset(key for key in data if key not in DECIDING_KEYS):
         return None
