@@ -4,6 +4,7 @@ write what the portable path writes: the same manifest content, read back valid 
 
 from __future__ import annotations
 
+import io
 import json
 import platform
 import shutil
@@ -896,3 +897,37 @@ def test_a_hash_given_up_hands_back_its_buffers_unhashed(tmp_path: Path, monkeyp
     ahead.close()  # given up (the assumption it was started on was wrong): the queued ones are not hashed
     assert hashed in ([], [1000])  # at most the one the hashing thread had started on, of the four queued
     assert not [t for t in threading.enumerate() if t.name == "clearance-hash"]
+
+
+def test_the_direct_read_back_reports_what_c2pa_pythons_reader_reports(
+        identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not fileio.reads_back_natively():
+        pytest.skip("the direct read-back is used on 64-bit Linux only")
+    monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)
+    asked: list[tuple[Any, ...]] = []
+    real = detached.check_claims
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        asked.append(args)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(detached, "check_claims", spy)
+    for kind in ("jpg", "png", "wav"):
+        assert run("credentials", "sign", _noise_still(tmp_path / f"noise.{kind}"), "--record", notify_record) == 0
+    assert run("credentials", "sign", media.dpx(tmp_path / "sh010.1001.dpx"), "--record", notify_record) == 0
+    assert [a[1] for a in asked] == ["image/jpeg", "image/png", "application/c2pa", "application/octet-stream"]
+    for _, mime, stream, manifest, _, _ in asked:  # a header with its manifest, or a manifest store alone
+        reader = c2pa.Reader(mime, io.BytesIO(stream), manifest)
+        try:
+            expected = json.loads(reader.detailed_json())
+        finally:
+            reader.close()
+        report = fileio.read_back(stream, mime, manifest)
+        assert report["validation_results"] == expected["validation_results"]
+        assert report["validation_state"] == expected["validation_state"]
+        active = report["manifests"][report["active_manifest"]]["assertion_store"]["c2pa.hash.data"]
+        assert active == expected["manifests"][expected["active_manifest"]]["assertion_store"]["c2pa.hash.data"]
+    with pytest.raises(c2pa.C2paError):  # what is not a manifest fails as c2pa-python's Reader fails
+        fileio.read_back(b"", "application/c2pa", b"not a manifest store")
+    with pytest.raises(c2pa.C2paError):
+        c2pa.Reader("application/c2pa", io.BytesIO(b""), b"not a manifest store")

@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from clearance.credentials import fileio
 from clearance.errors import ClearanceError
 
 SIDECAR_FORMAT = b"application/c2pa"  # the raw manifest store, as a .c2pa file holds it
@@ -144,8 +145,9 @@ def sign(builder: Any, signer: Any, path: Path, digest: bytes | None = None) -> 
 
 def check_claims(where: Path, mime: str, stream: bytes, manifest: bytes | None, digest: bytes,
                  exclusions: list[tuple[int, int]], *, located: bool = True) -> None:
-    """Read a manifest just signed back with c2pa-python's Reader, without the file's bytes (``stream`` is at
-    most the file's header, where an embedded manifest sits): the signature, the certificate and every
+    """Read a manifest just signed back with the library's Reader (``fileio.read_back``, else c2pa-python's
+    Reader, which reports the same), without the file's bytes (``stream`` is at most the file's header, where
+    an embedded manifest sits): the signature, the certificate and every
     assertion must validate, and the hard binding must be the SHA-256 Clearance computed over the bytes it
     wrote, with the exclusions it made. Only the data hash cannot match (the Reader has no data to hash):
     the digest is compared instead, which is what re-hashing the file would have proved, at no cost. A
@@ -153,12 +155,15 @@ def check_claims(where: Path, mime: str, stream: bytes, manifest: bytes | None, 
     and the Reader also reports it not found where its exclusion says, which is then expected."""
     import c2pa
 
-    reader = c2pa.Reader(mime, io.BytesIO(stream), manifest)
-    try:
-        # The detailed report carries the same validation results as the plain one: one report, not two.
-        detailed = json.loads(reader.detailed_json())
-    finally:
-        reader.close()
+    # The detailed report carries the same validation results as the plain one: one report, not two.
+    if fileio.reads_back_natively():
+        detailed = fileio.read_back(stream, mime, manifest)
+    else:
+        reader = c2pa.Reader(mime, io.BytesIO(stream), manifest)
+        try:
+            detailed = json.loads(reader.detailed_json())
+        finally:
+            reader.close()
     results = detailed.get("validation_results") or {}
     active = results.get("activeManifest") or {}
     failures = [str(f.get("code")) for f in active.get("failure") or []]

@@ -197,6 +197,67 @@ def read_store(path: Path, mime: str, context: Any) -> dict[str, Any] | None:
             stream.close()
 
 
+_READ_BACK_CALLS = ("c2pa_reader_with_manifest_data_and_stream", "c2pa_reader_detailed_json")
+
+
+def reads_back_natively() -> bool:
+    """Can ``read_back`` hand the bytes to the library's Reader directly?"""
+    api = _native_api()
+    return reads_natively() and hasattr(os, "memfd_create") and api is not None and all(
+        hasattr(api.module._lib, name) for name in _READ_BACK_CALLS)
+
+
+@functools.cache
+def _read_back_context(pid: int) -> Any:
+    import c2pa
+
+    return c2pa.Context()  # default settings, as c2pa-python's Reader has without a Context; kept per process
+
+
+def read_back(data: bytes, mime: str, manifest: bytes | None) -> dict[str, Any]:
+    """The detailed report c2pa-python gives as ``json.loads(Reader(mime, BytesIO(data), manifest)
+    .detailed_json())``, validation included, with default settings; raises ``c2pa.C2paError`` as that Reader
+    does (only when ``reads_back_natively()``). The bytes are put in an anonymous in-memory file that the
+    library reads through the C library: through c2pa-python's stream every read and seek the library makes
+    of them (about sixty for a PNG's header) is a call back into Python."""
+    api = _native_api()
+    if api is None:
+        raise RuntimeError("read_back is used where reads_back_natively() is False")
+    module, lib = api.module, api.module._lib
+    fd = os.memfd_create("clearance-read-back", getattr(os, "MFD_CLOEXEC", 0))
+    try:
+        write_at(fd, data, 0)
+        stream = _NativeStream(api, fd)
+        try:
+            handle = lib.c2pa_reader_from_context(_read_back_context(os.getpid()).execution_context)
+            if not handle:
+                module._raise_typed_c2pa_error(module._read_native_error() or "Other: no reader")
+            fmt = mime.encode("ascii")
+            if manifest is None:
+                reader = lib.c2pa_reader_with_stream(handle, fmt, stream._stream)  # takes ``handle``
+            else:
+                store = (ctypes.c_ubyte * len(manifest)).from_buffer_copy(manifest)
+                reader = lib.c2pa_reader_with_manifest_data_and_stream(handle, fmt, stream._stream, store,
+                                                                       len(manifest))
+            if not reader:
+                module._raise_typed_c2pa_error(module._read_native_error() or "Other: the manifest could not be read")
+            try:
+                text = lib.c2pa_reader_detailed_json(reader)
+                if not text:
+                    module._raise_typed_c2pa_error(module._read_native_error() or "Other: no manifest store")
+                try:
+                    report: dict[str, Any] = json.loads(ctypes.string_at(text).decode("utf-8"))
+                    return report
+                finally:
+                    lib.c2pa_free(text)
+            finally:
+                lib.c2pa_free(reader)
+        finally:
+            stream.close()
+    finally:
+        os.close(fd)
+
+
 class Discard(io.RawIOBase):
     """A writable, seekable sink: sidecar signing copies the asset to the destination, which is not needed."""
 
