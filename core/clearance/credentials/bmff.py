@@ -419,18 +419,22 @@ def sign(movie: Plan, new_builder: Callable[[dict[str, Any]], Any], mime: str, o
 
 
 def check_claims(where: Path, mime: str, head: bytes, digest: bytes) -> None:
-    """Read the manifest just placed back with c2pa-python's Reader from ``head`` (the output's ``ftyp`` and
-    the manifest's box, where a reader finds it): the signature, the certificate and every assertion must
-    validate, and the BMFF hash must be ``digest`` with the library's default exclusions. Only the hash itself
-    cannot match (the Reader has no media to hash): the digest is compared instead."""
+    """Read the manifest just placed back with the library's Reader (``fileio.read_back``, else c2pa-python's
+    Reader) from ``head`` (the output's ``ftyp`` and the manifest's box, where a reader finds it): the
+    signature, the certificate and every assertion must validate, and the BMFF hash must be ``digest`` with the
+    library's default exclusions. Only the hash itself cannot match (the Reader has no media to hash): the
+    digest is compared instead."""
     import c2pa
 
-    reader = c2pa.Reader(mime, io.BytesIO(head))
-    try:
-        results = reader.get_validation_results() or {}
-        detailed = json.loads(reader.detailed_json())
-    finally:
-        reader.close()
+    if fileio.reads_back_natively():
+        detailed = fileio.read_back(head, mime, None)
+    else:
+        reader = c2pa.Reader(mime, io.BytesIO(head))
+        try:
+            detailed = json.loads(reader.detailed_json())
+        finally:
+            reader.close()
+    results = detailed.get("validation_results") or {}  # the same results as the plain report's
     active_results = results.get("activeManifest") or {}
     failures = [str(f.get("code")) for f in active_results.get("failure") or []]
     real = [c for c in failures if not c.endswith(".untrusted") and not c.startswith("signingCredential.ocsp")]
