@@ -931,3 +931,24 @@ def test_the_direct_read_back_reports_what_c2pa_pythons_reader_reports(
         fileio.read_back(b"", "application/c2pa", b"not a manifest store")
     with pytest.raises(c2pa.C2paError):
         c2pa.Reader("application/c2pa", io.BytesIO(b""), b"not a manifest store")
+
+
+def test_where_in_memory_files_are_refused_the_read_back_is_c2pa_pythons(
+        identity: Path, tmp_path: Path, notify_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    def refused(name: str, flags: int = 0) -> int:
+        raise OSError(errno.EPERM, "Operation not permitted")  # as a sandbox's seccomp filter answers
+
+    monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)
+    monkeypatch.setattr(os, "memfd_create", refused)
+    fileio._in_memory_files.cache_clear()
+    try:
+        assert not fileio.reads_back_natively()
+        source = _noise_still(tmp_path / "noise.png")
+        assert run("credentials", "sign", source, "--record", notify_record) == 0
+        assert read(tmp_path / "noise.signed.png")[0] == "Valid"
+    finally:
+        monkeypatch.undo()
+        fileio._in_memory_files.cache_clear()

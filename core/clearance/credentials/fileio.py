@@ -203,8 +203,20 @@ _READ_BACK_CALLS = ("c2pa_reader_with_manifest_data_and_stream", "c2pa_reader_de
 def reads_back_natively() -> bool:
     """Can ``read_back`` hand the bytes to the library's Reader directly?"""
     api = _native_api()
-    return reads_natively() and hasattr(os, "memfd_create") and api is not None and all(
-        hasattr(api.module._lib, name) for name in _READ_BACK_CALLS)
+    return reads_natively() and api is not None and all(
+        hasattr(api.module._lib, name) for name in _READ_BACK_CALLS) and _in_memory_files()
+
+
+@functools.cache
+def _in_memory_files() -> bool:
+    """Does this system make anonymous in-memory files (a sandbox may refuse ``memfd_create``)?"""
+    if not hasattr(os, "memfd_create"):
+        return False
+    try:
+        os.close(os.memfd_create("clearance-probe", getattr(os, "MFD_CLOEXEC", 0)))
+    except OSError:
+        return False
+    return True
 
 
 @functools.cache
