@@ -15,7 +15,8 @@ and the file must be hashed whole (SHA-256) and written to a new file. What is a
   64-bit Linux, where an ``int`` and a pointer argument travel in the same register and ``ssize_t``/``off_t``
   are 64 bits, the library is given the descriptor and the C library's own functions: no Python between it
   and the file. The same goes for the library's Reader asked whether a file already carries credentials
-  (``read_store``). Elsewhere, or when this c2pa-python lacks a piece used here (checked, not assumed),
+  (``read_store``), and for the read-back of a manifest just signed (``read_back``: the bytes are put in an
+  anonymous in-memory file). Elsewhere, or when this c2pa-python lacks a piece used here (checked, not assumed),
   signing uses c2pa-python's own streams over buffered files: the same bytes, more slowly.
 """
 
