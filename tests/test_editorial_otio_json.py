@@ -289,6 +289,7 @@ def test_what_the_reader_does_not_model_goes_to_opentimelineio(tmp_path: Path, c
 @pytest.mark.parametrize("change", [
     "integer rate", "keys in another order", "unknown clip field", "unknown reference field", "time with a fourth key",
     "range without duration", "marker range with integers", "source past 24 hours", "source at another rate",
+    "marker with a null colour", "marker with an unknown field", "marker without its colour",
 ])
 def test_clips_and_ranges_off_the_short_path_give_opentimelineio_answer(tmp_path: Path, change: str) -> None:
     """The reader's short path for clips and ranges written as OpenTimelineIO writes them hands anything else
@@ -314,6 +315,12 @@ def test_clips_and_ranges_off_the_short_path_give_opentimelineio_answer(tmp_path
         marked = clip["markers"][0]["marked_range"]
         marked["start_time"]["value"] = 0
         marked["duration"]["value"] = 0
+    elif change == "marker with a null colour":
+        clip["markers"][0]["color"] = None
+    elif change == "marker with an unknown field":
+        clip["markers"][0]["colour"] = clip["markers"][0].pop("color")
+    elif change == "marker without its colour":  # OpenTimelineIO's default, GREEN
+        del clip["markers"][0]["color"]
     elif change == "source past 24 hours":
         clip["source_range"]["start_time"]["value"] = 86400.0 * 24 - 4
     elif change == "source at another rate":
@@ -327,8 +334,21 @@ def test_clips_and_ranges_off_the_short_path_give_opentimelineio_answer(tmp_path
         return
     assert _report(read_for_check(path), path) == slow
     if change in ("integer rate", "keys in another order", "unknown clip field", "marker range with integers",
-                  "source past 24 hours", "source at another rate"):
-        assert otio_json.load(path) is not None  # read here, by the general path
+                  "source past 24 hours", "source at another rate", "marker with a null colour",
+                  "marker with an unknown field", "marker without its colour"):
+        fast = otio_json.load(path)
+        assert fast is not None  # read here, by the general path
+        # The markers as OpenTimelineIO reads them (the report shows only what a tag needs of them).
+        ours = [(m.name, m.color, m.comment, m.metadata) for track in fast.tracks for c in track for m in c.markers]
+        theirs = [(m.name, str(m.color), m.comment, _plain(m.metadata))
+                  for c in read_timeline(path).find_clips() for m in c.markers]
+        assert ours == theirs
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def test_other_releases_hooks_and_media_linkers_go_to_opentimelineio(

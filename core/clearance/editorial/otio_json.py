@@ -253,6 +253,7 @@ _CLIP_FIELDS = itemgetter("OTIO_SCHEMA", "media_references", "active_media_refer
                           "effects", "markers", "enabled", "color", "source_range")
 _EXTERNAL_FIELDS = itemgetter("OTIO_SCHEMA", "metadata", "name", "available_range", "available_image_bounds",
                               "target_url")
+_MARKER_FIELDS = itemgetter("OTIO_SCHEMA", "metadata", "name", "color", "marked_range", "comment")
 _RANGE_FIELDS = itemgetter("OTIO_SCHEMA", "start_time", "duration")
 _TIME_FIELDS = itemgetter("OTIO_SCHEMA", "value", "rate")
 _TIMELINE_KEYS = frozenset({"OTIO_SCHEMA", "name", "metadata", "global_start_time", "tracks"})
@@ -374,6 +375,21 @@ class _Reader:
     def markers(self, markers: list[Any]) -> list[JsonMarker]:
         out = []
         for written in markers:
+            if type(written) is dict and len(written) == 6:
+                # A marker written as OpenTimelineIO writes it: its six fields in one fetch, the same checks and
+                # key count as below (a missing field or another type goes below).
+                try:
+                    schema, metadata, name, color, marked, comment = _MARKER_FIELDS(written)
+                except KeyError:
+                    schema = None
+                if schema == "Marker.2" and type(metadata) is dict and type(name) is str and type(color) is str \
+                        and type(comment) is str:
+                    self.keys += 6
+                    self.short_range(marked)
+                    if metadata:
+                        self.plain(metadata)
+                    out.append(JsonMarker(name, color, comment, metadata))
+                    continue
             schema = written.get("OTIO_SCHEMA") if type(written) is dict else None
             m = written
             if schema == "Marker.1":  # the upgrade to Marker.2 renames "range" (typeRegistry.cpp)
