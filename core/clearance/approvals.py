@@ -17,12 +17,14 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from json.encoder import encode_basestring as _json_text
+from json.scanner import make_scanner
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -171,7 +173,6 @@ _STATEMENT_ORDER = tuple(ApprovalStatement.model_fields)
 _STATEMENT_FIELDS = frozenset(_STATEMENT_ORDER)
 _APPROVAL_FIELDS = frozenset(SignedApproval.model_fields)
 _Model = TypeVar("_Model", bound=BaseModel)
-_STATEMENT_TEXT = ("approval_id", "record_digest", "production", "approver", "conditions", "key_id")
 _UUID_FORM = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
 _TIME_FORM = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?Z", re.ASCII)
 _TARGETS_KEPT = 1000
@@ -195,42 +196,77 @@ _PLAIN_JSON = json.JSONDecoder(object_pairs_hook=_pairs)
 def _plain_time(text: Any) -> datetime:
     # Only pydantic's own spelling of a UTC time (what to_json writes: six digits of fraction, or none when
     # they would all be 0), so that the signed bytes below are the very text read; any other spelling is
-    # another byte form and goes to the full reader. (Built from the digits: Python 3.10's fromisoformat
-    # reads no "Z".)
+    # another byte form and goes to the full reader. (Without its "Z", which Python 3.10's fromisoformat
+    # does not read.)
     if type(text) is not str or _TIME_FORM.fullmatch(text) is None or text[19:] == ".000000Z":
         raise _Unusual
-    micro = int(text[20:26]) if len(text) > 20 else 0
-    return datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]),
-                    int(text[17:19]), micro, tzinfo=timezone.utc)  # ValueError for a 30 February
+    return datetime.fromisoformat(text[:-1] + "+00:00")  # tzinfo: timezone.utc itself; ValueError: 30 February
+
+
+def _plain_uuid(text: str) -> UUID:
+    # What UUID(text) makes of a lowercase hyphenated id (the digits as its int, safety unknown), without
+    # the spellings its constructor also accepts and has to strip first.
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", int(text.replace("-", ""), 16))
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made
+
+
+# the C scanner JSONDecoder.decode calls, without its two Python frames (typeshed types make_scanner as a class
+# taking itself; it takes the decoder whose settings it copies)
+_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(_PLAIN_JSON)  # type: ignore[arg-type]
+_SIX_TEXTS = (str,) * 6
+_TEXT_MEMBERS = tuple((name, f"{_json_text(name)}:") for name in sorted(_STATEMENT_FIELDS)
+                      if name not in {"targets", "expires_at"})
+_EXPIRES_AT = sum(name < "expires_at" for name, _key in _TEXT_MEMBERS)
+assert max(_STATEMENT_FIELDS) == "targets"
+
+
+def _signed_bytes(body: dict[str, Any]) -> bytes:
+    """``canonical_json(body)`` of a statement whose values were checked above (text, a list of texts, and an
+    expiry that is text or null), written member by member in sorted order: the same bytes without the
+    encoder's sorting and type dispatch (tests/test_approvals_plain_read.py compares them)."""
+    targets = body["targets"]
+    expires = body["expires_at"]
+    members = [f"{key}{_json_text(body[name])}" for name, key in _TEXT_MEMBERS]
+    members.insert(_EXPIRES_AT, '"expires_at":' + ("null" if expires is None else _json_text(expires)))
+    members.append('"targets":[' + ",".join(map(_json_text, targets)) + "]")  # the last name in order
+    return ("{" + ",".join(members) + "}").encode("utf-8")
+_ONLY_TEXT = frozenset({str})
 
 
 def _plain_approval(text: str) -> SignedApproval | None:
     """The approval in ``text`` when it is exactly in the form Clearance writes, else None."""
     try:
-        data = _PLAIN_JSON.decode(text)
-        if type(data) is not dict or data.keys() != _APPROVAL_FIELDS:
+        if text[:1] != "{":
+            return None
+        data, end = _SCAN(text, 0)
+        if text[end:].strip(" \t\n\r") or type(data) is not dict or data.keys() != _APPROVAL_FIELDS:
             return None
         body, signature, key_id = data["statement"], data["signature"], data["key_id"]
         if type(body) is not dict or body.keys() != _STATEMENT_FIELDS or type(signature) is not str \
                 or type(key_id) is not str:
             return None
-        approval_id = body["approval_id"]
-        if any(type(body[name]) is not str for name in _STATEMENT_TEXT) or not 1 <= len(approval_id) <= 200:
+        approval_id, targets, record_id = body["approval_id"], body["targets"], body["record_id"]
+        if (type(approval_id), type(body["record_digest"]), type(body["production"]), type(body["approver"]),
+                type(body["conditions"]), type(body["key_id"])) != _SIX_TEXTS or not 1 <= len(approval_id) <= 200:
             return None
-        targets = body["targets"]
-        if type(targets) is not list or len(targets) > _TARGETS_KEPT or any(type(t) is not str for t in targets):
+        if type(targets) is not list or len(targets) > _TARGETS_KEPT or \
+                (targets and set(map(type, targets)) != _ONLY_TEXT):
             return None
-        record_id = body["record_id"]
         if type(record_id) is not str or _UUID_FORM.fullmatch(record_id) is None:
             return None
         issued_at = _plain_time(body["issued_at"])
         expires = body["expires_at"]
         expires_at = None if expires is None else _plain_time(expires)
-        signed = canonical_json(body)
-    except (_Unusual, ValueError, RecursionError, UnicodeError):
+        signed = _signed_bytes(body)
+    except (_Unusual, StopIteration, ValueError, RecursionError, UnicodeError):
         return None
-    fields = {name: body[name] for name in _STATEMENT_ORDER}  # in the model's order, as validation leaves them
-    fields.update(record_id=UUID(record_id), issued_at=issued_at, expires_at=expires_at)
+    # the model's field order, as validation leaves it (to_json writes that order, so it is usually so)
+    fields = body if tuple(body) == _STATEMENT_ORDER else {name: body[name] for name in _STATEMENT_ORDER}
+    fields["record_id"] = _plain_uuid(record_id)
+    fields["issued_at"] = issued_at
+    fields["expires_at"] = expires_at
     statement = _built(ApprovalStatement, fields, None)
     return _built(SignedApproval, {"statement": statement, "signature": signature, "key_id": key_id},
                   {"_canonical": signed, "_checked": None})

@@ -56,9 +56,12 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+_UNSAFE = frozenset("/\\\0:")
+
+
 def _safe_name(value: str, what: str) -> str:
     # Ids become file names: refuse anything that could climb out of the cache folder.
-    if not value or value in {".", ".."} or any(c in value for c in "/\\\0:") or len(value) > 200:
+    if not value or value in {".", ".."} or not _UNSAFE.isdisjoint(value) or len(value) > 200:
         raise ClearanceError(f"{what} {value!r} cannot be used as a file name in the approval cache")
     return value
 
@@ -83,11 +86,12 @@ _FILES: dict[str, tuple[Stamp, SignedApproval, str]] = {}
 record id). A later read re-reads only a file whose stamp changed (a rewrite moves its ctime, a replacement
 its inode). Kept in memory only, and only for files that had settled (SETTLE_NS)."""
 
-_FOLDERS: dict[str, tuple[Stamp, frozenset[str]]] = {}
+_FOLDERS: dict[str, tuple[Stamp, frozenset[str], tuple[str, ...]]] = {}
 """Names in the approval folders, listed again only when a folder's stamp changed (an entry added, removed
 or renamed moves its mtime and ctime), for folders that had settled."""
 
 _KEPT = 50_000
+_NOTHING: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
 
 
 def _stamp(info: os.stat_result) -> Stamp:
@@ -98,25 +102,26 @@ def _settled(info: os.stat_result, now_ns: int) -> bool:
     return max(info.st_mtime_ns, info.st_ctime_ns) + SETTLE_NS <= now_ns
 
 
-def _names(folder: str, now_ns: int) -> frozenset[str]:
-    """The names in ``folder`` (none when it is missing or not a folder), listed once per change."""
+def _listing(folder: str, now_ns: int) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The names in ``folder`` and, in order, the approval files among them (``*.json``, not hidden); none
+    when it is missing or not a folder. Listed once per change of the folder."""
     try:
         info = os.stat(folder)
     except (OSError, ValueError):
-        return frozenset()
+        return _NOTHING
     kept = _FOLDERS.get(folder)
     if kept is not None and kept[0] == _stamp(info):
-        return kept[1]
+        return kept[1], kept[2]
     try:
-        with os.scandir(folder) as entries:
-            names = frozenset(entry.name for entry in entries)
+        names = frozenset(os.listdir(folder))
     except OSError:  # gone since the stat, or not a folder
-        return frozenset()
+        return _NOTHING
+    files = tuple(sorted([n for n in names if n.endswith(".json") and n[0] != "."]))
     if _settled(info, now_ns):
         if len(_FOLDERS) >= _KEPT:
             _FOLDERS.clear()
-        _FOLDERS[folder] = (_stamp(info), names)
-    return names
+        _FOLDERS[folder] = (_stamp(info), names, files)
+    return names, files
 
 
 class ApprovalCache:
@@ -154,7 +159,11 @@ class ApprovalCache:
         try:
             if not raw.strip():
                 raise DocumentError(path, "is empty, expected a signed approval")
-            approval = read_approval_text(decode_text(raw, path), path)
+            try:  # UTF-8 without a byte-order mark, as Clearance writes it; anything else as decode_text says
+                text = raw.decode("utf-8") if raw[:3] != b"\xef\xbb\xbf" else decode_text(raw, path)
+            except UnicodeDecodeError:
+                text = decode_text(raw, path)
+            approval = read_approval_text(text, path)
         except ClearanceError as exc:
             self.problems.append(f"{path}: damaged approval file skipped ({exc}); run `clearance approvals pull`")
             return None
@@ -188,17 +197,18 @@ class ApprovalCache:
         folder is listed and its files read only when they changed since this process last read them."""
         now_ns = time.time_ns()
         base = os.path.join(self.root, APPROVALS_DIR)
-        listed = _names(base, now_ns)
+        listed = _listing(base, now_ns)[0]
+        sep = os.sep  # ids hold no separator (_safe_name): joined by hand, as os.path.join would
         out: dict[str, list[SignedApproval]] = {}
         for record_id in record_ids:
             name = _safe_name(str(record_id), "record id")
             found: dict[str, SignedApproval] = {}
             if name in listed:
-                folder = os.path.join(base, name)
-                for file in sorted(n for n in _names(folder, now_ns) if n.endswith(".json") and n[0] != "."):
-                    read = self._approval_file(os.path.join(folder, file), now_ns)
+                folder = f"{base}{sep}{name}"
+                for file in _listing(folder, now_ns)[1]:
+                    read = self._approval_file(f"{folder}{sep}{file}", now_ns)
                     if read is not None and read[1] == name:
-                        found[read[0].approval_id] = read[0]
+                        found[read[0].statement.approval_id] = read[0]
             extra = self._extra.get(name)
             if extra:
                 found.update(extra)
