@@ -675,9 +675,9 @@ def test_bytes_hashed_ahead_are_the_bytes_written_in_the_same_order(tmp_path: Pa
     assert not [t for t in threading.enumerate() if t.name == "clearance-hash"]  # every hashing thread ended
 
 
-def test_jpeg_and_png_are_hashed_while_their_manifest_is_made(identity: Path, tmp_path: Path,
-                                                              notify_record: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jpeg_png_and_wav_are_hashed_while_their_manifest_is_made(identity: Path, tmp_path: Path,
+                                                                  notify_record: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(signing, "THUMBNAIL_MAX_BYTES", 0)
     started: list[bool] = []
     real = embedding.hash_ahead
@@ -692,7 +692,7 @@ def test_jpeg_and_png_are_hashed_while_their_manifest_is_made(identity: Path, tm
         source = _noise_still(tmp_path / f"noise.{kind}")
         assert run("credentials", "sign", source, "--record", notify_record) == 0
         assert read(tmp_path / f"noise.signed.{kind}")[0] == "Valid"
-    assert started == [True, True, False]  # a WAV's RIFF size, hashed first, waits for the manifest's size
+    assert started == [True, True, True]  # a WAV's RIFF size, hashed first, counts the room reserved for it
 
 
 def test_a_plain_wav_is_known_to_carry_no_credentials_from_its_chunk_headers(

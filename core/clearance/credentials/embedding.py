@@ -87,29 +87,63 @@ class InHeader:
 class AtRiffEnd:
     """WAV: the source whole (or as ``rewrite`` stages it: the XMP's ``_PMX`` chunk appended), its RIFF size
     grown, and a ``C2PA`` chunk appended as the last top-level chunk, where the C2PA library puts it (c2pa-rs
-    ``riff_io``; RIFF chunks: id, little-endian size, data, a pad byte to an even length)."""
+    ``riff_io``; RIFF chunks: id, little-endian size, data, a pad byte to an even length).
+
+    ``reserved`` (0: none): the room, in bytes, kept at the end for the ``C2PA`` chunk and a ``JUNK`` chunk
+    filling what it leaves, chosen before the manifest is composed (``with_reserved_slot``), so that the RIFF
+    size, hashed first, is known before the library's placeholder and the hash starts at once (``hash_ahead``):
+    the data-hash placeholder design, where the caller reserves the manifest's room and hashes around it.
+    ``JUNK`` is RIFF's chunk for space to be skipped (Microsoft "Multimedia Programming Interface and Data
+    Specifications 1.0"); it is hashed like the sound, and the exclusion stays the ``C2PA`` chunk alone. A
+    reader finds the ``C2PA`` chunk among the top-level chunks wherever it lies (c2pa-rs ``riff_io``
+    ``read_cai`` and ``get_manifest_pos``: the first top-level chunk with that id); the library itself puts it
+    last ("for maximum compatibility", ``inject_c2pa``). A placeholder that does not fit the room is placed
+    as when none is reserved (``exact``)."""
 
     mime: str
     riff_size: int
     end: int
     rewrite: Rewrite | None = None
+    reserved: int = 0
     compose = RAW
 
     def framed(self, manifest: bytes) -> bytes:
         return b"C2PA" + struct.pack("<I", len(manifest)) + manifest
 
+    def fits(self, framed: bytes) -> bool:
+        """Does the framed manifest, its pad byte and a ``JUNK`` chunk's header fit the reserved room?"""
+        return not self.reserved or len(framed) + len(framed) % 2 + 8 <= self.reserved
+
+    def exact(self) -> AtRiffEnd:
+        """This placement without reserved room: the RIFF size from the manifest's exact size."""
+        return AtRiffEnd(self.mime, self.riff_size, self.end, self.rewrite)
+
+    def _staged(self) -> int:
+        return self.riff_size + (len(self.rewrite.tail) if self.rewrite else 0)
+
     def _grown(self, framed: bytes) -> bytes:
-        staged = self.riff_size + (len(self.rewrite.tail) if self.rewrite else 0)
-        size = staged + len(framed) + len(framed) % 2
+        size = self._staged() + (self.reserved or len(framed) + len(framed) % 2)
         if size > _RIFF_MAX:
             raise ClearanceError(f"the WAV would be {size + 8} bytes with its manifest, more than a RIFF file holds "
                                  "(4 GB); deliver it as RF64/BW64 or split it")
         return b"RIFF" + struct.pack("<I", size)
 
-    def pieces(self, framed: bytes) -> list[fileio.Piece]:
+    def _body(self, framed: bytes) -> list[fileio.Piece]:
         grown = self._grown(framed)
-        body = self.rewrite.pieces(head=grown) if self.rewrite else [grown, (8, self.end)]
-        return [*body, fileio.Slot(framed), b"\x00" * (len(framed) % 2)]
+        return self.rewrite.pieces(head=grown) if self.rewrite else [grown, (8, self.end)]
+
+    def ahead(self) -> list[fileio.Piece]:
+        """What is hashed before the manifest's chunk, known before the manifest when room is reserved."""
+        if not self.reserved:
+            raise RuntimeError("a WAV's hash starts ahead only with room reserved for its manifest")
+        return self._body(b"")
+
+    def pieces(self, framed: bytes) -> list[fileio.Piece]:
+        if not self.fits(framed):
+            raise RuntimeError(f"a manifest of {len(framed)} bytes placed in {self.reserved} reserved")
+        pad = b"\x00" * (len(framed) % 2)
+        rest = [] if not self.reserved else [_junk(self.reserved - len(framed) - len(pad))]
+        return [*self._body(framed), fileio.Slot(framed), pad, *rest]
 
     def found_by_reader(self, framed: bytes) -> None:
         """A reader finds the chunk only after all the sound: too much to read back (``placed_at`` finds the
@@ -124,6 +158,40 @@ class AtRiffEnd:
         with open(out, "rb") as fh:
             chunks = riff_chunks(fh, os.fstat(fh.fileno()).st_size)
         return next(((offset, size) for kind, offset, size in chunks or [] if kind == b"C2PA"), None)
+
+
+def _junk(size: int) -> bytes:
+    """A ``JUNK`` chunk of ``size`` bytes in all (even, at least its 8-byte header), its data zeros."""
+    return b"JUNK" + struct.pack("<I", size - 8) + bytes(size - 8)
+
+
+# The room reserved for a WAV's manifest: the library's placeholder is the manifest store (JUMBF) holding the
+# claim, the assertions (the definition's, as CBOR: no larger than its JSON with every non-ASCII character
+# escaped, as json.dumps writes it), the data hash's placeholder and the signature's reserve; the rest is
+# JUMBF boxes, labels and the claim's hashed URIs. Placeholders measured at 3.9-4.1 KB for definitions of
+# 0.9-1.0 KB and a reserve of 2.4 KB (bench/RESULTS.md, "WAV, later"): twice the definition plus the
+# reserve plus 8 KB leaves more than twice the room seen. A file with inputs kept as ingredients (their
+# stores go inside) is signed the exact way.
+_RESERVE_MARGIN = 8 << 10
+
+
+def reserved_room(definition: dict[str, Any], signer_reserve: int) -> int:
+    """The bytes kept at a WAV's end for its ``C2PA`` chunk (and a ``JUNK`` chunk after it), even."""
+    room = 2 * len(json.dumps(definition)) + signer_reserve + _RESERVE_MARGIN
+    return room + room % 2
+
+
+def with_reserved_slot(placement: Placement, definition: dict[str, Any], signer_reserve: int,
+                       ingredients: bool) -> Placement:
+    """A WAV placement with room reserved for its manifest (``AtRiffEnd.reserved``), so that its hash starts
+    before the manifest is made; anything else, a WAV with ingredients, or one the room would push past 4 GB,
+    as it is."""
+    if not isinstance(placement, AtRiffEnd) or placement.reserved or ingredients:
+        return placement
+    room = reserved_room(definition, signer_reserve)
+    if placement._staged() + room > _RIFF_MAX:
+        return placement
+    return AtRiffEnd(placement.mime, placement.riff_size, placement.end, placement.rewrite, room)
 
 
 Placement = InHeader | AtRiffEnd | AtTiffEnd
@@ -280,9 +348,11 @@ def hash_ahead(source: Path, placement: Placement) -> fileio.HashAhead | None:
     """Start hashing the file ``placement`` will write, before its manifest is made, where what is hashed does
     not depend on the manifest's size (JPEG, PNG: the header and image data around the slot; a WAV's RIFF
     size and a TIFF's offsets do); None elsewhere. ``sign(..., ahead=)`` takes it; the caller closes it."""
-    if not isinstance(placement, InHeader):
-        return None
-    return fileio.HashAhead(source, placement.pieces(b""))
+    if isinstance(placement, InHeader):
+        return fileio.HashAhead(source, placement.pieces(b""))
+    if isinstance(placement, AtRiffEnd) and placement.reserved:
+        return fileio.HashAhead(source, placement.ahead())
+    return None
 
 
 def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Callable[[], Path],
@@ -304,6 +374,13 @@ def sign(builder: Any, signer: Any, source: Path, placement: Placement, out: Cal
     if size < 0:
         raise c2pa.C2paError(calls.error())
     placeholder = placement.framed(calls.take(reserved, size))
+    if isinstance(placement, AtRiffEnd) and not placement.fits(placeholder):
+        # More than the room reserved: the hash started for that room is given up, and the file is written
+        # with the RIFF size for the placeholder's own size, as when no room is reserved.
+        if ahead is not None:
+            ahead.close()
+            ahead = None
+        placement = placement.exact()
     try:
         pieces = placement.pieces(placeholder)
     except ClearanceError as exc:

@@ -412,10 +412,12 @@ def _sign_file(
         elif not embedded and target.resolve() != source.resolve():
             pieces = [(0, size)]  # DPX/MXF with -o: the sidecar binds these bytes, so they go along
         try:
-            if placement is not None:  # hashed on another core while the manifest is made
-                ahead = embedding.hash_ahead(source, placement)
             definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
                                              placed=[p.name for p in placed], test_identity=identity.test)
+            if placement is not None:  # hashed on another core while the manifest is made
+                placement = embedding.with_reserved_slot(placement, definition, signer.reserve_size(),
+                                                         ingredients=parent or bool(placed))
+                ahead = embedding.hash_ahead(source, placement)
             try:
                 builder = c2pa.Builder(definition, context=context)
                 if movie is None:  # a movie's Builders get the ingredients themselves (_movie_builder)
