@@ -14,7 +14,9 @@ manifest"):
    appended as the last top-level chunk, as the library does) and hashes it, the placeholder excluded:
    here the image or sound data is read once into a few reused buffers, each hashed by a second thread
    while this one writes it (``fileio.write_hashed``). For a JPEG or PNG, whose hashed bytes do not depend
-   on the placeholder's size, the hash starts before step 1 (``hash_ahead``);
+   on the placeholder's size, the hash starts before step 1 (``hash_ahead``); for a WAV too, with room
+   reserved at its end before the manifest is composed (``AtRiffEnd.reserved``), since its RIFF size, hashed
+   first, counts the manifest's chunk;
 3. ``c2pa_builder_sign_data_hashed_embeddable`` with that data hash returns the signed manifest, padded to
    the placeholder's exact size, which is written over the placeholder.
 
