@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from publish_fixtures import record_data, write_record
 
 from clearance import documents
@@ -149,3 +153,27 @@ def test_the_limits_page_states_the_limits_in_force() -> None:
                   documents.MAX_INT_DIGITS, documents.MAX_JSON_NESTING, documents.MAX_DOCUMENT_BYTES):
         assert str(value) in page, value
     assert f"{documents.MAX_DOCUMENT_BYTES // 1024 // 1024} MiB" in page
+
+
+def _outcome(load: Any, text: Any) -> Any:
+    try:
+        return ("value", load(text))
+    except Exception as exc:  # the same exception, with the same words, is what must hold
+        return (type(exc).__name__, str(exc))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                 max_leaves=8).map(json.dumps),
+    st.text(alphabet='{}[]":,0123456789 \ufeffabtrue-e.\\', max_size=30),
+))
+def test_the_kept_json_decoder_answers_as_json_loads(text: str) -> None:
+    from clearance.documents import _bounded_int, _loads, _unique_pairs
+
+    for candidate in (text, "\ufeff" + text, text.encode("utf-8"), '{"a":1,"a":2}', "1" * 70):
+        fresh = _outcome(lambda t: json.loads(t, parse_int=_bounded_int, object_pairs_hook=_unique_pairs("src")),
+                         candidate)
+        for _twice in range(2):  # the second time through the same kept decoder
+            assert _outcome(lambda t: _loads(t, "src"), candidate) == fresh

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import stat
@@ -449,10 +450,27 @@ def check_json_nesting(raw: bytes, source: str, *, limit: int = MAX_JSON_NESTING
     return found
 
 
+@functools.lru_cache(maxsize=64)
+def _json_decoder(source: str) -> json.JSONDecoder:
+    """The decoder ``json.loads`` would build for ``source`` on every call, built once (tags and approvals are
+    parsed by the thousand under a few sources). It keeps nothing from one document to the next: its only state
+    is the parser's table of keys already seen, which it empties after each document."""
+    return json.JSONDecoder(parse_int=_bounded_int, object_pairs_hook=_unique_pairs(source))
+
+
+def _loads(text: str, source: str) -> Any:
+    """``json.loads(text, parse_int=..., object_pairs_hook=...)``, through the decoder kept for ``source``."""
+    if not isinstance(text, str):  # bytes: json.loads detects their encoding
+        return json.loads(text, parse_int=_bounded_int, object_pairs_hook=_unique_pairs(source))
+    if text.startswith("\ufeff"):  # json.loads refuses a byte order mark before decoding, in these words
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _json_decoder(source).decode(text)
+
+
 def parse_json_text(text: str, source: str) -> Any:
     """Strict JSON within the same limits as documents: depth, integer digits, no key twice."""
     try:
-        data = json.loads(text, parse_int=_bounded_int, object_pairs_hook=_unique_pairs(source))
+        data = _loads(text, source)
     except _TooLong as exc:
         raise DocumentError(
             source, f"holds an integer of {exc.size} characters, over the {MAX_INT_DIGITS}-digit limit"
