@@ -458,9 +458,9 @@ def _json_decoder(source: str) -> json.JSONDecoder:
     return json.JSONDecoder(parse_int=_bounded_int, object_pairs_hook=_unique_pairs(source))
 
 
-def _loads(text: str, source: str) -> Any:
+def _loads(text: str | bytes, source: str) -> Any:
     """``json.loads(text, parse_int=..., object_pairs_hook=...)``, through the decoder kept for ``source``."""
-    if not isinstance(text, str):  # bytes: json.loads detects their encoding
+    if not isinstance(text, str):  # bytes (from an untyped caller): json.loads detects their encoding
         return json.loads(text, parse_int=_bounded_int, object_pairs_hook=_unique_pairs(source))
     if text.startswith("\ufeff"):  # json.loads refuses a byte order mark before decoding, in these words
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
