@@ -13,7 +13,8 @@ on anything else (``Unsupported``): the caller then reads the file through OpenT
 answer, or the error, it always gave. It gives up on: schemas or versions other than Timeline.1, Stack.1,
 Track.1, Clip.1/2, Gap.1, Transition.1, Marker.1/2, Effect.1, TimeEffect.1, LinearTimeWarp.1, FreezeFrame.1
 and External/Missing/GeneratorReference.1; item colours, image bounds; a clip or gap whose length is unknown;
-an OTIO object inside plain data (metadata, say); object reference ids; a key written twice in one object
+an OTIO object inside plain data (metadata, say) or a mapping of media references keyed ``OTIO_SCHEMA``;
+object reference ids; a key written twice in one object
 (Python's parser keeps the last, OpenTimelineIO's the first: found by comparing the keys parsed with a
 count of the file's keys, see "what the file's bytes must show" below); ``\\u`` escapes (a lone surrogate is
 refused by RapidJSON, kept by Python); NaN and Infinity; integers beyond 64 bits; numbers RapidJSON
