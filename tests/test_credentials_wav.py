@@ -153,3 +153,18 @@ def test_no_room_is_reserved_for_a_wav_with_ingredients_or_near_4_gb() -> None:
     assert embedding.with_reserved_slot(plain, {"title": "t"}, 2000, ingredients=True) is plain
     full = embedding.AtRiffEnd("audio/wav", 0xFFFFFFFF - 5000, 0xFFFFFFFF - 4992)
     assert embedding.with_reserved_slot(full, {"title": "t"}, 2000, ingredients=False) is full
+
+
+def test_an_output_that_is_the_input_by_any_path_is_refused_and_the_input_kept(
+        identity: Path, tmp_path: Path, notify_record: Path) -> None:
+    source = _noise_still(tmp_path / "mix.wav")
+    before = source.read_bytes()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.wav").symlink_to(source)
+    for same in (source, tmp_path / "sub" / ".." / "mix.wav", tmp_path / "link.wav"):
+        assert run("credentials", "sign", source, "--record", notify_record, "-o", same) != 0, same
+    assert source.read_bytes() == before
+    assert run("credentials", "sign", tmp_path / "link.wav", "--record", notify_record, "-o", source) != 0
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "sub") != 0  # a folder
+    assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "new.wav") == 0
+    assert read(tmp_path / "new.wav")[0] == "Valid" and source.read_bytes() == before

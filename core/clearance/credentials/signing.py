@@ -293,9 +293,12 @@ def _sign_file(
         target = default_output(source)
     else:
         target = source  # DPX/MXF: only a sidecar is written, the file is not touched
-    if target.resolve() == source.resolve() and not in_place and (embedded or mime == "image/x-exr"):
+    # Only an existing path can be the input (a file): resolving both costs more than a tenth of a millisecond
+    # before a large file's hash can start, and the output usually does not exist yet.
+    existing = target.exists()
+    if existing and not in_place and (embedded or mime == "image/x-exr") and target.resolve() == source.resolve():
         raise ClearanceError(f"{target}: the output is the input; use --in-place to replace the original")
-    if target.exists() and target.is_dir():
+    if existing and target.is_dir():
         raise ClearanceError(f"{target}: is a folder; give an output file name")
     size = source.stat().st_size
     placing = speculate and mime in embedding.FORMATS and size > THUMBNAIL_MAX_BYTES and embedding.active()
