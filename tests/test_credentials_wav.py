@@ -168,3 +168,39 @@ def test_an_output_that_is_the_input_by_any_path_is_refused_and_the_input_kept(
     assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "sub") != 0  # a folder
     assert run("credentials", "sign", source, "--record", notify_record, "-o", tmp_path / "new.wav") == 0
     assert read(tmp_path / "new.wav")[0] == "Valid" and source.read_bytes() == before
+
+
+@pytest.mark.parametrize("note", ["", "x" * 5000, "\U0001F600" * 2000, "\u6f22" * 3000])
+def test_the_reserved_room_holds_the_library_placeholder_with_long_and_non_ascii_text(
+        note: str, identity: Path) -> None:
+    import ctypes
+    import uuid
+
+    from publish_fixtures import record_data
+
+    from clearance.credentials import detached
+    from clearance.credentials.identity import resolve_identity, signer_for
+    from clearance.credentials.uses import UseFacts
+    from clearance.policy.engine import evaluate
+    from clearance.record import UseRecord
+
+    record = UseRecord.model_validate({**record_data("notify"), "id": str(uuid.uuid4())})
+    facts = [UseFacts(record=record, decision=evaluate(record))]
+    definition = signing.manifest_definition("mix.wav", "audio/wav", facts * 3, TRAINED, parent=False, placed=[],
+                                             test_identity=True)
+    definition["assertions"][1]["data"]["note"] = note
+    signer = signer_for(resolve_identity(None))
+    builder = c2pa.Builder(definition, context=signing._context(True, True))
+    try:
+        builder._ensure_valid_state()
+        reserved = ctypes.POINTER(ctypes.c_ubyte)()
+        calls = detached.library_calls()
+        size = calls.placeholder(builder._handle, signer.reserve_size(), embedding.RAW.encode(), ctypes.byref(reserved))
+        assert size > 0
+        placeholder = calls.take(reserved, size)
+    finally:
+        builder.close()
+    room = embedding.reserved_room(definition, signer.reserve_size())
+    placement = embedding.AtRiffEnd("audio/wav", 1000, 1008, None, reserved=room)
+    framed = placement.framed(placeholder)
+    assert placement.fits(framed) and room >= 2 * len(framed), (len(framed), room)
