@@ -11,7 +11,8 @@ manifest"):
    framed here (WAV: a ``C2PA`` RIFF chunk around the raw store, as c2pa-rs ``riff_io`` writes it);
 2. the caller writes the file with the placeholder where readers look for it (JPEG: after the JFIF and
    Exif segments, the library puts it right after JFIF; PNG: right after IHDR, as the library does; WAV:
-   appended as the last top-level chunk, as the library does) and hashes it, the placeholder excluded:
+   appended after the sound, where the library puts it as the last top-level chunk, in room reserved
+   ahead and followed by a ``JUNK`` chunk filling it, see ``AtRiffEnd``) and hashes it, the placeholder excluded:
    here the image or sound data is read once into a few reused buffers, each hashed by a second thread
    while this one writes it (``fileio.write_hashed``). For a JPEG or PNG, whose hashed bytes do not depend
    on the placeholder's size, the hash starts before step 1 (``hash_ahead``); for a WAV too, with room
@@ -348,8 +349,10 @@ def at_riff_end(source: Path, end: int, rewrite: Rewrite | None = None) -> AtRif
 
 def hash_ahead(source: Path, placement: Placement) -> fileio.HashAhead | None:
     """Start hashing the file ``placement`` will write, before its manifest is made, where what is hashed does
-    not depend on the manifest's size (JPEG, PNG: the header and image data around the slot; a WAV's RIFF
-    size and a TIFF's offsets do); None elsewhere. ``sign(..., ahead=)`` takes it; the caller closes it."""
+    not depend on the manifest's size (JPEG, PNG: the header and image data around the slot; a WAV with room
+    reserved for its manifest: its RIFF size counts the room; a TIFF's offsets and a WAV's without room do
+    depend on it); None elsewhere. ``sign(..., ahead=)`` takes it, and gives it up when the manifest does not
+    fit the room; the caller closes it."""
     if isinstance(placement, InHeader):
         return fileio.HashAhead(source, placement.pieces(b""))
     if isinstance(placement, AtRiffEnd) and placement.reserved:
