@@ -415,12 +415,17 @@ def _sign_file(
         elif not embedded and target.resolve() != source.resolve():
             pieces = [(0, size)]  # DPX/MXF with -o: the sidecar binds these bytes, so they go along
         try:
-            definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
-                                             placed=[p.name for p in placed], test_identity=identity.test)
-            if placement is not None:  # hashed on another core while the manifest is made
+            definition: dict[str, Any] | None = None
+            if isinstance(placement, embedding.AtRiffEnd):  # a WAV's room is sized from its definition
+                definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
+                                                 placed=[p.name for p in placed], test_identity=identity.test)
                 placement = embedding.with_reserved_slot(placement, definition, signer.reserve_size(),
                                                          ingredients=parent or bool(placed))
+            if placement is not None:  # hashed on another core while the manifest is made
                 ahead = embedding.hash_ahead(source, placement)
+            if definition is None:
+                definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
+                                                 placed=[p.name for p in placed], test_identity=identity.test)
             try:
                 builder = c2pa.Builder(definition, context=context)
                 if movie is None:  # a movie's Builders get the ingredients themselves (_movie_builder)
