@@ -196,14 +196,16 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
     """
     import gc
 
+    from clearance import cache as cache_module
     from clearance import record as record_module
     from clearance import signatures
-    from clearance.approvals import parse_approval
+    from clearance.approvals import parse_approval, read_approval_text
     from clearance.cache import APPROVALS_DIR
     from clearance.documents import decode_text, parse_json_text, read_bytes
     from clearance.hosts import blender as host
     from clearance.paths import cache_dir
     from clearance.policy import evaluate
+    from clearance.pyblish.checks import approval_valid
     from clearance.record import forget_shared_parts, record_digests
     from clearance.tags import Tag, decode_tag
 
@@ -237,17 +239,32 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
         parts.append(("  (both digests of every record from a full dump, for comparison)", seconds, len(texts)))
         seconds, raw = _cpu(lambda: [read_bytes(path, what="a signed approval") for path in files])
         parts.append(("approvals: file read", seconds, len(files)))
-        seconds, approvals = _cpu(lambda: [parse_approval(parse_json_text(decode_text(b, p), p), p)
+        seconds, approvals = _cpu(lambda: [read_approval_text(decode_text(b, p), p)
                                            for b, p in zip(raw, files, strict=True)])  # type: ignore[call-overload]
-        parts.append(("approvals: JSON parse + validation", seconds, len(files)))
+        parts.append(("approvals: read as the cache does (signed bytes too)", seconds, len(files)))
+        seconds, _ = _cpu(lambda: [parse_approval(parse_json_text(decode_text(b, p), p), p)
+                                   for b, p in zip(raw, files, strict=True)])  # type: ignore[call-overload]
+        parts.append(("  (the full reader: JSON within limits + pydantic)", seconds, len(files)))
         seconds, signed = _cpu(lambda: [a.statement.signed_bytes() for a in approvals])  # type: ignore[attr-defined]
-        parts.append(("approvals: signed bytes", seconds, len(files)))
+        parts.append(("  (signed bytes from the model, as the full reader's approvals need)", seconds, len(files)))
         judge = context.data.get("clearance_judge")  # type: ignore[attr-defined]  # the first run's, if it judged
         work = [(judge.trust.keys.get(a.key_id).raw, base64.b64decode(a.signature), data)
                 for a, data in zip(approvals, signed, strict=True)] if judge else []  # type: ignore[call-overload]
         seconds, checked = _cpu(lambda: [signatures.verify(*item) for item in work])
         assert all(checked), "a bench approval failed its signature check"  # type: ignore[attr-defined]
         parts.append((f"approvals: Ed25519 checks ({signatures.BACKEND}, one thread)", seconds, len(files)))
+        if judge:  # the approval check again as in a first run: nothing read, parsed or checked in this session
+            checks = context.data["clearance_checks"]  # type: ignore[attr-defined]
+
+            def approvals_again() -> object:
+                for memo in (cache_module._FILES, cache_module._FOLDERS, cache_module._PARSED):
+                    memo.clear()
+                context.data.pop("clearance_judge")  # type: ignore[attr-defined]
+                return approval_valid(context, checks, None)  # type: ignore[arg-type]
+
+            seconds, outcome = _cpu(approvals_again)
+            assert not outcome.failures, outcome.failures[0].message  # type: ignore[attr-defined]
+            parts.append(("approvals: the approval check as in a first run (all of it)", seconds, 1))
         policy = context.data["clearance_policy"]  # type: ignore[attr-defined]  # the first run's
         fresh = policy.model_copy()  # a copy compiles anew: empty rule and decision memos, as in a first run
         seconds, _ = _cpu(lambda: [evaluate(record, fresh) for record in records])
