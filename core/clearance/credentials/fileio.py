@@ -183,19 +183,25 @@ def read_store(path: Path, mime: str, context: Any) -> dict[str, Any] | None:
                 if error.startswith("ManifestNotFound"):
                     return None
                 module._raise_typed_c2pa_error(error)
-            try:
-                text = lib.c2pa_reader_json(reader)
-                if not text:
-                    module._raise_typed_c2pa_error(module._read_native_error() or "Other: no manifest store")
-                try:
-                    store: dict[str, Any] = json.loads(ctypes.string_at(text).decode("utf-8"))
-                    return store
-                finally:
-                    lib.c2pa_free(text)
-            finally:
-                lib.c2pa_free(reader)
+            return _report(module, reader, lib.c2pa_reader_json)
         finally:
             stream.close()
+
+
+def _report(module: Any, reader: Any, call: Any) -> dict[str, Any]:
+    """The JSON report ``call`` makes of ``reader`` (the plain or the detailed one); frees both, whatever happens."""
+    lib = module._lib
+    try:
+        text = call(reader)
+        if not text:
+            module._raise_typed_c2pa_error(module._read_native_error() or "Other: no manifest store")
+        try:
+            report: dict[str, Any] = json.loads(ctypes.string_at(text).decode("utf-8"))
+            return report
+        finally:
+            lib.c2pa_free(text)
+    finally:
+        lib.c2pa_free(reader)
 
 
 _READ_BACK_CALLS = ("c2pa_reader_with_manifest_data_and_stream", "c2pa_reader_detailed_json")
@@ -254,17 +260,7 @@ def read_back(data: bytes, mime: str, manifest: bytes | None) -> dict[str, Any]:
                                                                        len(manifest))
             if not reader:
                 module._raise_typed_c2pa_error(module._read_native_error() or "Other: the manifest could not be read")
-            try:
-                text = lib.c2pa_reader_detailed_json(reader)
-                if not text:
-                    module._raise_typed_c2pa_error(module._read_native_error() or "Other: no manifest store")
-                try:
-                    report: dict[str, Any] = json.loads(ctypes.string_at(text).decode("utf-8"))
-                    return report
-                finally:
-                    lib.c2pa_free(text)
-            finally:
-                lib.c2pa_free(reader)
+            return _report(module, reader, lib.c2pa_reader_detailed_json)
         finally:
             stream.close()
     finally:
