@@ -19,7 +19,7 @@
    built offline with HTML only (`clearance packet ... --no-pdf`), through the library in this process;
    wall time. Target: < 20 s. The PDF of the same packet is timed once for information.
 
-    .venv/bin/python bench/credentials.py [--repeat 3] [--records 2000] [--clips 3000] [--skip-sign] [--skip-packet]
+    .venv/bin/python bench/credentials.py [--repeat 7] [--records 2000] [--clips 3000] [--skip-sign] [--skip-packet]
                                           [--only jpg,png,wav]
                                           [--pdf]
 """
@@ -55,16 +55,26 @@ RECORD: dict[str, Any] = {
 
 def best(fn: Any, repeat: int, before: Any = None) -> tuple[float, float]:
     """(best wall seconds, best CPU seconds) over ``repeat`` runs; ``before`` runs untimed ahead of each."""
-    walls, cpus = [], []
+    [timed] = best_of_rounds([(fn, before)], repeat)
+    return timed
+
+
+def best_of_rounds(cases: list[tuple[Any, Any]], repeat: int) -> list[tuple[float, float]]:
+    """(best wall seconds, best CPU seconds) of each ``(fn, before)`` case, over ``repeat`` rounds that run every
+    case once in turn: a ratio of two cases then compares runs made moments apart, not a block of one against a
+    block of the other made while the machine's speed drifted."""
+    walls: list[list[float]] = [[] for _ in cases]
+    cpus: list[list[float]] = [[] for _ in cases]
     for _ in range(repeat):
-        if before is not None:
-            before()
-        start_cpu = _cpu()
-        start = time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - start)
-        cpus.append(_cpu() - start_cpu)
-    return min(walls), min(cpus)
+        for index, (fn, before) in enumerate(cases):
+            if before is not None:
+                before()
+            start_cpu = _cpu()
+            start = time.perf_counter()
+            fn()
+            walls[index].append(time.perf_counter() - start)
+            cpus[index].append(_cpu() - start_cpu)
+    return [(min(w), min(c)) for w, c in zip(walls, cpus, strict=True)]
 
 
 def _cpu() -> float:
@@ -183,9 +193,11 @@ def bench_signing(repeat: int, only: set[str] | None = None) -> list[Row]:
             shutil.copyfile(path, copy_to)  # warm the page cache for both
             xmp = sign()  # and the library's first-call set-up
             written = "yes" if xmp.startswith("IPTC") else "no" if xmp else "-"
-            copy = best(lambda: shutil.copyfile(path, copy_to), repeat, lambda: clear(copy_to))  # noqa: B023
-            sha = best(lambda: _sha256(path), repeat)  # noqa: B023
-            fast = best(sign, repeat, lambda: clear(out, sidecar_path(out)))  # noqa: B023
+            copy, sha, fast = best_of_rounds([
+                (lambda: shutil.copyfile(path, copy_to), lambda: clear(copy_to)),  # noqa: B023
+                (lambda: _sha256(path), None),  # noqa: B023
+                (sign, lambda: clear(out, sidecar_path(out))),  # noqa: B023
+            ], repeat)
             _library_path(True)
             try:
                 library = best(sign, repeat, lambda: clear(out, sidecar_path(out)))  # noqa: B023
@@ -266,7 +278,7 @@ def bench_packet(records: int, clips: int, pdf: bool) -> tuple[float, float | No
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--clips", type=int, default=3000)
     parser.add_argument("--skip-sign", action="store_true")
