@@ -128,3 +128,37 @@ def test_a_full_memo_starts_again(data: dict[str, Any]) -> None:
         comp.decisions[(index,)] = ("notify", ())
     assert _canonical(evaluate(record, policy)) == _canonical(evaluate_uncached(record, policy))
     assert len(comp.decisions) == 1
+
+
+def test_a_run_that_rarely_repeats_stops_asking_the_whole_memo_and_decides_the_same() -> None:
+    from clearance.policy import engine
+
+    policy = _fresh_policy()
+    comp = compiled(policy)
+    comp.whole_misses, comp.whole_hits = engine.WHOLE_TRIAL, engine.WHOLE_TRIAL - 1  # fewer hits than misses
+    data = record_data(**{"use.stage": "final"})
+    for _ in range(3):
+        record = UseRecord.model_validate(data)
+        assert _canonical(evaluate(record, policy)) == _canonical(evaluate_uncached(record, policy))
+    assert not comp.decisions and comp.whole_hits == engine.WHOLE_TRIAL - 1  # not asked, not filled
+
+    comp.whole_hits = comp.whole_misses + 5  # more hits than misses: the memo earns its keep and is asked again
+    for _ in range(3):
+        record = UseRecord.model_validate(data)
+        assert _canonical(evaluate(record, policy)) == _canonical(evaluate_uncached(record, policy))
+    assert len(comp.decisions) == 1  # one miss filled it, then two hits
+    assert (comp.whole_misses, comp.whole_hits) == (engine.WHOLE_TRIAL + 1, engine.WHOLE_TRIAL + 5 + 2)
+
+
+def test_many_distinct_records_turn_the_whole_memo_off_after_its_trial() -> None:
+    from clearance.policy import engine
+
+    policy = _fresh_policy()
+    comp = compiled(policy)
+    for index in range(engine.WHOLE_TRIAL + 20):
+        record = UseRecord.model_validate(record_data())
+        comp.decisions.clear()  # as if every record answered differently: every lookup misses
+        evaluate(record, policy)
+        if index < engine.WHOLE_TRIAL:
+            assert len(comp.decisions) == 1
+    assert comp.whole_misses == engine.WHOLE_TRIAL and not comp.decisions

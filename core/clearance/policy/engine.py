@@ -37,6 +37,7 @@ GROUP_KEYS = 400
 make distinct keys, and so misses, many; smaller groups mean more look-ups per record."""
 
 MEMO_LIMIT = 20_000  # per rule group: bounds a long-lived server's memory
+WHOLE_TRIAL = 64  # misses before the whole-decision memo must earn its keep (as many hits as misses)
 
 
 @dataclass(slots=True)
@@ -71,6 +72,8 @@ class CompiledPolicy:
     uncached: list[Group] = field(default_factory=list)
     decisions: dict[tuple[Any, ...], tuple[str, tuple[Finding, ...]]] = field(default_factory=dict)
     """Whole decisions by every answer the plan reads (see ``evaluate``): empty while a rule runs afresh."""
+    whole_hits: int = 0
+    whole_misses: int = 0
 
     def __post_init__(self) -> None:
         # Step groups share one step getter when their step fields are a prefix of the longest ones (the
@@ -353,13 +356,18 @@ def evaluate(record: UseRecord, policy: Policy | None = None, consents: ConsentB
             consents = book_in_force(policy)
         # Reuse keyed on the registry's state and the day for version 2 records (entries expire, are withdrawn).
         extra = (consents.token, date.today().toordinal()) if consents else ()
+    # The whole key costs two hashes of every answer per record it misses: a run of records that rarely
+    # answer alike (a policy report over varied records) stops asking after WHOLE_TRIAL misses, while a run that
+    # repeats itself (a crowd tagged from one preset) keeps it. Either way the decision is the same.
     whole: tuple[Any, ...] | None = None
-    if not comp.uncached:
+    if not comp.uncached and (comp.whole_misses < WHOLE_TRIAL or comp.whole_hits >= comp.whole_misses):
         tools = record.tools
         whole = (flat, extra, *(tuple(getter(tool) for tool in tools) for getter, _groups in comp.step_plan))
         known = comp.decisions.get(whole)
         if known is not None:
+            comp.whole_hits += 1
             return _new_decision(known[0], list(known[1]))
+        comp.whole_misses += 1
     decision = _evaluate(record, policy, comp, flat, extra, consents)
     if whole is not None:
         if len(comp.decisions) >= MEMO_LIMIT:
