@@ -196,6 +196,16 @@ def test_an_escaped_half_character_is_one_line_not_a_traceback(tmp_path: Path) -
     assert outcome[0] == "error" and "lone surrogate" in outcome[1] and "a.json" in outcome[1]
 
 
+@pytest.mark.parametrize("field", ["key_id", "signature"])
+def test_half_a_character_in_the_key_id_or_signature_is_one_line_not_a_traceback(tmp_path: Path, field: str) -> None:
+    ring, _keys = ring_and_keys(tmp_path)
+    data = json.loads(approve(ring, make_record()).to_json())
+    data[field] = data[field][:4] + "\ud800"
+    outcome = _same_as_full(json.dumps(data))
+    assert outcome[0] == "error" and "lone surrogate" in outcome[1] and "a.json" in outcome[1]
+    assert outcome[1].encode("utf-8")  # the line itself can be printed
+
+
 def test_more_targets_than_the_document_limit_are_refused_as_the_full_reader_does(tmp_path: Path) -> None:
     ring, _keys = ring_and_keys(tmp_path)
     data = json.loads(approve(ring, make_record()).to_json())

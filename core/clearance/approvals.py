@@ -161,6 +161,19 @@ def parse_approval(data: Any, source: str = "approval") -> SignedApproval:
         raise ClearanceError(f"{source}: the statement holds an escaped half character (a lone surrogate such as "
                              "\\ud800), which is not text, so it cannot be the signed approval; pull it again") \
             from None
+    return _whole_text(approval, source)
+
+
+def _whole_text(approval: SignedApproval, source: str) -> SignedApproval:
+    """The approval, unless its key id or signature holds half a character: neither could be printed (an
+    "unknown key" line would fail in the printing), so the file is refused as the statement would be."""
+    try:
+        approval.key_id.encode("utf-8")
+        approval.signature.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ClearanceError(f"{source}: the key id or signature holds an escaped half character (a lone surrogate "
+                             "such as \\ud800), which is not text, so it cannot be a signed approval; pull it "
+                             "again") from None
     return approval
 
 
@@ -287,7 +300,7 @@ def read_approval_text(text: str, source: str) -> SignedApproval:
     writes); ClearanceError naming ``source`` when it is not a signed approval."""
     plain = _plain_approval(text)
     if plain is not None:
-        return plain
+        return _whole_text(plain, source)
     return parse_approval(parse_json_text(text, source), source)
 
 
