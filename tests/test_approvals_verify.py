@@ -216,6 +216,24 @@ def test_signed_revocation_list_age_comes_from_the_signed_time(tmp_path: Path) -
         Revocations.from_document(doc, keys=keys)
 
 
+@pytest.mark.parametrize("where", ["entry", "key id"])
+def test_half_a_character_in_a_revocation_list_is_refused_in_one_line(tmp_path: Path, where: str) -> None:
+    """JSON can escape half a character (\\ud800), which the signed bytes cannot hold: the list is refused as
+    badly signed, and the refusal can be printed, rather than a UnicodeEncodeError."""
+    from clearance.errors import ClearanceError
+
+    ring, keys = ring_and_keys(tmp_path)
+    doc = ring.sign_document({"revocations": [{"approval_id": "x", "revoked_at": NOW.isoformat()}],
+                              "generated_at": NOW.isoformat()})
+    if where == "entry":
+        doc["revocations"][0]["approval_id"] = "x\ud800"
+    else:
+        doc["signature"]["key_id"] = doc["signature"]["key_id"][:4] + "\ud800"
+    with pytest.raises(ClearanceError, match="badly signed") as refused:
+        Revocations.from_document(json.loads(json.dumps(doc)), keys=keys, source="revocations.json")
+    assert str(refused.value).encode("utf-8") and "revocations.json" in str(refused.value)
+
+
 def test_check_order_signature_before_record(tmp_path: Path) -> None:
     """A forged approval for another record reports the forgery, not the record mismatch."""
     ring, keys = ring_and_keys(tmp_path)

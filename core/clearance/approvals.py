@@ -167,13 +167,10 @@ def parse_approval(data: Any, source: str = "approval") -> SignedApproval:
 def _whole_text(approval: SignedApproval, source: str) -> SignedApproval:
     """The approval, unless its key id or signature holds half a character: neither could be printed (an
     "unknown key" line would fail in the printing), so the file is refused as the statement would be."""
-    try:
-        approval.key_id.encode("utf-8")
-        approval.signature.encode("utf-8")
-    except UnicodeEncodeError:
+    if not (_is_text(approval.key_id) and _is_text(approval.signature)):
         raise ClearanceError(f"{source}: the key id or signature holds an escaped half character (a lone surrogate "
                              "such as \\ud800), which is not text, so it cannot be a signed approval; pull it "
-                             "again") from None
+                             "again")
     return approval
 
 
@@ -402,6 +399,15 @@ class Verification:
 
     def __bool__(self) -> bool:
         return self.valid
+
+
+def _is_text(value: str) -> bool:
+    """Can ``value`` be written as UTF-8 (JSON can escape half a character, which cannot)?"""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _refuse(code: str, reason: str, approval: SignedApproval | None = None, key_id: str | None = None) -> Verification:
@@ -958,6 +964,10 @@ def verify_document(data: Mapping[str, Any], keys: TrustedKeys) -> Verification:
         return _refuse("unsigned", "the document has no `signature: {key_id, value}`: sign it with "
                        "`clearance approvals sign-overlay`")
     kid = sig["key_id"]
+    half = ("holds an escaped half character (a lone surrogate such as \\ud800), which is not text, so it cannot"
+            " be what was signed; fetch the document again")
+    if not _is_text(kid):  # it would be named in the refusal, and could not be printed
+        return _refuse("bad_signature", f"the signature's key id {half}")
     info = keys.get(kid)
     if info is None:
         return _refuse("unknown_key", f"signed with key {kid}, which is not trusted here: add it to the policy's "
@@ -967,7 +977,11 @@ def verify_document(data: Mapping[str, Any], keys: TrustedKeys) -> Verification:
     except (binascii.Error, ValueError, UnicodeEncodeError):
         return _refuse("bad_signature", "the signature is not valid base64", key_id=kid)
     body = {k: v for k, v in data.items() if k != "signature"}
-    if not signatures.verify(info.raw, signature, canonical_json(_plain(body))):
+    try:
+        signed = canonical_json(_plain(body))
+    except UnicodeEncodeError:
+        return _refuse("bad_signature", f"the document {half}", key_id=kid)
+    if not signatures.verify(info.raw, signature, signed):
         return _refuse("bad_signature", "the signature does not match: the document was edited after signing",
                        key_id=kid)
     return Verification(True, f"signed by key {kid}", "valid", key_id=kid)
