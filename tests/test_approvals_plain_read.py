@@ -76,6 +76,13 @@ statements = st.builds(
 )
 
 
+def _signed_data(tmp_path: Path) -> dict[str, Any]:
+    """A real signed approval, as the JSON data a file written by Clearance holds."""
+    ring, _keys = ring_and_keys(tmp_path)
+    data: dict[str, Any] = json.loads(approve(ring, make_record()).to_json())
+    return data
+
+
 def _document(statement: ApprovalStatement) -> str:
     return SignedApproval(statement=statement, signature=SIGNATURE, key_id=statement.key_id).to_json()
 
@@ -159,8 +166,7 @@ def test_any_change_to_any_approval_reads_the_same_as_the_full_reader(
     "2026-02-30T10:00:00Z",
 ])
 def test_another_spelling_of_a_time_is_left_to_the_full_reader(tmp_path: Path, spelling: str) -> None:
-    ring, _keys = ring_and_keys(tmp_path)
-    data = json.loads(approve(ring, make_record()).to_json())
+    data = _signed_data(tmp_path)
     data["statement"]["issued_at"] = spelling
     text = json.dumps(data)
     assert _plain_approval(text) is None
@@ -170,8 +176,7 @@ def test_another_spelling_of_a_time_is_left_to_the_full_reader(tmp_path: Path, s
 @pytest.mark.parametrize("spelling", ["9D03BCA6-2FF6-4545-879D-B58C0118C3C2", "9d03bca62ff64545879db58c0118c3c2",
                                       "urn:uuid:9d03bca6-2ff6-4545-879d-b58c0118c3c2"])
 def test_another_spelling_of_a_record_id_is_left_to_the_full_reader(tmp_path: Path, spelling: str) -> None:
-    ring, _keys = ring_and_keys(tmp_path)
-    data = json.loads(approve(ring, make_record()).to_json())
+    data = _signed_data(tmp_path)
     data["statement"]["record_id"] = spelling
     text = json.dumps(data)
     assert _plain_approval(text) is None
@@ -189,8 +194,7 @@ def test_a_key_given_twice_is_refused_as_the_full_reader_does(tmp_path: Path) ->
 
 
 def test_an_escaped_half_character_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    ring, _keys = ring_and_keys(tmp_path)
-    data = json.loads(approve(ring, make_record()).to_json())
+    data = _signed_data(tmp_path)
     data["statement"]["approver"] = "\ud800"
     outcome = _same_as_full(json.dumps(data))
     assert outcome[0] == "error" and "lone surrogate" in outcome[1] and "a.json" in outcome[1]
@@ -198,8 +202,7 @@ def test_an_escaped_half_character_is_one_line_not_a_traceback(tmp_path: Path) -
 
 @pytest.mark.parametrize("field", ["key_id", "signature"])
 def test_half_a_character_in_the_key_id_or_signature_is_one_line_not_a_traceback(tmp_path: Path, field: str) -> None:
-    ring, _keys = ring_and_keys(tmp_path)
-    data = json.loads(approve(ring, make_record()).to_json())
+    data = _signed_data(tmp_path)
     data[field] = data[field][:4] + "\ud800"
     outcome = _same_as_full(json.dumps(data))
     assert outcome[0] == "error" and "lone surrogate" in outcome[1] and "a.json" in outcome[1]
@@ -207,8 +210,7 @@ def test_half_a_character_in_the_key_id_or_signature_is_one_line_not_a_traceback
 
 
 def test_more_targets_than_the_document_limit_are_refused_as_the_full_reader_does(tmp_path: Path) -> None:
-    ring, _keys = ring_and_keys(tmp_path)
-    data = json.loads(approve(ring, make_record()).to_json())
+    data = _signed_data(tmp_path)
     data["statement"]["targets"] = ["s"] * MAX_NODES
     outcome = _same_as_full(json.dumps(data))
     assert outcome[0] == "error" and "values" in outcome[1]
