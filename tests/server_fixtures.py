@@ -182,6 +182,22 @@ def running_server(base: Path, **kwargs: object) -> Iterator[LiveServer]:
         server.stop()
 
 
+@contextmanager
+def titled_site(base: Path, title: str, passwords: dict[str, str], roles: dict[str, str]) -> Iterator[LiveServer]:
+    """A real server whose PRODUCTION has a title, with each user of ``roles`` in it under its password."""
+    with running_server(base) as server:
+        from clearance.server.admin import ensure_production
+        from clearance.server.db import Database
+
+        db = Database(server.db)
+        with db.write() as session:
+            ensure_production(session, PRODUCTION, title, actor="test-fixture")
+        db.dispose()
+        for name, role in roles.items():
+            server.add_user_direct(name, role, PRODUCTION, passwords[name])
+        yield server
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A real server with an artist and an approver in EXAMPLE_S01 and an artist in OTHER_S02."""

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 from browser_fixtures import browser, log_in, png, tab_to
-from server_fixtures import PRODUCTION, LiveServer, record_body, start_server
+from server_fixtures import PRODUCTION, LiveServer, record_body, titled_site
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]  # the fixture, imported for this module's tests
@@ -29,20 +29,9 @@ PASSWORDS = {"ana.artist": "artist-secret-1", "sam.approver": "approver-secret-1
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("decide-server"))
-    try:
-        from clearance.server.admin import ensure_production
-        from clearance.server.db import Database
-
-        db = Database(server.db)
-        with db.write() as session:
-            ensure_production(session, PRODUCTION, TITLE, actor="test-fixture")
-        db.dispose()
-        for name, role in (("ana.artist", "artist"), ("sam.approver", "approver"), ("kim.approver", "approver")):
-            server.add_user_direct(name, role, PRODUCTION, PASSWORDS[name])
+    roles = {"ana.artist": "artist", "sam.approver": "approver", "kim.approver": "approver"}
+    with titled_site(tmp_path_factory.mktemp("decide-server"), TITLE, PASSWORDS, roles) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def new_record(site: LiveServer, **fields: Any) -> dict[str, Any]:

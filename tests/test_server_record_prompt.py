@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from browser_fixtures import browser, log_in
-from server_fixtures import PRODUCTION, LiveServer, record_body, start_server
+from server_fixtures import LiveServer, record_body, titled_site
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]  # the fixture, imported for this module's tests
@@ -20,20 +20,9 @@ PROMPT = "weathered shop signs, Portuguese fishing village,\nhand lettering, dus
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("prompt-server"))
-    try:
-        from clearance.server.admin import ensure_production
-        from clearance.server.db import Database
-
-        db = Database(server.db)
-        with db.write() as session:
-            ensure_production(session, PRODUCTION, "Harbour Lights", actor="test-fixture")
-        db.dispose()
-        for name, role in (("ana.artist", "artist"), ("sam.approver", "approver")):
-            server.add_user_direct(name, role, PRODUCTION, PASSWORDS[name])
+    roles = {"ana.artist": "artist", "sam.approver": "approver"}
+    with titled_site(tmp_path_factory.mktemp("prompt-server"), "Harbour Lights", PASSWORDS, roles) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _body(**prompt: Any) -> dict[str, Any]:
