@@ -249,17 +249,18 @@ def sign_file(
 ) -> SignResult:
     """Sign one file; returns what was written. Nothing is left half-written on failure."""
     verdict: str | None = None
+    speculate = True
     # At most two restarts: the guessed source type is only guessed once, and the library's path (speculate
     # False) never restarts.
-    for speculate in (True, True, False):
+    for _attempt in range(3):
         try:
             return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place,
                               inputs=inputs, speculate=speculate, verdict=verdict)
         except _Restart as again:
             if again.verdict is None:
-                return _sign_file(path, facts, identity, out=out, composite=composite, in_place=in_place,
-                                  inputs=inputs, speculate=False, verdict=verdict)
-            verdict = again.verdict
+                speculate = False
+            else:
+                verdict = again.verdict
     raise AssertionError("unreachable: the library's path does not restart")
 
 
@@ -415,17 +416,17 @@ def _sign_file(
         elif not embedded and target.resolve() != source.resolve():
             pieces = [(0, size)]  # DPX/MXF with -o: the sidecar binds these bytes, so they go along
         try:
+            define = functools.partial(manifest_definition, target.name, mime, facts, source_type, parent=parent,
+                                       placed=[p.name for p in placed], test_identity=identity.test)
             definition: dict[str, Any] | None = None
             if isinstance(placement, embedding.AtRiffEnd):  # a WAV's room is sized from its definition
-                definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
-                                                 placed=[p.name for p in placed], test_identity=identity.test)
+                definition = define()
                 placement = embedding.with_reserved_slot(placement, definition, signer.reserve_size(),
                                                          ingredients=parent or bool(placed))
             if placement is not None:  # hashed on another core while the manifest is made
                 ahead = embedding.hash_ahead(source, placement)
             if definition is None:
-                definition = manifest_definition(target.name, mime, facts, source_type, parent=parent,
-                                                 placed=[p.name for p in placed], test_identity=identity.test)
+                definition = define()
             try:
                 builder = c2pa.Builder(definition, context=context)
                 if movie is None:  # a movie's Builders get the ingredients themselves (_movie_builder)
