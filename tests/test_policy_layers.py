@@ -24,6 +24,18 @@ def test_no_files_is_the_embedded_defaults() -> None:
     assert load_policy(None) == default_policy()
 
 
+def test_the_shipped_default_policy_file_is_the_embedded_defaults(tmp_path: Path) -> None:
+    # default_policy() is made from the settings' defaults without parsing the file; the file, read as any
+    # policy file is, must say the same thing in every setting (a drift in either would fail here).
+    from clearance.policy.loading import default_policy_text
+
+    path = tmp_path / "default_policy.yaml"
+    path.write_text(default_policy_text(), encoding="utf-8")
+    from_file = load_policy([str(path)])
+    assert from_file == default_policy()
+    assert from_file.model_dump(mode="json") == default_policy().model_dump(mode="json")
+
+
 def test_environment_variable_lists_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from clearance.decision import OUTCOME_RANK
-from clearance.documents import Document, load_document, parse_text
+from clearance.documents import Document, load_document
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.policy.rulebook import all_rules
 from clearance.policy.settings import Policy
@@ -54,6 +54,7 @@ class LoadedPolicy:
 
 
 def default_policy_text() -> str:
+    """The embedded defaults written out as a commented policy file (``default_policy.yaml``)."""
     return resources.files("clearance.policy").joinpath("default_policy.yaml").read_text(encoding="utf-8")
 
 
@@ -61,11 +62,15 @@ _default: Policy | None = None
 
 
 def default_policy() -> Policy:
-    """The embedded defaults (cached; treat as read-only, or ``model_copy(deep=True)`` to change it)."""
+    """The embedded defaults (cached; treat as read-only, or ``model_copy(deep=True)`` to change it).
+
+    They are the settings' own defaults (settings.py), made without parsing ``default_policy.yaml``: that file
+    is the same policy written out with its comments (tests hold the two equal), and reading it would cost
+    every command that judges anything PyYAML's import and a parse (about 20 ms of a start).
+    """
     global _default
     if _default is None:
-        doc = parse_text(default_policy_text(), DEFAULTS_SOURCE)
-        _default = _validate(doc.data or {}, doc)
+        _default = Policy()
     return _default
 
 
