@@ -34,13 +34,13 @@ def settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     read: list[str] = []
-    real = cache_module.read_bytes
+    real = cache_module._file_bytes
 
-    def counting(path: str, **kwargs: object) -> bytes:
+    def counting(path: str, regular: bool) -> tuple[bytes, os.stat_result | None]:
         read.append(str(path))
-        return real(path, **kwargs)  # type: ignore[arg-type]
+        return real(path, regular)
 
-    monkeypatch.setattr(cache_module, "read_bytes", counting)
+    monkeypatch.setattr(cache_module, "_file_bytes", counting)
     return read
 
 
@@ -154,8 +154,8 @@ def test_what_was_read_in_the_tick_it_was_written_is_not_kept(tmp_path: Path) ->
 
 
 def _still_clock(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
-    """Make ``os.stat`` report the times ``path`` has now for as long as the test runs: every later change
-    lands in the same tick of the file system's clock."""
+    """Make ``os.stat`` (and ``os.fstat`` of the file opened) report the times ``path`` has now for as long as
+    the test runs: every later change lands in the same tick of the file system's clock."""
     real_stat = os.stat
     frozen = real_stat(path)
 
@@ -168,7 +168,15 @@ def _still_clock(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
         return os.stat_result(values, {"st_mtime_ns": frozen.st_mtime_ns, "st_ctime_ns": frozen.st_ctime_ns,
                                        "st_atime_ns": frozen.st_atime_ns})
 
+    def fstat_with_a_still_clock(fd: int) -> os.stat_result:
+        info = real_fstat(fd)
+        if (info.st_dev, info.st_ino) != (real_stat(path).st_dev, real_stat(path).st_ino):
+            return info
+        return stat_with_a_still_clock(path)  # what was opened is the file: the same still times
+
+    real_fstat = os.fstat
     monkeypatch.setattr(cache_module.os, "stat", stat_with_a_still_clock)
+    monkeypatch.setattr(cache_module.os, "fstat", fstat_with_a_still_clock)
 
 
 def test_a_rewrite_in_the_same_tick_as_the_read_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

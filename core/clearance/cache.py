@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterable
@@ -31,7 +32,7 @@ from clearance.approvals import (
     parse_approval,
     read_approval_text,
 )
-from clearance.documents import DocumentError, decode_text, load_json, read_bytes
+from clearance.documents import MAX_DOCUMENT_BYTES, DocumentError, decode_text, load_json, read_bytes
 from clearance.errors import ClearanceError
 from clearance.paths import cache_dir
 
@@ -82,16 +83,32 @@ stamp as it was; one that has not changed for this long cannot be changed again 
 (the rule git applies to "racily clean" index entries)."""
 
 _FILES: dict[str, tuple[Stamp, SignedApproval, str]] = {}
-"""Approval files read in this process: path -> (the stamp taken just before the read, the approval, its
-record id). A later read re-reads only a file whose stamp changed (a rewrite moves its ctime, a replacement
-its inode). Kept in memory only, and only for files that had settled (SETTLE_NS)."""
+"""Approval files read in this process: path -> (the stamp of the file read, taken before the read, the
+approval, its record id). A later read re-reads only a file whose stamp changed (a rewrite moves its ctime,
+a replacement its inode). Kept in memory only, and only for files that had settled (SETTLE_NS)."""
 
-_FOLDERS: dict[str, tuple[Stamp, frozenset[str], tuple[str, ...]]] = {}
-"""Names in the approval folders, listed again only when a folder's stamp changed (an entry added, removed
+_FOLDERS: dict[str, tuple[Stamp, Listing]] = {}
+"""What is in the approval folders, listed again only when a folder's stamp changed (an entry added, removed
 or renamed moves its mtime and ctime), for folders that had settled."""
 
 _KEPT = 50_000
-_NOTHING: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
+
+
+class Listing:
+    """The names in one folder, the approval files among them (``*.json``, not hidden) in order, and which of
+    those the folder lists as regular files (not links, folders, pipes or devices)."""
+
+    __slots__ = ("files", "names", "regular")
+
+    def __init__(self, names: frozenset[str], files: tuple[str, ...], regular: frozenset[str]) -> None:
+        self.names = names
+        self.files = files
+        self.regular = regular
+
+
+_NOTHING = Listing(frozenset(), (), frozenset())
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+_S_ISREG = stat.S_ISREG
 
 
 def _stamp(info: os.stat_result) -> Stamp:
@@ -102,26 +119,62 @@ def _settled(info: os.stat_result, now_ns: int) -> bool:
     return max(info.st_mtime_ns, info.st_ctime_ns) + SETTLE_NS <= now_ns
 
 
-def _listing(folder: str, now_ns: int) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The names in ``folder`` and, in order, the approval files among them (``*.json``, not hidden); none
-    when it is missing or not a folder. Listed once per change of the folder."""
+def _listing(folder: str, now_ns: int) -> Listing:
+    """What is in ``folder``; nothing when it is missing or not a folder. Listed once per change of the folder."""
     try:
         info = os.stat(folder)
     except (OSError, ValueError):
         return _NOTHING
     kept = _FOLDERS.get(folder)
     if kept is not None and kept[0] == _stamp(info):
-        return kept[1], kept[2]
+        return kept[1]
     try:
-        names = frozenset(os.listdir(folder))
+        with os.scandir(folder) as entries:
+            # the type each entry has in the folder (no stat of its own on the file systems that record it)
+            found = [(entry.name, entry.is_file(follow_symlinks=False)) for entry in entries]
     except OSError:  # gone since the stat, or not a folder
         return _NOTHING
-    files = tuple(sorted([n for n in names if n.endswith(".json") and n[0] != "."]))
+    files = tuple(sorted([name for name, _regular in found if name.endswith(".json") and name[0] != "."]))
+    listing = Listing(frozenset([name for name, _regular in found]), files,
+                      frozenset([name for name, regular in found if regular]))
     if _settled(info, now_ns):
         if len(_FOLDERS) >= _KEPT:
             _FOLDERS.clear()
-        _FOLDERS[folder] = (_stamp(info), names, files)
-    return names, files
+        _FOLDERS[folder] = (_stamp(info), listing)
+    return listing
+
+
+def _file_bytes(path: str, regular: bool) -> tuple[bytes, os.stat_result | None]:
+    """The bytes of an approval file and the stamp of what was read (None: not known, so not kept).
+
+    A file its folder lists as regular is opened straight away (never blocking), then checked with ``fstat``
+    on what was opened, read in one call of its known size, and closed. Anything else (a link, a pipe, a
+    device, a file that changed size, a read that fails) takes ``read_bytes``, whose checks and one-line
+    messages are the same for every document.
+    """
+    if regular:
+        try:
+            fd = os.open(path, _READ_FLAGS)
+        except (OSError, ValueError):
+            pass  # read_bytes says why (or the caller finds it was removed)
+        else:
+            try:
+                info = os.fstat(fd)
+                size = info.st_size
+                # swapped for something else since the listing, or too large: read_bytes says so
+                if _S_ISREG(info.st_mode) and size <= MAX_DOCUMENT_BYTES:
+                    raw = os.read(fd, size + 1)  # one byte more shows whether it grew since the fstat
+                    if len(raw) == size:
+                        return raw, info
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+    try:
+        before: os.stat_result | None = os.stat(path)  # the stamp before the read: a change after it shows
+    except (OSError, ValueError):
+        before = None
+    return read_bytes(path, what="a signed approval"), before
 
 
 class ApprovalCache:
@@ -145,9 +198,11 @@ class ApprovalCache:
         atomic_write(path, approval.to_json())
         return path
 
-    def _read_approval(self, path: str) -> SignedApproval | None:
+    def _read_approval(self, path: str, regular: bool = False) -> tuple[SignedApproval, os.stat_result | None] | None:
+        """The approval in one file and the stamp of what was read; None (a problem noted) when it is not one,
+        None (nothing noted) when it was removed since its folder was listed."""
         try:
-            raw = read_bytes(path, what="a signed approval")
+            raw, info = _file_bytes(path, regular)
         except ClearanceError as exc:
             if not os.path.lexists(path):  # removed since the folder was listed
                 return None
@@ -155,7 +210,7 @@ class ApprovalCache:
             return None
         approval = _PARSED.get(raw)
         if approval is not None:
-            return approval  # the same bytes parsed before: the same approval, its checked-signature memo kept
+            return approval, info  # the same bytes parsed before: the same approval, its checked-signature memo kept
         try:
             if not raw.strip():
                 raise DocumentError(path, "is empty, expected a signed approval")
@@ -170,21 +225,25 @@ class ApprovalCache:
         if len(_PARSED) >= _PARSED_KEPT:
             _PARSED.clear()
         _PARSED[raw] = approval
-        return approval
+        return approval, info
 
-    def _approval_file(self, path: str, now_ns: int) -> tuple[SignedApproval, str] | None:
-        """The approval in one file and its record id, read again only when the file's stamp changed."""
-        try:
-            info: os.stat_result | None = os.stat(path)
-        except (OSError, ValueError):
-            info = None  # the read below says why (or that it is gone)
-        if info is not None:
-            kept = _FILES.get(path)
-            if kept is not None and kept[0] == _stamp(info):
-                return kept[1], kept[2]
-        approval = self._read_approval(path)  # after the stamp: a change in between only makes it look newer
-        if approval is None:
+    def _approval_file(self, path: str, now_ns: int, regular: bool = False) -> tuple[SignedApproval, str] | None:
+        """The approval in one file and its record id, read again only when the file's stamp changed.
+        ``regular``: its folder lists it as a regular file (it is then opened without a stat first)."""
+        kept = _FILES.get(path)
+        if kept is not None:
+            try:
+                now = os.stat(path)
+            except (OSError, ValueError):
+                regular = False  # the read below says why (or that it is gone)
+            else:
+                if kept[0] == _stamp(now):
+                    return kept[1], kept[2]
+                regular = _S_ISREG(now.st_mode)
+        read = self._read_approval(path, regular)
+        if read is None:
             return None
+        approval, info = read
         record_id = str(approval.statement.record_id)
         if info is not None and _settled(info, now_ns):
             if len(_FILES) >= _KEPT:
@@ -197,19 +256,23 @@ class ApprovalCache:
         folder is listed and its files read only when they changed since this process last read them."""
         now_ns = time.time_ns()
         base = os.path.join(self.root, APPROVALS_DIR)
-        listed = _listing(base, now_ns)[0]
+        listed = _listing(base, now_ns).names
         sep = os.sep  # ids hold no separator (_safe_name): joined by hand, as os.path.join would
+        extras = self._extra
+        read_file = self._approval_file
         out: dict[str, list[SignedApproval]] = {}
         for record_id in record_ids:
             name = _safe_name(str(record_id), "record id")
             found: dict[str, SignedApproval] = {}
             if name in listed:
                 folder = f"{base}{sep}{name}"
-                for file in _listing(folder, now_ns)[1]:
-                    read = self._approval_file(f"{folder}{sep}{file}", now_ns)
+                listing = _listing(folder, now_ns)
+                regular = listing.regular
+                for file in listing.files:
+                    read = read_file(f"{folder}{sep}{file}", now_ns, file in regular)
                     if read is not None and read[1] == name:
                         found[read[0].statement.approval_id] = read[0]
-            extra = self._extra.get(name)
+            extra = extras.get(name)
             if extra:
                 found.update(extra)
             out[name] = list(found.values())
