@@ -109,3 +109,68 @@ def test_a_pack_may_not_take_a_core_code(tmp_path: Path) -> None:
     )
     done = _cli("evaluate", str(_voice(tmp_path)), path=site)
     assert done.returncode == 2 and "already declared by core" in done.stderr
+
+
+def test_the_group_check_finds_what_the_standard_search_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # installed_groups.declared may only say "none" when importlib.metadata finds none: a pack installed into
+    # the running process is found after forget() (reload_rule_packs calls it), however its header is written.
+    from importlib.metadata import entry_points
+
+    from clearance.installed_groups import declared, forget
+
+    forget()
+    assert not declared("clearance.rules.test-group")
+    site = tmp_path / "site"
+    info = site / "odd_header-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: odd_header\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("  []clearance.rules.test-group[]  \nx = y:z\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    assert [p.name for p in entry_points(group="clearance.rules.test-group")] == ["x"]  # what the library reads
+    assert not declared("clearance.rules.test-group")  # remembered from before the install...
+    forget()
+    assert declared("clearance.rules.test-group")  # ...and found once read again
+    forget()
+
+
+_PLUGIN_PROBE = """
+import contextlib, io, json, os, sys
+from clearance.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["evaluate", sys.argv[1]])
+from pydantic.plugin._loader import get_plugins
+print(json.dumps({"switch": os.environ.get("PYDANTIC_DISABLE_PLUGINS"),
+                  "plugins": [type(p).__name__ for p in get_plugins()]}))
+"""
+
+
+def _plugins_seen(tmp_path: Path, site: Path, **env: str) -> dict[str, object]:
+    pythonpath = os.pathsep.join([str(site), str(ROOT / "core"), os.environ.get("PYTHONPATH", "")])
+    base = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run([sys.executable, "-c", _PLUGIN_PROBE, str(_voice(tmp_path))], capture_output=True,
+                          text=True, timeout=60, env={**base, "PYTHONPATH": pythonpath, **env})
+    assert done.returncode == 0, done.stderr
+    seen: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def test_pydantic_plugins_are_searched_for_only_when_one_is_installed(tmp_path: Path) -> None:
+    # No package declares a pydantic plugin: the CLI sets pydantic's own switch (the same answer, no search).
+    assert _plugins_seen(tmp_path, tmp_path / "empty") == {"switch": "__all__", "plugins": []}
+    # A user's own setting is theirs.
+    assert _plugins_seen(tmp_path, tmp_path / "empty", PYDANTIC_DISABLE_PLUGINS="other") == {
+        "switch": "other", "plugins": []}
+    # An installed plugin is searched for and loaded by pydantic as always.
+    site = tmp_path / "site"
+    info = site / "observer-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: observer\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[pydantic]\nobserver = observer_plugin:plugin\n", encoding="utf-8")
+    (site / "observer_plugin.py").write_text(
+        "class Observer:\n"
+        "    def new_schema_validator(self, *args, **kwargs):\n"
+        "        return None, None, None\n"
+        "plugin = Observer()\n",
+        encoding="utf-8",
+    )
+    assert _plugins_seen(tmp_path, site) == {"switch": None, "plugins": ["Observer"]}

@@ -75,8 +75,28 @@ def _command_parser(parser: argparse.ArgumentParser, command: str | None) -> arg
     return None
 
 
+def _no_pydantic_plugins_to_find() -> None:
+    """Spare pydantic its search for plugins when no installed package declares one.
+
+    pydantic looks for plugins (the ``pydantic`` entry point group) when it builds its first model, parsing every
+    installed package's entry points (6 to 8 ms). When none declares the group, setting pydantic's documented
+    switch ``PYDANTIC_DISABLE_PLUGINS`` ("Pydantic Plugins" in its docs) gives the same answer, no plugins,
+    without the search; the packages' entry points are read once for this and for the rule packs
+    (clearance.installed_groups). A user's own setting is left alone, and an installed plugin is found and
+    loaded by pydantic as always.
+    """
+    if "PYDANTIC_DISABLE_PLUGINS" in os.environ or "pydantic.plugin._loader" in sys.modules:
+        return
+    from clearance.installed_groups import declared
+
+    if not declared("pydantic"):
+        os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] != ["--version"]:  # the version alone builds no model
+        _no_pydantic_plugins_to_find()
     parser = build_parser(argv[0] if argv else None)
     args, unknown = parser.parse_known_args(argv)
     if unknown:

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Literal
 
 from clearance.decision import Finding
 from clearance.errors import ClearanceError
+from clearance.installed_groups import declared, forget
 
 if TYPE_CHECKING:
     from clearance.policy.rules import Context
@@ -188,6 +189,8 @@ _installed: tuple[Rule, ...] | None = None
 
 def _load_packs() -> list[RuleSet]:
     packs: list[RuleSet] = []
+    if not declared(ENTRY_POINT_GROUP):  # the usual case, known without parsing every package's entry points
+        return packs
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
         where = f"rule pack {point.name!r} ({point.value}, entry point group {ENTRY_POINT_GROUP})"
         try:
@@ -219,6 +222,7 @@ def reload_rule_packs() -> tuple[Rule, ...]:
     """Find the installed packs again (after installing one into a running process, e.g. in tests)."""
     global _installed
     with _lock:
+        forget()
         _installed = _combine()
     return _installed
 
