@@ -170,4 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         print(report.summary_line())
         for out in args.report:
             print(f"report: {out}")
+    from clearance.cli.main import keep_until_exit
+
+    keep_until_exit(timeline, report)
     return 1 if report.verdict == "blocked" else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import importlib
 import os
 import sys
@@ -137,13 +138,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 # Commands that leave without the interpreter's teardown (see _leave_without_teardown): read-only ones whose
 # output is stdout, stderr and files they closed themselves.
 QUICK_EXIT = frozenset({"check"})
+_leaving_without_teardown = False
+_kept_until_exit: list[tuple[object, ...]] = []
+
+
+def keep_until_exit(*objects: object) -> None:
+    """Hold a command's results until the process ends, when it is to end without teardown (the console script
+    running a QUICK_EXIT command); otherwise do nothing, and they are freed as usual.
+
+    Freeing a long cut's objects one by one costs what reading a tenth of it does (30,000 clips: 20-35 ms), for
+    memory the system takes back at once. They are also frozen out of the cyclic collector's sight, which would
+    otherwise walk them all at its next run.
+    """
+    if _leaving_without_teardown:
+        gc.freeze()
+        _kept_until_exit.append(objects)
 
 
 def entry() -> None:
+    global _leaving_without_teardown
     exit_code: list[int] = []
     if sys.argv[1:2] and sys.argv[1] in QUICK_EXIT:
         # Registered first, so it runs after every exit handler registered while the command ran.
         atexit.register(_leave_without_teardown, exit_code)
+        _leaving_without_teardown = True
     code = main()
     exit_code.append(code)
     sys.exit(code)
@@ -160,14 +178,15 @@ def _leave_without_teardown(exit_code: list[int]) -> None:
     with its usual messages.
     """
     threading = sys.modules.get("threading")  # not imported: no thread was started through it
-    if not exit_code or (threading is not None and threading.active_count() > 1):
-        return
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:  # e.g. a closed pipe: the interpreter reports it as it always did
-        return
-    os._exit(exit_code[0])
+    if exit_code and (threading is None or threading.active_count() == 1):
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:  # e.g. a closed pipe: the interpreter reports it as it always did
+            pass
+        else:
+            os._exit(exit_code[0])
+    gc.unfreeze()  # the teardown runs after all: what keep_until_exit froze is collected as it would have been
 
 
 if __name__ == "__main__":
