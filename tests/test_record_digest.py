@@ -124,3 +124,25 @@ def test_canonical_json_refuses_what_json_refuses() -> None:
             canonical_json(bad)
     with pytest.raises(TypeError):
         canonical_json({1: "x", "a": "y"})  # keys of two types cannot be sorted
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fixed=st.dictionaries(st.text(max_size=6), _JSON_VALUES, max_size=6),
+       changing=st.dictionaries(st.text(max_size=6), _JSON_VALUES, max_size=6))
+def test_a_laid_out_object_is_its_canonical_json(fixed: dict[str, Any], changing: dict[str, Any]) -> None:
+    from clearance.documents import canonical_laid_out, canonical_layout, canonical_members
+
+    changing = {key: value for key, value in changing.items() if key not in fixed}
+    layout = canonical_layout(canonical_members(fixed), changing)
+    assert canonical_laid_out(layout, changing, len(changing)) == canonical_json({**fixed, **changing})
+    if changing:  # a value missing, or one key more than laid out, is never laid out wrongly
+        missing = dict(list(changing.items())[1:])
+        assert canonical_laid_out(layout, missing, len(changing)) is None
+        assert canonical_laid_out(layout, {**missing, "\x00other": 1}, len(changing)) is None

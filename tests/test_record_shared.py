@@ -487,15 +487,15 @@ def test_a_huge_decision_part_is_not_remembered(monkeypatch: pytest.MonkeyPatch)
 
 def test_the_plain_fields_are_those_no_validator_or_serializer_reads_across() -> None:
     """Only these are validated alone on the shared path; a field added to the record must be judged here."""
-    from clearance.record import PLAIN_REST, V2, _RecordRest
+    from clearance.record import PLAIN_REST, V2, RecordRest
 
     assert sorted(PLAIN_REST) == ["declared_at", "declared_by", "description", "id", "targets", "vendor"]
     for name in PLAIN_REST:
         info = UseRecord.model_fields[name]
         assert info.json_schema_extra != V2
-        assert _RecordRest.model_fields[name].annotation == info.annotation
-        assert _RecordRest.model_fields[name].metadata == info.metadata
-        assert _RecordRest.model_json_schema()["properties"][name] == UseRecord.model_json_schema()["properties"][name]
+        assert RecordRest.model_fields[name].annotation == info.annotation
+        assert RecordRest.model_fields[name].metadata == info.metadata
+        assert RecordRest.model_json_schema()["properties"][name] == UseRecord.model_json_schema()["properties"][name]
     assert not UseRecord.__private_attributes__  # a shared record is assembled with none
 
 

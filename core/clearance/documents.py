@@ -23,7 +23,7 @@ import functools
 import json
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -423,3 +423,41 @@ def canonical_members(data: dict[str, Any]) -> dict[str, str]:
 def canonical_object(members: dict[str, str]) -> bytes:
     """``canonical_json`` of the object whose members ``canonical_members`` encoded (sorted by key)."""
     return ("{" + ",".join([members[key] for key in sorted(members)]) + "}").encode("utf-8")
+
+
+Layout = tuple[str | tuple[str, str], ...]
+"""Pieces of a canonical object in key order: the text of members known in advance, or (the key's text and
+``:``, the key) for a member whose value is given each time (``canonical_layout``)."""
+
+
+def canonical_layout(fixed: dict[str, str], keys: Iterable[str]) -> Layout:
+    """How ``canonical_object`` lays out the members ``fixed`` (as ``canonical_members`` writes them) together
+    with members for ``keys``, whose values change from object to object (``canonical_laid_out``)."""
+    key_text = json.encoder.encode_basestring
+    layout: list[str | tuple[str, str]] = []
+    run: list[str] = []
+    for key in sorted({*fixed, *keys}):
+        if key in fixed:
+            run.append(fixed[key])
+            continue
+        if run:
+            layout.append(",".join(run))
+            run = []
+        layout.append((f"{key_text(key)}:", key))
+    if run:
+        layout.append(",".join(run))
+    return tuple(layout)
+
+
+def canonical_laid_out(layout: Layout, values: dict[str, Any], count: int) -> bytes | None:
+    """``canonical_object`` of the layout's fixed members plus the members of ``values``, byte for byte (one
+    encoding per changing value, no sort); None unless ``values`` holds exactly the layout's ``count``
+    changing keys."""
+    if len(values) != count:
+        return None
+    encode = _encode
+    try:
+        pieces = [piece if isinstance(piece, str) else piece[0] + encode(values[piece[1]]) for piece in layout]
+    except KeyError:
+        return None
+    return ("{" + ",".join(pieces) + "}").encode("utf-8")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_origin
+from typing import Annotated, Any, Literal, cast, get_origin
 
 from pydantic import (
     BaseModel,
@@ -30,7 +30,10 @@ from pydantic import (
 
 from clearance.documents import (
     Document,
+    Layout,
     canonical_json,
+    canonical_laid_out,
+    canonical_layout,
     canonical_members,
     canonical_object,
     load_document,
@@ -694,7 +697,7 @@ vendor, who and when, description, targets): neither reads them to decide anothe
 otherwise than their own type does. A record whose data holds any other field outside its decision part (a
 version 2 section, which says what version the record is) is never built from a shared part."""
 
-_RecordRest: type[BaseModel] = create_model(  # type: ignore[call-overload]
+RecordRest: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "RecordRest",
     __config__=ConfigDict(extra="forbid"),
     **{name: (info.annotation, info) for name, info in UseRecord.model_fields.items() if name in PLAIN_REST},
@@ -718,6 +721,9 @@ class SharedPart:
     fields: tuple[tuple[str, _Maker | None], ...] = ()
     fields_set: frozenset[str] = frozenset()
     constant_members: dict[str, str] = dc_field(default_factory=lambda: {})
+    layout: Layout = ()
+    """``canonical_layout`` of the members above with the plain fields: a record's content digest is its
+    plain fields' encodings laid into it (``record_on_part``)."""
 
 
 _PARTS_KEPT = 10_000
@@ -780,31 +786,51 @@ _set_slot = object.__setattr__
 _new_object = object.__new__
 
 
+def _slot_setter(name: str) -> Callable[[Any, Any], None]:
+    """The setter of one of BaseModel's slots (``__dict__``, ``__pydantic_fields_set__``...), called directly:
+    what ``object.__setattr__(model, name, value)`` ends in, without looking the slot up on every call (a
+    record's copies set four slots on each of about ten sections)."""
+    setter = getattr(BaseModel.__dict__.get(name), "__set__", None)
+    if setter is None:  # pragma: no cover - pydantic 2 keeps these four in BaseModel.__slots__
+        return lambda obj, value: _set_slot(obj, name, value)
+    return cast(Callable[[Any, Any], None], setter)
+
+
+_set_dict = _slot_setter("__dict__")
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
+
+
 def _maker(value: Any) -> _Maker:
     """A function making copies of a validated value as it is now, sharing no mutable part with it or with
     each other (lists and sections copied; strings, tuples, dates and None are immutable). Records never
     share a section object, so editing one record's answers cannot change another's. Everything is taken
     when the maker is made: later edits of ``value`` do not reach the copies."""
     if isinstance(value, list):
+        if not value:
+            return list
         items = [_maker(item) for item in value]
         return lambda: [make() for make in items]
     if not isinstance(value, BaseModel):
         return lambda: value
     model = type(value)
     template = dict(value.__dict__)
-    fields_set = frozenset(value.__pydantic_fields_set__)
+    fields_set = set(value.__pydantic_fields_set__)
     parts = tuple((name, _maker(template[name])) for name in _mutable_fields(model) if template[name] is not None)
+    new, set_dict, set_fields_set, set_extra, set_private = (
+        _new_object, _set_dict, _set_fields_set, _set_extra, _set_private)
 
     # _assembled written out: a record's copies are a good part of a shared record's cost
     def make() -> Any:
         fields = template.copy()
         for name, make_part in parts:
             fields[name] = make_part()
-        made = _new_object(model)
-        _set_slot(made, "__dict__", fields)
-        _set_slot(made, "__pydantic_fields_set__", set(fields_set))
-        _set_slot(made, "__pydantic_extra__", None)
-        _set_slot(made, "__pydantic_private__", None)
+        made = new(model)
+        set_dict(made, fields)
+        set_fields_set(made, fields_set.copy())
+        set_extra(made, None)
+        set_private(made, None)
         return made
 
     return make
@@ -813,10 +839,10 @@ def _maker(value: Any) -> _Maker:
 def _assembled(model: type[BaseModel], fields: dict[str, Any], fields_set: set[str]) -> Any:
     """A model instance of already validated values, as validation leaves it (no extra, no private values)."""
     made = _new_object(model)
-    _set_slot(made, "__dict__", fields)
-    _set_slot(made, "__pydantic_fields_set__", fields_set)
-    _set_slot(made, "__pydantic_extra__", None)
-    _set_slot(made, "__pydantic_private__", None)
+    _set_dict(made, fields)
+    _set_fields_set(made, fields_set)
+    _set_extra(made, None)
+    _set_private(made, None)
     return made
 
 
@@ -824,12 +850,14 @@ def _part_of(record: UseRecord, dumped: dict[str, str]) -> SharedPart:
     """The shared part of a record just validated in full from data holding no field outside its decision part
     but plain ones; ``dumped`` is its canonical members."""
     members = {k: v for k, v in dumped.items() if k in DECIDING_KEYS}
+    constant = {k: v for k, v in dumped.items() if k not in DECIDING_KEYS and k not in PLAIN_REST}
     return SharedPart(
         members,
         _object_digest(_decision_members(members)),
         tuple((name, None if name in PLAIN_REST else _maker(record.__dict__[name])) for name in UseRecord.model_fields),
         frozenset(record.model_fields_set - PLAIN_REST),
-        {k: v for k, v in dumped.items() if k not in DECIDING_KEYS and k not in PLAIN_REST},
+        constant,
+        canonical_layout({**members, **constant}, PLAIN_REST),
     )
 
 
@@ -873,7 +901,7 @@ def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, Share
     return record, part.decision, _object_digest(dumped), part
 
 
-_rest_dump = _RecordRest.__pydantic_serializer__.to_python
+_rest_dump = RecordRest.__pydantic_serializer__.to_python
 
 
 def record_with_part(part: SharedPart, rest: dict[str, Any]) -> tuple[UseRecord, str, str] | None:
@@ -883,17 +911,26 @@ def record_with_part(part: SharedPart, rest: dict[str, Any]) -> tuple[UseRecord,
     if not PLAIN_REST.issuperset(rest):
         return None
     try:
-        plain = _RecordRest.model_validate(rest)
+        plain = RecordRest.model_validate(rest)
     except ValidationError:
         return None
+    return record_on_part(part, plain)
+
+
+def record_on_part(part: SharedPart, plain: BaseModel) -> tuple[UseRecord, str, str]:
+    """``record_with_part`` of the rest already validated as ``RecordRest`` (a tag validates its own fields
+    and its record's rest in one call: ``tags._decode_written``)."""
     values = plain.__dict__
     fields_set = set(part.fields_set)
     fields_set.update(plain.__pydantic_fields_set__)
     record: UseRecord = _assembled(
         UseRecord, {name: values[name] if make is None else make() for name, make in part.fields}, fields_set
     )
-    encoded = canonical_members(_rest_dump(plain, mode="json"))
-    return record, part.decision, _object_digest({**part.members, **part.constant_members, **encoded})
+    dumped = _rest_dump(plain, mode="json")
+    laid_out = canonical_laid_out(part.layout, dumped, len(PLAIN_REST)) if part.layout else None
+    if laid_out is None:  # a part made without a layout
+        laid_out = canonical_object({**part.members, **part.constant_members, **canonical_members(dumped)})
+    return record, part.decision, "sha256:" + hashlib.sha256(laid_out).hexdigest()
 
 
 def remember_written(text: str, part: SharedPart) -> None:

@@ -21,12 +21,13 @@ from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import (
     DECIDING_KEYS,
     OTHER_FIELDS,
+    RecordRest,
     SharedPart,
     UseRecord,
     decision_digest,
     record_and_digests,
     record_digests,
-    record_with_part,
+    record_on_part,
     remember_written,
     seen_before,
     written_part,
@@ -173,7 +174,16 @@ _TagRest: type[BaseModel] = create_model(  # type: ignore[call-overload]
 """A tag but its record, with Tag's own field definitions and settings: validating it is validating those
 fields of a tag (tests/test_record_shared.py compares the tags both paths make)."""
 
+_TagWithRest: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "TagWithRest", __config__=Tag.model_config,
+    **{name: (info.annotation, info) for name, info in _TagRest.model_fields.items()},
+    record=(RecordRest, ...),
+)
+"""A tag whose record holds only its plain fields (``RecordRest``): a tag read with its record's decision
+members left out (``_decode_written``) validates its own fields and its record's rest in one call."""
+
 _TAG_PRIVATE = {name: attr.get_default() for name, attr in Tag.__private_attributes__.items()}
+_TAG_FIELDS = tuple(Tag.model_fields)
 _new_object = object.__new__
 _set_slot = object.__setattr__
 
@@ -187,12 +197,17 @@ def _checked(data: dict[str, Any], record: UseRecord, decision: str, content: st
         rest = _TagRest.model_validate({key: value for key, value in data.items() if key != "record"})
     except ValidationError:
         return None
+    return _tag_of(rest, record, decision, content)
+
+
+def _tag_of(rest: BaseModel, record: UseRecord, decision: str, content: str) -> Tag:
+    """The tag made of its validated fields (``rest``, a ``_TagRest`` or ``_TagWithRest``) and ``record``."""
     values = rest.__dict__
     fields_set = set(rest.__pydantic_fields_set__)
     fields_set.add("record")
     exact = record.id == values["record_id"] and decision == values["digest"]
     tag = _new_object(Tag)
-    _set_slot(tag, "__dict__", {name: record if name == "record" else values[name] for name in Tag.model_fields})
+    _set_slot(tag, "__dict__", {name: record if name == "record" else values[name] for name in _TAG_FIELDS})
     _set_slot(tag, "__pydantic_fields_set__", fields_set)
     _set_slot(tag, "__pydantic_extra__", None)
     _set_slot(tag, "__pydantic_private__", {**_TAG_PRIVATE, "_content_digest": content if exact else None})
@@ -274,8 +289,10 @@ def _decode_written(text: str) -> Tag | None:
     rest = data.get("record") if isinstance(data, dict) else None
     if not isinstance(rest, dict) or not DECIDING_KEYS.isdisjoint(rest):
         return None
-    found = record_with_part(part, rest)
-    if found is None:
+    try:  # the tag's fields and its record's plain fields (any other field is refused: the full path decides)
+        checked = _TagWithRest.model_validate(data)
+    except ValidationError:
         return None
-    tag = _checked(data, *found)
-    return tag if tag is not None and tag.content_digest is not None else None
+    record, decision, content = record_on_part(part, checked.__dict__["record"])
+    tag = _tag_of(checked, record, decision, content)
+    return tag if tag.content_digest is not None else None
