@@ -162,3 +162,71 @@ def test_many_distinct_records_turn_the_whole_memo_off_after_its_trial() -> None
         if index < engine.WHOLE_TRIAL:
             assert len(comp.decisions) == 1
     assert comp.whole_misses == engine.WHOLE_TRIAL and not comp.decisions
+
+
+# ------------------------------------------------------------------ DecisionBatch (a publish's records)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(v1_records(), v2_records()), min_size=1, max_size=5))
+def test_a_batch_decides_each_record_as_evaluate_does(batch: list[dict[str, Any]]) -> None:
+    from clearance.policy.engine import DecisionBatch
+    from clearance.record import decision_digest
+
+    policy = _fresh_policy()
+    decider = DecisionBatch(policy, consents=BOOK)
+    # each record twice under its own id, as a crowd of targets tagged from one preset gives them
+    for data in [d for d in batch for _ in range(2)]:
+        record = UseRecord.model_validate({k: v for k, v in data.items() if k != "id"})
+        decided = decider.decide(record, decision_digest(record))
+        assert _canonical(decided) == _canonical(evaluate_uncached(record, policy, consents=BOOK))
+
+
+def test_a_batch_shares_one_evaluation_per_decision_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearance.policy import engine
+    from clearance.record import decision_digest
+
+    policy = _fresh_policy()
+    assert compiled(policy).decision_part_only  # every core rule reads only the decision part
+    calls: list[UseRecord] = []
+    real = engine.evaluate
+    monkeypatch.setattr(engine, "evaluate", lambda record, *a, **k: calls.append(record) or real(record, *a, **k))
+    decider = engine.DecisionBatch(policy)
+    data = record_data(**{"use.stage": "final"})
+    records = [UseRecord.model_validate({**data, "description": f"take {n}"}) for n in range(3)]
+    decisions = [decider.decide(r, decision_digest(r)) for r in records]
+    assert len(calls) == 1
+    assert decisions[0].model_dump() == decisions[2].model_dump()
+    assert decisions[2] is not decisions[0] and decisions[2].findings is not decisions[0].findings
+    decider.decide(records[0])  # digest not known: decided on its own
+    assert len(calls) == 2
+
+
+@pytest.mark.usefixtures("rule_reading_the_description")
+def test_a_batch_never_shares_when_a_rule_reads_outside_the_decision_part() -> None:
+    from clearance.policy.engine import DecisionBatch
+    from clearance.record import decision_digest
+
+    policy = _fresh_policy()
+    assert not compiled(policy).decision_part_only
+    decider = DecisionBatch(policy)
+    plain = UseRecord.model_validate(record_data())
+    secret = UseRecord.model_validate({**record_data(), "description": "a secret"})
+    assert decision_digest(plain) == decision_digest(secret)
+    assert decider.decide(plain, decision_digest(plain)).outcome != "prohibited"
+    assert decider.decide(secret, decision_digest(secret)).outcome == "prohibited"
+
+
+def test_a_pack_rule_declaring_a_field_outside_the_decision_part_turns_sharing_off() -> None:
+    pack = RuleSet("batch-test")
+
+    @pack.rule("BATCH-TARGETS", title="t", kind="escalate", triggers="t", why="w", resolve="r", reads=("vendor",))
+    def _check(ctx: Any) -> list[Finding]:
+        return []
+
+    saved = rulebook._installed
+    rulebook._installed = (*rulebook.all_rules(), *pack)
+    try:
+        assert not compiled(_fresh_policy()).decision_part_only
+    finally:
+        rulebook._installed = saved

@@ -25,7 +25,7 @@ from clearance.policy import rulebook
 from clearance.policy.rulebook import Rule, all_rules
 from clearance.policy.rules import Context, ToolView
 from clearance.policy.settings import Policy, ToolFacts
-from clearance.record import UseRecord, answer_count
+from clearance.record import DECISION_FIELDS, UseRecord, answer_count
 
 _OUTCOME_BY_RANK: dict[int, Outcome] = {OUTCOME_RANK[outcome]: outcome for outcome in OUTCOMES}
 
@@ -74,6 +74,9 @@ class CompiledPolicy:
     """Whole decisions by every answer the plan reads (see ``evaluate``): empty while a rule runs afresh."""
     whole_hits: int = 0
     whole_misses: int = 0
+    decision_part_only: bool = False
+    """Every rule says what it reads, and all of it is in a record's decision part (``DECISION_FIELDS``): records
+    with the same decision digest get the same decision (``DecisionBatch``)."""
 
     def __post_init__(self) -> None:
         # Step groups share one step getter when their step fields are a prefix of the longest ones (the
@@ -208,9 +211,14 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     else:
         stages.discard("ideation")
     paths, plan = _plan(enabled)
-    return CompiledPolicy(
+    comp = CompiledPolicy(
         policy, rules, [c for _, c in enabled], tool_index(policy), frozenset(stages), _tuple_getter(paths), plan
     )
+    # A step group reads fields of the record's tools, which are in the decision part too.
+    comp.decision_part_only = not comp.uncached and all(
+        path.split(".")[0].removesuffix("[]") in DECISION_FIELDS for path in paths
+    )
+    return comp
 
 
 _compile_lock = threading.Lock()
@@ -374,6 +382,33 @@ def evaluate(record: UseRecord, policy: Policy | None = None, consents: ConsentB
             comp.decisions.clear()
         comp.decisions[whole] = (decision.outcome, tuple(decision.findings))
     return decision
+
+
+class DecisionBatch:
+    """``evaluate`` for the records of one publish or check, decided together.
+
+    The consent registry is looked up once for the batch, and records sharing a decision digest (a crowd tagged
+    from one preset, a record on many targets) share one evaluation when every rule reads only the decision
+    part (``CompiledPolicy.decision_part_only``); each gets its own Decision, as ``evaluate`` gives.
+    ``digest`` must be the record's ``decision_digest``, as a host has it after checking a tag (None: not
+    known, the record is evaluated on its own).
+    """
+
+    def __init__(self, policy: Policy, consents: ConsentBook | None = None) -> None:
+        self.policy = policy
+        self._comp = compiled(policy)
+        self._consents = consents if consents is not None or not self._comp.consent_plan else book_in_force(policy)
+        self._decided: dict[str, tuple[str, tuple[Finding, ...]]] = {}
+
+    def decide(self, record: UseRecord, digest: str | None = None) -> Decision:
+        if digest is None or not self._comp.decision_part_only:
+            return evaluate(record, self.policy, self._consents)
+        known = self._decided.get(digest)
+        if known is not None:
+            return _new_decision(known[0], list(known[1]))
+        decision = evaluate(record, self.policy, self._consents)
+        self._decided[digest] = (decision.outcome, tuple(decision.findings))
+        return decision
 
 
 def _evaluate(record: UseRecord, policy: Policy, comp: CompiledPolicy, flat: tuple[Any, ...], extra: tuple[Any, ...],

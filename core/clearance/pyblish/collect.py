@@ -100,9 +100,10 @@ def collect_checks(context: Any) -> list[ItemCheck]:
 
 
 def _collect_checks(context: Any) -> list[ItemCheck]:
-    from clearance.policy import evaluate
+    from clearance.policy.engine import DecisionBatch
 
     policy = context_policy(context)
+    batch = DecisionBatch(policy)
     default_family = context.data.get("clearance_family") or DEFAULT_PUBLISH_FAMILY
     raw = context.data.get(CONTEXT_KEY, [])
     checks: list[ItemCheck] = []
@@ -126,7 +127,7 @@ def _collect_checks(context: Any) -> list[ItemCheck]:
             key = id(record)
             if key not in judged:
                 content = item.extra.get("content_digest") or content_digest(record)
-                judged[key] = (evaluate(record, policy), str(record.id), content)
+                judged[key] = (batch.decide(record, check._digest), str(record.id), content)
             check.decision, check.record_id, check.content = judged[key]
         check.instance = context.create_instance(
             name,
