@@ -35,7 +35,18 @@ def deliverable_checks(context: Any) -> list[Any]:
     settings = context_policy(context).credentials
     if not settings.sign_on_publish:
         return []
-    return [c for c in checks_of(context) if c.record is not None and _matches(c.families, settings.families)]
+    matched: dict[tuple[str, ...], bool] = {}  # a publish's items fall into a few families: match each set once
+    chosen = []
+    for check in checks_of(context):
+        if check.record is None:
+            continue
+        families = tuple(check.families)
+        found = matched.get(families)
+        if found is None:
+            found = matched[families] = _matches(families, settings.families)
+        if found:
+            chosen.append(check)
+    return chosen
 
 
 def resolve_for_publish(context: Any) -> SigningIdentity | None:
