@@ -46,6 +46,11 @@ COMMANDS: dict[str, str] = {
 }
 
 
+# What never builds a pydantic model, so need not ask about pydantic's plugins: the version, and `clearance scan`,
+# which works on plain records (its start-up imports neither pydantic nor the packages' metadata).
+BUILDS_NO_MODEL = frozenset({"--version", "scan"})
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as argparse does, but with the hint
         self.print_usage(sys.stderr)
@@ -96,7 +101,7 @@ def _no_pydantic_plugins_to_find() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] != ["--version"]:  # the version alone builds no model
+    if not argv or argv[0] not in BUILDS_NO_MODEL:
         _no_pydantic_plugins_to_find()
     parser = build_parser(argv[0] if argv else None)
     args, unknown = parser.parse_known_args(argv)
