@@ -206,3 +206,28 @@ def test_the_stamp_kept_is_the_one_of_the_file_read(tmp_path: Path, monkeypatch:
     path.with_name("incoming").write_text(other.to_json().replace(other.approval_id, path.stem), encoding="utf-8")
     os.replace(path.with_name("incoming"), path)
     assert _answer(tmp_path, record)[0] == ["eve.approver"]
+
+
+def test_many_records_at_once_keep_each_file_to_its_folder_and_problems_in_file_order(tmp_path: Path) -> None:
+    """Folders listed, then files read, then parsed, each pass over every record: what each record holds and
+    the problems (in the order of the records asked and their files) are as one record at a time."""
+    ring, _keys = ring_and_keys(tmp_path)
+    records = [make_record() for _ in range(4)]
+    cache = ApprovalCache(tmp_path / "cache")
+    first = cache.add_approval(approve(ring, records[0], approver="a1"))
+    cache.add_approval(approve(ring, records[0], approver="a2"))
+    misplaced = approve(ring, records[1], approver="b-in-a")  # another record's approval in the first's folder
+    (first.parent / "zz-misplaced.json").write_text(misplaced.to_json(), encoding="utf-8")
+    (first.parent / "b-damaged.json").write_text("{", encoding="utf-8")
+    third = cache.add_approval(approve(ring, records[2], approver="c1"))
+    (third.parent / "a-empty.json").write_bytes(b"")
+    asked = [records[2].id, records[3].id, records[0].id, records[1].id]
+    many = ApprovalCache(tmp_path / "cache")
+    held = many.approvals_for_many(asked)
+    one = ApprovalCache(tmp_path / "cache")
+    for record_id in asked:
+        assert [a.approval_id for a in held[str(record_id)]] == [a.approval_id for a in one.approvals_for(record_id)]
+    assert sorted(a.statement.approver for a in held[str(records[0].id)]) == ["a1", "a2"]
+    assert held[str(records[1].id)] == [] and held[str(records[3].id)] == []
+    assert [Path(p.split(": ")[0]).name for p in many.problems] == ["a-empty.json", "b-damaged.json"]
+    assert many.problems == one.problems
