@@ -105,3 +105,15 @@ def test_a_decision_s_rules_are_its_own_even_when_another_had_its_id(tmp_path: P
     other: Any = decision.model_copy(update={"findings": []})
     judge._rules[id(other)] = (decision, rules)  # as if ``other`` reused a freed decision's id
     assert judge._rules_of(other) == []
+
+
+def test_a_standing_read_back_from_json_holds_no_approval_or_decision(tmp_path: Path) -> None:
+    """``approval`` and ``decision`` read pydantic's private attributes directly: a standing validated from
+    its JSON (no private values given) has neither, one the judge made has both."""
+    judge, ring, cache = _judge(tmp_path)
+    record = make_record()
+    cache.add_approval(approve(ring, record))
+    made = judge.standing(record, record.targets[0])
+    assert made.approval is not None and made.decision is not None
+    again = Standing.model_validate_json(made.model_dump_json())
+    assert again.approval is None and again.decision is None and again == Standing.model_validate(made.model_dump())

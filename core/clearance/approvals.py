@@ -868,7 +868,7 @@ class Checker:
         problem = _check_signature(approval, info)
         if problem:
             return _refuse("bad_signature", problem, approval, kid)
-        if st.record_id != record.id:
+        if st.record_id.int != record.id.int:  # UUID's own == is a Python function; its number is the id
             return _refuse("wrong_record", f"the approval is for another record ({st.record_id}), not {record.id}",
                            approval, kid)
         wanted = self.production if self.production is not None else record.production

@@ -145,11 +145,16 @@ class Standing(BaseModel):
     @property
     def approval(self) -> SignedApproval | None:
         """The signed approval that makes it ``approved`` (for the disclosure manifest)."""
-        return self._approval
+        # read from pydantic's dict of private attributes: its attribute hook costs more, once per item
+        private = self.__pydantic_private__
+        found: SignedApproval | None = private.get("_approval") if private else None
+        return found
 
     @property
     def decision(self) -> Decision | None:
-        return self._decision
+        private = self.__pydantic_private__
+        found: Decision | None = private.get("_decision") if private else None
+        return found
 
     def describe(self) -> str:
         """One line for people: what stands, who said so, until when, and what to do."""
