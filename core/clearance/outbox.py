@@ -339,15 +339,17 @@ class Outbox:
         ids = sorted({record_id for record_id, _digest in wanted})
         found: set[tuple[str, str]] = set()
         with self._lock:
+            cursor = self._db.cursor()
+            cursor.row_factory = None  # plain tuples: a publish reads thousands of rows, by position
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                rows = self._db.execute(
+                rows = cursor.execute(
                     "SELECT record_id, content_digest, state, permanent FROM entries WHERE record_id IN "
                     f"({','.join('?' * len(chunk))})", chunk,
                 ).fetchall()
-                for row in rows:
-                    key = (row["record_id"], row["content_digest"])
-                    if key in wanted and (row["state"] == "sent" or not row["permanent"]):
+                for record_id, digest, state, permanent in rows:
+                    key = (record_id, digest)
+                    if key in wanted and (state == "sent" or not permanent):
                         found.add(key)
         return found
 
