@@ -146,3 +146,21 @@ def test_register_adds_the_bundled_folder_and_host(pyblish_env: Path, tmp_path: 
     context = run_publish(manifest, policy)
     assert errors(context) == {}
     assert (tmp_path / "publish" / "clearance-disclosure.json").is_file()
+
+
+def test_discovering_the_plugins_does_not_load_signing(tmp_path: Path) -> None:
+    """A validate discovers every plugin file; signing (c2pa, the file formats), the browser and the spelling
+    helper load only when a publish signs, opens a page or names an unknown validator."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, pyblish.api; pyblish.api.discover(); "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('clearance.credentials.', 'webbrowser', "
+        "'difflib')))))"
+    )
+    env = {**os.environ, "PYBLISHPLUGINPATH": str(PLUGINS), "CLEARANCE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    loaded = done.stdout.split()
+    assert loaded == ["clearance.credentials.publish"], loaded

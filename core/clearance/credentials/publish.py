@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clearance.credentials.identity import SigningIdentity, resolve_identity
-from clearance.credentials.signing import SignResult, sign_file
-from clearance.credentials.uses import UseFacts, held
+if TYPE_CHECKING:  # imported when a publish signs: Pyblish discovers this module on every validate
+    from clearance.credentials.identity import SigningIdentity
+    from clearance.credentials.signing import SignResult
 
 IDENTITY_KEY = "clearance_signing_identity"
 SIGNED_KEY = "clearance_credentials"
@@ -51,6 +51,7 @@ def deliverable_checks(context: Any) -> list[Any]:
 
 def resolve_for_publish(context: Any) -> SigningIdentity | None:
     """The identity this publish signs with, or None when nothing in it is a deliverable to sign."""
+    from clearance.credentials.identity import resolve_identity
     from clearance.pyblish.settings import context_policy
 
     if not deliverable_checks(context):
@@ -61,6 +62,9 @@ def resolve_for_publish(context: Any) -> SigningIdentity | None:
 
 
 def sign_published(context: Any) -> list[SignResult]:
+    from clearance.credentials.identity import resolve_identity
+    from clearance.credentials.signing import sign_file
+    from clearance.credentials.uses import UseFacts, held
     from clearance.pyblish import disclosure
     from clearance.pyblish.publishing import WRITTEN_KEY, require_checked
     from clearance.pyblish.settings import context_policy

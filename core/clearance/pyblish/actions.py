@@ -4,7 +4,6 @@ queue the disclosure. Each acts on exactly the items the check named (``context.
 
 from __future__ import annotations
 
-import webbrowser
 from typing import Any
 
 import pyblish.api
@@ -79,6 +78,8 @@ class OpenRecordPage(pyblish.api.Action):
     icon = "external-link"
 
     def process(self, context: Any, plugin: Any) -> None:
+        import webbrowser  # here, not at import: Pyblish discovers this module on every validate
+
         from clearance.client import DisclosureClient
 
         with DisclosureClient() as client:

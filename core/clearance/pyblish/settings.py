@@ -8,7 +8,6 @@ policy that tries to switch them off or narrow them is refused, because a waiver
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from clearance.errors import ClearanceError
@@ -60,6 +59,8 @@ def validator_problems(policy: Policy) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for vid, setting in policy.publish.validators.items():
         if vid not in VALIDATORS:
+            import difflib  # only to suggest a name for a mistyped one
+
             close = difflib.get_close_matches(vid, list(VALIDATORS), n=1)
             hint = f"did you mean {close[0]}?" if close else f"known ids: {', '.join(sorted(VALIDATORS))}"
             problems.append((vid, f"unknown validator ({hint})"))
