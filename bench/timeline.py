@@ -20,7 +20,10 @@ printed). Memory is the peak resident set (ru_maxrss) of each subprocess minus i
 so it measures the work, not the interpreter and libraries. Targets: check <= 1.3x read in CPU time, in
 process and as the CLI, scanning untagged media included; memory <= 1.2x.
 
-    .venv/bin/python bench/timeline.py [--clips 30000 3000] [--repeat 5]
+    .venv/bin/python bench/timeline.py [--clips 30000 3000] [--repeat 5] [--baseline OTHER/core]
+
+``--baseline`` times another checkout's ``clearance check`` in the same rounds (CLI columns and start-up), so a
+before/after compares runs made moments apart.
 """
 
 from __future__ import annotations
@@ -155,11 +158,14 @@ def probe(mode: str, path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def wall(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the process: user + system, start-up included)."""
+def wall(cmd: list[str], core: Path | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process: user + system, start-up included); ``core``: run the
+    Clearance found in that folder (a baseline's ``core``) instead of this one."""
     import resource
 
     env = {**os.environ, "CLEARANCE_HOME": tempfile.mkdtemp(prefix="clearance-bench-")}
+    if core is not None:
+        env["PYTHONPATH"] = str(core)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -168,7 +174,7 @@ def wall(cmd: list[str]) -> tuple[float, float]:
     return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def bench(clips: int, repeat: int, folder: Path) -> dict:
+def bench(clips: int, repeat: int, folder: Path, baseline: Path | None = None) -> dict:
     path = folder / f"bench_{clips}.otio"
     tagged = generate(path, clips)
     reads, checks, noscans, objects = [], [], [], []
@@ -190,12 +196,15 @@ def bench(clips: int, repeat: int, folder: Path) -> dict:
     clearance = str(Path(sys.executable).with_name("clearance"))
     read_cmd = [sys.executable, "-c", "import sys, opentimelineio as o; o.adapters.read_from_file(sys.argv[1])",
                 str(path)]
-    cli_reads, cli_checks = [], []
+    cli_reads, cli_checks, cli_baselines = [], [], []
     for _ in range(repeat):
         cli_reads.append(wall(read_cmd))
         cli_checks.append(wall([clearance, "check", str(path), "--json"]))
+        if baseline is not None:
+            cli_baselines.append(wall([clearance, "check", str(path), "--json"], baseline))
     cli_read, cli_check = min(r[0] for r in cli_reads), min(c[0] for c in cli_checks)
     cli_read_cpu, cli_check_cpu = min(r[1] for r in cli_reads), min(c[1] for c in cli_checks)
+    baseline_cpu = min(c[1] for c in cli_baselines) if cli_baselines else None
     assert checks[0]["clips"] == reads[0]["clips"] == clips - clips % 3, (checks[0], reads[0])
     assert checks[0]["tagged"] == tagged
     return {
@@ -207,35 +216,50 @@ def bench(clips: int, repeat: int, folder: Path) -> dict:
         "cli_read_s": cli_read, "cli_check_s": cli_check, "cli_ratio": cli_check / cli_read,
         "cli_read_cpu": cli_read_cpu, "cli_check_cpu": cli_check_cpu, "cli_cpu_ratio": cli_check_cpu / cli_read_cpu,
         "scanned": checks[0].get("scanned", 0), "untagged_ai": checks[0].get("untagged_ai", 0),
+        "baseline_cpu": baseline_cpu,
     }
 
 
-def start_up(repeat: int, folder: Path) -> tuple[float, float]:
-    """(clearance check, the OpenTimelineIO read): CPU seconds of each command on a 3-clip cut (each clip
-    tagged), best of ``repeat``: what starting costs; the same two commands as the CLI columns."""
+def start_up(repeat: int, folder: Path, baseline: Path | None = None) -> tuple[float, float, float | None]:
+    """(clearance check, the OpenTimelineIO read, the baseline's check or None): CPU seconds of each command on
+    a 3-clip cut (each clip tagged), best of ``repeat``: what starting costs; the same commands as the CLI
+    columns."""
     path = folder / "bench_3.otio"
     generate(path, 3)
     clearance = str(Path(sys.executable).with_name("clearance"))
     read_cmd = [sys.executable, "-c", "import sys, opentimelineio as o; o.adapters.read_from_file(sys.argv[1])",
                 str(path)]
-    checks, reads = [], []
+    checks, reads, baselines = [], [], []
     for _ in range(repeat):
         reads.append(wall(read_cmd)[1])
         checks.append(wall([clearance, "check", str(path), "--json"])[1])
-    return min(checks), min(reads)
+        if baseline is not None:
+            baselines.append(wall([clearance, "check", str(path), "--json"], baseline)[1])
+    return min(checks), min(reads), (min(baselines) if baselines else None)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, nargs="+", default=[30000, 3000])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, metavar="CORE",
+                        help="another Clearance's core folder (e.g. an older checkout's): its `clearance check` is "
+                             "timed in the same rounds as this one's, for a before/after of the CLI columns")
     args = parser.parse_args()
     print(compile_clearance(), flush=True)
+    baseline = args.baseline.resolve() if args.baseline else None
+    if baseline is not None:
+        if not (baseline / "clearance" / "__init__.py").is_file():
+            parser.error(f"--baseline {args.baseline}: not a folder holding the clearance package (pass its core)")
+        import compileall
+
+        compileall.compile_dir(str(baseline / "clearance"), quiet=1)
     rows = []
     with tempfile.TemporaryDirectory(prefix="clearance-bench-") as tmp:
         for clips in args.clips:
-            rows.append(bench(clips, args.repeat, Path(tmp)))
-        start_check, start_read = start_up(max(args.repeat, 5), Path(tmp) / "start-up")
+            rows.append(bench(clips, args.repeat, Path(tmp), baseline))
+        # At least ten rounds: one start costs a few tenths of a second and this machine's speed swings.
+        start_check, start_read, start_baseline = start_up(max(args.repeat, 10), Path(tmp) / "start-up", baseline)
     print("| clips | tagged | files scanned | untagged AI | file MB | read CPU s | check CPU s | CPU x "
           "| --no-scan CPU x | read MB | check MB | memory x | CLI: python read CPU s | CLI: clearance check CPU s "
           "| CLI CPU x | CLI wall x | OTIO-object path CPU x |")
@@ -253,6 +277,12 @@ def main() -> int:
               "(1.00 = linear)")
     print(f"start-up (a 3-clip cut, CPU): clearance check {start_check:.3f} s, OpenTimelineIO read "
           f"{start_read:.3f} s; the command's fixed extra {start_check - start_read:.3f} s")
+    if baseline is not None and start_baseline is not None:
+        for r in rows:
+            print(f"baseline {baseline}: CLI CPU x at {r['clips']:,} clips {r['baseline_cpu'] / r['cli_read_cpu']:.2f} "
+                  f"(this one {r['cli_cpu_ratio']:.2f}; same rounds)")
+        print(f"baseline {baseline}: start-up fixed extra {start_baseline - start_read:.3f} s "
+              f"(this one {start_check - start_read:.3f} s; same rounds)")
     big = max(rows, key=lambda r: r["clips"])
     goals = (("CPU in process", big["time_ratio"], 1.3), ("CPU as the CLI", big["cli_cpu_ratio"], 1.3),
              ("memory", big["mem_ratio"], 1.2))
