@@ -50,6 +50,7 @@ def _same_as_full(data: dict[str, Any]) -> UseRecord:
     record, decision, content, _part = found
     full = UseRecord.model_validate(data)
     assert record == full
+    assert list(record.__dict__) == list(full.__dict__)  # fields in model order, as validation leaves them
     assert _fields_set(record) == _fields_set(full)
     assert record.model_dump(mode="json") == full.model_dump(mode="json")
     assert (decision, content) == record_digests(full)

@@ -712,13 +712,15 @@ _Maker = Callable[[], Any]
 class SharedPart:
     """A decision part validated once: its canonical members as ``canonical_members`` writes them, the decision
     digest they make, and what every record built on it gets besides its own plain fields (``PLAIN_REST``):
-    for each other field, in model order, a maker of fresh copies of the value full validation gave it (never
-    the value itself), the names of those fields full validation counted as set, and the canonical members of
-    the fields neither in the decision part nor plain (their defaults, as the serializer writes them)."""
+    every field in model order with the immutable values full validation gave (a string, a number; None in
+    place of the others), a maker of fresh copies of each other value (sections and lists: never the value
+    itself), the names of the fields full validation counted as set, and the canonical members of the fields
+    neither in the decision part nor plain (their defaults, as the serializer writes them)."""
 
     members: dict[str, str]
     decision: str
-    fields: tuple[tuple[str, _Maker | None], ...] = ()
+    template: dict[str, Any] = dc_field(default_factory=lambda: {})
+    makers: tuple[tuple[str, _Maker], ...] = ()
     fields_set: frozenset[str] = frozenset()
     constant_members: dict[str, str] = dc_field(default_factory=lambda: {})
     layout: Layout = ()
@@ -821,7 +823,7 @@ def _maker(value: Any) -> _Maker:
     new, set_dict, set_fields_set, set_extra, set_private = (
         _new_object, _set_dict, _set_fields_set, _set_extra, _set_private)
 
-    # _assembled written out: a record's copies are a good part of a shared record's cost
+    # assembled_model written out: a record's copies are a good part of a shared record's cost
     def make() -> Any:
         fields = template.copy()
         for name, make_part in parts:
@@ -836,13 +838,16 @@ def _maker(value: Any) -> _Maker:
     return make
 
 
-def _assembled(model: type[BaseModel], fields: dict[str, Any], fields_set: set[str]) -> Any:
-    """A model instance of already validated values, as validation leaves it (no extra, no private values)."""
+def assembled_model(
+    model: type[BaseModel], fields: dict[str, Any], fields_set: set[str], private: dict[str, Any] | None = None
+) -> Any:
+    """A model instance of already validated values, as validation leaves it (no extra; private values as
+    given, None for a model with no private attributes)."""
     made = _new_object(model)
     _set_dict(made, fields)
     _set_fields_set(made, fields_set)
     _set_extra(made, None)
-    _set_private(made, None)
+    _set_private(made, private)
     return made
 
 
@@ -851,10 +856,19 @@ def _part_of(record: UseRecord, dumped: dict[str, str]) -> SharedPart:
     but plain ones; ``dumped`` is its canonical members."""
     members = {k: v for k, v in dumped.items() if k in DECIDING_KEYS}
     constant = {k: v for k, v in dumped.items() if k not in DECIDING_KEYS and k not in PLAIN_REST}
+    template: dict[str, Any] = {}
+    makers: list[tuple[str, _Maker]] = []
+    for name in UseRecord.model_fields:
+        value = None if name in PLAIN_REST else record.__dict__[name]
+        if isinstance(value, list | BaseModel):
+            makers.append((name, _maker(value)))
+            value = None
+        template[name] = value
     return SharedPart(
         members,
         _object_digest(_decision_members(members)),
-        tuple((name, None if name in PLAIN_REST else _maker(record.__dict__[name])) for name in UseRecord.model_fields),
+        template,
+        tuple(makers),
         frozenset(record.model_fields_set - PLAIN_REST),
         constant,
         canonical_layout({**members, **constant}, PLAIN_REST),
@@ -920,12 +934,13 @@ def record_with_part(part: SharedPart, rest: dict[str, Any]) -> tuple[UseRecord,
 def record_on_part(part: SharedPart, plain: BaseModel) -> tuple[UseRecord, str, str]:
     """``record_with_part`` of the rest already validated as ``RecordRest`` (a tag validates its own fields
     and its record's rest in one call: ``tags._decode_written``)."""
-    values = plain.__dict__
+    fields = part.template.copy()  # every field, in model order: the assignments below keep that order
+    fields.update(plain.__dict__)
+    for name, make in part.makers:
+        fields[name] = make()
     fields_set = set(part.fields_set)
     fields_set.update(plain.__pydantic_fields_set__)
-    record: UseRecord = _assembled(
-        UseRecord, {name: values[name] if make is None else make() for name, make in part.fields}, fields_set
-    )
+    record: UseRecord = assembled_model(UseRecord, fields, fields_set)
     dumped = _rest_dump(plain, mode="json")
     laid_out = canonical_laid_out(part.layout, dumped, len(PLAIN_REST)) if part.layout else None
     if laid_out is None:  # a part made without a layout

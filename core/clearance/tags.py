@@ -24,6 +24,7 @@ from clearance.record import (
     RecordRest,
     SharedPart,
     UseRecord,
+    assembled_model,
     decision_digest,
     record_and_digests,
     record_digests,
@@ -184,8 +185,6 @@ members left out (``_decode_written``) validates its own fields and its record's
 
 _TAG_PRIVATE = {name: attr.get_default() for name, attr in Tag.__private_attributes__.items()}
 _TAG_FIELDS = tuple(Tag.model_fields)
-_new_object = object.__new__
-_set_slot = object.__setattr__
 
 
 def _checked(data: dict[str, Any], record: UseRecord, decision: str, content: str) -> Tag | None:
@@ -206,12 +205,10 @@ def _tag_of(rest: BaseModel, record: UseRecord, decision: str, content: str) -> 
     fields_set = set(rest.__pydantic_fields_set__)
     fields_set.add("record")
     exact = record.id == values["record_id"] and decision == values["digest"]
-    tag = _new_object(Tag)
-    _set_slot(tag, "__dict__", {name: record if name == "record" else values[name] for name in _TAG_FIELDS})
-    _set_slot(tag, "__pydantic_fields_set__", fields_set)
-    _set_slot(tag, "__pydantic_extra__", None)
-    _set_slot(tag, "__pydantic_private__", {**_TAG_PRIVATE, "_content_digest": content if exact else None})
-    return tag
+    return assembled_model(  # type: ignore[no-any-return]
+        Tag, {name: record if name == "record" else values[name] for name in _TAG_FIELDS}, fields_set,
+        {**_TAG_PRIVATE, "_content_digest": content if exact else None},
+    )
 
 
 def _decode_embedded(data: dict[str, Any]) -> tuple[Tag, SharedPart] | None:
