@@ -425,39 +425,38 @@ def canonical_object(members: dict[str, str]) -> bytes:
     return ("{" + ",".join([members[key] for key in sorted(members)]) + "}").encode("utf-8")
 
 
-Layout = tuple[str | tuple[str, str], ...]
-"""Pieces of a canonical object in key order: the text of members known in advance, or (the key's text and
-``:``, the key) for a member whose value is given each time (``canonical_layout``)."""
+Layout = tuple[tuple[str, ...], tuple[tuple[int, str, str], ...]]
+"""A canonical object's members in key order, laid out once (``canonical_layout``): the text of each member
+known in advance ("" where a member changes from object to object), and for each changing member its place,
+its key's text with ``:``, and its key."""
 
 
 def canonical_layout(fixed: dict[str, str], keys: Iterable[str]) -> Layout:
     """How ``canonical_object`` lays out the members ``fixed`` (as ``canonical_members`` writes them) together
     with members for ``keys``, whose values change from object to object (``canonical_laid_out``)."""
     key_text = json.encoder.encode_basestring
-    layout: list[str | tuple[str, str]] = []
-    run: list[str] = []
+    pieces: list[str] = []
+    changing: list[tuple[int, str, str]] = []
     for key in sorted({*fixed, *keys}):
         if key in fixed:
-            run.append(fixed[key])
-            continue
-        if run:
-            layout.append(",".join(run))
-            run = []
-        layout.append((f"{key_text(key)}:", key))
-    if run:
-        layout.append(",".join(run))
-    return tuple(layout)
+            pieces.append(fixed[key])
+        else:
+            changing.append((len(pieces), f"{key_text(key)}:", key))
+            pieces.append("")
+    return tuple(pieces), tuple(changing)
 
 
-def canonical_laid_out(layout: Layout, values: dict[str, Any], count: int) -> bytes | None:
+def canonical_laid_out(layout: Layout, values: dict[str, Any]) -> bytes | None:
     """``canonical_object`` of the layout's fixed members plus the members of ``values``, byte for byte (one
-    encoding per changing value, no sort); None unless ``values`` holds exactly the layout's ``count``
-    changing keys."""
-    if len(values) != count:
+    encoding per changing value, no sort); None unless ``values`` holds exactly the layout's changing keys."""
+    fixed, changing = layout
+    if len(values) != len(changing):
         return None
+    pieces = list(fixed)
     encode = _encode
     try:
-        pieces = [piece if isinstance(piece, str) else piece[0] + encode(values[piece[1]]) for piece in layout]
+        for index, key_text, key in changing:
+            pieces[index] = key_text + encode(values[key])
     except KeyError:
         return None
     return ("{" + ",".join(pieces) + "}").encode("utf-8")

@@ -723,7 +723,7 @@ class SharedPart:
     makers: tuple[tuple[str, _Maker], ...] = ()
     fields_set: frozenset[str] = frozenset()
     constant_members: dict[str, str] = dc_field(default_factory=lambda: {})
-    layout: Layout = ()
+    layout: Layout = ((), ())
     """``canonical_layout`` of the members above with the plain fields: a record's content digest is its
     plain fields' encodings laid into it (``record_on_part``)."""
 
@@ -942,7 +942,7 @@ def record_on_part(part: SharedPart, plain: BaseModel) -> tuple[UseRecord, str, 
     fields_set.update(plain.__pydantic_fields_set__)
     record: UseRecord = assembled_model(UseRecord, fields, fields_set)
     dumped = _rest_dump(plain, mode="json")
-    laid_out = canonical_laid_out(part.layout, dumped, len(PLAIN_REST)) if part.layout else None
+    laid_out = canonical_laid_out(part.layout, dumped) if part.layout[1] else None
     if laid_out is None:  # a part made without a layout
         laid_out = canonical_object({**part.members, **part.constant_members, **canonical_members(dumped)})
     return record, part.decision, "sha256:" + hashlib.sha256(laid_out).hexdigest()
