@@ -199,7 +199,7 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
     from clearance import cache as cache_module
     from clearance import record as record_module
     from clearance import signatures
-    from clearance.approvals import parse_approval, read_approval_text
+    from clearance.approvals import check_signatures, parse_approval, read_approval_text
     from clearance.cache import APPROVALS_DIR
     from clearance.documents import decode_text, parse_json_text, read_bytes
     from clearance.hosts import blender as host
@@ -265,6 +265,25 @@ def first_run_parts(context: object) -> list[tuple[str, float, int]]:
             del kept
             assert not outcome.failures, outcome.failures[0].message  # type: ignore[attr-defined]
             parts.append(("approvals: the approval check as in a first run (all of it)", seconds, 1))
+            # two of its parts timed alone, the same way: the cache's pass over every file, then the batch of
+            # signature checks on what it read
+            judge = context.data["clearance_judge"]  # type: ignore[attr-defined]
+            ids = list(judge._approvals)
+            kept = [judge]
+            for memo in (cache_module._FILES, cache_module._FOLDERS, cache_module._PARSED):
+                kept.append(memo.copy())
+                memo.clear()
+            seconds, read = _cpu(lambda: judge.trust.cache.approvals_for_many(ids))
+            parts.append(("  the cache's pass (folders listed, files read, parsed)", seconds, len(ids)))
+            held = [a for found in read.values() for a in found]  # type: ignore[attr-defined]
+            seconds, _ = _cpu(lambda: check_signatures(held, judge.trust.keys))
+            parts.append(("  their signatures checked as the judge does (a batch)", seconds, len(held)))
+            # Validate pressed again: a new judge, the files kept by their stamps, their signatures remembered
+            kept.extend([context.data.pop("clearance_judge"), [c.standing for c in checks]])  # type: ignore[attr-defined]
+            seconds, outcome = _cpu(lambda: approval_valid(context, checks, None))  # type: ignore[arg-type]
+            del kept
+            assert not outcome.failures, outcome.failures[0].message  # type: ignore[attr-defined]
+            parts.append(("approvals: the approval check again (files kept, as Validate again)", seconds, 1))
         policy = context.data["clearance_policy"]  # type: ignore[attr-defined]  # the first run's
         fresh = policy.model_copy()  # a copy compiles anew: empty rule and decision memos, as in a first run
         seconds, _ = _cpu(lambda: [evaluate(record, fresh) for record in records])
