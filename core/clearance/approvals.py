@@ -865,9 +865,13 @@ class Checker:
                 f"or {PULL_HINT}",
                 approval, kid,
             )
-        problem = _check_signature(approval, info)
-        if problem:
-            return _refuse("bad_signature", problem, approval, kid)
+        memo = approval._memo()
+        data = memo.get("_canonical")
+        # a signature checked in this process for these very bytes and key holds; anything else is checked
+        if data is None or memo.get("_checked") != (info.raw, data):
+            problem = _check_signature(approval, info)
+            if problem:
+                return _refuse("bad_signature", problem, approval, kid)
         if st.record_id.int != record.id.int:  # UUID's own == is a Python function; its number is the id
             return _refuse("wrong_record", f"the approval is for another record ({st.record_id}), not {record.id}",
                            approval, kid)
