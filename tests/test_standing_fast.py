@@ -1,13 +1,11 @@
 """The judge's shortcuts for the usual standing (one record version, one approval that covers it) give what
 the general path gives: the approved standing built in one step equals the one the general builder makes,
-one approval is held as the sorted path holds it, and the rules of a decision are worked out once, for that
-decision only."""
+and one approval is held as the sorted path holds it."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from approvals_fixtures import NOW, approve, make_record
@@ -92,19 +90,6 @@ def test_one_approval_is_held_as_the_sorted_path_holds_it(tmp_path: Path, case: 
     assert one.valid == two.valid[:1]
     assert bool(one.valid) is (case == "valid")
     assert one.revoked_by_service == two.revoked_by_service
-
-
-def test_a_decision_s_rules_are_its_own_even_when_another_had_its_id(tmp_path: Path) -> None:
-    """Rules are kept by the decision's id with the decision itself: a later decision given the id of one
-    that is gone gets its own rules, not the rules kept under that id."""
-    judge, _ring, _cache = _judge(tmp_path)
-    record = make_record()
-    decision = judge.decide(record)
-    rules = judge._rules_of(decision)
-    assert rules and rules == [f.rule for f in decision.findings if f.outcome == decision.outcome][:len(rules)]
-    other: Any = decision.model_copy(update={"findings": []})
-    judge._rules[id(other)] = (decision, rules)  # as if ``other`` reused a freed decision's id
-    assert judge._rules_of(other) == []
 
 
 def test_a_standing_read_back_from_json_holds_no_approval_or_decision(tmp_path: Path) -> None:

@@ -280,7 +280,6 @@ class Judge:
         self._held: dict[tuple[UUID, str], _Held] = {}
         self._approvals: dict[str, list[SignedApproval]] = {}
         self._ids: dict[UUID, str] = {}
-        self._rules: dict[int, tuple[Decision, list[str]]] = {}
         self._outbox: Any = None
         # one moment and one revocation list for every approval this Judge checks
         self._checker = Checker(keys=trust.keys, revocations=trust.revocations, production=production, now=now,
@@ -432,15 +431,13 @@ class Judge:
             decision, None, verdict="missing", reason=f"needs written approval ({rules}); never requested",
             fix="request it (`clearance submit RECORD`), then publish again once approved", **base)
 
-    def _rules_of(self, decision: Decision) -> list[str]:
-        """The rules behind a decision's outcome, worked out once per decision (records share decisions)."""
-        found = self._rules.get(id(decision))
-        if found is None or found[0] is not decision:
-            outcome = decision.outcome
-            rules = [] if outcome == "notify" else \
-                list(dict.fromkeys(f.rule for f in decision.findings if f.outcome == outcome))
-            found = self._rules[id(decision)] = (decision, rules)  # the decision kept: its id stays its own
-        return list(found[1])
+    @staticmethod
+    def _rules_of(decision: Decision) -> list[str]:
+        """The rules behind a decision's outcome, each once, in the order of its findings."""
+        outcome = decision.outcome
+        if outcome == "notify":
+            return []
+        return list(dict.fromkeys([f.rule for f in decision.findings if f.outcome == outcome]))
 
     def _base(self, record: UseRecord, key: str | None, decision: Decision, held: _Held | None) -> dict[str, Any]:
         """The fields every standing of this record version on this target carries."""
