@@ -342,7 +342,10 @@ def parse_json_text(text: str, source: str) -> Any:
 
 def surely_within_value_limit(text: str) -> bool:
     """True when the text is too small to hold more than ``MAX_NODES`` values (the second half of
-    ``surely_within_limits``: values are at most its commas and opening brackets, plus one)."""
+    ``surely_within_limits``: values are at most its commas and opening brackets, plus one; so at most its
+    length plus one, which settles it without counting for any text shorter than the limit)."""
+    if len(text) < MAX_NODES:
+        return True
     return text.count("{") + text.count("[") + text.count(",") + 1 <= MAX_NODES
 
 
@@ -351,7 +354,7 @@ def surely_within_limits(text: str) -> bool:
     brackets, nor hold more values than commas and opening brackets (those in strings only add to both), so
     the walk over the parsed data is skipped for the many small documents (tags, approvals)."""
     opening = text.count("{") + text.count("[")
-    return opening <= MAX_DEPTH and opening + text.count(",") + 1 <= MAX_NODES
+    return opening <= MAX_DEPTH and (len(text) < MAX_NODES or opening + text.count(",") + 1 <= MAX_NODES)
 
 
 # ------------------------------------------------------------------------------------------- documents

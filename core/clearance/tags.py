@@ -244,6 +244,31 @@ def _members_span(text: str) -> tuple[int, int] | None:
     return None if end is None else (begin, end.start())
 
 
+_ID_OPENS = ',"id":'
+"""Where ``encode_tag`` writes a record's first member outside its decision part (a record always has an id,
+and it comes first among the others in the record's own order)."""
+
+
+def _written_members(text: str) -> tuple[int, int, SharedPart] | None:
+    """The span of a tag's record's decision members and the part remembered for exactly that text, or None.
+    The span is tried where ``encode_tag`` puts its end (before ``,"id":``, found by a plain search) and then
+    where ``_members_span`` guesses it; either is only a guess until the remembered text matches it."""
+    start = text.find(_RECORD_OPENS)
+    if start < 0:
+        return None
+    begin = start + len(_RECORD_OPENS)
+    end = text.find(_ID_OPENS, begin)
+    if end > 0:
+        part = written_part(text[begin:end])
+        if part is not None:
+            return begin, end, part
+    span = _members_span(text)
+    if span is None:
+        return None
+    part = written_part(text[span[0]:span[1]])
+    return None if part is None else (*span, part)
+
+
 def _remember_members_text(text: str, data: dict[str, Any], part: SharedPart) -> None:
     """After a full parse of ``text``: remember ``part`` by the text of its members when that text is exactly
     the record's decision members (parsed alone, it gives exactly them). A tag laid out otherwise (written by
@@ -273,14 +298,12 @@ def _decode_written(text: str) -> Tag | None:
     nesting, because the members sit where they sat in the tag they were checked in (inside the record, in
     the tag) and the rest is checked; its number of values, bounded from the whole text (a tag too large to
     be sure of goes the full way)."""
-    span = _members_span(text)
-    if span is None:
+    found = _written_members(text)
+    if found is None or not surely_within_value_limit(text):
         return None
-    part = written_part(text[span[0]:span[1]])
-    if part is None or not surely_within_value_limit(text):
-        return None
+    begin, end, part = found
     try:
-        data = parse_json_text(text[:span[0]] + text[span[1] + 1:], "tag")  # the members and their comma out
+        data = parse_json_text(text[:begin] + text[end + 1:], "tag")  # the members and their comma out
     except DocumentError:
         return None
     rest = data.get("record") if isinstance(data, dict) else None
