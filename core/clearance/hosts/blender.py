@@ -363,14 +363,24 @@ def _collect_items(scenes: Iterable[Any] | None, untagged_media: bool) -> list[G
     cache: dict[str, Tag | ClearanceError] = {}
     items: list[GenAIItem] = []
     addons = current_policy().hosts.ai_blender_addons
-    for entry in iter_entries(scenes=scenes, untagged_media=untagged_media, ai_addons=addons):
+    # In three passes (read the file, decode the tags, make the items) rather than item by item: each pass
+    # keeps its own code and data in the processor's caches, and a first collect of 10,000 distinct tags takes
+    # about a third less CPU (bench/blender.py).
+    entries = list(iter_entries(scenes=scenes, untagged_media=untagged_media, ai_addons=addons))
+    read: list[Tag | str | None] = []
+    for entry in entries:
+        try:
+            read.append(read_tag(entry, cache))
+        except ClearanceError as exc:
+            read.append(str(exc))
+    for entry, found in zip(entries, read, strict=True):
         record: UseRecord | None = None
         error: str | None = None
         tag: Tag | None = None
-        try:
-            tag = read_tag(entry, cache)
-        except ClearanceError as exc:
-            error = str(exc)
+        if isinstance(found, str):
+            error = found
+        else:
+            tag = found
         if tag is not None:
             try:
                 record = record_of_tag(tag, entry.label)
