@@ -233,15 +233,24 @@ a JSON string is escaped, so in valid JSON ``,"id":`` with bare quotes is a comm
 never text inside a string; at which level of nesting is not known from the text alone (so it is checked)."""
 
 
+def _members_begin(text: str) -> int | None:
+    """Just inside the brace of the record a tag embeds, if it embeds one the way ``encode_tag`` writes it."""
+    start = text.find(_RECORD_OPENS)
+    return None if start < 0 else start + len(_RECORD_OPENS)
+
+
+def _members_end(text: str, begin: int) -> int | None:
+    """Just before the first member after ``begin`` that is not part of a record's decision part."""
+    found = _REST_OPENS.search(text, begin)
+    return None if found is None else found.start()
+
+
 def _members_span(text: str) -> tuple[int, int] | None:
     """Where the decision members of the embedded record would be in a tag written by ``encode_tag``: from
     just inside the record's brace to just before the first other member. Only a guess until checked."""
-    start = text.find(_RECORD_OPENS)
-    if start < 0:
-        return None
-    begin = start + len(_RECORD_OPENS)
-    end = _REST_OPENS.search(text, begin)
-    return None if end is None else (begin, end.start())
+    begin = _members_begin(text)
+    end = None if begin is None else _members_end(text, begin)
+    return None if begin is None or end is None else (begin, end)
 
 
 _ID_OPENS = ',"id":'
@@ -252,21 +261,21 @@ and it comes first among the others in the record's own order)."""
 def _written_members(text: str) -> tuple[int, int, SharedPart] | None:
     """The span of a tag's record's decision members and the part remembered for exactly that text, or None.
     The span is tried where ``encode_tag`` puts its end (before ``,"id":``, found by a plain search) and then
-    where ``_members_span`` guesses it; either is only a guess until the remembered text matches it."""
-    start = text.find(_RECORD_OPENS)
-    if start < 0:
+    where ``_members_span`` guesses it (before the first other member); either is only a guess until the
+    remembered text matches it."""
+    begin = _members_begin(text)
+    if begin is None:
         return None
-    begin = start + len(_RECORD_OPENS)
-    end = text.find(_ID_OPENS, begin)
-    if end > 0:
-        part = written_part(text[begin:end])
+    guessed = text.find(_ID_OPENS, begin)
+    if guessed > 0:
+        part = written_part(text[begin:guessed])
         if part is not None:
-            return begin, end, part
-    span = _members_span(text)
-    if span is None:
+            return begin, guessed, part
+    end = _members_end(text, begin)
+    if end is None or end == guessed:  # no other member, or the same text, already not remembered
         return None
-    part = written_part(text[span[0]:span[1]])
-    return None if part is None else (*span, part)
+    part = written_part(text[begin:end])
+    return None if part is None else (begin, end, part)
 
 
 def _remember_members_text(text: str, data: dict[str, Any], part: SharedPart) -> None:
