@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from clearance import signatures
+from clearance.assembled import assembled_model
 from clearance.documents import canonical_json, load_json, parse_json_text, read_bytes
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import Target, UseRecord, decision_digest
@@ -284,12 +285,7 @@ def _plain_approval(text: str) -> SignedApproval | None:
 
 def _built(model: type[_Model], fields: dict[str, Any], private: dict[str, Any] | None) -> _Model:
     # What model_validate leaves behind for a document giving every field, for values checked above.
-    made = model.__new__(model)
-    object.__setattr__(made, "__dict__", fields)
-    object.__setattr__(made, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(made, "__pydantic_extra__", None)
-    object.__setattr__(made, "__pydantic_private__", private)
-    return made
+    return assembled_model(model, fields, set(fields), private)
 
 
 def read_approval_text(text: str, source: str) -> SignedApproval:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast, get_origin
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from clearance.assembled import assembled_model, new_object, set_dict, set_extra, set_fields_set, set_private
 from clearance.documents import (
     Document,
     Layout,
@@ -784,26 +785,6 @@ def _mutable_fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(name for name, info in model.model_fields.items() if _holds_parts(info.annotation))
 
 
-_set_slot = object.__setattr__
-_new_object = object.__new__
-
-
-def _slot_setter(name: str) -> Callable[[Any, Any], None]:
-    """The setter of one of BaseModel's slots (``__dict__``, ``__pydantic_fields_set__``...), called directly:
-    what ``object.__setattr__(model, name, value)`` ends in, without looking the slot up on every call (a
-    record's copies set four slots on each of about ten sections)."""
-    setter = getattr(BaseModel.__dict__.get(name), "__set__", None)
-    if setter is None:  # pragma: no cover - pydantic 2 keeps these four in BaseModel.__slots__
-        return lambda obj, value: _set_slot(obj, name, value)
-    return cast(Callable[[Any, Any], None], setter)
-
-
-_set_dict = _slot_setter("__dict__")
-_set_fields_set = _slot_setter("__pydantic_fields_set__")
-_set_extra = _slot_setter("__pydantic_extra__")
-_set_private = _slot_setter("__pydantic_private__")
-
-
 def _maker(value: Any) -> _Maker:
     """A function making copies of a validated value as it is now, sharing no mutable part with it or with
     each other (lists and sections copied; strings, tuples, dates and None are immutable). Records never
@@ -820,15 +801,13 @@ def _maker(value: Any) -> _Maker:
     template = dict(value.__dict__)
     fields_set = set(value.__pydantic_fields_set__)
     parts = tuple((name, _maker(template[name])) for name in _mutable_fields(model) if template[name] is not None)
-    new, set_dict, set_fields_set, set_extra, set_private = (
-        _new_object, _set_dict, _set_fields_set, _set_extra, _set_private)
 
     # assembled_model written out: a record's copies are a good part of a shared record's cost
     def make() -> Any:
         fields = template.copy()
         for name, make_part in parts:
             fields[name] = make_part()
-        made = new(model)
+        made = new_object(model)
         set_dict(made, fields)
         set_fields_set(made, fields_set.copy())
         set_extra(made, None)
@@ -836,19 +815,6 @@ def _maker(value: Any) -> _Maker:
         return made
 
     return make
-
-
-def assembled_model(
-    model: type[BaseModel], fields: dict[str, Any], fields_set: set[str], private: dict[str, Any] | None = None
-) -> Any:
-    """A model instance of already validated values, as validation leaves it (no extra; private values as
-    given, None for a model with no private attributes)."""
-    made = _new_object(model)
-    _set_dict(made, fields)
-    _set_fields_set(made, fields_set)
-    _set_extra(made, None)
-    _set_private(made, private)
-    return made
 
 
 def _part_of(record: UseRecord, dumped: dict[str, str]) -> SharedPart:
@@ -940,7 +906,7 @@ def record_on_part(part: SharedPart, plain: BaseModel) -> tuple[UseRecord, str, 
         fields[name] = make()
     fields_set = set(part.fields_set)
     fields_set.update(plain.__pydantic_fields_set__)
-    record: UseRecord = assembled_model(UseRecord, fields, fields_set)
+    record = assembled_model(UseRecord, fields, fields_set)
     dumped = _rest_dump(plain, mode="json")
     laid_out = canonical_laid_out(part.layout, dumped) if part.layout[1] else None
     if laid_out is None:  # a part made without a layout

@@ -35,6 +35,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from clearance.approvals import Checker, SignedApproval, Verification, _utc, check_signatures, uncovered_targets
+from clearance.assembled import assembled_model
 from clearance.decision import Decision, Outcome
 from clearance.record import Target, UseRecord, decision_digest
 from clearance.trust import TrustInputs
@@ -454,17 +455,12 @@ class Judge:
         """``_made(verdict="approved", ...)`` with the fields of ``_base``, built in one step: every approved
         item of a publish makes one (tests/test_standing_fast.py compares both ways)."""
         st = approval.statement
-        standing = Standing.__new__(Standing)
-        object.__setattr__(standing, "__dict__", {
+        return assembled_model(Standing, {
             **_DEFAULTS, "rules": self._rules_of(decision), "changed_fields": [], "record_id": self._record_id(record),
             "target": key, "outcome": decision.outcome, "judged_at": self.now, "version": held.facts.version,
             "verdict": "approved", "approval_id": st.approval_id, "approver": st.approver,
             "key_id": approval.key_id, "conditions": st.conditions, "issued_at": st.issued_at,
-            "expires_at": st.expires_at})
-        object.__setattr__(standing, "__pydantic_fields_set__", set(_EVERY_FIELD))
-        object.__setattr__(standing, "__pydantic_extra__", None)
-        object.__setattr__(standing, "__pydantic_private__", {"_approval": approval, "_decision": decision})
-        return standing
+            "expires_at": st.expires_at}, set(_EVERY_FIELD), {"_approval": approval, "_decision": decision})
 
     def _revocation(self, approval: SignedApproval, by_service: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         revocations = self.trust.revocations
@@ -504,13 +500,8 @@ class Judge:
         # the rest of a standing on a 10,000-item publish.
         # What model_construct does (every field given, so every field is "set"), without its per-call cost.
         values = {**_DEFAULTS, "rules": [], "changed_fields": [], **fields}
-        standing = Standing.__new__(Standing)
-        object.__setattr__(standing, "__dict__", values)
-        object.__setattr__(standing, "__pydantic_fields_set__", set(values))
-        object.__setattr__(standing, "__pydantic_extra__", None)
-        object.__setattr__(standing, "__pydantic_private__", {
+        return assembled_model(Standing, values, set(values), {
             "_approval": approval if fields.get("verdict") == "approved" else None, "_decision": decision})
-        return standing
 
     def standings(self, record: UseRecord, targets: Iterable[Target | None]) -> list[Standing]:
         return [self.standing(record, t) for t in targets]

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
+from clearance.assembled import assembled_model
 from clearance.documents import DocumentError, parse_json_text, surely_within_value_limit
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import (
@@ -24,7 +25,6 @@ from clearance.record import (
     RecordRest,
     SharedPart,
     UseRecord,
-    assembled_model,
     decision_digest,
     record_and_digests,
     record_digests,
@@ -205,7 +205,7 @@ def _tag_of(rest: BaseModel, record: UseRecord, decision: str, content: str) -> 
     fields_set = set(rest.__pydantic_fields_set__)
     fields_set.add("record")
     exact = record.id == values["record_id"] and decision == values["digest"]
-    return assembled_model(  # type: ignore[no-any-return]
+    return assembled_model(
         Tag, {name: record if name == "record" else values[name] for name in _TAG_FIELDS}, fields_set,
         {**_TAG_PRIVATE, "_content_digest": content if exact else None},
     )

@@ -19,6 +19,7 @@ from datetime import date
 from operator import attrgetter
 from typing import Any
 
+from clearance.assembled import assembled_model
 from clearance.consent import ConsentBook, book_in_force
 from clearance.decision import OUTCOME_RANK, OUTCOMES, Decision, Finding, Outcome
 from clearance.policy import rulebook
@@ -475,16 +476,9 @@ def _evaluate(record: UseRecord, policy: Policy, comp: CompiledPolicy, flat: tup
     return _new_decision(outcome, prohibited + approval + notify)
 
 
-_new = object.__new__
-_set = object.__setattr__
 _DECISION_FIELDS = frozenset(("outcome", "findings"))
 
 
 def _new_decision(outcome: str, findings: list[Finding]) -> Decision:
     """Decision.model_construct without its per-call overhead (the values are the engine's own)."""
-    decision = _new(Decision)
-    _set(decision, "__dict__", {"outcome": outcome, "findings": findings})
-    _set(decision, "__pydantic_fields_set__", set(_DECISION_FIELDS))
-    _set(decision, "__pydantic_extra__", None)
-    _set(decision, "__pydantic_private__", None)
-    return decision
+    return assembled_model(Decision, {"outcome": outcome, "findings": findings}, set(_DECISION_FIELDS))
