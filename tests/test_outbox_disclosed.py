@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from records import make_record
 
+from clearance import outbox as outbox_module
 from clearance.outbox import Outbox
 from clearance.record import content_digest
 
 
-def test_disclosed_in_one_batch_is_is_disclosed_pair_by_pair(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scan_factor", [0, outbox_module.SCAN_FACTOR, 10**9], ids=["by-id", "default", "scan"])
+def test_disclosed_in_one_batch_is_is_disclosed_pair_by_pair(
+        tmp_path: Path, scan_factor: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of answering (reading the whole outbox, looking the records up by id) answer the same."""
+    monkeypatch.setattr(outbox_module, "SCAN_FACTOR", scan_factor)
     with Outbox(tmp_path / "outbox.sqlite") as outbox:
         queued, sent, refused, retrying, never = (make_record() for _ in range(5))
         outbox.add(queued)
@@ -31,3 +37,26 @@ def test_disclosed_in_one_batch_is_is_disclosed_pair_by_pair(tmp_path: Path) -> 
         assert (str(refused.id), content_digest(refused)) not in expected
         assert (str(edited.id), content_digest(edited)) not in expected
         assert outbox.disclosed([]) == set()
+
+
+def test_a_request_much_smaller_than_the_outbox_looks_records_up(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A publish of a few records in an outbox of many asks for those records, not for every entry."""
+    scanned: list[int] = []
+    scan = Outbox._disclosed_by_scan
+
+    def counted(cursor: object, wanted: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        scanned.append(len(wanted))
+        return scan(cursor, wanted)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Outbox, "_disclosed_by_scan", staticmethod(counted))
+    with Outbox(tmp_path / "outbox.sqlite") as outbox:
+        records = [make_record() for _ in range(40)]
+        for record in records:
+            outbox.add(record)
+        few = [(str(r.id), content_digest(r)) for r in records[:5]]
+        assert outbox.disclosed(few) == set(few)
+        assert scanned == []
+        every = [(str(r.id), content_digest(r)) for r in records]
+        assert outbox.disclosed(every) == set(every)
+        assert scanned == [40]

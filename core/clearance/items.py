@@ -35,7 +35,10 @@ class GenAIItem(BaseModel):
         default_factory=list, description="Media files behind the target, for the provenance check"
     )
     deliverable: bool = Field(default=False, description="Marked by the artist as part of a final deliverable")
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict, description=(
+        "Host facts for the checks. A host that checked the record against its tag's digests hands them on: "
+        "record_digest (the decision digest), content_digest, and record_id (str(record.id)); the collector "
+        "uses them instead of computing them again"))
 
 
 _selectors: dict[str, Callable[[list[str]], None]] = {}

@@ -80,6 +80,12 @@ _SUPERSEDED = (
 )
 """A refused submission that a later version of the same record, sent since, made moot."""
 
+_DISCLOSED = "state = 'sent' OR NOT permanent"
+"""``Outbox.is_disclosed`` in SQL: sent, or safely queued to be sent (not a refusal that needs a fix)."""
+
+SCAN_FACTOR = 4
+"""``Outbox.disclosed`` reads the whole outbox when it holds at most this many entries per version asked for."""
+
 
 class OutboxEntry(BaseModel):
     record_id: str
@@ -333,24 +339,40 @@ class Outbox:
     # --------------------------------------------------------------- claiming
 
     def disclosed(self, versions: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """The (record id, content digest) pairs of ``versions`` that ``is_disclosed`` says yes to, found with
-        one query per 500 records instead of one per pair (a publish asks for every item at once)."""
+        """The (record id, content digest) pairs of ``versions`` that ``is_disclosed`` says yes to, found in one
+        pass over the outbox when it is not much larger than the request, else with one query per 500 records
+        (a publish asks for every item at once; either way, never one query per pair)."""
         wanted = {(str(record_id), digest) for record_id, digest in versions}
-        ids = sorted({record_id for record_id, _digest in wanted})
-        found: set[tuple[str, str]] = set()
+        if not wanted:
+            return set()
         with self._lock:
             cursor = self._db.cursor()
             cursor.row_factory = None  # plain tuples: a publish reads thousands of rows, by position
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                rows = cursor.execute(
-                    "SELECT record_id, content_digest, state, permanent FROM entries WHERE record_id IN "
-                    f"({','.join('?' * len(chunk))})", chunk,
-                ).fetchall()
-                for record_id, digest, state, permanent in rows:
-                    key = (record_id, digest)
-                    if key in wanted and (state == "sent" or not permanent):
-                        found.add(key)
+            # The largest rowid bounds the number of entries (rows are never deleted) without counting them.
+            size = cursor.execute("SELECT max(rowid) FROM entries").fetchone()[0] or 0
+            if size <= SCAN_FACTOR * len(wanted):
+                return self._disclosed_by_scan(cursor, wanted)
+            return self._disclosed_by_id(cursor, wanted)
+
+    @staticmethod
+    def _disclosed_by_scan(cursor: sqlite3.Cursor, wanted: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Every disclosed version in the outbox, kept when wanted: a sequential read and one set operation,
+        about five times cheaper per row than looking each record up in the index."""
+        rows = cursor.execute(f"SELECT record_id, content_digest FROM entries WHERE {_DISCLOSED}").fetchall()
+        return wanted.intersection(rows)
+
+    @staticmethod
+    def _disclosed_by_id(cursor: sqlite3.Cursor, wanted: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The wanted records' versions looked up by id, 500 ids a query (an outbox much larger than the request)."""
+        ids = sorted({record_id for record_id, _digest in wanted})
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = cursor.execute(
+                f"SELECT record_id, content_digest FROM entries WHERE ({_DISCLOSED}) AND record_id IN "
+                f"({','.join('?' * len(chunk))})", chunk,
+            ).fetchall()
+            found.update(wanted.intersection(rows))
         return found
 
     def claim(

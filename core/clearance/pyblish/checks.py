@@ -159,10 +159,14 @@ def temp_not_final(context: Any, checks: list[ItemCheck], setting: ValidatorSett
         record = check.record
         if record is None:
             continue
-        final_family = [f for f in check.families if f in finals]
-        if not final_family and not check.item.deliverable:
+        families = check.families
+        if len(families) == 1:  # as the collector makes them: nothing to build for the one family
+            final = families[0] if families[0] in finals else None
+        else:
+            final = next((f for f in families if f in finals), None)
+        if final is None and not check.item.deliverable:
             continue
-        where = f"family {final_family[0]}" if final_family else "a final deliverable"
+        where = f"family {final}" if final is not None else "a final deliverable"
         if record.use.stage in TEMPORARY_STAGES:
             out.failures.append(_failure(check, f"{record.use.stage} material going into {where}"))
         elif record.use.in_final_deliverable == "no":
@@ -183,19 +187,31 @@ def tool_registered(context: Any, checks: list[ItemCheck], setting: ValidatorSet
     policy = context_policy(context)
     known = _registry(policy)
     out = CheckOutcome()
-    unknown_by_record: dict[int, list[str]] = {}
+    findings = out.failures if policy.publish.block_unknown_tools else out.warnings
+    # The message for a record, or None: looked up once per record, and once per list of tool names (a crowd's
+    # records, each its own, mostly name the same tools).
+    by_record: dict[int, str | None] = {}
+    by_names: dict[tuple[str, ...], str | None] = {}
     for check in checks:
         record = check.record
         if record is None:
             continue
-        unknown = unknown_by_record.get(id(record))
-        if unknown is None:
-            unknown = [t.name for t in record.tools if t.name.casefold() not in known] or (
-                [] if record.tools else ["(no tool named)"])
-            unknown_by_record[id(record)] = unknown
-        if unknown:
-            finding = _failure(check, f"tool {', '.join(unknown)} is not in the policy's tool registry")
-            (out.failures if policy.publish.block_unknown_tools else out.warnings).append(finding)
+        key = id(record)
+        if key in by_record:
+            message = by_record[key]
+        else:
+            names = tuple([t.name for t in record.tools])
+            if names in by_names:
+                message = by_names[names]
+            else:
+                unknown = [name for name in names if name.casefold() not in known] or (
+                    [] if names else ["(no tool named)"])
+                message = f"tool {', '.join(unknown)} is not in the policy's tool registry" if unknown else None
+                by_names[names] = message
+            by_record[key] = message
+        if message is not None:
+            item = check.item
+            findings.append(ItemFailure(check.name, item.host, item.handle, message, check.record_id))
     return out
 
 

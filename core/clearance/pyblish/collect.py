@@ -15,6 +15,7 @@ from clearance.decision import Decision
 from clearance.errors import ClearanceError
 from clearance.gc_pause import paused_collector
 from clearance.items import CONTEXT_KEY, GenAIItem
+from clearance.pyblish.instances import create_instances
 from clearance.pyblish.manifest import LoadedManifest, load_manifest
 from clearance.pyblish.settings import context_policy
 from clearance.record import Target, UseRecord, content_digest, decision_digest
@@ -107,6 +108,7 @@ def _collect_checks(context: Any) -> list[ItemCheck]:
     default_family = context.data.get("clearance_family") or DEFAULT_PUBLISH_FAMILY
     raw = context.data.get(CONTEXT_KEY, [])
     checks: list[ItemCheck] = []
+    entries: list[tuple[str, dict[str, Any]]] = []  # one pyblish instance each, made together at the end
     # The same record is often attached to several targets: evaluate and hash it once.
     judged: dict[int, tuple[Decision, str, str]] = {}  # id(record) -> decision, record id, content digest
     used: dict[str, int] = {}
@@ -122,27 +124,33 @@ def _collect_checks(context: Any) -> list[ItemCheck]:
         record = item.record if item.tag_error is None else None
         check = ItemCheck(item=item, name=name, families=families, record=record)
         if record is not None:
-            # a host that verified the record against its tag's digest hands the digests on (never recomputed)
-            check._digest = item.extra.get("record_digest")
+            # A host that verified the record against its tag hands on the tag's decision digest, and with it the
+            # record's id as text and its content digest (never recomputed).
+            extra = item.extra
+            check._digest = extra.get("record_digest")
             key = id(record)
             if key not in judged:
-                content = item.extra.get("content_digest") or content_digest(record)
-                judged[key] = (batch.decide(record, check._digest), str(record.id), content)
+                content = extra.get("content_digest") or content_digest(record)
+                record_id = extra.get("record_id") if check._digest is not None else None
+                if type(record_id) is not str:
+                    record_id = str(record.id)
+                judged[key] = (batch.decide(record, check._digest), record_id, content)
             check.decision, check.record_id, check.content = judged[key]
-        check.instance = context.create_instance(
-            name,
-            family=FAMILY,
-            families=[],
-            label=name,
+        entries.append((name, {
+            "family": FAMILY,
+            "families": [],
+            "label": name,
             # Clearance instances cannot be unticked in a publish UI: skipping one would skip its checks.
-            optional=False,
-            publish=True,
-            clearance_families=families,
-            clearance_item=item,
-            clearance_check=check,
-            clearance_record_ids=[check.record_id] if check.record_id else [],
-        )
+            "optional": False,
+            "publish": True,
+            "clearance_families": families,
+            "clearance_item": item,
+            "clearance_check": check,
+            "clearance_record_ids": [check.record_id] if check.record_id else [],
+        }))
         checks.append(check)
+    for check, instance in zip(checks, create_instances(context, entries), strict=True):
+        check.instance = instance
     context.data[CHECKS_KEY] = checks
     return checks
 
