@@ -24,7 +24,9 @@ from clearance.approvals import (
     ApprovalStatement,
     SignedApproval,
     _plain_approval,
+    _written_approval,
     parse_approval,
+    read_approval_and_id,
     read_approval_text,
 )
 from clearance.documents import MAX_NODES, parse_json_text
@@ -55,7 +57,32 @@ def _outcome(read: Callable[[], SignedApproval]) -> tuple[Any, ...]:
 def _same_as_full(text: str) -> tuple[Any, ...]:
     plain = _outcome(lambda: read_approval_text(text, "a.json"))
     assert plain == _outcome(lambda: _full(text))
+    _written_as_plain(text)
     return plain
+
+
+def _written_as_plain(text: str) -> bool:
+    """The written reading (the file's text matched as a whole) gives what the plain reading gives, memo and
+    all, and the record id as ``str`` of the UUID; or leaves the text to it. True when it read the text."""
+    written = _written_approval(text)
+    if written is None:
+        return False
+    approval, record_id = written
+    plain = _plain_approval(text)
+    assert plain is not None  # every text the written reading takes, the plain reading takes too
+    assert _outcome(lambda: approval) == _outcome(lambda: plain)
+    assert approval.__pydantic_private__ == plain.__pydantic_private__
+    assert record_id == str(plain.statement.record_id)
+    if _outcome(lambda: plain)[0] == "approval" and all(map(_text, (plain.key_id, plain.signature))):
+        assert read_approval_and_id(text, "a.json")[1] == record_id
+    else:  # half a character in the key id or signature: refused as the plain path refuses it
+        with pytest.raises(ClearanceError, match="lone surrogate"):
+            read_approval_and_id(text, "a.json")
+    return True
+
+
+def _text(value: str) -> bool:
+    return not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
 
 
 times = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 30),
@@ -95,6 +122,9 @@ def test_a_written_approval_reads_plainly_and_the_same(statement: ApprovalStatem
     assert outcome[0] == "approval"
     if all(t is None or t.year >= 1000 for t in (statement.issued_at, statement.expires_at)):
         assert _plain_approval(text) is not None  # the form Clearance writes takes the plain path
+        # and the written path, unless a text needs an escape in JSON
+        escaped = '\\' in text or any(ord(c) < 0x20 for c in text.replace("\n", ""))
+        assert _written_as_plain(text) != escaped
 
 
 def _set(path: tuple[str, ...], value: Any) -> Callable[[dict[str, Any]], None]:
@@ -148,6 +178,37 @@ def test_every_change_reads_the_same_as_the_full_reader(tmp_path: Path) -> None:
                 for value in OTHER_VALUES if how != "drop" else [None]:
                     errors += _same_as_full(_changed(text, where, value, how))[0] == "error"
     assert errors > 100  # the changes reach the refusals, not only the lenient spellings
+    assert sum(_written_as_plain(_changed(text, where, value, "set")) for text in written for where in PLACES
+               for value in OTHER_VALUES) > 20  # the written reading takes some changed texts too
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.replace("\n", "\r\n"),  # another layout
+    lambda t: t.replace('": ', '":'),
+    lambda t: t.rstrip("\n") + "\n\n",
+    lambda t: "\ufeff" + t,
+    lambda t: t.replace('"sam.approver"', '"sam\\u002eapprover"'),  # an escape: the same text, other bytes
+    lambda t: t.replace('"sam.approver"', '"sam\tapprover"'),  # a raw control character: not JSON
+    lambda t: t.replace('"approver": "sam.approver",', '"approver": "sam.approver",\n    "approver": "eve",'),
+    lambda t: t.replace('"targets": [\n      "shot:sh010",\n      "shot:sh020"\n    ]',
+                        '"targets": [\n      "shot:sh010",\n      "shot:sh020",\n    ]'),
+    lambda t: t.replace('"targets": [\n      "shot:sh010",\n      "shot:sh020"\n    ]',
+                        '"targets": [\n      "shot:sh010"\n      "shot:sh020"\n    ]'),
+    lambda t: t.replace('"targets": [\n      "shot:sh010",\n      "shot:sh020"\n    ]', '"targets": [\n    ]'),
+    lambda t: t.replace("Z\"", ".000000Z\"", 1),
+    lambda t: t.replace("T", "T", 1).replace('"issued_at": "2026-11-21', '"issued_at": "2026-02-30'),
+    lambda t: t.replace('"record_id": "', '"record_id": "X', 1),
+    lambda t: t.replace('"key_id": "', '"key_id": "\ud800', 1),
+], ids=["crlf", "no space", "two newlines", "byte-order mark", "escape", "tab", "key twice", "trailing comma",
+        "missing comma", "empty lines", "zero fraction", "30 February", "record id", "half a character"])
+def test_the_written_reading_takes_only_what_to_json_writes(tmp_path: Path, change: Callable[[str], str]) -> None:
+    ring, _keys = ring_and_keys(tmp_path)
+    text = approve(ring, make_record(), approver="sam.approver").to_json()
+    assert _written_as_plain(text)
+    changed = change(text)
+    assert changed != text
+    assert _written_approval(changed) is None
+    _same_as_full(changed)
 
 
 @settings(max_examples=120, deadline=None)

@@ -70,8 +70,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
+    # what base64.b64decode(..., validate=True) does (the alphabet and at most two "=" only, then the padding
+    # checked), without its two Python calls: one per approval checked
+    data = text.encode("ascii")
+    if _BASE64.fullmatch(data) is None:
+        raise binascii.Error("Non-base64 digit found")
+    return binascii.a2b_base64(data)
 
 
 # --------------------------------------------------------------------------------------------- models
@@ -291,10 +299,74 @@ def _built(model: type[_Model], fields: dict[str, Any], private: dict[str, Any] 
 def read_approval_text(text: str, source: str) -> SignedApproval:
     """The approval in a file's text (``parse_approval`` of it, read plainly when it is in the form Clearance
     writes); ClearanceError naming ``source`` when it is not a signed approval."""
+    return read_approval_and_id(text, source)[0]
+
+
+def read_approval_and_id(text: str, source: str) -> tuple[SignedApproval, str]:
+    """``read_approval_text`` and the approval's record id as text (``str`` of its UUID, which a file in the
+    form Clearance writes holds as it is)."""
+    written = _written_approval(text)
+    if written is not None:
+        return _whole_text(written[0], source), written[1]
     plain = _plain_approval(text)
-    if plain is not None:
-        return _whole_text(plain, source)
-    return parse_approval(parse_json_text(text, source), source)
+    approval = _whole_text(plain, source) if plain is not None else \
+        parse_approval(parse_json_text(text, source), source)
+    return approval, str(approval.statement.record_id)
+
+
+# The written reading: a file's text exactly as ``SignedApproval.to_json`` writes it (pydantic's indented JSON,
+# members in model order) with no escape in any text, matched as a whole by one pattern. Every text is then the
+# characters between its quotes, and the signed bytes are those very tokens put in canonical order
+# (``json.encoder.encode_basestring`` writes a text without quote, backslash or control character as it is), so
+# no JSON parser runs. Anything else (another layout, an escape, a key twice) goes on to the plain reading.
+_TEXT = r'"([^"\\\x00-\x1f]*)"'
+_WRITTEN_TIME = r'"([1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?Z)"'
+_WRITTEN = re.compile(
+    r'\{\n  "statement": \{\n    "approval_id": ' + _TEXT
+    + r',\n    "record_id": "([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"'
+    + r',\n    "record_digest": ' + _TEXT + r',\n    "production": ' + _TEXT
+    + r',\n    "targets": \[(?:((?:\n      "[^"\\\x00-\x1f]*",)*\n      "[^"\\\x00-\x1f]*")\n    )?\]'
+    + r',\n    "approver": ' + _TEXT + r',\n    "issued_at": ' + _WRITTEN_TIME
+    + r',\n    "expires_at": (?:null|' + _WRITTEN_TIME + r')'
+    + r',\n    "conditions": ' + _TEXT + r',\n    "key_id": ' + _TEXT
+    + r'\n  \},\n  "signature": ' + _TEXT + r',\n  "key_id": ' + _TEXT + r'\n\}\n?')
+_WRITTEN_TARGET = re.compile(r'"([^"]*)"')
+
+
+def _written_approval(text: str) -> tuple[SignedApproval, str] | None:
+    """The approval in ``text`` and its record id as written (the text of the UUID), when ``text`` is exactly
+    what ``to_json`` writes, with no escape in any text; else None."""
+    found = _WRITTEN.fullmatch(text)
+    if found is None:
+        return None
+    (approval_id, record_id, digest, production, listed, approver, issued, expires, conditions, statement_key,
+     signature, key_id) = found.groups()
+    targets = [] if listed is None else _WRITTEN_TARGET.findall(listed)
+    if not len(approval_id) <= 200 or len(targets) > _TARGETS_KEPT or not approval_id \
+            or issued[19:] == ".000000Z" or (expires is not None and expires[19:] == ".000000Z"):
+        return None  # the full reader's refusal, or another byte form (pydantic writes no fraction of 0)
+    try:
+        issued_at = datetime.fromisoformat(issued[:-1] + "+00:00")  # tzinfo: timezone.utc itself
+        expires_at = None if expires is None else datetime.fromisoformat(expires[:-1] + "+00:00")
+        signed = (f'{{"approval_id":"{approval_id}","approver":"{approver}","conditions":"{conditions}",'
+                  f'"expires_at":{"null" if expires is None else f"{_Q}{expires}{_Q}"},"issued_at":"{issued}",'
+                  f'"key_id":"{statement_key}","production":"{production}","record_digest":"{digest}",'
+                  f'"record_id":"{record_id}","targets":[{",".join(map(_quoted, targets))}]}}').encode()
+    except (ValueError, UnicodeError):  # 30 February; half a character (which the file's own text cannot hold)
+        return None
+    statement = _built(ApprovalStatement, {
+        "approval_id": approval_id, "record_id": _plain_uuid(record_id), "record_digest": digest,
+        "production": production, "targets": targets, "approver": approver, "issued_at": issued_at,
+        "expires_at": expires_at, "conditions": conditions, "key_id": statement_key}, None)
+    return _built(SignedApproval, {"statement": statement, "signature": signature, "key_id": key_id},
+                  {"_canonical": signed, "_checked": None}), record_id
+
+
+_Q = '"'
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"'
 
 
 class RevocationEntry(BaseModel):
@@ -752,23 +824,30 @@ def check_signatures(approvals: Iterable[SignedApproval], keys: TrustedKeys) -> 
     """Check the signatures of many approvals at once (across cores for large batches), remembering each
     success on its (in-memory) approval, so that ``verify`` then skips the signature. Failures are left for
     ``verify`` to report in words."""
-    todo: list[tuple[SignedApproval, bytes, bytes, bytes]] = []
+    memos: list[dict[str, Any]] = []
+    todo: list[tuple[bytes, bytes, bytes]] = []
+    get = keys.get
     for approval in approvals:
-        info = keys.get(approval.key_id)
-        if info is None or approval.statement.key_id != approval.key_id:
+        # the fields read from the model's dict: pydantic's attribute hook costs more, four times an approval
+        fields = approval.__dict__
+        key_id = fields["key_id"]
+        info = get(key_id)
+        if info is None or fields["statement"].__dict__["key_id"] != key_id:
             continue
-        data = approval.canonical_bytes()
-        if approval.checked == (info.raw, data):
+        memo = approval._memo()
+        data = memo.get("_canonical") or approval.canonical_bytes()
+        raw = info.raw
+        if memo.get("_checked") == (raw, data):
             continue
         try:
-            signature = _unb64(approval.signature)
+            signature = _unb64(fields["signature"])
         except (binascii.Error, ValueError, UnicodeEncodeError):
             continue
-        todo.append((approval, info.raw, signature, data))
-    results = signatures.verify_many([(raw, signature, data) for _a, raw, signature, data in todo])
-    for (approval, raw, _signature, data), ok in zip(todo, results, strict=True):
+        memos.append(memo)
+        todo.append((raw, signature, data))
+    for memo, (raw, _signature, data), ok in zip(memos, todo, signatures.verify_many(todo), strict=True):
         if ok:
-            approval.mark_checked(raw, data)
+            memo["_checked"] = (raw, data)  # mark_checked
 
 
 def signature_problem(approval: SignedApproval, keys: TrustedKeys) -> str | None:

@@ -30,7 +30,7 @@ from clearance.approvals import (
     TrustedKeys,
     now_utc,
     parse_approval,
-    read_approval_text,
+    read_approval_and_id,
 )
 from clearance.documents import MAX_DOCUMENT_BYTES, DocumentError, decode_text, load_json, read_bytes
 from clearance.errors import ClearanceError
@@ -67,11 +67,12 @@ def _safe_name(value: str, what: str) -> str:
     return value
 
 
-_PARSED: dict[bytes, SignedApproval] = {}
+_PARSED: dict[bytes, tuple[SignedApproval, str]] = {}
 _PARSED_KEPT = 20_000
 """Approval files parsed in this process, by their exact bytes: a file read again with the same bytes is the
 same approval, and its in-memory signature memo (``SignedApproval.checked``, keyed on the key and the signed
-bytes) is kept with it. Keyed by content, never by name or time stamp, and never written anywhere."""
+bytes) is kept with it, and its record id as text. Keyed by content, never by name or time stamp, and never
+written anywhere."""
 
 Stamp = tuple[int, int, int, int, int]
 """(device, inode, size, mtime_ns, ctime_ns) of a file or folder, as ``os.stat`` gives it."""
@@ -95,18 +96,17 @@ _KEPT = 50_000
 
 
 class Listing:
-    """The names in one folder, the approval files among them (``*.json``, not hidden) in order, and which of
-    those the folder lists as regular files (not links, folders, pipes or devices)."""
+    """The names in one folder and its approval files (``*.json``, not hidden) in order, each with whether the
+    folder lists it as a regular file (not a link, folder, pipe or device)."""
 
-    __slots__ = ("files", "names", "regular")
+    __slots__ = ("files", "names")
 
-    def __init__(self, names: frozenset[str], files: tuple[str, ...], regular: frozenset[str]) -> None:
+    def __init__(self, names: frozenset[str], files: tuple[tuple[str, bool], ...]) -> None:
         self.names = names
         self.files = files
-        self.regular = regular
 
 
-_NOTHING = Listing(frozenset(), (), frozenset())
+_NOTHING = Listing(frozenset(), ())
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 _S_ISREG = stat.S_ISREG
 
@@ -125,8 +125,9 @@ def _listing(folder: str, now_ns: int) -> Listing:
         info = os.stat(folder)
     except (OSError, ValueError):
         return _NOTHING
+    stamp = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
     kept = _FOLDERS.get(folder)
-    if kept is not None and kept[0] == _stamp(info):
+    if kept is not None and kept[0] == stamp:
         return kept[1]
     try:
         with os.scandir(folder) as entries:
@@ -134,13 +135,14 @@ def _listing(folder: str, now_ns: int) -> Listing:
             found = [(entry.name, entry.is_file(follow_symlinks=False)) for entry in entries]
     except OSError:  # gone since the stat, or not a folder
         return _NOTHING
-    files = tuple(sorted([name for name, _regular in found if name.endswith(".json") and name[0] != "."]))
-    listing = Listing(frozenset([name for name, _regular in found]), files,
-                      frozenset([name for name, regular in found if regular]))
-    if _settled(info, now_ns):
+    # a record's folder usually holds one approval: nothing to sort
+    files = found if len(found) == 1 and found[0][0].endswith(".json") and found[0][0][0] != "." else \
+        sorted([entry for entry in found if entry[0].endswith(".json") and entry[0][0] != "."])
+    listing = Listing(frozenset([name for name, _regular in found]), tuple(files))
+    if max(stamp[3], stamp[4]) + SETTLE_NS <= now_ns:  # settled (_settled)
         if len(_FOLDERS) >= _KEPT:
             _FOLDERS.clear()
-        _FOLDERS[folder] = (_stamp(info), listing)
+        _FOLDERS[folder] = (stamp, listing)
     return listing
 
 
@@ -181,25 +183,15 @@ def _damaged(path: str, exc: ClearanceError) -> str:
     return f"{path}: damaged approval file skipped ({exc}); run `clearance approvals pull`"
 
 
-class _Fetched:
-    """What reading one approval file found: the approval kept by its unchanged stamp (``held``), or the bytes
-    read and their stamp, or why it could not be read (``problem``); nothing at all when it was removed since
-    its folder was listed."""
+Fetched = tuple[tuple[SignedApproval, str] | None, bytes | None, os.stat_result | None, str | None]
+"""What reading one approval file found: (the approval and record id kept by the file's unchanged stamp, the
+bytes read, their stamp, why it could not be read); all None when it was removed since its folder was listed.
+A plain tuple: one is made per file of a publish."""
 
-    __slots__ = ("held", "info", "problem", "raw")
-
-    def __init__(self, *, held: tuple[SignedApproval, str] | None = None, raw: bytes | None = None,
-                 info: os.stat_result | None = None, problem: str | None = None) -> None:
-        self.held = held
-        self.raw = raw
-        self.info = info
-        self.problem = problem
+_GONE: Fetched = (None, None, None, None)
 
 
-_GONE = _Fetched()
-
-
-def _fetch(path: str, regular: bool) -> _Fetched:
+def _fetch(path: str, regular: bool) -> Fetched:
     """Read one approval file unless it is kept in memory with the stamp it has now."""
     kept = _FILES.get(path)
     if kept is not None:
@@ -209,15 +201,15 @@ def _fetch(path: str, regular: bool) -> _Fetched:
             regular = False  # the read below says why (or that it is gone)
         else:
             if kept[0] == _stamp(now):
-                return _Fetched(held=(kept[1], kept[2]))
+                return ((kept[1], kept[2]), None, None, None)
             regular = _S_ISREG(now.st_mode)
     try:
         raw, info = _file_bytes(path, regular)
     except ClearanceError as exc:
         if not os.path.lexists(path):  # removed since the folder was listed
             return _GONE
-        return _Fetched(problem=_damaged(path, exc))
-    return _Fetched(raw=raw, info=info)
+        return (None, None, None, _damaged(path, exc))
+    return (None, raw, info, None)
 
 
 class ApprovalCache:
@@ -241,18 +233,18 @@ class ApprovalCache:
         atomic_write(path, approval.to_json())
         return path
 
-    def _parsed(self, path: str, fetched: _Fetched, now_ns: int) -> tuple[SignedApproval, str] | None:
+    def _parsed(self, path: str, fetched: Fetched, now_ns: int) -> tuple[SignedApproval, str] | None:
         """The approval in one file and its record id, from what ``_fetch`` found; None when it is not one (a
         problem noted) or was removed since its folder was listed (nothing noted)."""
-        if fetched.held is not None:
-            return fetched.held
-        raw = fetched.raw
+        held, raw, info, problem = fetched
+        if held is not None:
+            return held
         if raw is None:
-            if fetched.problem is not None:
-                self.problems.append(fetched.problem)
+            if problem is not None:
+                self.problems.append(problem)
             return None
-        approval = _PARSED.get(raw)  # the same bytes parsed before: the same approval, its checked-signature memo
-        if approval is None:
+        read = _PARSED.get(raw)  # the same bytes parsed before: the same approval, its checked-signature memo
+        if read is None:
             try:
                 if not raw.strip():
                     raise DocumentError(path, "is empty, expected a signed approval")
@@ -260,20 +252,18 @@ class ApprovalCache:
                     text = raw.decode("utf-8") if raw[:3] != b"\xef\xbb\xbf" else decode_text(raw, path)
                 except UnicodeDecodeError:
                     text = decode_text(raw, path)
-                approval = read_approval_text(text, path)
+                read = read_approval_and_id(text, path)
             except ClearanceError as exc:
                 self.problems.append(_damaged(path, exc))
                 return None
             if len(_PARSED) >= _PARSED_KEPT:
                 _PARSED.clear()
-            _PARSED[raw] = approval
-        record_id = str(approval.statement.record_id)
-        info = fetched.info
-        if info is not None and _settled(info, now_ns):
+            _PARSED[raw] = read
+        if info is not None and max(info.st_mtime_ns, info.st_ctime_ns) + SETTLE_NS <= now_ns:  # _settled
             if len(_FILES) >= _KEPT:
                 _FILES.clear()
-            _FILES[path] = (_stamp(info), approval, record_id)
-        return approval, record_id
+            _FILES[path] = ((info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns), *read)
+        return read
 
     def _approval_file(self, path: str, now_ns: int, regular: bool = False) -> tuple[SignedApproval, str] | None:
         """The approval in one file and its record id, read again only when the file's stamp changed.
@@ -295,15 +285,14 @@ class ApprovalCache:
         files: list[tuple[str, bool]] = []  # each file's path and whether its folder lists it as regular
         for record_id in record_ids:
             name = _safe_name(str(record_id), "record id")
-            count = 0
             if name in listed:
                 folder = f"{base}{sep}{name}"
-                listing = _listing(folder, now_ns)
-                regular = listing.regular
-                for file in listing.files:
-                    files.append((f"{folder}{sep}{file}", file in regular))
-                count = len(listing.files)
-            names.append((name, count))
+                held = _listing(folder, now_ns).files
+                for file, regular in held:
+                    files.append((f"{folder}{sep}{file}", regular))
+                names.append((name, len(held)))
+            else:
+                names.append((name, 0))
         fetched = [_fetch(path, regular) for path, regular in files]
         parse = self._parsed
         parsed = [parse(path, found, now_ns) for (path, _regular), found in zip(files, fetched, strict=True)]
@@ -311,6 +300,11 @@ class ApprovalCache:
         out: dict[str, list[SignedApproval]] = {}
         at = 0
         for name, count in names:
+            if count == 1 and not extras:  # the usual folder: one file
+                read = parsed[at]
+                out[name] = [read[0]] if read is not None and read[1] == name else []
+                at += 1
+                continue
             found_here: dict[str, SignedApproval] = {}
             for read in parsed[at:at + count]:
                 if read is not None and read[1] == name:

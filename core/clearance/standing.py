@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -278,9 +277,10 @@ class Judge:
         assert now is not None
         self.now = now  # a Judge is a snapshot: one clock for all its answers
         self._decisions: dict[tuple[str, str], Decision] = {}
-        self._held: dict[tuple[UUID, str], _Held] = {}
+        # keyed by a record id's number: a UUID's own hash is a Python function, asked several times a record
+        self._held: dict[tuple[int, str], _Held] = {}
         self._approvals: dict[str, list[SignedApproval]] = {}
-        self._ids: dict[UUID, str] = {}
+        self._ids: dict[int, str] = {}
         self._outbox: Any = None
         # one moment and one revocation list for every approval this Judge checks
         self._checker = Checker(keys=trust.keys, revocations=trust.revocations, production=production, now=now,
@@ -298,7 +298,7 @@ class Judge:
         return found
 
     def _held_for(self, record: UseRecord, digest: str) -> _Held:
-        key = (record.id, digest)
+        key = (record.id.int, digest)
         held = self._held.get(key)
         if held is None:
             record_id = self._record_id(record)
@@ -311,9 +311,10 @@ class Judge:
 
     def _record_id(self, record: UseRecord) -> str:
         # a record's id as text, once per Judge (UUID's str() is a Python function, asked several times a record)
-        found = self._ids.get(record.id)
+        number = record.id.int
+        found = self._ids.get(number)
         if found is None:
-            found = self._ids[record.id] = str(record.id)
+            found = self._ids[number] = str(record.id)
         return found
 
     def _approvals_for(self, record_id: str) -> list[SignedApproval]:
