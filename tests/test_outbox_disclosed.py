@@ -60,3 +60,26 @@ def test_a_request_much_smaller_than_the_outbox_looks_records_up(tmp_path: Path,
         every = [(str(r.id), content_digest(r)) for r in records]
         assert outbox.disclosed(every) == set(every)
         assert scanned == [40]
+
+
+def test_disclosed_is_answered_from_the_index_never_from_the_record_bodies(tmp_path: Path) -> None:
+    """State and permanent sit after the body in the table (on overflow pages for a record of a few KB): the
+    question is answered from ``ix_entries_disclosed``, which an outbox made before it existed gets on opening."""
+    import sqlite3
+
+    path = tmp_path / "outbox.sqlite"
+    record = make_record()
+    with Outbox(path) as outbox:
+        outbox.add(record)
+    db = sqlite3.connect(path)
+    db.execute("DROP INDEX ix_entries_disclosed")  # an outbox written by an earlier version
+    db.commit()
+    db.close()
+    with Outbox(path) as outbox:
+        plans = [" ".join(str(row[3]) for row in outbox._db.execute(
+            f"EXPLAIN QUERY PLAN SELECT record_id, content_digest FROM entries WHERE {query}", params))
+            for query, params in ((outbox_module._DISCLOSED, ()),
+                                  (f"({outbox_module._DISCLOSED}) AND record_id IN (?, ?)", ("a", "b")))]
+        assert all("COVERING INDEX ix_entries_disclosed" in plan for plan in plans), plans
+        pair = (str(record.id), content_digest(record))
+        assert outbox.disclosed([pair]) == {pair}

@@ -180,6 +180,8 @@ def test_a_batch_decides_each_record_as_evaluate_does(batch: list[dict[str, Any]
         record = UseRecord.model_validate({k: v for k, v in data.items() if k != "id"})
         decided = decider.decide(record, decision_digest(record))
         assert _canonical(decided) == _canonical(evaluate_uncached(record, policy, consents=BOOK))
+        shared = decider.decide_shared(record, decision_digest(record))
+        assert _canonical(shared) == _canonical(decided)
 
 
 def test_a_batch_shares_one_evaluation_per_decision_digest(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,6 +202,11 @@ def test_a_batch_shares_one_evaluation_per_decision_digest(monkeypatch: pytest.M
     assert decisions[2] is not decisions[0] and decisions[2].findings is not decisions[0].findings
     decider.decide(records[0])  # digest not known: decided on its own
     assert len(calls) == 2
+    shared = [decider.decide_shared(r, decision_digest(r)) for r in records]
+    assert len(calls) == 2  # the evaluation decide made is shared too
+    assert shared[0] is shared[1] is shared[2] and shared[0].model_dump() == decisions[0].model_dump()
+    assert decider.decide_shared(records[0]) is not shared[0]  # digest not known: decided on its own
+    assert len(calls) == 3
 
 
 @pytest.mark.usefixtures("rule_reading_the_description")
@@ -215,6 +222,8 @@ def test_a_batch_never_shares_when_a_rule_reads_outside_the_decision_part() -> N
     assert decision_digest(plain) == decision_digest(secret)
     assert decider.decide(plain, decision_digest(plain)).outcome != "prohibited"
     assert decider.decide(secret, decision_digest(secret)).outcome == "prohibited"
+    assert decider.decide_shared(plain, decision_digest(plain)).outcome != "prohibited"
+    assert decider.decide_shared(secret, decision_digest(secret)).outcome == "prohibited"
 
 
 def test_a_pack_rule_declaring_a_field_outside_the_decision_part_turns_sharing_off() -> None:

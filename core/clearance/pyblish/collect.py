@@ -109,7 +109,8 @@ def _collect_checks(context: Any) -> list[ItemCheck]:
     raw = context.data.get(CONTEXT_KEY, [])
     checks: list[ItemCheck] = []
     entries: list[tuple[str, dict[str, Any]]] = []  # one pyblish instance each, made together at the end
-    # The same record is often attached to several targets: evaluate and hash it once.
+    # The same record is often attached to several targets: evaluate and hash it once. The validators only read
+    # decisions, so records with one decision digest share one Decision (a crowd tagged from one preset).
     judged: dict[int, tuple[Decision, str, str]] = {}  # id(record) -> decision, record id, content digest
     used: dict[str, int] = {}
     for entry in raw:
@@ -134,7 +135,7 @@ def _collect_checks(context: Any) -> list[ItemCheck]:
                 record_id = extra.get("record_id") if check._digest is not None else None
                 if type(record_id) is not str:
                     record_id = str(record.id)
-                judged[key] = (batch.decide(record, check._digest), record_id, content)
+                judged[key] = (batch.decide_shared(record, check._digest), record_id, content)
             check.decision, check.record_id, check.content = judged[key]
         entries.append((name, {
             "family": FAMILY,
