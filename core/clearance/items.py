@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clearance.assembled import assembled_model
 from clearance.record import Target, UseRecord
 
 CONTEXT_KEY = "clearance_items"
@@ -39,6 +40,37 @@ class GenAIItem(BaseModel):
         "Host facts for the checks. A host that checked the record against its tag's digests hands them on: "
         "record_digest (the decision digest), content_digest, and record_id (str(record.id)); the collector "
         "uses them instead of computing them again"))
+
+
+_GIVEN = frozenset(("host", "handle", "label", "target", "record", "record_source", "tag_error", "files",
+                    "deliverable", "extra"))
+
+
+def host_item(
+    host: str,
+    handle: str,
+    label: str,
+    target: Target,
+    *,
+    record: UseRecord | None,
+    record_source: str | None,
+    tag_error: str | None,
+    files: list[str],
+    deliverable: bool,
+    extra: dict[str, Any],
+    family: str | None = None,
+) -> GenAIItem:
+    """``GenAIItem(...)`` of these values, which a host collector made with the types the item declares
+    (``target`` and ``record`` models already validated), without validating them again: a collector makes
+    one per tagged thing, ten thousand in a crowd, and validating one cost more than the rest of its making.
+    The lists and mappings given become the item's own. Counted as given: every field but ``family`` unless
+    it is set, as the call with these keywords counts them (tests/test_items.py compares the two)."""
+    fields = {
+        "host": host, "handle": handle, "label": label, "target": target, "record": record,
+        "record_source": record_source, "tag_error": tag_error, "family": family, "files": files,
+        "deliverable": deliverable, "extra": extra,
+    }
+    return assembled_model(GenAIItem, fields, set(_GIVEN) if family is None else {*_GIVEN, "family"})
 
 
 _selectors: dict[str, Callable[[list[str]], None]] = {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clearance.errors import ClearanceError
-from clearance.items import GenAIItem, register_selector
+from clearance.items import GenAIItem, host_item, register_selector
 from clearance.record import Target, UseRecord, decision_digest, load_record
 from clearance.tags import Tag, decode_tag, encode_tag
 
@@ -401,15 +401,15 @@ def _collect_items(scenes: Iterable[Any] | None, untagged_media: bool) -> list[G
         if entry.ai_marker:
             extra["ai_node"] = entry.ai_marker
         items.append(
-            GenAIItem(
-                host=HOST,
-                handle=entry.handle,
-                label=entry.label,
-                target=target_for(entry.handle),
+            host_item(
+                HOST,
+                entry.handle,
+                entry.label,
+                target_for(entry.handle),
                 record=record,
                 record_source=f"Blender property {PROPERTY}.tag on {entry.label}" if entry.tag_text else None,
                 tag_error=error,
-                files=entry.files,
+                files=list(entry.files),
                 deliverable=entry.deliverable,
                 extra=extra,
             )
