@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
 from clearance.assembled import assembled_model
-from clearance.documents import DocumentError, parse_json_text, surely_within_value_limit
+from clearance.documents import DocumentError, parse_json_text, surely_within_limits, surely_within_value_limit
 from clearance.errors import ClearanceError, describe_validation_error
 from clearance.record import (
     DECIDING_KEYS,
@@ -130,7 +131,7 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     if isinstance(text, str):
-        written = _decode_written(text)
+        written = _shared_way(_decode_written, text)
         if written is not None:
             return written
         try:
@@ -142,7 +143,7 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
         data = text
     if not isinstance(data, dict):
         raise ClearanceError(f"{where}: the Clearance tag is not a JSON object; re-tag it")
-    fast = _decode_embedded(data) if seen_before(data.get("digest")) else None
+    fast = _shared_way(_decode_embedded, data) if seen_before(data.get("digest")) else None
     if fast is not None:
         tag, part = fast
         if tag.content_digest is not None:
@@ -159,13 +160,32 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
             f"{where}: the Clearance tag names record {tag.record_id} but holds {tag.record.id}; re-tag it"
         )
     if tag.record is not None:
-        decision, content = record_digests(tag.record)  # one encoding of the record for both digests
+        try:
+            decision, content = record_digests(tag.record)  # one encoding of the record for both digests
+        except UnicodeEncodeError:  # a \ud800-style escape: a string no digest (UTF-8) can hold
+            raise ClearanceError(
+                f"{where}: the record in the Clearance tag holds text that is not valid Unicode (a lone surrogate "
+                "escape such as \\ud800); re-tag it"
+            ) from None
         if decision != tag.digest:
             raise ClearanceError(
                 f"{where}: the record in the Clearance tag was edited outside Clearance (digest mismatch); re-tag it"
             )
         tag._content_digest = content
     return tag
+
+
+_Input = TypeVar("_Input")
+_Output = TypeVar("_Output")
+
+
+def _shared_way(way: Callable[[_Input], _Output | None], given: _Input) -> _Output | None:
+    """``way(given)``, or None (the full path then decides, and words the problem) when the record holds text
+    no digest can encode: JSON's escapes can write half of a surrogate pair, which Python strings keep."""
+    try:
+        return way(given)
+    except UnicodeEncodeError:
+        return None
 
 
 _TagRest: type[BaseModel] = create_model(  # type: ignore[call-overload]
@@ -295,6 +315,49 @@ def _remember_members_text(text: str, data: dict[str, Any], part: SharedPart) ->
         remember_written(members, part)
 
 
+def _rest_validated(rest: str) -> BaseModel | None:
+    """A tag's text without its record's decision members, validated as ``_TagWithRest`` (the tag's fields and
+    its record's plain fields; any other field is refused); None on anything the full path must decide.
+
+    The usual tag is validated straight from its text, which is half the work of parsing it into Python
+    values and validating those, when that gives exactly what the strict reader and validation would. That
+    reader refuses a key given twice in one object, which parsed values keep once. So the text goes this way
+    only when it holds no backslash (every quote then opens or closes a string: no key is written with escapes,
+    and the colons outside strings are found by splitting at quotes) and the keys it holds, those colons, are
+    exactly the fields validation counts as given (a key given twice is counted once: the text then goes the
+    full way). Numbers need nothing more: the strict reader's integer limit is there for Python's integer
+    parsing, which slows with the square of the digits, and no field of a tag's rest takes an integer beyond a
+    date's. Any other text is parsed by the strict reader and validated (tests/test_tag_rest.py compares the
+    two ways on every kind of
+    text, broken and unusual ones included)."""
+    if "\\" in rest or not surely_within_limits(rest):
+        return _rest_parsed(rest)
+    try:
+        checked = _TagWithRest.model_validate_json(rest)
+    except ValidationError:
+        return None
+    record = checked.__dict__["record"]
+    given = len(checked.__pydantic_fields_set__) + len(record.__pydantic_fields_set__)
+    given += sum(len(target.__pydantic_fields_set__) for target in record.__dict__["targets"])
+    keys = '"'.join(rest.split('"')[0::2]).count(":")  # the colons outside strings: one per key
+    return checked if keys == given else None
+
+
+def _rest_parsed(rest: str) -> BaseModel | None:
+    """``_rest_validated`` the careful way: parsed by the strict reader, then validated."""
+    try:
+        data = parse_json_text(rest, "tag")
+    except DocumentError:
+        return None
+    record_data = data.get("record") if isinstance(data, dict) else None
+    if not isinstance(record_data, dict) or not DECIDING_KEYS.isdisjoint(record_data):
+        return None
+    try:
+        return _TagWithRest.model_validate(data)
+    except ValidationError:
+        return None
+
+
 def _decode_written(text: str) -> Tag | None:
     """A tag whose record's decision members are, text for text, members already validated in this process:
     only the rest of the tag is parsed and validated. None whenever this does not apply or anything fails
@@ -311,16 +374,8 @@ def _decode_written(text: str) -> Tag | None:
     if found is None or not surely_within_value_limit(text):
         return None
     begin, end, part = found
-    try:
-        data = parse_json_text(text[:begin] + text[end + 1:], "tag")  # the members and their comma out
-    except DocumentError:
-        return None
-    rest = data.get("record") if isinstance(data, dict) else None
-    if not isinstance(rest, dict) or not DECIDING_KEYS.isdisjoint(rest):
-        return None
-    try:  # the tag's fields and its record's plain fields (any other field is refused: the full path decides)
-        checked = _TagWithRest.model_validate(data)
-    except ValidationError:
+    checked = _rest_validated(text[:begin] + text[end + 1:])  # the members and their comma out
+    if checked is None:
         return None
     record, decision, content = record_on_part(part, checked.__dict__["record"])
     tag = _tag_of(checked, record, decision, content)
