@@ -64,6 +64,8 @@ def test_instances_are_made_as_create_instance_makes_them() -> None:
         assert mine.data("name") == mine.name
     assert len({i.id for i in made}) == 50
     assert instances.create_instances(pyblish.api.Context(), []) == []
+    with pytest.raises(TypeError):  # as create_instance(name, name=...) raises
+        instances.create_instances(pyblish.api.Context(), [*entries[:3], ("x", {"name": "y"})])
 
 
 def test_a_context_that_makes_its_own_instances_makes_every_one() -> None:

@@ -68,6 +68,8 @@ def create_instances(context: Any, entries: Sequence[tuple[str, dict[str, Any]]]
     """One instance per (name, data), in order, as ``context.create_instance(name, **data)`` would make them."""
     if not entries:
         return []
+    if any("name" in data for _name, data in entries):
+        raise TypeError("create_instances: an instance's name is given once, not in its data too")
     name, data = entries[0]
     first = context.create_instance(name, **data)
     made = [first]
