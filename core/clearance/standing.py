@@ -455,13 +455,13 @@ class Judge:
                   held: _Held) -> Standing:
         """``_made(verdict="approved", ...)`` with the fields of ``_base``, built in one step: every approved
         item of a publish makes one (tests/test_standing_fast.py compares both ways)."""
-        st = approval.statement
+        said = approval.statement.__dict__  # the statement's fields, without pydantic's attribute hook
         return assembled_model(Standing, {
             **_DEFAULTS, "rules": self._rules_of(decision), "changed_fields": [], "record_id": self._record_id(record),
             "target": key, "outcome": decision.outcome, "judged_at": self.now, "version": held.facts.version,
-            "verdict": "approved", "approval_id": st.approval_id, "approver": st.approver,
-            "key_id": approval.key_id, "conditions": st.conditions, "issued_at": st.issued_at,
-            "expires_at": st.expires_at}, set(_EVERY_FIELD), {"_approval": approval, "_decision": decision})
+            "verdict": "approved", "approval_id": said["approval_id"], "approver": said["approver"],
+            "key_id": approval.key_id, "conditions": said["conditions"], "issued_at": said["issued_at"],
+            "expires_at": said["expires_at"]}, set(_EVERY_FIELD), {"_approval": approval, "_decision": decision})
 
     def _revocation(self, approval: SignedApproval, by_service: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         revocations = self.trust.revocations
