@@ -281,6 +281,9 @@ class Judge:
         self._held: dict[tuple[int, str], _Held] = {}
         self._approvals: dict[str, list[SignedApproval]] = {}
         self._ids: dict[int, str] = {}
+        # the rules behind each decision judged (a publish shares one decision among records judged alike),
+        # kept with the decision itself so that its id cannot be taken by another
+        self._rules: dict[int, tuple[Decision, tuple[str, ...]]] = {}
         self._outbox: Any = None
         # one moment and one revocation list for every approval this Judge checks
         self._checker = Checker(keys=trust.keys, revocations=trust.revocations, production=production, now=now,
@@ -433,13 +436,16 @@ class Judge:
             decision, None, verdict="missing", reason=f"needs written approval ({rules}); never requested",
             fix="request it (`clearance submit RECORD`), then publish again once approved", **base)
 
-    @staticmethod
-    def _rules_of(decision: Decision) -> list[str]:
-        """The rules behind a decision's outcome, each once, in the order of its findings."""
-        outcome = decision.outcome
-        if outcome == "notify":
-            return []
-        return list(dict.fromkeys([f.rule for f in decision.findings if f.outcome == outcome]))
+    def _rules_of(self, decision: Decision) -> list[str]:
+        """The rules behind a decision's outcome, each once, in the order of its findings (a list of its own for
+        each standing)."""
+        known = self._rules.get(id(decision))
+        if known is None or known[0] is not decision:
+            outcome = decision.outcome
+            rules = () if outcome == "notify" else \
+                tuple(dict.fromkeys([f.rule for f in decision.findings if f.outcome == outcome]))
+            known = self._rules[id(decision)] = (decision, rules)
+        return list(known[1])
 
     def _base(self, record: UseRecord, key: str | None, decision: Decision, held: _Held | None) -> dict[str, Any]:
         """The fields every standing of this record version on this target carries."""
