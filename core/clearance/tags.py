@@ -328,8 +328,7 @@ def _rest_validated(rest: str) -> BaseModel | None:
     full way). Numbers need nothing more: the strict reader's integer limit is there for Python's integer
     parsing, which slows with the square of the digits, and no field of a tag's rest takes an integer beyond a
     date's. Any other text is parsed by the strict reader and validated (tests/test_tag_rest.py compares the
-    two ways on every kind of
-    text, broken and unusual ones included)."""
+    two ways on every kind of text, broken and unusual ones included)."""
     if "\\" in rest or not surely_within_limits(rest):
         return _rest_parsed(rest)
     try:
