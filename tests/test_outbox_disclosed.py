@@ -83,3 +83,29 @@ def test_disclosed_is_answered_from_the_index_never_from_the_record_bodies(tmp_p
         assert all("COVERING INDEX ix_entries_disclosed" in plan for plan in plans), plans
         pair = (str(record.id), content_digest(record))
         assert outbox.disclosed([pair]) == {pair}
+
+
+def test_an_outbox_that_cannot_take_the_index_answers_the_same(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index only speeds the question up: when it cannot be built (here: a statement that fails as a full
+    disk would), the outbox still opens and gives the same answers, from the table."""
+    import sqlite3
+
+    path = tmp_path / "outbox.sqlite"
+    records = [make_record() for _ in range(6)]
+    with Outbox(path) as outbox:
+        for record in records[:4]:
+            outbox.add(record)
+        outbox.mark_failed(outbox.add(records[4])[0], "422: fix the record", permanent=True)
+    db = sqlite3.connect(path)
+    db.execute("DROP INDEX ix_entries_disclosed")
+    db.commit()
+    db.close()
+    monkeypatch.setattr(outbox_module, "DISCLOSED_INDEX", "CREATE INDEX ix_failing ON no_such_table (x)")
+    versions = [(str(r.id), content_digest(r)) for r in records]
+    for factor in (0, 10**9):
+        monkeypatch.setattr(outbox_module, "SCAN_FACTOR", factor)
+        with Outbox(path) as outbox:
+            assert not outbox._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'ix_entries_disclosed'").fetchall()
+            assert outbox.disclosed(versions) == set(versions[:4])
