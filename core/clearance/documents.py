@@ -407,6 +407,7 @@ def _encoder() -> Callable[[Any], str]:
 
 
 _encode = _encoder()
+_encode_text: Callable[[str], str] = json.encoder.encode_basestring  # what _encode writes for a text
 
 
 def canonical_json(data: Any) -> bytes:
@@ -456,10 +457,17 @@ def canonical_laid_out(layout: Layout, values: dict[str, Any]) -> bytes | None:
     if len(values) != len(changing):
         return None
     pieces = list(fixed)
-    encode = _encode
+    encode, encode_text = _encode, _encode_text
     try:
         for index, key_text, key in changing:
-            pieces[index] = key_text + encode(values[key])
+            value = values[key]
+            # the plain fields are mostly texts and nulls: written here as _encode writes them, without its call
+            if value is None:
+                pieces[index] = key_text + "null"
+            elif type(value) is str:
+                pieces[index] = key_text + encode_text(value)
+            else:
+                pieces[index] = key_text + encode(value)
     except KeyError:
         return None
     return ("{" + ",".join(pieces) + "}").encode("utf-8")
