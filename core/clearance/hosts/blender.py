@@ -252,7 +252,7 @@ def iter_entries(
         for scene in chosen:
             object_names.update(obj.name for obj in scene.objects)
 
-    for collection, rna_name, _label in DATABLOCKS:
+    for collection, rna_name, label in DATABLOCKS:
         registered = _registered(rna_name)
         for owner in getattr(bpy.data, collection):
             if object_names is not None and collection == "objects" and owner.name not in object_names:
@@ -272,10 +272,9 @@ def iter_entries(
             else:
                 # An image or material may be used by any scene: it is in a deliverable when any scene is.
                 is_deliverable = any_deliverable
-            handle = f"{collection}:{name}"
             yield Entry(
-                handle,
-                label_of(handle),
+                f"{collection}:{name}",
+                f"{label} {name}",  # label_of(handle), for the collection at hand
                 owner,
                 text,
                 is_deliverable,
