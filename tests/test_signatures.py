@@ -6,6 +6,8 @@ small-order key or R, and wrong lengths."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -112,3 +114,14 @@ def test_libsodium_is_never_given_a_key_or_signature_of_another_length(monkeypat
     items = [item for _name, item in CASES]
     assert signatures.verify_many(items) == [_pynacl(*item) for item in items]
     assert 0 < watched.calls < len(items)
+
+
+def test_libsodium_is_initialised_before_it_verifies() -> None:
+    """libsodium's first rule: sodium_init() before anything else. nacl.bindings would call it on import, but
+    the verifier loads only PyNaCl's compiled module; in a fresh process it must have called it itself (a
+    second call answers 1, "already initialised")."""
+    program = ("import sys, clearance.signatures as s; assert 'nacl.bindings' not in sys.modules, 'bindings loaded';"
+               " print(s._lib.sodium_init())")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"

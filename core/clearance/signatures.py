@@ -32,6 +32,10 @@ _lib: Any
 try:  # libsodium releases the GIL while it verifies, so a batch spreads over threads and cores
     _sodium: Any = importlib.import_module("nacl._sodium")  # compiled by cffi: no types to check against
     _ffi, _lib = _sodium.ffi, _sodium.lib
+    # libsodium is used only after sodium_init() (its documentation's first rule; nacl.bindings calls it on
+    # import, which this module skips): 0 done now, 1 done before, -1 failed (then cryptography verifies)
+    if _lib.sodium_init() < 0:  # pragma: no cover - libsodium could not set itself up
+        raise ImportError("libsodium failed to initialise")
 
     BACKEND = "libsodium"
 except ImportError:  # pragma: no cover - PyNaCl is a dependency; this keeps a broken install verifying
