@@ -386,6 +386,10 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 made once, since digests encode many small values (the encoder keeps no state between calls)."""
 
 
+_encode_text: Callable[[str], str] = json.encoder.encode_basestring
+"""How the canonical form writes a text, a key or a value (``ensure_ascii`` off)."""
+
+
 def _encoder() -> Callable[[Any], str]:
     """``_CANONICAL.encode``, without the encoder it builds on every call: the C encoder the standard library
     makes in ``JSONEncoder.iterencode``, made once with the same settings (a third of the time of encoding a
@@ -395,19 +399,18 @@ def _encoder() -> Callable[[Any], str]:
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # pragma: no cover - CPython always has it
         return _CANONICAL.encode
-    chunks = make(None, _CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    chunks = make(None, _CANONICAL.default, _encode_text, None, ":", ",", True, False, True)
     join = "".join
 
     def encode(value: Any) -> str:
         if isinstance(value, str):  # as JSONEncoder.encode: a string is encoded whole
-            return str(json.encoder.encode_basestring(value))
+            return _encode_text(value)
         return join(chunks(value, 0))
 
     return encode
 
 
 _encode = _encoder()
-_encode_text: Callable[[str], str] = json.encoder.encode_basestring  # what _encode writes for a text
 
 
 def canonical_json(data: Any) -> bytes:
@@ -419,8 +422,7 @@ def canonical_members(data: dict[str, Any]) -> dict[str, str]:
     """Each member of a JSON object as ``canonical_json`` writes it (``"key":value``), for assembling the
     canonical form of several objects that share members: ``canonical_object`` of any subset of them is
     byte for byte ``canonical_json`` of that subset of ``data``."""
-    key_text = json.encoder.encode_basestring  # what the encoder above writes for a key (ensure_ascii off)
-    encode = _encode
+    key_text, encode = _encode_text, _encode
     return {key: f"{key_text(key)}:{encode(value)}" for key, value in data.items()}
 
 
@@ -438,7 +440,7 @@ its key's text with ``:``, and its key."""
 def canonical_layout(fixed: dict[str, str], keys: Iterable[str]) -> Layout:
     """How ``canonical_object`` lays out the members ``fixed`` (as ``canonical_members`` writes them) together
     with members for ``keys``, whose values change from object to object (``canonical_laid_out``)."""
-    key_text = json.encoder.encode_basestring
+    key_text = _encode_text
     pieces: list[str] = []
     changing: list[tuple[int, str, str]] = []
     for key in sorted({*fixed, *keys}):

@@ -80,8 +80,6 @@ def _at_least(outcome: Outcome, floor: Outcome) -> Outcome:
     return outcome if _RANK[outcome] >= _RANK[floor] else floor
 
 
-
-
 def _finding(rule: str, outcome: Outcome, cites: list[str], message: str, remedy: str, fields: list[str]) -> Finding:
     """A Finding built without validation: the engine makes tens of thousands per second and the values are ours.
 
