@@ -125,7 +125,7 @@ def _listing(folder: str, now_ns: int) -> Listing:
         info = os.stat(folder)
     except (OSError, ValueError):
         return _NOTHING
-    stamp = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    stamp = _stamp(info)
     kept = _FOLDERS.get(folder)
     if kept is not None and kept[0] == stamp:
         return kept[1]
@@ -139,7 +139,7 @@ def _listing(folder: str, now_ns: int) -> Listing:
     files = found if len(found) == 1 and found[0][0].endswith(".json") and found[0][0][0] != "." else \
         sorted([entry for entry in found if entry[0].endswith(".json") and entry[0][0] != "."])
     listing = Listing(frozenset([name for name, _regular in found]), tuple(files))
-    if max(stamp[3], stamp[4]) + SETTLE_NS <= now_ns:  # settled (_settled)
+    if _settled(info, now_ns):
         if len(_FOLDERS) >= _KEPT:
             _FOLDERS.clear()
         _FOLDERS[folder] = (stamp, listing)
@@ -259,10 +259,10 @@ class ApprovalCache:
             if len(_PARSED) >= _PARSED_KEPT:
                 _PARSED.clear()
             _PARSED[raw] = read
-        if info is not None and max(info.st_mtime_ns, info.st_ctime_ns) + SETTLE_NS <= now_ns:  # _settled
+        if info is not None and _settled(info, now_ns):
             if len(_FILES) >= _KEPT:
                 _FILES.clear()
-            _FILES[path] = ((info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns), *read)
+            _FILES[path] = (_stamp(info), *read)
         return read
 
     def _approval_file(self, path: str, now_ns: int, regular: bool = False) -> tuple[SignedApproval, str] | None:
