@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -262,3 +262,15 @@ def test_naive_times_are_read_as_utc_and_sign_stably(tmp_path: Path) -> None:
     approval = approve(ring, record, issued_at=NOW.replace(tzinfo=None) - timedelta(hours=1))
     assert approval.statement.issued_at.tzinfo is not None
     assert check(roundtrip(approval), record, keys).valid
+
+
+@pytest.mark.parametrize("issued", [datetime(1, 1, 1, tzinfo=timezone.utc),
+                                    datetime(9999, 12, 31, tzinfo=timezone.utc)])
+def test_an_approval_dated_at_either_end_of_the_calendar_gets_a_verdict_not_an_overflow(
+        tmp_path: Path, issued: datetime) -> None:
+    """Signed by a trusted key but dated year 1 or 9999: the clock-skew allowance must not overflow the date."""
+    ring, keys = ring_and_keys(tmp_path)
+    record = make_record()
+    approval = roundtrip(approve(ring, record, issued_at=issued, expires_at=None))
+    result = check(approval, record, keys)
+    assert result.code == ("valid" if issued.year == 1 else "not_yet_valid"), result.reason

@@ -966,7 +966,7 @@ class Checker:
                            f"(it covers {what}): request approval for it", approval, kid)
         moment = self.moment
         issued_at = said["issued_at"]
-        if issued_at - CLOCK_SKEW > moment:
+        if issued_at > moment + CLOCK_SKEW:  # not issued_at - CLOCK_SKEW: an approval dated year 1 would overflow
             return _refuse("not_yet_valid", f"the approval is not valid yet (issued {issued_at.isoformat()}): "
                            "check this machine's clock", approval, kid)
         expires_at = said["expires_at"]
