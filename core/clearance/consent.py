@@ -42,7 +42,7 @@ class ConsentScope(BaseModel):
 
     # Built on first validation, not at import: only records that need consent read the registry, so most
     # checks and gates never validate a consent entry.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, str_min_length=0)
 
     productions: tuple[str, ...] = Field(min_length=1, description="Production codes the consent is given for.")
     media: tuple[Media, ...] = Field(min_length=1, description="Media kinds: image, video, audio, voice, 3d ...")
@@ -57,7 +57,7 @@ class ConsentScope(BaseModel):
 class ConsentEntry(BaseModel):
     """One consent on the registry. The signed document itself never leaves legal: only its digest."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # as ConsentScope
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, str_min_length=0)  # as ConsentScope
 
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     production: str = Field(min_length=1, description="The production that registered it.")

@@ -70,6 +70,10 @@ def known_fields(model: Any, loc: Sequence[Any]) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
+HALF_CHARACTER = ("holds half of a UTF-16 surrogate pair (an escape such as \\ud800 without its partner), which is not "
+                  "text: retype it")
+"""What is wrong with a text pydantic refuses as ``string_unicode`` (see record.Section), in words."""
+
 SHOWN_CHARS = 80
 """How much of a refused value an error shows: enough to find it, never a page of text on one line."""
 
@@ -127,6 +131,8 @@ def describe_validation_error(
         detail = f"is not a known field ({hint}{reference})"
     elif kind == "missing":
         detail = "is required"
+    elif kind == "string_unicode":
+        detail = HALF_CHARACTER
     elif kind == "string_too_long" and isinstance(value, str):
         # never the text itself: it can be pages long, or private (a prompt)
         limit = (first.get("ctx") or {}).get("max_length")

@@ -97,7 +97,10 @@ StepTri = Annotated[Literal["yes", "no", "unsure"] | None, BeforeValidator(_mayb
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # str_min_length=0 limits nothing, but pydantic then reads every text as UTF-8, which refuses half of a
+    # surrogate pair: JSON can escape one ("\ud800") and Python keeps it, but no digest, file or database can
+    # hold it, so it is refused here, naming the field, rather than failing later (tests/test_whole_text.py)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_min_length=0)
 
 
 class ToolTerms(Section):
@@ -700,7 +703,7 @@ version 2 section, which says what version the record is) is never built from a 
 
 RecordRest: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "RecordRest",
-    __config__=ConfigDict(extra="forbid"),
+    __config__=ConfigDict(extra="forbid", str_min_length=0),  # as Section's
     **{name: (info.annotation, info) for name, info in UseRecord.model_fields.items() if name in PLAIN_REST},
 )
 """``PLAIN_REST`` alone, with UseRecord's own field definitions: validating and dumping it is validating and

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
@@ -74,7 +73,7 @@ BLOCKING_STATUSES = frozenset({"approval_required", "denied", "prohibited", "inv
 class Tag(BaseModel):
     """What a host stores for one tagged target."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_min_length=0)  # see record.Section
 
     tag_schema: Literal["clearance.tag/1"] = Field(default=TAG_SCHEMA, alias="schema")
     record_id: uuid.UUID
@@ -131,7 +130,7 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     if isinstance(text, str):
-        written = _shared_way(_decode_written, text)
+        written = _decode_written(text)
         if written is not None:
             return written
         try:
@@ -143,7 +142,7 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
         data = text
     if not isinstance(data, dict):
         raise ClearanceError(f"{where}: the Clearance tag is not a JSON object; re-tag it")
-    fast = _shared_way(_decode_embedded, data) if seen_before(data.get("digest")) else None
+    fast = _decode_embedded(data) if seen_before(data.get("digest")) else None
     if fast is not None:
         tag, part = fast
         if tag.content_digest is not None:
@@ -160,32 +159,15 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
             f"{where}: the Clearance tag names record {tag.record_id} but holds {tag.record.id}; re-tag it"
         )
     if tag.record is not None:
-        try:
-            decision, content = record_digests(tag.record)  # one encoding of the record for both digests
-        except UnicodeEncodeError:  # a \ud800-style escape: a string no digest (UTF-8) can hold
-            raise ClearanceError(
-                f"{where}: the record in the Clearance tag holds text that is not valid Unicode (a lone surrogate "
-                "escape such as \\ud800); re-tag it"
-            ) from None
+        # one encoding of the record for both digests (every text in it is whole: record.Section refuses half
+        # of a surrogate pair, which no digest could encode)
+        decision, content = record_digests(tag.record)
         if decision != tag.digest:
             raise ClearanceError(
                 f"{where}: the record in the Clearance tag was edited outside Clearance (digest mismatch); re-tag it"
             )
         tag._content_digest = content
     return tag
-
-
-_Input = TypeVar("_Input")
-_Output = TypeVar("_Output")
-
-
-def _shared_way(way: Callable[[_Input], _Output | None], given: _Input) -> _Output | None:
-    """``way(given)``, or None (the full path then decides, and words the problem) when the record holds text
-    no digest can encode: JSON's escapes can write half of a surrogate pair, which Python strings keep."""
-    try:
-        return way(given)
-    except UnicodeEncodeError:
-        return None
 
 
 _TagRest: type[BaseModel] = create_model(  # type: ignore[call-overload]

@@ -59,7 +59,7 @@ def _freeze(value: Mapping[Any, Any]) -> FrozenMap[Any, Any]:
 
 class Settings(BaseModel):
     # Frozen: the engine keeps a policy's compiled form on the object, so a policy never changes once loaded.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_min_length=0)  # whole texts only: see record.Section
 
 
 class RuleSetting(Settings):

@@ -28,7 +28,7 @@ MANIFEST_NAME = "clearance-disclosure.json"
 
 
 class ManifestItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_min_length=0)  # whole texts only: see record.Section
 
     name: str = Field(min_length=1, description="What is published, e.g. sh010_sign; also the default target ref.")
     files: list[str] = Field(default_factory=list, description="Files to publish (relative to the manifest).")
@@ -43,7 +43,7 @@ class ManifestItem(BaseModel):
 
 
 class PublishManifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_min_length=0)  # whole texts only: see record.Section
 
     production: str = Field(min_length=1)
     family: str = Field(min_length=1)

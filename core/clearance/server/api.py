@@ -114,7 +114,7 @@ SAYS_SOMETHING = r"\S"  # the schema's test for "not empty": what the service ch
 
 
 class _Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_min_length=0)  # whole texts only: see record.Section
 
     version: int = Field(ge=1, description="The record version you reviewed (`latest_version` of GET "
                          "/records/{id}). When the record has a newer version, nothing is decided: 409.")
@@ -143,14 +143,14 @@ DecisionRequest = Annotated[ApproveDecision | DenyDecision, Field(discriminator=
 
 
 class WhoAmI(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_min_length=0)  # whole texts only: see record.Section
 
     name: str = Field(description="The user's login name.")
     roles: dict[str, list[str]] = Field(description="Roles per production code.")
 
 
 class RevokeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_min_length=0)  # whole texts only: see record.Section
 
     reason: str = Field(min_length=1, max_length=10_000, description="Why the approval is withdrawn.")
 
@@ -316,7 +316,7 @@ def revoke(approval_id: str, body: RevokeRequest, request: Request) -> dict[str,
 
 
 class LookupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_min_length=0)  # whole texts only: see record.Section
 
     record_ids: list[str] = Field(max_length=reads.LOOKUP_LIMIT, description="Record ids (UUIDs), at most 2,000.")
 

@@ -31,7 +31,7 @@ READER_NOTE = "every role of the production may read the registry: artists' mach
 class ConsentRequest(BaseModel):
     """A new consent entry, as legal registers it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_min_length=0)  # whole texts only: see record.Section
 
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
                     description="The reference records cite in talent.consent_refs, e.g. CONSENT-LEAD-DEAGEING.")
@@ -45,7 +45,7 @@ class ConsentRequest(BaseModel):
 
 
 class WithdrawRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_min_length=0)  # whole texts only: see record.Section
 
     reason: str = Field(min_length=1, max_length=2000, description="Why the consent is withdrawn.")
 

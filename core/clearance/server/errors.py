@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from clearance.errors import dotted
+from clearance.errors import HALF_CHARACTER, dotted
 from clearance.server import audit
 from clearance.server.db import Database
 
@@ -93,6 +93,8 @@ def describe(errors: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             ctx = error.get("ctx") or {}
             field = str(ctx.get("discriminator", "'decision'")).strip("'")
             message = f"field {field} must be one of {ctx.get('expected_tags', 'the documented values')}"
+        elif kind == "string_unicode":
+            message = f"field {field} {HALF_CHARACTER}"
         elif kind in ("string_pattern_mismatch", "string_too_short") and field in REQUIRED_HINTS:
             message = f"field {field} is empty: {REQUIRED_HINTS[field]}"
         else:
