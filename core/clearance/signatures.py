@@ -91,8 +91,9 @@ def verify(public_raw: bytes, signature: bytes, data: bytes) -> bool:
 def verify_many(items: Sequence[Item], *, workers: int | None = None) -> list[bool]:
     """``verify`` for each (public key, signature, data), spread over the machine's cores for large batches.
 
-    Threads cost next to no CPU time here (libsodium runs without the GIL, one part per thread; measured in
-    bench/RESULTS.md) and divide the wait by the number of cores, so a large batch is spread."""
+    libsodium runs without the GIL, one part per thread, so the wait is nearly divided by the number of cores,
+    for 2-4% more CPU time on a quiet machine (up to a fifth more when another process holds a core: measured
+    in bench/RESULTS.md); a large batch is spread, since the artist waits for the wall clock."""
     count = workers or os.cpu_count() or 1
     if len(items) < BATCH_MIN or count < 2 or _lib is None:
         return _checks(items)
