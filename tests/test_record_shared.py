@@ -93,19 +93,51 @@ def test_a_shared_decision_part_gives_the_record_full_validation_gives(name: str
     assert len({str(r.id) for r in [first, *seconds]}) == 4
 
 
-def test_records_sharing_a_decision_part_share_no_object() -> None:
+def _refused(edit: Any) -> None:
+    with pytest.raises(TypeError, match=r"read-only; edit a copy \(record\.model_copy\(deep=True\)\)"):
+        edit()
+
+
+def test_records_sharing_a_decision_part_share_its_answers_read_only() -> None:
+    """Records read with the same answers share their sections (not copied for each, a fifth of a first
+    collect); those sections refuse every edit in place, so no record, nor the memo, can change another's."""
     data = {**record_data("approval"), "id": str(uuid.uuid4())}
     first = _same_as_full(data)
     second = _same_as_full(_another(data, 1))
     third = _same_as_full(_another(data, 2))
-    assert second.use is not third.use and second.tools is not third.tools
-    assert second.tools[0] is not third.tools[0] and second.tools[0].inputs is not third.tools[0].inputs
-    second.use.stage = "temp"
-    second.tools[0].name = "Edited"
-    second.tools.append(second.tools[0].model_copy())
-    assert third.use.stage == first.use.stage == "final"
-    assert [t.name for t in third.tools] == ["Firefly"]
+    assert second.use is third.use is first.use and second.tools[0] is third.tools[0]
+    assert second.tools is not third.tools and second.targets is not third.targets  # each record's own lists
+    for record in (first, second):
+        _refused(lambda record=record: setattr(record.use, "stage", "temp"))
+        _refused(lambda record=record: delattr(record.use, "stage"))
+        _refused(lambda record=record: setattr(record.tools[0], "name", "Edited"))
+        _refused(lambda record=record: setattr(record.tools[0].inputs, "personal_data", "yes"))
+    second.tools.append(second.tools[0].model_copy())  # its own list
+    second.targets[0].ref = "objects:Renamed"  # its own targets
+    second.use = second.use.model_copy(update={"stage": "temp"})  # a section replaced, in this record only
+    edited = third.model_copy(deep=True)
+    edited.use.stage = "temp"  # a deep copy is the caller's own
+    edited.tools[0].name = "Edited"
+    assert third.use.stage == first.use.stage == "final" and second.use.stage == "temp"
+    assert [t.name for t in third.tools] == ["Firefly"] and len(second.tools) == 2
+    assert third.targets[0].ref == "objects:Crowd00002"
     assert _same_as_full(_another(data, 3)).use.stage == "final"  # the memo is untouched too
+    editable = UseRecord.model_validate(data)  # a record not read from a tag: as pydantic makes it
+    editable.use.stage = "temp"
+    assert editable.use is not first.use and first.use.stage == "final"
+
+
+def test_every_record_read_from_a_tag_has_read_only_answers() -> None:
+    """However it was read (the full path, the shared ones), a tag's record behaves the same."""
+    record = UseRecord.model_validate({**record_data("approval"), "id": str(uuid.uuid4())})
+    text = encode_tag(Tag.for_record(record))
+    for _reading in range(3):  # the full path, then the embedded shared path, then the written one
+        read = decode_tag(text, "tag").record
+        assert read is not None
+        _refused(lambda read=read: setattr(read.use, "stage", "temp"))
+        _refused(lambda read=read: setattr(read.tools[0], "name", "Edited"))
+    record.use.stage = "temp"  # the record the tag was written from stays the caller's
+    assert decode_tag(text, "tag").record.use.stage == "final"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("broken", [
@@ -537,7 +569,7 @@ def test_plain_fields_validate_and_dump_on_the_shared_path_as_in_full(rest: dict
     _same_as_full(data)
 
 
-def test_copies_share_no_nested_part_nor_fields_set() -> None:
+def test_shared_answers_refuse_edits_at_every_depth_and_fields_set_stay_apart() -> None:
     data = {**record_data("approval"), "tools": [{"name": "Firefly", "terms": {"licence_tier": "pro"},
                                                   "inputs": {"personal_data": "no"}}], "schema_version": 2}
     data.pop("tool", None)
@@ -545,9 +577,9 @@ def test_copies_share_no_nested_part_nor_fields_set() -> None:
     data["targets"] = [{"kind": "datablock", "ref": "objects:First"}]
     first = _same_as_full(data)
     second, third = (_same_as_full(_another(data, index)) for index in (1, 2))
-    second.tools[0].terms.licence_tier = "free"  # type: ignore[union-attr]
-    second.tools[0].inputs.talent_material = "yes"
-    second.prompt_references.permission_refs = ("ref-2",)
+    _refused(lambda: setattr(second.tools[0].terms, "licence_tier", "free"))
+    _refused(lambda: setattr(second.tools[0].inputs, "talent_material", "yes"))
+    _refused(lambda: setattr(second.prompt_references, "permission_refs", ("ref-2",)))
     second.targets.append(second.targets[0])
     for other in (first, third, _same_as_full(_another(data, 3))):
         assert other.tools[0].terms.licence_tier == "pro"  # type: ignore[union-attr]

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -28,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from clearance.assembled import assembled_model, new_object, set_dict, set_extra, set_fields_set, set_private
+from clearance.assembled import assembled_model
 from clearance.documents import (
     Document,
     Layout,
@@ -101,6 +102,46 @@ class Section(BaseModel):
     # surrogate pair: JSON can escape one ("\ud800") and Python keeps it, but no digest, file or database can
     # hold it, so it is refused here, naming the field, rather than failing later (tests/test_whole_text.py)
     model_config = ConfigDict(extra="forbid", validate_assignment=True, str_min_length=0)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if _READ_ONLY.get(id(self)) is self:
+            raise TypeError(_read_only_message(self))
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if _READ_ONLY.get(id(self)) is self:
+            raise TypeError(_read_only_message(self))
+        super().__delattr__(name)
+
+
+_READ_ONLY: weakref.WeakValueDictionary[int, Section] = weakref.WeakValueDictionary()
+"""The sections of records read from tags, by id (a section's identity: pydantic models have no hash), each
+entry gone with its section. They are shared between the records read with the same answers (see
+``SharedPart``), so none may be edited in place."""
+
+
+def _read_only_message(section: Section) -> str:
+    return (f"this {type(section).__name__} belongs to a record read from a Clearance tag, whose answers are shared "
+            "with the other records read with the same answers: it is read-only; edit a copy "
+            "(record.model_copy(deep=True))")
+
+
+def read_only(record: UseRecord) -> UseRecord:
+    """``record`` with its sections, at every depth, marked read-only (its own targets stay editable): what
+    every record read from a tag is, however it was read."""
+    for name in _SECTION_FIELDS:
+        _mark(record.__dict__[name])
+    return record
+
+
+def _mark(value: Any) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _mark(item)
+    elif isinstance(value, Section):
+        _READ_ONLY[id(value)] = value
+        for name in _mutable_fields(type(value)):
+            _mark(value.__dict__[name])
 
 
 class ToolTerms(Section):
@@ -716,10 +757,11 @@ _Maker = Callable[[], Any]
 class SharedPart:
     """A decision part validated once: its canonical members as ``canonical_members`` writes them, the decision
     digest they make, and what every record built on it gets besides its own plain fields (``PLAIN_REST``):
-    every field in model order with the immutable values full validation gave (a string, a number; None in
-    place of the others), a maker of fresh copies of each other value (sections and lists: never the value
-    itself), the names of the fields full validation counted as set, and the canonical members of the fields
-    neither in the decision part nor plain (their defaults, as the serializer writes them)."""
+    every field in model order with the values full validation gave (texts, numbers, and the sections, which
+    every record built on the part shares: they are read-only, see ``read_only``; None in place of a list),
+    a maker of each list (every record has a list of its own, of the shared sections), the names of the fields
+    full validation counted as set, and the canonical members of the fields neither in the decision part nor
+    plain (their defaults, as the serializer writes them)."""
 
     members: dict[str, str]
     decision: str
@@ -788,36 +830,8 @@ def _mutable_fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(name for name, info in model.model_fields.items() if _holds_parts(info.annotation))
 
 
-def _maker(value: Any) -> _Maker:
-    """A function making copies of a validated value as it is now, sharing no mutable part with it or with
-    each other (lists and sections copied; strings, tuples, dates and None are immutable). Records never
-    share a section object, so editing one record's answers cannot change another's. Everything is taken
-    when the maker is made: later edits of ``value`` do not reach the copies."""
-    if isinstance(value, list):
-        if not value:
-            return list
-        items = [_maker(item) for item in value]
-        return lambda: [make() for make in items]
-    if not isinstance(value, BaseModel):
-        return lambda: value
-    model = type(value)
-    template = dict(value.__dict__)
-    fields_set = set(value.__pydantic_fields_set__)
-    parts = tuple((name, _maker(template[name])) for name in _mutable_fields(model) if template[name] is not None)
-
-    # assembled_model written out: a record's copies are a good part of a shared record's cost
-    def make() -> Any:
-        fields = template.copy()
-        for name, make_part in parts:
-            fields[name] = make_part()
-        made = new_object(model)
-        set_dict(made, fields)
-        set_fields_set(made, fields_set.copy())
-        set_extra(made, None)
-        set_private(made, None)
-        return made
-
-    return make
+_SECTION_FIELDS = tuple(name for name in _mutable_fields(UseRecord) if name not in PLAIN_REST)
+"""A record's fields that hold its answers' sections (a chain of tools is a list of them); its targets are its own."""
 
 
 def _part_of(record: UseRecord, dumped: dict[str, str]) -> SharedPart:
@@ -827,10 +841,11 @@ def _part_of(record: UseRecord, dumped: dict[str, str]) -> SharedPart:
     constant = {k: v for k, v in dumped.items() if k not in DECIDING_KEYS and k not in PLAIN_REST}
     template: dict[str, Any] = {}
     makers: list[tuple[str, _Maker]] = []
+    read_only(record)  # its sections become the part's, shared by every record built on it
     for name in UseRecord.model_fields:
         value = None if name in PLAIN_REST else record.__dict__[name]
-        if isinstance(value, list | BaseModel):
-            makers.append((name, _maker(value)))
+        if isinstance(value, list):  # a chain of tools: each record gets a list of its own, of the shared steps
+            makers.append((name, functools.partial(list, tuple(value)) if value else list))
             value = None
         template[name] = value
     return SharedPart(
@@ -851,7 +866,8 @@ def record_and_digests(data: dict[str, Any]) -> tuple[UseRecord, str, str, Share
     Records made from one preset or tagged across a crowd differ in their id, targets and dates but share
     every answer the policy reads. The decision part (``DECISION_FIELDS``) is validated, dumped and encoded
     the first time its exact data is seen, with the whole record (full validation); a later record with the
-    same decision data validates only its plain fields (``PLAIN_REST``) and is given copies of the rest. The
+    same decision data validates only its plain fields (``PLAIN_REST``) and shares the part's sections, which
+    are read-only (``read_only``: so is every section of the record returned, however it was made). The
     record validator reads only the decision part (``tool``/``tools``, version 1 or 2, a missing prominence)
     and any version 2 section, such as a prompt, which makes a version 1 record version 2 (data holding one
     outside the decision part takes the full path), and each plain field validates alone, so the result is

@@ -26,6 +26,7 @@ from clearance.record import (
     SharedPart,
     UseRecord,
     decision_digest,
+    read_only,
     record_and_digests,
     record_digests,
     record_on_part,
@@ -167,6 +168,7 @@ def decode_tag(text: str | bytes | dict[str, Any], where: str) -> Tag:
                 f"{where}: the record in the Clearance tag was edited outside Clearance (digest mismatch); re-tag it"
             )
         tag._content_digest = content
+        read_only(tag.record)  # as every record read from a tag: its answers may be shared with later ones
     return tag
 
 
