@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -118,6 +119,8 @@ def test_records_sharing_a_decision_part_share_its_answers_read_only() -> None:
     edited = third.model_copy(deep=True)
     edited.use.stage = "temp"  # a deep copy is the caller's own
     edited.tools[0].name = "Edited"
+    for own in (copy.copy(third.use), third.use.model_copy(), pickle.loads(pickle.dumps(third)).use):
+        own.stage = "temp"  # so is any other copy of a section
     assert third.use.stage == first.use.stage == "final" and second.use.stage == "temp"
     assert [t.name for t in third.tools] == ["Firefly"] and len(second.tools) == 2
     assert third.targets[0].ref == "objects:Crowd00002"

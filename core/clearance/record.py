@@ -10,7 +10,6 @@ import functools
 import hashlib
 import json
 import uuid
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -29,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from clearance.assembled import assembled_model
+from clearance.assembled import assembled_model, set_fields_set
 from clearance.documents import (
     Document,
     Layout,
@@ -104,20 +103,31 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, str_min_length=0)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if _READ_ONLY.get(id(self)) is self:
+        if type(self.__pydantic_fields_set__) is _SharedFields:
             raise TypeError(_read_only_message(self))
         super().__setattr__(name, value)
 
     def __delattr__(self, name: str) -> None:
-        if _READ_ONLY.get(id(self)) is self:
+        if type(self.__pydantic_fields_set__) is _SharedFields:
             raise TypeError(_read_only_message(self))
         super().__delattr__(name)
 
 
-_READ_ONLY: weakref.WeakValueDictionary[int, Section] = weakref.WeakValueDictionary()
-"""The sections of records read from tags, by id (a section's identity: pydantic models have no hash), each
-entry gone with its section. They are shared between the records read with the same answers (see
-``SharedPart``), so none may be edited in place."""
+class _SharedFields(set[str]):
+    """The fields set of a section of a record read from a tag: its type marks the section read-only, since
+    records read with the same answers share their sections (see ``SharedPart``). A copy of the section
+    (``model_copy``, ``copy.deepcopy``, pickling) gets a plain set, so it is the caller's own, editable."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+    def __deepcopy__(self, memo: Any) -> set[str]:
+        return set(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (set, (list(self),))
 
 
 def _read_only_message(section: Section) -> str:
@@ -135,13 +145,26 @@ def read_only(record: UseRecord) -> UseRecord:
 
 
 def _mark(value: Any) -> None:
-    if isinstance(value, list):
+    kind = type(value)
+    if kind is list:
         for item in value:
             _mark(item)
-    elif isinstance(value, Section):
-        _READ_ONLY[id(value)] = value
-        for name in _mutable_fields(type(value)):
+        return
+    nested = _NESTED.get(kind)
+    if nested is None:
+        # a type first seen (pydantic's isinstance runs Python code: asked once per type)
+        if value is None or not isinstance(value, Section):
+            return
+        nested = _NESTED[kind] = _mutable_fields(type(value))
+    fields = value.__pydantic_fields_set__
+    if type(fields) is not _SharedFields:  # not yet marked (a part's sections are marked once)
+        set_fields_set(value, _SharedFields(fields))
+        for name in nested:
             _mark(value.__dict__[name])
+
+
+_NESTED: dict[type, tuple[str, ...]] = {}
+"""Each section type's fields that can hold sections or lists (``_mutable_fields``), by type."""
 
 
 class ToolTerms(Section):
