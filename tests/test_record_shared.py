@@ -100,8 +100,9 @@ def _refused(edit: Any) -> None:
 
 
 def test_records_sharing_a_decision_part_share_its_answers_read_only() -> None:
-    """Records read with the same answers share their sections (not copied for each, a fifth of a first
-    collect); those sections refuse every edit in place, so no record, nor the memo, can change another's."""
+    """Records read with the same answers share their sections (the copies each got were about a sixth of a
+    first collect + validate); those sections refuse every edit in place, so no record, nor the memo, can change
+    another's."""
     data = {**record_data("approval"), "id": str(uuid.uuid4())}
     first = _same_as_full(data)
     second = _same_as_full(_another(data, 1))
