@@ -816,7 +816,7 @@ def check_signatures(approvals: Iterable[SignedApproval], keys: TrustedKeys) -> 
     """Check the signatures of many approvals at once (across cores for large batches), remembering each
     success on its (in-memory) approval, so that ``verify`` then skips the signature. Failures are left for
     ``verify`` to report in words."""
-    memos: list[dict[str, Any]] = []
+    checking: list[SignedApproval] = []
     todo: list[tuple[bytes, bytes, bytes]] = []
     get = keys.get
     for approval in approvals:
@@ -826,20 +826,19 @@ def check_signatures(approvals: Iterable[SignedApproval], keys: TrustedKeys) -> 
         info = get(key_id)
         if info is None or fields["statement"].__dict__["key_id"] != key_id:
             continue
-        memo = approval._memo()
-        data = memo.get("_canonical") or approval.canonical_bytes()
+        data = approval.canonical_bytes()
         raw = info.raw
-        if memo.get("_checked") == (raw, data):
+        if approval.checked == (raw, data):
             continue
         try:
             signature = _unb64(fields["signature"])
         except (binascii.Error, ValueError, UnicodeEncodeError):
             continue
-        memos.append(memo)
+        checking.append(approval)
         todo.append((raw, signature, data))
-    for memo, (raw, _signature, data), ok in zip(memos, todo, signatures.verify_many(todo), strict=True):
+    for approval, (raw, _signature, data), ok in zip(checking, todo, signatures.verify_many(todo), strict=True):
         if ok:
-            memo["_checked"] = (raw, data)  # mark_checked
+            approval.mark_checked(raw, data)
 
 
 def signature_problem(approval: SignedApproval, keys: TrustedKeys) -> str | None:
@@ -936,13 +935,10 @@ class Checker:
                 f"or {PULL_HINT}",
                 approval, kid,
             )
-        memo = approval._memo()
-        data = memo.get("_canonical")
         # a signature checked in this process for these very bytes and key holds; anything else is checked
-        if data is None or memo.get("_checked") != (info.raw, data):
-            problem = _check_signature(approval, info)
-            if problem:
-                return _refuse("bad_signature", problem, approval, kid)
+        problem = _check_signature(approval, info)
+        if problem:
+            return _refuse("bad_signature", problem, approval, kid)
         of_record = record.__dict__
         if said["record_id"].int != of_record["id"].int:  # UUID's own == is a Python function; its number is the id
             return _refuse("wrong_record", f"the approval is for another record ({st.record_id}), not {record.id}",
