@@ -136,12 +136,11 @@ def _read_only_message(section: Section) -> str:
             "(record.model_copy(deep=True))")
 
 
-def read_only(record: UseRecord) -> UseRecord:
-    """``record`` with its sections, at every depth, marked read-only (its own targets stay editable): what
-    every record read from a tag is, however it was read."""
+def read_only(record: UseRecord) -> None:
+    """Mark ``record``'s sections, at every depth, read-only (its own targets stay editable): what every record
+    read from a tag is, however it was read."""
     for name in _SECTION_FIELDS:
         _mark(record.__dict__[name])
-    return record
 
 
 def _mark(value: Any) -> None:
@@ -164,7 +163,7 @@ def _mark(value: Any) -> None:
 
 
 _NESTED: dict[type, tuple[str, ...]] = {}
-"""Each section type's fields that can hold sections or lists (``_mutable_fields``), by type."""
+"""``_mutable_fields`` of each section type met, by type (asked for every section of every record marked)."""
 
 
 class ToolTerms(Section):
@@ -848,7 +847,6 @@ def _holds_parts(annotation: Any) -> bool:
     return any(_holds_parts(arg) for arg in getattr(annotation, "__args__", ()))
 
 
-@functools.cache  # a model's fields are fixed
 def _mutable_fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(name for name, info in model.model_fields.items() if _holds_parts(info.annotation))
 
